@@ -1,0 +1,77 @@
+# Pace: every task starts here (README lists the same commands).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_WORKERS ?= 2
+COMPOSE ?= docker compose
+# Tests run with DEBUG off, as production does; they need a key of their own.
+export SECRET_KEY ?= pace-tests-only-not-a-secret-5c0b6a1e9f
+
+.PHONY: run install install-test migrate demo test test-sqlite test-services lint format bench \
+	chromium build up down logs psql compose-migrate clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e ".[test,bench]"
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py seed_demo
+
+## make run: the embedded default (SQLite, in-memory channel layer, in-process tasks).
+run: demo
+	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
+
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## make test: lint, then the suite on SQLite, then again on PostgreSQL/Redis when configured.
+test: install chromium lint test-sqlite test-services
+
+test-sqlite: install
+	env -u DATABASE_URL -u REDIS_URL $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q
+
+test-services: install
+	@if [ -n "$$DATABASE_URL$$REDIS_URL" ]; then \
+		echo "== again on DATABASE_URL=$$DATABASE_URL REDIS_URL=$$REDIS_URL"; \
+		$(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q; \
+	else echo "== DATABASE_URL/REDIS_URL not set: PostgreSQL/Redis pass skipped"; fi
+
+## make bench: benchmarks (PostgreSQL and Redis on 127.0.0.1); tables printed, JSON in bench/results/.
+bench: install
+	$(PY) -m bench.http
+
+# Production topology, for machines with Docker.
+build:
+	$(COMPOSE) build
+up:
+	$(COMPOSE) up -d
+down:
+	$(COMPOSE) down
+logs:
+	$(COMPOSE) logs -f --tail=200
+psql:
+	$(COMPOSE) exec postgres psql -U pace pace
+compose-migrate:
+	$(COMPOSE) run --rm web python manage.py migrate --noinput
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,76 @@
+"""Shared personas for every app's tests.
+
+alice owns "Alpha Races", bob is staff at Alpha, charlie owns "Bravo Events",
+dave is an athlete with no organizer, iris is platform staff.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pace.testing import ROLES, make_course, make_event, make_organizer, make_race, make_user
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings: Any) -> None:
+    """Each test starts with an empty cache; on Redis only this worker's keys go."""
+    from django.core.cache import cache
+
+    if settings.REDIS_URL:
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
+
+
+@pytest.fixture
+def alice(db: None) -> Any:
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(db: None) -> Any:
+    return make_user("bob")
+
+
+@pytest.fixture
+def charlie(db: None) -> Any:
+    return make_user("charlie")
+
+
+@pytest.fixture
+def dave(db: None) -> Any:
+    return make_user("dave")
+
+
+@pytest.fixture
+def iris(db: None) -> Any:
+    return make_user("iris", staff=True)
+
+
+@pytest.fixture
+def alpha(alice: Any, bob: Any) -> Any:
+    return make_organizer("Alpha Races", members={alice: ROLES.OWNER, bob: ROLES.STAFF})
+
+
+@pytest.fixture
+def bravo(charlie: Any) -> Any:
+    return make_organizer("Bravo Events", members={charlie: ROLES.OWNER})
+
+
+@pytest.fixture
+def alpha_event(alpha: Any) -> Any:
+    event = make_event(alpha, "Alpha Marathon")
+    make_race(event, "Marathon", distance_m=42195, course=make_course(alpha, distance_m=42195))
+    return event
+
+
+@pytest.fixture
+def bravo_event(bravo: Any) -> Any:
+    event = make_event(bravo, "Bravo Trail", sport="trail", country="CH", place="Zermatt")
+    make_race(event, "Trail 20K", distance_m=20000, course=make_course(bravo, seed=2))
+    return event

@@ -1,0 +1,203 @@
+"""The organizer back office for organizers, events, races and courses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from events import courses
+from events.access import MANAGE_ROLES, is_platform_staff
+from events.admin_scoping import OrganizerScopedAdmin, OrganizerScopedInline
+from events.models import Course, Event, Membership, Organizer, Race, RaceCategory, SplitPoint
+from events.publishing import events_set_status
+
+
+class MembershipForm(forms.ModelForm):
+    """Members are added by e-mail so organizers never browse the platform's users."""
+
+    email = forms.EmailField(help_text="The e-mail of an existing Pace account.")
+
+    class Meta:
+        model = Membership
+        fields = ["role"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["email"].initial = self.instance.user.email
+            self.fields["email"].disabled = True
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        if self.instance.pk:
+            return email
+        user = get_user_model().objects.filter(email__iexact=email).first()
+        if user is None:
+            raise forms.ValidationError("No Pace account uses this e-mail; ask them to sign up.")
+        self.instance.user = user
+        return email
+
+
+class MembershipInline(OrganizerScopedInline, admin.TabularInline):
+    model = Membership
+    form = MembershipForm
+    extra = 0
+    change_roles = MANAGE_ROLES
+    delete_roles = MANAGE_ROLES
+
+
+@admin.register(Organizer)
+class OrganizerAdmin(OrganizerScopedAdmin):
+    list_display = ["name", "country", "contact_email", "event_count"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+    change_roles = MANAGE_ROLES
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Organizer]:
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(n_events=Count("events"))
+
+    @admin.display(description="Events", ordering="n_events")
+    def event_count(self, obj: Organizer) -> int:
+        return obj.n_events  # type: ignore[attr-defined]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_platform_staff(request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_platform_staff(request.user)
+
+
+class RaceInline(OrganizerScopedInline, admin.TabularInline):
+    model = Race
+    fields = ["name", "slug", "distance_m", "start_time", "capacity", "entry_fee", "course"]
+    prepopulated_fields = {"slug": ["name"]}
+    show_change_link = True
+    extra = 0
+
+
+@admin.register(Event)
+class EventAdmin(OrganizerScopedAdmin):
+    list_display = ["name", "organizer", "sport", "start_date", "place", "country", "status"]
+    list_filter = ["status", "sport", "organizer", "country"]
+    list_select_related = ["organizer"]
+    search_fields = ["name", "place", "slug"]
+    date_hierarchy = "start_date"
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["organizer"]
+    inlines = [RaceInline]
+    actions = ["publish", "unpublish", "cancel"]
+    fieldsets = [
+        (None, {"fields": ["organizer", "name", "slug", "sport", "status"]}),
+        ("When", {"fields": ["start_date", "end_date", "timezone"]}),
+        ("Where", {"fields": ["place", "region", "country", "latitude", "longitude"]}),
+        ("Page", {"fields": ["summary", "description", "cover_image", "website", "currency"]}),
+    ]
+
+    def _set_status(self, request: HttpRequest, queryset: QuerySet[Event], status: str) -> None:
+        count = events_set_status(events=queryset, status=status)
+        self.message_user(request, f"{count} event(s) marked {status}.", messages.SUCCESS)
+
+    @admin.action(description="Publish selected events", permissions=["change"])
+    def publish(self, request: HttpRequest, queryset: QuerySet[Event]) -> None:
+        self._set_status(request, queryset, Event.Status.PUBLISHED)
+
+    @admin.action(description="Back to draft (hide from the marketplace)", permissions=["change"])
+    def unpublish(self, request: HttpRequest, queryset: QuerySet[Event]) -> None:
+        self._set_status(request, queryset, Event.Status.DRAFT)
+
+    @admin.action(description="Cancel selected events", permissions=["change"])
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Event]) -> None:
+        self._set_status(request, queryset, Event.Status.CANCELLED)
+
+
+class RaceCategoryInline(OrganizerScopedInline, admin.TabularInline):
+    model = RaceCategory
+    extra = 0
+
+
+@admin.register(Race)
+class RaceAdmin(OrganizerScopedAdmin):
+    list_display = ["name", "event", "distance_km", "start_time", "capacity", "entry_fee"]
+    list_filter = ["event__sport", "event"]
+    list_select_related = ["event"]
+    search_fields = ["name", "event__name"]
+    autocomplete_fields = ["event", "course"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [RaceCategoryInline]
+
+
+class CourseForm(forms.ModelForm):
+    gpx_file = forms.FileField(
+        required=False,
+        label="GPX file",
+        help_text="A GPX track (or route) of the course. Uploading replaces the line.",
+    )
+
+    class Meta:
+        model = Course
+        fields = ["organizer", "name"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        upload = data.get("gpx_file")
+        if upload is None and not self.instance.pk:
+            self.add_error("gpx_file", "Upload the course's GPX file.")
+        elif upload is not None:
+            raw = upload.read()
+            try:
+                data["parsed"] = courses.parse_gpx(raw)
+            except courses.CourseError as exc:
+                self.add_error("gpx_file", str(exc))
+            else:
+                data["gpx_text"] = raw.decode("utf-8-sig")
+        return data
+
+
+class SplitPointInline(OrganizerScopedInline, admin.TabularInline):
+    model = SplitPoint
+    extra = 0
+
+
+@admin.register(Course)
+class CourseAdmin(OrganizerScopedAdmin):
+    form = CourseForm
+    list_display = ["name", "organizer", "distance_km", "elevation_gain_m", "updated_at"]
+    list_filter = ["organizer"]
+    search_fields = ["name"]
+    readonly_fields = ["distance_m", "elevation_gain_m", "elevation_loss_m", "download"]
+    inlines = [SplitPointInline]
+
+    @admin.display(description="Distance (km)", ordering="distance_m")
+    def distance_km(self, obj: Course) -> str:
+        return f"{obj.distance_m / 1000:.2f}"
+
+    @admin.display(description="GPX")
+    def download(self, obj: Course) -> str:
+        if not obj.pk:
+            return "-"
+        return format_html(
+            '<a href="{}">Download GPX</a>', reverse("events:course", args=[obj.pk]) + "?format=gpx"
+        )
+
+    def save_model(self, request: HttpRequest, obj: Course, form: Any, change: bool) -> None:
+        parsed = form.cleaned_data.get("parsed")
+        if parsed is not None:
+            courses.apply_parsed(obj, parsed)
+            obj.gpx = form.cleaned_data["gpx_text"]
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        parsed = form.cleaned_data.get("parsed")
+        if parsed is not None:
+            courses.ensure_split_points(course=form.instance, parsed=parsed)

@@ -1,0 +1,46 @@
+"""Public forms: the marketplace search and the organizer sign-up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django_countries import countries
+
+from events.models import Sport
+
+
+class EventSearchForm(forms.Form):
+    """Marketplace filters; every field optional, every value validated."""
+
+    q = forms.CharField(required=False, max_length=100, label="Search")
+    sport = forms.ChoiceField(required=False, choices=[("", "Any sport"), *Sport.choices])
+    country = forms.ChoiceField(required=False)
+    place = forms.CharField(required=False, max_length=100)
+    date_from = forms.DateField(required=False, label="From")
+    date_to = forms.DateField(required=False, label="To")
+    distance_min = forms.FloatField(required=False, min_value=0, max_value=2000, label="Min km")
+    distance_max = forms.FloatField(required=False, min_value=0, max_value=2000, label="Max km")
+    page = forms.IntegerField(required=False, min_value=1, max_value=10_000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["country"].choices = [("", "Any country"), *countries]
+        for name in ("date_from", "date_to"):
+            self.fields[name].widget = forms.DateInput(attrs={"type": "date"})
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            self.add_error("date_to", "The end date is before the start date.")
+        lo, hi = data.get("distance_min"), data.get("distance_max")
+        if lo is not None and hi is not None and hi < lo:
+            self.add_error("distance_max", "The maximum distance is below the minimum.")
+        return data
+
+
+class OrganizerSignupForm(forms.Form):
+    name = forms.CharField(max_length=200, label="Organizer name")
+    country = forms.ChoiceField(choices=countries)
+    contact_email = forms.EmailField()
+    website = forms.URLField(required=False)

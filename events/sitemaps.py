@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from django.contrib.sitemaps import Sitemap
+from django.db.models import QuerySet
+from django.urls import reverse
+
+from events.models import Event, Organizer
+
+
+class EventSitemap(Sitemap):
+    changefreq = "daily"
+    priority = 0.8
+
+    def items(self) -> QuerySet[Event]:
+        return Event.objects.published().only("slug", "updated_at").order_by("pk")
+
+    def lastmod(self, obj: Event):
+        return obj.updated_at
+
+
+class OrganizerSitemap(Sitemap):
+    changefreq = "weekly"
+    priority = 0.5
+
+    def items(self) -> QuerySet[Organizer]:
+        return (
+            Organizer.objects.filter(events__status=Event.Status.PUBLISHED)
+            .distinct()
+            .only("slug")
+            .order_by("pk")
+        )
+
+
+class StaticSitemap(Sitemap):
+    changefreq = "daily"
+    priority = 1.0
+
+    def items(self) -> list[str]:
+        return ["events:home", "events:list"]
+
+    def location(self, item: str) -> str:
+        return reverse(item)
+
+
+SITEMAPS = {"pages": StaticSitemap, "events": EventSitemap, "organizers": OrganizerSitemap}

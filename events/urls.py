@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from events import views
+
+app_name = "events"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("events/", views.event_list, name="list"),
+    path("events/<slug:slug>/", views.event_detail, name="detail"),
+    path("events/<slug:slug>/calendar.ics", views.event_calendar, name="calendar"),
+    path("organizers/new/", views.organizer_signup, name="organizer_signup"),
+    path("organizers/<slug:slug>/", views.organizer_detail, name="organizer"),
+    path("courses/<int:course_id>/", views.course, name="course"),
+]

@@ -1,0 +1,70 @@
+"""Builders for tests: small, explicit, and the same in every app's tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from events.courses import course_create
+from events.demo import synth_course_gpx
+from events.models import Course, Event, Membership, Organizer, Race
+from events.organizers import membership_add
+
+PASSWORD = "correct-horse-battery"
+
+
+def make_user(name: str, *, staff: bool = False) -> Any:
+    return get_user_model().objects.create_user(
+        username=name, email=f"{name}@example.com", password=PASSWORD, is_staff=staff
+    )
+
+
+def make_organizer(name: str, *, members: dict[Any, str] | None = None) -> Organizer:
+    organizer = Organizer.objects.create(
+        name=name, slug=name.lower().replace(" ", "-"), country="FR", contact_email="o@example.com"
+    )
+    for user, role in (members or {}).items():
+        membership_add(organizer=organizer, user=user, role=role)
+    return organizer
+
+
+def make_course(organizer: Organizer, *, distance_m: float = 10_000, seed: int = 1) -> Course:
+    gpx = synth_course_gpx(
+        name="Test course", lat=45.0, lon=6.0, distance_m=distance_m, shape="loop",
+        climb_m=100, seed=seed,
+    )  # fmt: skip
+    return course_create(organizer=organizer, gpx_data=gpx, name=f"{organizer.name} course")
+
+
+def make_event(
+    organizer: Organizer,
+    name: str,
+    *,
+    sport: str = "running",
+    days_ahead: int = 30,
+    status: str = Event.Status.PUBLISHED,
+    country: str = "FR",
+    place: str = "Annecy",
+) -> Event:
+    start = timezone.localdate() + dt.timedelta(days=days_ahead)
+    return Event.objects.create(
+        organizer=organizer, name=name, slug=name.lower().replace(" ", "-"), sport=sport,
+        start_date=start, end_date=start, place=place, country=country, latitude=45.9,
+        longitude=6.1, status=status,
+    )  # fmt: skip
+
+
+def make_race(
+    event: Event, name: str = "10K", *, distance_m: int = 10_000, course: Course | None = None
+) -> Race:
+    start = dt.datetime.combine(event.start_date, dt.time(9), tzinfo=dt.UTC)
+    return Race.objects.create(
+        event=event, name=name, slug=name.lower().replace(" ", "-"), distance_m=distance_m,
+        start_time=start, entry_fee=25, course=course,
+    )  # fmt: skip
+
+
+ROLES = Membership.Role
