@@ -11,8 +11,8 @@ COMPOSE ?= docker compose
 # Tests run with DEBUG off, as production does; they need a key of their own.
 export SECRET_KEY ?= pace-tests-only-not-a-secret-5c0b6a1e9f
 
-.PHONY: run install install-test migrate demo test test-sqlite test-services lint format bench \
-	chromium build up down logs psql compose-migrate clean
+.PHONY: run install demo test test-sqlite test-services lint format bench chromium \
+	build up down logs psql migrate clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,10 +22,8 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-migrate: install
+demo: install
 	$(PY) manage.py migrate --noinput
-
-demo: migrate
 	$(PY) manage.py seed_demo
 
 ## make run: the embedded default (SQLite, in-memory channel layer, in-process tasks).
@@ -59,7 +57,7 @@ test-services: install
 bench: install
 	$(PY) -m bench.http
 
-# Production topology, for machines with Docker.
+# Production topology (docker-compose.yml), for machines with a Docker engine.
 build:
 	$(COMPOSE) build
 up:
@@ -70,8 +68,8 @@ logs:
 	$(COMPOSE) logs -f --tail=200
 psql:
 	$(COMPOSE) exec postgres psql -U pace pace
-compose-migrate:
-	$(COMPOSE) run --rm web python manage.py migrate --noinput
+migrate:
+	$(COMPOSE) run --rm migrate
 
 clean:
 	rm -rf $(VENV) var

@@ -14,6 +14,12 @@ from pace.testing import ROLES, make_course, make_event, make_organizer, make_ra
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    """PBKDF2 is slow by design; tests don't need it to be."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache(settings: Any) -> None:
     """Each test starts with an empty cache; on Redis only this worker's keys go."""
     from django.core.cache import cache

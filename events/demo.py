@@ -31,7 +31,8 @@ def synth_course_gpx(
 ) -> str:
     """A GPX track of about ``distance_m`` starting at (lat, lon); shape: loop|out_back|a_to_b."""
     rng = random.Random(seed)
-    n = max(20, int(distance_m / POINT_SPACING_M))
+    # At most ~2,000 points: long courses get sparser points, as exported GPX files do.
+    n = max(20, min(int(distance_m / POINT_SPACING_M), 2000))
     m_per_deg_lat = 111_320.0
     m_per_deg_lon = m_per_deg_lat * math.cos(math.radians(lat))
     wobble = [(rng.uniform(0.05, 0.18), rng.randint(3, 9), rng.uniform(0, 6.28)) for _ in range(3)]
