@@ -20,6 +20,15 @@ def _fast_passwords(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _plain_static_files(settings: Any) -> None:
+    """The hashed-name manifest exists only after collectstatic, which tests don't run."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache(settings: Any) -> None:
     """Each test starts with an empty cache; on Redis only this worker's keys go."""
     from django.core.cache import cache

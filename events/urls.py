@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from events import views
+from events import entry_views, views
 
 app_name = "events"
 
@@ -11,6 +11,9 @@ urlpatterns = [
     path("events/", views.event_list, name="list"),
     path("events/<slug:slug>/", views.event_detail, name="detail"),
     path("events/<slug:slug>/calendar.ics", views.event_calendar, name="calendar"),
+    path("events/<slug:slug>/enter/<slug:race_slug>/", entry_views.race_entry, name="enter"),
+    path("entries/<str:token>/", entry_views.entry_detail, name="entry"),
+    path("me/races/", entry_views.my_races, name="my_races"),
     path("organizers/new/", views.organizer_signup, name="organizer_signup"),
     path("organizers/<slug:slug>/", views.organizer_detail, name="organizer"),
     path("courses/<int:course_id>/", views.course, name="course"),

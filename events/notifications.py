@@ -1,0 +1,32 @@
+"""E-mails to athletes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from events.models import Registration
+
+
+def registration_manage_url(registration: Registration) -> str:
+    return settings.SITE_URL + reverse("events:entry", args=[registration.manage_token])
+
+
+def registration_confirmation_send(*, registration_id: int) -> None:
+    """The entry's details and the link to manage it; sending twice is harmless."""
+    registration = (
+        Registration.objects.select_related("race__event", "category")
+        .filter(pk=registration_id)
+        .first()
+    )
+    if registration is None:
+        return
+    context = {"r": registration, "manage_url": registration_manage_url(registration)}
+    send_mail(
+        subject=f"Your entry: {registration.race.event.name}, {registration.race.name}",
+        message=render_to_string("events/email/confirmation.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[registration.email],
+    )
