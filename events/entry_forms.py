@@ -1,4 +1,4 @@
-"""The entry form: the athlete's details, the race's questions and the waiver."""
+"""Entry forms: the athlete's details, team-mates, the race's questions, the waiver."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ from typing import Any
 
 from django import forms
 
-from events.models import Race, RaceQuestion, Registration
+from events.models import Race, RaceQuestion, Registration, WaitlistEntry
 from events.registration import ENTRY_FIELDS
 
 QUESTION_PREFIX = "q_"
 
 
 class EntryForm(forms.ModelForm):
+    code = forms.CharField(required=False, max_length=40, label="Discount code")
+    team_name = forms.CharField(required=False, max_length=100, label="Team name")
     waiver = forms.BooleanField(required=True, label="I accept the waiver above")
 
     class Meta:
@@ -23,9 +25,14 @@ class EntryForm(forms.ModelForm):
     def __init__(self, *args: Any, race: Race, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.race = race
+        if race.team_size > 1:
+            self.fields["team_name"].required = True
+        else:
+            del self.fields["team_name"]
         for question in race.questions.all():
             self.fields[f"{QUESTION_PREFIX}{question.pk}"] = self._question_field(question)
-        self.order_fields([*ENTRY_FIELDS, *self._question_names(), "waiver"])
+        order = ["team_name", *ENTRY_FIELDS, *self._question_names(), "code", "waiver"]
+        self.order_fields(order)
 
     def _question_names(self) -> list[str]:
         return [name for name in self.fields if name.startswith(QUESTION_PREFIX)]
@@ -37,9 +44,7 @@ class EntryForm(forms.ModelForm):
             options = [("", "-")] + [(o, o) for o in question.options]
             return forms.ChoiceField(choices=options, **common)
         if question.kind == RaceQuestion.Kind.YES_NO:
-            return forms.TypedChoiceField(
-                choices=[("", "-"), ("yes", "Yes"), ("no", "No")], **common
-            )
+            return forms.ChoiceField(choices=[("", "-"), ("yes", "Yes"), ("no", "No")], **common)
         return forms.CharField(max_length=500, **common)
 
     def answers(self) -> dict[str, Any]:
@@ -47,3 +52,42 @@ class EntryForm(forms.ModelForm):
             name.removeprefix(QUESTION_PREFIX): self.cleaned_data.get(name)
             for name in self._question_names()
         }
+
+
+class TeammateForm(forms.ModelForm):
+    class Meta:
+        model = Registration
+        fields = ["first_name", "last_name", "birth_date", "sex", "email"]
+        widgets = {"birth_date": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = False
+        self.empty_permitted = False
+        self.use_required_attribute = False
+
+
+def teammate_formset(race: Race, data: Any = None) -> forms.BaseFormSet:
+    """One form per team-mate (the team's size minus the payer)."""
+    count = max(0, race.team_size - 1)
+    formset_class = forms.formset_factory(
+        TeammateForm, extra=count, min_num=count, max_num=count, validate_min=True,
+        validate_max=True,
+    )  # fmt: skip
+    # A solo race has no team-mates, so its form carries no management form to bind.
+    return formset_class(data if count else None, prefix="mate")
+
+
+class WaitlistForm(forms.ModelForm):
+    class Meta:
+        model = WaitlistEntry
+        fields = ["name", "email"]
+
+
+class TransferForm(EntryForm):
+    """The new athlete's details when an entry is passed on."""
+
+    def __init__(self, *args: Any, race: Race, **kwargs: Any) -> None:
+        super().__init__(*args, race=race, **kwargs)
+        for name in ("code", "team_name"):
+            self.fields.pop(name, None)

@@ -1,50 +1,133 @@
-"""Entering a race, the entry's page and the athlete's list of entries."""
+"""Entering a race, the entry's own page (transfer, cancel), the waitlist, My races."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from events import selectors
-from events.entry_forms import EntryForm
+from events.entry_changes import registration_cancel, registration_transfer
+from events.entry_forms import EntryForm, TransferForm, WaitlistForm, teammate_formset
 from events.models import Race, Registration
-from events.registration import RegistrationError, registration_create, registration_price
+from events.pricing import quote
+from events.registration import RaceFull, RegistrationError, places_left, registration_create
+from events.waitlist import waitlist_join
+
+
+def _race(request: HttpRequest, slug: str, race_slug: str) -> Race:
+    event = selectors.event_for_page(slug=slug, user=request.user)
+    races = Race.objects.select_related("event__organizer").prefetch_related("questions")
+    return get_object_or_404(races, event=event, slug=race_slug)
+
+
+def _next_step(registration: Registration) -> HttpResponse:
+    if registration.status == Registration.Status.PENDING:
+        return redirect("payments:checkout", token=registration.manage_token)
+    return redirect("events:entry", token=registration.manage_token)
 
 
 @never_cache
 def race_entry(request: HttpRequest, slug: str, race_slug: str) -> HttpResponse:
-    event = selectors.event_for_page(slug=slug, user=request.user)
-    race = get_object_or_404(
-        Race.objects.prefetch_related("questions"), event=event, slug=race_slug
-    )
+    race = _race(request, slug, race_slug)
+    offer = request.GET.get("offer", "")
     initial = {"email": request.user.email} if request.user.is_authenticated else {}
     form = EntryForm(request.POST or None, race=race, initial=initial)
-    status = 200
+    mates = teammate_formset(race, request.POST or None)
+    full = False
     if request.method == "POST":
-        if form.is_valid():
+        if form.is_valid() and (race.team_size == 1 or mates.is_valid()):
             try:
                 registration = registration_create(
-                    race=race, user=request.user, entry=form.cleaned_data, answers=form.answers()
-                )
+                    race=race, user=request.user, entry=form.cleaned_data,
+                    answers=form.answers(), code=form.cleaned_data["code"], offer_token=offer,
+                    team_name=form.cleaned_data.get("team_name", ""),
+                    teammates=[m.cleaned_data for m in mates] if race.team_size > 1 else [],
+                )  # fmt: skip
+            except RaceFull as exc:
+                form.add_error(None, str(exc))
+                full = True
             except RegistrationError as exc:
                 form.add_error(None, str(exc))
             else:
-                return redirect("events:entry", token=registration.manage_token)
-        status = 400
-    context = {"event": event, "race": race, "form": form, "price": registration_price(race=race)}
-    return render(request, "events/race_entry.html", context, status=status)
+                return _next_step(registration)
+    left = places_left(race=race)
+    context = {
+        "event": race.event, "race": race, "form": form, "mates": mates, "quote": quote(race=race),
+        "offer": offer, "full": full or (left == 0 and not offer), "places_left": left,
+        "waitlist_form": WaitlistForm(),
+    }  # fmt: skip
+    return render(request, "events/race_entry.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+def waitlist(request: HttpRequest, slug: str, race_slug: str) -> HttpResponse:
+    race = _race(request, slug, race_slug)
+    form = WaitlistForm(request.POST)
+    if form.is_valid():
+        try:
+            waitlist_join(race=race, user=request.user, **form.cleaned_data)
+        except RegistrationError as exc:
+            messages.error(request, str(exc))
+            return redirect("events:enter", slug=slug, race_slug=race_slug)
+        messages.success(request, "You are on the waitlist; we will e-mail you if a place frees.")
+        return redirect(race.event.get_absolute_url())
+    return render(request, "events/waitlist_error.html", {"race": race, "form": form}, status=400)
+
+
+def _registration(token: str) -> Registration:
+    return get_object_or_404(
+        Registration.objects.select_related("race__event", "category", "team").prefetch_related(
+            "payments"
+        ),
+        manage_token=token,
+    )
 
 
 @never_cache
 def entry_detail(request: HttpRequest, token: str) -> HttpResponse:
-    """The confirmation page; its secret link is also how a guest manages the entry."""
-    registration = get_object_or_404(
-        Registration.objects.select_related("race__event", "category").prefetch_related("payments"),
-        manage_token=token,
+    """The entry's page; its secret link is also how a guest manages the entry."""
+    registration = _registration(token)
+    context = {
+        "r": registration,
+        "members": registration.team.members.all() if registration.team_id else [],
+    }
+    return render(request, "events/entry_detail.html", context)
+
+
+@never_cache
+def entry_transfer(request: HttpRequest, token: str) -> HttpResponse:
+    registration = _registration(token)
+    form = TransferForm(request.POST or None, race=registration.race)
+    if request.method == "POST" and form.is_valid():
+        try:
+            moved = registration_transfer(
+                registration=registration, entry=form.cleaned_data, actor=request.user
+            )
+        except RegistrationError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"The entry now belongs to {moved.name}.")
+            return redirect("events:entry", token=moved.manage_token)
+    status = 400 if form.errors else 200
+    return render(
+        request, "events/entry_transfer.html", {"r": registration, "form": form}, status=status
     )
-    return render(request, "events/entry_detail.html", {"r": registration})
+
+
+@require_POST
+def entry_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    registration = _registration(token)
+    try:
+        registration_cancel(registration=registration, actor=request.user)
+    except RegistrationError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Your entry is cancelled.")
+    return redirect("events:entry", token=token)
 
 
 @login_required

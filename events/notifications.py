@@ -30,3 +30,22 @@ def registration_confirmation_send(*, registration_id: int) -> None:
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[registration.email],
     )
+
+
+def waitlist_offer_send(*, entry_id: int) -> None:
+    from events.models import WaitlistEntry
+
+    entry = WaitlistEntry.objects.select_related("race__event").filter(pk=entry_id).first()
+    if entry is None or entry.status != WaitlistEntry.Status.OFFERED:
+        return
+    race = entry.race
+    url = settings.SITE_URL + reverse("events:enter", args=[race.event.slug, race.slug])
+    send_mail(
+        subject=f"A place is free: {race.event.name}, {race.name}",
+        message=render_to_string(
+            "events/email/waitlist_offer.txt",
+            {"entry": entry, "url": f"{url}?offer={entry.offer_token}"},
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[entry.email],
+    )

@@ -1,24 +1,25 @@
-"""Entering a race: price, category, capacity, confirmation.
+"""Entering a race: checks, price, category, capacity, teams, confirmation.
 
 Capacity is enforced with the race row locked (``SELECT ... FOR UPDATE`` on
 PostgreSQL; SQLite serialises writers with ``BEGIN IMMEDIATE``), so the last
-place goes to exactly one of many concurrent buyers.
+place goes to exactly one of many concurrent buyers. A place counts as taken
+by a confirmed entry, by a pending entry whose payment hold has not expired,
+and by an open waitlist offer. A team or relay takes one place.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from events.models import Race, RaceCategory, RaceQuestion, Registration
+from events import pricing
+from events.models import Race, RaceCategory, RaceQuestion, Registration, Team, WaitlistEntry
 from events.tasks import send_registration_confirmation
-from payments.checkout import payment_start
 
 ENTRY_FIELDS = (
     "email", "first_name", "last_name", "birth_date", "sex", "nationality", "club",
@@ -30,9 +31,8 @@ class RegistrationError(ValueError):
     """An entry that cannot be taken; the message is shown to the athlete."""
 
 
-def registration_price(*, race: Race) -> Decimal:
-    """The price of an entry, computed here and only here (never taken from a form)."""
-    return Decimal(race.entry_fee).quantize(Decimal("0.01"))
+class RaceFull(RegistrationError):
+    """No place left: the athlete may join the waitlist."""
 
 
 def age_on(birth_date: dt.date, day: dt.date) -> int:
@@ -49,13 +49,28 @@ def category_for(*, race: Race, birth_date: dt.date, sex: str) -> RaceCategory |
     return None
 
 
-def places_taken(*, race: Race) -> int:
-    """Confirmed entries plus pending ones whose hold has not expired."""
+def active_entries(race: Race) -> Q:
+    """Entries holding a place: confirmed, or pending with an unexpired payment hold."""
     held = Q(status=Registration.Status.PENDING, hold_expires_at__gt=timezone.now())
-    return race.registrations.filter(Q(status=Registration.Status.CONFIRMED) | held).count()
+    return Q(race=race) & (Q(status=Registration.Status.CONFIRMED) | held)
 
 
-def _check_open(race: Race) -> None:
+def places_taken(*, race: Race) -> int:
+    entries = Registration.objects.filter(active_entries(race))
+    solo = entries.filter(team__isnull=True).count()
+    teams = entries.filter(team__isnull=False).values("team").distinct().count()
+    offers = race.waitlist.filter(
+        status=WaitlistEntry.Status.OFFERED, offer_expires_at__gt=timezone.now()
+    ).count()
+    return solo + teams + offers
+
+
+def places_left(*, race: Race) -> int | None:
+    """Free places (None when the race has no limit)."""
+    return None if race.capacity is None else max(0, race.capacity - places_taken(race=race))
+
+
+def check_open(race: Race) -> None:
     event = race.event
     if not event.is_public or event.status == event.Status.CANCELLED:
         raise RegistrationError("This event does not take entries.")
@@ -78,28 +93,89 @@ def _check_answers(race: Race, answers: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-@transaction.atomic
-def registration_create(
-    *, race: Race, user: Any | None, entry: dict[str, Any], answers: dict[str, Any]
+def _claim_place(race: Race, offer_token: str) -> WaitlistEntry | None:
+    """Check a place is free, or that ``offer_token`` holds one; returns the offer used."""
+    if offer_token:
+        offer = (
+            race.waitlist.select_for_update()
+            .filter(offer_token=offer_token, status=WaitlistEntry.Status.OFFERED)
+            .first()
+        )
+        if offer is None or offer.offer_expires_at <= timezone.now():
+            raise RegistrationError("This waitlist offer has expired or was already used.")
+        return offer
+    if race.capacity is not None and places_taken(race=race) >= race.capacity:
+        raise RaceFull("This race is full.")
+    return None
+
+
+def _new_registration(
+    race: Race, user: Any, entry: dict[str, Any], answers: dict[str, Any], team: Team | None
 ) -> Registration:
-    """Take an entry if a place is free; the confirmation e-mail goes after commit."""
-    race = Race.objects.select_for_update(of=("self",)).select_related("event").get(pk=race.pk)
-    _check_open(race)
     if age_on(entry["birth_date"], race.start_time.date()) < 0:
         raise RegistrationError("The birth date is after the race.")
-    if race.capacity is not None and places_taken(race=race) >= race.capacity:
-        raise RegistrationError("This race is full.")
-    registration = Registration.objects.create(
+    return Registration(
         race=race,
+        event=race.event,
+        team=team,
         user=user if user is not None and user.is_authenticated else None,
-        **{name: entry.get(name, "") for name in ENTRY_FIELDS},
+        **{name: entry.get(name) or "" for name in ENTRY_FIELDS},
         category=category_for(race=race, birth_date=entry["birth_date"], sex=entry["sex"]),
-        answers=_check_answers(race, answers),
-        price=registration_price(race=race),
+        answers=answers,
         currency=race.event.currency,
         waiver_accepted_at=timezone.now(),
         manage_token=secrets.token_urlsafe(32),
+        price=0,
     )
-    payment_start(registration=registration)
-    transaction.on_commit(lambda: send_registration_confirmation.delay(registration.pk))
-    return registration
+
+
+@transaction.atomic
+def registration_create(
+    *,
+    race: Race,
+    user: Any | None,
+    entry: dict[str, Any],
+    answers: dict[str, Any],
+    code: str = "",
+    offer_token: str = "",
+    team_name: str = "",
+    teammates: list[dict[str, Any]] | None = None,
+) -> Registration:
+    """Take an entry (with its team-mates for a team race) if a place is free.
+
+    Returns the paying registration; its payment says whether the athlete must
+    still pay online. The confirmation e-mail goes after commit.
+    """
+    from payments.checkout import payment_start
+
+    race = Race.objects.select_for_update(of=("self",)).select_related("event").get(pk=race.pk)
+    check_open(race)
+    teammates = teammates or []
+    if len(teammates) != race.team_size - 1:
+        raise RegistrationError(f"A team in this race has {race.team_size} members.")
+    offer = _claim_place(race, offer_token)
+    try:
+        price = pricing.quote(race=race, code=code, lock=True)
+    except pricing.DiscountError as exc:
+        raise RegistrationError(str(exc)) from exc
+    team = (
+        Team.objects.create(race=race, name=team_name or entry["last_name"]) if teammates else None
+    )
+    payer = _new_registration(race, user, entry, _check_answers(race, answers), team)
+    payer.list_price, payer.price, payer.discount_code = price.list_price, price.price, price.code
+    payer.save()
+    for mate in teammates:
+        _new_registration(race, None, {**entry, **mate}, {}, team).save()
+    if offer is not None:
+        offer.status = WaitlistEntry.Status.ACCEPTED
+        offer.save(update_fields=["status"])
+    payment_start(registration=payer)
+    if payer.status == Registration.Status.CONFIRMED:
+        transaction.on_commit(lambda: send_registration_confirmation.delay(payer.pk))
+    return payer
+
+
+def team_members(registration: Registration) -> list[Registration]:
+    if registration.team_id is None:
+        return [registration]
+    return list(registration.team.members.order_by("pk"))

@@ -4,9 +4,25 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from events.notifications import registration_confirmation_send
+from events import notifications
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_registration_confirmation(registration_id: int) -> None:
-    registration_confirmation_send(registration_id=registration_id)
+    notifications.registration_confirmation_send(registration_id=registration_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_waitlist_offer(entry_id: int) -> None:
+    notifications.waitlist_offer_send(entry_id=entry_id)
+
+
+@shared_task(acks_late=True)
+def release_expired_places() -> int:
+    """Scheduled every minute: free unpaid holds and stale offers, then offer the places."""
+    from events.waitlist import release_expired, waitlist_offer_places
+
+    races = release_expired()
+    for race_id in races:
+        waitlist_offer_places(race_id=race_id)
+    return len(races)

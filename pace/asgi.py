@@ -13,7 +13,13 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from django.conf import settings  # noqa: E402
+
 from pace.routing import websocket_urlpatterns  # noqa: E402
+from pace.scheduler import start_embedded_scheduler  # noqa: E402
+
+if settings.EMBEDDED_SCHEDULER:
+    start_embedded_scheduler()
 
 application = ProtocolTypeRouter(
     {

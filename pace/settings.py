@@ -124,13 +124,15 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": REDIS_KEY_PREFIX,
+            # One connection pool per process, not one per ASGI request (see the class).
+            "OPTIONS": {"pool_class": "pace.lib.pagecache.SharedRedisPool"},
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -139,6 +141,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "release-expired-places": {
+        "task": "events.tasks.release_expired_places",
+        "schedule": 60.0,
+    },
+}
+# Without Redis there is no Celery beat: the web process runs the schedule itself.
+EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=not REDIS_URL)
 
 # --- Auth (allauth e-mail accounts for athletes and organizers) -----------
 AUTHENTICATION_BACKENDS = [
@@ -211,6 +221,13 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Pace ----------------------------------------------------------------------
+# The platform keeps this percentage of online payments plus the processing fee.
+PLATFORM_FEE_PERCENT = env.float("PLATFORM_FEE_PERCENT", default=5.0)
+PAYMENT_FEE_PERCENT = env.float("PAYMENT_FEE_PERCENT", default=1.5)
+PAYMENT_FEE_FIXED = env.float("PAYMENT_FEE_FIXED", default=0.25)
+# How long a place is held while its online payment is under way, and a waitlist offer.
+PAYMENT_HOLD_MINUTES = env.int("PAYMENT_HOLD_MINUTES", default=30)
+WAITLIST_OFFER_HOURS = env.int("WAITLIST_OFFER_HOURS", default=48)
 PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=60)
 MAX_GPX_BYTES = env.int("MAX_GPX_BYTES", default=5 * 1024 * 1024)
 # Background map tiles; empty draws courses on a plain background (offline, tests).

@@ -1,4 +1,4 @@
-"""Organizers, their members, events, races and courses.
+"""The catalogue: organizers, their members, events, races and courses.
 
 Every model an organizer owns names the path to its organizer in
 ``ORGANIZER_PATH``; ``events.access.scope_to_user`` and the admin's
@@ -75,6 +75,7 @@ class PaymentMethod(models.TextChoices):
     """How an event's paid entries are paid (free entries need no payment)."""
 
     ON_SITE = "on_site", "Pay on site"
+    STRIPE = "stripe", "Card, online (Stripe)"
 
 
 class Course(models.Model):
@@ -163,6 +164,15 @@ class Event(models.Model):
         help_text="How athletes pay entries that cost money; free entries need no payment.",
     )
     registration_open = models.BooleanField(default=True)
+    allow_transfers = models.BooleanField(
+        default=False, help_text="Athletes may pass their entry to someone else."
+    )
+    allow_cancellation = models.BooleanField(
+        default=False, help_text="Athletes may cancel their entry themselves."
+    )
+    changes_until = models.DateField(
+        null=True, blank=True, help_text="Last day for transfers and cancellations."
+    )
     waiver = models.TextField(
         blank=True,
         default="I am fit to take part, I accept the race rules and I take part at my own risk.",
@@ -221,6 +231,13 @@ class Race(models.Model):
         Course, on_delete=models.SET_NULL, null=True, blank=True, related_name="races"
     )
     description = models.TextField(blank=True)
+    team_size = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        help_text="1 for individual entries; more for team and relay entries (one payer).",
+    )
+    bib_from = models.PositiveIntegerField(null=True, blank=True, help_text="First bib number.")
+    bib_to = models.PositiveIntegerField(null=True, blank=True, help_text="Last bib number.")
 
     class Meta:
         ordering = ["start_time", "-distance_m"]
@@ -264,99 +281,3 @@ class RaceCategory(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class RaceQuestion(models.Model):
-    """A question the organizer asks on a race's entry form."""
-
-    ORGANIZER_PATH = "race__event__organizer"
-
-    class Kind(models.TextChoices):
-        TEXT = "text", "Text"
-        CHOICE = "choice", "Choice"
-        YES_NO = "yes_no", "Yes / no"
-
-    race = models.ForeignKey(Race, on_delete=models.CASCADE, related_name="questions")
-    label = models.CharField(max_length=200)
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT)
-    choices = models.TextField(blank=True, help_text="For choice questions: one option a line.")
-    required = models.BooleanField(default=False)
-    position = models.PositiveSmallIntegerField(default=0)
-
-    class Meta:
-        ordering = ["position", "pk"]
-
-    def __str__(self) -> str:
-        return self.label
-
-    @property
-    def options(self) -> list[str]:
-        return [line.strip() for line in self.choices.splitlines() if line.strip()]
-
-
-class Registration(models.Model):
-    """An athlete's entry in a race."""
-
-    ORGANIZER_PATH = "race__event__organizer"
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Awaiting payment"
-        CONFIRMED = "confirmed", "Confirmed"
-        CANCELLED = "cancelled", "Cancelled"
-
-    class Sex(models.TextChoices):
-        FEMALE = "F", "Female"
-        MALE = "M", "Male"
-        OTHER = "X", "Non-binary"
-
-    class Size(models.TextChoices):
-        XS = "XS", "XS"
-        S = "S", "S"
-        M = "M", "M"
-        L = "L", "L"
-        XL = "XL", "XL"
-        XXL = "XXL", "XXL"
-
-    race = models.ForeignKey(Race, on_delete=models.PROTECT, related_name="registrations")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="registrations",
-    )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    email = models.EmailField()
-    first_name = models.CharField(max_length=100)
-    last_name = models.CharField(max_length=100)
-    birth_date = models.DateField()
-    sex = models.CharField(max_length=1, choices=Sex.choices)
-    nationality = CountryField()
-    club = models.CharField(max_length=200, blank=True)
-    emergency_name = models.CharField("emergency contact", max_length=200)
-    emergency_phone = models.CharField("emergency phone", max_length=40)
-    tshirt_size = models.CharField("T-shirt size", max_length=3, choices=Size.choices, blank=True)
-    category = models.ForeignKey(
-        RaceCategory, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    answers = models.JSONField(default=dict, blank=True)
-    bib = models.CharField(max_length=20, blank=True)
-    price = models.DecimalField(max_digits=8, decimal_places=2)
-    currency = models.CharField(max_length=3)
-    payment_method = models.CharField(max_length=10, choices=PaymentMethod.choices, blank=True)
-    waiver_accepted_at = models.DateTimeField()
-    manage_token = models.CharField(max_length=64, unique=True)
-    hold_expires_at = models.DateTimeField(null=True, blank=True)
-    checked_in_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["race", "status"])]
-
-    def __str__(self) -> str:
-        return f"{self.first_name} {self.last_name} ({self.race})"
-
-    @property
-    def name(self) -> str:
-        return f"{self.first_name} {self.last_name}"
