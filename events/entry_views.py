@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -14,7 +16,7 @@ from events.entry_changes import registration_cancel, registration_transfer
 from events.entry_forms import EntryForm, TransferForm, WaitlistForm, teammate_formset
 from events.models import Race, Registration
 from events.pricing import quote
-from events.registration import RaceFull, RegistrationError, places_left, registration_create
+from events.registration import RaceFullError, RegistrationError, places_left, registration_create
 from events.waitlist import waitlist_join
 
 
@@ -30,6 +32,28 @@ def _next_step(registration: Registration) -> HttpResponse:
     return redirect("events:entry", token=registration.manage_token)
 
 
+def _submit(
+    request: HttpRequest, race: Race, form: EntryForm, mates: Any, offer: str
+) -> tuple[Registration | None, bool]:
+    """Take the entry of a valid form; errors land on the form. Returns (entry, race is full)."""
+    if not (form.is_valid() and (race.team_size == 1 or mates.is_valid())):
+        return None, False
+    try:
+        registration = registration_create(
+            race=race, user=request.user, entry=form.cleaned_data, answers=form.answers(),
+            code=form.cleaned_data["code"], offer_token=offer,
+            team_name=form.cleaned_data.get("team_name", ""),
+            teammates=[m.cleaned_data for m in mates] if race.team_size > 1 else [],
+        )  # fmt: skip
+    except RaceFullError as exc:
+        form.add_error(None, str(exc))
+        return None, True
+    except RegistrationError as exc:
+        form.add_error(None, str(exc))
+        return None, False
+    return registration, False
+
+
 @never_cache
 def race_entry(request: HttpRequest, slug: str, race_slug: str) -> HttpResponse:
     race = _race(request, slug, race_slug)
@@ -39,21 +63,9 @@ def race_entry(request: HttpRequest, slug: str, race_slug: str) -> HttpResponse:
     mates = teammate_formset(race, request.POST or None)
     full = False
     if request.method == "POST":
-        if form.is_valid() and (race.team_size == 1 or mates.is_valid()):
-            try:
-                registration = registration_create(
-                    race=race, user=request.user, entry=form.cleaned_data,
-                    answers=form.answers(), code=form.cleaned_data["code"], offer_token=offer,
-                    team_name=form.cleaned_data.get("team_name", ""),
-                    teammates=[m.cleaned_data for m in mates] if race.team_size > 1 else [],
-                )  # fmt: skip
-            except RaceFull as exc:
-                form.add_error(None, str(exc))
-                full = True
-            except RegistrationError as exc:
-                form.add_error(None, str(exc))
-            else:
-                return _next_step(registration)
+        registration, full = _submit(request, race, form, mates, offer)
+        if registration is not None:
+            return _next_step(registration)
     left = places_left(race=race)
     context = {
         "event": race.event, "race": race, "form": form, "mates": mates, "quote": quote(race=race),

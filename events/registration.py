@@ -31,7 +31,7 @@ class RegistrationError(ValueError):
     """An entry that cannot be taken; the message is shown to the athlete."""
 
 
-class RaceFull(RegistrationError):
+class RaceFullError(RegistrationError):
     """No place left: the athlete may join the waitlist."""
 
 
@@ -105,7 +105,7 @@ def _claim_place(race: Race, offer_token: str) -> WaitlistEntry | None:
             raise RegistrationError("This waitlist offer has expired or was already used.")
         return offer
     if race.capacity is not None and places_taken(race=race) >= race.capacity:
-        raise RaceFull("This race is full.")
+        raise RaceFullError("This race is full.")
     return None
 
 
