@@ -72,7 +72,9 @@ def race_entry(request: HttpRequest, slug: str, race_slug: str) -> HttpResponse:
         "offer": offer, "full": full or (left == 0 and not offer), "places_left": left,
         "waitlist_form": WaitlistForm(),
     }  # fmt: skip
-    return render(request, "events/race_entry.html", context, status=400 if form.errors else 200)
+    # A POST that reaches this point failed: it is answered 400 with its errors.
+    status = 400 if request.method == "POST" else 200
+    return render(request, "events/race_entry.html", context, status=status)
 
 
 @require_POST
