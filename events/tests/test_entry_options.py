@@ -95,11 +95,12 @@ def test_it_takes_a_relay_team_with_one_payer(client, race):
     race.team_size = 3
     race.capacity = 1
     race.save()
-    mates = {
-        "mate-TOTAL_FORMS": "2", "mate-INITIAL_FORMS": "0",
-        "mate-0-first_name": "Ann", "mate-0-last_name": "A", "mate-0-birth_date": "1990-01-01", "mate-0-sex": "F",
-        "mate-1-first_name": "Ben", "mate-1-last_name": "B", "mate-1-birth_date": "1991-01-01", "mate-1-sex": "M",
-    }  # fmt: skip
+    mates = {"mate-TOTAL_FORMS": "2", "mate-INITIAL_FORMS": "0"}
+    for n, (first, born, sex) in enumerate(
+        [("Ann", "1990-01-01", "F"), ("Ben", "1991-01-01", "M")]
+    ):
+        mates |= {f"mate-{n}-first_name": first, f"mate-{n}-last_name": "X"}
+        mates |= {f"mate-{n}-birth_date": born, f"mate-{n}-sex": sex}
     assert _enter(client, race, team_name="Fast Three", **mates).status_code == 302
     payer = Registration.objects.get(first_name="Rita")
     assert payer.team.name == "Fast Three"
