@@ -1,0 +1,129 @@
+"""Demo data: organizers, members, events with generated courses, and entries.
+
+Courses are synthesised (no network): a smooth closed loop, out-and-back or
+point-to-point line around a real start, with rolling or mountain elevation,
+written as GPX and read back through the same ``course_create`` as uploads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from events.courses import course_create
+from events.demo.catalog import DEMO_EVENTS, DEMO_ORGANIZERS, SUMMARIES, DemoEvent
+from events.demo.courses import synth_course_gpx
+from events.demo.entries import demo_entries
+from events.models import (
+    DiscountCode,
+    Event,
+    Membership,
+    Organizer,
+    PriceTier,
+    Race,
+    RaceCategory,
+    Sport,
+)
+from events.organizers import membership_add
+
+DEMO_PASSWORD = "pace-demo-2026"
+
+__all__ = ["DEMO_PASSWORD", "seed_demo", "synth_course_gpx"]
+
+
+def _user(email: str, *, staff: bool = False) -> object:
+    user_model = get_user_model()
+    user = user_model.objects.filter(email=email).first()
+    if user is None:
+        user = user_model.objects.create_user(
+            username=email.split("@")[0], email=email, password=DEMO_PASSWORD
+        )
+    if staff and not user.is_superuser:
+        user.is_staff = user.is_superuser = True
+        user.save(update_fields=["is_staff", "is_superuser"])
+    return user
+
+
+def _categories(race: Race) -> None:
+    groups = [
+        ("SEN", "Senior", 18, 39),
+        ("M40", "Master 40", 40, 49),
+        ("M50", "Master 50+", 50, None),
+    ]
+    for sex, label in (("F", "Women"), ("M", "Men")):
+        for code, name, lo, hi in groups:
+            RaceCategory.objects.get_or_create(
+                race=race,
+                code=f"{sex}-{code}",
+                defaults={"name": f"{label} {name}", "sex": sex, "min_age": lo, "max_age": hi},
+            )
+
+
+def _event(organizer: Organizer, spec: DemoEvent, index: int, today: dt.date) -> bool:
+    slug = slugify(spec.name)
+    if Event.objects.filter(slug=slug).exists():
+        return False
+    start = today + dt.timedelta(days=spec.days_ahead)
+    long_event = spec.sport == Sport.TRIATHLON or spec.races[0][1] >= 80000
+    event = Event.objects.create(
+        organizer=organizer, name=spec.name, slug=slug, sport=spec.sport,
+        summary=SUMMARIES[spec.sport],
+        description=f"{spec.name} in {spec.place}.\n\nStart and finish in the centre. "
+        "Timing chips, medals and a finisher's shirt for everyone.",
+        start_date=start, end_date=start + dt.timedelta(days=1 if long_event else 0),
+        place=spec.place, region=spec.region, country=spec.country,
+        latitude=spec.lat, longitude=spec.lon, status=Event.Status.PUBLISHED,
+        currency="GBP" if spec.country == "GB" else "EUR",
+        allow_transfers=index % 2 == 0, allow_cancellation=index % 2 == 0,
+    )  # fmt: skip
+    DiscountCode.objects.create(event=event, code="WELCOME10", amount=10, max_uses=100)
+    for k, (name, metres, fee) in enumerate(spec.races):
+        climb = round(spec.climb * metres / spec.races[0][1])
+        gpx = synth_course_gpx(
+            name=f"{spec.name} {name}", lat=spec.lat, lon=spec.lon, distance_m=metres,
+            shape=spec.shape, climb_m=climb, seed=index * 10 + k,
+        )  # fmt: skip
+        course = course_create(organizer=organizer, gpx_data=gpx, name=f"{spec.name}: {name}")
+        start_time = dt.datetime.combine(start, dt.time(7 + k, 30), tzinfo=dt.UTC)
+        race = Race.objects.create(
+            event=event, name=name, slug=slugify(name), distance_m=metres,
+            elevation_gain_m=round(course.elevation_gain_m), start_time=start_time,
+            time_limit=dt.timedelta(hours=max(2, round(metres / 6000))),
+            capacity=[3000, 1500, 800][k % 3], entry_fee=fee, course=course,
+            bib_from=1 + 5000 * k, bib_to=5000 * (k + 1),
+        )  # fmt: skip
+        _categories(race)
+        early_until = start_time - dt.timedelta(days=21)
+        if index % 3 == 0 and early_until > timezone.now():
+            PriceTier.objects.create(
+                race=race, name="Early bird", price=round(fee * 0.8), until=early_until
+            )
+        entries = min(race.capacity or 0, 40 + (index * 37 + k * 11) % 160)
+        demo_entries(race=race, count=entries, seed=index * 10 + k)
+    return True
+
+
+@transaction.atomic
+def seed_demo() -> dict[str, object]:
+    """Create the demo organizers, members and events; running it again adds nothing."""
+    today = timezone.localdate()
+    staff = _user("admin@pace.local", staff=True)
+    created, logins = 0, [("admin@pace.local", "platform staff")]
+    index = 0
+    for slug, (name, country, owner_email, staff_email) in DEMO_ORGANIZERS.items():
+        organizer, _ = Organizer.objects.get_or_create(
+            slug=slug,
+            defaults={"name": name, "country": country, "contact_email": owner_email,
+                      "description": f"{name} organises endurance events across Europe."},
+        )  # fmt: skip
+        membership_add(organizer=organizer, user=_user(owner_email), role=Membership.Role.OWNER)
+        membership_add(organizer=organizer, user=_user(staff_email), role=Membership.Role.STAFF)
+        logins += [(owner_email, f"owner of {name}"), (staff_email, f"staff of {name}")]
+        for spec in DEMO_EVENTS[slug]:
+            index += 1
+            created += _event(organizer, spec, index, today)
+    return {"created_events": created, "logins": logins, "password": DEMO_PASSWORD, "staff": staff}

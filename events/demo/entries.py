@@ -1,0 +1,80 @@
+"""Demo entries: believable athletes in the demo races, with bibs and payments."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import secrets
+
+from django.utils import timezone
+
+from events.models import Race, Registration
+from events.registration import category_for
+from payments.models import Payment
+
+FIRST = {
+    "F": ["Anna", "Sofia", "Lea", "Marta", "Clara", "Emma", "Ines", "Julia", "Nora", "Eva",
+          "Laura", "Chiara", "Maja", "Sara", "Ida", "Zoe", "Alice", "Lucia", "Hanna", "Elena"],
+    "M": ["Lukas", "Mateo", "Jonas", "Pablo", "Luca", "Noah", "Hugo", "Finn", "Marco", "Erik",
+          "Tomas", "Jan", "Leo", "David", "Oscar", "Felix", "Max", "Pierre", "Nils", "Adam"],
+}  # fmt: skip
+LAST = ["Müller", "García", "Rossi", "Martin", "Jansen", "Nielsen", "Novák", "Kowalski",
+        "Silva", "Dubois", "Schmidt", "Fernández", "Bianchi", "Larsen", "Murphy", "Berg",
+        "Moreau", "Weber", "López", "Ricci", "Andersson", "Bauer", "Costa", "Horvat"]  # fmt: skip
+COUNTRIES = ["DE", "FR", "ES", "IT", "NL", "GB", "DK", "SE", "PL", "PT", "CH", "AT", "BE", "IE"]
+CLUBS = ["", "", "", "Running Club", "Athletics", "Trail Team", "Tri Club", "Harriers"]
+
+
+def demo_entries(*, race: Race, count: int, seed: int) -> int:
+    """Add ``count`` confirmed entries with bibs (on-site payments half paid) to a race."""
+    rng = random.Random(seed)
+    event = race.event
+    first_bib = race.bib_from or 1
+    taken = set(Registration.objects.filter(event=event).values_list("bib", flat=True))
+    bibs = (str(n) for n in range(first_bib, first_bib + 100_000) if str(n) not in taken)
+    day = race.start_time.date()
+    now = timezone.now()
+    entries = []
+    for _ in range(count):
+        sex = rng.choice("FM")
+        first, last = rng.choice(FIRST[sex]), rng.choice(LAST)
+        birth = dt.date(day.year - rng.randint(19, 68), rng.randint(1, 12), rng.randint(1, 28))
+        club = rng.choice(CLUBS)
+        entries.append(
+            Registration(
+                race=race,
+                event=event,
+                status=Registration.Status.CONFIRMED,
+                email=f"{first}.{last}.{rng.randint(1, 9999)}@example.com".lower(),
+                first_name=first,
+                last_name=last,
+                birth_date=birth,
+                sex=sex,
+                nationality=rng.choice(COUNTRIES),
+                club=f"{last} {club}".strip() if club else "",
+                emergency_name=f"{rng.choice(FIRST['F' if sex == 'M' else 'M'])} {last}",
+                emergency_phone=f"+{rng.randint(30, 49)} {rng.randint(100000000, 999999999)}",
+                tshirt_size=rng.choice(["S", "M", "M", "L", "L", "XL"]),
+                category=category_for(race=race, birth_date=birth, sex=sex),
+                bib=next(bibs),
+                list_price=race.entry_fee,
+                price=race.entry_fee,
+                currency=event.currency,
+                payment_method="free" if not race.entry_fee else "on_site",
+                waiver_accepted_at=now,
+                manage_token=secrets.token_urlsafe(32),
+            )
+        )
+    created = Registration.objects.bulk_create(entries)
+    Payment.objects.bulk_create(
+        Payment(
+            registration=r,
+            method=r.payment_method,
+            amount=r.price,
+            currency=r.currency,
+            status="paid" if not r.price or rng.random() < 0.5 else "due_on_site",
+            paid_at=now if not r.price else None,
+        )
+        for r in created
+    )
+    return len(created)
