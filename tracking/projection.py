@@ -1,0 +1,78 @@
+"""Projection of GPS fixes onto a course: distance along it, off-course distance.
+
+A course may loop or come back on itself (out-and-back), so the nearest point
+of the whole line is often the wrong one: a fix is matched within a window
+ahead of the athlete's previous projection (a little behind, for GPS noise),
+and only falls back to the whole line when nothing in the window is close.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pace.lib.geo import cumulative_distances
+
+BEHIND_M = 150.0
+AHEAD_M = 1500.0
+NEAR_M = 120.0
+
+
+@dataclass(frozen=True)
+class Projection:
+    distance: float  # metres along the course
+    off_course: float  # metres from the line
+
+
+class CourseLine:
+    """A course prepared for fast projection (local flat coordinates, cumulative distances)."""
+
+    def __init__(self, points: Sequence[Sequence[float]], official_distance: float | None = None):
+        if len(points) < 2:
+            raise ValueError("a course needs at least two points")
+        self.lat0 = math.radians(sum(p[1] for p in points) / len(points))
+        self.kx = 111_320.0 * math.cos(self.lat0)
+        self.ky = 110_540.0
+        self.xy = [(p[0] * self.kx, p[1] * self.ky) for p in points]
+        cumulative = cumulative_distances(points)
+        # Scale to the official distance so progress and ETA match what athletes are told.
+        scale = (official_distance / cumulative[-1]) if official_distance else 1.0
+        self.cumulative = [d * scale for d in cumulative]
+        self.length = self.cumulative[-1]
+        self.scale = scale
+
+    def _segment(self, i: int, x: float, y: float) -> tuple[float, float]:
+        """(squared distance, along) of point to segment i..i+1."""
+        (ax, ay), (bx, by) = self.xy[i], self.xy[i + 1]
+        dx, dy = bx - ax, by - ay
+        seg2 = dx * dx + dy * dy
+        f = 0.0 if seg2 == 0 else max(0.0, min(1.0, ((x - ax) * dx + (y - ay) * dy) / seg2))
+        px, py = ax + f * dx - x, ay + f * dy - y
+        along = self.cumulative[i] + f * (self.cumulative[i + 1] - self.cumulative[i])
+        return px * px + py * py, along
+
+    def _best(self, lo: int, hi: int, x: float, y: float) -> tuple[float, float]:
+        best = (math.inf, 0.0)
+        for i in range(lo, hi):
+            cand = self._segment(i, x, y)
+            if cand[0] < best[0]:
+                best = cand
+        return best
+
+    def project(self, lat: float, lon: float, previous: float | None = None) -> Projection:
+        """Where a fix is on the course, preferring the stretch just ahead of ``previous``."""
+        x, y = lon * self.kx, lat * self.ky
+        last = len(self.xy) - 1
+        if previous is not None:
+            lo = max(0, bisect_left(self.cumulative, previous - BEHIND_M) - 1)
+            hi = min(last, bisect_right(self.cumulative, previous + AHEAD_M))
+            d2, along = self._best(lo, hi, x, y)
+            if math.sqrt(d2) <= NEAR_M:
+                return Projection(distance=along, off_course=math.sqrt(d2))
+        d2, along = self._best(0, last, x, y)
+        if previous is not None and along < previous - BEHIND_M:
+            # Never jump backwards on a crossing loop: stay where the athlete was.
+            along = previous
+        return Projection(distance=along, off_course=math.sqrt(d2))
