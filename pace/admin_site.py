@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -23,6 +23,10 @@ class PaceAdminSite(admin.AdminSite):
 
     def login(self, request: HttpRequest, extra_context: object = None) -> HttpResponse:
         """One sign-in for everyone: the site's e-mail login, then back to the admin."""
+        if request.user.is_authenticated:
+            # Signed in but no organizer: sending them to the login again would loop.
+            messages.info(request, "The back office is for organizers: create one to list events.")
+            return redirect("events:organizer_signup")
         target = request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index")
         query = urlencode({REDIRECT_FIELD_NAME: target})
         return redirect(f"{reverse('account_login')}?{query}")

@@ -1,0 +1,93 @@
+"""Real headless Chromium (Debian's, not Playwright's download) against the live server.
+
+One browser per test session, one fresh context (cookies, storage) per test.
+Chromium resolves no host name but the live server's, so a page can never
+reach the internet from a test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; the ORM then refuses
+# to run unless told that this thread is not really async.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("PACE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # Every host name but the live server's fails to resolve: nothing leaves the machine.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
+]
+TIMEOUT_MS = 10_000
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test item, so ``page`` knows if the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (make chromium, or set PACE_CHROMIUM)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_map_tiles(settings: Any) -> None:
+    """Courses draw on a plain background: no tile requests leave the machine."""
+    settings.MAP_TILE_URL = ""
+
+
+@pytest.fixture
+def page(browser: Any, live_server: Any, request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """A page in its own browser context, with a screenshot in tmp_path if the test fails."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+
+    new_page = context.new_page()
+    new_page.js_errors = []
+    new_page.on("pageerror", lambda exc: new_page.js_errors.append(str(exc)))
+    yield new_page
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        shot = tmp_path / "failure.png"
+        new_page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot of the failed page: {shot}")
+    context.close()
+
+
+@pytest.fixture
+def log_in(page: Any, live_server: Any) -> Callable[..., None]:
+    """Sign in with e-mail and password on the site's login page and land on ``then``."""
+    from pace.testing import PASSWORD
+
+    def sign_in(user: Any, *, then: str = "/admin/") -> None:
+        page.goto(f"{live_server.url}/accounts/login/?{urlencode({'next': then})}")
+        page.fill("input[name=login]", user.email)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("main form button[type=submit]")
+        page.wait_for_url(f"{live_server.url}{then}")
+
+    return sign_in

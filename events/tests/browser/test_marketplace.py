@@ -1,0 +1,80 @@
+"""A visitor searches the marketplace and reads an event page in a real browser."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from pace.testing import make_course, make_event, make_race
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def bravo_ultra(bravo: Any) -> Any:
+    """A second trail event, too long for the distance filter used below."""
+    event = make_event(bravo, "Bravo Ultra", sport="trail", days_ahead=40, place="Verbier")
+    make_race(event, "Ultra 60K", distance_m=60_000, course=make_course(bravo, seed=3))
+    return event
+
+
+def _card_titles(page: Any) -> list[str]:
+    return [t.strip() for t in page.locator(".event-card .card-title").all_inner_texts()]
+
+
+def test_it_finds_an_event_by_sport_and_distance_and_draws_its_course(
+    page: Any, live_server: Any, alpha_event: Any, bravo_event: Any, bravo_ultra: Any
+) -> None:
+    page.goto(live_server.url + "/")
+    assert set(_card_titles(page)) == {"Alpha Marathon", "Bravo Trail", "Bravo Ultra"}
+
+    page.select_option("select[name=sport]", "trail")
+    page.fill("input[name=distance_max]", "30")
+    page.click("form.search button[type=submit]")
+    page.wait_for_url("**/events/?*")
+    assert _card_titles(page) == ["Bravo Trail"]
+    assert page.locator(".result-count").inner_text() == "1 event"
+
+    page.locator(".event-card", has_text="Bravo Trail").click()
+    page.wait_for_url(f"{live_server.url}{bravo_event.get_absolute_url()}")
+    assert page.locator("h1").inner_text() == "Bravo Trail"
+    page.wait_for_selector(".map[data-ready='1'] path.course-line")
+    line = page.locator(".map path.course-line").get_attribute("d")
+    assert line and line.count("L") > 10
+    assert page.locator(".map .split-marker").count() >= 2
+    assert page.locator("figure.profile svg path.profile-line").count() == 1
+
+    data = json.loads(page.locator("script[type='application/ld+json']").text_content())
+    assert data["@type"] == "SportsEvent"
+    assert data["name"] == "Bravo Trail"
+    assert page.js_errors == []
+
+    page.click("#race-trail-20k a:text-is('Enter')")
+    page.wait_for_url(f"{live_server.url}/events/bravo-trail/enter/trail-20k/")
+
+
+def test_it_shows_a_form_error_for_a_bad_filter(page: Any, live_server: Any, alpha_event: Any):
+    response = page.goto(live_server.url + "/events/?distance_min=-5")
+    assert response.status == 400
+    error = page.locator(".field-distance_min .error")
+    assert "greater than or equal to 0" in error.inner_text()
+    assert page.locator(".event-card").count() == 0
+
+    page.goto(live_server.url + "/")
+    page.fill("input[name=date_from]", "2027-01-01")
+    page.fill("input[name=date_to]", "2026-01-01")
+    page.click("form.search button[type=submit]")
+    assert page.locator(".field-date_to .error").inner_text() == (
+        "The end date is before the start date."
+    )
+    assert page.locator("[role=alert]").is_visible()
+
+
+def test_it_shows_a_helpful_page_for_an_unknown_event(page: Any, live_server: Any, db: None):
+    response = page.goto(live_server.url + "/events/no-such-event/")
+    assert response.status == 404
+    assert "Page not found" in page.locator("h1").inner_text()
+    page.click("main >> text=Find an event")
+    page.wait_for_url(live_server.url + "/events/")
