@@ -14,6 +14,7 @@ from django.utils.html import format_html
 
 from events import courses
 from events.access import MANAGE_ROLES, is_platform_staff
+from events.admin_entries import PriceTierInline, RaceQuestionInline
 from events.admin_scoping import OrganizerScopedAdmin, OrganizerScopedInline
 from events.models import Course, Event, Membership, Organizer, Race, RaceCategory, SplitPoint
 from events.publishing import events_set_status
@@ -83,6 +84,8 @@ class RaceInline(OrganizerScopedInline, admin.TabularInline):
     prepopulated_fields = {"slug": ["name"]}
     show_change_link = True
     extra = 0
+    # As on the race's own admin page: staff edit races, only managers delete them.
+    delete_roles = MANAGE_ROLES
 
 
 @admin.register(Event)
@@ -133,7 +136,7 @@ class RaceAdmin(OrganizerScopedAdmin):
     search_fields = ["name", "event__name"]
     autocomplete_fields = ["event", "course"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [RaceCategoryInline]
+    inlines = [RaceCategoryInline, PriceTierInline, RaceQuestionInline]
 
 
 class CourseForm(forms.ModelForm):
@@ -201,3 +204,6 @@ class CourseAdmin(OrganizerScopedAdmin):
         parsed = form.cleaned_data.get("parsed")
         if parsed is not None:
             courses.ensure_split_points(course=form.instance, parsed=parsed)
+
+
+from events import admin_entries  # noqa: E402,F401  (registers the participant admins)

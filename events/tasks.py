@@ -26,3 +26,10 @@ def release_expired_places() -> int:
     for race_id in races:
         waitlist_offer_places(race_id=race_id)
     return len(races)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_participant_email(registration_id: int, subject: str, body: str) -> None:
+    from events.mass_email import participant_email_send
+
+    participant_email_send(registration_id=registration_id, subject=subject, body=body)

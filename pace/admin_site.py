@@ -16,6 +16,8 @@ class PaceAdminSite(admin.AdminSite):
     site_header = "Pace back office"
     site_title = "Pace back office"
     index_title = "Your events"
+    # The index links members to their registrations dashboard.
+    index_template = "admin/events/index.html"
 
     def has_permission(self, request: HttpRequest) -> bool:
         """Platform staff and members of an organizer may enter; nobody else."""

@@ -31,6 +31,12 @@ from events.models import (
 from events.organizers import membership_add
 
 DEMO_PASSWORD = "pace-demo-2026"
+TIMEZONES = {
+    "AT": "Europe/Vienna", "BE": "Europe/Brussels", "CH": "Europe/Zurich", "CZ": "Europe/Prague",
+    "DE": "Europe/Berlin", "DK": "Europe/Copenhagen", "ES": "Europe/Madrid", "FR": "Europe/Paris",
+    "GB": "Europe/London", "IE": "Europe/Dublin", "IT": "Europe/Rome", "NL": "Europe/Amsterdam",
+    "PL": "Europe/Warsaw", "PT": "Europe/Lisbon", "SE": "Europe/Stockholm",
+}  # fmt: skip
 
 __all__ = ["DEMO_PASSWORD", "seed_demo", "synth_course_gpx"]
 
@@ -77,7 +83,7 @@ def _event(organizer: Organizer, spec: DemoEvent, index: int, today: dt.date) ->
         start_date=start, end_date=start + dt.timedelta(days=1 if long_event else 0),
         place=spec.place, region=spec.region, country=spec.country,
         latitude=spec.lat, longitude=spec.lon, status=Event.Status.PUBLISHED,
-        currency="GBP" if spec.country == "GB" else "EUR",
+        currency="GBP" if spec.country == "GB" else "EUR", timezone=TIMEZONES[spec.country],
         allow_transfers=index % 2 == 0, allow_cancellation=index % 2 == 0,
     )  # fmt: skip
     DiscountCode.objects.create(event=event, code="WELCOME10", amount=10, max_uses=100)
@@ -88,7 +94,7 @@ def _event(organizer: Organizer, spec: DemoEvent, index: int, today: dt.date) ->
             shape=spec.shape, climb_m=climb, seed=index * 10 + k,
         )  # fmt: skip
         course = course_create(organizer=organizer, gpx_data=gpx, name=f"{spec.name}: {name}")
-        start_time = dt.datetime.combine(start, dt.time(7 + k, 30), tzinfo=dt.UTC)
+        start_time = dt.datetime.combine(start, dt.time(8 + k, 30), tzinfo=event.local_tz)
         race = Race.objects.create(
             event=event, name=name, slug=slugify(name), distance_m=metres,
             elevation_gain_m=round(course.elevation_gain_m), start_time=start_time,

@@ -7,11 +7,19 @@ Every model an organizer owns names the path to its organizer in
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django_countries.fields import CountryField
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a time zone name such as Europe/Paris.")
 
 
 class Organizer(models.Model):
@@ -152,7 +160,12 @@ class Event(models.Model):
     country = CountryField()
     latitude = models.FloatField(validators=[MinValueValidator(-90), MaxValueValidator(90)])
     longitude = models.FloatField(validators=[MinValueValidator(-180), MaxValueValidator(180)])
-    timezone = models.CharField(max_length=64, default="UTC")
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_timezone],
+        help_text="IANA time zone of the venue, e.g. Europe/Paris; start times show in it.",
+    )
     currency = models.CharField(max_length=3, default="EUR")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     cover_image = models.ImageField(upload_to="events/", blank=True)
@@ -203,6 +216,14 @@ class Event(models.Model):
         return reverse("events:detail", args=[self.slug])
 
     @property
+    def local_tz(self) -> zoneinfo.ZoneInfo:
+        """The venue's time zone (UTC if the stored name is unknown to this system)."""
+        try:
+            return zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")
+
+    @property
     def is_public(self) -> bool:
         return self.status != self.Status.DRAFT
 
@@ -248,6 +269,12 @@ class Race(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event.name}: {self.name}"
+
+    def clean(self) -> None:
+        if self.bib_from is not None and self.bib_to is not None and self.bib_to < self.bib_from:
+            raise ValidationError({"bib_to": "The last bib is below the first one."})
+        if (self.bib_from is None) != (self.bib_to is None):
+            raise ValidationError({"bib_to": "Give both ends of the bib range, or neither."})
 
     @property
     def distance_km(self) -> float | None:
