@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from events import courses
 from events.access import MANAGE_ROLES, is_platform_staff
 from events.admin_entries import PriceTierInline, RaceQuestionInline
-from events.admin_scoping import OrganizerScopedAdmin, OrganizerScopedInline
+from events.admin_scoping import CountryListFilter, OrganizerScopedAdmin, OrganizerScopedInline
 from events.models import Course, Event, Membership, Organizer, Race, RaceCategory, SplitPoint
 from events.publishing import events_set_status
 
@@ -91,7 +91,7 @@ class RaceInline(OrganizerScopedInline, admin.TabularInline):
 @admin.register(Event)
 class EventAdmin(OrganizerScopedAdmin):
     list_display = ["name", "organizer", "sport", "start_date", "place", "country", "status"]
-    list_filter = ["status", "sport", "organizer", "country"]
+    list_filter = ["status", "sport", "organizer", ("country", CountryListFilter)]
     list_select_related = ["organizer"]
     search_fields = ["name", "place", "slug"]
     date_hierarchy = "start_date"

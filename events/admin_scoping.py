@@ -107,3 +107,16 @@ class OrganizerScopedInline(_ScopedFormFields):
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return has_role_for(request.user, obj, self.delete_roles)
+
+
+class CountryListFilter(admin.AllValuesFieldListFilter):
+    """Countries present in the scoped list, by name (not all 250, not others' countries)."""
+
+    def choices(self, changelist: Any) -> Any:
+        from django_countries import countries
+
+        for choice in super().choices(changelist):
+            code = choice.get("display")
+            if code and isinstance(code, str) and len(code) == 2:
+                choice["display"] = countries.name(code) or code
+            yield choice

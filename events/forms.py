@@ -41,6 +41,6 @@ class EventSearchForm(forms.Form):
 
 class OrganizerSignupForm(forms.Form):
     name = forms.CharField(max_length=200, label="Organizer name")
-    country = forms.ChoiceField(choices=countries)
+    country = forms.ChoiceField(choices=[("", "Choose a country"), *countries])
     contact_email = forms.EmailField()
     website = forms.URLField(required=False)
