@@ -18,6 +18,7 @@ from events.admin_entries import PriceTierInline, RaceQuestionInline
 from events.admin_scoping import CountryListFilter, OrganizerScopedAdmin, OrganizerScopedInline
 from events.models import Course, Event, Membership, Organizer, Race, RaceCategory, SplitPoint
 from events.publishing import events_set_status
+from payments.providers import method_problem
 
 
 class MembershipForm(forms.ModelForm):
@@ -78,6 +79,17 @@ class OrganizerAdmin(OrganizerScopedAdmin):
         return is_platform_staff(request.user)
 
 
+class EventForm(forms.ModelForm):
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        organizer, method = data.get("organizer"), data.get("payment_method")
+        if organizer is not None and method:
+            problem = method_problem(organizer_id=organizer.pk, method=method)
+            if problem:
+                self.add_error("payment_method", problem)
+        return data
+
+
 class RaceInline(OrganizerScopedInline, admin.TabularInline):
     model = Race
     fields = ["name", "slug", "distance_m", "start_time", "capacity", "entry_fee", "course"]
@@ -104,7 +116,17 @@ class EventAdmin(OrganizerScopedAdmin):
         ("When", {"fields": ["start_date", "end_date", "timezone"]}),
         ("Where", {"fields": ["place", "region", "country", "latitude", "longitude"]}),
         ("Page", {"fields": ["summary", "description", "cover_image", "website", "currency"]}),
-    ]
+        (
+            "Entries",
+            {
+                "fields": [
+                    "registration_open", "payment_method", "waiver", "allow_transfers",
+                    "allow_cancellation", "changes_until",
+                ]
+            },
+        ),
+    ]  # fmt: skip
+    form = EventForm
 
     def _set_status(self, request: HttpRequest, queryset: QuerySet[Event], status: str) -> None:
         count = events_set_status(events=queryset, status=status)

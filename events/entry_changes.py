@@ -66,6 +66,10 @@ def registration_cancel(
     for member in members:
         member.status, member.cancelled_at = Registration.Status.CANCELLED, now
         member.save(update_fields=["status", "cancelled_at"])
+    from payments.checkout import payment_expire
+
+    # An unpaid card payment of a cancelled entry will never complete.
+    payment_expire(registration=registration)
     RegistrationChange.objects.create(
         registration=registration, kind="cancel", actor=_actor(actor),
         detail={"by_organizer": by_organizer},

@@ -3,68 +3,89 @@
 Free and pay-on-site entries are confirmed at once. A Stripe entry stays
 pending, holding its place for ``PAYMENT_HOLD_MINUTES``, until Stripe's webhook
 says it was paid; the Checkout session is created after the entry's
-transaction commits (no network call while the race row is locked).
+transaction commits (no network call while the race row is locked), when the
+athlete is sent to pay, and it expires with the hold.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
-from events.models import PaymentMethod, Registration
-from events.pricing import platform_fee
-from payments.models import MoneyLog, Payment
+from events.models import Registration
+from payments import stripe
+from payments.models import ConnectedAccount, MoneyLog, Payment
+from payments.providers import provider_for
+
+
+class CheckoutUnavailableError(Exception):
+    """Card payment cannot start now; the message is shown to the athlete."""
+
+
+def entries_of(registration: Registration) -> QuerySet[Registration]:
+    """The entries one payment pays for: the registration, or its whole team."""
+    if registration.team_id:
+        return Registration.objects.filter(team_id=registration.team_id)
+    return Registration.objects.filter(pk=registration.pk)
 
 
 def payment_start(*, registration: Registration) -> Payment:
     """Record how an entry is paid; confirm it unless an online payment is still due."""
-    now = timezone.now()
-    method = registration.event.payment_method
-    payment = Payment(registration=registration, amount=registration.price)
+    provider = provider_for(registration)
+    if not provider.available(organizer_id=registration.event.organizer_id):
+        from events.registration import RegistrationError  # events imports this module
+
+        raise RegistrationError(provider.unavailable_message)
+    payment = Payment(registration=registration, method=provider.method, amount=registration.price)
     payment.currency = registration.currency
-    if registration.price == 0:
-        payment.method, payment.status, payment.paid_at = Payment.Method.FREE, "paid", now
-    elif method == PaymentMethod.ON_SITE:
-        payment.method, payment.status = Payment.Method.ON_SITE, Payment.Status.DUE_ON_SITE
-    elif method == PaymentMethod.STRIPE:
-        payment.method, payment.status = Payment.Method.STRIPE, Payment.Status.PENDING
-        payment.platform_fee = platform_fee(registration.price)
-    else:  # a PaymentMethod without a provider here is a programming error
-        raise ValueError(f"no provider for payment method {method!r}")
+    provider.start(payment=payment)
+    payment.save()
     registration.payment_method = payment.method
     if payment.status == Payment.Status.PENDING:
         registration.status = Registration.Status.PENDING
-        registration.hold_expires_at = now + dt.timedelta(minutes=settings.PAYMENT_HOLD_MINUTES)
+        registration.hold_expires_at = timezone.now() + dt.timedelta(
+            minutes=settings.PAYMENT_HOLD_MINUTES
+        )
     else:
         registration.status = Registration.Status.CONFIRMED
-    registration.save(update_fields=["payment_method", "status", "hold_expires_at"])
-    payment.save()
+    entries_of(registration).update(
+        payment_method=registration.payment_method,
+        status=registration.status,
+        hold_expires_at=registration.hold_expires_at,
+    )
     return payment
 
 
 def money_log(
-    *, payment: Payment, action: str, amount: object, actor: object = None, **detail: object
+    *, payment: Payment, action: str, amount: Decimal, actor: Any = None, **detail: Any
 ) -> MoneyLog:
-    """Append one line to the organizer's money audit log."""
+    """Append one line to the organizer's money audit log (money out is negative)."""
     return MoneyLog.objects.create(
         organizer_id=payment.registration.event.organizer_id,
         payment=payment,
         action=action,
         amount=amount,
         currency=payment.currency,
-        actor=actor,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
         detail=detail,
     )
 
 
-def payment_settle_on_site(*, payment: Payment, actor: object) -> bool:
+def payment_settle_on_site(*, payment: Payment, actor: Any) -> bool:
     """The organizer took the money at the desk; False when there was nothing due."""
-    if payment.status != Payment.Status.DUE_ON_SITE:
+    now = timezone.now()
+    updated = Payment.objects.filter(pk=payment.pk, status=Payment.Status.DUE_ON_SITE).update(
+        status=Payment.Status.PAID, paid_at=now
+    )
+    if not updated:
         return False
-    payment.status, payment.paid_at = Payment.Status.PAID, timezone.now()
-    payment.save(update_fields=["status", "paid_at"])
+    payment.status, payment.paid_at = Payment.Status.PAID, now
     money_log(payment=payment, action="paid_on_site", amount=payment.amount, actor=actor)
     return True
 
@@ -74,3 +95,47 @@ def payment_expire(*, registration: Registration) -> None:
     registration.payments.filter(status=Payment.Status.PENDING).update(
         status=Payment.Status.EXPIRED
     )
+
+
+def _session_expiry(registration: Registration) -> dt.datetime:
+    """The hold's end; a hold too short for Stripe's minimum is stretched to it, once."""
+    now = timezone.now()
+    hold = registration.hold_expires_at
+    earliest = now + stripe.MIN_SESSION_LIFETIME
+    if hold is None or hold < earliest:
+        entries_of(registration).filter(
+            status=Registration.Status.PENDING, hold_expires_at=hold
+        ).update(hold_expires_at=earliest)
+        registration.refresh_from_db(fields=["hold_expires_at"])
+    return min(registration.hold_expires_at or earliest, now + stripe.MAX_SESSION_LIFETIME)
+
+
+def checkout_url(*, payment: Payment) -> str:
+    """Stripe Checkout's page for a pending payment, created on first use, then reused."""
+    if payment.checkout_url:
+        return payment.checkout_url
+    registration, event = payment.registration, payment.registration.event
+    account = ConnectedAccount.objects.filter(
+        organizer_id=event.organizer_id, charges_enabled=True
+    ).first()
+    if not stripe.available() or account is None:
+        raise CheckoutUnavailableError("The organizer cannot take card payments at the moment.")
+    fee = f"{payment.platform_fee:.2f} {payment.currency}"
+    session = stripe.checkout_session_create(
+        payment_id=payment.pk,
+        registration_id=registration.pk,
+        name=f"{event.name}: {registration.race.name}",
+        description=f"Entry of {registration.name}. Includes a service fee of {fee}.",
+        email=registration.email,
+        amount=payment.amount,
+        fee=payment.platform_fee,
+        currency=payment.currency,
+        destination=account.stripe_id,
+        expires_at=_session_expiry(registration),
+        return_url=settings.SITE_URL + reverse("events:entry", args=[registration.manage_token]),
+        idempotency_key=stripe.key_for("checkout", payment.pk, payment.created_at),
+    )
+    Payment.objects.filter(pk=payment.pk, stripe_session_id__isnull=True).update(
+        stripe_session_id=session.id, checkout_url=session.url
+    )
+    return session.url

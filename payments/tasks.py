@@ -1,0 +1,24 @@
+"""Celery tasks of payments: thin, idempotent, by id."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task, shared_task
+
+from payments import refunds
+from payments.stripe import PaymentProviderError
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=8)
+def refund_unplaced_payment(self: Task, payment_id: int) -> None:
+    """Give back a payment that found no place; Stripe's idempotency makes reruns harmless."""
+    try:
+        refunds.refund_unplaced(payment_id=payment_id)
+    except PaymentProviderError as exc:
+        if not exc.retryable:
+            logger.error("Refund of payment %s refused by Stripe: %s", payment_id, exc)
+            raise
+        raise self.retry(exc=exc, countdown=min(1800, 30 * 2**self.request.retries)) from exc
