@@ -99,6 +99,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     )
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+elif env.bool("DB_POOL", default=False):
+    # Under ASGI every request runs its sync code in a thread of its own, so a persistent
+    # (thread-local) connection is never reused: each request would connect anew. A
+    # per-process psycopg pool is shared by those threads (needs psycopg[pool]).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
+        "timeout": 10,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery ------------------------------------
@@ -233,6 +243,21 @@ MAX_GPX_BYTES = env.int("MAX_GPX_BYTES", default=5 * 1024 * 1024)
 # Background map tiles; empty draws courses on a plain background (offline, tests).
 MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="&copy; OpenStreetMap contributors")
+
+# --- Stripe Connect (payments) --------------------------------------------------
+# Empty (the embedded default): Stripe is unavailable and events take free or
+# pay-on-site entries only. Test-mode keys (sk_test_...) work against Stripe's test mode.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+# One signing secret per webhook endpoint (this account's events, connected accounts' events).
+STRIPE_WEBHOOK_SECRET = env.list("STRIPE_WEBHOOK_SECRET", default=[])
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+if STRIPE_SECRET_KEY and not STRIPE_SECRET_KEY.startswith(("sk_", "rk_")):
+    raise ImproperlyConfigured("STRIPE_SECRET_KEY must be a Stripe secret key (sk_... or rk_...)")
+if STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY")
+if any(not secret.startswith("whsec_") for secret in STRIPE_WEBHOOK_SECRET):
+    raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET must be Stripe signing secrets (whsec_...)")
 
 LOGGING = {
     "version": 1,
