@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -15,11 +15,22 @@ from events.models import Course, Event, Organizer, Race
 LISTING_RACE_FIELDS = ["id", "event_id", "name", "slug", "distance_m", "entry_fee", "start_time"]
 
 
+_MIN_FEE = (
+    Race.objects.filter(event=OuterRef("pk"))
+    .order_by()
+    .values("event")
+    .annotate(fee=Min("entry_fee"))
+    .values("fee")
+)
+
+
 def _listing(qs: QuerySet[Event]) -> QuerySet[Event]:
     return (
         qs.select_related("organizer")
         .defer("description", "organizer__description")
-        .annotate(min_fee=Min("races__entry_fee"))
+        # A correlated subquery, not a join: only the rows of the page are aggregated, and
+        # the filter, count and sort run on events alone.
+        .annotate(min_fee=Subquery(_MIN_FEE))
         .prefetch_related(
             Prefetch(
                 "races",

@@ -21,6 +21,8 @@ from events.seo import event_json_ld
 from pace.lib.pagecache import cached_public_page
 
 PAGE_SIZE = 20
+# Organizers write event names: keep "</script>" in them from closing the JSON-LD tag.
+_JSON_IN_SCRIPT = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 
 
 @cached_public_page
@@ -54,7 +56,7 @@ def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "event": event,
         "races": list(event.races.all()),
-        "json_ld": json.dumps(event_json_ld(event)),
+        "json_ld": json.dumps(event_json_ld(event)).translate(_JSON_IN_SCRIPT),
     }
     return render(request, "events/event_detail.html", context)
 
@@ -85,7 +87,9 @@ def course(request: HttpRequest, course_id: int) -> HttpResponse:
         return response
     data = course_geojson(found, list(found.split_points.all()))
     response = JsonResponse(data, content_type="application/geo+json")
-    response["Cache-Control"] = "public, max-age=300"
+    # A member may be shown a draft's course: shared caches must not pass it on.
+    scope = "private" if request.user.is_authenticated else "public"
+    response["Cache-Control"] = f"{scope}, max-age=300"
     return response
 
 

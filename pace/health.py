@@ -40,7 +40,7 @@ def check_redis() -> str | None:
             settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
         )
         client.ping()
-    except redis.RedisError as exc:
+    except (redis.RedisError, ValueError) as exc:  # ValueError: a malformed REDIS_URL
         logger.warning("readyz: redis check failed: %s", exc)
         return f"{type(exc).__name__}: {exc}"
     return None
