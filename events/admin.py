@@ -57,6 +57,7 @@ class MembershipInline(OrganizerScopedInline, admin.TabularInline):
 
 @admin.register(Organizer)
 class OrganizerAdmin(OrganizerScopedAdmin):
+    ordering = ["name"]
     list_display = ["name", "country", "contact_email", "event_count"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}

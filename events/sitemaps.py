@@ -1,10 +1,25 @@
 from __future__ import annotations
 
-from django.contrib.sitemaps import Sitemap
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.sitemaps import Sitemap as DjangoSitemap
 from django.db.models import QuerySet
 from django.urls import reverse
 
 from events.models import Event, Organizer
+
+
+class Sitemap(DjangoSitemap):
+    """Addresses on ``SITE_URL`` (not the Sites framework's example.com, nor the Host header)."""
+
+    def get_urls(self, page: int | str = 1, site: Any = None, protocol: str | None = None) -> Any:
+        base = urlsplit(settings.SITE_URL)
+        return super().get_urls(
+            page=page, site=SimpleNamespace(domain=base.netloc), protocol=base.scheme
+        )
 
 
 class EventSitemap(Sitemap):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest, HttpResponse
@@ -9,7 +11,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from events.access import can_enter_back_office
+from events.access import can_enter_back_office, scope_to_user
 
 
 class PaceAdminSite(admin.AdminSite):
@@ -32,3 +34,29 @@ class PaceAdminSite(admin.AdminSite):
         target = request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index")
         query = urlencode({REDIRECT_FIELD_NAME: target})
         return redirect(f"{reverse('account_login')}?{query}")
+
+    def get_urls(self) -> list[Any]:
+        """Django's "view on site" shortcut, but only for objects the user may see."""
+        urls = super().get_urls()
+        for pattern in urls:
+            if getattr(pattern, "name", None) == "view_on_site":
+                pattern.callback = self.admin_view(_scoped_view_on_site)
+        return urls
+
+
+def _scoped_view_on_site(request: HttpRequest, content_type_id: int, object_id: str) -> Any:
+    from django.contrib.contenttypes.models import ContentType
+    from django.contrib.contenttypes.views import shortcut
+    from django.core.exceptions import ValidationError
+    from django.http import Http404
+
+    model = ContentType.objects.get_for_id(content_type_id).model_class()
+    if model is not None and hasattr(model, "ORGANIZER_PATH"):
+        visible = scope_to_user(model._default_manager.all(), request.user)
+        try:
+            found = visible.filter(pk=object_id).exists()
+        except (ValueError, ValidationError):
+            found = False
+        if not found:
+            raise Http404("No such object")
+    return shortcut(request, content_type_id, object_id)

@@ -445,11 +445,6 @@ def test_it_shows_staff_their_organizer_read_only(client, tenants, bob):
     assert organizer.name == "Alpha Races"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Admin 'view on site' shortcut (/admin/r/<ct>/<id>/) redirects any back-office "
-    "user to another organizer's draft event by guessed id; PaceAdminSite should scope it.",
-)
 def test_it_does_not_reveal_the_other_organizers_drafts_through_view_on_site(seat):
     from django.contrib.contenttypes.models import ContentType
 

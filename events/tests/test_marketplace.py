@@ -135,18 +135,7 @@ def test_it_answers_bad_filters_with_400_and_the_reason(client: Client, catalogu
 
 @pytest.mark.parametrize(
     ("params", "message"),
-    [
-        pytest.param(
-            params,
-            message,
-            marks=pytest.mark.xfail(
-                "page" in params,
-                strict=True,
-                reason="templates/events/_search_form.html skips the page field and its errors",
-            ),
-        )
-        for params, message in INVALID
-    ],
+    [pytest.param(params, message) for params, message in INVALID],
 )
 def test_it_shows_the_reason_for_a_bad_filter_on_the_page(client: Client, params, message):
     html = client.get(reverse("events:list"), params).content.decode()

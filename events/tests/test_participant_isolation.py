@@ -25,7 +25,6 @@ from events.models import DiscountCode, Event, Race, Registration, Team, Waitlis
 from events.tests.test_participants import (
     enter,
     form_data,
-    tasks_in_process,  # noqa: F401  (an autouse fixture)
 )
 
 pytestmark = pytest.mark.django_db

@@ -91,10 +91,6 @@ def test_it_lists_public_events_and_their_organizers_in_the_sitemap(client: Clie
     assert "/organizers/gamma-hidden/" not in paths
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The sitemap takes its domain from django.contrib.sites (example.com), not SITE_URL.",
-)
 def test_it_puts_the_sites_own_address_in_the_sitemap(client: Client, events):
     assert all(loc.startswith(f"{settings.SITE_URL}/") for loc in _sitemap_paths(client))
 
