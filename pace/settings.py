@@ -15,7 +15,45 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+class StrictEnv(environ.Env):
+    """django-environ, except that a value that does not parse stops start-up, naming it."""
+
+    _BOOL_WORDS = frozenset({"1", "0", "true", "false", "yes", "no", "on", "off", ""})
+
+    def bool(self, var: str, default: object = environ.Env.NOTSET) -> bool:
+        raw = os.environ.get(var)
+        if raw is not None and raw.strip().lower() not in self._BOOL_WORDS:
+            raise ImproperlyConfigured(f"{var} must be true or false, not {raw!r}")
+        return super().bool(var, default=default)
+
+    def int(self, var: str, default: object = environ.Env.NOTSET) -> int:
+        try:
+            return super().int(var, default=default)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{var} must be a whole number: {exc}") from exc
+
+    def float(self, var: str, default: object = environ.Env.NOTSET) -> float:
+        try:
+            return super().float(var, default=default)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{var} must be a number: {exc}") from exc
+
+    def db_url(
+        self, var: str = "DATABASE_URL", default: object = environ.Env.NOTSET, engine: object = None
+    ) -> dict[str, object]:
+        try:
+            config = super().db_url(var, default=default, engine=engine)
+        except (ValueError, KeyError) as exc:
+            raise ImproperlyConfigured(f"{var} is not a database URL: {exc}") from exc
+        if not config.get("ENGINE"):
+            raise ImproperlyConfigured(f"{var} is not a database URL (postgres://, sqlite:///)")
+        return config
+
+    db = db_url
+
+
+env = StrictEnv()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
 
 # Variables the cases set themselves; the rest of the environment is passed on.
@@ -18,6 +19,7 @@ OWN = ("DEBUG", "SECRET_KEY", "REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODU
 SHOW = """
 import json, django
 django.setup()
+import pytest
 from django.conf import settings
 from channels.layers import get_channel_layer
 from pace.celery import app
@@ -84,3 +86,23 @@ def test_it_runs_in_memory_with_tasks_in_process_without_redis_url():
         "celery_broker": "memory",
         "debug": False,
     }
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("DEBUG", "maybe", "DEBUG must be true or false"),
+        ("DATABASE_URL", "nonsense", "DATABASE_URL is not a database URL"),
+        ("PAGE_CACHE_SECONDS", "abc", "PAGE_CACHE_SECONDS must be a whole number"),
+        ("PLATFORM_FEE_PERCENT", "five", "PLATFORM_FEE_PERCENT must be a number"),
+    ],
+)
+def test_it_refuses_values_that_do_not_parse(variable, value, message):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update({"SECRET_KEY": "x", variable: value, "DJANGO_SETTINGS_MODULE": "pace.settings"})
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env, capture_output=True, text=True, cwd=settings.BASE_DIR, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert message in result.stderr
