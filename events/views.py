@@ -36,7 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "events/home.html", context)
 
 
-@cached_public_page
+@cached_public_page(params=frozenset(EventSearchForm.base_fields))
 def event_list(request: HttpRequest) -> HttpResponse:
     form = EventSearchForm(request.GET or None)
     if form.is_bound and not form.is_valid():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
+from django.utils.http import urlencode
 
 VERSION_KEY = "public-pages:version"
 
@@ -48,11 +50,17 @@ class SharedRedisPool:
         return pool
 
 
+def _fresh_version() -> int:
+    # Time-based, so a version key lost to eviction or a restart never comes back as a
+    # number that old cached pages still carry.
+    return time.time_ns() // 1000
+
+
 def public_version() -> int:
     version = cache.get(VERSION_KEY)
     if version is None:
-        cache.add(VERSION_KEY, 1, timeout=None)
-        version = cache.get(VERSION_KEY, 1)
+        cache.add(VERSION_KEY, _fresh_version(), timeout=None)
+        version = cache.get(VERSION_KEY) or _fresh_version()
     return int(version)
 
 
@@ -61,7 +69,7 @@ def bump_public_version(**_: Any) -> None:
     try:
         cache.incr(VERSION_KEY)
     except ValueError:
-        cache.set(VERSION_KEY, 2, timeout=None)
+        cache.set(VERSION_KEY, _fresh_version(), timeout=None)
 
 
 def _cacheable(request: HttpRequest) -> bool:
@@ -73,18 +81,35 @@ def _cacheable(request: HttpRequest) -> bool:
     )
 
 
-def cached_public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def _page_key(request: HttpRequest, params: frozenset[str]) -> str | None:
+    """The cache key of a request, or None when it has a parameter the page does not use.
+
+    Unknown parameters (``?x=1``, ``?x=2``...) would each make a new entry: anyone could
+    fill the cache. Known ones are put in a canonical order, so equal pages share one.
+    """
+    if not set(request.GET) <= params:
+        return None
+    query = urlencode(sorted((k, v) for k in request.GET for v in request.GET.getlist(k)))
+    return hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()
+
+
+def cached_public_page(
+    view: Callable[..., HttpResponse] | None = None, *, params: frozenset[str] = frozenset()
+) -> Any:
     """Serve anonymous GETs of a public page from the cache.
 
-    An entry carries the version it was rendered at; one round trip (MGET) reads the
-    current version and the entry, and an entry of another version is a miss.
+    ``params`` names the query parameters the page varies by. An entry carries the
+    version it was rendered at; one round trip (MGET) reads the current version and
+    the entry, and an entry of another version is a miss.
     """
+    if view is None:
+        return lambda v: cached_public_page(v, params=params)
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not _cacheable(request):
+        digest = _page_key(request, params) if _cacheable(request) else None
+        if digest is None:
             return view(request, *args, **kwargs)
-        digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()
         key = f"public-page:{digest}"
         found = cache.get_many([VERSION_KEY, key])
         version = found.get(VERSION_KEY)
