@@ -34,8 +34,6 @@ def run_due(last_run: dict[str, float], now: float) -> list[str]:
             current_app.tasks[entry["task"]].apply()
         except Exception:  # one failing task must not stop the others or the thread
             logger.exception("embedded scheduler: %s failed", name)
-        finally:
-            close_old_connections()
         ran.append(name)
     return ran
 
@@ -50,6 +48,8 @@ def start_embedded_scheduler(tick: float = 5.0) -> None:
         last_run: dict[str, float] = {}
         while True:
             run_due(last_run, time.monotonic())
+            # The thread lives as long as the process: drop connections that went stale.
+            close_old_connections()
             time.sleep(tick)
 
     threading.Thread(target=loop, name="pace-embedded-beat", daemon=True).start()
