@@ -46,3 +46,17 @@ def test_it_has_the_make_targets_the_readme_names():
     for target in ("run", "test", "bench", "build", "up", "down", "logs", "psql", "migrate"):
         assert f"\n{target}:" in makefile or f" {target}:" in makefile, target
         assert f"make {target}" in readme, target
+
+
+def test_it_collects_static_files_as_production_does(tmp_path, settings):
+    """The Dockerfile runs collectstatic with the manifest storage: every reference must resolve."""
+    from django.core.management import call_command
+
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", "--noinput", verbosity=0)
+    assert (tmp_path / "staticfiles.json").exists()
+    assert list(tmp_path.glob("vendor/leaflet/leaflet.*.js"))
