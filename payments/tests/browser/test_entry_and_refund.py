@@ -1,0 +1,60 @@
+"""An athlete enters and pays on site; the organizer takes the money and refunds it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from events.models import Registration
+from payments.models import MoneyLog, Payment
+
+pytestmark = pytest.mark.browser
+
+
+def test_it_takes_an_entry_and_lets_the_organizer_refund_it(
+    page: Any, live_server: Any, log_in: Any, dave: Any, alice: Any, alpha_event: Any
+) -> None:
+    race = alpha_event.races.get()
+    log_in(dave, then=alpha_event.get_absolute_url())
+    page.click(f"#race-{race.slug} a:text-is('Enter')")
+    page.wait_for_url(f"**/enter/{race.slug}/")
+    for name, value in {
+        "first_name": "Dave", "last_name": "Athlete", "birth_date": "1985-03-04",
+        "emergency_name": "Eve", "emergency_phone": "+33 600 000 000", "club": "AC Test",
+    }.items():  # fmt: skip
+        page.fill(f"[name={name}]", value)
+    page.select_option("[name=sex]", "M")
+    page.select_option("[name=nationality]", "FR")
+    page.check("[name=waiver]")
+    page.click("form.entry-form button[type=submit]")
+    page.wait_for_url("**/entries/*/")
+    assert "You're in!" in page.content()
+    assert "Due on site" in page.locator(".facts").inner_text()
+
+    page.goto(f"{live_server.url}/me/races/")
+    assert "Alpha Marathon" in page.locator("main").inner_text()
+    entry = Registration.objects.get(user=dave)
+    payment = entry.payments.get()
+
+    page.context.clear_cookies()
+    log_in(alice, then="/admin/payments/payment/")
+    page.check(f"#result_list input[value='{payment.pk}']")
+    page.select_option("select[name=action]", "mark_paid_on_site")
+    page.click("button[name=index]")
+    assert "1 payment(s) marked paid on site" in page.locator(".messagelist").inner_text()
+
+    page.goto(f"{live_server.url}/admin/payments/payment/{payment.pk}/refund/")
+    page.fill("[name=amount]", "100")
+    page.fill("[name=reason]", "Injured")
+    page.click("input[type=submit][value=Refund]")
+    assert "can be refunded" in page.locator("#content-main").inner_text()
+    page.fill("[name=amount]", "10")
+    page.click("input[type=submit][value=Refund]")
+    page.wait_for_url(f"**/admin/payments/payment/{payment.pk}/change/")
+    assert "Refunded 10" in page.locator(".messagelist").inner_text()
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PARTIALLY_REFUNDED
+    refund = MoneyLog.objects.get(payment=payment, action="refund")
+    assert (refund.actor, refund.detail.get("reason")) == (alice, "Injured")
