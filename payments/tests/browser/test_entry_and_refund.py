@@ -58,3 +58,36 @@ def test_it_takes_an_entry_and_lets_the_organizer_refund_it(
     assert payment.status == Payment.Status.PARTIALLY_REFUNDED
     refund = MoneyLog.objects.get(payment=payment, action="refund")
     assert (refund.actor, refund.detail.get("reason")) == (alice, "Injured")
+
+
+def test_it_sends_a_card_entry_to_stripe_checkout_with_the_fee_shown_first(
+    page: Any, live_server: Any, card_race: Any, alpha_account: Any, fake_stripe: Any
+) -> None:
+    stripe_pages: list[str] = []
+
+    def stripe_checkout(route: Any) -> None:
+        stripe_pages.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html", body="<h1>Stripe Checkout</h1>")
+
+    page.route("https://checkout.stripe.com/**", stripe_checkout)
+    page.goto(f"{live_server.url}{card_race.event.get_absolute_url()}enter/{card_race.slug}/")
+    price_box = page.locator(".price-box").inner_text()
+    assert "40.00 EUR" in price_box and "service fee of 2.85 EUR" in price_box
+    for name, value in {
+        "email": "rita@example.com", "first_name": "Rita", "last_name": "Runner",
+        "birth_date": "1980-05-02", "emergency_name": "Paul", "emergency_phone": "+33 6",
+    }.items():  # fmt: skip
+        page.fill(f"[name={name}]", value)
+    page.select_option("[name=sex]", "F")
+    page.select_option("[name=nationality]", "FR")
+    page.check("[name=waiver]")
+    page.click("form.entry-form button:text('Continue to payment')")
+    page.wait_for_url("https://checkout.stripe.com/**")
+
+    entry = Registration.objects.get(email="rita@example.com")
+    payment = entry.payments.get()
+    assert entry.status == Registration.Status.PENDING
+    assert stripe_pages == [payment.checkout_url]
+    [call] = fake_stripe.to("/v1/checkout/sessions")
+    assert call.params["payment_intent_data[application_fee_amount]"] == "285"
+    assert call.params["payment_intent_data[transfer_data][destination]"] == "acct_alpha"
