@@ -15,6 +15,19 @@ from events.organizers import membership_add
 
 PASSWORD = "correct-horse-battery"
 
+# What an athlete types into a race's entry form (POST data).
+ENTRY_FORM = {
+    "email": "runner@example.com",
+    "first_name": "Rita",
+    "last_name": "Runner",
+    "birth_date": "1980-05-02",
+    "sex": "F",
+    "nationality": "FR",
+    "emergency_name": "Paul Runner",
+    "emergency_phone": "+33 6 12 34 56 78",
+    "waiver": "on",
+}
+
 
 def make_user(name: str, *, staff: bool = False) -> Any:
     return get_user_model().objects.create_user(

@@ -16,12 +16,9 @@ from events.pricing import platform_fee, quote
 from events.registration import RegistrationError, registration_create
 from events.tasks import release_expired_places
 from pace.scheduler import run_due
+from pace.testing import ENTRY_FORM
 
-ENTRY = {
-    "email": "runner@example.com", "first_name": "Rita", "last_name": "Runner",
-    "birth_date": "1980-05-02", "sex": "F", "nationality": "FR",
-    "emergency_name": "Paul Runner", "emergency_phone": "+33 6 12 34 56 78", "waiver": "on",
-}  # fmt: skip
+ENTRY = ENTRY_FORM
 
 
 @pytest.fixture

@@ -9,21 +9,10 @@ from django.urls import reverse
 
 from events.models import Event, RaceCategory, RaceQuestion, Registration
 from events.registration import RegistrationError, category_for, registration_create
+from pace.testing import ENTRY_FORM
 from payments.models import Payment
 
-ENTRY = {
-    "email": "runner@example.com",
-    "first_name": "Rita",
-    "last_name": "Runner",
-    "birth_date": "1980-05-02",
-    "sex": "F",
-    "nationality": "FR",
-    "club": "AC Annecy",
-    "emergency_name": "Paul Runner",
-    "emergency_phone": "+33 6 12 34 56 78",
-    "tshirt_size": "M",
-    "waiver": "on",
-}
+ENTRY = {**ENTRY_FORM, "club": "AC Annecy", "tshirt_size": "M"}
 
 
 @pytest.fixture

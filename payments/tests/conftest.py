@@ -10,21 +10,12 @@ from django.test import Client
 from django.urls import reverse
 
 from events.models import Event, PaymentMethod, Race, Registration
+from pace.testing import ENTRY_FORM
 from payments import stripe as stripe_api
 from payments.models import ConnectedAccount, Payment
 from payments.tests.fake_stripe import WEBHOOK_SECRET, FakeStripe, event, sign
 
-ENTRY = {
-    "email": "runner@example.com",
-    "first_name": "Rita",
-    "last_name": "Runner",
-    "birth_date": "1980-05-02",
-    "sex": "F",
-    "nationality": "FR",
-    "emergency_name": "Paul Runner",
-    "emergency_phone": "+33 6 12 34 56 78",
-    "waiver": "on",
-}
+ENTRY = ENTRY_FORM
 
 
 @pytest.fixture
