@@ -13,6 +13,9 @@ import pytest
 
 from pace.testing import ROLES, make_course, make_event, make_organizer, make_race, make_user
 
+# Browser fixtures (browser, page, log_in) for every app's tests/browser/.
+pytest_plugins = ["pace.browser_testing"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings: Any) -> None:

@@ -1,6 +1,8 @@
-"""Real headless Chromium (Debian's, not Playwright's download) against the live server.
+"""Browser-test fixtures (a pytest plugin named in the root conftest): real headless
+Chromium (Debian's, not Playwright's download) against the live server.
 
-One browser per test session, one fresh context (cookies, storage) per test.
+One browser per test process, shared by every app's browser tests (two sync
+Playwright instances cannot live in one thread); one fresh context per test.
 Chromium resolves no host name but the live server's, so a page can never
 reach the internet from a test.
 """
@@ -14,10 +16,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-
-# Playwright's sync API runs an event loop in this thread; the ORM then refuses
-# to run unless told that this thread is not really async.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("PACE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -48,21 +46,22 @@ def browser() -> Iterator[Any]:
         pytest.skip(f"no Chromium at {CHROMIUM} (make chromium, or set PACE_CHROMIUM)")
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop in this thread; the ORM then refuses
+    # to run unless told that this thread is not really async.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
 
-@pytest.fixture(autouse=True)
-def _no_map_tiles(settings: Any) -> None:
-    """Courses draw on a plain background: no tile requests leave the machine."""
-    settings.MAP_TILE_URL = ""
-
-
 @pytest.fixture
-def page(browser: Any, live_server: Any, request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+def page(
+    browser: Any, live_server: Any, settings: Any, request: pytest.FixtureRequest, tmp_path: Path
+) -> Any:
     """A page in its own browser context, with a screenshot in tmp_path if the test fails."""
+    # Courses draw on a plain background: no tile requests leave the machine.
+    settings.MAP_TILE_URL = ""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
 
