@@ -126,6 +126,9 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------
+if "DATABASE_URL" not in os.environ:
+    # The embedded default keeps its SQLite file in var/ (not in git): make sure it exists.
+    (BASE_DIR / "var").mkdir(exist_ok=True)
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'pace.sqlite3'}")
 }
