@@ -161,6 +161,15 @@ class RaceAdmin(OrganizerScopedAdmin):
     prepopulated_fields = {"slug": ["name"]}
     inlines = [RaceCategoryInline, PriceTierInline, RaceQuestionInline]
 
+    def save_model(self, request: HttpRequest, obj: Race, form: Any, change: bool) -> None:
+        """Distance and climb left empty are taken from the course."""
+        if obj.course is not None:
+            if obj.distance_m is None:
+                obj.distance_m = round(obj.course.distance_m)
+            if obj.elevation_gain_m is None:
+                obj.elevation_gain_m = round(obj.course.elevation_gain_m)
+        super().save_model(request, obj, form, change)
+
 
 class CourseForm(forms.ModelForm):
     gpx_file = forms.FileField(

@@ -173,9 +173,3 @@ def registration_create(
     if payer.status == Registration.Status.CONFIRMED:
         transaction.on_commit(lambda: send_registration_confirmation.delay(payer.pk))
     return payer
-
-
-def team_members(registration: Registration) -> list[Registration]:
-    if registration.team_id is None:
-        return [registration]
-    return list(registration.team.members.order_by("pk"))

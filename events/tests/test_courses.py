@@ -117,3 +117,22 @@ def test_it_serves_geojson_with_split_positions(alpha):
     finish = props["split_points"][-1]
     last = data["geometry"]["coordinates"][-1]
     assert (finish["lon"], finish["lat"]) == pytest.approx((last[0], last[1]), abs=1e-5)
+
+
+def test_it_takes_a_races_distance_and_climb_from_its_course(client, alice, alpha_event):
+    from events.models import Race
+
+    course = alpha_event.races.get().course
+    client.force_login(alice)
+    start = alpha_event.start_date.isoformat()
+    data = {
+        "event": alpha_event.pk, "name": "Fun run", "slug": "fun-run", "course": course.pk,
+        "start_time_0": start, "start_time_1": "10:00:00", "entry_fee": "5", "team_size": "1",
+    }  # fmt: skip
+    for prefix in ("categories", "price_tiers", "questions"):
+        data |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"}
+    response = client.post("/admin/events/race/add/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    race = Race.objects.get(slug="fun-run")
+    assert race.distance_m == round(course.distance_m)
+    assert race.elevation_gain_m == round(course.elevation_gain_m)
