@@ -42,7 +42,7 @@ def _listing(qs: QuerySet[Event]) -> QuerySet[Event]:
 
 def event_search(*, filters: dict[str, Any]) -> QuerySet[Event]:
     """Published events matching the marketplace filters; upcoming ones unless dated."""
-    qs = Event.objects.published()
+    qs = Event.objects.listed()
     today = timezone.localdate()
     qs = qs.filter(end_date__gte=filters.get("date_from") or today)
     if filters.get("date_to"):
@@ -100,7 +100,7 @@ def organizer_for_page(*, slug: str) -> tuple[Organizer, list[Event], list[Event
     if organizer is None:
         raise Http404("No such organizer")
     today = timezone.localdate()
-    events = list(_listing(Event.objects.published().filter(organizer=organizer)))
+    events = list(_listing(Event.objects.listed().filter(organizer=organizer)))
     upcoming = [e for e in events if e.end_date >= today]
     past = sorted((e for e in events if e.end_date < today), key=lambda e: e.start_date)[::-1]
     return organizer, upcoming, past
@@ -121,5 +121,5 @@ def sport_counts(*, since: dt.date | None = None) -> dict[str, int]:
     """How many upcoming published events each sport has, for the home page."""
     from django.db.models import Count
 
-    qs = Event.objects.published().filter(end_date__gte=since or timezone.localdate())
+    qs = Event.objects.listed().filter(end_date__gte=since or timezone.localdate())
     return dict(qs.values_list("sport").annotate(n=Count("id")).order_by())

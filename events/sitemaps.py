@@ -27,7 +27,7 @@ class EventSitemap(Sitemap):
     priority = 0.8
 
     def items(self) -> QuerySet[Event]:
-        return Event.objects.published().only("slug", "updated_at").order_by("pk")
+        return Event.objects.listed().only("slug", "updated_at").order_by("pk")
 
     def lastmod(self, obj: Event):
         return obj.updated_at

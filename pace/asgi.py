@@ -16,15 +16,18 @@ from django.conf import settings  # noqa: E402
 
 from pace.routing import websocket_urlpatterns  # noqa: E402
 from pace.scheduler import start_embedded_scheduler  # noqa: E402
+from tracking.ticker import EmbeddedTickers  # noqa: E402
 
 if settings.EMBEDDED_SCHEDULER:
     start_embedded_scheduler()
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
-    }
+application = EmbeddedTickers(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": AllowedHostsOriginValidator(
+                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            ),
+        }
+    )
 )

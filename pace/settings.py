@@ -197,6 +197,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "events.tasks.release_expired_places",
         "schedule": 60.0,
     },
+    "thin-old-positions": {
+        "task": "tracking.tasks.thin_old_positions",
+        "schedule": 3600.0,
+    },
 }
 # Without Redis there is no Celery beat: the web process runs the schedule itself.
 EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=not REDIS_URL)
@@ -284,6 +288,31 @@ MAX_GPX_BYTES = env.int("MAX_GPX_BYTES", default=5 * 1024 * 1024)
 # Background map tiles; empty draws courses on a plain background (offline, tests).
 MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="&copy; OpenStreetMap contributors")
+
+# --- Live tracking (PROTOCOL.md) ------------------------------------------------
+# The race ticker's period: one tick frame per race per tick.
+TRACKING_TICK_SECONDS = env.float("TRACKING_TICK_SECONDS", default=1.0)
+# Group commit: fixes arriving within this window are stored in one write, then acked.
+TRACKING_COMMIT_WINDOW_SECONDS = env.float("TRACKING_COMMIT_WINDOW_SECONDS", default=0.1)
+# An athlete with no fix for this long is lost_signal; not moving for this long, stopped.
+TRACKING_LOST_SIGNAL_SECONDS = env.int("TRACKING_LOST_SIGNAL_SECONDS", default=60)
+TRACKING_STOPPED_SECONDS = env.int("TRACKING_STOPPED_SECONDS", default=120)
+# Tracking opens this long before a race's start and closes this long after its time
+# limit (or after a day when the race has none).
+TRACKING_OPENS_BEFORE_MINUTES = env.int("TRACKING_OPENS_BEFORE_MINUTES", default=120)
+TRACKING_CLOSES_AFTER_MINUTES = env.int("TRACKING_CLOSES_AFTER_MINUTES", default=120)
+# Raw fixes are kept this many days, then thinned to one per athlete per interval.
+TRACKING_RETENTION_DAYS = env.int("TRACKING_RETENTION_DAYS", default=30)
+TRACKING_DOWNSAMPLE_SECONDS = env.int("TRACKING_DOWNSAMPLE_SECONDS", default=30)
+# A spectator's kudos budget (a burst of this many, refilled at one per this many seconds).
+TRACKING_KUDOS_BURST = env.int("TRACKING_KUDOS_BURST", default=5)
+TRACKING_KUDOS_REFILL_SECONDS = env.float("TRACKING_KUDOS_REFILL_SECONDS", default=3.0)
+# The field frames' budget per spectator; bigger races get a longer default interval.
+TRACKING_FIELD_BYTES_PER_SECOND = env.int("TRACKING_FIELD_BYTES_PER_SECOND", default=5000)
+# A race's ticker holds a lease this long and renews it every tick (production topology).
+TRACKING_LEASE_SECONDS = env.float("TRACKING_LEASE_SECONDS", default=5.0)
+# Without Redis the web process runs the tickers itself (the embedded topology).
+EMBEDDED_TICKERS = env.bool("EMBEDDED_TICKERS", default=not REDIS_URL)
 
 # --- Stripe Connect (payments) --------------------------------------------------
 # Empty (the embedded default): Stripe is unavailable and events take free or

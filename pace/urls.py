@@ -38,5 +38,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
     path("", include("payments.urls")),
+    path("", include("tracking.urls")),
     path("", include("events.urls")),
 ]

@@ -1,7 +1,12 @@
-"""WebSocket routes of live tracking (``/ws/track/``, ``/ws/live/RACE_ID/``, issue 5)."""
+"""WebSocket routes of live tracking (PROTOCOL.md: ``/ws/track/``, ``/ws/live/RACE_ID/``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from django.urls import path
 
-websocket_urlpatterns: list[Any] = []
+from tracking.consumers import LiveConsumer, TrackerConsumer
+
+websocket_urlpatterns = [
+    path("ws/track/", TrackerConsumer.as_asgi()),
+    path("ws/live/<int:race_id>/", LiveConsumer.as_asgi()),
+]

@@ -136,6 +136,10 @@ class EventQuerySet(models.QuerySet["Event"]):
     def published(self) -> EventQuerySet:
         return self.filter(status__in=[Event.Status.PUBLISHED, Event.Status.CANCELLED])
 
+    def listed(self) -> EventQuerySet:
+        """Published events that belong in listings and the sitemap (no load-test data)."""
+        return self.published().filter(is_test=False)
+
 
 class Event(models.Model):
     ORGANIZER_PATH = "organizer"
@@ -189,6 +193,9 @@ class Event(models.Model):
     waiver = models.TextField(
         blank=True,
         default="I am fit to take part, I accept the race rules and I take part at my own risk.",
+    )
+    is_test = models.BooleanField(
+        default=False, help_text="Load-test data (create_test_race): reachable, never listed."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

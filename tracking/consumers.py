@@ -1,0 +1,237 @@
+"""The two WebSocket ends of PROTOCOL.md: athletes' trackers and spectators.
+
+Thin: they parse frames and call ``tracking.ingest``, ``tracking.posts``,
+``tracking.kudos`` and the per-process hub; no rule lives here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from tracking import hub, ingest, posts, selectors
+from tracking.hub import RaceHub, Tick
+from tracking.kudos import Bucket, Cheer, kudos_batcher
+from tracking.viewer import MAX_FOLLOWS, Viewer
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _query(scope: dict[str, Any], name: str) -> str:
+    return parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name, [""])[0]
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class _JsonFrames(AsyncWebsocketConsumer):
+    """JSON text frames in and out; a bad frame is answered, never fatal."""
+
+    async def error(self, code: str, detail: str, **extra: Any) -> None:
+        await self.send(_dumps({"type": "error", "code": code, "detail": detail, **extra}))
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None:
+            await self.error("bad_frame", "frames are JSON text")
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            await self.error("bad_json", "not JSON")
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self.error("bad_frame", "a frame is an object with a type")
+            return
+        handler = self.handlers.get(frame["type"])
+        if handler is None:
+            await self.error("unknown_type", f"unknown frame type {frame['type'][:40]!r}")
+            return
+        await handler(self, frame)
+
+    handlers: dict[str, Any] = {}
+
+
+class TrackerConsumer(_JsonFrames):
+    """``/ws/track/``: an athlete's phone sends fixes and posts, gets acks, kudos, state."""
+
+    athlete: ingest.Athlete | None = None
+    last_seq: int | None = None
+
+    async def connect(self) -> None:
+        self.tasks: set[asyncio.Task[None]] = set()
+        await self.accept()
+        token = _query(self.scope, "token")
+        if token:
+            await self.authenticate(token, "")
+
+    async def disconnect(self, code: int) -> None:
+        if self.athlete is not None:
+            await hub.leave(self.athlete.race_id, self)
+
+    async def authenticate(self, token: str, device: str) -> None:
+        athlete = await database_sync_to_async(ingest.athlete_for_token)(token)
+        if athlete is None:
+            await self.error("unauthorized", "unknown or revoked tracking token")
+            await self.close(code=4401)
+            return
+        if time.time() > athlete.closes:
+            await self.error("closed", "tracking for this race has closed")
+            await self.close(code=4403)
+            return
+        self.athlete = athlete
+        self.last_seq = await database_sync_to_async(ingest.last_seq)(athlete_id=athlete.id)
+        await hub.join(athlete.race_id, self)
+        await self.send(_dumps(athlete.welcome(self.last_seq)))
+
+    async def on_hello(self, frame: dict[str, Any]) -> None:
+        if self.athlete is not None:
+            await self.send(_dumps(self.athlete.welcome(self.last_seq)))
+            return
+        await self.authenticate(frame.get("token") or "", str(frame.get("device") or "")[:200])
+
+    async def _require(self) -> bool:
+        if self.athlete is None:
+            await self.error("unauthorized", "send hello with your tracking token first")
+            await self.close(code=4401)
+            return False
+        return True
+
+    async def on_pos(self, frame: dict[str, Any]) -> None:
+        if not await self._require():
+            return
+        assert self.athlete is not None
+        seq, points = frame.get("seq"), frame.get("points")
+        if not _int(seq) or seq < 1:
+            await self.error("bad_seq", "seq must be a positive whole number")
+            return
+        if not isinstance(points, list) or not 1 <= len(points) <= ingest.MAX_BATCH:
+            detail = f"points must be a list of 1 to {ingest.MAX_BATCH} points"
+            await self.error("bad_batch", detail, seq=seq)
+            return
+        if self.last_seq is not None and seq <= self.last_seq:
+            await self.send(_dumps({"type": "ack", "seq": seq}))  # a resend: stored already
+            return
+        valid, errors = ingest.parse_points(points, athlete=self.athlete, now=time.time())
+        if errors:
+            detail = f"{len(errors)} of {len(points)} points dropped: " + "; ".join(errors[:5])
+            await self.error("invalid_point", detail, seq=seq, dropped=len(errors))
+        rows = ingest.as_rows(valid, athlete=self.athlete, seq=seq)
+        task = asyncio.ensure_future(self._store_and_ack(seq, rows))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _store_and_ack(self, seq: int, rows: list[tuple[Any, ...]]) -> None:
+        try:
+            if rows:
+                await ingest.group_commit().submit(rows)
+        except Exception:
+            await self.error("not_stored", "could not store this batch; send it again", seq=seq)
+            return
+        self.last_seq = max(self.last_seq or 0, seq)
+        await self.send(_dumps({"type": "ack", "seq": seq}))
+
+    async def on_post(self, frame: dict[str, Any]) -> None:
+        if not await self._require():
+            return
+        assert self.athlete is not None
+        text = frame.get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > posts.MAX_LENGTH:
+            await self.error("bad_post", f"text must be 1 to {posts.MAX_LENGTH} characters")
+            return
+        await posts.post_create(athlete=self.athlete, text=text)
+
+    handlers = {"hello": on_hello, "pos": on_pos, "post": on_post}
+
+    # --- from the race's hub -------------------------------------------------------
+    def hub_tick(self, tick: Tick, race_hub: RaceHub) -> None:
+        assert self.athlete is not None
+        encoded = tick.states.get(self.athlete.id)
+        if encoded is None:
+            return
+        state = json.loads(encoded)
+        frame = {"type": "state", "distance": state["distance"], "progress": state["progress"]}
+        frame |= {key: state[key] for key in ("rank", "eta", "status") if key in state}
+        self._later(_dumps(frame))
+
+    def hub_post(self, encoded: str) -> None:
+        """Spectators' business: an athlete's phone does not show the race's posts."""
+
+    def hub_kudos(self, athlete: int, count: int, sender: str) -> None:
+        if self.athlete is not None and athlete == self.athlete.id:
+            self._later(_dumps({"type": "kudos", "from": sender, "count": count}))
+
+    def _later(self, text: str) -> None:
+        task = asyncio.ensure_future(self.send(text))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+
+class LiveConsumer(_JsonFrames):
+    """``/ws/live/RACE_ID/``: a spectator's snapshot, ticks, field, kudos, posts, results."""
+
+    viewer: Viewer | None = None
+
+    async def connect(self) -> None:
+        race_id = self.scope["url_route"]["kwargs"]["race_id"]
+        allowed = await database_sync_to_async(selectors.watchable_race)(
+            race_id=race_id, user=self.scope.get("user")
+        )
+        if allowed is None:
+            await self.close(code=4404)
+            return
+        self.race_id, info, self.athletes = allowed
+        self.user = self.scope.get("user")
+        self.bucket = Bucket(settings.TRACKING_KUDOS_BURST, settings.TRACKING_KUDOS_REFILL_SECONDS)
+        await self.accept()
+        self.viewer = Viewer(race=info, send=self.send)
+        await hub.join(self.race_id, self.viewer)  # join before the snapshot: nothing falls between
+        self.task = asyncio.ensure_future(self.viewer.run())
+        self.viewer.wake.set()
+
+    async def disconnect(self, code: int) -> None:
+        if self.viewer is not None:
+            self.task.cancel()
+            await hub.leave(self.race_id, self.viewer)
+
+    async def on_follow(self, frame: dict[str, Any]) -> None:
+        assert self.viewer is not None
+        ids = frame.get("athletes")
+        if not isinstance(ids, list) or not all(_int(i) for i in ids):
+            await self.error("bad_follow", "athletes must be a list of athlete ids")
+        elif len(set(ids)) > MAX_FOLLOWS:
+            await self.error("too_many", f"follow at most {MAX_FOLLOWS} athletes")
+        elif unknown := [i for i in ids if i not in self.athletes]:
+            await self.error("unknown_athlete", f"not in this race: {unknown[:10]}")
+        else:
+            self.viewer.follow(ids)
+
+    async def on_field(self, frame: dict[str, Any]) -> None:
+        assert self.viewer is not None
+        interval = frame.get("interval")
+        if not _int(interval) or not 1 <= interval <= 60:
+            await self.error("bad_interval", "interval is a whole number of seconds, 1 to 60")
+            return
+        self.viewer.set_interval(interval)
+
+    async def on_kudos(self, frame: dict[str, Any]) -> None:
+        athlete = frame.get("athlete")
+        if not _int(athlete) or athlete not in self.athletes:
+            await self.error("unknown_athlete", "athlete must be the id of an athlete of this race")
+            return
+        if not self.bucket.take():
+            await self.error("rate_limited", "too many kudos: wait a few seconds")
+            return
+        user = self.user if self.user is not None and self.user.is_authenticated else None
+        # Only a first name travels to the athlete: never an e-mail address or a username.
+        sender = (user.first_name if user else "") or "A spectator"
+        kudos_batcher().add(Cheer(self.race_id, athlete, sender[:100], user.pk if user else None))
+
+    handlers = {"follow": on_follow, "field": on_field, "kudos": on_kudos}

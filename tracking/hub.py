@@ -1,0 +1,162 @@
+"""Per-process fan-out: one channel-layer subscription per live race, however many viewers.
+
+The ticker sends one message per tick to the race's group; the group's members
+are processes (one hub each), not spectators, so the channel layer carries a
+race's tick once per process. The hub hands the message, decoded once, to its
+local listeners (spectator viewers and athletes' trackers), each of which joins
+its own frame from the pre-encoded pieces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+FIELD_HISTORY = 60  # ticks of field changes kept: the longest field interval
+
+
+def race_group(race_id: int) -> str:
+    return f"live.race.{race_id}"
+
+
+@dataclass(slots=True)
+class Tick:
+    """A race's tick as every listener of this process reads it."""
+
+    seq: int
+    t: float
+    states: dict[int, str]
+    leaders: list[int]
+    results: list[list[Any]]
+    field_interval: int
+    athletes: int
+    field_cache: dict[int, str] = field(default_factory=dict)
+
+
+class Listener(Protocol):
+    def hub_tick(self, tick: Tick, hub: RaceHub) -> None: ...
+    def hub_post(self, encoded: str) -> None: ...
+    def hub_kudos(self, athlete: int, count: int, sender: str) -> None: ...
+
+
+class RaceHub:
+    """This process's subscription to one race's group."""
+
+    def __init__(self, race_id: int) -> None:
+        self.race_id = race_id
+        self.listeners: set[Listener] = set()
+        self.fields: deque[tuple[int, list[tuple[int, str]]]] = deque(maxlen=FIELD_HISTORY)
+        self.channel = ""
+        self.task: asyncio.Task[None] | None = None
+        self.ready = asyncio.Event()
+        self.last_seq = 0
+        self.dropped = 0
+
+    async def start(self) -> None:
+        layer = get_channel_layer()
+        self.channel = await layer.new_channel()
+        await layer.group_add(race_group(self.race_id), self.channel)
+        self.task = asyncio.ensure_future(self._receive(layer))
+        self.ready.set()
+
+    async def stop(self) -> None:
+        if self.task:
+            self.task.cancel()
+        await get_channel_layer().group_discard(race_group(self.race_id), self.channel)
+
+    async def _receive(self, layer: Any) -> None:
+        while True:
+            message = await layer.receive(self.channel)
+            try:
+                self.dispatch(message)
+            except Exception:
+                logger.exception("race %s: could not dispatch %s", self.race_id, message.get("type"))
+
+    def dispatch(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "race.tick":
+            tick = self._tick(message)
+            for listener in list(self.listeners):
+                listener.hub_tick(tick, self)
+        elif kind == "race.post":
+            for listener in list(self.listeners):
+                listener.hub_post(message["post"])
+        elif kind == "race.kudos":
+            for athlete, count, sender in message["kudos"]:
+                for listener in list(self.listeners):
+                    listener.hub_kudos(athlete, count, sender)
+
+    def _tick(self, message: dict[str, Any]) -> Tick:
+        seq = message["seq"]
+        if self.last_seq and seq > self.last_seq + 1:
+            self.dropped += seq - self.last_seq - 1
+        self.last_seq = seq
+        self.fields.append((seq, [(a, e) for a, e in message["field"]]))
+        return Tick(
+            seq=seq,
+            t=message["t"],
+            states={a: e for a, e in message["athletes"]},
+            leaders=message["leaders"],
+            results=message["results"],
+            field_interval=message["field_interval"],
+            athletes=message["count"],
+        )
+
+    def field_frame(self, tick: Tick, interval: int) -> str:
+        """The field changes of the last ``interval`` ticks, built once per interval per tick."""
+        frame = tick.field_cache.get(interval)
+        if frame is None:
+            merged: dict[int, str] = {}
+            for seq, entries in self.fields:
+                if tick.seq - interval < seq <= tick.seq:
+                    merged.update(entries)
+            body = ",".join(merged.values())
+            frame = f'{{"type":"field","seq":{tick.seq},"t":{tick.t},"field":[{body}]}}'
+            tick.field_cache[interval] = frame
+        return frame
+
+
+_loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[dict[int, RaceHub], asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _hubs() -> tuple[dict[int, RaceHub], asyncio.Lock]:
+    """This event loop's hubs (a server has one loop; tests may run several)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _loops:
+        _loops[loop] = ({}, asyncio.Lock())
+    return _loops[loop]
+
+
+async def join(race_id: int, listener: Listener) -> RaceHub:
+    """Listen to a race; the hub is subscribed before this returns (so snapshots come after)."""
+    hubs, lock = _hubs()
+    async with lock:
+        hub = hubs.get(race_id)
+        if hub is None or hub.task is None or hub.task.done():
+            hub = RaceHub(race_id)
+            hubs[race_id] = hub
+            await hub.start()
+    hub.listeners.add(listener)
+    return hub
+
+
+async def leave(race_id: int, listener: Listener) -> None:
+    hubs, lock = _hubs()
+    async with lock:
+        hub = hubs.get(race_id)
+        if hub is None:
+            return
+        hub.listeners.discard(listener)
+        if not hub.listeners:
+            del hubs[race_id]
+            await hub.stop()

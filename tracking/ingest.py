@@ -1,0 +1,341 @@
+"""Fixes in from phones and tracker apps: who sends them, are they sane, and storing them.
+
+A fix is acknowledged only once it is in the database. Fixes arriving within a
+short window are stored in one write (the group commit: COPY on PostgreSQL,
+one ``bulk_create`` on SQLite) and every batch in it is acked after that commit;
+then they go to the race's buffer for its ticker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import math
+import threading
+import time
+import weakref
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from tracking.engine import Fix
+from tracking.livestore import live_store
+from tracking.models import Position, Tracker
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+FUTURE_TOLERANCE_S = 300
+_COLUMNS = (
+    "race_id", "registration_id", "seq", "t", "lat", "lon",
+    "alt", "acc", "spd", "hr", "cad", "bat", "received_at",
+)  # fmt: skip
+_OPTIONAL = ("alt", "acc", "spd", "hr", "cad", "bat")
+
+
+class PointError(ValueError):
+    """Why a point was dropped (shown to the sender)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Athlete:
+    """A tracker's registration, as the ingest and the ``welcome`` frame need it."""
+
+    id: int
+    name: str
+    bib: str
+    race_id: int
+    race_name: str
+    race_start: float
+    opens: float
+    closes: float
+
+    def welcome(self, last_seq: int | None) -> dict[str, Any]:
+        return {
+            "type": "welcome",
+            "athlete": {"id": self.id, "name": self.name, "bib": self.bib},
+            "race": {"id": self.race_id, "name": self.race_name, "start": self.race_start},
+            "last_seq": last_seq,
+        }
+
+    def is_open(self, now: float) -> bool:
+        return self.opens <= now <= self.closes
+
+
+def tracking_window(*, start: dt.datetime, time_limit: dt.timedelta | None) -> tuple[float, float]:
+    """When a race takes fixes: from a while before its start to a while after its limit."""
+    opens = start - dt.timedelta(minutes=settings.TRACKING_OPENS_BEFORE_MINUTES)
+    closes = (
+        start
+        + (time_limit or dt.timedelta(hours=24))
+        + dt.timedelta(minutes=settings.TRACKING_CLOSES_AFTER_MINUTES)
+    )
+    return opens.timestamp(), closes.timestamp()
+
+
+def _athlete(tracker: Tracker) -> Athlete:
+    registration = tracker.registration
+    race = registration.race
+    opens, closes = tracking_window(start=race.start_time, time_limit=race.time_limit)
+    return Athlete(
+        id=registration.pk,
+        name=registration.name,
+        bib=registration.bib,
+        race_id=race.pk,
+        race_name=f"{race.event.name} {race.name}",
+        race_start=race.start_time.timestamp(),
+        opens=opens,
+        closes=closes,
+    )
+
+
+def _active_trackers() -> Any:
+    return Tracker.objects.filter(
+        revoked_at__isnull=True, registration__status="confirmed"
+    ).select_related("registration__race__event")
+
+
+def athlete_for_token(token: str) -> Athlete | None:
+    """The athlete a tracking token belongs to, or None if unknown or revoked."""
+    if not isinstance(token, str) or not token or len(token) > 64:
+        return None
+    tracker = _active_trackers().filter(token=token).first()
+    return _athlete(tracker) if tracker else None
+
+
+def athlete_for_device(device_id: str) -> Athlete | None:
+    """The athlete an OsmAnd / Traccar device id is linked to."""
+    if not device_id or len(device_id) > 100:
+        return None
+    tracker = _active_trackers().filter(device_id=device_id).first()
+    return _athlete(tracker) if tracker else None
+
+
+_devices: dict[str, tuple[float, Athlete | None]] = {}
+DEVICE_CACHE_SECONDS = 30.0
+
+
+def athlete_for_device_cached(device_id: str) -> Athlete | None:
+    """``athlete_for_device``, remembered for a while: OsmAnd sends one request per fix."""
+    now = time.monotonic()
+    hit = _devices.get(device_id)
+    if hit is not None and now - hit[0] < DEVICE_CACHE_SECONDS:
+        return hit[1]
+    athlete = athlete_for_device(device_id)
+    if len(_devices) > 50_000:
+        _devices.clear()
+    _devices[device_id] = (now, athlete)
+    return athlete
+
+
+def last_seq(*, athlete_id: int) -> int | None:
+    """The highest batch ``seq`` stored for this athlete (the ``welcome``'s ``last_seq``)."""
+    found = Position.objects.filter(registration_id=athlete_id, seq__gt=0).aggregate(m=Max("seq"))
+    return found["m"]
+
+
+def _number(point: dict[str, Any], key: str, low: float, high: float) -> float | None:
+    value = point.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise PointError(f"{key} must be a finite number")
+    if not low <= value <= high:
+        raise PointError(f"{key} must be within [{low:g}, {high:g}]")
+    return float(value)
+
+
+_RANGES = {
+    "alt": (-1000.0, 10000.0),
+    "acc": (0.0, 100_000.0),
+    "spd": (0.0, 200.0),
+    "hr": (0.0, 300.0),
+    "cad": (0.0, 400.0),
+    "bat": (0.0, 100.0),
+}
+
+
+def parse_point(point: Any, *, athlete: Athlete, now: float) -> dict[str, Any]:
+    """A checked point (PROTOCOL.md §1), or PointError saying what is wrong."""
+    if not isinstance(point, dict):
+        raise PointError("a point must be an object")
+    for key in ("t", "lat", "lon"):
+        if point.get(key) is None:
+            raise PointError(f"{key} is missing")
+    t = _number(point, "t", athlete.opens, now + FUTURE_TOLERANCE_S)
+    row = {
+        "t": t,
+        "lat": _number(point, "lat", -90, 90),
+        "lon": _number(point, "lon", -180, 180),
+    }
+    for key in _OPTIONAL:
+        row[key] = _number(point, key, *_RANGES[key])
+    return row
+
+
+def parse_points(
+    points: list[Any], *, athlete: Athlete, now: float
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The valid points of a batch, and why the others were dropped."""
+    valid, errors = [], []
+    for index, point in enumerate(points):
+        try:
+            valid.append(parse_point(point, athlete=athlete, now=now))
+        except PointError as exc:
+            errors.append(f"point {index}: {exc}")
+    return valid, errors
+
+
+def as_rows(points: list[dict[str, Any]], *, athlete: Athlete, seq: int) -> list[tuple[Any, ...]]:
+    """Points as ``Position`` rows in ``_COLUMNS`` order."""
+    received = timezone.now()
+    return [
+        (
+            athlete.race_id,
+            athlete.id,
+            seq,
+            dt.datetime.fromtimestamp(p["t"], tz=dt.UTC),
+            p["lat"],
+            p["lon"],
+            *(p[key] for key in _OPTIONAL),
+            received,
+        )
+        for p in points
+    ]
+
+
+def store_rows(rows: list[tuple[Any, ...]]) -> None:
+    """Store fixes in one transaction; a fix already stored (a resend) is skipped."""
+    if not rows:
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            _copy_rows(rows)
+        else:
+            Position.objects.bulk_create(
+                [Position(**dict(zip(_COLUMNS, row, strict=True))) for row in rows],
+                batch_size=500,
+                ignore_conflicts=True,
+            )
+
+
+def _copy_rows(rows: list[tuple[Any, ...]]) -> None:
+    """COPY into a session-local staging table, then insert what is new in one statement."""
+    columns = ", ".join(_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS tracking_position_in ("
+            "race_id bigint, registration_id bigint, seq bigint, t timestamptz, lat float8, "
+            "lon float8, alt float8, acc float8, spd float8, hr float8, cad float8, "
+            "bat float8, received_at timestamptz) ON COMMIT DELETE ROWS"
+        )
+        with cursor.copy(f"COPY tracking_position_in ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO tracking_position ({columns}) SELECT {columns} "
+            "FROM tracking_position_in ON CONFLICT DO NOTHING"
+        )
+
+
+def rows_as_fixes(rows: list[tuple[Any, ...]]) -> dict[int, list[Fix]]:
+    """Stored rows as the fixes each race's ticker takes, grouped by race."""
+    by_race: dict[int, list[Fix]] = defaultdict(list)
+    for race_id, athlete_id, _seq, t, lat, lon, _alt, _acc, _spd, hr, *_ in rows:
+        by_race[race_id].append(Fix(athlete_id, t.timestamp(), lat, lon, hr))
+    return by_race
+
+
+# One writer thread per process keeps one database connection for every group commit.
+_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pace-commit")
+
+
+def close_writer_connection() -> None:
+    """Close the writer thread's database connection (tests, before dropping the database)."""
+    _writer.submit(connection.close).result()
+
+
+class GroupCommit:
+    """Gathers what every tracker of this process sends for a short window, stores it once.
+
+    One writer thread keeps one database connection; ``submit`` returns when the
+    rows are committed (or raises), which is when the sender may be acked.
+    """
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self.pending: list[tuple[list[tuple[Any, ...]], asyncio.Future[None]]] = []
+        self.wakeup = asyncio.Event()
+        self.executor = _writer
+        self.task: asyncio.Task[None] | None = None
+
+    async def submit(self, rows: list[tuple[Any, ...]]) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.pending.append((rows, future))
+        self.wakeup.set()
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self._run())
+        await future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self.wakeup.wait()
+            await asyncio.sleep(self.window)
+            batches, self.pending = self.pending, []
+            self.wakeup.clear()
+            rows = [row for batch, _ in batches for row in batch]
+            try:
+                await loop.run_in_executor(self.executor, _store_in_thread, rows)
+            except Exception as exc:
+                logger.exception("group commit of %d fixes failed", len(rows))
+                for _, future in batches:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for _, future in batches:
+                if not future.done():
+                    future.set_result(None)
+            await _publish(rows)
+
+
+def _store_in_thread(rows: list[tuple[Any, ...]]) -> None:
+    try:
+        store_rows(rows)
+    except Exception:
+        connection.close()  # a broken connection must not poison the next commit
+        raise
+
+
+async def _publish(rows: list[tuple[Any, ...]]) -> None:
+    store = live_store()
+    for race_id, fixes in rows_as_fixes(rows).items():
+        try:
+            await store.publish_fixes(race_id, fixes)
+        except Exception:
+            # Stored and acked already: the live map misses them, the database does not.
+            logger.exception("could not hand %d fixes of race %s to its ticker", len(fixes), race_id)
+
+
+_commits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = (
+    weakref.WeakKeyDictionary()
+)
+_lock = threading.Lock()
+
+
+def group_commit() -> GroupCommit:
+    """This event loop's group commit."""
+    loop = asyncio.get_running_loop()
+    with _lock:
+        commit = _commits.get(loop)
+        if commit is None:
+            commit = GroupCommit(settings.TRACKING_COMMIT_WINDOW_SECONDS)
+            _commits[loop] = commit
+    return commit

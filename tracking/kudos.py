@@ -1,0 +1,118 @@
+"""Kudos: a spectator cheers an athlete. Rate-limited per viewer, stored in batches.
+
+Thousands of spectators may cheer the leader at once: each process gathers its
+kudos for a second, stores them in one transaction and tells the race once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections import Counter
+from dataclasses import dataclass, field
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.db.models import F
+
+from tracking.hub import race_group
+from tracking.models import Kudos, Tracker
+
+logger = logging.getLogger(__name__)
+FLUSH_SECONDS = 1.0
+
+
+@dataclass
+class Bucket:
+    """A token bucket: ``burst`` kudos at once, one more every ``refill`` seconds."""
+
+    burst: int
+    refill: float
+    tokens: float = 0.0
+    at: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.tokens = float(self.burst)
+
+    def take(self, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        self.tokens = min(self.burst, self.tokens + (now - self.at) / self.refill)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Cheer:
+    race_id: int
+    athlete: int
+    sender: str
+    user_id: int | None
+
+
+def kudos_store(cheers: list[Cheer]) -> dict[int, tuple[int, int, str]]:
+    """Store cheers; returns athlete -> (race, new total, last sender's name)."""
+    counts = Counter(c.athlete for c in cheers)
+    with transaction.atomic():
+        Kudos.objects.bulk_create(
+            Kudos(registration_id=c.athlete, user_id=c.user_id, from_name=c.sender) for c in cheers
+        )
+        for athlete, n in counts.items():
+            Tracker.objects.filter(registration_id=athlete).update(kudos=F("kudos") + n)
+        totals = dict(
+            Tracker.objects.filter(registration_id__in=counts).values_list(
+                "registration_id", "kudos"
+            )
+        )
+    last = {c.athlete: c for c in cheers}
+    return {a: (last[a].race_id, totals.get(a, n), last[a].sender) for a, n in counts.items()}
+
+
+class KudosBatcher:
+    """This process's kudos of the last second."""
+
+    def __init__(self) -> None:
+        self.cheers: list[Cheer] = []
+        self.task: asyncio.Task[None] | None = None
+
+    def add(self, cheer: Cheer) -> None:
+        self.cheers.append(cheer)
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_SECONDS)
+        await self.flush()
+
+    async def flush(self) -> None:
+        cheers, self.cheers = self.cheers, []
+        if not cheers:
+            return
+        try:
+            totals = await database_sync_to_async(kudos_store)(cheers)
+        except Exception:
+            logger.exception("could not store %d kudos", len(cheers))
+            return
+        by_race: dict[int, list[list[object]]] = {}
+        for athlete, (race_id, count, sender) in totals.items():
+            by_race.setdefault(race_id, []).append([athlete, count, sender])
+        layer = get_channel_layer()
+        for race_id, kudos in by_race.items():
+            await layer.group_send(race_group(race_id), {"type": "race.kudos", "kudos": kudos})
+
+
+_batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, KudosBatcher] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def kudos_batcher() -> KudosBatcher:
+    loop = asyncio.get_running_loop()
+    if loop not in _batchers:
+        _batchers[loop] = KudosBatcher()
+    return _batchers[loop]

@@ -1,0 +1,293 @@
+"""Where live races' moving parts meet across processes: the fix buffer, the state, leases.
+
+Two backends with one interface, chosen by settings: Redis (production: streams
+for fixes, hashes for the state spectators' snapshots read, leases so that one
+ticker runs a race) and memory (the embedded default: everything in one process).
+Nothing here is the durable copy of a fix: that is the database, written before
+the ack (``tracking.ingest``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from tracking.engine import Fix
+
+KEY_TTL_SECONDS = 2 * 86400
+STREAM_MAXLEN = 20_000
+RECENT_POSTS = 20
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+@dataclass(slots=True)
+class Snapshot:
+    meta: dict[str, Any]
+    states: list[str]  # encoded state objects of the asked athletes (leaders and follows)
+    field: list[str]  # encoded compact entries of every athlete
+    posts: list[str]
+
+
+@dataclass(slots=True)
+class TickerMemory:
+    """What a ticker needs to carry on where another one stopped."""
+
+    cursor: str = "0"
+    first_at: dict[int, float] = field(default_factory=dict)
+    states: list[str] = field(default_factory=list)
+    seq: int = 0
+
+
+def encode_fixes(fixes: list[Fix]) -> str:
+    return _dumps([[f.athlete, f.t, f.lat, f.lon, f.hr] for f in fixes])
+
+
+def decode_fixes(raw: str | bytes) -> list[Fix]:
+    return [Fix(a, t, lat, lon, hr) for a, t, lat, lon, hr in json.loads(raw)]
+
+
+class MemoryLiveStore:
+    """The embedded topology's store: plain dicts in the one process."""
+
+    def __init__(self) -> None:
+        self.fixes: dict[int, list[Fix]] = {}
+        self.meta: dict[int, dict[str, Any]] = {}
+        self.states: dict[int, dict[int, str]] = {}
+        self.field: dict[int, dict[int, str]] = {}
+        self.posts: dict[int, list[str]] = {}
+        self.tickers: dict[int, TickerMemory] = {}
+        self.leases: dict[int, tuple[str, float]] = {}
+
+    async def publish_fixes(self, race_id: int, fixes: list[Fix]) -> None:
+        self.fixes.setdefault(race_id, []).extend(fixes)
+
+    async def read_fixes(self, race_id: int, cursor: str) -> tuple[str, list[Fix]]:
+        return cursor, self.fixes.pop(race_id, [])
+
+    async def write_tick(
+        self,
+        race_id: int,
+        *,
+        meta: dict[str, Any],
+        changed: list[tuple[int, str]],
+        field: list[tuple[int, str]],
+        ticker: TickerMemory,
+    ) -> None:
+        self.states.setdefault(race_id, {}).update(changed)
+        self.field.setdefault(race_id, {}).update(field)
+        self.meta[race_id] = meta
+        self.tickers[race_id] = TickerMemory(ticker.cursor, dict(ticker.first_at), [], ticker.seq)
+
+    async def snapshot(self, race_id: int, follows: list[int]) -> Snapshot | None:
+        meta = self.meta.get(race_id)
+        if meta is None:
+            return None
+        states = self.states.get(race_id, {})
+        ids = list(dict.fromkeys([*meta["leaders"], *follows]))
+        return Snapshot(
+            meta=meta,
+            states=[states[i] for i in ids if i in states],
+            field=list(self.field.get(race_id, {}).values()),
+            posts=list(self.posts.get(race_id, [])),
+        )
+
+    async def ticker_memory(self, race_id: int) -> TickerMemory | None:
+        memory = self.tickers.get(race_id)
+        if memory is None:
+            return None
+        states = list(self.states.get(race_id, {}).values())
+        return TickerMemory(memory.cursor, dict(memory.first_at), states, memory.seq)
+
+    async def add_post(self, race_id: int, encoded: str) -> None:
+        posts = self.posts.setdefault(race_id, [])
+        posts.insert(0, encoded)
+        del posts[RECENT_POSTS:]
+
+    async def set_posts(self, race_id: int, encoded: list[str]) -> None:
+        self.posts[race_id] = encoded[:RECENT_POSTS]
+
+    async def take_lease(self, race_id: int, owner: str, seconds: float) -> bool:
+        holder = self.leases.get(race_id)
+        now = time.monotonic()
+        if holder is None or holder[0] == owner or holder[1] < now:
+            self.leases[race_id] = (owner, now + seconds)
+            return True
+        return False
+
+    async def drop_lease(self, race_id: int, owner: str) -> None:
+        if self.leases.get(race_id, ("",))[0] == owner:
+            del self.leases[race_id]
+
+    async def forget(self, race_id: int) -> None:
+        for table in (self.fixes, self.meta, self.states, self.field, self.posts, self.tickers):
+            table.pop(race_id, None)
+
+
+_SNAPSHOT_LUA = """
+local meta = redis.call('GET', KEYS[1])
+if not meta then return false end
+local m = cjson.decode(meta)
+local ids, seen = {}, {}
+for _, id in ipairs(m.leaders) do
+  local k = tostring(id)
+  if not seen[k] then seen[k] = true; ids[#ids + 1] = k end
+end
+for i = 1, #ARGV do
+  if not seen[ARGV[i]] then seen[ARGV[i]] = true; ids[#ids + 1] = ARGV[i] end
+end
+local states = {}
+if #ids > 0 then states = redis.call('HMGET', KEYS[2], unpack(ids)) end
+local out = {}
+for i = 1, #states do if states[i] then out[#out + 1] = states[i] end end
+return {meta, out, redis.call('HVALS', KEYS[3]), redis.call('LRANGE', KEYS[4], 0, -1)}
+"""
+
+# Renew only our own lease: a ticker that lost it must not take it back by renewing.
+_LEASE_LUA = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2]); return 1
+end
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]); return 1
+end
+return 0
+"""
+
+_DROP_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RedisLiveStore:
+    """The production store: Redis streams, hashes and leases shared by every process."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.url = url
+        self.prefix = prefix
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _client(self) -> Any:
+        """One connection pool per event loop (a pool cannot cross loops)."""
+        import redis.asyncio
+
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = redis.asyncio.Redis.from_url(self.url, decode_responses=True)
+            self._clients[loop] = client
+        return client
+
+    def _key(self, race_id: int, part: str) -> str:
+        return f"{self.prefix}:live:{race_id}:{part}"
+
+    async def publish_fixes(self, race_id: int, fixes: list[Fix]) -> None:
+        await self._client().xadd(
+            self._key(race_id, "fixes"),
+            {"f": encode_fixes(fixes)},
+            maxlen=STREAM_MAXLEN,
+            approximate=True,
+        )
+
+    async def read_fixes(self, race_id: int, cursor: str) -> tuple[str, list[Fix]]:
+        fixes: list[Fix] = []
+        key = self._key(race_id, "fixes")
+        while True:
+            found = await self._client().xread({key: cursor}, count=1000)
+            if not found:
+                return cursor, fixes
+            entries = found[0][1]
+            for entry_id, values in entries:
+                cursor = entry_id
+                fixes.extend(decode_fixes(values["f"]))
+            if len(entries) < 1000:
+                return cursor, fixes
+
+    async def write_tick(
+        self,
+        race_id: int,
+        *,
+        meta: dict[str, Any],
+        changed: list[tuple[int, str]],
+        field: list[tuple[int, str]],
+        ticker: TickerMemory,
+    ) -> None:
+        pipe = self._client().pipeline(transaction=True)
+        keys = [self._key(race_id, part) for part in ("meta", "states", "field", "ticker")]
+        if changed:
+            pipe.hset(keys[1], mapping=dict(changed))
+        if field:
+            pipe.hset(keys[2], mapping=dict(field))
+        pipe.set(keys[0], _dumps(meta))
+        memory = {"cursor": ticker.cursor, "first_at": ticker.first_at, "seq": ticker.seq}
+        pipe.set(keys[3], _dumps(memory))
+        for key in keys:
+            pipe.expire(key, KEY_TTL_SECONDS)
+        await pipe.execute()
+
+    async def snapshot(self, race_id: int, follows: list[int]) -> Snapshot | None:
+        keys = [self._key(race_id, part) for part in ("meta", "states", "field", "posts")]
+        found = await self._client().eval(_SNAPSHOT_LUA, 4, *keys, *[str(i) for i in follows])
+        if not found:
+            return None
+        meta, states, field, posts = found
+        return Snapshot(json.loads(meta), list(states), list(field), list(posts))
+
+    async def ticker_memory(self, race_id: int) -> TickerMemory | None:
+        client = self._client()
+        raw = await client.get(self._key(race_id, "ticker"))
+        if raw is None:
+            return None
+        memory = json.loads(raw)
+        states = await client.hvals(self._key(race_id, "states"))
+        first_at = {int(k): v for k, v in memory["first_at"].items()}
+        return TickerMemory(memory["cursor"], first_at, states, memory["seq"])
+
+    async def add_post(self, race_id: int, encoded: str) -> None:
+        key = self._key(race_id, "posts")
+        pipe = self._client().pipeline(transaction=True)
+        pipe.lpush(key, encoded).ltrim(key, 0, RECENT_POSTS - 1).expire(key, KEY_TTL_SECONDS)
+        await pipe.execute()
+
+    async def set_posts(self, race_id: int, encoded: list[str]) -> None:
+        key = self._key(race_id, "posts")
+        pipe = self._client().pipeline(transaction=True)
+        pipe.delete(key)
+        if encoded:
+            pipe.rpush(key, *encoded[:RECENT_POSTS]).expire(key, KEY_TTL_SECONDS)
+        await pipe.execute()
+
+    async def take_lease(self, race_id: int, owner: str, seconds: float) -> bool:
+        key = self._key(race_id, "lease")
+        return bool(await self._client().eval(_LEASE_LUA, 1, key, owner, int(seconds * 1000)))
+
+    async def drop_lease(self, race_id: int, owner: str) -> None:
+        await self._client().eval(_DROP_LUA, 1, self._key(race_id, "lease"), owner)
+
+    async def forget(self, race_id: int) -> None:
+        parts = ("fixes", "meta", "states", "field", "posts", "ticker", "lease")
+        await self._client().delete(*[self._key(race_id, part) for part in parts])
+
+
+_store: MemoryLiveStore | RedisLiveStore | None = None
+
+
+def live_store() -> MemoryLiveStore | RedisLiveStore:
+    """The process's store, as the settings say (Redis when ``REDIS_URL`` is set)."""
+    global _store
+    if _store is None:
+        if settings.REDIS_URL:
+            _store = RedisLiveStore(settings.REDIS_URL, settings.REDIS_KEY_PREFIX)
+        else:
+            _store = MemoryLiveStore()
+    return _store

@@ -1,0 +1,130 @@
+"""Live tracking data: trackers (how a phone proves who it is), stored fixes, posts, kudos.
+
+A registration's id is the athlete's id in every frame of PROTOCOL.md.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+from events.models import Race, Registration
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Tracker(models.Model):
+    """A registration's revocable tracking token and the tracker app device linked to it."""
+
+    ORGANIZER_PATH = "registration__race__event__organizer"
+
+    registration = models.OneToOneField(
+        Registration, on_delete=models.CASCADE, related_name="tracker"
+    )
+    token = models.CharField(max_length=64, unique=True, default=new_token)
+    device_id = models.CharField(
+        max_length=100,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The identifier typed into OsmAnd or Traccar Client.",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    kudos = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Tracker of {self.registration}"
+
+
+class Position(models.Model):
+    """One GPS fix as received. Stored in bulk by the ingest's group commit, never one by one.
+
+    ``(registration, seq, t)`` is unique so that a resent batch (or a retried OsmAnd
+    request, seq 0) stores nothing twice. On PostgreSQL a BRIN index on ``(race, t)``
+    keeps the time-ordered table cheap to append to and to read per race.
+    """
+
+    ORGANIZER_PATH = "race__event__organizer"
+
+    id = models.BigAutoField(primary_key=True)
+    race = models.ForeignKey(Race, on_delete=models.CASCADE, related_name="+", db_index=False)
+    registration = models.ForeignKey(
+        Registration, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    seq = models.BigIntegerField(default=0)
+    t = models.DateTimeField()
+    lat = models.FloatField()
+    lon = models.FloatField()
+    alt = models.FloatField(null=True, blank=True)
+    acc = models.FloatField(null=True, blank=True)
+    spd = models.FloatField(null=True, blank=True)
+    hr = models.FloatField(null=True, blank=True)
+    cad = models.FloatField(null=True, blank=True)
+    bat = models.FloatField(null=True, blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["registration", "seq", "t"], name="position_once")
+        ]
+
+
+class Post(models.Model):
+    """A mid-race message from an athlete, shown to spectators unless an organizer hides it."""
+
+    ORGANIZER_PATH = "race__event__organizer"
+
+    race = models.ForeignKey(Race, on_delete=models.CASCADE, related_name="+")
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="posts")
+    text = models.CharField(max_length=280)
+    hidden = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["race", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class Kudos(models.Model):
+    """A spectator's cheer for an athlete (the running total is on the tracker)."""
+
+    ORGANIZER_PATH = "registration__race__event__organizer"
+
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="kudos")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    from_name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "kudos"
+
+
+class SplitCrossing(models.Model):
+    """An athlete passing a split point, seen by GPS (the ticker), for results."""
+
+    ORGANIZER_PATH = "race__event__organizer"
+
+    race = models.ForeignKey(Race, on_delete=models.CASCADE, related_name="+")
+    registration = models.ForeignKey(
+        Registration, on_delete=models.CASCADE, related_name="split_crossings"
+    )
+    point = models.CharField(max_length=100)
+    distance_m = models.FloatField()
+    time = models.DateTimeField()
+    rank = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["time"]
+        constraints = [
+            models.UniqueConstraint(fields=["registration", "point"], name="crossing_once")
+        ]

@@ -1,0 +1,56 @@
+"""Athletes' mid-race posts: stored, shown live, hidden by an organizer when needed."""
+
+from __future__ import annotations
+
+import json
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.db.models import QuerySet
+
+from tracking.hub import race_group
+from tracking.ingest import Athlete
+from tracking.livestore import live_store
+from tracking.models import Post
+
+MAX_LENGTH = 280
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def post_frame(post: Post, name: str) -> str:
+    """The spectators' ``post`` frame."""
+    return _dumps(
+        {
+            "type": "post",
+            "athlete": post.registration_id,
+            "name": name,
+            "text": post.text,
+            "t": round(post.created_at.timestamp(), 3),
+        }
+    )
+
+
+async def post_create(*, athlete: Athlete, text: str) -> Post:
+    """Store a post, keep it for new spectators' snapshots and show it to the race now."""
+    post = await database_sync_to_async(Post.objects.create)(
+        race_id=athlete.race_id, registration_id=athlete.id, text=text.strip()[:MAX_LENGTH]
+    )
+    frame = post_frame(post, athlete.name)
+    await live_store().add_post(athlete.race_id, frame)
+    await get_channel_layer().group_send(race_group(athlete.race_id), {"type": "race.post", "post": frame})
+    return post
+
+
+def posts_set_hidden(*, posts: QuerySet[Post], hidden: bool) -> int:
+    """Hide or show posts; new snapshots show only the visible ones."""
+    count = posts.update(hidden=hidden)
+    for race_id in set(posts.values_list("race_id", flat=True)):
+        visible = (
+            Post.objects.filter(race_id=race_id, hidden=False)
+            .select_related("registration")
+            .order_by("-created_at")[:20]
+        )
+        frames = [post_frame(p, p.registration.name) for p in visible]
+        async_to_sync(live_store().set_posts)(race_id, frames)
+    return count

@@ -1,0 +1,92 @@
+"""Reads for live tracking: a race as the ticker and spectators need it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from events.models import Event, Race, Registration
+from tracking.engine import Athlete, Split
+from tracking.ingest import tracking_window
+from tracking.projection import CourseLine
+
+
+def race_info(race: Race) -> dict[str, Any]:
+    """The ``race`` object of the spectator's snapshot (PROTOCOL.md §3)."""
+    return {
+        "id": race.pk,
+        "name": f"{race.event.name} {race.name}",
+        "start": race.start_time.timestamp(),
+        "course_url": reverse("events:course", args=[race.course_id]) if race.course_id else None,
+        "distance": race.distance_m or (race.course.distance_m if race.course else None),
+    }
+
+
+def race_for_ticker(*, race_id: int) -> tuple[Race, CourseLine | None, list[Split]]:
+    race = Race.objects.select_related("event", "course").get(pk=race_id)
+    course = race.course
+    if course is None or len(course.line) < 2:
+        return race, None, []
+    line = CourseLine(course.line, official_distance=race.distance_m or course.distance_m)
+    splits = [Split(s.name, s.distance_m) for s in course.split_points.all()]
+    return race, line, splits
+
+
+def roster(*, race_id: int, known: set[int] | None = None) -> list[Athlete]:
+    """The race's confirmed athletes (those not in ``known``), as the live engine keeps them."""
+    registrations = (
+        Registration.objects.filter(race_id=race_id, status=Registration.Status.CONFIRMED)
+        .exclude(pk__in=known or ())
+        .select_related("category")
+        .only("pk", "bib", "first_name", "last_name", "category__code")
+    )
+    return [
+        Athlete(id=r.pk, bib=r.bib, name=r.name, category=r.category.code if r.category else "")
+        for r in registrations
+    ]
+
+
+def live_race_ids(*, now: dt.datetime | None = None) -> list[int]:
+    """Races whose tracking window is open now (their tickers should run)."""
+    now = now or timezone.now()
+    candidates = Race.objects.filter(
+        Q(event__status=Event.Status.PUBLISHED),
+        start_time__gte=now - dt.timedelta(days=3),
+        start_time__lte=now + dt.timedelta(days=1),
+    ).only("pk", "start_time", "time_limit")
+    stamp = now.timestamp()
+    out = []
+    for race in candidates:
+        opens, closes = tracking_window(start=race.start_time, time_limit=race.time_limit)
+        if opens <= stamp <= closes:
+            out.append(race.pk)
+    return out
+
+
+def athlete_ids(*, race_id: int) -> set[int]:
+    return set(
+        Registration.objects.filter(
+            race_id=race_id, status=Registration.Status.CONFIRMED
+        ).values_list("pk", flat=True)
+    )
+
+
+def watchable_race(*, race_id: int, user: Any) -> tuple[int, dict[str, Any], set[int]] | None:
+    """A race this user may watch: its id, snapshot info and athlete ids; else None.
+
+    Published events are public; a draft's race only for its organizer's members.
+    """
+    from events.access import EDIT_ROLES, has_role_for
+
+    race = Race.objects.select_related("event", "course").filter(pk=race_id).first()
+    if race is None:
+        return None
+    if race.event.status != Event.Status.PUBLISHED and not (
+        user is not None and user.is_authenticated and has_role_for(user, race, EDIT_ROLES)
+    ):
+        return None
+    return race.pk, race_info(race), athlete_ids(race_id=race.pk)

@@ -1,0 +1,28 @@
+"""Live tracking tests: a fresh live store per test, tickers driven by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _fresh_live_store(settings: Any) -> Iterator[None]:
+    """Each test starts with an empty live store (and, on Redis, without this worker's keys)."""
+    import redis
+
+    from tracking import ingest, livestore
+
+    settings.EMBEDDED_TICKERS = False
+    livestore._store = None
+    if settings.REDIS_URL:
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        keys = list(client.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+    yield
+    livestore._store = None
+    ingest.close_writer_connection()

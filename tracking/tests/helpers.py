@@ -1,0 +1,68 @@
+"""Driving the tracking consumers as clients do, in tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+import time
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.auth import AuthMiddlewareStack
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+
+from tracking.routing import websocket_urlpatterns
+
+APP = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+_open: list[WebsocketCommunicator] = []
+
+
+async def connect(path: str, *, headers: list | None = None) -> WebsocketCommunicator:
+    client = WebsocketCommunicator(APP, path, headers=headers)
+    connected, _ = await client.connect()
+    assert connected
+    _open.append(client)
+    return client
+
+
+def run(scenario: Callable[[], Awaitable[Any]]) -> Any:
+    """Run a scenario of clients to its end, then close what it left open, as browsers do."""
+
+    async def whole() -> Any:
+        try:
+            return await scenario()
+        finally:
+            while _open:
+                client = _open.pop()
+                with contextlib.suppress(Exception):
+                    await client.disconnect()
+            for task in asyncio.all_tasks() - {asyncio.current_task()}:
+                task.cancel()
+
+    return async_to_sync(whole)()
+
+
+async def send(client: WebsocketCommunicator, frame: Any) -> None:
+    await client.send_to(text_data=frame if isinstance(frame, str) else json.dumps(frame))
+
+
+async def frame(client: WebsocketCommunicator, timeout: float = 3) -> dict[str, Any]:
+    return json.loads(await client.receive_from(timeout))
+
+
+async def frames_until(client: WebsocketCommunicator, kind: str, timeout: float = 3) -> list[dict]:
+    """Frames up to and including the first of ``kind``."""
+    out = []
+    deadline = time.monotonic() + timeout
+    while True:
+        got = await frame(client, max(0.1, deadline - time.monotonic()))
+        out.append(got)
+        if got["type"] == kind:
+            return out
+
+
+def point(t: float, lat: float = 45.0, lon: float = 6.0, **extra: Any) -> dict[str, Any]:
+    return {"t": t, "lat": lat, "lon": lon, **extra}

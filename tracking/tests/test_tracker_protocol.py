@@ -1,0 +1,244 @@
+"""PROTOCOL.md §1 (/ws/track/): every frame and error, as a phone meets them."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+from django.utils import timezone
+
+from tracking.models import Position, Post, Tracker
+from tracking.testrace import load_test_race_create
+from tracking.tests.helpers import connect, frame, point, run, send
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def race() -> dict:
+    return load_test_race_create(athletes=3)
+
+
+def test_it_welcomes_a_tracker_with_its_token_in_the_url(race):
+    athlete = race["athletes"][0]
+
+    async def scenario():
+        client = await connect(f"/ws/track/?token={athlete['token']}")
+        welcome = await frame(client)
+        await client.disconnect()
+        return welcome
+
+    welcome = run(scenario)
+    assert welcome["type"] == "welcome"
+    assert welcome["athlete"] == {"id": athlete["id"], "name": "Athlete 1", "bib": "1"}
+    assert welcome["race"]["id"] == race["race_id"]
+    assert welcome["last_seq"] is None
+
+
+def test_it_acks_a_batch_once_stored_and_stores_a_resend_once(race):
+    athlete = race["athletes"][0]
+    now = time.time()
+
+    async def scenario():
+        client = await connect("/ws/track/")
+        await send(client, {"type": "hello", "token": athlete["token"], "device": "test"})
+        assert (await frame(client))["type"] == "welcome"
+        batch = {"type": "pos", "seq": 1, "points": [point(now - 2), point(now - 1, hr=150)]}
+        await send(client, batch)
+        first = await frame(client)
+        await send(client, batch)
+        second = await frame(client)
+        await client.disconnect()
+        again = await connect(f"/ws/track/?token={athlete['token']}")
+        welcome = await frame(again)
+        await again.disconnect()
+        return first, second, welcome
+
+    first, second, welcome = run(scenario)
+    assert first == {"type": "ack", "seq": 1}
+    assert second == {"type": "ack", "seq": 1}
+    assert Position.objects.filter(registration_id=athlete["id"]).count() == 2
+    assert welcome["last_seq"] == 1
+
+
+def test_it_stores_a_resend_from_a_new_connection_once(race):
+    """The ack was lost: the phone reconnects and resends with the same seq."""
+    athlete = race["athletes"][0]
+    now = time.time()
+    batch = {"type": "pos", "seq": 7, "points": [point(now - 3), point(now - 2)]}
+
+    async def scenario():
+        for _ in range(2):
+            client = await connect(f"/ws/track/?token={athlete['token']}")
+            await frame(client)
+            await send(client, batch)
+            assert await frame(client) == {"type": "ack", "seq": 7}
+            await client.disconnect()
+
+    # Forget what the welcome said, as a phone that never got its ack would.
+    run(scenario)
+    assert Position.objects.filter(registration_id=athlete["id"]).count() == 2
+
+
+@pytest.mark.parametrize("token", ["nope", "", "x" * 500])
+def test_it_refuses_an_unknown_token(race, token):
+    async def scenario():
+        client = await connect("/ws/track/")
+        await send(client, {"type": "hello", "token": token})
+        error = await frame(client)
+        closed = await client.receive_output(3)
+        return error, closed
+
+    error, closed = run(scenario)
+    assert error["type"] == "error" and error["code"] == "unauthorized"
+    assert closed == {"type": "websocket.close", "code": 4401}
+
+
+def test_it_refuses_a_revoked_token(race):
+    athlete = race["athletes"][0]
+    Tracker.objects.filter(token=athlete["token"]).update(revoked_at=timezone.now())
+
+    async def scenario():
+        client = await connect(f"/ws/track/?token={athlete['token']}")
+        error = await frame(client)
+        closed = await client.receive_output(3)
+        return error, closed
+
+    error, closed = run(scenario)
+    assert error["code"] == "unauthorized"
+    assert closed["code"] == 4401
+
+
+def test_it_asks_for_hello_before_points(race):
+    async def scenario():
+        client = await connect("/ws/track/")
+        await send(client, {"type": "pos", "seq": 1, "points": [point(time.time())]})
+        return await frame(client)
+
+    assert run(scenario)["code"] == "unauthorized"
+    assert Position.objects.count() == 0
+
+
+def test_it_keeps_the_valid_points_of_a_batch_and_counts_the_others(race):
+    athlete = race["athletes"][0]
+    now = time.time()
+    points = [
+        point(now - 5),
+        point(now - 4, lat=91),
+        point(now - 3, lon=-181),
+        point(now + 3600),  # an hour in the future
+        point(now - 10 * 86400),  # before the race opened
+        {"t": now - 2, "lat": "45", "lon": 6},
+        {"t": now - 1, "lat": 45},
+        "not a point",
+        point(now - 1, hr=True),
+        point(now),
+    ]
+
+    async def scenario():
+        client = await connect(f"/ws/track/?token={athlete['token']}")
+        await frame(client)
+        await send(client, {"type": "pos", "seq": 3, "points": points})
+        error = await frame(client)
+        ack = await frame(client)
+        # NaN is not JSON, but Python's and JavaScript's encoders write it.
+        await client.send_to(
+            text_data='{"type":"pos","seq":4,"points":[{"t":%f,"lat":NaN,"lon":6}]}' % now
+        )
+        nan_error = await frame(client)
+        nan_ack = await frame(client)
+        return error, ack, nan_error, nan_ack
+
+    error, ack, nan_error, nan_ack = run(scenario)
+    assert error["code"] == "invalid_point" and error["seq"] == 3 and error["dropped"] == 8
+    assert "point 1: lat must be within" in error["detail"]
+    assert ack == {"type": "ack", "seq": 3}
+    assert nan_error["code"] == "invalid_point" and "finite" in nan_error["detail"]
+    assert nan_ack == {"type": "ack", "seq": 4}
+    stored = Position.objects.filter(registration_id=athlete["id"])
+    assert stored.count() == 2
+    assert all(math.isfinite(p.lat) for p in stored)
+
+
+@pytest.mark.parametrize(
+    ("batch", "code"),
+    [
+        ({"type": "pos", "seq": 1, "points": []}, "bad_batch"),
+        ({"type": "pos", "seq": 1, "points": "x"}, "bad_batch"),
+        ({"type": "pos", "seq": "1", "points": [{}]}, "bad_seq"),
+        ({"type": "pos", "seq": -3, "points": [{}]}, "bad_seq"),
+        ({"type": "pos", "seq": True, "points": [{}]}, "bad_seq"),
+    ],
+)
+def test_it_answers_a_malformed_batch(race, batch, code):
+    athlete = race["athletes"][0]
+
+    async def scenario():
+        client = await connect(f"/ws/track/?token={athlete['token']}")
+        await frame(client)
+        await send(client, batch)
+        return await frame(client)
+
+    assert run(scenario)["code"] == code
+    assert Position.objects.count() == 0
+
+
+def test_it_refuses_a_10000_point_batch_and_carries_on(race):
+    athlete = race["athletes"][0]
+    now = time.time()
+    huge = {"type": "pos", "seq": 1, "points": [point(now - i / 100) for i in range(10_000)]}
+
+    async def scenario():
+        client = await connect(f"/ws/track/?token={athlete['token']}")
+        await frame(client)
+        await send(client, huge)
+        error = await frame(client)
+        await send(client, {"type": "pos", "seq": 2, "points": [point(now)]})
+        return error, await frame(client)
+
+    error, ack = run(scenario)
+    assert error["code"] == "bad_batch" and error["seq"] == 1
+    assert ack == {"type": "ack", "seq": 2}
+    assert Position.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("{not json", "bad_json"),
+        ("[1, 2]", "bad_frame"),
+        ('{"type": 5}', "bad_frame"),
+        ('{"type": "dance"}', "unknown_type"),
+    ],
+)
+def test_it_answers_bad_frames_and_keeps_the_connection(race, text, code):
+    athlete = race["athletes"][0]
+
+    async def scenario():
+        client = await connect(f"/ws/track/?token={athlete['token']}")
+        await frame(client)
+        await client.send_to(text_data=text)
+        error = await frame(client)
+        await send(client, {"type": "pos", "seq": 1, "points": [point(time.time())]})
+        return error, await frame(client)
+
+    error, ack = run(scenario)
+    assert error["type"] == "error" and error["code"] == code
+    assert ack["type"] == "ack"
+
+
+def test_it_stores_a_post_and_refuses_a_long_one(race):
+    athlete = race["athletes"][0]
+
+    async def scenario():
+        client = await connect(f"/ws/track/?token={athlete['token']}")
+        await frame(client)
+        await send(client, {"type": "post", "text": "x" * 281})
+        error = await frame(client)
+        await send(client, {"type": "post", "text": "Halfway, feeling great!"})
+        await client.receive_nothing(0.3)
+        return error
+
+    assert run(scenario)["code"] == "bad_post"
+    assert list(Post.objects.values_list("text", flat=True)) == ["Halfway, feeling great!"]

@@ -1,0 +1,210 @@
+"""The race ticker: every tick, move a live race's athletes and tell its spectators once.
+
+Each live race's ticker runs in exactly one place: whoever holds the race's lease
+(renewed every tick; a dead process's lease lapses after ``TRACKING_LEASE_SECONDS``
+and another runner takes the race over, carrying on from the state it left in the
+live store). ``manage.py run_tickers`` runs a runner; the embedded topology runs
+one inside the web process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from tracking.engine import Athlete, Crossing, RaceEngine, TickOutput
+from tracking.hub import race_group
+from tracking.livestore import TickerMemory, live_store
+from tracking.models import SplitCrossing
+from tracking.selectors import live_race_ids, race_for_ticker, race_info, roster
+
+logger = logging.getLogger(__name__)
+ROSTER_REFRESH_SECONDS = 10.0
+
+
+def restore(engine: RaceEngine, memory: TickerMemory) -> None:
+    """Carry on from another ticker's last tick: positions, distances, splits, finishes."""
+    engine.seq = memory.seq
+    engine.first_at = dict(memory.first_at)
+    for raw in memory.states:
+        state = json.loads(raw)
+        athlete = engine.athletes.get(state["id"])
+        if athlete is None:
+            continue
+        athlete.lat, athlete.lon, athlete.t = state["lat"], state["lon"], state["t"]
+        athlete.distance, athlete.speed = state["distance"], state["speed"]
+        athlete.hr, athlete.gap = state.get("hr"), state.get("gap")
+        athlete.moved_at = athlete.t
+        if "finish_time" in state:
+            athlete.finish_time = engine.start + state["finish_time"]
+            engine.finishers += 1
+        athlete.next_split = sum(1 for s in engine.splits if s.distance <= athlete.distance)
+        for i in range(athlete.next_split):
+            engine.split_counts[i] += 1
+
+
+def store_crossings(*, race_id: int, crossings: list[Crossing]) -> None:
+    SplitCrossing.objects.bulk_create(
+        [
+            SplitCrossing(
+                race_id=race_id,
+                registration_id=c.athlete,
+                point=c.point,
+                distance_m=c.distance,
+                time=dt.datetime.fromtimestamp(c.time, tz=dt.UTC),
+                rank=c.rank,
+            )
+            for c in crossings
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def tick_message(out: TickOutput) -> dict[str, Any]:
+    """The one message a tick sends to the race's group (every process's hub)."""
+    return {
+        "type": "race.tick",
+        "seq": out.seq,
+        "t": out.t,
+        "athletes": [[a, e] for a, e in out.changed],
+        "field": [[a, e] for a, e in out.field],
+        "leaders": out.leaders,
+        "results": [[c.athlete, c.point, round(c.time, 1), c.rank] for c in out.crossings],
+        "field_interval": out.field_interval,
+        "count": out.athletes,
+    }
+
+
+class RaceTicker:
+    """One race's engine, fed from the race's buffer, publishing to its group."""
+
+    def __init__(self, race_id: int) -> None:
+        self.race_id = race_id
+        self.engine: RaceEngine | None = None
+        self.info: dict[str, Any] = {}
+        self.cursor = "0"
+        self.roster_at = 0.0
+
+    async def load(self) -> None:
+        race, line, splits = await database_sync_to_async(race_for_ticker)(race_id=self.race_id)
+        athletes = await database_sync_to_async(roster)(race_id=self.race_id)
+        self.info = await database_sync_to_async(race_info)(race)
+        self.engine = RaceEngine(
+            race_id=self.race_id,
+            start=race.start_time.timestamp(),
+            course=line,
+            splits=splits,
+            athletes={a.id: a for a in athletes},
+            time_limit=race.time_limit.total_seconds() if race.time_limit else None,
+            lost_after=settings.TRACKING_LOST_SIGNAL_SECONDS,
+            stopped_after=settings.TRACKING_STOPPED_SECONDS,
+            field_budget=settings.TRACKING_FIELD_BYTES_PER_SECOND,
+        )
+        memory = await live_store().ticker_memory(self.race_id)
+        if memory is not None:
+            self.cursor = memory.cursor
+            restore(self.engine, memory)
+        self.roster_at = time.monotonic()
+
+    async def _refresh_roster(self) -> None:
+        assert self.engine is not None
+        known = set(self.engine.athletes)
+        for athlete in await database_sync_to_async(roster)(race_id=self.race_id, known=known):
+            self.engine.athletes[athlete.id] = athlete
+        self.roster_at = time.monotonic()
+
+    async def step(self, now: float) -> TickOutput:
+        """One tick: new fixes in, state out to the live store, then one group message."""
+        if self.engine is None:
+            await self.load()
+        assert self.engine is not None
+        if time.monotonic() - self.roster_at > ROSTER_REFRESH_SECONDS:
+            await self._refresh_roster()
+        store = live_store()
+        self.cursor, fixes = await store.read_fixes(self.race_id, self.cursor)
+        self.engine.add_fixes(fixes)
+        out = self.engine.tick(now)
+        if out.crossings:
+            await database_sync_to_async(store_crossings)(
+                race_id=self.race_id, crossings=out.crossings
+            )
+        info = {**self.info, "athletes": out.athletes, "field_interval": out.field_interval}
+        meta = {"seq": out.seq, "t": out.t, "leaders": out.leaders, "race": info}
+        memory = TickerMemory(self.cursor, self.engine.first_at, [], out.seq)
+        await store.write_tick(
+            self.race_id, meta=meta, changed=out.changed, field=out.field, ticker=memory
+        )
+        await get_channel_layer().group_send(race_group(self.race_id), tick_message(out))
+        return out
+
+
+class TickerRunner:
+    """Runs the tickers of the live races whose lease it holds."""
+
+    def __init__(self, *, tick: float | None = None, owner: str | None = None) -> None:
+        self.tick = tick or settings.TRACKING_TICK_SECONDS
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.tickers: dict[int, RaceTicker] = {}
+        self.races: list[int] = []
+        self.races_at = 0.0
+
+    async def _live_races(self) -> list[int]:
+        if time.monotonic() - self.races_at > ROSTER_REFRESH_SECONDS or not self.races_at:
+            self.races = await database_sync_to_async(live_race_ids)()
+            self.races_at = time.monotonic()
+        return self.races
+
+    async def run_once(self, now: float | None = None) -> list[int]:
+        """Tick every race this runner holds (taking free leases); returns their ids."""
+        store = live_store()
+        ran = []
+        races = await self._live_races()
+        for race_id in races:
+            if not await store.take_lease(race_id, self.owner, settings.TRACKING_LEASE_SECONDS):
+                self.tickers.pop(race_id, None)  # someone else has it: forget our state
+                continue
+            ticker = self.tickers.setdefault(race_id, RaceTicker(race_id))
+            try:
+                await ticker.step(time.time() if now is None else now)
+                ran.append(race_id)
+            except Exception:
+                logger.exception("ticker of race %s failed; it reloads next tick", race_id)
+                self.tickers.pop(race_id, None)
+        for race_id in set(self.tickers) - set(races):
+            del self.tickers[race_id]
+            await store.drop_lease(race_id, self.owner)
+        return ran
+
+    async def run(self) -> None:
+        """Tick forever, on the tick's boundaries."""
+        while True:
+            started = time.monotonic()
+            await self.run_once()
+            await asyncio.sleep(max(0.0, self.tick - (time.monotonic() - started)))
+
+
+class EmbeddedTickers:
+    """ASGI wrapper for the embedded topology: starts a runner in the server's event loop.
+
+    Daphne has no lifespan events, so the runner starts with the first connection.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.task: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if settings.EMBEDDED_TICKERS and (self.task is None or self.task.done()):
+            self.task = asyncio.ensure_future(TickerRunner().run())
+        await self.app(scope, receive, send)

@@ -1,0 +1,139 @@
+"""One spectator's view of a race: its focus, its field interval, its frames.
+
+The hub calls ``on_tick``/``on_post``/``on_kudos`` without waiting; they only queue.
+The viewer's own task turns the queue into frames and sends them, so a slow
+socket delays nobody else. A viewer that falls behind (its queue overflows) or
+sees a gap in ``seq`` drops what it queued and starts again from a fresh snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tracking.hub import RaceHub, Tick
+from tracking.livestore import Snapshot, live_store
+
+QUEUE_MAX = 30
+MAX_FOLLOWS = 50
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def snapshot_frame(
+    snapshot: Snapshot | None, race: dict[str, Any], interval: int | None
+) -> tuple[str, int, list[int]]:
+    """The ``snapshot`` frame, its ``seq`` and the leaders it was taken with."""
+    meta = snapshot.meta if snapshot else {"seq": 0, "t": None, "leaders": [], "race": {}}
+    info = {**race, **meta["race"]}
+    if interval:
+        info["field_interval"] = interval
+    states = ",".join(snapshot.states) if snapshot else ""
+    field = ",".join(snapshot.field) if snapshot else ""
+    posts = ",".join(snapshot.posts) if snapshot else ""
+    t = _dumps(meta["t"])
+    frame = (
+        f'{{"type":"snapshot","race":{_dumps(info)},"seq":{meta["seq"]},"t":{t},'
+        f'"athletes":[{states}],"field":[{field}],"posts":[{posts}]}}'
+    )
+    return frame, meta["seq"], list(meta["leaders"])
+
+
+class Viewer:
+    """A spectator's (or a media client's) subscription to one race."""
+
+    def __init__(self, *, race: dict[str, Any], send: Callable[[str], Awaitable[None]]) -> None:
+        self.race = race
+        self.send = send
+        self.follows: list[int] = []
+        self.interval: int | None = None
+        self.queue: deque[tuple[Any, ...]] = deque()
+        self.wake = asyncio.Event()
+        self.seq = 0
+        self.leaders: list[int] = []
+        self.resync = True
+        self.resyncs = 0
+
+    # --- from the hub (never waits) ----------------------------------------------
+    def _put(self, item: tuple[Any, ...]) -> None:
+        if len(self.queue) >= QUEUE_MAX:
+            self.queue.clear()
+            self.resync = True
+        self.queue.append(item)
+        self.wake.set()
+
+    def hub_tick(self, tick: Tick, hub: RaceHub) -> None:
+        self._put(("tick", tick, hub))
+
+    def hub_post(self, encoded: str) -> None:
+        self._put(("post", encoded))
+
+    def hub_kudos(self, athlete: int, count: int, sender: str) -> None:
+        self._put(("kudos", athlete, count))
+
+    # --- from the spectator -----------------------------------------------------------
+    def follow(self, athletes: list[int]) -> None:
+        self.follows = list(dict.fromkeys(athletes))
+        self.resync = True
+        self.wake.set()
+
+    def set_interval(self, seconds: int) -> None:
+        self.interval = seconds
+
+    # --- the viewer's task ------------------------------------------------------------
+    async def run(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            if self.resync:
+                await self._snapshot()
+            while self.queue and not self.resync:
+                for frame in self._frames(self.queue.popleft()):
+                    await self.send(frame)
+            if self.resync:
+                self.wake.set()
+
+    async def _snapshot(self) -> None:
+        self.resync = False
+        snapshot = await live_store().snapshot(self.race["id"], self.follows)
+        frame, self.seq, self.leaders = snapshot_frame(snapshot, self.race, self.interval)
+        self.resyncs += 1
+        await self.send(frame)
+
+    def _frames(self, item: tuple[Any, ...]) -> list[str]:
+        kind = item[0]
+        if kind == "tick":
+            return self._tick_frames(item[1], item[2])
+        if kind == "post":
+            return [item[1]]
+        athlete, count = item[1], item[2]
+        if athlete in self.follows or athlete in self.leaders:
+            return [f'{{"type":"kudos","athlete":{athlete},"count":{count}}}']
+        return []
+
+    def _tick_frames(self, tick: Tick, hub: RaceHub) -> list[str]:
+        if tick.seq <= self.seq:
+            return []  # already in the snapshot
+        if tick.seq > self.seq + 1 and self.seq:
+            self.resync = True  # a tick was lost on the way: heal with a fresh snapshot
+            return []
+        self.seq = tick.seq
+        self.leaders = tick.leaders
+        focus = list(dict.fromkeys([*tick.leaders, *self.follows]))
+        states = ",".join(tick.states[a] for a in focus if a in tick.states)
+        frames = [f'{{"type":"tick","seq":{tick.seq},"t":{tick.t},"athletes":[{states}]}}']
+        interval = self.interval or tick.field_interval
+        if tick.seq % interval == 0:
+            frames.append(hub.field_frame(tick, interval))
+        wanted = set(focus)
+        for athlete, point, time, rank in tick.results:
+            if athlete in wanted:
+                frames.append(
+                    _dumps(
+                        {"type": "result", "athlete": athlete, "point": point, "time": time}
+                        | ({"rank": rank} if rank else {})
+                    )
+                )
+        return frames
