@@ -259,7 +259,7 @@ _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pace-commit")
 
 def close_writer_connection() -> None:
     """Close the writer thread's database connection (tests, before dropping the database)."""
-    _writer.submit(connection.close).result()
+    _writer.submit(lambda: connection.close()).result()
 
 
 class GroupCommit:
