@@ -11,7 +11,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from pace.routing import websocket_urlpatterns  # noqa: E402
@@ -21,12 +21,22 @@ from tracking.ticker import EmbeddedTickers  # noqa: E402
 if settings.EMBEDDED_SCHEDULER:
     start_embedded_scheduler()
 
+
+class BrowserOriginValidator(OriginValidator):
+    """Refuse browsers on other sites (they would ride the visitor's session cookie);
+    accept clients that send no Origin at all: phones, tracker apps and media clients,
+    which authenticate with tokens and carry no cookies of ours."""
+
+    def valid_origin(self, parsed_origin: object) -> bool:
+        return parsed_origin is None or self.validate_origin(parsed_origin)
+
+
 application = EmbeddedTickers(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            "websocket": BrowserOriginValidator(
+                AuthMiddlewareStack(URLRouter(websocket_urlpatterns)), settings.ALLOWED_HOSTS
             ),
         }
     )

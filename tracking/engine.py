@@ -200,7 +200,9 @@ class RaceEngine:
                 break
             self.split_counts[athlete.next_split] += 1
             rank = self.split_counts[athlete.next_split]
-            crossings.append(Crossing(athlete.id, split.name, split.distance, at(split.distance), rank))
+            crossings.append(
+                Crossing(athlete.id, split.name, split.distance, at(split.distance), rank)
+            )
             athlete.next_split += 1
         for bucket in range(int(d0 // GAP_BUCKET_M) + 1, int(d1 // GAP_BUCKET_M) + 1):
             passed = at(bucket * GAP_BUCKET_M)
@@ -234,9 +236,7 @@ class RaceEngine:
             for a in self.athletes.values()
             if a.status in ("racing", "stopped", "lost_signal", "finished")
         ]
-        ranked.sort(
-            key=lambda a: (a.finish_time is None, a.finish_time or 0.0, -a.distance, a.id)
-        )
+        ranked.sort(key=lambda a: (a.finish_time is None, a.finish_time or 0.0, -a.distance, a.id))
         for rank, athlete in enumerate(ranked, 1):
             athlete.rank = rank
         for athlete in self.athletes.values():

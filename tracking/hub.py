@@ -78,7 +78,9 @@ class RaceHub:
             try:
                 self.dispatch(message)
             except Exception:
-                logger.exception("race %s: could not dispatch %s", self.race_id, message.get("type"))
+                logger.exception(
+                    "race %s: could not dispatch %s", self.race_id, message.get("type")
+                )
 
     def dispatch(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -124,9 +126,9 @@ class RaceHub:
         return frame
 
 
-_loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[dict[int, RaceHub], asyncio.Lock]] = (
-    weakref.WeakKeyDictionary()
-)
+_loops: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, tuple[dict[int, RaceHub], asyncio.Lock]
+] = weakref.WeakKeyDictionary()
 
 
 def _hubs() -> tuple[dict[int, RaceHub], asyncio.Lock]:

@@ -321,7 +321,9 @@ async def _publish(rows: list[tuple[Any, ...]]) -> None:
             await store.publish_fixes(race_id, fixes)
         except Exception:
             # Stored and acked already: the live map misses them, the database does not.
-            logger.exception("could not hand %d fixes of race %s to its ticker", len(fixes), race_id)
+            logger.exception(
+                "could not hand %d fixes of race %s to its ticker", len(fixes), race_id
+            )
 
 
 _commits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = (

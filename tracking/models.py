@@ -73,6 +73,9 @@ class Position(models.Model):
             models.UniqueConstraint(fields=["registration", "seq", "t"], name="position_once")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.registration_id} at {self.t:%H:%M:%S}: {self.lat:.5f}, {self.lon:.5f}"
+
 
 class Post(models.Model):
     """A mid-race message from an athlete, shown to spectators unless an organizer hides it."""
@@ -108,6 +111,9 @@ class Kudos(models.Model):
     class Meta:
         verbose_name_plural = "kudos"
 
+    def __str__(self) -> str:
+        return f"Kudos from {self.from_name}"
+
 
 class SplitCrossing(models.Model):
     """An athlete passing a split point, seen by GPS (the ticker), for results."""
@@ -128,3 +134,6 @@ class SplitCrossing(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["registration", "point"], name="crossing_once")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.registration_id} at {self.point}"

@@ -38,7 +38,9 @@ async def post_create(*, athlete: Athlete, text: str) -> Post:
     )
     frame = post_frame(post, athlete.name)
     await live_store().add_post(athlete.race_id, frame)
-    await get_channel_layer().group_send(race_group(athlete.race_id), {"type": "race.post", "post": frame})
+    await get_channel_layer().group_send(
+        race_group(athlete.race_id), {"type": "race.post", "post": frame}
+    )
     return post
 
 

@@ -58,12 +58,23 @@ def load_test_race_create(*, athletes: int) -> dict[str, Any]:
     for n in range(have + 1, athletes + 1):
         entries.append(
             Registration(
-                race=race, event=race.event, status=Registration.Status.CONFIRMED,
-                email=f"athlete{n}@load-test.pace.local", first_name="Athlete", last_name=str(n),
-                birth_date=dt.date(1990, 1, 1), sex="X", nationality="FR",
-                emergency_name="-", emergency_phone="-", bib=str(n), price=0, currency="EUR",
-                waiver_accepted_at=timezone.now(), manage_token=secrets.token_urlsafe(24),
-            )  # fmt: skip
+                race=race,
+                event=race.event,
+                status=Registration.Status.CONFIRMED,
+                email=f"athlete{n}@load-test.pace.local",
+                first_name="Athlete",
+                last_name=str(n),
+                birth_date=dt.date(1990, 1, 1),
+                sex="X",
+                nationality="FR",
+                emergency_name="-",
+                emergency_phone="-",
+                bib=str(n),
+                price=0,
+                currency="EUR",
+                waiver_accepted_at=timezone.now(),
+                manage_token=secrets.token_urlsafe(24),
+            )
         )
     Registration.objects.bulk_create(entries, batch_size=2000)
     new = Registration.objects.filter(race=race, tracker__isnull=True)
@@ -78,8 +89,12 @@ def load_test_race_create(*, athletes: int) -> dict[str, Any]:
         "race_slug": race.slug,
         "course_url": reverse("events:course", args=[race.course_id]),
         "athletes": [
-            {"id": t.registration_id, "bib": t.registration.bib, "token": t.token,
-             "device_id": t.device_id}  # fmt: skip
+            {
+                "id": t.registration_id,
+                "bib": t.registration.bib,
+                "token": t.token,
+                "device_id": t.device_id,
+            }
             for t in trackers.order_by("registration_id")
         ],
     }
@@ -101,4 +116,3 @@ def load_test_races_delete() -> int:
     Course.objects.filter(pk__in=courses).delete()
     Organizer.objects.filter(slug=ORGANIZER_SLUG, events__isnull=True).delete()
     return len(events)
-

@@ -23,7 +23,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from tracking.engine import Athlete, Crossing, RaceEngine, TickOutput
+from tracking.engine import Crossing, RaceEngine, TickOutput
 from tracking.hub import race_group
 from tracking.livestore import TickerMemory, live_store
 from tracking.models import SplitCrossing

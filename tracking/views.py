@@ -16,9 +16,10 @@ from tracking import ingest, osmand
 @require_http_methods(["GET", "POST"])
 async def osmand_point(request: HttpRequest) -> HttpResponse:
     """One location from OsmAnd or Traccar Client: 200 stored, 400 malformed, 404 unknown."""
+    body = request.body  # first: reading the form consumes the stream
     try:
         device_id, point = osmand.parse_request(
-            query=request.GET, form=request.POST, body=request.body,
+            query=request.GET, form=request.POST, body=body,
             content_type=request.content_type or "",
         )  # fmt: skip
     except ingest.PointError as exc:

@@ -278,7 +278,7 @@ def apply(state: dict[str, Any], got: dict[str, Any]) -> None:
         state["field"].update({e[0]: e for e in got["field"]})
 
 
-def test_a_snapshot_with_the_ticks_that_follow_equals_a_fresh_snapshot(
+def test_a_snapshot_with_the_ticks_that_follow_equals_a_fresh_snapshot(  # noqa: C901
     race, course, settings, monkeypatch
 ):
     """The state invariant (ARCHITECTURE.md), over a race with follows, status changes

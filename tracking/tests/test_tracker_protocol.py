@@ -144,7 +144,7 @@ def test_it_keeps_the_valid_points_of_a_batch_and_counts_the_others(race):
         ack = await frame(client)
         # NaN is not JSON, but Python's and JavaScript's encoders write it.
         await client.send_to(
-            text_data='{"type":"pos","seq":4,"points":[{"t":%f,"lat":NaN,"lon":6}]}' % now
+            text_data='{"type":"pos","seq":4,"points":[{"t":' + str(now) + ',"lat":NaN,"lon":6}]}'
         )
         nan_error = await frame(client)
         nan_ack = await frame(client)

@@ -27,5 +27,3 @@ class Command(BaseCommand):
                 f"test race {race['race_id']}: /live/{race['event_slug']}/{race['race_slug']}/ "
                 f"with {len(race['athletes'])} athletes"
             )
-
-

@@ -1,0 +1,38 @@
+"""Keeping stored fixes small: raw for a while, then one fix per athlete per interval.
+
+A finished race's full-rate trace is useful for weeks (results disputes, replays),
+then a thinned one (one fix every ``every_seconds``) still draws the route.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from tracking.models import Position
+
+CHUNK = 5000
+
+
+def positions_thin(
+    *, older_than_days: int, every_seconds: int, now: dt.datetime | None = None
+) -> int:
+    """Delete all but the first fix per athlete per ``every_seconds`` of old fixes; returns
+    how many went. Keeping the first of each bucket makes a second run delete nothing."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=older_than_days)
+    old = Position.objects.filter(t__lt=cutoff).order_by("registration_id", "t", "id")
+    doomed: list[int] = []
+    last: tuple[int, int] | None = None
+    for pk, registration_id, t in old.values_list("pk", "registration_id", "t").iterator(CHUNK):
+        bucket = (registration_id, int(t.timestamp()) // every_seconds)
+        if bucket == last:
+            doomed.append(pk)
+        last = bucket
+    deleted = 0
+    for start in range(0, len(doomed), CHUNK):
+        with transaction.atomic():
+            deleted += Position.objects.filter(pk__in=doomed[start : start + CHUNK]).delete()[0]
+    return deleted

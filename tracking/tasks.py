@@ -1,0 +1,17 @@
+"""Scheduled work of live tracking (Celery beat, or the embedded scheduler)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from tracking.retention import positions_thin
+
+
+@shared_task
+def thin_old_positions() -> int:
+    """Thin raw fixes older than the retention period; safe to run twice."""
+    return positions_thin(
+        older_than_days=settings.TRACKING_RETENTION_DAYS,
+        every_seconds=settings.TRACKING_DOWNSAMPLE_SECONDS,
+    )

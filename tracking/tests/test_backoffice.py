@@ -1,0 +1,102 @@
+"""Posts and trackers in the admin are scoped per organizer; hiding a post hides it live;
+old fixes are thinned; the origin of browser sockets is checked."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.testing import WebsocketCommunicator
+from django.utils import timezone
+
+from events.models import Registration
+from pace.testing import ENTRY_FORM, PASSWORD
+from tracking.livestore import live_store
+from tracking.models import Position, Post, Tracker
+from tracking.posts import posts_set_hidden
+from tracking.retention import positions_thin
+
+pytestmark = pytest.mark.django_db
+
+
+def _registration(event) -> Registration:
+    race = event.races.get()
+    fields = {k: v for k, v in ENTRY_FORM.items() if k != "waiver"}
+    return Registration.objects.create(
+        race=race, event=event, status="confirmed", price=0, currency="EUR",
+        waiver_accepted_at=timezone.now(), manage_token=f"t{race.pk}", bib=f"{race.pk}",
+        **fields,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def posts(alpha_event, bravo_event):
+    mine, theirs = _registration(alpha_event), _registration(bravo_event)
+    Tracker.objects.create(registration=mine)
+    Tracker.objects.create(registration=theirs)
+    return (
+        Post.objects.create(race=mine.race, registration=mine, text="Alpha post"),
+        Post.objects.create(race=theirs.race, registration=theirs, text="Bravo post"),
+    )
+
+
+def test_it_shows_an_organizer_only_its_own_posts_and_trackers(client, alice, posts):
+    client.login(username="alice", password=PASSWORD)
+    listing = client.get("/admin/tracking/post/").content.decode()
+    assert "Alpha post" in listing and "Bravo post" not in listing
+    assert client.get(f"/admin/tracking/post/{posts[1].pk}/change/").status_code in (302, 404)
+    trackers = client.get("/admin/tracking/tracker/").content.decode()
+    assert "1 tracker" in trackers and "Bravo" not in trackers
+    client.post(
+        "/admin/tracking/post/",
+        {"action": "hide", "_selected_action": [posts[0].pk, posts[1].pk]},
+    )
+    assert list(Post.objects.filter(hidden=True)) == [posts[0]]
+
+
+def test_it_drops_a_hidden_post_from_new_snapshots(posts):
+    race_id = posts[0].race_id
+    posts_set_hidden(posts=Post.objects.filter(pk=posts[0].pk), hidden=False)
+    shown = async_to_sync(live_store().snapshot)(race_id, [])
+    posts_set_hidden(posts=Post.objects.filter(pk=posts[0].pk), hidden=True)
+    hidden = async_to_sync(live_store().snapshot)(race_id, [])
+    assert shown is None or shown.posts  # no ticker ran yet: no snapshot at all
+    assert hidden is None or hidden.posts == []
+
+
+def test_it_thins_old_fixes_to_one_per_interval_and_keeps_recent_ones(posts):
+    registration = posts[0].registration
+    now = timezone.now()
+    # Four whole 30-second buckets, forty days ago.
+    old = dt.datetime.fromtimestamp((int(now.timestamp()) - 40 * 86400) // 30 * 30, tz=dt.UTC)
+    rows = [
+        Position(
+            race_id=registration.race_id,
+            registration=registration,
+            seq=1,
+            t=at,
+            lat=45,
+            lon=6,
+            received_at=at,
+        )
+        for at in [old + dt.timedelta(seconds=s) for s in range(120)]
+        + [now - dt.timedelta(seconds=s) for s in range(10)]
+    ]
+    Position.objects.bulk_create(rows)
+    assert positions_thin(older_than_days=30, every_seconds=30, now=now) == 116
+    assert positions_thin(older_than_days=30, every_seconds=30, now=now) == 0
+    assert Position.objects.count() == 14
+
+
+def test_it_refuses_sockets_from_other_sites_but_not_from_apps():
+    from pace.asgi import application
+
+    async def attempt(headers):
+        client = WebsocketCommunicator(application, "/ws/live/1/", headers=headers)
+        connected, _ = await client.connect()
+        await client.disconnect()
+        return connected
+
+    evil = async_to_sync(attempt)([(b"origin", b"https://evil.example"), (b"host", b"127.0.0.1")])
+    assert evil is False

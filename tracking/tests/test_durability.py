@@ -1,0 +1,141 @@
+"""An acknowledged fix is in the database, whatever happens to the process that acked it;
+a race's ticker moves to another runner when its process dies."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import websockets
+
+from events.models import Race
+from pace.lib.geo import cumulative_distances, point_at_distance
+from tracking.engine import Fix
+from tracking.livestore import live_store
+from tracking.testrace import load_test_race_create
+from tracking.tests.helpers import run
+from tracking.ticker import TickerRunner
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(db: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        DATABASE_URL=f"sqlite:///{db}", SECRET_KEY="kill-9-test", ALLOWED_HOSTS="127.0.0.1",
+        DEBUG="0", EMBEDDED_TICKERS="0", EMBEDDED_SCHEDULER="0",
+    )  # fmt: skip
+    return env
+
+
+def _manage(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
+        capture_output=True, text=True, timeout=120,
+    ).stdout  # fmt: skip
+
+
+async def _send_until_killed(url: str, token: str, server: subprocess.Popen) -> set[int]:
+    acked: set[int] = set()
+    async with websockets.connect(f"{url}/ws/track/?token={token}") as ws:
+        json.loads(await ws.recv())  # welcome
+        now = time.time()
+
+        async def receive() -> None:
+            async for message in ws:
+                frame = json.loads(message)
+                if frame["type"] == "ack":
+                    acked.add(frame["seq"])
+
+        reader = asyncio.ensure_future(receive())
+        for seq in range(1, 400):
+            points = [{"t": now - 400 + seq + i / 10, "lat": 45.9, "lon": 6.13} for i in range(10)]
+            await ws.send(json.dumps({"type": "pos", "seq": seq, "points": points}))
+            await asyncio.sleep(0.005)
+            if len(acked) >= 20:
+                break
+        os.kill(server.pid, signal.SIGKILL)  # while batches are still in flight
+        with contextlib.suppress(TimeoutError, websockets.ConnectionClosed):
+            await asyncio.wait_for(reader, 5)
+    return acked
+
+
+def test_fixes_acked_before_a_kill_9_are_all_in_the_database(tmp_path):
+    db = tmp_path / "pace.sqlite3"
+    env = _env(db)
+    _manage(env, "migrate", "--noinput")
+    athlete = json.loads(_manage(env, "create_test_race", "--athletes", "1", "--json"))["athletes"][
+        0
+    ]
+    port = _free_port()
+    command = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "pace.asgi:application"]
+    server = subprocess.Popen(
+        [sys.executable, *command], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        acked = asyncio.run(_send_until_killed(f"ws://127.0.0.1:{port}", athlete["token"], server))
+    finally:
+        server.kill()
+        server.wait()
+    assert len(acked) >= 20
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT seq, count(*) FROM tracking_position WHERE registration_id = ? GROUP BY seq",
+            (athlete["id"],),
+        ).fetchall()
+    stored = dict(rows)
+    assert all(stored.get(seq) == 10 for seq in acked), "an acked batch is missing or partial"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_races_ticker_moves_to_another_runner_when_its_holder_dies(settings):
+    settings.TRACKING_LEASE_SECONDS = 0.5
+    race = load_test_race_create(athletes=2)
+    race_obj = Race.objects.select_related("course").get(pk=race["race_id"])
+    start, line = race_obj.start_time.timestamp(), race_obj.course.line
+    cum = cumulative_distances(line)
+    athlete = race["athletes"][0]["id"]
+
+    def fix(metres: float, t: float) -> Fix:
+        lon, lat = point_at_distance(line, cum, metres * cum[-1] / 10_000)
+        return Fix(athlete, t, lat, lon)
+
+    async def scenario():
+        first, second = TickerRunner(owner="first"), TickerRunner(owner="second")
+        await live_store().publish_fixes(race["race_id"], [fix(800, start + 240)])
+        ran = [await first.run_once(start + 240), await second.run_once(start + 241)]
+        await asyncio.sleep(0.7)  # "first" died: its lease lapses
+        await live_store().publish_fixes(race["race_id"], [fix(1000, start + 290)])
+        ran.append(await second.run_once(start + 291))
+        ran.append(await first.run_once(start + 292))  # back from the dead: not its race now
+        taken = second.tickers[race["race_id"]].engine
+        return ran, taken.seq, taken.athletes[athlete]
+
+    ran, seq, state = run(scenario)
+    assert ran == [[race["race_id"]], [], [race["race_id"]], []]
+    assert seq == 2  # carries on from the first runner's tick
+    assert state.distance == pytest.approx(1000, abs=25)
+    assert state.speed > 0  # kept from before the takeover, then updated

@@ -1,0 +1,90 @@
+"""The race engine alone: statuses, ranks, gaps, splits and ETA from fixes and the clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from events.courses import parse_gpx
+from events.demo import synth_course_gpx
+from pace.lib.geo import cumulative_distances, point_at_distance
+from tracking.engine import Athlete, Fix, RaceEngine, Split, default_field_interval
+from tracking.projection import CourseLine
+
+START = 1_800_000_000.0
+
+
+@pytest.fixture
+def engine() -> RaceEngine:
+    gpx = synth_course_gpx(
+        name="c", lat=45.0, lon=6.0, distance_m=10_000, shape="loop", climb_m=0, seed=3
+    )
+    line = parse_gpx(gpx).line
+    engine = RaceEngine(
+        race_id=1, start=START, course=CourseLine(line, official_distance=10_000),
+        splits=[Split("Start", 0), Split("5 km", 5000), Split("Finish", 10_000)],
+        athletes={i: Athlete(id=i, bib=str(i), name=f"A{i}") for i in (1, 2, 3, 4)},
+        time_limit=3 * 3600, lost_after=60, stopped_after=120,
+    )  # fmt: skip
+    engine.cum = cumulative_distances(line)  # type: ignore[attr-defined]
+    engine.line = line  # type: ignore[attr-defined]
+    return engine
+
+
+def fix(engine: RaceEngine, athlete: int, metres: float, t: float) -> Fix:
+    lon, lat = point_at_distance(engine.line, engine.cum, metres * engine.cum[-1] / 10_000)
+    return Fix(athlete, START + t, lat, lon)
+
+
+def test_it_ranks_by_distance_and_gives_gaps_behind_the_leader(engine):
+    engine.add_fixes([fix(engine, 1, 0, 1), fix(engine, 2, 0, 1), fix(engine, 3, 0, 1)])
+    engine.tick(START + 1)
+    engine.add_fixes([fix(engine, 1, 1000, 300), fix(engine, 2, 1000, 330)])
+    engine.add_fixes([fix(engine, 3, 900, 330)])
+    out = engine.tick(START + 331)
+    a = engine.athletes
+    assert out.leaders == [1, 2, 3]
+    assert (a[1].rank, a[1].gap) == (1, 0)
+    assert a[2].rank == 2 and a[2].gap == pytest.approx(30, abs=2)
+    assert a[3].rank == 3 and a[4].rank is None and a[4].status == "not_started"
+    assert a[1].eta == pytest.approx(START + 3000, rel=0.05)
+
+
+def test_it_tells_lost_signal_stopped_finished_and_dnf(engine):
+    engine.add_fixes([fix(engine, i, 10, 5) for i in (1, 2, 3)])
+    engine.tick(START + 5)
+    # On a loop the finish is where the start is: only the way there tells them apart.
+    engine.add_fixes([fix(engine, 1, km * 1000, km * 240) for km in range(1, 11)])
+    engine.add_fixes([fix(engine, 2, 3000, 2400)])
+    engine.add_fixes([fix(engine, 2, 3002, 2600)])
+    out = engine.tick(START + 2600)
+    a = engine.athletes
+    assert a[1].status == "finished" and a[1].finish_time == pytest.approx(START + 2400, abs=5)
+    assert a[2].status == "stopped"  # fixes keep coming, but it has not moved for 200 s
+    assert a[3].status == "lost_signal"
+    assert [(c.athlete, c.point) for c in out.crossings] == [(1, "5 km"), (1, "Finish")]
+    engine.tick(START + 4 * 3600)
+    assert a[2].status == "dnf" and a[2].rank is None and a[1].status == "finished"
+
+
+def test_it_ignores_late_fixes_and_jumps_no_athlete_could_make(engine):
+    engine.add_fixes([fix(engine, 1, 2000, 600)])
+    engine.tick(START + 600)
+    engine.add_fixes([fix(engine, 1, 1000, 300)])  # older than what it has
+    engine.tick(START + 601)
+    assert engine.athletes[1].distance == pytest.approx(2000, abs=20)
+    engine.add_fixes([fix(engine, 1, 7000, 610)])  # 5 km in 10 s: GPS nonsense
+    engine.tick(START + 610)
+    assert engine.athletes[1].distance <= 2000 + 40 * 10 + 20
+
+
+def test_it_encodes_only_athletes_that_changed():
+    assert default_field_interval(100, 5000) == 1
+    assert default_field_interval(5000, 5000) == 40
+
+
+def test_it_sends_nothing_for_an_unchanged_tick(engine):
+    engine.add_fixes([fix(engine, 1, 100, 30)])
+    first = engine.tick(START + 30)
+    assert len(first.changed) == 4 and len(first.field) == 4
+    second = engine.tick(START + 31)
+    assert second.changed == [] and second.field == [] and second.seq == first.seq + 1
