@@ -116,9 +116,6 @@ class TrackerConsumer(_JsonFrames):
             detail = f"points must be a list of 1 to {ingest.MAX_BATCH} points"
             await self.error("bad_batch", detail, seq=seq)
             return
-        if self.last_seq is not None and seq <= self.last_seq:
-            await self.send(_dumps({"type": "ack", "seq": seq}))  # a resend: stored already
-            return
         valid, errors = ingest.parse_points(points, athlete=self.athlete, now=time.time())
         if errors:
             detail = f"{len(errors)} of {len(points)} points dropped: " + "; ".join(errors[:5])

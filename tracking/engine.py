@@ -125,6 +125,11 @@ class RaceEngine:
     def field_interval(self) -> int:
         return default_field_interval(len(self.athletes), self.field_budget)
 
+    def forget_encodings(self) -> None:
+        """Make the next tick encode every athlete (the live store lost its copy)."""
+        for athlete in self.athletes.values():
+            athlete.key = athlete.compact_key = ()
+
     def add_fixes(self, fixes: Iterable[Fix]) -> None:
         """Queue fixes for the next tick; fixes of unknown athletes are ignored."""
         for fix in fixes:

@@ -79,11 +79,14 @@ class MemoryLiveStore:
         changed: list[tuple[int, str]],
         field: list[tuple[int, str]],
         ticker: TickerMemory,
-    ) -> None:
+    ) -> bool:
+        """Store a tick; False when the store had lost the race's earlier state."""
+        had_state = race_id in self.meta
         self.states.setdefault(race_id, {}).update(changed)
         self.field.setdefault(race_id, {}).update(field)
         self.meta[race_id] = meta
         self.tickers[race_id] = TickerMemory(ticker.cursor, dict(ticker.first_at), [], ticker.seq)
+        return had_state
 
     async def snapshot(self, race_id: int, follows: list[int]) -> Snapshot | None:
         meta = self.meta.get(race_id)
@@ -221,9 +224,10 @@ class RedisLiveStore:
         changed: list[tuple[int, str]],
         field: list[tuple[int, str]],
         ticker: TickerMemory,
-    ) -> None:
+    ) -> bool:
         pipe = self._client().pipeline(transaction=True)
         keys = [self._key(race_id, part) for part in ("meta", "states", "field", "ticker")]
+        pipe.exists(keys[0])
         if changed:
             pipe.hset(keys[1], mapping=dict(changed))
         if field:
@@ -233,7 +237,7 @@ class RedisLiveStore:
         pipe.set(keys[3], _dumps(memory))
         for key in keys:
             pipe.expire(key, KEY_TTL_SECONDS)
-        await pipe.execute()
+        return bool((await pipe.execute())[0])
 
     async def snapshot(self, race_id: int, follows: list[int]) -> Snapshot | None:
         keys = [self._key(race_id, part) for part in ("meta", "states", "field", "posts")]

@@ -142,9 +142,13 @@ class RaceTicker:
         info = {**self.info, "athletes": out.athletes, "field_interval": out.field_interval}
         meta = {"seq": out.seq, "t": out.t, "leaders": out.leaders, "race": info}
         memory = TickerMemory(self.cursor, self.engine.first_at, [], out.seq)
-        await store.write_tick(
+        had_state = await store.write_tick(
             self.race_id, meta=meta, changed=out.changed, field=out.field, ticker=memory
         )
+        if not had_state and out.seq > 1:
+            # Redis restarted and lost the race's state: write every athlete next tick.
+            logger.warning("race %s: live state was lost; writing it whole again", self.race_id)
+            self.engine.forget_encodings()
         await get_channel_layer().group_send(race_group(self.race_id), tick_message(out))
         return out
 

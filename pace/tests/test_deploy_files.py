@@ -17,13 +17,14 @@ def _compose() -> dict:
 
 def test_it_describes_the_production_topology():
     services = _compose()["services"]
-    assert {"postgres", "redis", "web", "worker", "beat"} <= set(services)
+    assert {"postgres", "redis", "web", "tickers", "worker", "beat"} <= set(services)
     assert "healthcheck" in services["postgres"]
     assert any(v.startswith("pgdata:") for v in services["postgres"]["volumes"])
     assert services["web"]["command"][0] == "daphne"
     assert services["worker"]["command"][:3] == ["celery", "-A", "pace"]
     assert "DatabaseScheduler" in " ".join(services["beat"]["command"])
-    for name in ("web", "worker", "beat"):
+    assert services["tickers"]["command"] == ["python", "manage.py", "run_tickers"]
+    for name in ("web", "tickers", "worker", "beat"):
         assert services[name]["networks"] == ["pace"]
         env = services[name]["environment"]
         assert env["DATABASE_URL"].startswith("postgres://")
@@ -35,6 +36,7 @@ def test_it_points_at_code_that_exists():
     module, attr = web[-1].split(":")
     assert hasattr(importlib.import_module(module), attr)
     assert importlib.import_module("pace.celery").app.main == "pace"
+    assert importlib.import_module("tracking.management.commands.run_tickers").Command
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "pace.asgi:application" in dockerfile
     assert "collectstatic" in dockerfile

@@ -139,3 +139,49 @@ def test_a_races_ticker_moves_to_another_runner_when_its_holder_dies(settings):
     assert seq == 2  # carries on from the first runner's tick
     assert state.distance == pytest.approx(1000, abs=25)
     assert state.speed > 0  # kept from before the takeover, then updated
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_ack_does_not_wait_for_redis(monkeypatch):
+    """Redis down (or restarting): fixes are stored and acked; only the live map misses them."""
+    from tracking import ingest, livestore
+
+    race = load_test_race_create(athletes=1)
+    monkeypatch.setattr(
+        livestore, "_store", livestore.RedisLiveStore("redis://127.0.0.1:1/0", "gone")
+    )
+    athlete = ingest.athlete_for_token(race["athletes"][0]["token"])
+    point = {"t": time.time(), "lat": 45.9, "lon": 6.13}
+    rows = ingest.as_rows([ingest.parse_point(point, athlete=athlete, now=time.time())],
+                          athlete=athlete, seq=1)  # fmt: skip
+
+    async def scenario():
+        await ingest.group_commit().submit(rows)
+
+    run(scenario)
+    from tracking.models import Position
+
+    assert Position.objects.filter(registration_id=athlete.id, seq=1).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_ticker_writes_the_whole_race_again_when_the_store_lost_it():
+    race = load_test_race_create(athletes=5)
+    start = Race.objects.get(pk=race["race_id"]).start_time.timestamp()
+
+    async def scenario():
+        from tracking.ticker import RaceTicker
+
+        ticker = RaceTicker(race["race_id"])
+        await ticker.step(start + 1)
+        await ticker.step(start + 2)
+        await live_store().forget(race["race_id"])  # Redis restarted with nothing
+        await ticker.step(start + 3)
+        out = await ticker.step(start + 4)
+        snapshot = await live_store().snapshot(race["race_id"], [a["id"] for a in race["athletes"]])
+        return out, snapshot
+
+    out, snapshot = run(scenario)
+    assert len(out.changed) == 5 and out.seq == 4
+    assert snapshot.meta["seq"] == 4
+    assert len(snapshot.states) == 5 and len(snapshot.field) == 5
