@@ -16,12 +16,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from pace.lib.jsonfast import dumps
 from tracking import hub, ingest, posts, selectors
 from tracking.hub import RaceHub, Tick
 from tracking.kudos import Bucket, Cheer, kudos_batcher
 from tracking.viewer import MAX_FOLLOWS, Viewer
-
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _query(scope: dict[str, Any], name: str) -> str:
@@ -36,7 +35,7 @@ class _JsonFrames(AsyncWebsocketConsumer):
     """JSON text frames in and out; a bad frame is answered, never fatal."""
 
     async def error(self, code: str, detail: str, **extra: Any) -> None:
-        await self.send(_dumps({"type": "error", "code": code, "detail": detail, **extra}))
+        await self.send(dumps({"type": "error", "code": code, "detail": detail, **extra}))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:
@@ -89,11 +88,11 @@ class TrackerConsumer(_JsonFrames):
         self.athlete = athlete
         self.last_seq = await database_sync_to_async(ingest.last_seq)(athlete_id=athlete.id)
         await hub.join(athlete.race_id, self)
-        await self.send(_dumps(athlete.welcome(self.last_seq)))
+        await self.send(dumps(athlete.welcome(self.last_seq)))
 
     async def on_hello(self, frame: dict[str, Any]) -> None:
         if self.athlete is not None:
-            await self.send(_dumps(self.athlete.welcome(self.last_seq)))
+            await self.send(dumps(self.athlete.welcome(self.last_seq)))
             return
         await self.authenticate(frame.get("token") or "", str(frame.get("device") or "")[:200])
 
@@ -133,7 +132,7 @@ class TrackerConsumer(_JsonFrames):
             await self.error("not_stored", "could not store this batch; send it again", seq=seq)
             return
         self.last_seq = max(self.last_seq or 0, seq)
-        await self.send(_dumps({"type": "ack", "seq": seq}))
+        await self.send(dumps({"type": "ack", "seq": seq}))
 
     async def on_post(self, frame: dict[str, Any]) -> None:
         if not await self._require():
@@ -156,14 +155,14 @@ class TrackerConsumer(_JsonFrames):
         state = json.loads(encoded)
         frame = {"type": "state", "distance": state["distance"], "progress": state["progress"]}
         frame |= {key: state[key] for key in ("rank", "eta", "status") if key in state}
-        self._later(_dumps(frame))
+        self._later(dumps(frame))
 
     def hub_post(self, encoded: str) -> None:
         """Spectators' business: an athlete's phone does not show the race's posts."""
 
     def hub_kudos(self, athlete: int, count: int, sender: str) -> None:
         if self.athlete is not None and athlete == self.athlete.id:
-            self._later(_dumps({"type": "kudos", "from": sender, "count": count}))
+            self._later(dumps({"type": "kudos", "from": sender, "count": count}))
 
     def _later(self, text: str) -> None:
         task = asyncio.ensure_future(self.send(text))

@@ -7,12 +7,12 @@ frames are joined from those pieces, never re-encoded per viewer.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from pace.lib.jsonfast import dumps
 from tracking.projection import CourseLine
 
 LEADERS = 10
@@ -22,8 +22,6 @@ MAX_SPEED_MS = 40.0  # faster than any athlete: a jump further than this is GPS 
 SPEED_TAU_S = 20.0  # smoothing time constant of the speed
 MOVING_M = 5.0  # moving less than this is standing still
 COMPACT_ENTRY_BYTES = 40  # about the size of one [id, lat, lon, distance, status] entry
-
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,10 +169,10 @@ class RaceEngine:
             athlete.moved_at = fix.t
         if self.course is None or fix.t < self.start or athlete.finish_time is not None:
             return
-        projection = self.course.project(fix.lat, fix.lon, previous=prev_d)
-        athlete.off_course = projection.off_course
         dt = fix.t - max(prev_t if prev_t is not None else self.start, self.start)
         reach = prev_d + MAX_SPEED_MS * max(dt, 1.0)
+        projection = self.course.project(fix.lat, fix.lon, previous=prev_d, ahead=reach - prev_d)
+        athlete.off_course = projection.off_course
         distance = max(prev_d, min(projection.distance, reach))
         if distance - prev_d >= MOVING_M:
             athlete.moved_at = fix.t
@@ -269,14 +267,15 @@ class RaceEngine:
         compact: list[tuple[int, str]] = []
         for athlete in self.athletes.values():
             key = _state_key(athlete)
-            if key != athlete.key:
-                athlete.key = key
-                changed.append((athlete.id, _dumps(self.state(athlete))))
+            if key == athlete.key:
+                continue  # the compact entry is made of what the key holds: unchanged too
+            athlete.key = key
+            changed.append((athlete.id, dumps(self.state(athlete))))
             entry = self.compact(athlete)
             ckey = tuple(entry)
             if ckey != athlete.compact_key:
                 athlete.compact_key = ckey
-                compact.append((athlete.id, _dumps(entry)))
+                compact.append((athlete.id, dumps(entry)))
         return changed, compact
 
     # --- what spectators see ------------------------------------------------------

@@ -18,13 +18,12 @@ from typing import Any
 
 from django.conf import settings
 
+from pace.lib.jsonfast import dumps
 from tracking.engine import Fix
 
 KEY_TTL_SECONDS = 2 * 86400
 STREAM_MAXLEN = 20_000
 RECENT_POSTS = 20
-
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 @dataclass(slots=True)
@@ -46,7 +45,7 @@ class TickerMemory:
 
 
 def encode_fixes(fixes: list[Fix]) -> str:
-    return _dumps([[f.athlete, f.t, f.lat, f.lon, f.hr] for f in fixes])
+    return dumps([[f.athlete, f.t, f.lat, f.lon, f.hr] for f in fixes])
 
 
 def decode_fixes(raw: str | bytes) -> list[Fix]:
@@ -232,9 +231,9 @@ class RedisLiveStore:
             pipe.hset(keys[1], mapping=dict(changed))
         if field:
             pipe.hset(keys[2], mapping=dict(field))
-        pipe.set(keys[0], _dumps(meta))
+        pipe.set(keys[0], dumps(meta))
         memory = {"cursor": ticker.cursor, "first_at": ticker.first_at, "seq": ticker.seq}
-        pipe.set(keys[3], _dumps(memory))
+        pipe.set(keys[3], dumps(memory))
         for key in keys:
             pipe.expire(key, KEY_TTL_SECONDS)
         return bool((await pipe.execute())[0])

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import json
-
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db.models import QuerySet
 
+from pace.lib.jsonfast import dumps
 from tracking.hub import race_group
 from tracking.ingest import Athlete
 from tracking.livestore import live_store
 from tracking.models import Post
 
 MAX_LENGTH = 280
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def post_frame(post: Post, name: str) -> str:
     """The spectators' ``post`` frame."""
-    return _dumps(
+    return dumps(
         {
             "type": "post",
             "athlete": post.registration_id,

@@ -8,6 +8,7 @@ and only falls back to the whole line when nothing in the window is close.
 
 from __future__ import annotations
 
+import itertools
 import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
@@ -42,32 +43,42 @@ class CourseLine:
         self.cumulative = [d * scale for d in cumulative]
         self.length = self.cumulative[-1]
         self.scale = scale
-
-    def _segment(self, i: int, x: float, y: float) -> tuple[float, float]:
-        """(squared distance, along) of point to segment i..i+1."""
-        (ax, ay), (bx, by) = self.xy[i], self.xy[i + 1]
-        dx, dy = bx - ax, by - ay
-        seg2 = dx * dx + dy * dy
-        f = 0.0 if seg2 == 0 else max(0.0, min(1.0, ((x - ax) * dx + (y - ay) * dy) / seg2))
-        px, py = ax + f * dx - x, ay + f * dy - y
-        along = self.cumulative[i] + f * (self.cumulative[i + 1] - self.cumulative[i])
-        return px * px + py * py, along
+        self.seg = [
+            (bx - ax, by - ay, (bx - ax) ** 2 + (by - ay) ** 2)
+            for (ax, ay), (bx, by) in itertools.pairwise(self.xy)
+        ]
 
     def _best(self, lo: int, hi: int, x: float, y: float) -> tuple[float, float]:
-        best = (math.inf, 0.0)
-        for i in range(lo, hi):
-            cand = self._segment(i, x, y)
-            if cand[0] < best[0]:
-                best = cand
-        return best
+        """(squared distance, along) of the nearest point of segments lo..hi-1.
 
-    def project(self, lat: float, lon: float, previous: float | None = None) -> Projection:
-        """Where a fix is on the course, preferring the stretch just ahead of ``previous``."""
+        The hot loop of the ticker (once per fix): plain locals, no calls.
+        """
+        xy, seg, cumulative = self.xy, self.seg, self.cumulative
+        best_d2, best_i, best_f = math.inf, lo, 0.0
+        for i in range(lo, hi):
+            ax, ay = xy[i]
+            dx, dy, seg2 = seg[i]
+            f = 0.0 if seg2 == 0 else ((x - ax) * dx + (y - ay) * dy) / seg2
+            f = 0.0 if f < 0 else 1.0 if f > 1 else f
+            px, py = ax + f * dx - x, ay + f * dy - y
+            d2 = px * px + py * py
+            if d2 < best_d2:
+                best_d2, best_i, best_f = d2, i, f
+        if best_d2 == math.inf:
+            return best_d2, 0.0
+        along = cumulative[best_i] + best_f * (cumulative[best_i + 1] - cumulative[best_i])
+        return best_d2, along
+
+    def project(
+        self, lat: float, lon: float, previous: float | None = None, ahead: float = AHEAD_M
+    ) -> Projection:
+        """Where a fix is on the course, preferring the stretch just ahead of ``previous``
+        (up to ``ahead`` metres: as far as the athlete could have gone since then)."""
         x, y = lon * self.kx, lat * self.ky
         last = len(self.xy) - 1
         if previous is not None:
             lo = max(0, bisect_left(self.cumulative, previous - BEHIND_M) - 1)
-            hi = min(last, bisect_right(self.cumulative, previous + AHEAD_M))
+            hi = min(last, bisect_right(self.cumulative, previous + min(ahead, AHEAD_M)) + 1)
             d2, along = self._best(lo, hi, x, y)
             if math.sqrt(d2) <= NEAR_M:
                 return Projection(distance=along, off_course=math.sqrt(d2))

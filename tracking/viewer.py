@@ -9,17 +9,16 @@ sees a gap in ``seq`` drops what it queued and starts again from a fresh snapsho
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pace.lib.jsonfast import dumps
 from tracking.hub import RaceHub, Tick
 from tracking.livestore import Snapshot, live_store
 
 QUEUE_MAX = 30
 MAX_FOLLOWS = 50
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def snapshot_frame(
@@ -33,9 +32,9 @@ def snapshot_frame(
     states = ",".join(snapshot.states) if snapshot else ""
     field = ",".join(snapshot.field) if snapshot else ""
     posts = ",".join(snapshot.posts) if snapshot else ""
-    t = _dumps(meta["t"])
+    t = dumps(meta["t"])
     frame = (
-        f'{{"type":"snapshot","race":{_dumps(info)},"seq":{meta["seq"]},"t":{t},'
+        f'{{"type":"snapshot","race":{dumps(info)},"seq":{meta["seq"]},"t":{t},'
         f'"athletes":[{states}],"field":[{field}],"posts":[{posts}]}}'
     )
     return frame, meta["seq"], list(meta["leaders"])
@@ -131,7 +130,7 @@ class Viewer:
         for athlete, point, time, rank in tick.results:
             if athlete in wanted:
                 frames.append(
-                    _dumps(
+                    dumps(
                         {"type": "result", "athlete": athlete, "point": point, "time": time}
                         | ({"rank": rank} if rank else {})
                     )
