@@ -183,7 +183,7 @@ class LiveConsumer(_JsonFrames):
         if allowed is None:
             await self.close(code=4404)
             return
-        self.race_id, info, self.athletes = allowed
+        self.race_id, info, self.athletes = allowed.race.pk, allowed.info, allowed.athletes
         self.user = self.scope.get("user")
         self.bucket = Bucket(settings.TRACKING_KUDOS_BURST, settings.TRACKING_KUDOS_REFILL_SECONDS)
         await self.accept()

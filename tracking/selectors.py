@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q
@@ -75,18 +77,46 @@ def athlete_ids(*, race_id: int) -> set[int]:
     )
 
 
-def watchable_race(*, race_id: int, user: Any) -> tuple[int, dict[str, Any], set[int]] | None:
-    """A race this user may watch: its id, snapshot info and athlete ids; else None.
+@dataclass(frozen=True, slots=True)
+class Watchable:
+    race: Race
+    info: dict[str, Any]
+    athletes: frozenset[int]
+
+
+_watchable: dict[int, tuple[float, Watchable | None]] = {}
+WATCHABLE_CACHE_SECONDS = 10.0
+
+
+def _watchable_race(race_id: int) -> Watchable | None:
+    """The race and its athletes, remembered for a few seconds: a start gun brings
+    thousands of spectators at once, and they all watch the same race."""
+    now = time.monotonic()
+    hit = _watchable.get(race_id)
+    if hit is not None and now - hit[0] < WATCHABLE_CACHE_SECONDS:
+        return hit[1]
+    race = Race.objects.select_related("event", "course").filter(pk=race_id).first()
+    found = None
+    if race is not None:
+        found = Watchable(race, race_info(race), frozenset(athlete_ids(race_id=race.pk)))
+    if len(_watchable) > 1000:
+        _watchable.clear()
+    _watchable[race_id] = (now, found)
+    return found
+
+
+def watchable_race(*, race_id: int, user: Any) -> Watchable | None:
+    """A race this user may watch (its snapshot info and athlete ids), else None.
 
     Published events are public; a draft's race only for its organizer's members.
     """
     from events.access import EDIT_ROLES, has_role_for
 
-    race = Race.objects.select_related("event", "course").filter(pk=race_id).first()
-    if race is None:
+    found = _watchable_race(race_id)
+    if found is None:
         return None
-    if race.event.status != Event.Status.PUBLISHED and not (
-        user is not None and user.is_authenticated and has_role_for(user, race, EDIT_ROLES)
+    if found.race.event.status != Event.Status.PUBLISHED and not (
+        user is not None and user.is_authenticated and has_role_for(user, found.race, EDIT_ROLES)
     ):
         return None
-    return race.pk, race_info(race), athlete_ids(race_id=race.pk)
+    return found

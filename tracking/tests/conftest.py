@@ -13,10 +13,12 @@ def _fresh_live_store(settings: Any) -> Iterator[None]:
     """Each test starts with an empty live store (and, on Redis, without this worker's keys)."""
     import redis
 
-    from tracking import ingest, livestore
+    from tracking import ingest, livestore, selectors
 
     settings.EMBEDDED_TICKERS = False
     livestore._store = None
+    selectors._watchable.clear()
+    ingest._devices.clear()
     if settings.REDIS_URL:
         client = redis.Redis.from_url(settings.REDIS_URL)
         keys = list(client.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"))
