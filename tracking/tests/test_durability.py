@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import os
 import signal
@@ -185,3 +186,26 @@ def test_a_ticker_writes_the_whole_race_again_when_the_store_lost_it():
     assert len(out.changed) == 5 and out.seq == 4
     assert snapshot.meta["seq"] == 4
     assert len(snapshot.states) == 5 and len(snapshot.field) == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_test_races_are_created_fast_extended_and_deleted_with_their_data():
+    from events.models import Event, Registration
+    from tracking.models import Position, Tracker
+    from tracking.testrace import load_test_races_delete
+
+    started = time.monotonic()
+    first = load_test_race_create(athletes=2000)
+    took = time.monotonic() - started
+    again = load_test_race_create(athletes=2100)
+    assert again["race_id"] == first["race_id"] and len(again["athletes"]) == 2100
+    assert len({a["token"] for a in again["athletes"]}) == 2100
+    assert not Event.objects.listed().filter(pk=Race.objects.get(pk=first["race_id"]).event_id)
+    assert took < 30  # thousands of athletes in seconds, not minutes (bulk inserts)
+    Position.objects.create(
+        race_id=first["race_id"], registration_id=first["athletes"][0]["id"],
+        t=dt.datetime.now(dt.UTC), lat=45, lon=6, received_at=dt.datetime.now(dt.UTC),
+    )  # fmt: skip
+    assert load_test_races_delete() == 1
+    assert not Registration.objects.exists() and not Tracker.objects.exists()
+    assert not Position.objects.exists() and not Race.objects.exists()
