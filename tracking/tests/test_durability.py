@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,13 +37,51 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _env(db: Path) -> dict[str, str]:
+BACKENDS = ["sqlite"] + (
+    ["postgresql"] if os.environ.get("DATABASE_URL", "").startswith("postgres") else []
+)
+
+
+@contextlib.contextmanager
+def _database(
+    backend: str, tmp_path: Path
+) -> Iterator[tuple[dict[str, str], Callable[[str, tuple], list]]]:
+    """A server environment on a database of its own, and a way to query that database."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(
-        DATABASE_URL=f"sqlite:///{db}", SECRET_KEY="kill-9-test", ALLOWED_HOSTS="127.0.0.1",
-        DEBUG="0", EMBEDDED_TICKERS="0", EMBEDDED_SCHEDULER="0",
+        SECRET_KEY="kill-9-test", ALLOWED_HOSTS="127.0.0.1", DEBUG="0",
+        EMBEDDED_TICKERS="0", EMBEDDED_SCHEDULER="0",
     )  # fmt: skip
-    return env
+    if backend == "sqlite":
+        db = tmp_path / "pace.sqlite3"
+        env["DATABASE_URL"] = f"sqlite:///{db}"
+
+        def query(sql: str, params: tuple) -> list:
+            with sqlite3.connect(db) as conn:
+                return conn.execute(sql.replace("%s", "?"), params).fetchall()
+
+        yield env, query
+        return
+    # PostgreSQL (and Redis, as in production): a database for this test only.
+    import psycopg
+
+    base = os.environ["DATABASE_URL"]
+    name = f"pace_kill9_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    with psycopg.connect(base, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    url = base.rsplit("/", 1)[0] + f"/{name}"
+    env.update(DATABASE_URL=url, REDIS_URL=os.environ.get("REDIS_URL", ""), CACHE_KEY_PREFIX=name)
+
+    def query(sql: str, params: tuple) -> list:
+        with psycopg.connect(url) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    try:
+        yield env, query
+    finally:
+        with psycopg.connect(base, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def _manage(env: dict[str, str], *args: str) -> str:
@@ -77,38 +116,41 @@ async def _send_until_killed(url: str, token: str, server: subprocess.Popen) -> 
     return acked
 
 
-def test_fixes_acked_before_a_kill_9_are_all_in_the_database(tmp_path):
-    db = tmp_path / "pace.sqlite3"
-    env = _env(db)
-    _manage(env, "migrate", "--noinput")
-    athlete = json.loads(_manage(env, "create_test_race", "--athletes", "1", "--json"))["athletes"][
-        0
-    ]
-    port = _free_port()
-    command = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "pace.asgi:application"]
-    server = subprocess.Popen(
-        [sys.executable, *command], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        acked = asyncio.run(_send_until_killed(f"ws://127.0.0.1:{port}", athlete["token"], server))
-    finally:
-        server.kill()
-        server.wait()
-    assert len(acked) >= 20
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT seq, count(*) FROM tracking_position WHERE registration_id = ? GROUP BY seq",
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fixes_acked_before_a_kill_9_are_all_in_the_database(tmp_path, backend):
+    with _database(backend, tmp_path) as (env, query):
+        _manage(env, "migrate", "--noinput")
+        race = json.loads(_manage(env, "create_test_race", "--athletes", "1", "--json"))
+        athlete = race["athletes"][0]
+        port = _free_port()
+        command = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "pace.asgi:application"]
+        server = subprocess.Popen(
+            [sys.executable, *command], cwd=ROOT, env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            _wait_for(port)
+            url = f"ws://127.0.0.1:{port}"
+            acked = asyncio.run(_send_until_killed(url, athlete["token"], server))
+        finally:
+            server.kill()
+            server.wait()
+        assert len(acked) >= 20
+        rows = query(
+            "SELECT seq, count(*) FROM tracking_position WHERE registration_id = %s GROUP BY seq",
             (athlete["id"],),
-        ).fetchall()
+        )
     stored = dict(rows)
     assert all(stored.get(seq) == 10 for seq in acked), "an acked batch is missing or partial"
+
+
+def _wait_for(port: int) -> None:
+    for _ in range(150):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
 
 
 @pytest.mark.django_db(transaction=True)
