@@ -26,8 +26,13 @@ demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 
-## make run: the embedded default (SQLite, in-memory channel layer, in-process tasks).
+## make run: the embedded default (SQLite, in-memory channel layer, in-process tasks),
+## with the demo live race driven by simulated athletes once the server answers.
 run: demo
+	@race=$$($(PY) manage.py shell -v 0 -c "from events.demo.live import live_demo_race; print(live_demo_race().pk)"); \
+	echo "Live demo race: http://$(HOST):$(PORT)/live/pace-live-demo-10k/10k/"; \
+	$(PY) manage.py simulate_race $$race --athletes 60 --speed 1 --url http://$(HOST):$(PORT) --wait 120 & \
+	sim=$$!; trap 'kill $$sim 2>/dev/null' EXIT; \
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
 
 chromium:
@@ -42,20 +47,28 @@ format: install
 	$(VENV)/bin/ruff format .
 
 ## make test: lint, then the suite on SQLite, then again on PostgreSQL/Redis when configured.
+## Browser tests run in a pytest of their own: Playwright keeps an event loop running in
+## the test thread, which the async tests' (and the ORM's) sync/async bridges cannot share.
 test: install chromium lint test-sqlite test-services
 
 test-sqlite: install
-	env -u DATABASE_URL -u REDIS_URL $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q
+	env -u DATABASE_URL -u REDIS_URL $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q -m "not browser"
+	env -u DATABASE_URL -u REDIS_URL $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q -m browser
 
 test-services: install
 	@if [ -n "$$DATABASE_URL$$REDIS_URL" ]; then \
 		echo "== again on DATABASE_URL=$$DATABASE_URL REDIS_URL=$$REDIS_URL"; \
-		$(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q; \
+		$(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q -m "not browser" && \
+		$(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q -m browser; \
 	else echo "== DATABASE_URL/REDIS_URL not set: PostgreSQL/Redis pass skipped"; fi
 
 ## make bench: benchmarks (PostgreSQL and Redis on 127.0.0.1); tables printed, JSON in bench/results/.
+## BENCH=http or BENCH=live runs one of them; BENCH_LIVE_ARGS="--athletes 1000 --spectators 2000" sizes the live one.
+BENCH ?= http live
+BENCH_LIVE_ARGS ?=
 bench: install
-	$(PY) -m bench.http
+	$(if $(filter http,$(BENCH)),$(PY) -m bench.http)
+	$(if $(filter live,$(BENCH)),$(PY) -m bench.live $(BENCH_LIVE_ARGS))
 
 # Production topology (docker-compose.yml), for machines with a Docker engine.
 build:

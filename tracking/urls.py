@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tracking import views
+from tracking import pages, views
 
 app_name = "tracking"
 
 urlpatterns = [
     path("osmand/", views.osmand_point, name="osmand"),
+    path("live/<slug:event_slug>/<slug:race_slug>/", pages.live, name="live"),
+    path("track/", pages.track, name="track"),
 ]

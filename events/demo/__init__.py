@@ -18,6 +18,7 @@ from events.courses import course_create
 from events.demo.catalog import DEMO_EVENTS, DEMO_ORGANIZERS, SUMMARIES, DemoEvent
 from events.demo.courses import synth_course_gpx
 from events.demo.entries import demo_entries
+from events.demo.live import seed_live_demo
 from events.models import (
     DiscountCode,
     Event,
@@ -132,4 +133,5 @@ def seed_demo() -> dict[str, object]:
         for spec in DEMO_EVENTS[slug]:
             index += 1
             created += _event(organizer, spec, index, today)
+    seed_live_demo(Organizer.objects.get(slug="northern-lights-running"))
     return {"created_events": created, "logins": logins, "password": DEMO_PASSWORD, "staff": staff}

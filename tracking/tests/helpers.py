@@ -7,9 +7,9 @@ import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
@@ -42,7 +42,9 @@ def run(scenario: Callable[[], Awaitable[Any]]) -> Any:
             for task in asyncio.all_tasks() - {asyncio.current_task()}:
                 task.cancel()
 
-    return async_to_sync(whole)()
+    # A thread of its own: a browser test may have left this thread's event loop running.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, whole()).result()
 
 
 async def send(client: WebsocketCommunicator, frame: Any) -> None:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -131,7 +132,10 @@ def test_fixes_acked_before_a_kill_9_are_all_in_the_database(tmp_path, backend):
         try:
             _wait_for(port)
             url = f"ws://127.0.0.1:{port}"
-            acked = asyncio.run(_send_until_killed(url, athlete["token"], server))
+            # In a thread of its own: a browser test may have left this one's loop running.
+            with ThreadPoolExecutor(1) as pool:
+                job = pool.submit(asyncio.run, _send_until_killed(url, athlete["token"], server))
+                acked = job.result()
         finally:
             server.kill()
             server.wait()

@@ -6,9 +6,9 @@ import asyncio
 import json
 
 import pytest
-from asgiref.sync import async_to_sync
 
 from tracking.hub import RaceHub, Tick
+from tracking.tests.helpers import run
 from tracking.viewer import QUEUE_MAX, Viewer
 
 
@@ -35,7 +35,7 @@ def test_it_drops_what_a_slow_viewer_queued_and_sends_a_fresh_snapshot():
         runner.cancel()
         return viewer
 
-    viewer = async_to_sync(scenario)()
+    viewer = run(scenario)
     kinds = [json.loads(f)["type"] for f in sent]
     assert kinds[:2] == ["snapshot", "snapshot"]
     assert viewer.resyncs == 2
@@ -64,6 +64,6 @@ def test_it_heals_a_lost_tick_with_a_fresh_snapshot(gap):
         lost = viewer._tick_frames(_tick(11 + gap), hub)
         return frames, lost, viewer.resync
 
-    frames, lost, resync = async_to_sync(scenario)()
+    frames, lost, resync = run(scenario)
     assert json.loads(frames[0])["seq"] == 11
     assert lost == [] and resync

@@ -1,0 +1,73 @@
+"""The demo's live race: a 10K starting when the demo is loaded, for ``make run``'s simulator.
+
+Run again, it keeps its athletes; once it has been going for a while it starts
+over (a new gun time, its old fixes gone), so ``make run`` always shows a race.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from events.courses import course_create
+from events.demo.courses import synth_course_gpx
+from events.demo.entries import demo_entries
+from events.models import Event, Organizer, Race, Registration
+
+LIVE_EVENT_SLUG = "pace-live-demo-10k"
+LIVE_RACE_SLUG = "10k"
+LIVE_ATHLETES = 60
+RESTART_AFTER = dt.timedelta(minutes=20)
+
+
+def _create(organizer: Organizer, now: dt.datetime) -> Race:
+    event = Event.objects.create(
+        organizer=organizer, name="Pace Live Demo 10K", slug=LIVE_EVENT_SLUG, sport="running",
+        summary="A demo race run by simulated athletes: follow it live.",
+        description="Sixty simulated runners on a lakeside loop, tracked live.",
+        start_date=now.date(), end_date=now.date(), place="Annecy", region="Haute-Savoie",
+        country="FR", latitude=45.8992, longitude=6.1294, timezone="Europe/Paris",
+        status=Event.Status.PUBLISHED, registration_open=False,
+    )  # fmt: skip
+    gpx = synth_course_gpx(
+        name="Annecy lakeside loop", lat=45.8992, lon=6.1294, distance_m=10_000, shape="loop",
+        climb_m=40, seed=99,
+    )  # fmt: skip
+    course = course_create(organizer=organizer, gpx_data=gpx, name="Pace Live Demo: 10K loop")
+    return Race.objects.create(
+        event=event, name="10K", slug=LIVE_RACE_SLUG, distance_m=10_000, course=course,
+        elevation_gain_m=round(course.elevation_gain_m), start_time=now,
+        time_limit=dt.timedelta(hours=2), bib_from=1, bib_to=999,
+    )  # fmt: skip
+
+
+def _restart(race: Race, now: dt.datetime) -> None:
+    """A new gun time, and nothing left of the last run's tracking."""
+    from tracking.models import Kudos, Position, Post, SplitCrossing, Tracker
+
+    for model in (Position, Post, SplitCrossing):
+        model.objects.filter(race=race).delete()
+    Kudos.objects.filter(registration__race=race).delete()
+    Tracker.objects.filter(registration__race=race).update(kudos=0)
+    race.start_time = now
+    race.save(update_fields=["start_time"])
+    Event.objects.filter(pk=race.event_id).update(start_date=now.date(), end_date=now.date())
+
+
+def live_demo_race() -> Race | None:
+    return Race.objects.filter(event__slug=LIVE_EVENT_SLUG, slug=LIVE_RACE_SLUG).first()
+
+
+def seed_live_demo(organizer: Organizer) -> Race:
+    """The live demo race, created or restarted, with its athletes."""
+    now = timezone.now().replace(microsecond=0)
+    race = live_demo_race()
+    if race is None:
+        race = _create(organizer, now)
+    elif race.start_time < now - RESTART_AFTER:
+        _restart(race, now)
+    have = Registration.objects.filter(race=race, status=Registration.Status.CONFIRMED).count()
+    if have < LIVE_ATHLETES:
+        demo_entries(race=race, count=LIVE_ATHLETES - have, seed=race.pk)
+    return race

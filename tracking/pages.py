@@ -1,0 +1,141 @@
+"""Live tracking's pages: the spectator page of a race and the athlete's tracker page.
+
+Thin: the spectator page renders a shell that ``static/tracking/live.js`` fills from
+``/ws/live/RACE_ID/``; the tracker page shows tokens and links devices through
+``tracking.trackers``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from events.access import EDIT_ROLES, has_role_for
+from events.models import Event, Race, Registration
+from tracking.selectors import race_info
+from tracking.trackers import (
+    TrackedEntry,
+    TrackerError,
+    entry_for_token,
+    trackable_entries,
+    tracker_link_device,
+    tracker_rotate_token,
+)
+
+
+def _watchable(*, event_slug: str, race_slug: str, user: Any) -> Race:
+    """The race of a live page; a draft's only for its organizer's members (as its socket)."""
+    race = (
+        Race.objects.select_related("event", "course")
+        .filter(event__slug=event_slug, slug=race_slug)
+        .first()
+    )
+    if race is None:
+        raise Http404("No such race")
+    if race.event.status != Event.Status.PUBLISHED and not has_role_for(user, race, EDIT_ROLES):
+        raise Http404("No such race")
+    return race
+
+
+def _roster(race: Race) -> list[list[Any]]:
+    """``[id, bib, name]`` of every athlete: field frames carry ids only."""
+    rows = (
+        Registration.objects.filter(race=race, status=Registration.Status.CONFIRMED)
+        .order_by("pk")
+        .values_list("pk", "bib", "first_name", "last_name")
+    )
+    return [[pk, bib, f"{first} {last}".strip()] for pk, bib, first, last in rows]
+
+
+def live(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
+    """``/live/EVENT/RACE/``: the map, the leaderboard and the posts of a race, live."""
+    user = request.user
+    race = _watchable(event_slug=event_slug, race_slug=race_slug, user=user)
+    config = {
+        **race_info(race),
+        "event": race.event.name,
+        "race": race.name,
+        "ws": f"/ws/live/{race.pk}/",
+        "timezone": race.event.timezone,
+        "time_limit": race.time_limit.total_seconds() if race.time_limit else None,
+        "roster": _roster(race),
+        "tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION},
+    }
+    context = {"race": race, "event": race.event, "config": config}
+    return render(request, "tracking/live.html", context)
+
+
+def _entries(request: HttpRequest, token: str) -> list[TrackedEntry] | None:
+    if token:
+        entry = entry_for_token(token=token)
+        return [entry] if entry else None
+    return trackable_entries(user=request.user)
+
+
+def _back(token: str) -> HttpResponse:
+    url = reverse("tracking:track")
+    return redirect(f"{url}?{urlencode({'token': token})}" if token else url)
+
+
+def _change(request: HttpRequest, entry: TrackedEntry, token: str) -> HttpResponse | str:
+    """Apply a POSTed change; a redirect when done, the error message otherwise."""
+    tracker = entry.tracker
+    action = request.POST.get("action")
+    if action == "device":
+        try:
+            tracker_link_device(tracker=tracker, device_id=request.POST.get("device_id", ""))
+        except TrackerError as exc:
+            return str(exc)
+        linked = tracker.device_id
+        messages.success(request, f"Device {linked} linked." if linked else "Device unlinked.")
+        return _back(token)
+    if action == "rotate":
+        tracker_rotate_token(tracker=tracker)
+        messages.success(request, "A new token was issued; the old one no longer works.")
+        return _back(tracker.token if token else "")
+    return "Unknown action."
+
+
+@require_http_methods(["GET", "POST"])
+def track(request: HttpRequest) -> HttpResponse:
+    """``/track/``: an athlete's tokens, linked devices and the phone tracker."""
+    token = request.GET.get("token") or request.POST.get("token") or ""
+    if not token and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    entries = _entries(request, token)
+    if entries is None:
+        context = {"invalid_token": True}
+        return render(request, "tracking/track.html", context, status=404)
+    errors: dict[int, str] = {}
+    if request.method == "POST":
+        wanted = request.POST.get("registration", "")
+        entry = next((e for e in entries if str(e.registration.pk) == wanted), None)
+        if entry is None:  # not one of yours (or not trackable any more)
+            raise Http404("No such entry")
+        outcome = _change(request, entry, token)
+        if isinstance(outcome, HttpResponse):
+            return outcome
+        errors[entry.registration.pk] = outcome
+    posted = request.POST.get("device_id", "")
+    rows = [
+        {
+            "entry": e,
+            "error": errors.get(e.registration.pk),
+            "device_value": posted if e.registration.pk in errors else e.tracker.device_id,
+        }
+        for e in entries
+    ]
+    context = {
+        "rows": rows,
+        "token": token,
+        "osmand_url": settings.SITE_URL + reverse("tracking:osmand"),
+    }
+    return render(request, "tracking/track.html", context)

@@ -1,0 +1,125 @@
+"""A real Pace server (daphne, WebSockets included) in a subprocess, on a temporary SQLite file.
+
+Django's ``live_server`` serves HTTP only; live tracking needs its sockets and its
+in-process ticker (``EMBEDDED_TICKERS``, the default without ``REDIS_URL``). Migrating
+a fresh SQLite file takes a while, so a migrated template is kept per set of
+migrations and copied for each server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[3]
+TEMPLATES = Path(os.environ.get("PACE_TEST_DB_CACHE", "/tmp/pace-test-db"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(db: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PYTEST_XDIST_WORKER")}
+    env |= {
+        "DATABASE_URL": f"sqlite:///{db}",
+        "DEBUG": "1",  # static files straight from static/, no collectstatic
+        "SECRET_KEY": "pace-tests-only",
+        "MAP_TILE_URL": "",
+        "EMBEDDED_TICKERS": "1",
+        "EMBEDDED_SCHEDULER": "0",
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    return env
+
+
+def manage(db: Path, *args: str, timeout: float = 120) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT, env=server_env(db), capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, f"manage.py {' '.join(args)} failed:\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def migrated_db(path: Path) -> Path:
+    """A migrated SQLite file at ``path`` (copied from the cached template)."""
+    digest = hashlib.sha256()
+    for migration in sorted(ROOT.glob("*/migrations/*.py")):
+        digest.update(migration.name.encode() + migration.read_bytes())
+    template = TEMPLATES / f"{digest.hexdigest()[:16]}.sqlite3"
+    if not template.exists():
+        TEMPLATES.mkdir(parents=True, exist_ok=True)
+        building = template.with_suffix(f".{os.getpid()}.tmp")
+        manage(building, "migrate", "--noinput", timeout=300)
+        os.replace(building, template)
+    shutil.copyfile(template, path)
+    return path
+
+
+@dataclass
+class Server:
+    url: str
+    db: Path
+    process: subprocess.Popen[bytes]
+
+    def manage(self, *args: str, timeout: float = 120) -> str:
+        return manage(self.db, *args, timeout=timeout)
+
+    def test_race(self, athletes: int) -> dict[str, Any]:
+        return json.loads(self.manage("create_test_race", "--athletes", str(athletes), "--json"))
+
+    def simulate(self, race_id: int, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", "simulate_race", str(race_id), "--url", self.url, *args],
+            cwd=ROOT, env=server_env(self.db), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+
+
+@contextmanager
+def daphne_server(tmp: Path) -> Iterator[Server]:
+    """Serve Pace with daphne on a free port until the block ends."""
+    db = migrated_db(tmp / "db.sqlite3")
+    port = _free_port()
+    log = (tmp / "daphne.log").open("wb")
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+    process = subprocess.Popen(
+        [*command, "pace.asgi:application"],
+        cwd=ROOT, env=server_env(db), stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    started = (tmp / "daphne.log").read_text()
+                    raise RuntimeError(f"daphne did not start:\n{started}") from None
+                time.sleep(0.2)
+        yield Server(url=url, db=db, process=process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()

@@ -1,0 +1,59 @@
+"""A spectator watches a race live: real daphne, real ticker, simulated athletes, Chromium."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tracking.tests.browser.serving import daphne_server
+
+pytestmark = pytest.mark.browser
+SCREENSHOT = Path(os.environ.get("PACE_LIVE_SCREENSHOT", "/tmp/pace-live-page.png"))
+
+
+def test_it_shows_athletes_moving_on_the_map_and_the_leaderboard(
+    browser: Any, tmp_path: Path
+) -> None:
+    with daphne_server(tmp_path) as server:
+        race = server.test_race(athletes=12)
+        sim = server.simulate(
+            race["race_id"], "--athletes", "12", "--speed", "40", "--duration", "25",
+            "--osmand-share", "0.25", "--seed", "5",
+        )  # fmt: skip
+        context = browser.new_context(viewport={"width": 1280, "height": 860})
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        try:
+            # Chromium here resolves only "localhost" (see pace.browser_testing).
+            base = server.url.replace("127.0.0.1", "localhost")
+            page.goto(f"{base}/live/{race['event_slug']}/{race['race_slug']}/")
+            page.wait_for_selector("#live-status[data-state=live]")
+            page.wait_for_function("document.querySelectorAll('.athlete-marker').length >= 10")
+            page.wait_for_function(
+                "document.querySelectorAll('#board-body tr[data-id] td.rank').length >= 10"
+                " && [...document.querySelectorAll('#board-body td.rank')]"
+                ".some(td => td.textContent === '1')"
+            )
+            assert page.locator(".course-line").count() == 1
+            first = page.locator("#board-body tr[data-id]").first
+            name = first.locator(".who").inner_text()
+            first.click()
+            page.wait_for_selector("#live-follow:not([hidden]) .kudos")
+            assert name.lstrip("☆★") in page.locator("#follow-list").inner_text()
+            page.click("#follow-list .kudos")
+            page.wait_for_selector("#follow-list .kudos .kc")  # the server's running total
+            page.wait_for_timeout(1500)  # a few more ticks on the map
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(SCREENSHOT.with_suffix(".mobile.png")), full_page=True)
+        finally:
+            context.close()
+            sim.terminate()
+            sim.communicate(timeout=20)
+        assert errors == []

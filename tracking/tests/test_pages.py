@@ -1,0 +1,168 @@
+"""The spectator page and the athlete's tracker page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from events.models import Event, Registration
+from pace.testing import make_course, make_event, make_race
+from tracking.ingest import athlete_for_token
+from tracking.models import Tracker
+
+pytestmark = pytest.mark.django_db
+TRACK = "/track/"
+
+
+def register(race, user, *, status=Registration.Status.CONFIRMED, bib="7") -> Registration:
+    return Registration.objects.create(
+        race=race, event=race.event, user=user, status=status, email=f"{bib}@example.com",
+        first_name="Dave", last_name=f"Runner{bib}", birth_date=dt.date(1990, 1, 1), sex="M",
+        nationality="FR", emergency_name="-", emergency_phone="-", bib=bib, price=0,
+        currency="EUR", waiver_accepted_at=timezone.now(), manage_token=secrets.token_urlsafe(24),
+    )  # fmt: skip
+
+
+@pytest.fixture
+def race(alpha):
+    event = make_event(alpha, "Lake Run", days_ahead=0)
+    race = make_race(event, "10K", course=make_course(alpha))
+    race.start_time = timezone.now() + dt.timedelta(hours=1)
+    race.save()
+    return race
+
+
+@pytest.fixture
+def entry(race, dave):
+    return register(race, dave)
+
+
+def login(client: Client, user) -> Client:
+    client.force_login(user)
+    return client
+
+
+def test_it_renders_the_live_page_with_the_race_and_its_athletes(client, race, entry):
+    response = client.get(f"/live/{race.event.slug}/{race.slug}/")
+    assert response.status_code == 200
+    assert (
+        reverse("tracking:live", args=[race.event.slug, race.slug]) == response.request["PATH_INFO"]
+    )
+    config = response.context["config"]
+    assert config["id"] == race.pk and config["ws"] == f"/ws/live/{race.pk}/"
+    assert config["course_url"] == f"/courses/{race.course_id}/"
+    assert config["roster"] == [[entry.pk, "7", "Dave Runner7"]]
+    html = response.content.decode()
+    assert 'id="live-config"' in html and "tracking/live.js" in html and "leaflet.js" in html
+
+
+def test_it_renders_the_live_page_in_a_few_queries(
+    client, race, entry, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(4):
+        assert client.get(f"/live/{race.event.slug}/{race.slug}/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/live/nope/10k/", "/live/lake-run/nope/"])
+def test_it_answers_404_for_an_unknown_event_or_race(client, race, path):
+    assert client.get(path).status_code == 404
+
+
+def test_it_hides_a_drafts_live_page_from_anonymous_and_shows_it_to_its_organizer(
+    client, race, alice, charlie
+):
+    Event.objects.filter(pk=race.event_id).update(status=Event.Status.DRAFT)
+    path = f"/live/{race.event.slug}/{race.slug}/"
+    assert client.get(path).status_code == 404
+    assert login(Client(), charlie).get(path).status_code == 404
+    assert login(Client(), alice).get(path).status_code == 200
+
+
+def test_it_sends_anonymous_visitors_of_the_tracker_page_to_log_in(client):
+    response = client.get(TRACK)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_it_lists_my_trackable_entries_and_creates_their_tracker(
+    client, race, entry, dave, charlie
+):
+    register(race, charlie, bib="8")
+    register(race, dave, status=Registration.Status.CANCELLED, bib="9")
+    old = make_race(race.event, "Yesterday 5K")
+    old.start_time = timezone.now() - dt.timedelta(days=2)
+    old.save()
+    register(old, dave, bib="10")
+    response = login(client, dave).get(TRACK)
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    assert [r["entry"].registration for r in rows] == [entry]
+    tracker = Tracker.objects.get(registration=entry)
+    assert tracker.token in response.content.decode()
+    assert Tracker.objects.count() == 1
+
+
+def test_it_links_a_device_and_refuses_a_taken_or_too_long_one(client, race, entry, dave, charlie):
+    other = register(race, charlie, bib="8")
+    Tracker.objects.create(registration=other, device_id="taken-phone")
+    login(client, dave)
+    form = {"action": "device", "registration": entry.pk}
+    response = client.post(TRACK, {**form, "device_id": "  my-phone  "})
+    assert response.status_code == 302
+    assert Tracker.objects.get(registration=entry).device_id == "my-phone"
+
+    response = client.post(TRACK, {**form, "device_id": "taken-phone"})
+    assert response.status_code == 200
+    assert "already linked to another entry" in response.content.decode()
+    response = client.post(TRACK, {**form, "device_id": "x" * 101})
+    assert "at most 100 characters" in response.content.decode()
+    assert Tracker.objects.get(registration=entry).device_id == "my-phone"
+
+    client.post(TRACK, {**form, "device_id": ""})
+    assert Tracker.objects.get(registration=entry).device_id is None
+
+
+def test_it_issues_a_new_token_and_the_old_one_stops_working(client, race, entry, dave):
+    old = login(client, dave).get(TRACK).context["rows"][0]["entry"].tracker.token
+    assert athlete_for_token(old) is not None
+    response = client.post(TRACK, {"action": "rotate", "registration": entry.pk})
+    assert response.status_code == 302
+    new = Tracker.objects.get(registration=entry).token
+    assert new != old
+    assert athlete_for_token(old) is None and athlete_for_token(new).id == entry.pk
+    assert Client().get(TRACK, {"token": old}).status_code == 404
+
+
+def test_it_does_not_let_another_user_change_my_tracker(client, race, entry, dave, charlie):
+    token = login(Client(), dave).get(TRACK).context["rows"][0]["entry"].tracker.token
+    login(client, charlie)
+    for data in (
+        {"action": "device", "registration": entry.pk, "device_id": "charlies-phone"},
+        {"action": "rotate", "registration": entry.pk},
+    ):
+        assert client.post(TRACK, data).status_code == 404
+    tracker = Tracker.objects.get(registration=entry)
+    assert tracker.device_id is None and tracker.token == token
+
+
+def test_it_serves_the_tracker_page_to_a_token_without_login(client, race, entry):
+    tracker = Tracker.objects.create(registration=entry)
+    response = client.get(TRACK, {"token": tracker.token})
+    assert response.status_code == 200
+    assert [r["entry"].registration for r in response.context["rows"]] == [entry]
+    data = {"action": "rotate", "registration": entry.pk, "token": tracker.token}
+    response = client.post(TRACK, data)
+    tracker.refresh_from_db()
+    assert response["Location"] == f"{TRACK}?token={tracker.token}"
+    assert Client().get(TRACK, {"token": "not-a-token"}).status_code == 404
+
+
+def test_it_refuses_a_tracker_change_without_the_csrf_token(race, entry, dave):
+    client = login(Client(enforce_csrf_checks=True), dave)
+    data = {"action": "device", "registration": entry.pk, "device_id": "my-phone"}
+    assert client.post(TRACK, data).status_code == 403
+    assert not Tracker.objects.filter(device_id="my-phone").exists()

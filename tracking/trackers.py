@@ -1,0 +1,128 @@
+"""An athlete's tracker: the token a phone proves itself with and the linked tracker app.
+
+The tracker page calls these; so does the race simulator. A token is the only
+credential of ``/ws/track/``, so issuing a new one makes the old one worthless at
+once; a device id is what OsmAnd / Traccar Client send, unique across Pace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from events.models import Event, Registration
+from tracking.ingest import tracking_window
+from tracking.models import Tracker, new_token
+
+DEVICE_ID_MAX = 100
+
+
+class TrackerError(ValueError):
+    """Why a tracker change was refused (shown on the form)."""
+
+
+def tracker_for(registration: Registration) -> Tracker:
+    """The registration's tracker, created with a fresh token on first use."""
+    try:
+        return registration.tracker
+    except Tracker.DoesNotExist:
+        pass
+    try:
+        with transaction.atomic():
+            return Tracker.objects.create(registration=registration)
+    except IntegrityError:  # two tabs opened the page at once: the other one made it
+        return Tracker.objects.get(registration=registration)
+
+
+def clean_device_id(raw: str) -> str:
+    """A device id as typed into a tracker app: 1 to 100 characters, no surrounding space."""
+    device_id = (raw or "").strip()
+    if not device_id:
+        raise TrackerError("Enter the device identifier shown in your tracker app.")
+    if len(device_id) > DEVICE_ID_MAX:
+        raise TrackerError(f"A device identifier has at most {DEVICE_ID_MAX} characters.")
+    return device_id
+
+
+def tracker_link_device(*, tracker: Tracker, device_id: str) -> Tracker:
+    """Link an OsmAnd / Traccar device id to this tracker (empty unlinks); a taken id is refused."""
+    if not (device_id or "").strip():
+        tracker.device_id = None
+        tracker.save(update_fields=["device_id"])
+        return tracker
+    device_id = clean_device_id(device_id)
+    if Tracker.objects.filter(device_id=device_id).exclude(pk=tracker.pk).exists():
+        raise TrackerError("This device identifier is already linked to another entry.")
+    tracker.device_id = device_id
+    try:
+        with transaction.atomic():
+            tracker.save(update_fields=["device_id"])
+    except IntegrityError:  # linked elsewhere between the check and the save
+        raise TrackerError("This device identifier is already linked to another entry.") from None
+    return tracker
+
+
+def tracker_rotate_token(*, tracker: Tracker) -> Tracker:
+    """Issue a new token; the old one stops working for new connections immediately."""
+    tracker.token = new_token()
+    tracker.revoked_at = None
+    tracker.save(update_fields=["token", "revoked_at"])
+    return tracker
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedEntry:
+    """A registration on the tracker page, with its tracker and its tracking window."""
+
+    registration: Registration
+    tracker: Tracker
+    opens: dt.datetime
+    closes: dt.datetime
+
+    @property
+    def is_open(self) -> bool:
+        return self.opens <= timezone.now() <= self.closes
+
+
+def _window(registration: Registration) -> tuple[dt.datetime, dt.datetime]:
+    race = registration.race
+    opens, closes = tracking_window(start=race.start_time, time_limit=race.time_limit)
+    return dt.datetime.fromtimestamp(opens, tz=dt.UTC), dt.datetime.fromtimestamp(closes, tz=dt.UTC)
+
+
+def _entry(registration: Registration) -> TrackedEntry:
+    opens, closes = _window(registration)
+    return TrackedEntry(registration, tracker_for(registration), opens, closes)
+
+
+def trackable_entries(*, user: object) -> list[TrackedEntry]:
+    """A user's confirmed entries in published races whose tracking is open or still to come."""
+    registrations = (
+        Registration.objects.filter(
+            user=user,
+            status=Registration.Status.CONFIRMED,
+            race__event__status=Event.Status.PUBLISHED,
+            race__start_time__gte=timezone.now() - dt.timedelta(days=3),
+        )
+        .select_related("race__event", "tracker")
+        .order_by("race__start_time", "pk")
+    )
+    now = timezone.now()
+    return [_entry(r) for r in registrations if _window(r)[1] >= now]
+
+
+def entry_for_token(*, token: str) -> TrackedEntry | None:
+    """The entry a (valid, unrevoked) tracking token belongs to: the token is the credential."""
+    if not token or len(token) > 64:
+        return None
+    tracker = (
+        Tracker.objects.filter(
+            token=token, revoked_at__isnull=True, registration__status=Registration.Status.CONFIRMED
+        )
+        .select_related("registration__race__event")
+        .first()
+    )
+    return _entry(tracker.registration) if tracker else None
