@@ -7,11 +7,11 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
 from events.admin_scoping import OrganizerScopedAdmin
 from tracking.models import Post, Tracker
 from tracking.posts import posts_set_hidden
+from tracking.trackers import trackers_revoke
 
 
 @admin.register(Post)
@@ -53,5 +53,5 @@ class TrackerAdmin(OrganizerScopedAdmin):
 
     @admin.action(description="Revoke tracking tokens")
     def revoke(self, request: HttpRequest, queryset: QuerySet[Tracker]) -> None:
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        count = trackers_revoke(trackers=queryset)
         self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)

@@ -85,7 +85,7 @@ class TrackerConsumer(_JsonFrames):
             await self.error("closed", "tracking for this race has closed")
             await self.close(code=4403)
             return
-        self.athlete = athlete
+        self.athlete, self.token = athlete, token
         self.last_seq = await database_sync_to_async(ingest.last_seq)(athlete_id=athlete.id)
         await hub.join(athlete.race_id, self)
         await self.send(dumps(athlete.welcome(self.last_seq)))
@@ -164,8 +164,21 @@ class TrackerConsumer(_JsonFrames):
         if self.athlete is not None and athlete == self.athlete.id:
             self._later(dumps({"type": "kudos", "from": sender, "count": count}))
 
+    def hub_revoked(self, athletes: list[int]) -> None:
+        if self.athlete is not None and self.athlete.id in athletes:
+            self._later_call(self._recheck_token())
+
+    async def _recheck_token(self) -> None:
+        """Our athlete's token changed: carry on only if ours is still the valid one."""
+        if await database_sync_to_async(ingest.athlete_for_token)(self.token) is None:
+            await self.error("unauthorized", "this tracking token was revoked")
+            await self.close(code=4401)
+
     def _later(self, text: str) -> None:
-        task = asyncio.ensure_future(self.send(text))
+        self._later_call(self.send(text))
+
+    def _later_call(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 

@@ -45,6 +45,7 @@ class Listener(Protocol):
     def hub_tick(self, tick: Tick, hub: RaceHub) -> None: ...
     def hub_post(self, encoded: str) -> None: ...
     def hub_kudos(self, athlete: int, count: int, sender: str) -> None: ...
+    def hub_revoked(self, athletes: list[int]) -> None: ...
 
 
 class RaceHub:
@@ -91,6 +92,9 @@ class RaceHub:
         elif kind == "race.post":
             for listener in list(self.listeners):
                 listener.hub_post(message["post"])
+        elif kind == "race.revoked":
+            for listener in list(self.listeners):
+                listener.hub_revoked(message["athletes"])
         elif kind == "race.kudos":
             for athlete, count, sender in message["kudos"]:
                 for listener in list(self.listeners):

@@ -10,10 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from events.models import Event, Registration
+from tracking.hub import race_group
 from tracking.ingest import tracking_window
 from tracking.models import Tracker, new_token
 
@@ -66,11 +70,35 @@ def tracker_link_device(*, tracker: Tracker, device_id: str) -> Tracker:
 
 
 def tracker_rotate_token(*, tracker: Tracker) -> Tracker:
-    """Issue a new token; the old one stops working for new connections immediately."""
+    """Issue a new token; the old one stops working at once, open connections included."""
     tracker.token = new_token()
     tracker.revoked_at = None
     tracker.save(update_fields=["token", "revoked_at"])
+    _disconnect([tracker])
     return tracker
+
+
+def trackers_revoke(*, trackers: QuerySet[Tracker]) -> int:
+    """Revoke tokens (the organizer's admin action): no new fixes with them from now on."""
+    revoked = list(trackers.filter(revoked_at__isnull=True).select_related("registration"))
+    Tracker.objects.filter(pk__in=[t.pk for t in revoked]).update(revoked_at=timezone.now())
+    _disconnect(revoked)
+    return len(revoked)
+
+
+def _disconnect(trackers: list[Tracker]) -> None:
+    """After commit, tell every process: trackers connected with an old token are closed."""
+    by_race: dict[int, list[int]] = {}
+    for tracker in trackers:
+        by_race.setdefault(tracker.registration.race_id, []).append(tracker.registration_id)
+
+    def send() -> None:
+        layer = get_channel_layer()
+        for race_id, athletes in by_race.items():
+            message = {"type": "race.revoked", "athletes": athletes}
+            async_to_sync(layer.group_send)(race_group(race_id), message)
+
+    transaction.on_commit(send)
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,6 +72,9 @@ class Viewer:
     def hub_kudos(self, athlete: int, count: int, sender: str) -> None:
         self._put(("kudos", athlete, count))
 
+    def hub_revoked(self, athletes: list[int]) -> None:
+        """Trackers' business."""
+
     # --- from the spectator -----------------------------------------------------------
     def follow(self, athletes: list[int]) -> None:
         self.follows = list(dict.fromkeys(athletes))

@@ -100,3 +100,11 @@ def test_it_refuses_sockets_from_other_sites_but_not_from_apps():
 
     evil = async_to_sync(attempt)([(b"origin", b"https://evil.example"), (b"host", b"127.0.0.1")])
     assert evil is False
+
+
+def test_it_lets_an_organizer_revoke_only_its_own_trackers(client, alice, posts):
+    client.login(username="alice", password=PASSWORD)
+    ids = list(Tracker.objects.values_list("pk", flat=True))
+    client.post("/admin/tracking/tracker/", {"action": "revoke", "_selected_action": ids})
+    revoked = Tracker.objects.filter(revoked_at__isnull=False)
+    assert [t.registration.race.event.organizer.name for t in revoked] == ["Alpha Races"]

@@ -242,3 +242,29 @@ def test_it_stores_a_post_and_refuses_a_long_one(race):
 
     assert run(scenario)["code"] == "bad_post"
     assert list(Post.objects.values_list("text", flat=True)) == ["Halfway, feeling great!"]
+
+
+def test_it_closes_a_connection_whose_token_was_replaced(race):
+    from channels.db import database_sync_to_async
+
+    from tracking.trackers import tracker_rotate_token
+
+    athlete, other = race["athletes"][0], race["athletes"][1]
+
+    async def scenario():
+        client = await connect(f"/ws/track/?token={athlete['token']}")
+        bystander = await connect(f"/ws/track/?token={other['token']}")
+        await frame(client)
+        await frame(bystander)
+        tracker = await database_sync_to_async(Tracker.objects.select_related("registration").get)(
+            token=athlete["token"]
+        )
+        await database_sync_to_async(tracker_rotate_token)(tracker=tracker)
+        error = await frame(client)
+        closed = await client.receive_output(3)
+        await send(bystander, {"type": "pos", "seq": 1, "points": [point(time.time())]})
+        return error, closed, await frame(bystander)
+
+    error, closed, ack = run(scenario)
+    assert error["code"] == "unauthorized" and closed["code"] == 4401
+    assert ack == {"type": "ack", "seq": 1}
