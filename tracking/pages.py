@@ -7,7 +7,6 @@ Thin: the spectator page renders a shell that ``static/tracking/live.js`` fills 
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -18,9 +17,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from events.access import EDIT_ROLES, has_role_for
-from events.models import Event, Race, Registration
-from tracking.selectors import race_info
+from pace.lib.pagecache import cached_public_page
+from tracking.selectors import live_page_race, race_info, roster
 from tracking.trackers import (
     TrackedEntry,
     TrackerError,
@@ -31,34 +29,15 @@ from tracking.trackers import (
 )
 
 
-def _watchable(*, event_slug: str, race_slug: str, user: Any) -> Race:
-    """The race of a live page; a draft's only for its organizer's members (as its socket)."""
-    race = (
-        Race.objects.select_related("event", "course")
-        .filter(event__slug=event_slug, slug=race_slug)
-        .first()
-    )
+@cached_public_page
+def live(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
+    """``/live/EVENT/RACE/``: the map, the leaderboard and the posts of a race, live.
+
+    Cached for anonymous visitors: thousands arrive at the start gun.
+    """
+    race = live_page_race(event_slug=event_slug, race_slug=race_slug, user=request.user)
     if race is None:
         raise Http404("No such race")
-    if race.event.status != Event.Status.PUBLISHED and not has_role_for(user, race, EDIT_ROLES):
-        raise Http404("No such race")
-    return race
-
-
-def _roster(race: Race) -> list[list[Any]]:
-    """``[id, bib, name]`` of every athlete: field frames carry ids only."""
-    rows = (
-        Registration.objects.filter(race=race, status=Registration.Status.CONFIRMED)
-        .order_by("pk")
-        .values_list("pk", "bib", "first_name", "last_name")
-    )
-    return [[pk, bib, f"{first} {last}".strip()] for pk, bib, first, last in rows]
-
-
-def live(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
-    """``/live/EVENT/RACE/``: the map, the leaderboard and the posts of a race, live."""
-    user = request.user
-    race = _watchable(event_slug=event_slug, race_slug=race_slug, user=user)
     config = {
         **race_info(race),
         "event": race.event.name,
@@ -66,7 +45,8 @@ def live(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
         "ws": f"/ws/live/{race.pk}/",
         "timezone": race.event.timezone,
         "time_limit": race.time_limit.total_seconds() if race.time_limit else None,
-        "roster": _roster(race),
+        # Field frames carry ids only: the page names them from this.
+        "roster": [[a.id, a.bib, a.name] for a in roster(race_id=race.pk)],
         "tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION},
     }
     context = {"race": race, "event": race.event, "config": config}

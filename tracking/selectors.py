@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from events.access import EDIT_ROLES, has_role_for
 from events.models import Event, Race, Registration
 from tracking.engine import Athlete, Split
 from tracking.ingest import tracking_window
@@ -40,15 +41,26 @@ def race_for_ticker(*, race_id: int) -> tuple[Race, CourseLine | None, list[Spli
 
 def roster(*, race_id: int, known: set[int] | None = None) -> list[Athlete]:
     """The race's confirmed athletes (those not in ``known``), as the live engine keeps them."""
-    registrations = (
-        Registration.objects.filter(race_id=race_id, status=Registration.Status.CONFIRMED)
-        .exclude(pk__in=known or ())
-        .select_related("category")
+    registrations = Registration.objects.filter(
+        race_id=race_id, status=Registration.Status.CONFIRMED
+    )
+    known = known or set()
+    if known:
+        # Ids first: the roster is refreshed every few seconds and rarely grows.
+        new = set(registrations.values_list("pk", flat=True)) - known
+        if not new:
+            return []
+        if len(new) < 500:
+            registrations = registrations.filter(pk__in=new)
+    rows = (
+        registrations.select_related("category")
         .only("pk", "bib", "first_name", "last_name", "category__code")
+        .order_by("pk")
     )
     return [
         Athlete(id=r.pk, bib=r.bib, name=r.name, category=r.category.code if r.category else "")
-        for r in registrations
+        for r in rows
+        if r.pk not in known
     ]
 
 
@@ -105,18 +117,26 @@ def _watchable_race(race_id: int) -> Watchable | None:
     return found
 
 
+def can_watch(*, race: Race, user: Any) -> bool:
+    """Published events' races are public; a draft's only for its organizer's members."""
+    if race.event.status == Event.Status.PUBLISHED:
+        return True
+    return user is not None and user.is_authenticated and has_role_for(user, race, EDIT_ROLES)
+
+
 def watchable_race(*, race_id: int, user: Any) -> Watchable | None:
-    """A race this user may watch (its snapshot info and athlete ids), else None.
-
-    Published events are public; a draft's race only for its organizer's members.
-    """
-    from events.access import EDIT_ROLES, has_role_for
-
+    """A race this user may watch (its snapshot info and athlete ids), else None."""
     found = _watchable_race(race_id)
-    if found is None:
-        return None
-    if found.race.event.status != Event.Status.PUBLISHED and not (
-        user is not None and user.is_authenticated and has_role_for(user, found.race, EDIT_ROLES)
-    ):
+    if found is None or not can_watch(race=found.race, user=user):
         return None
     return found
+
+
+def live_page_race(*, event_slug: str, race_slug: str, user: Any) -> Race | None:
+    """The race of a live page, if this user may watch it."""
+    race = (
+        Race.objects.select_related("event", "course")
+        .filter(event__slug=event_slug, slug=race_slug)
+        .first()
+    )
+    return race if race is not None and can_watch(race=race, user=user) else None

@@ -66,6 +66,9 @@ def test_it_renders_the_live_page_in_a_few_queries(
 ):
     with django_assert_max_num_queries(4):
         assert client.get(f"/live/{race.event.slug}/{race.slug}/").status_code == 200
+    # The crowd at the start gun is served from the page cache.
+    with django_assert_max_num_queries(0):
+        assert client.get(f"/live/{race.event.slug}/{race.slug}/").status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/live/nope/10k/", "/live/lake-run/nope/"])
