@@ -7,11 +7,13 @@ Thin: they parse frames and call ``tracking.ingest``, ``tracking.posts``,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -33,6 +35,16 @@ def _int(value: Any) -> bool:
 
 class _JsonFrames(AsyncWebsocketConsumer):
     """JSON text frames in and out; a bad frame is answered, never fatal."""
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels closes stale database connections before every frame, a hop to the one
+        shared sync thread per frame: at a thousand fixes a second that queue never drains.
+        Our handlers reach the database only through ``database_sync_to_async``, which
+        closes stale connections itself."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def error(self, code: str, detail: str, **extra: Any) -> None:
         await self.send(dumps({"type": "error", "code": code, "detail": detail, **extra}))
@@ -129,7 +141,10 @@ class TrackerConsumer(_JsonFrames):
             if rows:
                 await ingest.group_commit().submit(rows)
         except Exception:
+            # Close, so that no later batch is stored past this one: the phone reconnects,
+            # learns last_seq and resends from there.
             await self.error("not_stored", "could not store this batch; send it again", seq=seq)
+            await self.close(code=1011)
             return
         self.last_seq = max(self.last_seq or 0, seq)
         await self.send(dumps({"type": "ack", "seq": seq}))
@@ -208,6 +223,8 @@ class LiveConsumer(_JsonFrames):
     async def disconnect(self, code: int) -> None:
         if self.viewer is not None:
             self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
             await hub.leave(self.race_id, self.viewer)
 
     async def on_follow(self, frame: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ from tracking.engine import Fix
 KEY_TTL_SECONDS = 2 * 86400
 STREAM_MAXLEN = 20_000
 RECENT_POSTS = 20
+MAX_CONNECTIONS = 50  # per process and event loop
 
 
 @dataclass(slots=True)
@@ -186,7 +187,11 @@ class RedisLiveStore:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = redis.asyncio.Redis.from_url(self.url, decode_responses=True)
+            # Wait for a free connection rather than fail when every one is busy.
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url, decode_responses=True, max_connections=MAX_CONNECTIONS, timeout=10
+            )
+            client = redis.asyncio.Redis(connection_pool=pool)
             self._clients[loop] = client
         return client
 

@@ -9,6 +9,7 @@ sees a gap in ``seq`` drops what it queued and starts again from a fresh snapsho
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,6 +19,8 @@ from tracking.hub import RaceHub, Tick
 from tracking.livestore import Snapshot, live_store
 
 QUEUE_MAX = 30
+RETRY_SECONDS = 1.0
+logger = logging.getLogger(__name__)
 MAX_FOLLOWS = 50
 
 
@@ -86,16 +89,30 @@ class Viewer:
 
     # --- the viewer's task ------------------------------------------------------------
     async def run(self) -> None:
+        """Send what is queued; on any failure start again from a fresh snapshot."""
         while True:
             await self.wake.wait()
             self.wake.clear()
-            if self.resync:
-                await self._snapshot()
-            while self.queue and not self.resync:
-                for frame in self._frames(self.queue.popleft()):
-                    await self.send(frame)
+            try:
+                await self._drain()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning(
+                    "viewer of race %s failed; resyncing", self.race["id"], exc_info=True
+                )
+                self.queue.clear()
+                self.resync = True
+                await asyncio.sleep(RETRY_SECONDS)
             if self.resync:
                 self.wake.set()
+
+    async def _drain(self) -> None:
+        if self.resync:
+            await self._snapshot()
+        while self.queue and not self.resync:
+            for frame in self._frames(self.queue.popleft()):
+                await self.send(frame)
 
     async def _snapshot(self) -> None:
         self.resync = False

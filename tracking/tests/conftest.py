@@ -12,10 +12,14 @@ import pytest
 def _fresh_live_store(settings: Any) -> Iterator[None]:
     """Each test starts with an empty live store (and, on Redis, without this worker's keys)."""
     import redis
+    from channels.layers import channel_layers
 
     from tracking import ingest, livestore, selectors
 
     settings.EMBEDDED_TICKERS = False
+    # A fresh channel layer per test: each test runs its own event loop, and a layer's
+    # locks belong to the loop that first used them (a server has one loop for good).
+    channel_layers.backends.clear()
     livestore._store = None
     selectors._watchable.clear()
     ingest._devices.clear()
