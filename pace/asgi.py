@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels' routing."""
+"""ASGI entry point: HTTP through Django (page-cache hits before it), WebSockets via Channels."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from pace.lib.fastpath import PageFastPath  # noqa: E402
 from pace.routing import websocket_urlpatterns  # noqa: E402
 from pace.scheduler import start_embedded_scheduler  # noqa: E402
 
@@ -22,7 +23,7 @@ if settings.EMBEDDED_SCHEDULER:
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": PageFastPath(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
