@@ -8,6 +8,7 @@ from django import forms
 from django_countries import countries
 
 from events.models import Sport
+from pace.lib.widgets import PlainSelect
 
 
 class EventSearchForm(forms.Form):
@@ -15,7 +16,7 @@ class EventSearchForm(forms.Form):
 
     q = forms.CharField(required=False, max_length=100, label="Search")
     sport = forms.ChoiceField(required=False, choices=[("", "Any sport"), *Sport.choices])
-    country = forms.ChoiceField(required=False)
+    country = forms.ChoiceField(required=False, widget=PlainSelect)
     place = forms.CharField(required=False, max_length=100)
     date_from = forms.DateField(required=False, label="From")
     date_to = forms.DateField(required=False, label="To")
@@ -41,6 +42,6 @@ class EventSearchForm(forms.Form):
 
 class OrganizerSignupForm(forms.Form):
     name = forms.CharField(max_length=200, label="Organizer name")
-    country = forms.ChoiceField(choices=[("", "Choose a country"), *countries])
+    country = forms.ChoiceField(choices=[("", "Choose a country"), *countries], widget=PlainSelect)
     contact_email = forms.EmailField()
     website = forms.URLField(required=False)
