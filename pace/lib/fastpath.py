@@ -49,7 +49,6 @@ RUN = frozenset(
         "django.middleware.common.CommonMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",
         "django.contrib.auth.middleware.AuthenticationMiddleware",
-        "django.contrib.messages.middleware.MessageMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
     }
 )
@@ -58,6 +57,9 @@ RUN = frozenset(
 SKIP = frozenset(
     {
         "whitenoise.middleware.WhiteNoiseMiddleware",
+        # Stores only messages a view added or read: a hit runs no view, and the page
+        # cache refuses a request with a messages cookie.
+        "django.contrib.messages.middleware.MessageMiddleware",
         "allauth.account.middleware.AccountMiddleware",  # changes only 404s under /accounts/
         "pace.lib.syncchain.SyncChainMiddleware",
     }
