@@ -87,10 +87,10 @@ class PageFastPath:
 
     async def cached_response(self, scope: Scope) -> HttpResponse | None:
         """The page Django would serve from its cache for ``scope``, or None."""
-        request = self.anonymous_request(scope)
-        key = page_key(request, frozenset(request.GET)) if request is not None else None
-        if key is None or self.store is None:
+        found = self.cacheable_request(scope)
+        if found is None or self.store is None:
             return None
+        request, key = found
         version, entry = await self.store.get_many([VERSION_KEY, key])
         response = hit_response(version, entry)
         if response is None:
@@ -100,8 +100,12 @@ class PageFastPath:
                 response = middleware.process_response(request, response)
         return response
 
-    def anonymous_request(self, scope: Scope) -> HttpRequest | None:
-        """Django's request after the middleware's request half, or None when Django must answer."""
+    def cacheable_request(self, scope: Scope) -> tuple[HttpRequest, str] | None:
+        """Django's request after the middleware's request half, and its page-cache key.
+
+        None when Django must answer. Every parameter makes the key: a request with one
+        its page does not use gets a key nothing was stored under.
+        """
         try:
             request = ASGIRequest(scope, io.BytesIO())
             if settings.SESSION_COOKIE_NAME in request.COOKIES:
@@ -109,9 +113,10 @@ class PageFastPath:
             for middleware in self.middleware:
                 if hasattr(middleware, "process_request") and middleware.process_request(request):
                     return None  # a redirect (SSL, www): Django gives it
+            key = page_key(request, frozenset(request.GET)) if cacheable(request) else None
         except (UnicodeDecodeError, SuspiciousOperation, PermissionDenied):
             return None  # a bad Host, query string or user agent: Django answers with its error
-        return request if cacheable(request) else None
+        return (request, key) if key is not None else None
 
     async def aclose(self) -> None:
         if self.store is not None:

@@ -81,6 +81,7 @@ def _fetch(
     headers: tuple[tuple[bytes, bytes], ...] = (),
     host: bytes = HOST.encode(),
     scheme: str = "http",
+    raw_query: bytes | None = None,
 ) -> Answer:
     path, _, query = url.partition("?")
     scope = {
@@ -91,7 +92,7 @@ def _fetch(
         "scheme": scheme,
         "path": path,
         "raw_path": path.encode(),
-        "query_string": query.encode(),
+        "query_string": query.encode() if raw_query is None else raw_query,
         "root_path": "",
         "headers": [(b"host", host), *headers],
         "client": ("127.0.0.1", 50000),
@@ -206,6 +207,27 @@ def test_it_reads_two_host_headers_as_django_does(pages):
     _fetch(django, pages["event"])
     answer = _fetch(fast, pages["event"], headers=((b"host", b"evil.example"),))
     assert answer.by_django
+    assert answer.status == 400
+
+
+def test_it_leaves_a_query_string_django_refuses_to_django(pages, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 1
+    django, fast = _apps()
+    url = "/events/?sport=running&country=FR"
+    expected = _fetch(django, url)
+    answer = _fetch(fast, url)
+    assert answer.by_django
+    assert answer.status == expected.status == 400
+    assert answer.body == expected.body
+
+
+def test_it_leaves_a_query_string_that_is_not_utf8_to_django(pages):
+    django, fast = _apps()
+    _fetch(django, pages["event"])
+    expected = _fetch(django, pages["event"], raw_query=b"\xff=1")
+    answer = _fetch(fast, pages["event"], raw_query=b"\xff=1")
+    assert answer.by_django
+    assert answer.same_as(expected)
     assert answer.status == 400
 
 
