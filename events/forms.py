@@ -8,6 +8,13 @@ from django import forms
 from django_countries import countries
 
 from events.models import Sport
+from pace.lib.widgets import PlainSelect
+
+
+def _country_choices() -> list[tuple[str, str]]:
+    # A callable: the names are read in the active language when the form is rendered,
+    # rather than ~250 choices normalised again for every form built.
+    return [("", "Any country"), *countries]
 
 
 class EventSearchForm(forms.Form):
@@ -15,19 +22,15 @@ class EventSearchForm(forms.Form):
 
     q = forms.CharField(required=False, max_length=100, label="Search")
     sport = forms.ChoiceField(required=False, choices=[("", "Any sport"), *Sport.choices])
-    country = forms.ChoiceField(required=False)
+    country = forms.ChoiceField(required=False, choices=_country_choices, widget=PlainSelect)
     place = forms.CharField(required=False, max_length=100)
-    date_from = forms.DateField(required=False, label="From")
-    date_to = forms.DateField(required=False, label="To")
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput({"type": "date"})
+    )
+    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
     distance_min = forms.FloatField(required=False, min_value=0, max_value=2000, label="Min km")
     distance_max = forms.FloatField(required=False, min_value=0, max_value=2000, label="Max km")
     page = forms.IntegerField(required=False, min_value=1, max_value=10_000)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["country"].choices = [("", "Any country"), *countries]
-        for name in ("date_from", "date_to"):
-            self.fields[name].widget = forms.DateInput(attrs={"type": "date"})
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -41,6 +44,6 @@ class EventSearchForm(forms.Form):
 
 class OrganizerSignupForm(forms.Form):
     name = forms.CharField(max_length=200, label="Organizer name")
-    country = forms.ChoiceField(choices=[("", "Choose a country"), *countries])
+    country = forms.ChoiceField(choices=[("", "Choose a country"), *countries], widget=PlainSelect)
     contact_email = forms.EmailField()
     website = forms.URLField(required=False)

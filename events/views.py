@@ -75,8 +75,13 @@ def event_calendar(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
+@cached_public_page
 def course(request: HttpRequest, course_id: int) -> HttpResponse:
-    """The course as GeoJSON (PROTOCOL.md's ``course_url``), or GPX with ``?format=gpx``."""
+    """The course as GeoJSON (PROTOCOL.md's ``course_url``), or GPX with ``?format=gpx``.
+
+    Cached without parameters: the GeoJSON every event page's map loads is; GPX
+    downloads (``?format=gpx``, with their Content-Disposition) never are.
+    """
     fmt = request.GET.get("format", "geojson")
     if fmt not in ("geojson", "gpx"):
         return JsonResponse({"error": "format must be geojson or gpx"}, status=400)

@@ -102,6 +102,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Last, so that under ASGI the chain runs in one thread (see the class).
+    "pace.lib.syncchain.SyncChainMiddleware",
 ]
 
 ROOT_URLCONF = "pace.urls"

@@ -72,7 +72,8 @@ def bump_public_version(**_: Any) -> None:
         cache.set(VERSION_KEY, _fresh_version(), timeout=None)
 
 
-def _cacheable(request: HttpRequest) -> bool:
+def cacheable(request: HttpRequest) -> bool:
+    """Whether the page cache may answer this request (an anonymous GET without messages)."""
     return (
         request.method in ("GET", "HEAD")
         and settings.PAGE_CACHE_SECONDS > 0
@@ -81,7 +82,7 @@ def _cacheable(request: HttpRequest) -> bool:
     )
 
 
-def _page_key(request: HttpRequest, params: frozenset[str]) -> str | None:
+def page_key(request: HttpRequest, params: frozenset[str]) -> str | None:
     """The cache key of a request, or None when it has a parameter the page does not use.
 
     Unknown parameters (``?x=1``, ``?x=2``...) would each make a new entry: anyone could
@@ -90,7 +91,23 @@ def _page_key(request: HttpRequest, params: frozenset[str]) -> str | None:
     if not set(request.GET) <= params:
         return None
     query = urlencode(sorted((k, v) for k in request.GET for v in request.GET.getlist(k)))
-    return hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()
+    return f"public-page:{digest}"
+
+
+def hit_response(version: Any, entry: Any) -> HttpResponse | None:
+    """The cached page as a response, or None unless ``entry`` was stored at ``version``.
+
+    ``version`` and ``entry`` are the values read for ``VERSION_KEY`` and the page's key.
+    Shared by the view wrapper and ``pace.lib.fastpath``, so a hit is the same response
+    whichever serves it.
+    """
+    if version is None or entry is None or entry[0] != version:
+        return None
+    _, content, content_type = entry
+    response = HttpResponse(content, content_type=content_type)
+    patch_cache_control(response, public=True, max_age=settings.PAGE_CACHE_SECONDS)
+    return response
 
 
 def cached_public_page(
@@ -107,26 +124,23 @@ def cached_public_page(
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        digest = _page_key(request, params) if _cacheable(request) else None
-        if digest is None:
+        key = page_key(request, params) if cacheable(request) else None
+        if key is None:
             return view(request, *args, **kwargs)
-        key = f"public-page:{digest}"
         found = cache.get_many([VERSION_KEY, key])
+        hit = hit_response(found.get(VERSION_KEY), found.get(key))
+        if hit is not None:
+            return hit
         version = found.get(VERSION_KEY)
         if version is None:
             version = public_version()
-        hit = found.get(key)
-        if hit is not None and hit[0] == version:
-            _, content, content_type = hit
-            response = HttpResponse(content, content_type=content_type)
-        else:
-            response = view(request, *args, **kwargs)
-            if hasattr(response, "render"):
-                response.render()
-            if response.status_code == 200 and not response.streaming:
+        response = view(request, *args, **kwargs)
+        if hasattr(response, "render"):
+            response.render()
+        if response.status_code == 200:
+            if not response.streaming:
                 entry = (version, response.content, response["Content-Type"])
                 cache.set(key, entry, settings.PAGE_CACHE_SECONDS)
-        if response.status_code == 200:
             patch_cache_control(response, public=True, max_age=settings.PAGE_CACHE_SECONDS)
         return response
 

@@ -1,0 +1,200 @@
+"""Public pages' cache hits answered in the ASGI layer, before Django's handler.
+
+Under daphne, Django's ASGI handler costs several milliseconds of CPU per request
+(a thread per request, sync/async switches around the middleware) while a page-cache
+hit needs none of it: ``PageFastPath`` builds Django's own request for an HTTP scope,
+runs the request and response halves of the middleware itself (they do no I/O for a
+visitor without a session), reads the cache without leaving the event loop and
+answers with ``pagecache.hit_response``. Anything else (a miss, a session cookie, a
+POST, a bad Host, a redirect the middleware asks for, a WebSocket) goes to Django
+unchanged, so a hit is the response Django would give, by construction.
+
+Both topologies: with Redis, one ``redis.asyncio`` pool per process; with the embedded
+locmem cache, the process's own memory, read in place (a dict behind a lock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache, RedisSerializer
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.core.handlers.asgi import ASGIHandler, ASGIRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
+
+from pace.lib.pagecache import VERSION_KEY, cacheable, hit_response, page_key
+
+logger = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+# Middleware the fast path runs itself: their process_request/process_response do no
+# I/O when there is no session cookie, and they are what makes a hit's headers.
+RUN = frozenset(
+    {
+        "django.middleware.security.SecurityMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    }
+)
+# Middleware that leaves a cached page's response as it is. One that answers a path
+# itself (WhiteNoise: static files) never let that path's view store a page.
+SKIP = frozenset(
+    {
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+        # Stores only messages a view added or read: a hit runs no view, and the page
+        # cache refuses a request with a messages cookie.
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "allauth.account.middleware.AccountMiddleware",  # changes only 404s under /accounts/
+        "pace.lib.syncchain.SyncChainMiddleware",
+    }
+)
+
+
+class PageFastPath:
+    """ASGI wrapper of Django's handler for the "http" scope type."""
+
+    def __init__(self, handler: ASGIHandler) -> None:
+        self.handler = handler
+        middleware = _mirrored_middleware(settings.MIDDLEWARE)
+        self.store = _store(caches["default"])
+        self.enabled = middleware is not None and self.store is not None
+        self.middleware: list[Any] = middleware or []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = None
+        if self.enabled and scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            response = await self.cached_response(scope)
+        if response is None:
+            await self.handler(scope, receive, send)
+        else:
+            await self.handler.send_response(response, send)
+
+    async def cached_response(self, scope: Scope) -> HttpResponse | None:
+        """The page Django would serve from its cache for ``scope``, or None."""
+        found = self.cacheable_request(scope)
+        if found is None or self.store is None:
+            return None
+        request, key = found
+        version, entry = await self.store.get_many([VERSION_KEY, key])
+        response = hit_response(version, entry)
+        if response is None:
+            return None
+        for middleware in reversed(self.middleware):
+            if hasattr(middleware, "process_response"):
+                response = middleware.process_response(request, response)
+        return response
+
+    def cacheable_request(self, scope: Scope) -> tuple[HttpRequest, str] | None:
+        """Django's request after the middleware's request half, and its page-cache key.
+
+        None when Django must answer. Every parameter makes the key: a request with one
+        its page does not use gets a key nothing was stored under.
+        """
+        try:
+            request = ASGIRequest(scope, io.BytesIO())
+            if settings.SESSION_COOKIE_NAME in request.COOKIES:
+                return None  # loading a session may query the database
+            for middleware in self.middleware:
+                if hasattr(middleware, "process_request") and middleware.process_request(request):
+                    return None  # a redirect (SSL, www): Django gives it
+            key = page_key(request, frozenset(request.GET)) if cacheable(request) else None
+        except (UnicodeDecodeError, SuspiciousOperation, PermissionDenied):
+            return None  # a bad Host, query string or user agent: Django answers with its error
+        return (request, key) if key is not None else None
+
+    async def aclose(self) -> None:
+        if self.store is not None:
+            await self.store.aclose()
+
+
+def _no_view(request: HttpRequest) -> HttpResponse:
+    raise AssertionError("the fast path runs no view")
+
+
+def _mirrored_middleware(paths: list[str]) -> list[Any] | None:
+    unknown = [path for path in paths if path not in RUN | SKIP]
+    if unknown:
+        logger.warning("page fast path off: it does not mirror middleware %s", unknown)
+        return None
+    return [import_string(path)(_no_view) for path in paths if path in RUN]
+
+
+class _RedisStore:
+    """Reads Django's Redis cache with redis.asyncio: one pool per process (event loop)."""
+
+    def __init__(self, backend: RedisCache, location: str, options: dict[str, Any]) -> None:
+        self.backend = backend
+        self.url = re.split("[;,]", location)[0]  # the primary, where the version is bumped
+        serializer = options.get("serializer") or RedisSerializer
+        if isinstance(serializer, str):
+            serializer = import_string(serializer)
+        self.serializer = serializer() if callable(serializer) else serializer
+        self.client: Any = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def _client(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self.loop is not loop:  # redis.asyncio connections belong to one loop
+            import redis.asyncio
+
+            self.client, self.loop = redis.asyncio.Redis.from_url(self.url), loop
+        return self.client
+
+    async def get_many(self, names: list[str]) -> list[Any]:
+        import redis
+
+        keys = [self.backend.make_key(name) for name in names]
+        try:
+            raw = await self._client().mget(keys)
+        except redis.RedisError as exc:
+            logger.warning("page fast path: Redis read failed, Django answers: %s", exc)
+            return [None] * len(names)
+        return [None if value is None else self.serializer.loads(value) for value in raw]
+
+    async def aclose(self) -> None:
+        if self.client is not None and self.loop is asyncio.get_running_loop():
+            await self.client.aclose()
+        self.client = self.loop = None
+
+
+class _LocalStore:
+    """The embedded default's locmem cache: this process's memory, no I/O to wait for."""
+
+    def __init__(self, backend: LocMemCache) -> None:
+        self.backend = backend
+
+    async def get_many(self, names: list[str]) -> list[Any]:
+        found = self.backend.get_many(names)
+        return [found.get(name) for name in names]
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _store(backend: BaseCache) -> _RedisStore | _LocalStore | None:
+    if isinstance(backend, RedisCache):
+        config = settings.CACHES["default"]
+        location = config["LOCATION"]
+        if not isinstance(location, str):
+            location = location[0]
+        return _RedisStore(backend, location, config.get("OPTIONS", {}))
+    if isinstance(backend, LocMemCache):
+        return _LocalStore(backend)
+    logger.warning("page fast path off: it cannot read %s", type(backend).__name__)
+    return None

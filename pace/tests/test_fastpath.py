@@ -1,0 +1,308 @@
+"""The page fast path answers cache hits exactly as Django does and leaves the rest to it.
+
+Each request goes through the ASGI application itself (Django's handler, or the fast
+path around another one), as daphne would send it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from asgiref.testing import ApplicationCommunicator
+from django.core.handlers.asgi import ASGIHandler
+from django.core.signals import request_started
+
+from pace.lib.fastpath import PageFastPath
+
+HOST = "pace.example"
+# What every page hit carries, whoever serves it.
+HIT_HEADERS = {
+    "content-type",
+    "content-length",
+    "cache-control",
+    "vary",
+    "x-frame-options",
+    "x-content-type-options",
+    "referrer-policy",
+    "cross-origin-opener-policy",
+}
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    by_django: bool  # Django's handler took the request
+
+    @property
+    def header_names(self) -> set[str]:
+        return {name.decode().lower() for name, _ in self.headers}
+
+    def same_as(self, other: Answer) -> bool:
+        mine = (self.status, sorted(self.headers), self.body)
+        return mine == (other.status, sorted(other.headers), other.body)
+
+
+# Django's handler runs views in a thread of its own, with a connection of its own: the
+# data must be committed for it to see.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _host(settings: Any) -> None:
+    settings.ALLOWED_HOSTS = [HOST]
+
+
+@pytest.fixture
+def pages(alpha_event: Any) -> dict[str, str]:
+    course = alpha_event.races.get().course
+    return {
+        "home": "/",
+        "list": "/events/?sport=running&country=FR",
+        "event": alpha_event.get_absolute_url(),
+        "course": f"/courses/{course.pk}/",
+    }
+
+
+def _apps() -> tuple[ASGIHandler, PageFastPath]:
+    """Django's handler, and the fast path around another, built with the test's settings."""
+    return ASGIHandler(), PageFastPath(ASGIHandler())
+
+
+def _fetch(
+    app: Any,
+    url: str,
+    *,
+    method: str = "GET",
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+    host: bytes = HOST.encode(),
+    scheme: str = "http",
+    raw_query: bytes | None = None,
+) -> Answer:
+    path, _, query = url.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": scheme,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode() if raw_query is None else raw_query,
+        "root_path": "",
+        "headers": [(b"host", host), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    started: list[object] = []
+
+    def count(**kwargs: Any) -> None:
+        started.append(kwargs)
+
+    async def run() -> Answer:
+        communicator = ApplicationCommunicator(app, scope)
+        await communicator.send_input({"type": "http.request", "body": b""})
+        start = await communicator.receive_output(10)
+        body = b""
+        while True:
+            message = await communicator.receive_output(10)
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await communicator.wait(10)
+        if isinstance(app, PageFastPath):
+            await app.aclose()  # its Redis connections belong to this event loop
+        return Answer(start["status"], start["headers"], body, by_django=bool(started))
+
+    request_started.connect(count, weak=False)
+    try:
+        return async_to_sync(run)()
+    finally:
+        request_started.disconnect(count)
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("page", ["home", "list", "event", "course"])
+def test_it_answers_a_cached_page_as_django_does(pages, page, method):
+    django, fast = _apps()
+    _fetch(django, pages[page])  # a miss: rendered and stored
+    expected = _fetch(django, pages[page], method=method)
+    answer = _fetch(fast, pages[page], method=method)
+    assert not answer.by_django
+    assert answer.status == 200
+    assert answer.same_as(expected)
+    assert answer.header_names >= HIT_HEADERS
+
+
+def test_it_adds_the_https_headers_django_adds(pages, settings):
+    settings.SECURE_HSTS_SECONDS = 3600
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    django, fast = _apps()
+    _fetch(django, pages["event"], scheme="https")
+    expected = _fetch(django, pages["event"], scheme="https")
+    answer = _fetch(fast, pages["event"], scheme="https")
+    assert not answer.by_django
+    assert answer.same_as(expected)
+    assert "strict-transport-security" in answer.header_names
+
+
+def test_it_leaves_the_https_redirect_to_django(pages, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    django, fast = _apps()
+    _fetch(django, pages["event"], scheme="https")
+    answer = _fetch(fast, pages["event"])
+    assert answer.by_django
+    assert answer.status == 301
+
+
+def test_it_leaves_signed_in_visitors_to_django(client, dave, pages, settings):
+    django, fast = _apps()
+    _fetch(django, pages["event"])
+    client.force_login(dave)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    cookie = (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode())
+    answer = _fetch(fast, pages["event"], headers=(cookie,))
+    assert answer.by_django
+    assert b"Log out" in answer.body
+    assert "public" not in dict(answer.headers).get(b"Cache-Control", b"").decode()
+
+
+def test_it_leaves_visitors_with_messages_to_django(pages):
+    django, fast = _apps()
+    _fetch(django, pages["home"])
+    cookie = (b"cookie", b"messages=W1siX19qc29uX21lc3NhZ2UiXV0:not-signed")
+    expected = _fetch(django, pages["home"], headers=(cookie,))
+    answer = _fetch(fast, pages["home"], headers=(cookie,))
+    assert answer.by_django
+    assert answer.same_as(expected)
+    assert "cache-control" not in answer.header_names
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "OPTIONS"])
+def test_it_leaves_other_methods_to_django(pages, method):
+    django, fast = _apps()
+    _fetch(django, pages["list"])
+    expected = _fetch(django, pages["list"], method=method)
+    answer = _fetch(fast, pages["list"], method=method)
+    assert answer.by_django
+    assert (answer.status, answer.body) == (expected.status, expected.body)
+    assert answer.status != 200 or method == "OPTIONS"
+
+
+@pytest.mark.parametrize("host", [b"evil.example", b"pace.example.evil.example", b"pace.example:x"])
+def test_it_never_serves_a_cached_page_to_an_unknown_host(pages, host):
+    django, fast = _apps()
+    _fetch(django, pages["event"])
+    answer = _fetch(fast, pages["event"], host=host)
+    assert answer.by_django
+    assert answer.status == 400
+
+
+def test_it_reads_two_host_headers_as_django_does(pages):
+    django, fast = _apps()
+    _fetch(django, pages["event"])
+    answer = _fetch(fast, pages["event"], headers=((b"host", b"evil.example"),))
+    assert answer.by_django
+    assert answer.status == 400
+
+
+def test_it_leaves_a_query_string_django_refuses_to_django(pages, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 1
+    django, fast = _apps()
+    url = "/events/?sport=running&country=FR"
+    expected = _fetch(django, url)
+    answer = _fetch(fast, url)
+    assert answer.by_django
+    assert answer.status == expected.status == 400
+    assert answer.body == expected.body
+
+
+def test_it_leaves_a_query_string_that_is_not_utf8_to_django(pages):
+    django, fast = _apps()
+    _fetch(django, pages["event"])
+    expected = _fetch(django, pages["event"], raw_query=b"\xff=1")
+    answer = _fetch(fast, pages["event"], raw_query=b"\xff=1")
+    assert answer.by_django
+    assert answer.same_as(expected)
+    assert answer.status == 400
+
+
+def test_it_leaves_parameters_the_page_does_not_use_to_django(pages):
+    django, fast = _apps()
+    _fetch(django, pages["list"])
+    _fetch(django, pages["event"])
+    for url in (f"{pages['list']}&utm_source=x", f"{pages['event']}?utm_source=x"):
+        expected = _fetch(django, url)
+        answer = _fetch(fast, url)
+        assert answer.by_django
+        assert answer.same_as(expected)
+
+
+def test_it_serves_the_same_filters_in_any_order_from_one_entry(pages):
+    django, fast = _apps()
+    _fetch(django, "/events/?sport=running&country=FR")
+    answer = _fetch(fast, "/events/?country=FR&sport=running")
+    assert not answer.by_django
+    assert answer.status == 200
+
+
+def test_it_shows_a_changed_event_at_once(pages, alpha_event):
+    django, fast = _apps()
+    _fetch(django, pages["event"])
+    assert not _fetch(fast, pages["event"]).by_django
+    alpha_event.name = "Alpha Night Marathon"
+    alpha_event.save()
+    changed = _fetch(fast, pages["event"])
+    assert changed.by_django
+    assert b"Alpha Night Marathon" in changed.body
+    again = _fetch(fast, pages["event"])
+    assert not again.by_django
+    assert again.same_as(changed)
+
+
+def test_it_runs_the_csrf_middleware_as_django_does(pages, settings):
+    django, fast = _apps()
+    _fetch(django, pages["home"])
+    good = (b"cookie", f"{settings.CSRF_COOKIE_NAME}={'a' * 32}".encode())
+    answer = _fetch(fast, pages["home"], headers=(good,))
+    assert not answer.by_django
+    assert answer.same_as(_fetch(django, pages["home"], headers=(good,)))
+    bad = (b"cookie", f"{settings.CSRF_COOKIE_NAME}=not-a-token".encode())
+    expected = _fetch(django, pages["home"], headers=(bad,))
+    answer = _fetch(fast, pages["home"], headers=(bad,))
+    assert not answer.by_django
+    assert "set-cookie" in answer.header_names  # a fresh token, as Django gives
+    assert answer.header_names == expected.header_names
+    assert (answer.status, answer.body) == (expected.status, expected.body)
+
+
+def test_it_stands_aside_for_middleware_it_does_not_mirror(pages, settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "django.middleware.gzip.GZipMiddleware"]
+    django, fast = _apps()
+    _fetch(django, pages["home"])
+    assert not fast.enabled
+    assert _fetch(fast, pages["home"]).by_django
+
+
+def test_it_passes_websockets_straight_through():
+    seen: list[str] = []
+
+    class Handler(ASGIHandler):
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            seen.append(scope["type"])
+
+    async def run() -> None:
+        async def nothing() -> dict[str, Any]:
+            return {}
+
+        async def ignore(message: dict[str, Any]) -> None:
+            return None
+
+        await PageFastPath(Handler())({"type": "websocket", "path": "/ws/"}, nothing, ignore)
+
+    async_to_sync(run)()
+    assert seen == ["websocket"]
