@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from tracking.models import Position
+from events.models import Race
+from tracking.models import Kudos, Position, Post, SplitCrossing, Tracker
 
 CHUNK = 5000
 
@@ -36,3 +38,11 @@ def positions_thin(
         with transaction.atomic():
             deleted += Position.objects.filter(pk__in=doomed[start : start + CHUNK]).delete()[0]
     return deleted
+
+
+def tracking_data_delete(*, races: QuerySet[Race]) -> None:
+    """Everything tracking stored for these races: fixes, posts, crossings, kudos."""
+    for model in (Position, Post, SplitCrossing):
+        model.objects.filter(race__in=races).delete()
+    Kudos.objects.filter(registration__race__in=races).delete()
+    Tracker.objects.filter(registration__race__in=races).update(kudos=0)

@@ -14,10 +14,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from events.courses import course_create
-from events.demo import synth_course_gpx
+from events.demo.live import annecy_loop_race
 from events.models import Course, Event, Organizer, Race, Registration
-from tracking.models import Kudos, Position, Post, SplitCrossing, Tracker
+from tracking.models import Tracker
+from tracking.retention import tracking_data_delete
 
 ORGANIZER_SLUG = "load-test"
 
@@ -30,22 +30,9 @@ def _race() -> Race:
     event = Event.objects.filter(organizer=organizer, is_test=True).order_by("-pk").first()
     if event is not None:
         return event.races.get()
-    today = timezone.localdate()
-    slug = f"load-test-{secrets.token_hex(3)}"
-    event = Event.objects.create(
-        organizer=organizer, name="Load test 10K", slug=slug, sport="running",
-        start_date=today, end_date=today, place="Annecy", country="FR",
-        latitude=45.9, longitude=6.13, timezone="Europe/Paris",
-        status=Event.Status.PUBLISHED, is_test=True, registration_open=False,
-    )  # fmt: skip
-    gpx = synth_course_gpx(
-        name="Load test loop", lat=45.9, lon=6.13, distance_m=10_000, shape="loop",
-        climb_m=60, seed=7,
-    )  # fmt: skip
-    course = course_create(organizer=organizer, gpx_data=gpx, name="Load test loop")
-    return Race.objects.create(
-        event=event, name="10K", slug="10k", distance_m=10_000, course=course,
-        start_time=timezone.now(), time_limit=dt.timedelta(hours=6),
+    return annecy_loop_race(
+        organizer=organizer, name="Load test 10K", slug=f"load-test-{secrets.token_hex(3)}",
+        start=timezone.now(), seed=7, time_limit=dt.timedelta(hours=6), is_test=True,
     )  # fmt: skip
 
 
@@ -105,9 +92,7 @@ def load_test_races_delete() -> int:
     """Remove every test race and all its data; returns how many events went."""
     events = list(Event.objects.filter(is_test=True))
     races = Race.objects.filter(event__in=events)
-    for model in (Position, Post, SplitCrossing):
-        model.objects.filter(race__in=races).delete()
-    Kudos.objects.filter(registration__race__in=races).delete()
+    tracking_data_delete(races=races)
     Registration.objects.filter(race__in=races).delete()
     courses = {r.course_id for r in races if r.course_id}
     races.delete()

@@ -21,35 +21,44 @@ LIVE_ATHLETES = 60
 RESTART_AFTER = dt.timedelta(minutes=20)
 
 
-def _create(organizer: Organizer, now: dt.datetime) -> Race:
+def annecy_loop_race(
+    *, organizer: Organizer, name: str, slug: str, start: dt.datetime, seed: int,
+    time_limit: dt.timedelta, **event_fields: object,
+) -> Race:  # fmt: skip
+    """A published 10K on a loop by the lake in Annecy, starting at ``start``: the demo's
+    live race and the load-test races are both one of these."""
     event = Event.objects.create(
-        organizer=organizer, name="Pace Live Demo 10K", slug=LIVE_EVENT_SLUG, sport="running",
-        summary="A demo race run by simulated athletes: follow it live.",
-        description="Sixty simulated runners on a lakeside loop, tracked live.",
-        start_date=now.date(), end_date=now.date(), place="Annecy", region="Haute-Savoie",
+        organizer=organizer, name=name, slug=slug, sport="running",
+        start_date=start.date(), end_date=start.date(), place="Annecy", region="Haute-Savoie",
         country="FR", latitude=45.8992, longitude=6.1294, timezone="Europe/Paris",
-        status=Event.Status.PUBLISHED, registration_open=False,
+        status=Event.Status.PUBLISHED, registration_open=False, **event_fields,
     )  # fmt: skip
     gpx = synth_course_gpx(
-        name="Annecy lakeside loop", lat=45.8992, lon=6.1294, distance_m=10_000, shape="loop",
-        climb_m=40, seed=99,
+        name=f"{name} loop", lat=45.8992, lon=6.1294, distance_m=10_000, shape="loop",
+        climb_m=40, seed=seed,
     )  # fmt: skip
-    course = course_create(organizer=organizer, gpx_data=gpx, name="Pace Live Demo: 10K loop")
+    course = course_create(organizer=organizer, gpx_data=gpx, name=f"{name}: 10K loop")
     return Race.objects.create(
         event=event, name="10K", slug=LIVE_RACE_SLUG, distance_m=10_000, course=course,
-        elevation_gain_m=round(course.elevation_gain_m), start_time=now,
-        time_limit=dt.timedelta(hours=2), bib_from=1, bib_to=999,
+        elevation_gain_m=round(course.elevation_gain_m), start_time=start,
+        time_limit=time_limit, bib_from=1, bib_to=100_000,
+    )  # fmt: skip
+
+
+def _create(organizer: Organizer, now: dt.datetime) -> Race:
+    return annecy_loop_race(
+        organizer=organizer, name="Pace Live Demo 10K", slug=LIVE_EVENT_SLUG, start=now,
+        seed=99, time_limit=dt.timedelta(hours=2),
+        summary="A demo race run by simulated athletes: follow it live.",
+        description="Sixty simulated runners on a lakeside loop, tracked live.",
     )  # fmt: skip
 
 
 def _restart(race: Race, now: dt.datetime) -> None:
     """A new gun time, and nothing left of the last run's tracking."""
-    from tracking.models import Kudos, Position, Post, SplitCrossing, Tracker
+    from tracking.retention import tracking_data_delete
 
-    for model in (Position, Post, SplitCrossing):
-        model.objects.filter(race=race).delete()
-    Kudos.objects.filter(registration__race=race).delete()
-    Tracker.objects.filter(registration__race=race).update(kudos=0)
+    tracking_data_delete(races=Race.objects.filter(pk=race.pk))
     race.start_time = now
     race.save(update_fields=["start_time"])
     Event.objects.filter(pk=race.event_id).update(start_date=now.date(), end_date=now.date())
