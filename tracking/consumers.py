@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import time
 from typing import Any
@@ -18,7 +19,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from pace.lib.jsonfast import dumps
+from pace.lib.jsonfast import dumps, loads
 from tracking import hub, ingest, posts, selectors
 from tracking.hub import RaceHub, Tick
 from tracking.kudos import Bucket, Cheer, kudos_batcher
@@ -131,16 +132,15 @@ class TrackerConsumer(_JsonFrames):
         if errors:
             detail = f"{len(errors)} of {len(points)} points dropped: " + "; ".join(errors[:5])
             await self.error("invalid_point", detail, seq=seq, dropped=len(errors))
+        if not valid:
+            await self._stored(seq, None)  # nothing to keep: the phone may drop the batch
+            return
         rows = ingest.as_rows(valid, athlete=self.athlete, seq=seq)
-        task = asyncio.ensure_future(self._store_and_ack(seq, rows))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        ingest.group_commit().enqueue(rows, functools.partial(self._stored, seq))
 
-    async def _store_and_ack(self, seq: int, rows: list[tuple[Any, ...]]) -> None:
-        try:
-            if rows:
-                await ingest.group_commit().submit(rows)
-        except Exception:
+    async def _stored(self, seq: int, error: BaseException | None) -> None:
+        """The group commit's answer for one batch: ack it, or say it was not stored."""
+        if error is not None:
             # Close, so that no later batch is stored past this one: the phone reconnects,
             # learns last_seq and resends from there.
             await self.error("not_stored", "could not store this batch; send it again", seq=seq)
@@ -167,10 +167,10 @@ class TrackerConsumer(_JsonFrames):
         encoded = tick.states.get(self.athlete.id)
         if encoded is None:
             return
-        state = json.loads(encoded)
+        state = loads(encoded)
         frame = {"type": "state", "distance": state["distance"], "progress": state["progress"]}
         frame |= {key: state[key] for key in ("rank", "eta", "status") if key in state}
-        self._later(dumps(frame))
+        race_hub.post(self.send, dumps(frame))
 
     def hub_post(self, encoded: str) -> None:
         """Spectators' business: an athlete's phone does not show the race's posts."""

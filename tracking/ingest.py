@@ -16,6 +16,7 @@ import threading
 import time
 import weakref
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -262,26 +263,42 @@ def close_writer_connection() -> None:
     _writer.submit(lambda: connection.close()).result()
 
 
+Done = Callable[[BaseException | None], Awaitable[None]]
+
+
 class GroupCommit:
     """Gathers what every tracker of this process sends for a short window, stores it once.
 
-    One writer thread keeps one database connection; ``submit`` returns when the
-    rows are committed (or raises), which is when the sender may be acked.
+    One writer thread keeps one database connection. After the commit the fixes go to
+    their races' tickers, then each batch's ``done`` is awaited in turn (it sends the
+    ack): one task does it all, not a task per batch.
     """
 
     def __init__(self, window: float) -> None:
         self.window = window
-        self.pending: list[tuple[list[tuple[Any, ...]], asyncio.Future[None]]] = []
+        self.pending: list[tuple[list[tuple[Any, ...]], Done]] = []
         self.wakeup = asyncio.Event()
         self.executor = _writer
         self.task: asyncio.Task[None] | None = None
 
-    async def submit(self, rows: list[tuple[Any, ...]]) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.pending.append((rows, future))
+    def enqueue(self, rows: list[tuple[Any, ...]], done: Done) -> None:
+        """Store ``rows`` with the next commit, then await ``done(None)`` (or the error)."""
+        self.pending.append((rows, done))
         self.wakeup.set()
         if self.task is None or self.task.done():
             self.task = asyncio.ensure_future(self._run())
+
+    async def submit(self, rows: list[tuple[Any, ...]]) -> None:
+        """Store ``rows`` with the next commit; returns once they are committed."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def done(error: BaseException | None) -> None:
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
+
+        self.enqueue(rows, done)
         await future
 
     async def _run(self) -> None:
@@ -292,18 +309,19 @@ class GroupCommit:
             batches, self.pending = self.pending, []
             self.wakeup.clear()
             rows = [row for batch, _ in batches for row in batch]
+            error: BaseException | None = None
             try:
                 await loop.run_in_executor(self.executor, _store_in_thread, rows)
             except Exception as exc:
                 logger.exception("group commit of %d fixes failed", len(rows))
-                for _, future in batches:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for _, future in batches:
-                if not future.done():
-                    future.set_result(None)
-            await _publish(rows)
+                error = exc
+            else:
+                await _publish(rows)
+            for _, done in batches:
+                try:
+                    await done(error)
+                except Exception:  # one closed socket must not keep the others waiting
+                    logger.debug("could not answer a batch", exc_info=True)
 
 
 def _store_in_thread(rows: list[tuple[Any, ...]]) -> None:
