@@ -2,8 +2,9 @@
 
 A fix is acknowledged only once it is in the database. Fixes arriving within a
 short window are stored in one write (the group commit: COPY on PostgreSQL,
-one ``bulk_create`` on SQLite) and every batch in it is acked after that commit;
-then they go to the race's buffer for its ticker.
+one ``bulk_create`` on SQLite) and every batch in it is acked after that commit.
+Meanwhile they go to the race's buffer for its ticker: the live map does not wait
+for the disk, only the ack does.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BATCH = 500
 FUTURE_TOLERANCE_S = 300
+PUBLISH_TIMEOUT_SECONDS = 2.0  # a hung Redis may delay an ack this long, no longer
 _COLUMNS = (
     "race_id", "registration_id", "seq", "t", "lat", "lon",
     "alt", "acc", "spd", "hr", "cad", "bat", "received_at",
@@ -309,14 +311,16 @@ class GroupCommit:
             batches, self.pending = self.pending, []
             self.wakeup.clear()
             rows = [row for batch, _ in batches for row in batch]
-            error: BaseException | None = None
-            try:
-                await loop.run_in_executor(self.executor, _store_in_thread, rows)
-            except Exception as exc:
-                logger.exception("group commit of %d fixes failed", len(rows))
-                error = exc
-            else:
-                await _publish(rows)
+            # The map need not wait for the disk: the tickers hear of the fixes while they
+            # are being stored. Only the ack waits for the commit.
+            stored, _ = await asyncio.gather(
+                loop.run_in_executor(self.executor, _store_in_thread, rows),
+                asyncio.wait_for(_publish(rows), PUBLISH_TIMEOUT_SECONDS),
+                return_exceptions=True,
+            )
+            error = stored if isinstance(stored, BaseException) else None
+            if error is not None:
+                logger.error("group commit of %d fixes failed", len(rows), exc_info=error)
             for _, done in batches:
                 try:
                     await done(error)
