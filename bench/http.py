@@ -83,24 +83,35 @@ def default_db_mode() -> str:
     return "pool" if importlib.util.find_spec("psycopg_pool") else "per-request"
 
 
-def bench_env(args: argparse.Namespace) -> dict[str, str]:
-    drop = ("PYTEST_XDIST_WORKER", "DJANGO_SETTINGS_MODULE", "PAGE_CACHE_SECONDS", "DB_POOL")
+def server_env(
+    *, database_url: str, redis_url: str, key_prefix: str, **extra: str
+) -> dict[str, str]:
+    """The environment of a benchmarked Pace process (production settings, bench services)."""
+    drop = ("PYTEST_XDIST_WORKER", "DJANGO_SETTINGS_MODULE", "PAGE_CACHE_SECONDS", "DB_POOL",
+            "EMBEDDED_TICKERS")  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(
         SECRET_KEY="pace-bench-only-not-a-secret-7d1e0c",
         DEBUG="0",
-        DATABASE_URL=args.database_url,
-        REDIS_URL=args.redis_url,
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
         ALLOWED_HOSTS=HOST,
         MAP_TILE_URL="",
-        CACHE_KEY_PREFIX=KEY_PREFIX,
-        PAGE_CACHE_SECONDS=str(PAGE_CACHE_SECONDS),
+        CACHE_KEY_PREFIX=key_prefix,
         LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE=args.settings,
+        DJANGO_SETTINGS_MODULE="pace.settings",
         PYTHONDONTWRITEBYTECODE="1",
     )
-    env.update(DB_MODES[args.db])
+    env.update(extra)
     return env
+
+
+def bench_env(args: argparse.Namespace) -> dict[str, str]:
+    return server_env(
+        database_url=args.database_url, redis_url=args.redis_url, key_prefix=KEY_PREFIX,
+        PAGE_CACHE_SECONDS=str(PAGE_CACHE_SECONDS), DJANGO_SETTINGS_MODULE=args.settings,
+        **DB_MODES[args.db],
+    )  # fmt: skip
 
 
 def run(cmd: list[str], env: dict[str, str], what: str) -> str:

@@ -52,6 +52,7 @@ from bench.http import (
     percentile,
     recreate_database,
     run,
+    server_env,
     write_json,
 )
 from bench.live_client import LoaderConfig, run_loader
@@ -80,24 +81,10 @@ def log(msg: str) -> None:
 
 
 def bench_env(args: argparse.Namespace) -> dict[str, str]:
-    drop = ("PYTEST_XDIST_WORKER", "DJANGO_SETTINGS_MODULE", "DB_POOL", "EMBEDDED_TICKERS")
-    env = {k: v for k, v in os.environ.items() if k not in drop}
-    env.update(
-        SECRET_KEY="pace-bench-only-not-a-secret-7d1e0c",
-        DEBUG="0",
-        DATABASE_URL=args.database_url,
-        REDIS_URL=args.redis_url,
-        ALLOWED_HOSTS=HOST,
-        MAP_TILE_URL="",
-        CACHE_KEY_PREFIX=KEY_PREFIX,
-        EMBEDDED_TICKERS="0",
-        EMBEDDED_SCHEDULER="0",
-        DB_POOL="1",
-        LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="pace.settings",
-        PYTHONDONTWRITEBYTECODE="1",
-    )
-    return env
+    return server_env(
+        database_url=args.database_url, redis_url=args.redis_url, key_prefix=KEY_PREFIX,
+        EMBEDDED_TICKERS="0", EMBEDDED_SCHEDULER="0", DB_POOL="1",
+    )  # fmt: skip
 
 
 def clear_redis(url: str) -> int:
