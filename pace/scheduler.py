@@ -23,6 +23,12 @@ def _interval(schedule: object) -> float:
     return float(seconds() if callable(seconds) else schedule)  # type: ignore[arg-type]
 
 
+def load_tasks() -> None:
+    """Import every app's ``tasks`` module: Celery's autodiscovery waits for a worker to
+    start, and the embedded topology has none."""
+    current_app.loader.import_default_modules()
+
+
 def run_due(last_run: dict[str, float], now: float) -> list[str]:
     """Run every entry of the beat schedule whose interval has passed; returns their names."""
     ran = []
@@ -45,6 +51,7 @@ def start_embedded_scheduler(tick: float = 5.0) -> None:
     _started.set()
 
     def loop() -> None:
+        load_tasks()
         last_run: dict[str, float] = {}
         while True:
             run_due(last_run, time.monotonic())
