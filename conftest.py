@@ -17,6 +17,16 @@ from pace.testing import ROLES, make_course, make_event, make_organizer, make_ra
 pytest_plugins = ["pace.browser_testing"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_background_threads(django_test_environment: None) -> None:
+    """Tests run schedules and race tickers by hand: importing ``pace.asgi`` (as the
+    ASGI tests do) must not start the embedded beat or tickers in the test process."""
+    from django.conf import settings
+
+    settings.EMBEDDED_SCHEDULER = False
+    settings.EMBEDDED_TICKERS = False
+
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings: Any) -> None:
     """PBKDF2 is slow by design; tests don't need it to be."""
