@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,6 +21,7 @@ from tracking.livestore import Snapshot, live_store
 
 QUEUE_MAX = 30
 RETRY_SECONDS = 1.0
+BEHIND_BACKOFF_SECONDS = 3.0
 logger = logging.getLogger(__name__)
 MAX_FOLLOWS = 50
 
@@ -57,12 +59,14 @@ class Viewer:
         self.leaders: list[int] = []
         self.resync = True
         self.resyncs = 0
+        self.behind = False  # the resync is for falling behind, not for a follow
+        self.calm_at = 0.0  # no resync for falling behind before this (monotonic)
 
     # --- from the hub (never waits) ----------------------------------------------
     def _put(self, item: tuple[Any, ...]) -> None:
         if len(self.queue) >= QUEUE_MAX:
             self.queue.clear()
-            self.resync = True
+            self.resync = self.behind = True
         self.queue.append(item)
         self.wake.set()
 
@@ -108,6 +112,12 @@ class Viewer:
                 self.wake.set()
 
     async def _drain(self) -> None:
+        if self.resync and self.behind:
+            # An overloaded server must not spend itself on snapshots for viewers that
+            # fall behind again at once: at most one such snapshot per BEHIND_BACKOFF.
+            await asyncio.sleep(max(0.0, self.calm_at - time.monotonic()))
+            self.queue.clear()
+            self.calm_at = time.monotonic() + BEHIND_BACKOFF_SECONDS
         if self.resync:
             await self._snapshot()
         while self.queue and not self.resync:
@@ -115,7 +125,7 @@ class Viewer:
                 await self.send(frame)
 
     async def _snapshot(self) -> None:
-        self.resync = False
+        self.resync = self.behind = False
         snapshot = await live_store().snapshot(self.race["id"], self.follows)
         frame, self.seq, self.leaders = snapshot_frame(snapshot, self.race, self.interval)
         self.resyncs += 1
@@ -136,7 +146,7 @@ class Viewer:
         if tick.seq <= self.seq:
             return []  # already in the snapshot
         if tick.seq > self.seq + 1 and self.seq:
-            self.resync = True  # a tick was lost on the way: heal with a fresh snapshot
+            self.resync = self.behind = True  # a tick was lost on the way: heal with a snapshot
             return []
         self.seq = tick.seq
         self.leaders = tick.leaders
@@ -147,11 +157,11 @@ class Viewer:
         if tick.seq % interval == 0:
             frames.append(hub.field_frame(tick, interval))
         wanted = set(focus)
-        for athlete, point, time, rank in tick.results:
+        for athlete, point, passed, rank in tick.results:
             if athlete in wanted:
                 frames.append(
                     dumps(
-                        {"type": "result", "athlete": athlete, "point": point, "time": time}
+                        {"type": "result", "athlete": athlete, "point": point, "time": passed}
                         | ({"rank": rank} if rank else {})
                     )
                 )

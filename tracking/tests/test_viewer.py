@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 
@@ -67,3 +68,25 @@ def test_it_heals_a_lost_tick_with_a_fresh_snapshot(gap):
     frames, lost, resync = run(scenario)
     assert json.loads(frames[0])["seq"] == 11
     assert lost == [] and resync
+
+
+def test_it_waits_before_resyncing_a_viewer_that_keeps_falling_behind():
+    sent: list[str] = []
+
+    async def scenario():
+        viewer = Viewer(race={"id": 454545, "name": "R"}, send=_collect(sent))
+        hub = RaceHub(454545)
+        viewer.resync, viewer.seq = False, 1
+        viewer.calm_at = time.monotonic() + 0.4  # it resynced for being behind just now
+        runner = asyncio.ensure_future(viewer.run())
+        for seq in range(2, QUEUE_MAX + 5):
+            viewer.hub_tick(_tick(seq), hub)
+        await asyncio.sleep(0.2)
+        early = list(sent)
+        await asyncio.sleep(0.4)
+        runner.cancel()
+        return early
+
+    early = run(scenario)
+    assert early == []  # still calming down: no snapshot yet
+    assert [json.loads(f)["type"] for f in sent] == ["snapshot"]
