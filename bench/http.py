@@ -135,12 +135,12 @@ def recreate_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def clear_redis(url: str) -> int:
+def clear_redis(url: str, prefix: str = KEY_PREFIX) -> int:
     """Delete the bench's keys (its own prefix, in its own Redis db)."""
     import redis
 
     client = redis.Redis.from_url(url)
-    keys = list(client.scan_iter(match=f"{KEY_PREFIX}*", count=1000))
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
     for i in range(0, len(keys), 500):
         client.unlink(*keys[i : i + 500])
     client.close()

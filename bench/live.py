@@ -47,6 +47,7 @@ from bench.http import (
     PY,
     ROOT,
     _stat,
+    clear_redis,
     machine_busy,
     machine_info,
     percentile,
@@ -85,17 +86,6 @@ def bench_env(args: argparse.Namespace) -> dict[str, str]:
         database_url=args.database_url, redis_url=args.redis_url, key_prefix=KEY_PREFIX,
         EMBEDDED_TICKERS="0", EMBEDDED_SCHEDULER="0", DB_POOL="1",
     )  # fmt: skip
-
-
-def clear_redis(url: str) -> int:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    keys = list(client.scan_iter(match=f"{KEY_PREFIX}*", count=1000))
-    for i in range(0, len(keys), 500):
-        client.unlink(*keys[i : i + 500])
-    client.close()
-    return len(keys)
 
 
 def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
@@ -584,7 +574,7 @@ def run_pace(
     args: argparse.Namespace, env: dict[str, str], race: dict[str, Any], logdir: Path
 ) -> dict[str, Any]:
     dbname = urlsplit(args.database_url).path.lstrip("/")
-    log(f"cleared {clear_redis(args.redis_url)} Redis keys under {KEY_PREFIX}")
+    log(f"cleared {clear_redis(args.redis_url, KEY_PREFIX)} Redis keys under {KEY_PREFIX}")
     procs = Procs(logdir)
     try:
         fd = procs.sock.fileno()
@@ -622,7 +612,7 @@ def run_pace(
         procs.stop()
     time.sleep(1.0)
     out["durability"] = check_db(args.database_url, race["race_id"], out.pop("_acked"))
-    log(f"cleared {clear_redis(args.redis_url)} Redis keys")
+    log(f"cleared {clear_redis(args.redis_url, KEY_PREFIX)} Redis keys")
     return out
 
 

@@ -9,10 +9,8 @@ import datetime as dt
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,16 +25,8 @@ from tracking.engine import Fix
 from tracking.livestore import live_store
 from tracking.testrace import load_test_race_create
 from tracking.tests.helpers import run
+from tracking.tests.serving import daphne_server, manage, migrated_db, sqlite_env
 from tracking.ticker import TickerRunner
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 BACKENDS = ["sqlite"] + (
     ["postgresql"] if os.environ.get("DATABASE_URL", "").startswith("postgres") else []
@@ -47,23 +37,17 @@ BACKENDS = ["sqlite"] + (
 def _database(
     backend: str, tmp_path: Path
 ) -> Iterator[tuple[dict[str, str], Callable[[str, tuple], list]]]:
-    """A server environment on a database of its own, and a way to query that database."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(
-        SECRET_KEY="kill-9-test", ALLOWED_HOSTS="127.0.0.1", DEBUG="0",
-        EMBEDDED_TICKERS="0", EMBEDDED_SCHEDULER="0",
-    )  # fmt: skip
+    """A migrated database of this test's own, the servers' environment on it, and a way
+    to query it: a SQLite file, or PostgreSQL with Redis as in production."""
     if backend == "sqlite":
-        db = tmp_path / "pace.sqlite3"
-        env["DATABASE_URL"] = f"sqlite:///{db}"
+        db = migrated_db(tmp_path / "pace.sqlite3")
 
         def query(sql: str, params: tuple) -> list:
             with sqlite3.connect(db) as conn:
                 return conn.execute(sql.replace("%s", "?"), params).fetchall()
 
-        yield env, query
+        yield sqlite_env(db), query
         return
-    # PostgreSQL (and Redis, as in production): a database for this test only.
     import psycopg
 
     base = os.environ["DATABASE_URL"]
@@ -72,7 +56,11 @@ def _database(
         admin.execute(f"DROP DATABASE IF EXISTS {name}")
         admin.execute(f"CREATE DATABASE {name}")
     url = base.rsplit("/", 1)[0] + f"/{name}"
-    env.update(DATABASE_URL=url, REDIS_URL=os.environ.get("REDIS_URL", ""), CACHE_KEY_PREFIX=name)
+    env = sqlite_env(tmp_path / "unused.sqlite3") | {
+        "DATABASE_URL": url, "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "CACHE_KEY_PREFIX": name, "EMBEDDED_TICKERS": "0",
+    }  # fmt: skip
+    manage(env, "migrate", "--noinput")
 
     def query(sql: str, params: tuple) -> list:
         with psycopg.connect(url) as conn:
@@ -83,13 +71,6 @@ def _database(
     finally:
         with psycopg.connect(base, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def _manage(env: dict[str, str], *args: str) -> str:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-        capture_output=True, text=True, timeout=120,
-    ).stdout  # fmt: skip
 
 
 async def _send_until_killed(url: str, token: str, server: subprocess.Popen) -> set[int]:
@@ -119,26 +100,15 @@ async def _send_until_killed(url: str, token: str, server: subprocess.Popen) -> 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_fixes_acked_before_a_kill_9_are_all_in_the_database(tmp_path, backend):
-    with _database(backend, tmp_path) as (env, query):
-        _manage(env, "migrate", "--noinput")
-        race = json.loads(_manage(env, "create_test_race", "--athletes", "1", "--json"))
-        athlete = race["athletes"][0]
-        port = _free_port()
-        command = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "pace.asgi:application"]
-        server = subprocess.Popen(
-            [sys.executable, *command], cwd=ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            _wait_for(port)
-            url = f"ws://127.0.0.1:{port}"
-            # In a thread of its own: a browser test may have left this one's loop running.
-            with ThreadPoolExecutor(1) as pool:
-                job = pool.submit(asyncio.run, _send_until_killed(url, athlete["token"], server))
-                acked = job.result()
-        finally:
-            server.kill()
-            server.wait()
+    with _database(backend, tmp_path) as (env, query), daphne_server(tmp_path, env=env) as server:
+        athlete = server.test_race(athletes=1)["athletes"][0]
+        url = server.url.replace("http://", "ws://")
+        # In a thread of its own: a browser test may have left this one's loop running.
+        with ThreadPoolExecutor(1) as pool:
+            job = pool.submit(
+                asyncio.run, _send_until_killed(url, athlete["token"], server.process)
+            )
+            acked = job.result()
         assert len(acked) >= 20
         rows = query(
             "SELECT seq, count(*) FROM tracking_position WHERE registration_id = %s GROUP BY seq",
@@ -146,15 +116,6 @@ def test_fixes_acked_before_a_kill_9_are_all_in_the_database(tmp_path, backend):
         )
     stored = dict(rows)
     assert all(stored.get(seq) == 10 for seq in acked), "an acked batch is missing or partial"
-
-
-def _wait_for(port: int) -> None:
-    for _ in range(150):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
 
 
 @pytest.mark.django_db(transaction=True)

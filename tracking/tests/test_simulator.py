@@ -12,7 +12,7 @@ from pace.testing import make_course, make_event, make_race
 from tracking.models import Tracker
 from tracking.simulator import Course, Runner, SimAthlete, sim_trackers_ensure
 from tracking.testrace import load_test_race_create
-from tracking.tests.browser.serving import daphne_server
+from tracking.tests.serving import daphne_server
 
 
 def test_it_walks_the_course_by_official_distance():

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tracking.tests.browser.serving import daphne_server
+from tracking.tests.serving import daphne_server
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = Path(os.environ.get("PACE_LIVE_SCREENSHOT", "/tmp/pace-live-page.png"))

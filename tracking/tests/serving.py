@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = Path(os.environ.get("PACE_TEST_DB_CACHE", "/tmp/pace-test-db"))
 
 
@@ -33,7 +33,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def server_env(db: Path) -> dict[str, str]:
+def sqlite_env(db: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PYTEST_XDIST_WORKER")}
     env |= {
         "DATABASE_URL": f"sqlite:///{db}",
@@ -47,10 +47,10 @@ def server_env(db: Path) -> dict[str, str]:
     return env
 
 
-def manage(db: Path, *args: str, timeout: float = 120) -> str:
+def manage(env: dict[str, str], *args: str, timeout: float = 120) -> str:
     done = subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=ROOT, env=server_env(db), capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
     )  # fmt: skip
     assert done.returncode == 0, f"manage.py {' '.join(args)} failed:\n{done.stderr[-3000:]}"
     return done.stdout
@@ -65,7 +65,7 @@ def migrated_db(path: Path) -> Path:
     if not template.exists():
         TEMPLATES.mkdir(parents=True, exist_ok=True)
         building = template.with_suffix(f".{os.getpid()}.tmp")
-        manage(building, "migrate", "--noinput", timeout=300)
+        manage(sqlite_env(building), "migrate", "--noinput", timeout=300)
         os.replace(building, template)
     shutil.copyfile(template, path)
     return path
@@ -74,11 +74,12 @@ def migrated_db(path: Path) -> Path:
 @dataclass
 class Server:
     url: str
-    db: Path
+    env: dict[str, str]
     process: subprocess.Popen[bytes]
+    db: Path | None = None  # the SQLite file, when it is one
 
     def manage(self, *args: str, timeout: float = 120) -> str:
-        return manage(self.db, *args, timeout=timeout)
+        return manage(self.env, *args, timeout=timeout)
 
     def test_race(self, athletes: int) -> dict[str, Any]:
         return json.loads(self.manage("create_test_race", "--athletes", str(athletes), "--json"))
@@ -86,21 +87,25 @@ class Server:
     def simulate(self, race_id: int, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [sys.executable, "manage.py", "simulate_race", str(race_id), "--url", self.url, *args],
-            cwd=ROOT, env=server_env(self.db), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True,
         )  # fmt: skip
 
 
 @contextmanager
-def daphne_server(tmp: Path) -> Iterator[Server]:
-    """Serve Pace with daphne on a free port until the block ends."""
-    db = migrated_db(tmp / "db.sqlite3")
+def daphne_server(tmp: Path, *, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """Serve Pace with daphne on a free port until the block ends: on a fresh SQLite file,
+    or in the environment given (a migrated database of its own)."""
+    db = None
+    if env is None:
+        db = migrated_db(tmp / "db.sqlite3")
+        env = sqlite_env(db)
     port = _free_port()
     log = (tmp / "daphne.log").open("wb")
     command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
     process = subprocess.Popen(
         [*command, "pace.asgi:application"],
-        cwd=ROOT, env=server_env(db), stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -115,7 +120,7 @@ def daphne_server(tmp: Path) -> Iterator[Server]:
                     started = (tmp / "daphne.log").read_text()
                     raise RuntimeError(f"daphne did not start:\n{started}") from None
                 time.sleep(0.2)
-        yield Server(url=url, db=db, process=process)
+        yield Server(url=url, env=env, process=process, db=db)
     finally:
         process.terminate()
         try:
