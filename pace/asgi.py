@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -16,6 +15,7 @@ from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from pace.lib.fastpath import PageFastPath  # noqa: E402
+from pace.lib.gctune import tune_for_server  # noqa: E402
 from pace.routing import websocket_urlpatterns  # noqa: E402
 from pace.scheduler import start_embedded_scheduler  # noqa: E402
 from tracking.ticker import EmbeddedTickers  # noqa: E402
@@ -44,6 +44,4 @@ application = EmbeddedTickers(
     )
 )
 
-# What is loaded by now lives as long as the process. A full garbage collection walking
-# it took over 100 ms, stalling every request the process held; frozen, it is skipped.
-gc.freeze()
+tune_for_server()

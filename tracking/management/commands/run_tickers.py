@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from pace.lib.gctune import tune_for_server
 from tracking.ticker import TickerRunner
 
 
@@ -12,6 +13,7 @@ class Command(BaseCommand):
     help = "Run live races' tickers (production topology); more processes spread the races."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        tune_for_server()
         runner = TickerRunner()
         self.stdout.write(f"ticker runner {runner.owner} every {runner.tick}s")
         asyncio.run(runner.run())
