@@ -7,7 +7,6 @@ Thin: they parse frames and call ``tracking.ingest``, ``tracking.posts``,
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 import time
@@ -48,7 +47,11 @@ class _JsonFrames(AsyncWebsocketConsumer):
         await handler(message)
 
     async def error(self, code: str, detail: str, **extra: Any) -> None:
-        await self.send(dumps({"type": "error", "code": code, "detail": detail, **extra}))
+        await self.send_frame(dumps({"type": "error", "code": code, "detail": detail, **extra}))
+
+    async def send_frame(self, text: str) -> None:
+        """A text frame, straight to the server (the hub sends thousands a tick this way)."""
+        await self.base_send({"type": "websocket.send", "text": text})
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:
@@ -101,11 +104,11 @@ class TrackerConsumer(_JsonFrames):
         self.athlete, self.token = athlete, token
         self.last_seq = await database_sync_to_async(ingest.last_seq)(athlete_id=athlete.id)
         await hub.join(athlete.race_id, self)
-        await self.send(dumps(athlete.welcome(self.last_seq)))
+        await self.send_frame(dumps(athlete.welcome(self.last_seq)))
 
     async def on_hello(self, frame: dict[str, Any]) -> None:
         if self.athlete is not None:
-            await self.send(dumps(self.athlete.welcome(self.last_seq)))
+            await self.send_frame(dumps(self.athlete.welcome(self.last_seq)))
             return
         await self.authenticate(frame.get("token") or "", str(frame.get("device") or "")[:200])
 
@@ -147,7 +150,7 @@ class TrackerConsumer(_JsonFrames):
             await self.close(code=1011)
             return
         self.last_seq = max(self.last_seq or 0, seq)
-        await self.send(dumps({"type": "ack", "seq": seq}))
+        await self.send_frame(dumps({"type": "ack", "seq": seq}))
 
     async def on_post(self, frame: dict[str, Any]) -> None:
         if not await self._require():
@@ -162,6 +165,9 @@ class TrackerConsumer(_JsonFrames):
     handlers = {"hello": on_hello, "pos": on_pos, "post": on_post}
 
     # --- from the race's hub -------------------------------------------------------
+    def hub_synced(self, race_hub: RaceHub) -> None:
+        """Spectators' business."""
+
     def hub_tick(self, tick: Tick, race_hub: RaceHub) -> None:
         assert self.athlete is not None
         encoded = tick.states.get(self.athlete.id)
@@ -170,14 +176,15 @@ class TrackerConsumer(_JsonFrames):
         state = loads(encoded)
         frame = {"type": "state", "distance": state["distance"], "progress": state["progress"]}
         frame |= {key: state[key] for key in ("rank", "eta", "status") if key in state}
-        race_hub.post(self.send, dumps(frame))
+        race_hub.post(self.send_frame, dumps(frame))
 
-    def hub_post(self, encoded: str) -> None:
+    def hub_post(self, encoded: str, race_hub: RaceHub) -> None:
         """Spectators' business: an athlete's phone does not show the race's posts."""
 
-    def hub_kudos(self, athlete: int, count: int, sender: str) -> None:
+    def hub_kudos(self, athlete: int, count: int, sender: str, race_hub: RaceHub) -> None:
         if self.athlete is not None and athlete == self.athlete.id:
-            self._later(dumps({"type": "kudos", "from": sender, "count": count}))
+            frame = dumps({"type": "kudos", "from": sender, "count": count})
+            race_hub.post(self.send_frame, frame)
 
     def hub_revoked(self, athletes: list[int]) -> None:
         if self.athlete is not None and self.athlete.id in athletes:
@@ -189,9 +196,6 @@ class TrackerConsumer(_JsonFrames):
             await self.error("unauthorized", "this tracking token was revoked")
             await self.close(code=4401)
 
-    def _later(self, text: str) -> None:
-        self._later_call(self.send(text))
-
     def _later_call(self, coroutine: Any) -> None:
         task = asyncio.ensure_future(coroutine)
         self.tasks.add(task)
@@ -202,6 +206,7 @@ class LiveConsumer(_JsonFrames):
     """``/ws/live/RACE_ID/``: a spectator's snapshot, ticks, field, kudos, posts, results."""
 
     viewer: Viewer | None = None
+    hub: RaceHub
 
     async def connect(self) -> None:
         race_id = self.scope["url_route"]["kwargs"]["race_id"]
@@ -215,16 +220,12 @@ class LiveConsumer(_JsonFrames):
         self.user = self.scope.get("user")
         self.bucket = Bucket(settings.TRACKING_KUDOS_BURST, settings.TRACKING_KUDOS_REFILL_SECONDS)
         await self.accept()
-        self.viewer = Viewer(race=info, send=self.send)
-        await hub.join(self.race_id, self.viewer)  # join before the snapshot: nothing falls between
-        self.task = asyncio.ensure_future(self.viewer.run())
-        self.viewer.wake.set()
+        self.viewer = Viewer(race=info, send=self.send_frame)
+        self.hub = await hub.join(self.race_id, self.viewer)
+        self.viewer.resync(self.hub)  # the snapshot, from the hub's copy of the race
 
     async def disconnect(self, code: int) -> None:
         if self.viewer is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
             await hub.leave(self.race_id, self.viewer)
 
     async def on_follow(self, frame: dict[str, Any]) -> None:
@@ -237,7 +238,7 @@ class LiveConsumer(_JsonFrames):
         elif unknown := [i for i in ids if i not in self.athletes]:
             await self.error("unknown_athlete", f"not in this race: {unknown[:10]}")
         else:
-            self.viewer.follow(ids)
+            self.viewer.follow(ids, self.hub)
 
     async def on_field(self, frame: dict[str, Any]) -> None:
         assert self.viewer is not None

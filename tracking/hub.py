@@ -2,9 +2,11 @@
 
 The ticker sends one message per tick to the race's group; the group's members
 are processes (one hub each), not spectators, so the channel layer carries a
-race's tick once per process. The hub hands the message, decoded once, to its
-local listeners (spectator viewers and athletes' trackers), each of which joins
-its own frame from the pre-encoded pieces.
+race's tick once per process. The hub applies the tick to its copy of the race
+(``tracking.mirror``) and hands it, decoded once, to its local listeners
+(spectator viewers and athletes' trackers); each joins its own frames from the
+pre-encoded pieces and queues them on the hub's outbox, which one task sends.
+Nothing waits per listener: a tick's fan-out to ten thousand sockets is one loop.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
+from tracking.livestore import live_store
+from tracking.mirror import RaceMirror
+
 logger = logging.getLogger(__name__)
 
 FIELD_HISTORY = 60  # ticks of field changes kept: the longest field interval
+RELOAD_RETRY_SECONDS = 1.0
 
 
 def race_group(race_id: int) -> str:
@@ -35,6 +41,7 @@ class Tick:
     seq: int
     t: float
     states: dict[int, str]
+    field_changes: list[tuple[int, str]]
     leaders: list[int]
     results: list[list[Any]]
     field_interval: int
@@ -43,9 +50,10 @@ class Tick:
 
 
 class Listener(Protocol):
+    def hub_synced(self, hub: RaceHub) -> None: ...
     def hub_tick(self, tick: Tick, hub: RaceHub) -> None: ...
-    def hub_post(self, encoded: str) -> None: ...
-    def hub_kudos(self, athlete: int, count: int, sender: str) -> None: ...
+    def hub_post(self, encoded: str, hub: RaceHub) -> None: ...
+    def hub_kudos(self, athlete: int, count: int, sender: str, hub: RaceHub) -> None: ...
     def hub_revoked(self, athletes: list[int]) -> None: ...
 
 
@@ -58,23 +66,50 @@ class RaceHub:
         self.fields: deque[tuple[int, list[tuple[int, str]]]] = deque(maxlen=FIELD_HISTORY)
         self.channel = ""
         self.task: asyncio.Task[None] | None = None
-        self.ready = asyncio.Event()
         self.last_seq = 0
         self.dropped = 0
         self.outbox: list[tuple[Callable[[str], Awaitable[None]], str]] = []
         self.sending: asyncio.Task[None] | None = None
+        self.mirror = RaceMirror()
+        self.synced = False  # the mirror is loaded and no tick is missing since
+        self.early: list[Tick] = []  # ticks received while (re)loading the mirror
+        self.loading: asyncio.Task[None] | None = None
+        self.loads = 0
 
     async def start(self) -> None:
+        """Subscribe, then read the race's state: no tick can fall between the two.
+
+        Listeners hear ``hub_synced`` once the state is read (at once, in the embedded
+        topology; one Redis round trip in production, retried while Redis is away)."""
         layer = get_channel_layer()
         self.channel = await layer.new_channel()
         await layer.group_add(race_group(self.race_id), self.channel)
         self.task = asyncio.ensure_future(self._receive(layer))
-        self.ready.set()
+        self.loading = asyncio.ensure_future(self._load())
 
     async def stop(self) -> None:
-        if self.task:
-            self.task.cancel()
+        for task in (self.task, self.loading):
+            if task:
+                task.cancel()
         await get_channel_layer().group_discard(race_group(self.race_id), self.channel)
+
+    async def _load(self) -> None:
+        """(Re)read the race's whole state; the ticks that came meanwhile are applied after."""
+        while True:
+            try:
+                state = await live_store().full_state(self.race_id)
+            except Exception:
+                logger.warning("race %s: live state unreadable; retrying", self.race_id)
+                await asyncio.sleep(RELOAD_RETRY_SECONDS)
+                continue
+            self.mirror.reset(state)
+            early, self.early = self.early, []
+            if all(self.mirror.apply(tick) for tick in early):
+                break
+        self.synced = True
+        self.loads += 1
+        for listener in list(self.listeners):
+            listener.hub_synced(self)
 
     async def _receive(self, layer: Any) -> None:
         while True:
@@ -89,19 +124,32 @@ class RaceHub:
     def dispatch(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         if kind == "race.tick":
-            tick = self._tick(message)
-            for listener in list(self.listeners):
-                listener.hub_tick(tick, self)
+            self._on_tick(self._tick(message))
         elif kind == "race.post":
+            self.mirror.add_post(message["post"])
             for listener in list(self.listeners):
-                listener.hub_post(message["post"])
+                listener.hub_post(message["post"], self)
+        elif kind == "race.posts":
+            self.mirror.set_posts(message["posts"])
         elif kind == "race.revoked":
             for listener in list(self.listeners):
                 listener.hub_revoked(message["athletes"])
         elif kind == "race.kudos":
             for athlete, count, sender in message["kudos"]:
                 for listener in list(self.listeners):
-                    listener.hub_kudos(athlete, count, sender)
+                    listener.hub_kudos(athlete, count, sender, self)
+
+    def _on_tick(self, tick: Tick) -> None:
+        if not self.synced:
+            self.early.append(tick)
+            return
+        if not self.mirror.apply(tick):
+            logger.warning("race %s: ticks lost before %s; reloading", self.race_id, tick.seq)
+            self.synced, self.early = False, [tick]
+            self.loading = asyncio.ensure_future(self._load())
+            return
+        for listener in list(self.listeners):
+            listener.hub_tick(tick, self)
 
     def post(self, send: Callable[[str], Awaitable[None]], text: str) -> None:
         """Send a frame soon, from one task for all of them (thousands of phones a tick)."""
@@ -123,11 +171,13 @@ class RaceHub:
         if self.last_seq and seq > self.last_seq + 1:
             self.dropped += seq - self.last_seq - 1
         self.last_seq = seq
-        self.fields.append((seq, [(a, e) for a, e in message["field"]]))
+        field = [(a, e) for a, e in message["field"]]
+        self.fields.append((seq, field))
         return Tick(
             seq=seq,
             t=message["t"],
             states={a: e for a, e in message["athletes"]},
+            field_changes=field,
             leaders=message["leaders"],
             results=message["results"],
             field_interval=message["field_interval"],

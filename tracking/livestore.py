@@ -28,11 +28,13 @@ MAX_CONNECTIONS = 50  # per process and event loop
 
 
 @dataclass(slots=True)
-class Snapshot:
-    meta: dict[str, Any]
-    states: list[str]  # encoded state objects of the asked athletes (leaders and follows)
-    field: list[str]  # encoded compact entries of every athlete
-    posts: list[str]
+class RaceState:
+    """A race's whole live state, read at once: what each process's hub starts from."""
+
+    meta: dict[str, Any] | None  # None until the race's first tick
+    states: dict[int, str]  # encoded state object of every athlete
+    field: dict[int, str]  # encoded compact entry of every athlete
+    posts: list[str]  # encoded post frames, newest first
 
 
 @dataclass(slots=True)
@@ -88,16 +90,12 @@ class MemoryLiveStore:
         self.tickers[race_id] = TickerMemory(ticker.cursor, dict(ticker.first_at), [], ticker.seq)
         return had_state
 
-    async def snapshot(self, race_id: int, follows: list[int]) -> Snapshot | None:
+    async def full_state(self, race_id: int) -> RaceState:
         meta = self.meta.get(race_id)
-        if meta is None:
-            return None
-        states = self.states.get(race_id, {})
-        ids = list(dict.fromkeys([*meta["leaders"], *follows]))
-        return Snapshot(
-            meta=meta,
-            states=[states[i] for i in ids if i in states],
-            field=list(self.field.get(race_id, {}).values()),
+        return RaceState(
+            meta=dict(meta) if meta is not None else None,
+            states=dict(self.states.get(race_id, {})),
+            field=dict(self.field.get(race_id, {})),
             posts=list(self.posts.get(race_id, [])),
         )
 
@@ -132,25 +130,6 @@ class MemoryLiveStore:
         for table in (self.fixes, self.meta, self.states, self.field, self.posts, self.tickers):
             table.pop(race_id, None)
 
-
-_SNAPSHOT_LUA = """
-local meta = redis.call('GET', KEYS[1])
-if not meta then return false end
-local m = cjson.decode(meta)
-local ids, seen = {}, {}
-for _, id in ipairs(m.leaders) do
-  local k = tostring(id)
-  if not seen[k] then seen[k] = true; ids[#ids + 1] = k end
-end
-for i = 1, #ARGV do
-  if not seen[ARGV[i]] then seen[ARGV[i]] = true; ids[#ids + 1] = ARGV[i] end
-end
-local states = {}
-if #ids > 0 then states = redis.call('HMGET', KEYS[2], unpack(ids)) end
-local out = {}
-for i = 1, #states do if states[i] then out[#out + 1] = states[i] end end
-return {meta, out, redis.call('HVALS', KEYS[3]), redis.call('LRANGE', KEYS[4], 0, -1)}
-"""
 
 # Renew only our own lease: a ticker that lost it must not take it back by renewing.
 _LEASE_LUA = """
@@ -243,13 +222,20 @@ class RedisLiveStore:
             pipe.expire(key, KEY_TTL_SECONDS)
         return bool((await pipe.execute())[0])
 
-    async def snapshot(self, race_id: int, follows: list[int]) -> Snapshot | None:
-        keys = [self._key(race_id, part) for part in ("meta", "states", "field", "posts")]
-        found = await self._client().eval(_SNAPSHOT_LUA, 4, *keys, *[str(i) for i in follows])
-        if not found:
-            return None
-        meta, states, field, posts = found
-        return Snapshot(json.loads(meta), list(states), list(field), list(posts))
+    async def full_state(self, race_id: int) -> RaceState:
+        """One transaction, so meta, states, field and posts are of the same tick."""
+        pipe = self._client().pipeline(transaction=True)
+        pipe.get(self._key(race_id, "meta"))
+        pipe.hgetall(self._key(race_id, "states"))
+        pipe.hgetall(self._key(race_id, "field"))
+        pipe.lrange(self._key(race_id, "posts"), 0, -1)
+        meta, states, field, posts = await pipe.execute()
+        return RaceState(
+            meta=json.loads(meta) if meta else None,
+            states={int(k): v for k, v in states.items()},
+            field={int(k): v for k, v in field.items()},
+            posts=list(posts),
+        )
 
     async def ticker_memory(self, race_id: int) -> TickerMemory | None:
         client = self._client()

@@ -43,7 +43,7 @@ async def post_create(*, athlete: Athlete, text: str) -> Post:
 
 
 def posts_set_hidden(*, posts: QuerySet[Post], hidden: bool) -> int:
-    """Hide or show posts; new snapshots show only the visible ones."""
+    """Hide or show posts; new snapshots (every process's hub) show only the visible ones."""
     count = posts.update(hidden=hidden)
     for race_id in set(posts.values_list("race_id", flat=True)):
         visible = (
@@ -53,4 +53,6 @@ def posts_set_hidden(*, posts: QuerySet[Post], hidden: bool) -> int:
         )
         frames = [post_frame(p, p.registration.name) for p in visible]
         async_to_sync(live_store().set_posts)(race_id, frames)
+        message = {"type": "race.posts", "posts": frames}
+        async_to_sync(get_channel_layer().group_send)(race_group(race_id), message)
     return count

@@ -4,7 +4,7 @@ A live race keeps thousands of sockets open, each with its protocol, consumer an
 task objects: hundreds of thousands of long-lived containers. With CPython's
 default thresholds (700, 10, 10) the churn of one tick (decoded messages, frames,
 futures living about a second) is promoted into the old generations so fast that a
-full collection ran every 2–3 s, each walking the whole heap: 0.3–0.5 s with the
+full collection ran every 2 to 3 s, each walking the whole heap: 0.3 to 0.5 s with the
 event loop stopped, and 45 % of a daphne process's CPU (bench/live.py, 2,000
 athletes and 5,000 spectators). A young generation of 50,000 lets a tick's garbage
 die young, so little is promoted and full collections become rare.

@@ -186,13 +186,12 @@ def test_a_ticker_writes_the_whole_race_again_when_the_store_lost_it():
         await live_store().forget(race["race_id"])  # Redis restarted with nothing
         await ticker.step(start + 3)
         out = await ticker.step(start + 4)
-        snapshot = await live_store().snapshot(race["race_id"], [a["id"] for a in race["athletes"]])
-        return out, snapshot
+        return out, await live_store().full_state(race["race_id"])
 
-    out, snapshot = run(scenario)
+    out, state = run(scenario)
     assert len(out.changed) == 5 and out.seq == 4
-    assert snapshot.meta["seq"] == 4
-    assert len(snapshot.states) == 5 and len(snapshot.field) == 5
+    assert state.meta["seq"] == 4
+    assert len(state.states) == 5 and len(state.field) == 5
 
 
 @pytest.mark.django_db(transaction=True)

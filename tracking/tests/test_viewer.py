@@ -1,92 +1,196 @@
-"""A spectator that falls behind costs nobody else anything and heals with a snapshot."""
+"""The hub's copy of a race and the viewers it feeds: snapshots at the right seq, healing."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import pytest
 
-from tracking.hub import RaceHub, Tick
+from tracking.hub import RaceHub
+from tracking.livestore import RaceState, TickerMemory, live_store
 from tracking.tests.helpers import run
-from tracking.viewer import QUEUE_MAX, Viewer
+from tracking.viewer import Viewer
+
+RACE = 424242
 
 
-def _tick(seq: int) -> Tick:
-    return Tick(seq=seq, t=float(seq), states={1: f'{{"id":1,"seq":{seq}}}'}, leaders=[1],
-                results=[], field_interval=60, athletes=1)  # fmt: skip
+def _message(seq: int, athletes: dict[int, int]) -> dict:
+    """A ticker's group message moving each athlete to the given distance."""
+    return {
+        "type": "race.tick",
+        "seq": seq,
+        "t": float(seq),
+        "athletes": [[a, f'{{"id":{a},"distance":{d}}}'] for a, d in athletes.items()],
+        "field": [[a, f'[{a},0,0,{d},"racing"]'] for a, d in athletes.items()],
+        "leaders": sorted(athletes),
+        "results": [],
+        "field_interval": 60,
+        "count": 3,
+    }
 
 
-def test_it_drops_what_a_slow_viewer_queued_and_sends_a_fresh_snapshot():
-    sent: list[str] = []
-
-    async def scenario():
-        viewer = Viewer(race={"id": 424242, "name": "R"}, send=_collect(sent))
-        hub = RaceHub(424242)
-        runner = asyncio.ensure_future(viewer.run())
-        viewer.wake.set()
-        await asyncio.sleep(0.05)  # the first snapshot (an empty race)
-        viewer.seq = 1
-        # The hub delivers without waiting: the viewer's socket is stuck meanwhile.
-        for seq in range(2, QUEUE_MAX + 10):
-            viewer.hub_tick(_tick(seq), hub)
-        assert len(viewer.queue) <= QUEUE_MAX and viewer.resync
-        await asyncio.sleep(0.05)
-        runner.cancel()
-        return viewer
-
-    viewer = run(scenario)
-    kinds = [json.loads(f)["type"] for f in sent]
-    assert kinds[:2] == ["snapshot", "snapshot"]
-    assert viewer.resyncs == 2
-    # After the fresh snapshot only the ticks queued since the overflow follow, in order.
-    seqs = [json.loads(f)["seq"] for f in sent[2:]]
-    assert seqs == sorted(seqs)
+async def _store_tick(seq: int, athletes: dict[int, int]) -> None:
+    message = _message(seq, athletes)
+    meta = {"seq": seq, "t": float(seq), "leaders": message["leaders"], "race": {"athletes": 3}}
+    await live_store().write_tick(
+        RACE,
+        meta=meta,
+        changed=[tuple(pair) for pair in message["athletes"]],
+        field=[tuple(pair) for pair in message["field"]],
+        ticker=TickerMemory(seq=seq),
+    )
 
 
-def _collect(sent: list[str]):
+async def _hub(viewers: list[Viewer]) -> RaceHub:
+    hub = RaceHub(RACE)
+    for viewer in viewers:
+        hub.listeners.add(viewer)
+    await hub._load()
+    return hub
+
+
+def _viewer(sent: list[dict]) -> Viewer:
     async def send(text: str) -> None:
-        sent.append(text)
+        sent.append(json.loads(text))
 
-    return send
-
-
-@pytest.mark.parametrize("gap", [2, 5])
-def test_it_heals_a_lost_tick_with_a_fresh_snapshot(gap):
-    sent: list[str] = []
-
-    async def scenario():
-        viewer = Viewer(race={"id": 434343, "name": "R"}, send=_collect(sent))
-        hub = RaceHub(434343)
-        viewer.resync = False
-        viewer.seq = 10
-        frames = viewer._tick_frames(_tick(11), hub)
-        lost = viewer._tick_frames(_tick(11 + gap), hub)
-        return frames, lost, viewer.resync
-
-    frames, lost, resync = run(scenario)
-    assert json.loads(frames[0])["seq"] == 11
-    assert lost == [] and resync
+    return Viewer(race={"id": RACE, "name": "R"}, send=send)
 
 
-def test_it_waits_before_resyncing_a_viewer_that_keeps_falling_behind():
-    sent: list[str] = []
+def test_a_snapshot_comes_from_the_hubs_copy_at_the_seq_of_the_ticks_after_it():
+    sent: list[dict] = []
 
     async def scenario():
-        viewer = Viewer(race={"id": 454545, "name": "R"}, send=_collect(sent))
-        hub = RaceHub(454545)
-        viewer.resync, viewer.seq = False, 1
-        viewer.calm_at = time.monotonic() + 0.4  # it resynced for being behind just now
-        runner = asyncio.ensure_future(viewer.run())
-        for seq in range(2, QUEUE_MAX + 5):
-            viewer.hub_tick(_tick(seq), hub)
-        await asyncio.sleep(0.2)
-        early = list(sent)
-        await asyncio.sleep(0.4)
-        runner.cancel()
-        return early
+        await _store_tick(1, {1: 100, 2: 90, 3: 80})
+        viewer = _viewer(sent)
+        hub = await _hub([viewer])  # the hub reads the store once and resyncs its viewers
+        hub.dispatch(_message(2, {1: 200}))
+        hub.dispatch(_message(3, {2: 250}))
+        await asyncio.sleep(0.01)
+        return hub
 
-    early = run(scenario)
-    assert early == []  # still calming down: no snapshot yet
-    assert [json.loads(f)["type"] for f in sent] == ["snapshot"]
+    hub = run(scenario)
+    assert [(f["type"], f["seq"]) for f in sent] == [("snapshot", 1), ("tick", 2), ("tick", 3)]
+    assert {a["id"]: a["distance"] for a in sent[0]["athletes"]} == {1: 100, 2: 90, 3: 80}
+    assert hub.mirror.seq == 3 and hub.loads == 1
+    # The copy is the store's state after the same ticks.
+    assert hub.mirror.states[1] == '{"id":1,"distance":200}'
+    assert hub.mirror.field[2] == '[2,0,0,250,"racing"]'
+
+
+def test_a_late_joiner_gets_a_snapshot_with_every_tick_so_far_and_no_read():
+    sent: list[dict] = []
+
+    async def scenario():
+        await _store_tick(1, {1: 100, 2: 90, 3: 80})
+        hub = await _hub([])
+        hub.dispatch(_message(2, {1: 200}))
+        await live_store().forget(RACE)  # a later viewer must not need the store at all
+        viewer = _viewer(sent)
+        hub.listeners.add(viewer)
+        viewer.follow([3], hub)
+        await asyncio.sleep(0.01)
+
+    run(scenario)
+    (snapshot,) = sent
+    assert snapshot["seq"] == 2
+    # The focus: tick 2's leaders (athlete 1) and the followed athlete 3.
+    assert {a["id"]: a["distance"] for a in snapshot["athletes"]} == {1: 200, 3: 80}
+    assert sorted(snapshot["field"]) == [[1, 0, 0, 200, "racing"], [2, 0, 0, 90, "racing"],
+                                         [3, 0, 0, 80, "racing"]]  # fmt: skip
+
+
+@pytest.mark.parametrize("lost", [1, 3])
+def test_the_hub_rereads_the_race_when_ticks_were_lost_and_resyncs_its_viewers(lost):
+    sent: list[dict] = []
+
+    async def scenario():
+        await _store_tick(1, {1: 100, 2: 90, 3: 80})
+        viewer = _viewer(sent)
+        hub = await _hub([viewer])
+        # Ticks 2.. never reach this process (the channel layer dropped them); the store has them.
+        for seq in range(2, 2 + lost):
+            await _store_tick(seq, {1: 100 + seq})
+        await _store_tick(2 + lost, {2: 500})
+        hub.dispatch(_message(2 + lost, {2: 500}))
+        await hub.loading
+        hub.dispatch(_message(3 + lost, {3: 600}))
+        await asyncio.sleep(0.01)
+        return hub
+
+    hub = run(scenario)
+    assert [(f["type"], f["seq"]) for f in sent] == [
+        ("snapshot", 1),
+        ("snapshot", 2 + lost),
+        ("tick", 3 + lost),
+    ]
+    assert [a["distance"] for a in sent[1]["athletes"]] == [500]  # the leader, athlete 2
+    assert [1, 0, 0, 101 + lost, "racing"] in sent[1]["field"]  # a lost tick's move
+    assert hub.mirror.states[1] == f'{{"id":1,"distance":{101 + lost}}}'
+    assert hub.loads == 2
+
+
+def test_ticks_that_arrive_while_the_hub_reads_the_race_are_applied_after():
+    sent: list[dict] = []
+
+    async def scenario():
+        await _store_tick(1, {1: 100, 2: 90, 3: 80})
+        viewer = _viewer(sent)
+        hub = RaceHub(RACE)
+        hub.listeners.add(viewer)
+        hub.dispatch(_message(1, {1: 100, 2: 90, 3: 80}))  # before the read: kept aside
+        hub.dispatch(_message(2, {1: 300}))
+        await hub._load()
+        await asyncio.sleep(0.01)
+        return hub
+
+    hub = run(scenario)
+    assert hub.mirror.seq == 2
+    assert [(f["type"], f["seq"]) for f in sent] == [("snapshot", 2)]
+    assert {a["id"]: a["distance"] for a in sent[0]["athletes"]}[1] == 300
+
+
+def test_a_closed_socket_does_not_stop_the_others_frames():
+    sent: list[dict] = []
+
+    async def broken(text: str) -> None:
+        raise ConnectionResetError
+
+    async def scenario():
+        await _store_tick(1, {1: 100, 2: 90, 3: 80})
+        gone = Viewer(race={"id": RACE}, send=broken)
+        hub = await _hub([gone, _viewer(sent)])
+        hub.dispatch(_message(2, {1: 200}))
+        await asyncio.sleep(0.01)
+
+    run(scenario)
+    assert [(f["type"], f["seq"]) for f in sent] == [("snapshot", 1), ("tick", 2)]
+
+
+def test_snapshots_of_one_tick_share_the_joined_field():
+    async def scenario():
+        await _store_tick(1, {1: 100, 2: 90, 3: 80})
+        hub = await _hub([])
+        first = hub.mirror.snapshot_frame({"id": RACE}, [1], None)
+        second = hub.mirror.snapshot_frame({"id": RACE}, [2], 5)
+        return hub, first, second
+
+    hub, first, second = run(scenario)
+    assert hub.mirror._joined is not None and hub.mirror._joined[0] == 1
+    assert json.loads(first)["field"] == json.loads(second)["field"]
+    assert json.loads(second)["race"]["field_interval"] == 5
+
+
+def test_an_empty_store_gives_an_empty_snapshot_then_the_first_ticks():
+    sent: list[dict] = []
+
+    async def scenario():
+        viewer = _viewer(sent)
+        hub = await _hub([viewer])
+        hub.dispatch(_message(1, {1: 10}))
+        await asyncio.sleep(0.01)
+        return await live_store().full_state(RACE)
+
+    state = run(scenario)
+    assert state == RaceState(meta=None, states={}, field={}, posts=[])
+    assert [(f["type"], f["seq"]) for f in sent] == [("snapshot", 0), ("tick", 1)]
