@@ -57,6 +57,7 @@ from bench.http import (
     write_json,
 )
 from bench.live_client import LoaderConfig, run_loader
+from tracking.engine import default_field_interval
 
 RESULTS = ROOT / "bench" / "results" / "live.json"
 HOST = "127.0.0.1"
@@ -767,12 +768,21 @@ def verdict(pace: dict[str, Any], ratio: dict[str, Any] | None, tick: float) -> 
     return v
 
 
+FIELD_BYTES_PER_SECOND = 5000  # the default of TRACKING_FIELD_BYTES_PER_SECOND, which the bench uses
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.live", description=__doc__.split("\n")[0])
     p.add_argument("--athletes", type=int, default=200)
     p.add_argument("--spectators", type=int, default=500)
     p.add_argument("--web", type=int, default=2, help="daphne processes (2)")
-    p.add_argument("--duration", type=float, default=20.0, help="measured seconds (20)")
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="measured seconds (default: 20, rounded up to whole field intervals of the race, "
+        "so that bytes per second count the field frames they average over)",
+    )
     p.add_argument("--warmup", type=float, default=10.0, help="seconds after connecting (10)")
     p.add_argument(
         "--sample", type=float, default=0.02, help="share of spectators measuring latency"
@@ -808,7 +818,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--database-url", default=os.environ.get("BENCH_LIVE_DATABASE_URL", DEFAULT_DATABASE_URL)
     )
     p.add_argument("--redis-url", default=os.environ.get("BENCH_LIVE_REDIS_URL", DEFAULT_REDIS_URL))
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.duration is None:
+        interval = default_field_interval(args.athletes, FIELD_BYTES_PER_SECOND)
+        args.duration = float(math.ceil(20.0 / interval) * interval)
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

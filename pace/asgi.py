@@ -16,6 +16,7 @@ from django.conf import settings  # noqa: E402
 
 from pace.lib.fastpath import PageFastPath  # noqa: E402
 from pace.lib.gctune import tune_for_server  # noqa: E402
+from pace.lib.twistedwrite import install as install_fast_tcp_writes  # noqa: E402
 from pace.routing import websocket_urlpatterns  # noqa: E402
 from pace.scheduler import start_embedded_scheduler  # noqa: E402
 from tracking.ticker import EmbeddedTickers  # noqa: E402
@@ -44,4 +45,5 @@ application = EmbeddedTickers(
     )
 )
 
+install_fast_tcp_writes()
 tune_for_server()
