@@ -768,7 +768,7 @@ def verdict(pace: dict[str, Any], ratio: dict[str, Any] | None, tick: float) -> 
     return v
 
 
-FIELD_BYTES_PER_SECOND = 5000  # the default of TRACKING_FIELD_BYTES_PER_SECOND, which the bench uses
+FIELD_BYTES_PER_SECOND = 5000  # TRACKING_FIELD_BYTES_PER_SECOND: the bench runs the default
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
