@@ -50,8 +50,11 @@ class _JsonFrames(AsyncWebsocketConsumer):
         await self.send_frame(dumps({"type": "error", "code": code, "detail": detail, **extra}))
 
     async def send_frame(self, text: str) -> None:
-        """A text frame, straight to the server (the hub sends thousands a tick this way)."""
-        await self.base_send({"type": "websocket.send", "text": text})
+        """A text frame, straight to the server (the hub sends thousands a tick this way):
+        ``server_send`` is put in the scope by ``pace.asgi``."""
+        await self.scope.get("server_send", self.base_send)(
+            {"type": "websocket.send", "text": text}
+        )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from pace.lib import twistedwrite
+from pace.lib import daphnetuning
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def pair(monkeypatch):
     ours, theirs = socket.socketpair()
     ours.setblocking(False)
     buffered: list[bytes] = []
-    monkeypatch.setattr(twistedwrite, "_buffered_write", lambda conn, data: buffered.append(data))
+    monkeypatch.setattr(daphnetuning, "_buffered_write", lambda conn, data: buffered.append(data))
     yield ours, theirs, buffered
     ours.close()
     theirs.close()
@@ -30,14 +30,14 @@ def _connection(sock: socket.socket, **state) -> SimpleNamespace:
 
 def test_an_idle_connection_sends_at_once(pair):
     ours, theirs, buffered = pair
-    twistedwrite.write_now(_connection(ours), b"frame one")
+    daphnetuning.write_now(_connection(ours), b"frame one")
     assert theirs.recv(100) == b"frame one" and buffered == []
 
 
 def test_bytes_already_waiting_go_first(pair):
     ours, theirs, buffered = pair
-    twistedwrite.write_now(_connection(ours, _tempDataBuffer=[b"earlier"]), b"later")
-    twistedwrite.write_now(_connection(ours, dataBuffer=b"earlier", offset=3), b"later")
+    daphnetuning.write_now(_connection(ours, _tempDataBuffer=[b"earlier"]), b"later")
+    daphnetuning.write_now(_connection(ours, dataBuffer=b"earlier", offset=3), b"later")
     theirs.setblocking(False)
     with pytest.raises(BlockingIOError):
         theirs.recv(100)  # nothing jumped the queue
@@ -48,7 +48,7 @@ def test_what_a_full_socket_does_not_take_is_buffered_in_order(pair):
     ours, theirs, buffered = pair
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
     data = bytes(range(256)) * 4096  # far more than the socket's buffers
-    twistedwrite.write_now(_connection(ours), data)
+    daphnetuning.write_now(_connection(ours), data)
     (rest,) = buffered
     theirs.setblocking(False)
     received = b""
@@ -65,22 +65,24 @@ def test_what_a_full_socket_does_not_take_is_buffered_in_order(pair):
 def test_a_broken_socket_is_left_to_twisted(pair):
     ours, theirs, buffered = pair
     theirs.close()
-    twistedwrite.write_now(_connection(ours), b"x" * 10)
-    twistedwrite.write_now(_connection(ours), b"y" * 10)
+    daphnetuning.write_now(_connection(ours), b"x" * 10)
+    daphnetuning.write_now(_connection(ours), b"y" * 10)
     # The first send may still succeed into the kernel; the error surfaces in Twisted's path.
     assert buffered and buffered[-1] == b"y" * 10
 
 
 def test_a_closed_or_tls_connection_takes_twisteds_path(pair):
     ours, _, buffered = pair
-    twistedwrite.write_now(_connection(ours, TLS=True), b"a")
-    twistedwrite.write_now(_connection(ours, connected=False), b"b")
+    daphnetuning.write_now(_connection(ours, TLS=True), b"a")
+    daphnetuning.write_now(_connection(ours, connected=False), b"b")
     assert buffered == [b"a", b"b"]
 
 
-def test_install_replaces_tcp_write_once():
+def test_install_replaces_tcp_write_and_drops_autobahns_colours():
+    from autobahn.util import hltype
     from twisted.internet import tcp
 
-    twistedwrite.install()
-    twistedwrite.install()
-    assert tcp.Connection.write is twistedwrite.write_now
+    daphnetuning.install()
+    daphnetuning.install()
+    assert tcp.Connection.write is daphnetuning.write_now
+    assert "\x1b" not in hltype(test_install_replaces_tcp_write_and_drops_autobahns_colours)
