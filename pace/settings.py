@@ -311,6 +311,10 @@ TRACKING_KUDOS_BURST = env.int("TRACKING_KUDOS_BURST", default=5)
 TRACKING_KUDOS_REFILL_SECONDS = env.float("TRACKING_KUDOS_REFILL_SECONDS", default=3.0)
 # The field frames' budget per spectator; bigger races get a longer default interval.
 TRACKING_FIELD_BYTES_PER_SECOND = env.int("TRACKING_FIELD_BYTES_PER_SECOND", default=5000)
+# An athlete's phone gets its own standing (a state frame) at most this often, and at
+# once when its status changes (finished, lost signal...): a frame a second would keep
+# a phone's radio awake for numbers that hardly move.
+TRACKING_STATE_SECONDS = env.float("TRACKING_STATE_SECONDS", default=5.0)
 # A race's ticker holds a lease this long and renews it every tick (production topology).
 TRACKING_LEASE_SECONDS = env.float("TRACKING_LEASE_SECONDS", default=5.0)
 # Without Redis the web process runs the tickers itself (the embedded topology).

@@ -82,6 +82,9 @@ class TrackerConsumer(_JsonFrames):
 
     athlete: ingest.Athlete | None = None
     last_seq: int | None = None
+    standing: dict[str, Any] | None = None  # the athlete's latest state not sent yet
+    standing_status: str | None = None  # the status last sent
+    standing_due = 0.0  # monotonic time of the next state frame
 
     async def connect(self) -> None:
         self.tasks: set[asyncio.Task[None]] = set()
@@ -172,14 +175,22 @@ class TrackerConsumer(_JsonFrames):
         """Spectators' business."""
 
     def hub_tick(self, tick: Tick, race_hub: RaceHub) -> None:
+        """The athlete's standing, every TRACKING_STATE_SECONDS and when its status changes."""
         assert self.athlete is not None
         encoded = tick.states.get(self.athlete.id)
-        if encoded is None:
+        if encoded is not None:
+            self.standing = loads(encoded)
+        state = self.standing
+        if state is None:
             return
-        state = loads(encoded)
+        now = time.monotonic()
+        if now < self.standing_due and state["status"] == self.standing_status:
+            return
         frame = {"type": "state", "distance": state["distance"], "progress": state["progress"]}
         frame |= {key: state[key] for key in ("rank", "eta", "status") if key in state}
         race_hub.post(self.send_frame, dumps(frame))
+        self.standing, self.standing_status = None, state["status"]
+        self.standing_due = now + settings.TRACKING_STATE_SECONDS
 
     def hub_post(self, encoded: str, race_hub: RaceHub) -> None:
         """Spectators' business: an athlete's phone does not show the race's posts."""

@@ -47,6 +47,14 @@ class Tick:
     field_interval: int
     athletes: int
     field_cache: dict[int, str] = field(default_factory=dict)
+    _leaders: tuple[frozenset[int], str] | None = None
+
+    def leaders_part(self) -> tuple[frozenset[int], str]:
+        """The leaders, and their changed states joined: the same in every viewer's tick."""
+        if self._leaders is None:
+            joined = ",".join(self.states[a] for a in self.leaders if a in self.states)
+            self._leaders = (frozenset(self.leaders), joined)
+        return self._leaders
 
 
 class Listener(Protocol):

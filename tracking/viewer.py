@@ -82,14 +82,16 @@ class Viewer:
     def _tick_frames(self, tick: Tick, hub: RaceHub) -> list[str]:
         self.seq = tick.seq
         self.leaders = tick.leaders
-        focus = dict.fromkeys([*tick.leaders, *self.follows])
-        states = ",".join(tick.states[a] for a in focus if a in tick.states)
+        leaders, states = tick.leaders_part()
+        extra = [tick.states[a] for a in self.follows if a in tick.states and a not in leaders]
+        if extra:
+            states = ",".join([states, *extra]) if states else ",".join(extra)
         frames = [f'{{"type":"tick","seq":{tick.seq},"t":{tick.t},"athletes":[{states}]}}']
         interval = self.interval or tick.field_interval
         if tick.seq % interval == 0:
             frames.append(hub.field_frame(tick, interval))
         for athlete, point, passed, rank in tick.results:
-            if athlete in focus:
+            if athlete in leaders or athlete in self.follows:
                 frames.append(
                     dumps(
                         {"type": "result", "athlete": athlete, "point": point, "time": passed}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 
@@ -268,3 +269,46 @@ def test_it_closes_a_connection_whose_token_was_replaced(race):
     error, closed, ack = run(scenario)
     assert error["code"] == "unauthorized" and closed["code"] == 4401
     assert ack == {"type": "ack", "seq": 1}
+
+
+def test_it_sends_the_athlete_its_standing_now_and_then_and_at_once_on_a_new_status(race, settings):
+    from channels.layers import get_channel_layer
+
+    from tracking.hub import race_group
+
+    settings.TRACKING_STATE_SECONDS = 0.3
+    athlete = race["athletes"][0]
+
+    def tick(seq: int, distance: int | None, status: str = "racing") -> dict:
+        state = f'{{"id":{athlete["id"]},"distance":{distance},"progress":0.1,"rank":2,'
+        state += f'"status":"{status}"}}'
+        return {"type": "race.tick", "seq": seq, "t": float(seq), "leaders": [],
+                "athletes": [] if distance is None else [[athlete["id"], state]],
+                "field": [], "results": [], "field_interval": 60, "count": 3}  # fmt: skip
+
+    async def scenario():
+        client = await connect(f"/ws/track/?token={athlete['token']}")
+        await frame(client)  # welcome
+        layer, group = get_channel_layer(), race_group(race["race_id"])
+        got = []
+        for seq, distance, status, pause in [
+            (1, 100, "racing", 0.05),  # the first standing: sent
+            (2, 110, "racing", 0.05),  # too soon: held
+            (3, 120, "finished", 0.4),  # a new status: sent at once
+            (4, None, "finished", 0.05),  # nothing new, though due: nothing
+            (5, 130, "finished", 0.05),  # due and new: sent
+        ]:
+            await layer.group_send(group, tick(seq, distance, status))
+            await asyncio.sleep(pause)
+            while not await client.receive_nothing(0.05):
+                got.append((seq, await frame(client)))
+        return got
+
+    got = run(scenario)
+    assert [(seq, f["type"], f["distance"], f["status"]) for seq, f in got] == [
+        (1, "state", 100, "racing"),
+        (3, "state", 120, "finished"),
+        (5, "state", 130, "finished"),
+    ]
+    assert got[0][1] == {"type": "state", "distance": 100, "progress": 0.1, "rank": 2,
+                         "status": "racing"}  # fmt: skip
