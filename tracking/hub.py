@@ -41,7 +41,7 @@ class Tick:
     seq: int
     t: float
     states: dict[int, str]
-    field_changes: list[tuple[int, str]]
+    field_changes: dict[int, str]  # ints to strings: a dict the GC does not track
     leaders: list[int]
     results: list[list[Any]]
     field_interval: int
@@ -71,12 +71,15 @@ class RaceHub:
     def __init__(self, race_id: int) -> None:
         self.race_id = race_id
         self.listeners: set[Listener] = set()
-        self.fields: deque[tuple[int, list[tuple[int, str]]]] = deque(maxlen=FIELD_HISTORY)
+        self.fields: deque[tuple[int, dict[int, str]]] = deque(maxlen=FIELD_HISTORY)
         self.channel = ""
         self.task: asyncio.Task[None] | None = None
         self.last_seq = 0
         self.dropped = 0
-        self.outbox: list[tuple[Callable[[str], Awaitable[None]], str]] = []
+        # Frames to send, as two lists rather than a list of pairs: ten thousand pairs a
+        # tick would outlive young garbage collections and be promoted for nothing.
+        self.out_sends: list[Callable[[str], Awaitable[None]]] = []
+        self.out_texts: list[str] = []
         self.sending: asyncio.Task[None] | None = None
         self.mirror = RaceMirror()
         self.synced = False  # the mirror is loaded and no tick is missing since
@@ -161,16 +164,18 @@ class RaceHub:
 
     def post(self, send: Callable[[str], Awaitable[None]], text: str) -> None:
         """Send a frame soon, from one task for all of them (thousands of phones a tick)."""
-        self.outbox.append((send, text))
+        self.out_sends.append(send)
+        self.out_texts.append(text)
         if self.sending is None or self.sending.done():
             self.sending = asyncio.ensure_future(self._send_outbox())
 
     async def _send_outbox(self) -> None:
-        while self.outbox:
-            frames, self.outbox = self.outbox, []
-            for send, text in frames:
+        while self.out_sends:
+            sends, texts = self.out_sends, self.out_texts
+            self.out_sends, self.out_texts = [], []
+            for i, send in enumerate(sends):
                 try:
-                    await send(text)
+                    await send(texts[i])
                 except Exception:  # a closed socket: its consumer is going away
                     logger.debug("race %s: a frame was not sent", self.race_id, exc_info=True)
 
@@ -179,7 +184,7 @@ class RaceHub:
         if self.last_seq and seq > self.last_seq + 1:
             self.dropped += seq - self.last_seq - 1
         self.last_seq = seq
-        field = [(a, e) for a, e in message["field"]]
+        field = {a: e for a, e in message["field"]}
         self.fields.append((seq, field))
         return Tick(
             seq=seq,
