@@ -14,7 +14,6 @@ disconnected after the ping timeout (daphne: ``--ping-interval``, ``--ping-timeo
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,11 +21,6 @@ from pace.lib.jsonfast import dumps
 from tracking.hub import RaceHub, Tick
 
 MAX_FOLLOWS = 50
-# Viewers on the race's default field interval take turns: each gets its field frames on
-# a tick of its own within the interval. At 5,000 athletes a field frame is 200 KB; sent
-# to every spectator on the same tick it took a process over a second (the next ticks
-# waited), spread over the 40 s interval it is a fortieth of that each tick.
-_phases = itertools.count()
 
 
 class Viewer:
@@ -41,7 +35,6 @@ class Viewer:
         self.leaders: list[int] = []
         self.synced = False  # a snapshot went out; ticks after it follow
         self.snapshots = 0
-        self.phase = next(_phases)
 
     # --- from the spectator -----------------------------------------------------------
     def resync(self, hub: RaceHub) -> None:
@@ -94,9 +87,8 @@ class Viewer:
         if extra:
             states = ",".join([states, *extra]) if states else ",".join(extra)
         frames = [f'{{"type":"tick","seq":{tick.seq},"t":{tick.t},"athletes":[{states}]}}']
-        # A viewer that chose its interval gets its field frames on multiples of it.
-        interval, phase = (self.interval, 0) if self.interval else (tick.field_interval, self.phase)
-        if (tick.seq + phase) % interval == 0:
+        interval = self.interval or tick.field_interval
+        if tick.seq % interval == 0:
             frames.append(hub.field_frame(tick, interval))
         for athlete, point, passed, rank in tick.results:
             if athlete in leaders or athlete in self.follows:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 
 import pytest
@@ -195,36 +194,3 @@ def test_an_empty_store_gives_an_empty_snapshot_then_the_first_ticks():
     state = run(scenario)
     assert state == RaceState(meta=None, states={}, field={}, posts=[])
     assert [(f["type"], f["seq"]) for f in sent] == [("snapshot", 0), ("tick", 1)]
-
-
-def test_viewers_on_the_default_interval_take_turns_and_each_keeps_a_whole_field():
-    """Field frames spread over the interval; each covers every change since the last one."""
-    frames: dict[int, list[dict]] = {}
-
-    async def scenario():
-        await _store_tick(1, {1: 100, 2: 90, 3: 80})
-        viewers = []
-        for i in range(4):
-            sent = frames.setdefault(i, [])
-            viewers.append(_viewer(sent))
-        hub = await _hub(viewers)
-        for seq in range(2, 14):
-            message = _message(seq, {1 + seq % 3: seq * 10})
-            message["field_interval"] = 4
-            hub.dispatch(message)
-        await asyncio.sleep(0.01)
-
-    run(scenario)
-    due = {}
-    for i, sent in frames.items():
-        field: dict[int, list] = {}
-        for frame in sent:
-            if frame["type"] in ("snapshot", "field"):
-                field.update({e[0]: e for e in frame["field"]})
-                last = frame["seq"]
-        due[i] = [f["seq"] for f in sent if f["type"] == "field"]
-        # As of its last field frame, the viewer's field is the race's field at that seq.
-        assert last >= 10 and all(len(e) == 5 for e in field.values())
-        assert field[1][3] == max(s * 10 for s in range(2, last + 1) if 1 + s % 3 == 1)
-    assert len({seqs[0] for seqs in due.values()}) == 4  # four viewers, four different ticks
-    assert all(b - a == 4 for seqs in due.values() for a, b in itertools.pairwise(seqs))
