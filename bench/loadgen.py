@@ -31,8 +31,10 @@ class WorkerConfig:
     start_at: float  # wall clock (time.time()) when the clients start
     warmup_s: float
     duration_s: float
-    # Kinds whose URLs get a never-seen-before query parameter (cold page cache).
+    # Kinds whose URLs get a never-seen-before query parameter (a page-cache miss), on
+    # this share of their requests (1.0: every request, the cold scenario).
     unique_kinds: frozenset[str] = frozenset()
+    unique_share: float = 1.0
     worker_id: int = 0
     seed: int = 0
 
@@ -118,7 +120,7 @@ class _Loader:
     def pick(self) -> tuple[str, bytes]:
         kind = self.rng.choices(self.kinds, cum_weights=self.cum_weights)[0]
         path = self.rng.choice(self.cfg.mix[kind][1])
-        if kind in self.cfg.unique_kinds:
+        if kind in self.cfg.unique_kinds and self.rng.random() < self.cfg.unique_share:
             self.counter += 1
             sep = "&" if "?" in path else "?"
             path = f"{path}{sep}_bench={self.cfg.seed}.{self.cfg.worker_id}.{self.counter}"
