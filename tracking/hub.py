@@ -121,6 +121,10 @@ class RaceHub:
         self.loads += 1
         for listener in list(self.listeners):
             listener.hub_synced(self)
+        # Viewers' snapshots already hold these ticks (they skip them); phones get their state.
+        for tick in early:
+            for listener in list(self.listeners):
+                listener.hub_tick(tick, self)
 
     async def _receive(self, layer: Any) -> None:
         while True:
