@@ -57,16 +57,6 @@ class Tick:
         return self._leaders
 
 
-@dataclass(slots=True)
-class _Round:
-    """The frames of one tick (and whatever else was posted with them), bulky ones last."""
-
-    sends: list[Callable[[str], Awaitable[None]]] = field(default_factory=list)
-    texts: list[str] = field(default_factory=list)
-    bulk_sends: list[Callable[[str], Awaitable[None]]] = field(default_factory=list)
-    bulk_texts: list[str] = field(default_factory=list)
-
-
 class Listener(Protocol):
     def hub_synced(self, hub: RaceHub) -> None: ...
     def hub_tick(self, tick: Tick, hub: RaceHub) -> None: ...
@@ -86,10 +76,10 @@ class RaceHub:
         self.task: asyncio.Task[None] | None = None
         self.last_seq = 0
         self.dropped = 0
-        # Frames to send, in rounds (one per tick): a round's frames, then its bulky ones
-        # (field frames), each as two lists rather than a list of pairs: ten thousand
-        # pairs a tick would outlive young garbage collections and be promoted for nothing.
-        self.rounds: deque[_Round] = deque([_Round()])
+        # Frames to send, as two lists rather than a list of pairs: ten thousand pairs a
+        # tick would outlive young garbage collections and be promoted for nothing.
+        self.out_sends: list[Callable[[str], Awaitable[None]]] = []
+        self.out_texts: list[str] = []
         self.sending: asyncio.Task[None] | None = None
         self.mirror = RaceMirror()
         self.synced = False  # the mirror is loaded and no tick is missing since
@@ -173,40 +163,25 @@ class RaceHub:
             self.synced, self.early = False, [tick]
             self.loading = asyncio.ensure_future(self._load())
             return
-        if self.rounds[-1].sends or self.rounds[-1].bulk_sends:
-            self.rounds.append(_Round())
         for listener in list(self.listeners):
             listener.hub_tick(tick, self)
 
-    def post(
-        self, send: Callable[[str], Awaitable[None]], text: str, *, bulky: bool = False
-    ) -> None:
-        """Send a frame soon, from one task for all of them (thousands of phones a tick).
-
-        A bulky frame (a big race's field frame: 200 KB at 5,000 athletes) leaves after
-        every other frame of its tick, so that no spectator's tick waits behind the others'
-        field frames; each viewer's frames keep their order."""
-        current = self.rounds[-1]
-        if bulky:
-            current.bulk_sends.append(send)
-            current.bulk_texts.append(text)
-        else:
-            current.sends.append(send)
-            current.texts.append(text)
+    def post(self, send: Callable[[str], Awaitable[None]], text: str) -> None:
+        """Send a frame soon, from one task for all of them (thousands of phones a tick)."""
+        self.out_sends.append(send)
+        self.out_texts.append(text)
         if self.sending is None or self.sending.done():
             self.sending = asyncio.ensure_future(self._send_outbox())
 
     async def _send_outbox(self) -> None:
-        while self.rounds[0].sends or self.rounds[0].bulk_sends:
-            first = self.rounds.popleft()
-            if not self.rounds:
-                self.rounds.append(_Round())
-            for sends, texts in ((first.sends, first.texts), (first.bulk_sends, first.bulk_texts)):
-                for i, send in enumerate(sends):
-                    try:
-                        await send(texts[i])
-                    except Exception:  # a closed socket: its consumer is going away
-                        logger.debug("race %s: a frame was not sent", self.race_id, exc_info=True)
+        while self.out_sends:
+            sends, texts = self.out_sends, self.out_texts
+            self.out_sends, self.out_texts = [], []
+            for i, send in enumerate(sends):
+                try:
+                    await send(texts[i])
+                except Exception:  # a closed socket: its consumer is going away
+                    logger.debug("race %s: a frame was not sent", self.race_id, exc_info=True)
 
     def _tick(self, message: dict[str, Any]) -> Tick:
         seq = message["seq"]

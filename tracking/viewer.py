@@ -65,7 +65,8 @@ class Viewer:
         if tick.seq > self.seq + 1:
             self.resync(hub)  # a tick went missing: heal with a snapshot (it has this one)
             return
-        self._tick_frames(tick, hub)
+        for frame in self._tick_frames(tick, hub):
+            hub.post(self.send, frame)
 
     def hub_post(self, encoded: str, hub: RaceHub) -> None:
         if self.synced:
@@ -78,21 +79,23 @@ class Viewer:
     def hub_revoked(self, athletes: list[int]) -> None:
         """Trackers' business."""
 
-    def _tick_frames(self, tick: Tick, hub: RaceHub) -> None:
-        """Post this tick's frames: the tick, its results, and the field frame when due."""
+    def _tick_frames(self, tick: Tick, hub: RaceHub) -> list[str]:
         self.seq = tick.seq
         self.leaders = tick.leaders
         leaders, states = tick.leaders_part()
         extra = [tick.states[a] for a in self.follows if a in tick.states and a not in leaders]
         if extra:
             states = ",".join([states, *extra]) if states else ",".join(extra)
-        hub.post(
-            self.send, f'{{"type":"tick","seq":{tick.seq},"t":{tick.t},"athletes":[{states}]}}'
-        )
-        for athlete, point, passed, rank in tick.results:
-            if athlete in leaders or athlete in self.follows:
-                result = {"type": "result", "athlete": athlete, "point": point, "time": passed}
-                hub.post(self.send, dumps(result | ({"rank": rank} if rank else {})))
+        frames = [f'{{"type":"tick","seq":{tick.seq},"t":{tick.t},"athletes":[{states}]}}']
         interval = self.interval or tick.field_interval
         if tick.seq % interval == 0:
-            hub.post(self.send, hub.field_frame(tick, interval), bulky=True)
+            frames.append(hub.field_frame(tick, interval))
+        for athlete, point, passed, rank in tick.results:
+            if athlete in leaders or athlete in self.follows:
+                frames.append(
+                    dumps(
+                        {"type": "result", "athlete": athlete, "point": point, "time": passed}
+                        | ({"rank": rank} if rank else {})
+                    )
+                )
+        return frames

@@ -194,31 +194,3 @@ def test_an_empty_store_gives_an_empty_snapshot_then_the_first_ticks():
     state = run(scenario)
     assert state == RaceState(meta=None, states={}, field={}, posts=[])
     assert [(f["type"], f["seq"]) for f in sent] == [("snapshot", 0), ("tick", 1)]
-
-
-def test_every_viewers_tick_leaves_before_the_field_frames_of_that_tick():
-    order: list[tuple[int, str, int]] = []
-
-    def viewer(n: int) -> Viewer:
-        async def send(text: str) -> None:
-            got = json.loads(text)
-            order.append((n, got["type"], got["seq"]))
-
-        return Viewer(race={"id": RACE}, send=send)
-
-    async def scenario():
-        await _store_tick(1, {1: 100, 2: 90, 3: 80})
-        hub = await _hub([viewer(1), viewer(2)])
-        for seq in (2, 3):
-            message = _message(seq, {1: seq * 100})
-            message["field_interval"] = 1  # a field frame every tick
-            hub.dispatch(message)
-        await asyncio.sleep(0.01)
-
-    run(scenario)
-    ticks = [(kind, seq) for _, kind, seq in order if kind != "snapshot"]
-    assert ticks == [("tick", 2), ("tick", 2), ("field", 2), ("field", 2),
-                     ("tick", 3), ("tick", 3), ("field", 3), ("field", 3)]  # fmt: skip
-    for n in (1, 2):  # and each viewer's own frames in order
-        assert [(k, s) for v, k, s in order if v == n] == [
-            ("snapshot", 1), ("tick", 2), ("field", 2), ("tick", 3), ("field", 3)]  # fmt: skip
