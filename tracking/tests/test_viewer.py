@@ -194,3 +194,39 @@ def test_an_empty_store_gives_an_empty_snapshot_then_the_first_ticks():
     state = run(scenario)
     assert state == RaceState(meta=None, states={}, field={}, posts=[])
     assert [(f["type"], f["seq"]) for f in sent] == [("snapshot", 0), ("tick", 1)]
+
+
+def test_a_hub_waits_for_a_store_that_lost_the_race_and_then_catches_up(monkeypatch):
+    """Redis restarted: the store is behind the ticks the hub holds until the ticker writes
+    the race whole; the hub waits (no busy loop), keeps the ticks, then syncs its viewers."""
+    from tracking import hub as hub_module
+
+    monkeypatch.setattr(hub_module, "RELOAD_RETRY_SECONDS", 0.05)
+    sent: list[dict] = []
+
+    async def scenario():
+        reads = 0
+        real = live_store().full_state
+
+        async def counted(race_id):
+            nonlocal reads
+            reads += 1
+            return await real(race_id)
+
+        monkeypatch.setattr(live_store(), "full_state", counted)
+        viewer = _viewer(sent)
+        hub = RaceHub(RACE)
+        hub.listeners.add(viewer)
+        hub.dispatch(_message(7, {1: 700}))  # the store has nothing: it is behind
+        loading = asyncio.ensure_future(hub._load())
+        await asyncio.sleep(0.12)
+        assert not hub.synced and 2 <= reads <= 4  # waiting between reads, not spinning
+        await _store_tick(8, {1: 800, 2: 790, 3: 780})  # the ticker writes the race whole
+        hub.dispatch(_message(8, {1: 800, 2: 790, 3: 780}))
+        await loading
+        await asyncio.sleep(0.01)
+        return hub
+
+    hub = run(scenario)
+    assert hub.synced and hub.mirror.seq == 8
+    assert [(f["type"], f["seq"]) for f in sent] == [("snapshot", 8)]
