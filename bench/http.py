@@ -39,10 +39,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from bench.loadgen import WorkerConfig, read_response, run_worker
@@ -277,19 +277,27 @@ class Servers:
         raise RuntimeError("daphne did not become ready")
 
     def stop(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-        deadline = time.monotonic() + 10
-        for p in self.procs:
-            try:
-                p.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        for f in self.logs:
-            f.close()
-        self.sock.close()
+        stop_processes(self.procs, self.logs, self.sock)
+
+
+def stop_processes(
+    procs: Iterable[subprocess.Popen[bytes]], logs: Iterable[IO[bytes]], sock: socket.socket
+) -> None:
+    """Terminate the servers (kill what is still up after 10 s), close their logs and socket."""
+    procs = list(procs)
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    deadline = time.monotonic() + 10
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    for f in logs:
+        f.close()
+    sock.close()
 
 
 # --- CPU accounting from /proc --------------------------------------------------------
@@ -334,11 +342,15 @@ def cpu_snapshot(server_pids: list[int], dbname: str) -> dict[str, float]:
                 out["postgres"] += own
         elif comm == "redis-server":
             out["redis"] += own
+    out["machine_total"], out["machine_busy"] = machine_cpu()
+    return out
+
+
+def machine_cpu() -> tuple[float, float]:
+    """CPU seconds of the whole machine since boot: (all, busy: not idle nor waiting on I/O)."""
     with open("/proc/stat") as f:
         cpu = [int(x) for x in f.readline().split()[1:9]]
-    out["machine_total"] = sum(cpu) / CLK_TCK
-    out["machine_busy"] = (sum(cpu) - cpu[3] - cpu[4]) / CLK_TCK
-    return out
+    return sum(cpu) / CLK_TCK, (sum(cpu) - cpu[3] - cpu[4]) / CLK_TCK
 
 
 @contextlib.contextmanager

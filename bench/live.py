@@ -49,11 +49,13 @@ from bench.http import (
     _stat,
     clear_redis,
     machine_busy,
+    machine_cpu,
     machine_info,
     percentile,
     recreate_database,
     run,
     server_env,
+    stop_processes,
     write_json,
 )
 from bench.live_client import LoaderConfig, run_loader
@@ -160,19 +162,7 @@ class Procs:
         ]
 
     def stop(self) -> None:
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.terminate()
-        deadline = time.monotonic() + 10
-        for p in self.procs.values():
-            try:
-                p.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        for f in self.logs:
-            f.close()
-        self.sock.close()
+        stop_processes(self.procs.values(), self.logs, self.sock)
 
 
 def wait_http(port: int, path: str, procs: Procs, timeout: float = 60.0) -> None:
@@ -234,10 +224,7 @@ def cpu_snapshot(named: dict[str, int], dbname: str) -> dict[str, float]:
                     out["postgres"] += own
         elif comm == "redis-server":
             out["redis"] += own
-    with open("/proc/stat") as f:
-        cpu = [int(x) for x in f.readline().split()[1:9]]
-    out["machine_total"] = sum(cpu) / CLK_TCK
-    out["machine_busy"] = (sum(cpu) - cpu[3] - cpu[4]) / CLK_TCK
+    out["machine_total"], out["machine_busy"] = machine_cpu()
     return out
 
 
