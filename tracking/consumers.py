@@ -19,6 +19,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from pace.lib.jsonfast import dumps, loads
+from pace.lib.wsout import Outlet
 from tracking import hub, ingest, posts, selectors
 from tracking.hub import RaceHub, Tick
 from tracking.kudos import Bucket, Cheer, kudos_batcher
@@ -49,12 +50,14 @@ class _JsonFrames(AsyncWebsocketConsumer):
     async def error(self, code: str, detail: str, **extra: Any) -> None:
         await self.send_frame(dumps({"type": "error", "code": code, "detail": detail, **extra}))
 
+    @functools.cached_property
+    def outlet(self) -> Outlet:
+        """This socket's way out for frames, straight to the server's ``send``
+        (``server_send`` is put in the scope by ``pace.asgi``); the hub sends through it."""
+        return Outlet(self.scope.get("server_send", self.base_send))
+
     async def send_frame(self, text: str) -> None:
-        """A text frame, straight to the server (the hub sends thousands a tick this way):
-        ``server_send`` is put in the scope by ``pace.asgi``."""
-        await self.scope.get("server_send", self.base_send)(
-            {"type": "websocket.send", "text": text}
-        )
+        await self.outlet.put(text)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:
@@ -188,7 +191,7 @@ class TrackerConsumer(_JsonFrames):
             return
         frame = {"type": "state", "distance": state["distance"], "progress": state["progress"]}
         frame |= {key: state[key] for key in ("rank", "eta", "status") if key in state}
-        race_hub.post(self.send_frame, dumps(frame))
+        race_hub.post(self.outlet, dumps(frame))
         self.standing, self.standing_status = None, state["status"]
         self.standing_due = now + settings.TRACKING_STATE_SECONDS
 
@@ -198,7 +201,7 @@ class TrackerConsumer(_JsonFrames):
     def hub_kudos(self, athlete: int, count: int, sender: str, race_hub: RaceHub) -> None:
         if self.athlete is not None and athlete == self.athlete.id:
             frame = dumps({"type": "kudos", "from": sender, "count": count})
-            race_hub.post(self.send_frame, frame)
+            race_hub.post(self.outlet, frame)
 
     def hub_revoked(self, athletes: list[int]) -> None:
         if self.athlete is not None and self.athlete.id in athletes:
@@ -234,7 +237,7 @@ class LiveConsumer(_JsonFrames):
         self.user = self.scope.get("user")
         self.bucket = Bucket(settings.TRACKING_KUDOS_BURST, settings.TRACKING_KUDOS_REFILL_SECONDS)
         await self.accept()
-        self.viewer = Viewer(race=info, send=self.send_frame)
+        self.viewer = Viewer(race=info, outlet=self.outlet)
         self.hub = await hub.join(self.race_id, self.viewer)
         self.viewer.resync(self.hub)  # the snapshot, from the hub's copy of the race
 

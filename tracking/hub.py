@@ -15,12 +15,12 @@ import asyncio
 import logging
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
+from pace.lib.wsout import Outlet, text_frame
 from tracking.livestore import live_store
 from tracking.mirror import RaceMirror
 
@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 FIELD_HISTORY = 60  # ticks of field changes kept: the longest field interval
 RELOAD_RETRY_SECONDS = 1.0
+SHARED_FRAME_CHARS = 4096  # texts this long are looked up to be framed once per outbox batch
 
 
 def race_group(race_id: int) -> str:
@@ -78,7 +79,7 @@ class RaceHub:
         self.dropped = 0
         # Frames to send, as two lists rather than a list of pairs: ten thousand pairs a
         # tick would outlive young garbage collections and be promoted for nothing.
-        self.out_sends: list[Callable[[str], Awaitable[None]]] = []
+        self.out_outlets: list[Outlet] = []
         self.out_texts: list[str] = []
         self.sending: asyncio.Task[None] | None = None
         self.mirror = RaceMirror()
@@ -170,20 +171,32 @@ class RaceHub:
         for listener in list(self.listeners):
             listener.hub_tick(tick, self)
 
-    def post(self, send: Callable[[str], Awaitable[None]], text: str) -> None:
-        """Send a frame soon, from one task for all of them (thousands of phones a tick)."""
-        self.out_sends.append(send)
+    def post(self, outlet: Outlet, text: str) -> None:
+        """Send a frame soon, from one task for all of them (thousands of sockets a tick)."""
+        self.out_outlets.append(outlet)
         self.out_texts.append(text)
         if self.sending is None or self.sending.done():
             self.sending = asyncio.ensure_future(self._send_outbox())
 
     async def _send_outbox(self) -> None:
-        while self.out_sends:
-            sends, texts = self.out_sends, self.out_texts
-            self.out_sends, self.out_texts = [], []
-            for i, send in enumerate(sends):
+        """Write the queued frames in order. A long text is framed once for all its sockets:
+        a big race's ``field`` frame is the same 200 KB for thousands of spectators."""
+        while self.out_outlets:
+            outlets, texts = self.out_outlets, self.out_texts
+            self.out_outlets, self.out_texts = [], []
+            shared: dict[int, bytes] = {}  # id of a text (alive in texts) -> its frame
+            for i, outlet in enumerate(outlets):
+                text = texts[i]
                 try:
-                    await send(texts[i])
+                    if not outlet.writable():
+                        await outlet.send_text(text)
+                    elif len(text) < SHARED_FRAME_CHARS:
+                        outlet.write(text_frame(text))
+                    else:
+                        frame = shared.get(id(text))
+                        if frame is None:
+                            frame = shared[id(text)] = text_frame(text)
+                        outlet.write(frame)
                 except Exception:  # a closed socket: its consumer is going away
                     logger.debug("race %s: a frame was not sent", self.race_id, exc_info=True)
 

@@ -7,13 +7,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from events.access import EDIT_ROLES, has_role_for
 from events.models import Event, Race, Registration
-from tracking.engine import Athlete, Split
+from tracking.engine import Athlete, Split, default_field_interval
 from tracking.ingest import tracking_window
 from tracking.projection import CourseLine
 
@@ -110,7 +111,12 @@ def _watchable_race(race_id: int) -> Watchable | None:
     race = Race.objects.select_related("event", "course").filter(pk=race_id).first()
     found = None
     if race is not None:
-        found = Watchable(race, race_info(race), frozenset(athlete_ids(race_id=race.pk)))
+        ids = frozenset(athlete_ids(race_id=race.pk))
+        # Until the race's first tick, its snapshot tells the count and the default field
+        # interval from here; every tick restates them (``tracking.mirror``).
+        interval = default_field_interval(len(ids), settings.TRACKING_FIELD_BYTES_PER_SECOND)
+        info = race_info(race) | {"athletes": len(ids), "field_interval": interval}
+        found = Watchable(race, info, ids)
     if len(_watchable) > 1000:
         _watchable.clear()
     _watchable[race_id] = (now, found)

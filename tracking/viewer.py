@@ -14,10 +14,10 @@ disconnected after the ping timeout (daphne: ``--ping-interval``, ``--ping-timeo
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pace.lib.jsonfast import dumps
+from pace.lib.wsout import Outlet
 from tracking.hub import RaceHub, Tick
 
 MAX_FOLLOWS = 50
@@ -26,9 +26,9 @@ MAX_FOLLOWS = 50
 class Viewer:
     """A spectator's (or a media client's) subscription to one race."""
 
-    def __init__(self, *, race: dict[str, Any], send: Callable[[str], Awaitable[None]]) -> None:
+    def __init__(self, *, race: dict[str, Any], outlet: Outlet) -> None:
         self.race = race
-        self.send = send
+        self.outlet = outlet
         self.follows: list[int] = []
         self.interval: int | None = None
         self.seq = 0
@@ -43,7 +43,7 @@ class Viewer:
         if not hub.synced:
             return  # hub_synced comes
         self.seq, self.leaders = hub.mirror.seq, list(hub.mirror.leaders)
-        hub.post(self.send, hub.mirror.snapshot_frame(self.race, self.follows, self.interval))
+        hub.post(self.outlet, hub.mirror.snapshot_frame(self.race, self.follows, self.interval))
         self.synced = True
         self.snapshots += 1
 
@@ -66,15 +66,15 @@ class Viewer:
             self.resync(hub)  # a tick went missing: heal with a snapshot (it has this one)
             return
         for frame in self._tick_frames(tick, hub):
-            hub.post(self.send, frame)
+            hub.post(self.outlet, frame)
 
     def hub_post(self, encoded: str, hub: RaceHub) -> None:
         if self.synced:
-            hub.post(self.send, encoded)
+            hub.post(self.outlet, encoded)
 
     def hub_kudos(self, athlete: int, count: int, sender: str, hub: RaceHub) -> None:
         if self.synced and (athlete in self.follows or athlete in self.leaders):
-            hub.post(self.send, f'{{"type":"kudos","athlete":{athlete},"count":{count}}}')
+            hub.post(self.outlet, f'{{"type":"kudos","athlete":{athlete},"count":{count}}}')
 
     def hub_revoked(self, athletes: list[int]) -> None:
         """Trackers' business."""

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from pace.lib.wsout import Outlet
 from tracking.hub import RaceHub
 from tracking.livestore import RaceState, TickerMemory, live_store
 from tracking.tests.helpers import run
@@ -51,10 +52,10 @@ async def _hub(viewers: list[Viewer]) -> RaceHub:
 
 
 def _viewer(sent: list[dict]) -> Viewer:
-    async def send(text: str) -> None:
-        sent.append(json.loads(text))
+    async def send(message: dict) -> None:
+        sent.append(json.loads(message["text"]))
 
-    return Viewer(race={"id": RACE, "name": "R"}, send=send)
+    return Viewer(race={"id": RACE, "name": "R"}, outlet=Outlet(send))
 
 
 def test_a_snapshot_comes_from_the_hubs_copy_at_the_seq_of_the_ticks_after_it():
@@ -153,12 +154,12 @@ def test_ticks_that_arrive_while_the_hub_reads_the_race_are_applied_after():
 def test_a_closed_socket_does_not_stop_the_others_frames():
     sent: list[dict] = []
 
-    async def broken(text: str) -> None:
+    async def broken(message: dict) -> None:
         raise ConnectionResetError
 
     async def scenario():
         await _store_tick(1, {1: 100, 2: 90, 3: 80})
-        gone = Viewer(race={"id": RACE}, send=broken)
+        gone = Viewer(race={"id": RACE}, outlet=Outlet(broken))
         hub = await _hub([gone, _viewer(sent)])
         hub.dispatch(_message(2, {1: 200}))
         await asyncio.sleep(0.01)

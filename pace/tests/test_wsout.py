@@ -1,0 +1,67 @@
+"""Frames written straight to daphne's transport are byte for byte autobahn's own."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+
+import pytest
+from daphne.server import Server
+from daphne.ws_protocol import WebSocketFactory
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import StringTransport
+
+from pace.lib.wsout import Outlet, text_frame
+
+
+def _open_connection() -> tuple[Server, object, StringTransport]:
+    """A daphne WebSocket protocol past its handshake, writing to a string transport."""
+    server = Server(application=None, endpoints=["tcp:port=0"])  # never run
+    factory = WebSocketFactory(server, server="Daphne")
+    factory.setProtocolOptions(allowNullOrigin=True, openHandshakeTimeout=0)
+    protocol = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 50000))
+    transport = StringTransport()
+    protocol.makeConnection(transport)
+    protocol.state = protocol.STATE_OPEN
+    transport.clear()
+    return server, protocol, transport
+
+
+@pytest.mark.parametrize(
+    "text", ["", "x", "x" * 125, "x" * 126, "x" * 65535, "x" * 65536, "é" * 150_000]
+)
+def test_a_frame_is_what_autobahn_writes_for_the_same_text(text):
+    _, protocol, transport = _open_connection()
+    protocol.sendMessage(text.encode(), False)
+    assert text_frame(text) == transport.value()
+
+
+def test_under_daphne_frames_go_to_the_transport_in_order():
+    server, protocol, transport = _open_connection()
+    outlet = Outlet(functools.partial(server.handle_reply, protocol))
+    assert outlet.protocol is protocol and outlet.writable()
+    asyncio.run(outlet.put('{"n":1}'))
+    outlet.write(text_frame('{"n":2}'))
+    assert transport.value() == text_frame('{"n":1}') + text_frame('{"n":2}')
+
+
+def test_a_connection_not_open_or_with_frames_queued_is_not_written_to():
+    server, protocol, _ = _open_connection()
+    outlet = Outlet(functools.partial(server.handle_reply, protocol))
+    protocol.send_queue.append((b"queued", False))
+    assert not outlet.writable()  # autobahn's queue goes first: send through ASGI
+    protocol.send_queue.clear()
+    protocol.state = protocol.STATE_CLOSING
+    assert not outlet.writable()
+
+
+def test_other_servers_get_frames_through_asgi():
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    outlet = Outlet(send)
+    assert outlet.protocol is None and not outlet.writable()
+    asyncio.run(outlet.put("hello"))
+    assert sent == [{"type": "websocket.send", "text": "hello"}]
