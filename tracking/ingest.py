@@ -271,24 +271,34 @@ Done = Callable[[BaseException | None], Awaitable[None]]
 class GroupCommit:
     """Gathers what every tracker of this process sends for a short window, stores it once.
 
-    One writer thread keeps one database connection. After the commit the fixes go to
-    their races' tickers, then each batch's ``done`` is awaited in turn (it sends the
-    ack): one task does it all, not a task per batch.
+    Two tasks, so the live map never waits for the disk. Every window the gatherer
+    hands the window's fixes to their races' tickers and passes them on to the writer;
+    the writer stores all that was passed on while it last wrote (in one thread with one
+    database connection, in order), then awaits each batch's ``done`` in turn (it sends
+    the ack). An ack therefore follows both the commit and the hand-over to the ticker.
+    Under load the writer's groups grow; the windows do not.
     """
 
     def __init__(self, window: float) -> None:
         self.window = window
         self.pending: list[tuple[list[tuple[Any, ...]], Done]] = []
         self.wakeup = asyncio.Event()
+        self.to_store: list[tuple[list[tuple[Any, ...]], list[Done]]] = []
+        self.store_wakeup = asyncio.Event()
         self.executor = _writer
-        self.task: asyncio.Task[None] | None = None
+        self.tasks: list[asyncio.Task[None]] = []
 
     def enqueue(self, rows: list[tuple[Any, ...]], done: Done) -> None:
         """Store ``rows`` with the next commit, then await ``done(None)`` (or the error)."""
         self.pending.append((rows, done))
         self.wakeup.set()
-        if self.task is None or self.task.done():
-            self.task = asyncio.ensure_future(self._run())
+        if not self.tasks or any(task.done() for task in self.tasks):
+            for task in self.tasks:
+                task.cancel()
+            self.tasks = [
+                asyncio.ensure_future(self._gather()),
+                asyncio.ensure_future(self._write()),
+            ]
 
     async def submit(self, rows: list[tuple[Any, ...]]) -> None:
         """Store ``rows`` with the next commit; returns once they are committed."""
@@ -303,29 +313,46 @@ class GroupCommit:
         self.enqueue(rows, done)
         await future
 
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
+    async def _gather(self) -> None:
         while True:
             await self.wakeup.wait()
             await asyncio.sleep(self.window)
             batches, self.pending = self.pending, []
             self.wakeup.clear()
             rows = [row for batch, _ in batches for row in batch]
-            # The map need not wait for the disk: the tickers hear of the fixes while they
-            # are being stored. Only the ack waits for the commit.
-            stored, _ = await asyncio.gather(
-                loop.run_in_executor(self.executor, _store_in_thread, rows),
-                asyncio.wait_for(_publish(rows), PUBLISH_TIMEOUT_SECONDS),
-                return_exceptions=True,
-            )
-            error = stored if isinstance(stored, BaseException) else None
-            if error is not None:
+            try:
+                await asyncio.wait_for(_publish(rows), PUBLISH_TIMEOUT_SECONDS)
+            except TimeoutError:
+                logger.error("race tickers did not take %d fixes in time", len(rows))
+            self.to_store.append((rows, [done for _, done in batches]))
+            self.store_wakeup.set()
+
+    async def _write(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self.store_wakeup.wait()
+            groups, self.to_store = self.to_store, []
+            self.store_wakeup.clear()
+            rows = [row for group, _ in groups for row in group]
+            error = None
+            try:
+                await loop.run_in_executor(self.executor, _store_in_thread, rows)
+            except Exception as exc:
+                error = exc
                 logger.error("group commit of %d fixes failed", len(rows), exc_info=error)
-            for _, done in batches:
-                try:
-                    await done(error)
-                except Exception:  # one closed socket must not keep the others waiting
-                    logger.debug("could not answer a batch", exc_info=True)
+                # What waits behind a failed commit fails with it, so that no phone has a
+                # later batch stored past a lost one: each reconnects, learns the last
+                # stored seq and resends from there.
+                groups += self.to_store
+                groups.append(([], [done for _, done in self.pending]))
+                self.to_store, self.pending = [], []
+                self.store_wakeup.clear()
+            for _, dones in groups:
+                for done in dones:
+                    try:
+                        await done(error)
+                    except Exception:  # one closed socket must not keep the others waiting
+                        logger.debug("could not answer a batch", exc_info=True)
 
 
 def _store_in_thread(rows: list[tuple[Any, ...]]) -> None:

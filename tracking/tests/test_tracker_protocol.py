@@ -316,3 +316,55 @@ def test_it_sends_the_athlete_its_standing_now_and_then_and_at_once_on_a_new_sta
     ]
     assert got[0][1] == {"type": "state", "distance": 100, "progress": 0.1, "rank": 2,
                          "status": "racing"}  # fmt: skip
+
+
+def test_a_failed_commit_fails_the_batches_behind_it_and_loses_nothing(race, monkeypatch):
+    """The database fails one commit while the phone keeps sending: that batch and those
+    queued behind it are refused, none is stored past a lost one, and the phone's resend
+    after reconnecting stores everything once."""
+    from django.db import OperationalError
+
+    from tracking import ingest
+
+    athlete = race["athletes"][0]
+    now = time.time()
+    store, commits = ingest.store_rows, []
+
+    def failing_once(rows):
+        commits.append(len(rows))
+        if len(commits) == 2:
+            time.sleep(0.3)  # the phone sends its next batches meanwhile
+            raise OperationalError("the database went away")
+        store(rows)
+
+    monkeypatch.setattr(ingest, "store_rows", failing_once)
+    batches = [{"type": "pos", "seq": s, "points": [point(now - 10 + s)]} for s in (1, 2, 3, 4)]
+
+    async def scenario():
+        client = await connect(f"/ws/track/?token={athlete['token']}")
+        await frame(client)
+        await send(client, batches[0])
+        assert await frame(client) == {"type": "ack", "seq": 1}
+        await send(client, batches[1])
+        await asyncio.sleep(0.15)  # seq 2 is being stored
+        await send(client, batches[2])
+        await asyncio.sleep(0.01)
+        await send(client, batches[3])  # seq 3 queued for storing, seq 4 not yet gathered
+        refused = await frame(client)
+        closed = await client.receive_output(3)
+        await asyncio.sleep(0.5)  # the phone's reconnect back-off: later commits would be done
+        again = await connect(f"/ws/track/?token={athlete['token']}")
+        welcome = await frame(again)
+        acks = []
+        for batch in batches[welcome["last_seq"] :]:
+            await send(again, batch)
+            acks.append(await frame(again))
+        return refused, closed, welcome, acks
+
+    refused, closed, welcome, acks = run(scenario)
+    assert refused["type"] == "error" and refused["code"] == "not_stored" and refused["seq"] == 2
+    assert closed == {"type": "websocket.close", "code": 1011}
+    assert welcome["last_seq"] == 1  # nothing behind the lost batch was stored
+    assert acks == [{"type": "ack", "seq": s} for s in (2, 3, 4)]
+    stored = Position.objects.filter(registration_id=athlete["id"])
+    assert sorted(stored.values_list("seq", flat=True)) == [1, 2, 3, 4]
