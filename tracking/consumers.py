@@ -85,7 +85,7 @@ class TrackerConsumer(_JsonFrames):
 
     athlete: ingest.Athlete | None = None
     last_seq: int | None = None
-    standing: dict[str, Any] | None = None  # the athlete's latest state not sent yet
+    standing: str | None = None  # the athlete's latest state (encoded), not sent yet
     standing_status: str | None = None  # the status last sent
     standing_due = 0.0  # monotonic time of the next state frame
 
@@ -178,17 +178,23 @@ class TrackerConsumer(_JsonFrames):
         """Spectators' business."""
 
     def hub_tick(self, tick: Tick, race_hub: RaceHub) -> None:
-        """The athlete's standing, every TRACKING_STATE_SECONDS and when its status changes."""
+        """The athlete's standing, every TRACKING_STATE_SECONDS and when its status changes.
+
+        Every athlete changes every tick: the state is decoded only when it is sent, and a
+        new status is seen in the field entry, whose last item is the status."""
         assert self.athlete is not None
-        encoded = tick.states.get(self.athlete.id)
+        athlete = self.athlete.id
+        encoded = tick.states.get(athlete)
         if encoded is not None:
-            self.standing = loads(encoded)
-        state = self.standing
-        if state is None:
+            self.standing = encoded
+        if self.standing is None:
             return
         now = time.monotonic()
-        if now < self.standing_due and state["status"] == self.standing_status:
+        entry = tick.field_changes.get(athlete)
+        new_status = entry is not None and not entry.endswith(f'"{self.standing_status}"]')
+        if now < self.standing_due and not new_status:
             return
+        state = loads(self.standing)
         frame = {"type": "state", "distance": state["distance"], "progress": state["progress"]}
         frame |= {key: state[key] for key in ("rank", "eta", "status") if key in state}
         race_hub.post(self.outlet, dumps(frame))

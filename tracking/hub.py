@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
+from pace.lib.jsonfast import dumps
 from pace.lib.wsout import Outlet, text_frame
 from tracking.livestore import live_store
 from tracking.mirror import RaceMirror
@@ -49,6 +50,7 @@ class Tick:
     athletes: int
     field_cache: dict[int, str] = field(default_factory=dict)
     _leaders: tuple[frozenset[int], str] | None = None
+    _results: tuple[list[str], dict[int, list[str]]] | None = None
 
     def leaders_part(self) -> tuple[frozenset[int], str]:
         """The leaders, and their changed states joined: the same in every viewer's tick."""
@@ -56,6 +58,23 @@ class Tick:
             joined = ",".join(self.states[a] for a in self.leaders if a in self.states)
             self._leaders = (frozenset(self.leaders), joined)
         return self._leaders
+
+    def result_frames(self) -> tuple[list[str], dict[int, list[str]]]:
+        """This tick's ``result`` frames, encoded once for every viewer: the leaders' (every
+        viewer gets them) and each other athlete's."""
+        if self._results is None:
+            leaders, _ = self.leaders_part()
+            ours: list[str] = []
+            others: dict[int, list[str]] = {}
+            for athlete, point, passed, rank in self.results:
+                frame = {"type": "result", "athlete": athlete, "point": point, "time": passed}
+                encoded = dumps(frame | ({"rank": rank} if rank else {}))
+                if athlete in leaders:
+                    ours.append(encoded)
+                else:
+                    others.setdefault(athlete, []).append(encoded)
+            self._results = (ours, others)
+        return self._results
 
 
 class Listener(Protocol):

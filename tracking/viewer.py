@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pace.lib.jsonfast import dumps
 from pace.lib.wsout import Outlet
 from tracking.hub import RaceHub, Tick
 
@@ -65,8 +64,24 @@ class Viewer:
         if tick.seq > self.seq + 1:
             self.resync(hub)  # a tick went missing: heal with a snapshot (it has this one)
             return
-        for frame in self._tick_frames(tick, hub):
-            hub.post(self.outlet, frame)
+        self.seq, self.leaders = tick.seq, tick.leaders
+        leaders, states = tick.leaders_part()
+        changed = tick.states
+        extra = [changed[a] for a in self.follows if a in changed and a not in leaders]
+        if extra:
+            states = ",".join([states, *extra]) if states else ",".join(extra)
+        frame = f'{{"type":"tick","seq":{tick.seq},"t":{tick.t},"athletes":[{states}]}}'
+        hub.post(self.outlet, frame)
+        interval = self.interval or tick.field_interval
+        if tick.seq % interval == 0:
+            hub.post(self.outlet, hub.field_frame(tick, interval))
+        if tick.results:
+            of_leaders, of_others = tick.result_frames()
+            for frame in of_leaders:
+                hub.post(self.outlet, frame)
+            for athlete in self.follows:
+                for frame in of_others.get(athlete, ()):
+                    hub.post(self.outlet, frame)
 
     def hub_post(self, encoded: str, hub: RaceHub) -> None:
         if self.synced:
@@ -78,24 +93,3 @@ class Viewer:
 
     def hub_revoked(self, athletes: list[int]) -> None:
         """Trackers' business."""
-
-    def _tick_frames(self, tick: Tick, hub: RaceHub) -> list[str]:
-        self.seq = tick.seq
-        self.leaders = tick.leaders
-        leaders, states = tick.leaders_part()
-        extra = [tick.states[a] for a in self.follows if a in tick.states and a not in leaders]
-        if extra:
-            states = ",".join([states, *extra]) if states else ",".join(extra)
-        frames = [f'{{"type":"tick","seq":{tick.seq},"t":{tick.t},"athletes":[{states}]}}']
-        interval = self.interval or tick.field_interval
-        if tick.seq % interval == 0:
-            frames.append(hub.field_frame(tick, interval))
-        for athlete, point, passed, rank in tick.results:
-            if athlete in leaders or athlete in self.follows:
-                frames.append(
-                    dumps(
-                        {"type": "result", "athlete": athlete, "point": point, "time": passed}
-                        | ({"rank": rank} if rank else {})
-                    )
-                )
-        return frames

@@ -283,9 +283,11 @@ def test_it_sends_the_athlete_its_standing_now_and_then_and_at_once_on_a_new_sta
     def tick(seq: int, distance: int | None, status: str = "racing") -> dict:
         state = f'{{"id":{athlete["id"]},"distance":{distance},"progress":0.1,"rank":2,'
         state += f'"status":"{status}"}}'
+        entry = f'[{athlete["id"]},45.0,6.0,{distance},"{status}"]'  # as the ticker sends
         return {"type": "race.tick", "seq": seq, "t": float(seq), "leaders": [],
                 "athletes": [] if distance is None else [[athlete["id"], state]],
-                "field": [], "results": [], "field_interval": 60, "count": 3}  # fmt: skip
+                "field": [] if distance is None else [[athlete["id"], entry]],
+                "results": [], "field_interval": 60, "count": 3}  # fmt: skip
 
     async def scenario():
         client = await connect(f"/ws/track/?token={athlete['token']}")
