@@ -315,6 +315,10 @@ TRACKING_FIELD_BYTES_PER_SECOND = env.int("TRACKING_FIELD_BYTES_PER_SECOND", def
 # once when its status changes (finished, lost signal...): a frame a second would keep
 # a phone's radio awake for numbers that hardly move.
 TRACKING_STATE_SECONDS = env.float("TRACKING_STATE_SECONDS", default=5.0)
+# A spectator whose socket holds more than this many bytes not yet sent (a slow phone)
+# gets nothing more until it has read them, then a fresh snapshot: the latest state,
+# not a backlog of stale ticks.
+TRACKING_VIEWER_BACKLOG_BYTES = env.int("TRACKING_VIEWER_BACKLOG_BYTES", default=512_000)
 # A race's ticker holds a lease this long and renews it every tick (production topology).
 TRACKING_LEASE_SECONDS = env.float("TRACKING_LEASE_SECONDS", default=5.0)
 # Without Redis the web process runs the tickers itself (the embedded topology).

@@ -243,7 +243,9 @@ class LiveConsumer(_JsonFrames):
         self.user = self.scope.get("user")
         self.bucket = Bucket(settings.TRACKING_KUDOS_BURST, settings.TRACKING_KUDOS_REFILL_SECONDS)
         await self.accept()
-        self.viewer = Viewer(race=info, outlet=self.outlet)
+        self.viewer = Viewer(
+            race=info, outlet=self.outlet, max_backlog=settings.TRACKING_VIEWER_BACKLOG_BYTES
+        )
         self.hub = await hub.join(self.race_id, self.viewer)
         self.viewer.resync(self.hub)  # the snapshot, from the hub's copy of the race
 

@@ -7,8 +7,10 @@ leave in order with every other frame of the viewer. A snapshot is built from th
 hub's copy of the race (``tracking.mirror``) at the ``seq`` of the ticks that
 follow it: a viewer never waits for a read and never falls between two ticks.
 
-A slow socket delays nobody: sending only appends to the server's write buffer, and
-a spectator that stops reading stops answering the server's pings and is
+A slow socket delays nobody: sending only appends to the server's write buffer. A
+spectator whose buffer holds more than ``TRACKING_VIEWER_BACKLOG_BYTES`` gets nothing
+more until it has read it, then a fresh snapshot (the latest state, not the ticks it
+missed); one that stops reading altogether stops answering the server's pings and is
 disconnected after the ping timeout (daphne: ``--ping-interval``, ``--ping-timeout``).
 """
 
@@ -25,9 +27,12 @@ MAX_FOLLOWS = 50
 class Viewer:
     """A spectator's (or a media client's) subscription to one race."""
 
-    def __init__(self, *, race: dict[str, Any], outlet: Outlet) -> None:
+    def __init__(self, *, race: dict[str, Any], outlet: Outlet, max_backlog: int) -> None:
         self.race = race
         self.outlet = outlet
+        self.max_backlog = max_backlog
+        self.lagging = False  # its socket was full: nothing more until a fresh snapshot
+        self.skipped = 0  # ticks skipped while lagging
         self.follows: list[int] = []
         self.interval: int | None = None
         self.seq = 0
@@ -59,6 +64,15 @@ class Viewer:
         self.resync(hub)
 
     def hub_tick(self, tick: Tick, hub: RaceHub) -> None:
+        backlog = self.outlet.backlog()
+        if backlog > self.max_backlog or (self.lagging and backlog):
+            self.lagging = True  # a slow socket: queue nothing more behind what it holds
+            self.skipped += 1
+            return
+        if self.lagging:
+            self.lagging = False
+            self.resync(hub)  # it has read it all: the latest state, not stale ticks
+            return
         if not self.synced or tick.seq <= self.seq:
             return  # a snapshot is coming, or this tick is in the one sent
         if tick.seq > self.seq + 1:
@@ -84,11 +98,13 @@ class Viewer:
                     hub.post(self.outlet, frame)
 
     def hub_post(self, encoded: str, hub: RaceHub) -> None:
-        if self.synced:
+        if self.synced and not self.lagging:  # a lagging viewer's snapshot brings it
             hub.post(self.outlet, encoded)
 
     def hub_kudos(self, athlete: int, count: int, sender: str, hub: RaceHub) -> None:
-        if self.synced and (athlete in self.follows or athlete in self.leaders):
+        if self.lagging or not self.synced:
+            return
+        if athlete in self.follows or athlete in self.leaders:
             hub.post(self.outlet, f'{{"type":"kudos","athlete":{athlete},"count":{count}}}')
 
     def hub_revoked(self, athletes: list[int]) -> None:

@@ -69,6 +69,15 @@ class Outlet:
             and protocol._perMessageCompress is None
         )
 
+    def backlog(self) -> int:
+        """Bytes written to this connection that its socket has not taken yet (Twisted
+        holds them until the peer reads); 0 under other servers, which do not say."""
+        protocol = self.protocol
+        if protocol is None:
+            return 0
+        transport = protocol.transport
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+
     def write(self, frame: bytes) -> None:
         """A frame from :func:`text_frame`, to the transport now (after ``writable``)."""
         self.protocol.transport.write(frame)

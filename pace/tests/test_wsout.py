@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import socket
+from types import SimpleNamespace
 
 import pytest
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketFactory
+from twisted.internet import abstract, tcp
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 
@@ -65,3 +69,30 @@ def test_other_servers_get_frames_through_asgi():
     assert outlet.protocol is None and not outlet.writable()
     asyncio.run(outlet.put("hello"))
     assert sent == [{"type": "websocket.send", "text": "hello"}]
+
+
+def test_the_backlog_is_what_twisted_holds_for_the_socket():
+    ours, theirs = socket.socketpair()
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    # Just enough of a reactor for a connection written to by hand.
+    reactor = SimpleNamespace(addWriter=lambda _: None, removeWriter=lambda _: None)
+    connection = tcp.Connection(ours, protocol=None, reactor=reactor)
+    connection.connected = True
+    outlet = Outlet(None)  # type: ignore[arg-type]
+    outlet.protocol = SimpleNamespace(transport=connection)  # a daphne protocol's transport
+    assert outlet.backlog() == 0
+    # Twisted's buffering write (daphnetuning may have replaced tcp.Connection.write):
+    # everything waits for doWrite.
+    abstract.FileDescriptor.write(connection, b"x" * 1_000_000)
+    assert outlet.backlog() == 1_000_000
+    connection.doWrite()  # the socket takes what fits
+    held = outlet.backlog()
+    assert 0 < held < 1_000_000
+    theirs.setblocking(False)
+    while outlet.backlog():  # the peer reads: the backlog drains
+        with contextlib.suppress(BlockingIOError):
+            theirs.recv(1 << 20)
+        connection.doWrite()
+    assert outlet.backlog() == 0
+    ours.close()
+    theirs.close()

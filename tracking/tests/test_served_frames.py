@@ -8,15 +8,19 @@ and a tracker through a real server, and every frame must parse and arrive in or
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
+import socket
 import time
 
 import websockets
 
 from tracking.tests.helpers import run
-from tracking.tests.serving import daphne_server
+from tracking.tests.serving import daphne_server, migrated_db, sqlite_env
 
 ATHLETES = 2400
+FOLLOWS = 100  # 100 snapshots of 2,400 athletes: 8 MB, twice Linux's largest send buffer
 
 
 async def _next(ws: websockets.ClientConnection, kind: str) -> tuple[dict, int]:
@@ -75,3 +79,87 @@ def test_big_snapshots_ticks_and_acks_arrive_whole_and_in_order(tmp_path):
     assert seqs == list(range(followed["seq"] + 1, followed["seq"] + 1 + len(seqs)))
     assert field["seq"] >= seqs[-1] and other["id"] not in [e[0] for e in field["field"]]
     assert error["code"] == "bad_follow"
+
+
+def _masked(text: str) -> bytes:
+    """A client's text frame (clients mask, RFC 6455 §5.3)."""
+    payload, mask = text.encode(), os.urandom(4)
+    assert len(payload) < 126
+    return (
+        bytes((0x81, 0x80 | len(payload)))
+        + mask
+        + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    )
+
+
+def _frames(data: bytes) -> list[dict]:
+    """The server's text frames in ``data`` (unmasked, whole)."""
+    out = []
+    while data:
+        size, start = data[1] & 0x7F, 2
+        if size == 126:
+            size, start = int.from_bytes(data[2:4], "big"), 4
+        elif size == 127:
+            size, start = int.from_bytes(data[2:10], "big"), 10
+        if data[0] & 0x0F == 1:
+            out.append(json.loads(data[start : start + size]))
+        data = data[start + size :]
+    return out
+
+
+def test_a_slow_spectator_skips_to_the_latest_state(tmp_path):
+    """Its socket full, a spectator gets nothing more; once it has read it all, a fresh
+    snapshot (ticks it missed skipped), then ticks again."""
+    env = sqlite_env(migrated_db(tmp_path / "db.sqlite3")) | {
+        "TRACKING_VIEWER_BACKLOG_BYTES": "20000"
+    }
+    with daphne_server(tmp_path, env=env) as server:
+        race = server.test_race(ATHLETES)
+        host, port = server.url.removeprefix("http://").split(":")
+
+        async def first_tick() -> None:
+            live = f"{server.url.replace('http', 'ws')}/ws/live/{race['race_id']}/"
+            async with websockets.connect(live, max_size=None) as ws:
+                await _next(ws, "tick")  # the race's ticker is on: snapshots hold its field
+
+        run(first_tick)
+        slow = socket.socket()
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a phone on a bad network
+        slow.connect((host, int(port)))
+        key = base64.b64encode(os.urandom(16)).decode()
+        request = (
+            f"GET /ws/live/{race['race_id']}/ HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        slow.sendall(request.encode())
+        received = b""
+        while b"\r\n\r\n" not in received:
+            received += slow.recv(1)
+        assert received.startswith(b"HTTP/1.1 101")
+        follow = json.dumps({"type": "follow", "athletes": [race["athletes"][0]["id"]]})
+        for _ in range(FOLLOWS):  # more big snapshots than the kernel's buffers hold
+            slow.sendall(_masked(follow))
+        time.sleep(4)  # ticks come and are skipped
+        slow.settimeout(0.5)
+        data = b""
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                chunk = slow.recv(1 << 20)
+            except TimeoutError:
+                frames = _frames(data)
+                if [f["type"] for f in frames[-2:]] == ["snapshot", "tick"]:
+                    break
+                continue
+            if not chunk:
+                break
+            data += chunk
+        slow.close()
+    frames = [(f["type"], f["seq"]) for f in _frames(data)]
+    snapshots = [i for i, (kind, _) in enumerate(frames) if kind == "snapshot"]
+    assert len(snapshots) == 1 + FOLLOWS + 1  # the first, those asked for, the fresh one
+    ticks_before = [seq for kind, seq in frames[: snapshots[-1]] if kind == "tick"]
+    fresh = frames[snapshots[-1]][1]
+    assert fresh > max([frames[snapshots[-2]][1], *ticks_before]) + 1  # ticks were skipped
+    after = [seq for _, seq in frames[snapshots[-1] + 1 :]]
+    assert after == list(range(fresh + 1, fresh + 1 + len(after))) and after

@@ -51,11 +51,20 @@ async def _hub(viewers: list[Viewer]) -> RaceHub:
     return hub
 
 
-def _viewer(sent: list[dict]) -> Viewer:
+class _Socket(Outlet):
+    """A connection whose server holds ``held`` bytes not yet taken by the socket."""
+
+    held = 0
+
+    def backlog(self) -> int:
+        return self.held
+
+
+def _viewer(sent: list[dict], max_backlog: int = 1000) -> Viewer:
     async def send(message: dict) -> None:
         sent.append(json.loads(message["text"]))
 
-    return Viewer(race={"id": RACE, "name": "R"}, outlet=Outlet(send))
+    return Viewer(race={"id": RACE, "name": "R"}, outlet=_Socket(send), max_backlog=max_backlog)
 
 
 def test_a_snapshot_comes_from_the_hubs_copy_at_the_seq_of_the_ticks_after_it():
@@ -159,7 +168,7 @@ def test_a_closed_socket_does_not_stop_the_others_frames():
 
     async def scenario():
         await _store_tick(1, {1: 100, 2: 90, 3: 80})
-        gone = Viewer(race={"id": RACE}, outlet=Outlet(broken))
+        gone = Viewer(race={"id": RACE}, outlet=Outlet(broken), max_backlog=1000)
         hub = await _hub([gone, _viewer(sent)])
         hub.dispatch(_message(2, {1: 200}))
         await asyncio.sleep(0.01)
@@ -231,3 +240,36 @@ def test_a_hub_waits_for_a_store_that_lost_the_race_and_then_catches_up(monkeypa
     hub = run(scenario)
     assert hub.synced and hub.mirror.seq == 8
     assert [(f["type"], f["seq"]) for f in sent] == [("snapshot", 8)]
+
+
+def test_a_slow_socket_gets_nothing_more_until_it_has_read_then_the_latest_state():
+    """Skip to the latest state when behind: nothing is queued behind a full socket, and
+    once it has read everything the viewer gets a fresh snapshot, not the stale ticks."""
+    sent: list[dict] = []
+
+    async def scenario():
+        await _store_tick(1, {1: 100, 2: 90, 3: 80})
+        viewer = _viewer(sent, max_backlog=1000)
+        viewer.follows = [3]
+        hub = await _hub([viewer])
+        hub.dispatch(_message(2, {3: 200}))
+        await asyncio.sleep(0.01)
+        viewer.outlet.held = 5000  # the phone stopped reading
+        hub.dispatch(_message(3, {3: 300}))
+        viewer.hub_post('{"type":"post","athlete":3,"text":"hi"}', hub)
+        viewer.hub_kudos(3, 7, "Ann", hub)
+        viewer.outlet.held = 10  # reading, not done yet
+        hub.dispatch(_message(4, {3: 400}))
+        await asyncio.sleep(0.01)
+        viewer.outlet.held = 0  # all read
+        hub.dispatch(_message(5, {3: 500}))
+        hub.dispatch(_message(6, {3: 600}))
+        await asyncio.sleep(0.01)
+        return viewer
+
+    viewer = run(scenario)
+    assert [(f["type"], f["seq"]) for f in sent] == [
+        ("snapshot", 1), ("tick", 2), ("snapshot", 5), ("tick", 6),
+    ]  # fmt: skip
+    assert {a["id"]: a["distance"] for a in sent[2]["athletes"]}[3] == 500
+    assert viewer.skipped == 2 and not viewer.lagging
