@@ -173,8 +173,9 @@ class WsClient(asyncio.Protocol):
                 return
 
     def send_raw(self, frame: bytes) -> None:
-        if self.transport is not None and not self.closed:
-            self.transport.write(frame)
+        transport = self.transport
+        if transport is not None and not self.closed and not transport.is_closing():
+            transport.write(frame)  # uvloop raises on a closed transport
 
     def send_text(self, text: str) -> None:
         self.send_raw(encode_frame(text.encode()))
