@@ -88,6 +88,7 @@ class TrackerConsumer(_JsonFrames):
     standing: str | None = None  # the athlete's latest state (encoded), not sent yet
     standing_status: str | None = None  # the status last sent
     standing_due = 0.0  # monotonic time of the next state frame
+    refusing = False  # a batch was not stored: this socket is closing, take nothing more
 
     async def connect(self) -> None:
         self.tasks: set[asyncio.Task[None]] = set()
@@ -129,7 +130,7 @@ class TrackerConsumer(_JsonFrames):
         return True
 
     async def on_pos(self, frame: dict[str, Any]) -> None:
-        if not await self._require():
+        if self.refusing or not await self._require():
             return
         assert self.athlete is not None
         seq, points = frame.get("seq"), frame.get("points")
@@ -153,8 +154,10 @@ class TrackerConsumer(_JsonFrames):
     async def _stored(self, seq: int, error: BaseException | None) -> None:
         """The group commit's answer for one batch: ack it, or say it was not stored."""
         if error is not None:
-            # Close, so that no later batch is stored past this one: the phone reconnects,
-            # learns last_seq and resends from there.
+            # Close, and take nothing more from this socket (frames already received
+            # included), so that no later batch is stored past this one: the phone
+            # reconnects, learns last_seq and resends from there.
+            self.refusing = True
             await self.error("not_stored", "could not store this batch; send it again", seq=seq)
             await self.close(code=1011)
             return

@@ -287,6 +287,8 @@ class GroupCommit:
         self.store_wakeup = asyncio.Event()
         self.executor = _writer
         self.tasks: list[asyncio.Task[None]] = []
+        self.failures = 0  # failed commits so far, and the last one's error
+        self.failure: BaseException | None = None
 
     def enqueue(self, rows: list[tuple[Any, ...]], done: Done) -> None:
         """Store ``rows`` with the next commit, then await ``done(None)`` (or the error)."""
@@ -319,12 +321,17 @@ class GroupCommit:
             await asyncio.sleep(self.window)
             batches, self.pending = self.pending, []
             self.wakeup.clear()
+            failures = self.failures
             rows = [row for batch, _ in batches for row in batch]
             try:
                 await asyncio.wait_for(_publish(rows), PUBLISH_TIMEOUT_SECONDS)
-            except TimeoutError:
-                logger.error("race tickers did not take %d fixes in time", len(rows))
-            self.to_store.append((rows, [done for _, done in batches]))
+            except Exception:  # the map misses them; the database will not
+                logger.exception("race tickers did not take %d fixes", len(rows))
+            dones = [done for _, done in batches]
+            if self.failures != failures:  # a commit failed while these were in hand
+                await _answer(dones, self.failure)
+                continue
+            self.to_store.append((rows, dones))
             self.store_wakeup.set()
 
     async def _write(self) -> None:
@@ -340,19 +347,25 @@ class GroupCommit:
             except Exception as exc:
                 error = exc
                 logger.error("group commit of %d fixes failed", len(rows), exc_info=error)
-                # What waits behind a failed commit fails with it, so that no phone has a
-                # later batch stored past a lost one: each reconnects, learns the last
-                # stored seq and resends from there.
+                # What waits behind a failed commit fails with it (the gatherer's batches
+                # in hand too), so that no phone has a later batch stored past a lost one:
+                # each reconnects, learns the last stored seq and resends from there.
+                self.failures, self.failure = self.failures + 1, exc
                 groups += self.to_store
                 groups.append(([], [done for _, done in self.pending]))
                 self.to_store, self.pending = [], []
                 self.store_wakeup.clear()
             for _, dones in groups:
-                for done in dones:
-                    try:
-                        await done(error)
-                    except Exception:  # one closed socket must not keep the others waiting
-                        logger.debug("could not answer a batch", exc_info=True)
+                await _answer(dones, error)
+
+
+async def _answer(dones: list[Done], error: BaseException | None) -> None:
+    """Tell each batch how its commit went, in order."""
+    for done in dones:
+        try:
+            await done(error)
+        except Exception:  # one closed socket must not keep the others waiting
+            logger.debug("could not answer a batch", exc_info=True)
 
 
 def _store_in_thread(rows: list[tuple[Any, ...]]) -> None:

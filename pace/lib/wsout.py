@@ -71,12 +71,16 @@ class Outlet:
 
     def backlog(self) -> int:
         """Bytes written to this connection that its socket has not taken yet (Twisted
-        holds them until the peer reads); 0 under other servers, which do not say."""
+        holds them until the peer reads); 0 where the transport does not say (TLS, other
+        servers): there only the ping timeout drops a spectator that stops reading."""
         protocol = self.protocol
         if protocol is None:
             return 0
         transport = protocol.transport
-        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+        try:
+            return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+        except AttributeError:  # not a plain TCP transport (daphne's TLS endpoint)
+            return 0
 
     def write(self, frame: bytes) -> None:
         """A frame from :func:`text_frame`, to the transport now (after ``writable``)."""

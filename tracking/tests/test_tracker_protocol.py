@@ -320,10 +320,11 @@ def test_it_sends_the_athlete_its_standing_now_and_then_and_at_once_on_a_new_sta
                          "status": "racing"}  # fmt: skip
 
 
-def test_a_failed_commit_fails_the_batches_behind_it_and_loses_nothing(race, monkeypatch):
+@pytest.mark.parametrize("behind", ["queued for writing", "being handed to the ticker"])
+def test_a_failed_commit_fails_the_batches_behind_it_and_loses_nothing(race, monkeypatch, behind):
     """The database fails one commit while the phone keeps sending: that batch and those
-    queued behind it are refused, none is stored past a lost one, and the phone's resend
-    after reconnecting stores everything once."""
+    behind it are refused, none is stored past a lost one, and the phone's resend after
+    reconnecting stores everything once."""
     from django.db import OperationalError
 
     from tracking import ingest
@@ -331,6 +332,7 @@ def test_a_failed_commit_fails_the_batches_behind_it_and_loses_nothing(race, mon
     athlete = race["athletes"][0]
     now = time.time()
     store, commits = ingest.store_rows, []
+    publish, published = ingest._publish, []
 
     def failing_once(rows):
         commits.append(len(rows))
@@ -339,8 +341,15 @@ def test_a_failed_commit_fails_the_batches_behind_it_and_loses_nothing(race, mon
             raise OperationalError("the database went away")
         store(rows)
 
+    async def slow_third(rows):
+        published.append(len(rows))
+        if len(published) == 3 and behind == "being handed to the ticker":
+            await asyncio.sleep(0.4)  # still in hand when the commit fails
+        await publish(rows)
+
     monkeypatch.setattr(ingest, "store_rows", failing_once)
-    batches = [{"type": "pos", "seq": s, "points": [point(now - 10 + s)]} for s in (1, 2, 3, 4)]
+    monkeypatch.setattr(ingest, "_publish", slow_third)
+    batches = [{"type": "pos", "seq": s, "points": [point(now - 10 + s)]} for s in range(1, 6)]
 
     async def scenario():
         client = await connect(f"/ws/track/?token={athlete['token']}")
@@ -353,6 +362,7 @@ def test_a_failed_commit_fails_the_batches_behind_it_and_loses_nothing(race, mon
         await asyncio.sleep(0.01)
         await send(client, batches[3])  # seq 3 queued for storing, seq 4 not yet gathered
         refused = await frame(client)
+        await send(client, batches[4])  # already on its way when the server gave up
         closed = await client.receive_output(3)
         await asyncio.sleep(0.5)  # the phone's reconnect back-off: later commits would be done
         again = await connect(f"/ws/track/?token={athlete['token']}")
@@ -367,6 +377,6 @@ def test_a_failed_commit_fails_the_batches_behind_it_and_loses_nothing(race, mon
     assert refused["type"] == "error" and refused["code"] == "not_stored" and refused["seq"] == 2
     assert closed == {"type": "websocket.close", "code": 1011}
     assert welcome["last_seq"] == 1  # nothing behind the lost batch was stored
-    assert acks == [{"type": "ack", "seq": s} for s in (2, 3, 4)]
+    assert acks == [{"type": "ack", "seq": s} for s in (2, 3, 4, 5)]
     stored = Position.objects.filter(registration_id=athlete["id"])
-    assert sorted(stored.values_list("seq", flat=True)) == [1, 2, 3, 4]
+    assert sorted(stored.values_list("seq", flat=True)) == [1, 2, 3, 4, 5]
