@@ -72,22 +72,18 @@ def every_sweep(check: Callable[[Any], None]) -> Callable[[Any], None]:
         from twisted.internet import reactor
 
         call_later, own = reactor.callLater, getattr(server, check.__name__)
-        shadowed = vars(reactor).get("callLater")
 
         def later(delay: float, fn: Any, *args: Any, **kwargs: Any) -> Any:
             return call_later(SWEEP_SECONDS if fn == own else delay, fn, *args, **kwargs)
 
-        reactor.callLater = later
+        reactor.callLater = later  # an instance attribute over the reactor's method
         try:
             check(server)
         finally:
-            if shadowed is None:
-                del reactor.callLater
-            else:
-                reactor.callLater = shadowed
+            del reactor.callLater
 
     sweep.__name__ = check.__name__
-    sweep.__wrapped__ = check  # type: ignore[attr-defined]
+    sweep.__wrapped__ = check  # type: ignore[attr-defined]  # daphne's own, for tests
     return sweep
 
 

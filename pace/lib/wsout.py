@@ -90,10 +90,9 @@ class Outlet:
         """A text frame through ASGI (closed sockets are the server's business)."""
         await self.send({"type": "websocket.send", "text": text})
 
-    async def put(self, text: str, frame: bytes | None = None) -> None:
-        """A text frame by the quickest way open; ``frame`` is ``text_frame(text)`` when the
-        caller built it already (one frame for many connections)."""
+    async def put(self, text: str) -> None:
+        """A text frame by the quickest way open."""
         if self.writable():
-            self.write(frame if frame is not None else text_frame(text))
+            self.write(text_frame(text))
         else:
             await self.send_text(text)
