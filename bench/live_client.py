@@ -220,6 +220,7 @@ class Stats:
     resyncs: int = 0
     spectators_closed: int = 0
     latency_ms: list[float] = field(default_factory=list)
+    tick_latency_ms: list[float] = field(default_factory=list)  # the tick's own t → screen
     seq_at_start: int = 0
     seq_at_end: int = 0
     max_seq: int = 0
@@ -321,6 +322,8 @@ class Spectator(WsClient):
             if seq > st.max_seq:
                 st.max_seq = seq
             if self.sampled and inside:
+                t_end = payload.find(b",", end + 5)
+                st.tick_latency_ms.append((now - float(payload[end + 5 : t_end])) * 1000)
                 for state in json.loads(payload)["athletes"]:
                     a, t = state["id"], state.get("t")
                     if a in self.follow_set and t is not None and t != self.seen_t.get(a):

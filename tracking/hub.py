@@ -5,8 +5,10 @@ are processes (one hub each), not spectators, so the channel layer carries a
 race's tick once per process. The hub applies the tick to its copy of the race
 (``tracking.mirror``) and hands it, decoded once, to its local listeners
 (spectator viewers and athletes' trackers); each joins its own frames from the
-pre-encoded pieces and queues them on the hub's outbox, which one task sends.
-Nothing waits per listener: a tick's fan-out to ten thousand sockets is one loop.
+pre-encoded pieces and posts them to the hub, which writes them onto the socket at
+once or, when the socket cannot take them yet, queues them on its outbox, which one
+task sends. Nothing waits per listener: a tick's fan-out to ten thousand sockets is
+one loop.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -27,7 +28,6 @@ from tracking.mirror import RaceMirror
 
 logger = logging.getLogger(__name__)
 
-FIELD_HISTORY = 60  # ticks of field changes kept: the longest field interval
 RELOAD_RETRY_SECONDS = 1.0
 SHARED_FRAME_CHARS = 4096  # texts this long are looked up to be framed once per outbox batch
 
@@ -48,7 +48,7 @@ class Tick:
     results: list[list[Any]]
     field_interval: int
     athletes: int
-    field_cache: dict[int, str] = field(default_factory=dict)
+    field_cache: dict[int, tuple[str, bytes]] = field(default_factory=dict)  # since -> frame
     _leaders: tuple[frozenset[int], str] | None = None
     _results: tuple[list[str], dict[int, list[str]]] | None = None
 
@@ -91,7 +91,7 @@ class RaceHub:
     def __init__(self, race_id: int) -> None:
         self.race_id = race_id
         self.listeners: set[Listener] = set()
-        self.fields: deque[tuple[int, dict[int, str]]] = deque(maxlen=FIELD_HISTORY)
+        self.field_seqs: dict[int, int] = {}  # athlete -> seq of its last field change
         self.channel = ""
         self.task: asyncio.Task[None] | None = None
         self.last_seq = 0
@@ -134,6 +134,7 @@ class RaceHub:
                 await asyncio.sleep(RELOAD_RETRY_SECONDS)
                 continue
             self.mirror.reset(state)
+            self.field_seqs = {}  # every viewer gets a snapshot at the mirror's seq or later
             early, self.early = self.early, []
             if all(self.mirror.apply(tick) for tick in early):
                 break
@@ -187,19 +188,31 @@ class RaceHub:
             self.synced, self.early = False, [tick]
             self.loading = asyncio.ensure_future(self._load())
             return
+        field_seqs, seq = self.field_seqs, tick.seq
+        for athlete in tick.field_changes:
+            field_seqs[athlete] = seq
         for listener in list(self.listeners):
             listener.hub_tick(tick, self)
 
-    def post(self, outlet: Outlet, text: str) -> None:
-        """Send a frame soon, from one task for all of them (thousands of sockets a tick)."""
+    def post(self, outlet: Outlet, text: str, framed: bytes | None = None) -> None:
+        """Send a frame: onto the socket now when it takes it and holds nothing of ours
+        (a tick's fan-out is then one loop of writes), else after what is queued for it,
+        from one task for every socket. ``framed``: ``text`` already framed, when many
+        sockets get it (a big race's 200 KB ``field`` frame is framed once a tick)."""
+        if not outlet.queued and outlet.writable():
+            try:
+                outlet.write(framed or text_frame(text))
+            except Exception:  # a closed socket: its consumer is going away
+                logger.debug("race %s: a frame was not sent", self.race_id, exc_info=True)
+            return
+        outlet.queued += 1
         self.out_outlets.append(outlet)
         self.out_texts.append(text)
         if self.sending is None or self.sending.done():
             self.sending = asyncio.ensure_future(self._send_outbox())
 
     async def _send_outbox(self) -> None:
-        """Write the queued frames in order. A long text is framed once for all its sockets:
-        a big race's ``field`` frame is the same 200 KB for thousands of spectators."""
+        """Write the queued frames in order. A long text is framed once for all its sockets."""
         while self.out_outlets:
             outlets, texts = self.out_outlets, self.out_texts
             self.out_outlets, self.out_texts = [], []
@@ -218,6 +231,8 @@ class RaceHub:
                         outlet.write(frame)
                 except Exception:  # a closed socket: its consumer is going away
                     logger.debug("race %s: a frame was not sent", self.race_id, exc_info=True)
+                finally:
+                    outlet.queued -= 1
 
     def _tick(self, message: dict[str, Any]) -> Tick:
         seq = message["seq"]
@@ -225,7 +240,6 @@ class RaceHub:
             self.dropped += seq - self.last_seq - 1
         self.last_seq = seq
         field = {a: e for a, e in message["field"]}
-        self.fields.append((seq, field))
         return Tick(
             seq=seq,
             t=message["t"],
@@ -237,18 +251,18 @@ class RaceHub:
             athletes=message["count"],
         )
 
-    def field_frame(self, tick: Tick, interval: int) -> str:
-        """The field changes of the last ``interval`` ticks, built once per interval per tick."""
-        frame = tick.field_cache.get(interval)
-        if frame is None:
-            merged: dict[int, str] = {}
-            for seq, entries in self.fields:
-                if tick.seq - interval < seq <= tick.seq:
-                    merged.update(entries)
-            body = ",".join(merged.values())
-            frame = f'{{"type":"field","seq":{tick.seq},"t":{tick.t},"field":[{body}]}}'
-            tick.field_cache[interval] = frame
-        return frame
+    def field_frame(self, tick: Tick, since: int) -> tuple[str, bytes]:
+        """The ``field`` frame of every athlete that changed after ``since`` (a viewer's last
+        field or snapshot), at this tick, and its wire bytes: built once per tick for all
+        viewers who share ``since``. Viewers fall due at the ticks their snapshots set, so a
+        big race's 200 KB field goes to a slice of its spectators each tick, not to all."""
+        cached = tick.field_cache.get(since)
+        if cached is None:
+            field = self.mirror.field
+            body = ",".join([field[a] for a, seq in self.field_seqs.items() if seq > since])
+            text = f'{{"type":"field","seq":{tick.seq},"t":{tick.t},"field":[{body}]}}'
+            cached = tick.field_cache[since] = (text, text_frame(text))
+        return cached
 
 
 _loops: weakref.WeakKeyDictionary[

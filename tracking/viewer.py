@@ -1,9 +1,9 @@
 """One spectator's view of a race: its focus, its field interval, its frames.
 
 The hub calls a viewer for every tick, post and kudos of its race; the viewer joins
-its frames from the pieces the hub decoded once and queues them on the hub's
-outbox, so a tick's fan-out is one loop over the process's viewers and its frames
-leave in order with every other frame of the viewer. A snapshot is built from the
+its frames from the pieces the hub decoded once and posts them to the hub, so a
+tick's fan-out is one loop over the process's viewers and its frames leave in order
+with every other frame of the viewer. A snapshot is built from the
 hub's copy of the race (``tracking.mirror``) at the ``seq`` of the ticks that
 follow it: a viewer never waits for a read and never falls between two ticks.
 
@@ -36,6 +36,7 @@ class Viewer:
         self.follows: list[int] = []
         self.interval: int | None = None
         self.seq = 0
+        self.field_seq = 0  # the seq of its last field (a field frame or a snapshot)
         self.leaders: list[int] = []
         self.synced = False  # a snapshot went out; ticks after it follow
         self.snapshots = 0
@@ -47,6 +48,7 @@ class Viewer:
         if not hub.synced:
             return  # hub_synced comes
         self.seq, self.leaders = hub.mirror.seq, list(hub.mirror.leaders)
+        self.field_seq = self.seq
         hub.post(self.outlet, hub.mirror.snapshot_frame(self.race, self.follows, self.interval))
         self.synced = True
         self.snapshots += 1
@@ -86,9 +88,9 @@ class Viewer:
             states = ",".join([states, *extra]) if states else ",".join(extra)
         frame = f'{{"type":"tick","seq":{tick.seq},"t":{tick.t},"athletes":[{states}]}}'
         hub.post(self.outlet, frame)
-        interval = self.interval or tick.field_interval
-        if tick.seq % interval == 0:
-            hub.post(self.outlet, hub.field_frame(tick, interval))
+        if tick.seq - self.field_seq >= (self.interval or tick.field_interval):
+            hub.post(self.outlet, *hub.field_frame(tick, self.field_seq))
+            self.field_seq = tick.seq
         if tick.results:
             of_leaders, of_others = tick.result_frames()
             for frame in of_leaders:

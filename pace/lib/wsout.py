@@ -53,11 +53,12 @@ def _daphne_protocol(send: Send) -> Any:
 class Outlet:
     """Where one connection's frames go."""
 
-    __slots__ = ("protocol", "send")
+    __slots__ = ("protocol", "queued", "send")
 
     def __init__(self, send: Send) -> None:
         self.send = send
         self.protocol = _daphne_protocol(send)
+        self.queued = 0  # frames a sender holds for this connection (a hub's outbox)
 
     def writable(self) -> bool:
         """Whether ``write`` may put a frame on the wire now; otherwise use ``send_text``."""

@@ -133,15 +133,15 @@ def test_it_sends_field_frames_at_the_viewers_interval(race, course):
             await move(race_id, course, {ids[k]: 100 * k}, t0 + k)
             await ticker.step(t0 + k)
             kinds.append(await frame(viewer))
-            if (k + 1) % 3 == 0:
+            if k % 3 == 0:  # 3 ticks after the snapshot (seq 1), then after each field
                 kinds.append(await frame(viewer))
         return kinds
 
     frames = run(scenario)
     fields = [f for f in frames if f["type"] == "field"]
-    assert [f["seq"] for f in fields] == [3, 6]
-    # Every athlete that moved in the interval, once, in its latest state.
-    assert sorted(e[0] for e in fields[1]["field"]) == sorted(ids[3:6])  # seq 4, 5, 6
+    assert [f["seq"] for f in fields] == [4, 7]
+    # Every athlete that moved since the last field frame, once, in its latest state.
+    assert sorted(e[0] for e in fields[1]["field"]) == sorted(ids[4:7])  # seq 5, 6, 7
 
 
 def test_it_stores_kudos_tells_the_athlete_and_limits_the_rate(race, course, settings):
@@ -298,7 +298,7 @@ def test_a_snapshot_with_the_ticks_that_follow_equals_a_fresh_snapshot(  # noqa:
         await send(early, {"type": "follow", "athletes": [ids[2], quiet, ids[27]]})
         apply(views["early"][1], await frame(early))
         per_tick = []
-        for step in range(1, 81):  # ends on a seq where the late viewer gets a field frame
+        for step in range(1, 83):  # ends on a seq where the late viewer gets a field frame
             t = t0 + step * 40
             where = {
                 a: min(10_050, v * step * 40)

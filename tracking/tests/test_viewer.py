@@ -273,3 +273,105 @@ def test_a_slow_socket_gets_nothing_more_until_it_has_read_then_the_latest_state
     ]  # fmt: skip
     assert {a["id"]: a["distance"] for a in sent[2]["athletes"]}[3] == 500
     assert viewer.skipped == 2 and not viewer.lagging
+
+
+def _fields(sent: list[dict]) -> list[tuple[int, list[int]]]:
+    return [(f["seq"], sorted(e[0] for e in f["field"])) for f in sent if f["type"] == "field"]
+
+
+def test_field_frames_fall_due_from_each_viewers_own_snapshot_not_all_on_one_tick():
+    """A big race's field frame is 200 KB: sent to every spectator on the same tick, it
+    was gigabytes in one burst. Each viewer's field is due ``interval`` ticks after its
+    last one (or its snapshot) and holds what changed since then (PROTOCOL.md §3)."""
+    early: list[dict] = []
+    late: list[dict] = []
+
+    async def scenario():
+        await _store_tick(1, {1: 100, 2: 90, 3: 80})
+        first = _viewer(early)
+        first.set_interval(3)
+        hub = await _hub([first])
+        second = _viewer(late)
+        second.set_interval(3)
+        for seq, athlete in zip(range(2, 9), [3, 1, 1, 2, 2, 1, 3], strict=True):
+            hub.dispatch(_message(seq, {athlete: 100 * seq}))
+            if seq == 2:
+                hub.listeners.add(second)
+                second.resync(hub)  # joins at seq 2
+        await asyncio.sleep(0.01)
+
+    run(scenario)
+    assert _fields(early) == [(4, [1, 3]), (7, [1, 2])]  # since seq 1, then since 4
+    assert _fields(late) == [(5, [1, 2]), (8, [1, 2, 3])]  # since seq 2, then since 5
+
+
+def test_a_viewer_that_shortens_its_interval_still_gets_every_change_since_its_last_field():
+    sent: list[dict] = []
+
+    async def scenario():
+        await _store_tick(1, {1: 100, 2: 90, 3: 80})
+        viewer = _viewer(sent)
+        viewer.set_interval(2)
+        hub = await _hub([viewer])
+        hub.dispatch(_message(2, {1: 200}))
+        hub.dispatch(_message(3, {2: 300}))  # field at 3: athletes 1 and 2
+        viewer.set_interval(30)
+        hub.dispatch(_message(4, {3: 400}))
+        hub.dispatch(_message(5, {1: 500}))
+        viewer.set_interval(1)
+        hub.dispatch(_message(6, {2: 600}))  # field at 6: everything since 3
+        await asyncio.sleep(0.01)
+
+    run(scenario)
+    assert _fields(sent) == [(3, [1, 2]), (6, [1, 2, 3])]
+    assert {e[0]: e[3] for e in [f for f in sent if f["type"] == "field"][1]["field"]} == {
+        1: 500, 2: 600, 3: 400,
+    }  # fmt: skip
+
+
+class _Wire:
+    """daphne's side of a connection, as an Outlet sees it: autobahn's state and queue."""
+
+    STATE_OPEN = 3
+    _perMessageCompress = None
+
+    def __init__(self) -> None:
+        self.state = self.STATE_OPEN
+        self.send_queue: list = []
+        self.transport = self
+        self.bytes = b""
+
+    def write(self, data: bytes) -> None:
+        self.bytes += data
+
+
+def test_a_frame_goes_straight_onto_the_socket_unless_the_viewers_earlier_ones_wait():
+    through_asgi: list[str] = []
+    wire = _Wire()
+
+    async def send(message: dict) -> None:
+        await asyncio.sleep(0)
+        through_asgi.append(message["text"])
+
+    async def scenario():
+        outlet = Outlet(send)
+        outlet.protocol = wire
+        hub = RaceHub(RACE)
+        hub.post(outlet, "1")  # straight onto the socket
+        wire.send_queue.append("autobahn's own")  # busy: queued on the outbox
+        hub.post(outlet, "2")
+        hub.post(outlet, "3")
+        wire.send_queue.clear()
+        hub.post(outlet, "4")  # the socket could take it, but "2" and "3" wait: after them
+        assert outlet.queued == 3 and wire.bytes == b"\x81\x011"
+        wire.send_queue.append("autobahn's own")  # still busy when the outbox runs: ASGI
+        sending = hub.sending
+        await asyncio.sleep(0)
+        wire.send_queue.clear()  # free again after the first: the rest onto the socket
+        await sending
+        hub.post(outlet, "5")  # nothing waits any more
+        return outlet
+
+    outlet = run(scenario)
+    assert through_asgi == ["2"]
+    assert wire.bytes == b"\x81\x011\x81\x013\x81\x014\x81\x015" and outlet.queued == 0
