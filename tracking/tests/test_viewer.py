@@ -333,7 +333,7 @@ class _Wire:
     """daphne's side of a connection, as an Outlet sees it: autobahn's state and queue."""
 
     STATE_OPEN = 3
-    _perMessageCompress = None
+    _perMessageCompress = None  # noqa: N815  (autobahn's name)
 
     def __init__(self) -> None:
         self.state = self.STATE_OPEN
