@@ -106,6 +106,7 @@ class RaceEngine:
     seq: int = 0
     pending: dict[int, list[Fix]] = field(default_factory=lambda: defaultdict(list))
     first_at: dict[int, float] = field(default_factory=dict)
+    crossings: list[Crossing] = field(default_factory=list)  # since the last tick
     split_counts: list[int] = field(default_factory=list)
     finishers: int = 0
 
@@ -134,13 +135,20 @@ class RaceEngine:
             if fix.athlete in self.athletes:
                 self.pending[fix.athlete].append(fix)
 
-    def tick(self, now: float) -> TickOutput:
-        crossings: list[Crossing] = []
+    def apply_pending(self) -> None:
+        """Move the athletes by the fixes queued so far. The ticker calls this between
+        ticks too, so that a tick is left with standings and encoding: what it takes
+        between the tick's clock and the spectators' screens is the latency they see."""
+        crossings = self.crossings
         for athlete_id, fixes in self.pending.items():
             athlete = self.athletes[athlete_id]
             for fix in sorted(fixes, key=lambda f: f.t):
                 self._apply(athlete, fix, crossings)
         self.pending.clear()
+
+    def tick(self, now: float) -> TickOutput:
+        self.apply_pending()
+        crossings, self.crossings = self.crossings, []
         for athlete in self.athletes.values():
             athlete.status = self._status(athlete, now)
         leaders = self._rank()

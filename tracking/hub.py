@@ -138,8 +138,9 @@ class RaceHub:
             early, self.early = self.early, []
             if all(self.mirror.apply(tick) for tick in early):
                 break
-            # The store is behind the ticks we hold (Redis restarted and the ticker has not
-            # written the race whole yet): wait a little, keeping what arrives meanwhile.
+            # The store is behind the ticks we hold (a tick is sent before it is stored; or
+            # Redis restarted and the ticker has not written the race whole yet): wait a
+            # little, keeping what arrives meanwhile.
             self.early = [tick for tick in early if tick.seq > self.mirror.seq] + self.early
             await asyncio.sleep(RELOAD_RETRY_SECONDS)
         self.synced = True

@@ -31,11 +31,18 @@ from tracking.selectors import live_race_ids, race_for_ticker, race_info, roster
 
 logger = logging.getLogger(__name__)
 ROSTER_REFRESH_SECONDS = 10.0
+TAKE_FIXES_SECONDS = 0.2  # between ticks, fixes are read and applied this often
 
 
 def restore(engine: RaceEngine, memory: TickerMemory) -> None:
-    """Carry on from another ticker's last tick: positions, distances, splits, finishes."""
-    engine.seq = memory.seq
+    """Carry on from another ticker's last tick: positions, distances, splits, finishes.
+
+    The first tick after a takeover skips a ``seq``: the dead ticker may have sent the
+    tick after its last stored one, and no hub may take a second, different tick for the
+    same ``seq``. The skip makes every hub read the race again (or, if it holds the
+    unstored tick, apply the new one, which brings every athlete, as a restored engine's
+    first tick does)."""
+    engine.seq = memory.seq + 1
     engine.first_at = dict(memory.first_at)
     for raw in memory.states:
         state = json.loads(raw)
@@ -124,17 +131,26 @@ class RaceTicker:
             self.engine.athletes[athlete.id] = athlete
         self.roster_at = time.monotonic()
 
+    async def take_fixes(self) -> None:
+        """Read the race's new fixes and move its athletes by them (between ticks, too)."""
+        assert self.engine is not None
+        self.cursor, fixes = await live_store().read_fixes(self.race_id, self.cursor)
+        self.engine.add_fixes(fixes)
+        self.engine.apply_pending()
+
     async def step(self, now: float) -> TickOutput:
-        """One tick: new fixes in, state out to the live store, then one group message."""
+        """One tick: the last fixes in, one group message out, then the state to the store.
+
+        Spectators first: the hubs keep their own copy of the race, and one that reads the
+        store meanwhile applies the tick it holds on top (``RaceHub._load``)."""
         if self.engine is None:
             await self.load()
         assert self.engine is not None
         if time.monotonic() - self.roster_at > ROSTER_REFRESH_SECONDS:
             await self._refresh_roster()
-        store = live_store()
-        self.cursor, fixes = await store.read_fixes(self.race_id, self.cursor)
-        self.engine.add_fixes(fixes)
+        await self.take_fixes()
         out = self.engine.tick(now)
+        await get_channel_layer().group_send(race_group(self.race_id), tick_message(out))
         if out.crossings:
             await database_sync_to_async(store_crossings)(
                 race_id=self.race_id, crossings=out.crossings
@@ -142,14 +158,13 @@ class RaceTicker:
         info = {**self.info, "athletes": out.athletes, "field_interval": out.field_interval}
         meta = {"seq": out.seq, "t": out.t, "leaders": out.leaders, "race": info}
         memory = TickerMemory(self.cursor, self.engine.first_at, [], out.seq)
-        had_state = await store.write_tick(
+        had_state = await live_store().write_tick(
             self.race_id, meta=meta, changed=out.changed, field=out.field, ticker=memory
         )
         if not had_state and out.seq > 1:
             # Redis restarted and lost the race's state: write every athlete next tick.
             logger.warning("race %s: live state was lost; writing it whole again", self.race_id)
             self.engine.forget_encodings()
-        await get_channel_layer().group_send(race_group(self.race_id), tick_message(out))
         return out
 
 
@@ -190,12 +205,26 @@ class TickerRunner:
             await store.drop_lease(race_id, self.owner)
         return ran
 
+    async def take_fixes(self) -> None:
+        """Between ticks: every race this runner holds takes the fixes that came so far."""
+        for race_id, ticker in list(self.tickers.items()):
+            if ticker.engine is None:
+                continue
+            try:
+                await ticker.take_fixes()
+            except Exception:
+                logger.exception("ticker of race %s failed; it reloads next tick", race_id)
+                self.tickers.pop(race_id, None)
+
     async def run(self) -> None:
-        """Tick forever, on the tick's boundaries."""
+        """Tick forever, on the tick's boundaries, taking fixes in between."""
         while True:
-            started = time.monotonic()
+            next_tick = time.monotonic() + self.tick
             await self.run_once()
-            await asyncio.sleep(max(0.0, self.tick - (time.monotonic() - started)))
+            while (left := next_tick - time.monotonic()) > 0:
+                await asyncio.sleep(min(left, TAKE_FIXES_SECONDS))
+                if next_tick - time.monotonic() > TAKE_FIXES_SECONDS / 2:
+                    await self.take_fixes()
 
 
 class EmbeddedTickers:

@@ -88,3 +88,21 @@ def test_it_sends_nothing_for_an_unchanged_tick(engine):
     assert len(first.changed) == 4 and len(first.field) == 4
     second = engine.tick(START + 31)
     assert second.changed == [] and second.field == [] and second.seq == first.seq + 1
+
+
+def test_fixes_applied_between_ticks_give_the_tick_the_same_standings_and_splits(engine):
+    """The ticker applies fixes as they come, so that a tick has less to do: the tick
+    must come out as if they had all waited for it, split crossings included."""
+    import copy
+
+    ahead = copy.deepcopy(engine)
+    moves = [(a, 4000 - 1000 * a + 700 * k, 30 + 200 * k) for k in range(1, 5) for a in (1, 2, 3)]
+    for athlete, metres, t in moves:
+        ahead.add_fixes([fix(engine, athlete, metres, t)])
+        ahead.apply_pending()  # as they come
+        engine.add_fixes([fix(engine, athlete, metres, t)])  # all at the tick
+    together, apart = engine.tick(START + 900), ahead.tick(START + 900)
+    assert apart.changed == together.changed and apart.field == together.field
+    assert apart.crossings == together.crossings
+    assert [(c.athlete, c.point) for c in together.crossings] == [(1, "5 km")]
+    assert ahead.tick(START + 901).crossings == []  # reported once
