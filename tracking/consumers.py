@@ -84,6 +84,7 @@ class TrackerConsumer(_JsonFrames):
     """``/ws/track/``: an athlete's phone sends fixes and posts, gets acks, kudos, state."""
 
     athlete: ingest.Athlete | None = None
+    device = 0  # ingest.device_key of the hello's device
     last_seq: int | None = None
     standing: str | None = None  # the athlete's latest state (encoded), not sent yet
     standing_status: str | None = None  # the status last sent
@@ -112,15 +113,26 @@ class TrackerConsumer(_JsonFrames):
             await self.close(code=4403)
             return
         self.athlete, self.token = athlete, token
-        self.last_seq = await database_sync_to_async(ingest.last_seq)(athlete_id=athlete.id)
+        await self._learn_device(device)
         await hub.join(athlete.race_id, self)
         await self.send_frame(dumps(athlete.welcome(self.last_seq)))
 
+    async def _learn_device(self, device: str) -> None:
+        """The device this socket speaks for, and the last ``seq`` stored from it."""
+        assert self.athlete is not None
+        self.device = ingest.device_key(device)
+        self.last_seq = await database_sync_to_async(ingest.last_seq)(
+            athlete_id=self.athlete.id, device=self.device
+        )
+
     async def on_hello(self, frame: dict[str, Any]) -> None:
-        if self.athlete is not None:
+        device = str(frame.get("device") or "")[:200]
+        if self.athlete is not None:  # the token came in the URL: the hello names the device
+            if device and ingest.device_key(device) != self.device:
+                await self._learn_device(device)
             await self.send_frame(dumps(self.athlete.welcome(self.last_seq)))
             return
-        await self.authenticate(frame.get("token") or "", str(frame.get("device") or "")[:200])
+        await self.authenticate(frame.get("token") or "", device)
 
     async def _require(self) -> bool:
         if self.athlete is None:
@@ -148,7 +160,7 @@ class TrackerConsumer(_JsonFrames):
         if not valid:
             await self._stored(seq, None)  # nothing to keep: the phone may drop the batch
             return
-        rows = ingest.as_rows(valid, athlete=self.athlete, seq=seq)
+        rows = ingest.as_rows(valid, athlete=self.athlete, seq=seq, device=self.device)
         ingest.group_commit().enqueue(rows, functools.partial(self._stored, seq))
 
     async def _stored(self, seq: int, error: BaseException | None) -> None:

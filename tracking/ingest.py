@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import logging
 import math
 import threading
@@ -38,7 +39,7 @@ FUTURE_TOLERANCE_S = 300
 PUBLISH_TIMEOUT_SECONDS = 2.0  # a hung Redis may delay an ack this long, no longer
 _COLUMNS = (
     "race_id", "registration_id", "seq", "t", "lat", "lon",
-    "alt", "acc", "spd", "hr", "cad", "bat", "received_at",
+    "alt", "acc", "spd", "hr", "cad", "bat", "received_at", "device_key",
 )  # fmt: skip
 _OPTIONAL = ("alt", "acc", "spd", "hr", "cad", "bat")
 
@@ -138,9 +139,19 @@ def athlete_for_device_cached(device_id: str) -> Athlete | None:
     return athlete
 
 
-def last_seq(*, athlete_id: int) -> int | None:
-    """The highest batch ``seq`` stored for this athlete (the ``welcome``'s ``last_seq``)."""
-    found = Position.objects.filter(registration_id=athlete_id, seq__gt=0).aggregate(m=Max("seq"))
+def device_key(device: str) -> int:
+    """A stable 63-bit key of a device's name (0 for none): what ``Position`` keeps of it."""
+    if not device:
+        return 0
+    return int.from_bytes(hashlib.blake2b(device.encode(), digest_size=8).digest()) >> 1 or 1
+
+
+def last_seq(*, athlete_id: int, device: int = 0) -> int | None:
+    """The highest batch ``seq`` stored for this athlete from this device (the
+    ``welcome``'s ``last_seq``): each device counts its own ``seq``."""
+    found = Position.objects.filter(
+        registration_id=athlete_id, device_key=device, seq__gt=0
+    ).aggregate(m=Max("seq"))
     return found["m"]
 
 
@@ -196,8 +207,10 @@ def parse_points(
     return valid, errors
 
 
-def as_rows(points: list[dict[str, Any]], *, athlete: Athlete, seq: int) -> list[tuple[Any, ...]]:
-    """Points as ``Position`` rows in ``_COLUMNS`` order."""
+def as_rows(
+    points: list[dict[str, Any]], *, athlete: Athlete, seq: int, device: int = 0
+) -> list[tuple[Any, ...]]:
+    """Points as ``Position`` rows in ``_COLUMNS`` order (``device``: its ``device_key``)."""
     received = timezone.now()
     return [
         (
@@ -209,6 +222,7 @@ def as_rows(points: list[dict[str, Any]], *, athlete: Athlete, seq: int) -> list
             p["lon"],
             *(p[key] for key in _OPTIONAL),
             received,
+            device,
         )
         for p in points
     ]
@@ -237,7 +251,7 @@ def _copy_rows(rows: list[tuple[Any, ...]]) -> None:
             "CREATE TEMP TABLE IF NOT EXISTS tracking_position_in ("
             "race_id bigint, registration_id bigint, seq bigint, t timestamptz, lat float8, "
             "lon float8, alt float8, acc float8, spd float8, hr float8, cad float8, "
-            "bat float8, received_at timestamptz) ON COMMIT DELETE ROWS"
+            "bat float8, received_at timestamptz, device_key bigint) ON COMMIT DELETE ROWS"
         )
         with cursor.copy(f"COPY tracking_position_in ({columns}) FROM STDIN") as copy:
             for row in rows:

@@ -47,6 +47,12 @@ class Position(models.Model):
     ``(registration, seq, t)`` is unique so that a resent batch (or a retried OsmAnd
     request, seq 0) stores nothing twice. On PostgreSQL a BRIN index on ``(race, t)``
     keeps the time-ordered table cheap to append to and to read per race.
+
+    ``seq`` counts per device (PROTOCOL.md §1), so each fix keeps a key of the device
+    that sent it (``ingest.device_key`` of the ``hello``'s ``device``; 0 when none is
+    named): a second phone of the same athlete is told its own ``last_seq``. The key
+    is not part of the uniqueness: a phone whose name changed (an app update) resends
+    what it holds, and that is still stored once.
     """
 
     ORGANIZER_PATH = "race__event__organizer"
@@ -57,6 +63,7 @@ class Position(models.Model):
         Registration, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     seq = models.BigIntegerField(default=0)
+    device_key = models.BigIntegerField(default=0)
     t = models.DateTimeField()
     lat = models.FloatField()
     lon = models.FloatField()

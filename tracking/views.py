@@ -33,5 +33,6 @@ async def osmand_point(request: HttpRequest) -> HttpResponse:
         valid = ingest.parse_point(point, athlete=athlete, now=time.time())
     except ingest.PointError as exc:
         return HttpResponse(f"bad location: {exc}\n", status=400, content_type="text/plain")
-    await ingest.group_commit().submit(ingest.as_rows([valid], athlete=athlete, seq=0))
+    rows = ingest.as_rows([valid], athlete=athlete, seq=0, device=ingest.device_key(device_id))
+    await ingest.group_commit().submit(rows)
     return HttpResponse("OK\n", content_type="text/plain")

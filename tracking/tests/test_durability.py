@@ -289,10 +289,14 @@ def test_a_runner_moves_athletes_between_ticks_so_a_tick_has_less_to_do(settings
     athlete = race["athletes"][0]["id"]
 
     async def scenario():
-        runner = TickerRunner(tick=1.0, owner="between")
+        runner = TickerRunner(tick=3.0, owner="between")
         task = asyncio.ensure_future(runner.run())
-        await asyncio.sleep(0.1)  # the first tick ran
-        engine = runner.tickers[race["race_id"]].engine
+        for _ in range(100):  # until the first tick has run (the next is 3 s after it)
+            await asyncio.sleep(0.05)
+            ticker = runner.tickers.get(race["race_id"])
+            if ticker is not None and ticker.engine is not None and ticker.engine.seq:
+                break
+        engine = ticker.engine
         seq = engine.seq
         lon, lat = point_at_distance(line, cum, 500)
         await live_store().publish_fixes(race["race_id"], [Fix(athlete, time.time(), lat, lon)])

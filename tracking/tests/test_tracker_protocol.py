@@ -52,6 +52,8 @@ def test_it_acks_a_batch_once_stored_and_stores_a_resend_once(race):
         second = await frame(client)
         await client.disconnect()
         again = await connect(f"/ws/track/?token={athlete['token']}")
+        await frame(again)  # the URL's token alone: no device named yet
+        await send(again, {"type": "hello", "device": "test"})
         welcome = await frame(again)
         await again.disconnect()
         return first, second, welcome
@@ -61,6 +63,37 @@ def test_it_acks_a_batch_once_stored_and_stores_a_resend_once(race):
     assert second == {"type": "ack", "seq": 1}
     assert Position.objects.filter(registration_id=athlete["id"]).count() == 2
     assert welcome["last_seq"] == 1
+
+
+def test_each_device_of_an_athlete_is_told_its_own_last_seq(race):
+    """seq counts per device (PROTOCOL.md §1): a second phone must not be told the first
+    one's last_seq, or it would drop the batches it holds as if they were stored."""
+    athlete = race["athletes"][0]
+    now = time.time()
+
+    async def batches(device: str, seqs: range, offset: float) -> dict:
+        client = await connect("/ws/track/")
+        await send(client, {"type": "hello", "token": athlete["token"], "device": device})
+        welcome = await frame(client)
+        for seq in seqs:
+            await send(client, {"type": "pos", "seq": seq, "points": [point(now - offset + seq)]})
+            assert await frame(client) == {"type": "ack", "seq": seq}
+        await client.disconnect()
+        return welcome
+
+    async def scenario():
+        await batches("watch", range(1, 41), 100)
+        phone = await batches("phone / app 1.2", range(1, 4), 50)
+        return (
+            phone,
+            await batches("watch", range(0), 0),
+            await batches("phone / app 1.2", range(0), 0),
+        )
+
+    phone_first, watch_again, phone_again = run(scenario)
+    assert phone_first["last_seq"] is None
+    assert (watch_again["last_seq"], phone_again["last_seq"]) == (40, 3)
+    assert Position.objects.filter(registration_id=athlete["id"]).count() == 43
 
 
 def test_it_stores_a_resend_from_a_new_connection_once(race):
