@@ -60,11 +60,14 @@ class _Socket(Outlet):
         return self.held
 
 
-def _viewer(sent: list[dict], max_backlog: int = 1000) -> Viewer:
+def _viewer(sent: list[dict], max_backlog: int = 1000, interval: int | None = None) -> Viewer:
     async def send(message: dict) -> None:
         sent.append(json.loads(message["text"]))
 
-    return Viewer(race={"id": RACE, "name": "R"}, outlet=_Socket(send), max_backlog=max_backlog)
+    viewer = Viewer(race={"id": RACE, "name": "R"}, outlet=_Socket(send), max_backlog=max_backlog)
+    if interval:
+        viewer.set_interval(interval)
+    return viewer
 
 
 def test_a_snapshot_comes_from_the_hubs_copy_at_the_seq_of_the_ticks_after_it():
@@ -288,11 +291,8 @@ def test_field_frames_fall_due_from_each_viewers_own_snapshot_not_all_on_one_tic
 
     async def scenario():
         await _store_tick(1, {1: 100, 2: 90, 3: 80})
-        first = _viewer(early)
-        first.set_interval(3)
-        hub = await _hub([first])
-        second = _viewer(late)
-        second.set_interval(3)
+        hub = await _hub([_viewer(early, interval=3)])
+        second = _viewer(late, interval=3)
         for seq, athlete in zip(range(2, 9), [3, 1, 1, 2, 2, 1, 3], strict=True):
             hub.dispatch(_message(seq, {athlete: 100 * seq}))
             if seq == 2:
@@ -310,8 +310,7 @@ def test_a_viewer_that_shortens_its_interval_still_gets_every_change_since_its_l
 
     async def scenario():
         await _store_tick(1, {1: 100, 2: 90, 3: 80})
-        viewer = _viewer(sent)
-        viewer.set_interval(2)
+        viewer = _viewer(sent, interval=2)
         hub = await _hub([viewer])
         hub.dispatch(_message(2, {1: 200}))
         hub.dispatch(_message(3, {2: 300}))  # field at 3: athletes 1 and 2
