@@ -63,7 +63,7 @@ class Position(models.Model):
         Registration, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     seq = models.BigIntegerField(default=0)
-    device_key = models.BigIntegerField(default=0)
+    device_key = models.BigIntegerField(default=0, db_default=0)
     t = models.DateTimeField()
     lat = models.FloatField()
     lon = models.FloatField()

@@ -34,15 +34,15 @@ ROSTER_REFRESH_SECONDS = 10.0
 TAKE_FIXES_SECONDS = 0.2  # between ticks, fixes are read and applied this often
 
 
-def restore(engine: RaceEngine, memory: TickerMemory) -> None:
+def restore(engine: RaceEngine, memory: TickerMemory, *, skip: bool) -> None:
     """Carry on from another ticker's last tick: positions, distances, splits, finishes.
 
-    The first tick after a takeover skips a ``seq``: the dead ticker may have sent the
-    tick after its last stored one, and no hub may take a second, different tick for the
-    same ``seq``. The skip makes every hub read the race again (or, if it holds the
-    unstored tick, apply the new one, which brings every athlete, as a restored engine's
-    first tick does)."""
-    engine.seq = memory.seq + 1
+    ``skip``: the ticker before may have sent a tick after its last stored one (it died,
+    or failed to store it), so this one's first tick skips that ``seq``: no hub may take
+    a second, different tick for the same ``seq``. A hub holding the unstored tick
+    applies the new one (a restored engine's first tick brings every athlete); the
+    others see the gap and read the race again."""
+    engine.seq = memory.seq + (1 if skip else 0)
     engine.first_at = dict(memory.first_at)
     for raw in memory.states:
         state = json.loads(raw)
@@ -96,8 +96,12 @@ def tick_message(out: TickOutput) -> dict[str, Any]:
 class RaceTicker:
     """One race's engine, fed from the race's buffer, publishing to its group."""
 
-    def __init__(self, race_id: int) -> None:
+    def __init__(self, race_id: int, *, after_unstored: bool = True) -> None:
         self.race_id = race_id
+        # Whether a tick after the stored state may have been sent: unknown (so assumed)
+        # when taking a race over; known when this runner reloads its own ticker.
+        self.after_unstored = after_unstored
+        self.unstored = False  # this ticker sent a tick it has not stored yet
         self.engine: RaceEngine | None = None
         self.info: dict[str, Any] = {}
         self.cursor = "0"
@@ -121,7 +125,7 @@ class RaceTicker:
         memory = await live_store().ticker_memory(self.race_id)
         if memory is not None:
             self.cursor = memory.cursor
-            restore(self.engine, memory)
+            restore(self.engine, memory, skip=self.after_unstored)
         self.roster_at = time.monotonic()
 
     async def _refresh_roster(self) -> None:
@@ -150,6 +154,7 @@ class RaceTicker:
             await self._refresh_roster()
         await self.take_fixes()
         out = self.engine.tick(now)
+        self.unstored = True
         await get_channel_layer().group_send(race_group(self.race_id), tick_message(out))
         if out.crossings:
             await database_sync_to_async(store_crossings)(
@@ -161,6 +166,7 @@ class RaceTicker:
         had_state = await live_store().write_tick(
             self.race_id, meta=meta, changed=out.changed, field=out.field, ticker=memory
         )
+        self.unstored = False
         if not had_state and out.seq > 1:
             # Redis restarted and lost the race's state: write every athlete next tick.
             logger.warning("race %s: live state was lost; writing it whole again", self.race_id)
@@ -175,6 +181,7 @@ class TickerRunner:
         self.tick = tick or settings.TRACKING_TICK_SECONDS
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.tickers: dict[int, RaceTicker] = {}
+        self.reloading: dict[int, bool] = {}  # races whose ticker failed: had it sent unstored?
         self.races: list[int] = []
         self.races_at = 0.0
 
@@ -192,14 +199,20 @@ class TickerRunner:
         for race_id in races:
             if not await store.take_lease(race_id, self.owner, settings.TRACKING_LEASE_SECONDS):
                 self.tickers.pop(race_id, None)  # someone else has it: forget our state
+                self.reloading.pop(race_id, None)
                 continue
-            ticker = self.tickers.setdefault(race_id, RaceTicker(race_id))
+            ticker = self.tickers.get(race_id)
+            if ticker is None:
+                ticker = self.tickers[race_id] = RaceTicker(
+                    race_id, after_unstored=self.reloading.pop(race_id, True)
+                )
             try:
                 await ticker.step(time.time() if now is None else now)
                 ran.append(race_id)
             except Exception:
                 logger.exception("ticker of race %s failed; it reloads next tick", race_id)
                 self.tickers.pop(race_id, None)
+                self.reloading[race_id] = ticker.unstored
         for race_id in set(self.tickers) - set(races):
             del self.tickers[race_id]
             await store.drop_lease(race_id, self.owner)
@@ -212,9 +225,8 @@ class TickerRunner:
                 continue
             try:
                 await ticker.take_fixes()
-            except Exception:
-                logger.exception("ticker of race %s failed; it reloads next tick", race_id)
-                self.tickers.pop(race_id, None)
+            except Exception:  # a failed read leaves the cursor: the tick reads them again
+                logger.warning("race %s: fixes not read between ticks", race_id, exc_info=True)
 
     async def run(self) -> None:
         """Tick forever, on the tick's boundaries, taking fixes in between."""

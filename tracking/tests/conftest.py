@@ -9,6 +9,20 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
+def _field_frames_on_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Field frames exactly ``interval`` ticks after a snapshot, so that tests know when
+    they come (``test_viewer`` checks the random lag itself)."""
+    from tracking import viewer
+
+    class NoLag:
+        @staticmethod
+        def randrange(stop: int) -> int:
+            return 0
+
+    monkeypatch.setattr(viewer, "random", NoLag)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_live_store(settings: Any) -> Iterator[None]:
     """Each test starts with an empty live store (and, on Redis, without this worker's keys)."""
     import redis

@@ -307,3 +307,29 @@ def test_a_runner_moves_athletes_between_ticks_so_a_tick_has_less_to_do(settings
 
     moved, same_tick = run(scenario)
     assert moved and same_tick
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("fails", ["reading fixes", "storing the tick"])
+def test_a_runner_reloading_its_own_ticker_skips_a_seq_only_after_an_unstored_tick(fails):
+    race = load_test_race_create(athletes=1)
+    start = Race.objects.get(pk=race["race_id"]).start_time.timestamp()
+
+    async def scenario():
+        store = live_store()
+        runner = TickerRunner(owner="only")
+        await runner.run_once(start + 60)
+        name = "read_fixes" if fails == "reading fixes" else "write_tick"
+        real = getattr(store, name)
+
+        async def broken(*args, **kwargs):
+            raise ConnectionError("Redis hiccup")
+
+        setattr(store, name, broken)
+        await runner.run_once(start + 61)  # fails: the ticker is dropped
+        setattr(store, name, real)
+        await runner.run_once(start + 62)  # reloaded from the store
+        return runner.tickers[race["race_id"]].engine.seq
+
+    seq = run(scenario)
+    assert seq == (2 if fails == "reading fixes" else 3)  # seq 2 went out unstored: skipped

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from itertools import pairwise
 
 import pytest
 
@@ -374,3 +375,28 @@ def test_a_frame_goes_straight_onto_the_socket_unless_the_viewers_earlier_ones_w
     outlet = run(scenario)
     assert through_asgi == ["2"]
     assert wire.bytes == b"\x81\x011\x81\x013\x81\x014\x81\x015" and outlet.queued == 0
+
+
+def test_viewers_snapshotted_on_one_tick_get_their_first_field_frames_spread_out(monkeypatch):
+    """Thousands get snapshots on one tick (the gun, a hub reading the race again): each
+    waits a random part of an interval more for its first field frame, which still holds
+    every change since its snapshot; after it, one every interval."""
+    import random
+
+    from tracking import viewer as viewer_module
+
+    monkeypatch.setattr(viewer_module, "random", random.Random(7))
+    sent: list[list[dict]] = [[] for _ in range(100)]
+
+    async def scenario():
+        await _store_tick(1, {1: 100, 2: 90, 3: 80})
+        hub = await _hub([_viewer(frames, interval=10) for frames in sent])  # all at seq 1
+        for seq in range(2, 32):
+            hub.dispatch(_message(seq, {1 + seq % 3: 100 * seq}))
+        await asyncio.sleep(0.01)
+
+    run(scenario)
+    firsts = [_fields(frames)[0] for frames in sent]
+    assert all(11 <= seq <= 20 and athletes == [1, 2, 3] for seq, athletes in firsts)
+    assert len({seq for seq, _ in firsts}) >= 8  # spread over the interval, not one tick
+    assert all(b[0] - a[0] == 10 for frames in sent for a, b in pairwise(_fields(frames)))
