@@ -296,6 +296,9 @@ MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="&copy; OpenStree
 TRACKING_TICK_SECONDS = env.float("TRACKING_TICK_SECONDS", default=1.0)
 # Group commit: fixes arriving within this window are stored in one write, then acked.
 TRACKING_COMMIT_WINDOW_SECONDS = env.float("TRACKING_COMMIT_WINDOW_SECONDS", default=0.1)
+# Fixes go to their race's ticker after this window (not the commit's): a fix's wait
+# for the next tick starts when the ticker has it.
+TRACKING_PUBLISH_WINDOW_SECONDS = env.float("TRACKING_PUBLISH_WINDOW_SECONDS", default=0.02)
 # An athlete with no fix for this long is lost_signal; not moving for this long, stopped.
 TRACKING_LOST_SIGNAL_SECONDS = env.int("TRACKING_LOST_SIGNAL_SECONDS", default=60)
 TRACKING_STOPPED_SECONDS = env.int("TRACKING_STOPPED_SECONDS", default=120)

@@ -285,16 +285,19 @@ Done = Callable[[BaseException | None], Awaitable[None]]
 class GroupCommit:
     """Gathers what every tracker of this process sends for a short window, stores it once.
 
-    Two tasks, so the live map never waits for the disk. Every window the gatherer
-    hands the window's fixes to their races' tickers and passes them on to the writer;
-    the writer stores all that was passed on while it last wrote (in one thread with one
-    database connection, in order), then awaits each batch's ``done`` in turn (it sends
-    the ack). An ack therefore follows both the commit and the hand-over to the ticker.
-    Under load the writer's groups grow; the windows do not.
+    Two tasks, so the live map never waits for the disk. Every ``publish_window``
+    (a few hundredths of a second) the gatherer hands the fixes that came to their
+    races' tickers, so that a fix just before a tick makes it, and passes them on to the
+    writer. The writer stores what was passed on at most once every ``window`` (the
+    group commit: in one thread with one database connection, in order), then awaits
+    each batch's ``done`` in turn (it sends the ack). An ack therefore follows both the
+    commit and the hand-over to the ticker. Under load the writer's groups grow; the
+    windows do not.
     """
 
-    def __init__(self, window: float) -> None:
+    def __init__(self, window: float, publish_window: float) -> None:
         self.window = window
+        self.publish_window = min(publish_window, window)
         self.pending: list[tuple[list[tuple[Any, ...]], Done]] = []
         self.wakeup = asyncio.Event()
         self.to_store: list[tuple[list[tuple[Any, ...]], list[Done]]] = []
@@ -332,7 +335,7 @@ class GroupCommit:
     async def _gather(self) -> None:
         while True:
             await self.wakeup.wait()
-            await asyncio.sleep(self.window)
+            await asyncio.sleep(self.publish_window)
             batches, self.pending = self.pending, []
             self.wakeup.clear()
             failures = self.failures
@@ -350,8 +353,12 @@ class GroupCommit:
 
     async def _write(self) -> None:
         loop = asyncio.get_running_loop()
+        started = -math.inf
         while True:
             await self.store_wakeup.wait()
+            # One commit a window at most: what comes meanwhile joins the next one.
+            await asyncio.sleep(max(0.0, started + self.window - loop.time()))
+            started = loop.time()
             groups, self.to_store = self.to_store, []
             self.store_wakeup.clear()
             rows = [row for group, _ in groups for row in group]
@@ -414,6 +421,8 @@ def group_commit() -> GroupCommit:
     with _lock:
         commit = _commits.get(loop)
         if commit is None:
-            commit = GroupCommit(settings.TRACKING_COMMIT_WINDOW_SECONDS)
+            commit = GroupCommit(
+                settings.TRACKING_COMMIT_WINDOW_SECONDS, settings.TRACKING_PUBLISH_WINDOW_SECONDS
+            )
             _commits[loop] = commit
     return commit

@@ -413,3 +413,47 @@ def test_a_failed_commit_fails_the_batches_behind_it_and_loses_nothing(race, mon
     assert acks == [{"type": "ack", "seq": s} for s in (2, 3, 4, 5)]
     stored = Position.objects.filter(registration_id=athlete["id"])
     assert sorted(stored.values_list("seq", flat=True)) == [1, 2, 3, 4, 5]
+
+
+def test_the_ticker_has_a_fix_before_its_commit_and_commits_stay_grouped(
+    race, monkeypatch, settings
+):
+    """A fix goes to the race's ticker after the short publish window; its ack waits for
+    the group commit, which comes at most once a commit window however often fixes do."""
+    from tracking import ingest
+    from tracking.livestore import live_store
+
+    settings.TRACKING_COMMIT_WINDOW_SECONDS = 0.4
+    settings.TRACKING_PUBLISH_WINDOW_SECONDS = 0.01
+    athlete, now = race["athletes"][0], time.time()
+    store, commits = ingest.store_rows, []
+    monkeypatch.setattr(ingest, "store_rows", lambda rows: (commits.append(rows), store(rows)))
+
+    async def published(t: float) -> bool:
+        _, fixes = await live_store().read_fixes(race["race_id"], "0")
+        return any(f.athlete == athlete["id"] and abs(f.t - t) < 0.001 for f in fixes)
+
+    async def scenario():
+        client = await connect(f"/ws/track/?token={athlete['token']}")
+        await frame(client)
+        await send(client, {"type": "pos", "seq": 1, "points": [point(now - 30)]})
+        assert await frame(client) == {"type": "ack", "seq": 1}  # the first commit: at once
+        await send(client, {"type": "pos", "seq": 2, "points": [point(now - 29)]})
+        waited = 0.0
+        while not await published(now - 29):
+            await asyncio.sleep(0.01)
+            waited += 0.01
+        not_acked_yet = await client.receive_nothing(0.1)  # the commit window is not over
+        ack = await frame(client)
+        started = time.monotonic()
+        for seq in range(3, 23):  # a batch every 20 ms
+            await send(client, {"type": "pos", "seq": seq, "points": [point(now - 30 + seq)]})
+            await asyncio.sleep(0.02)
+        acks = [await frame(client) for _ in range(3, 23)]
+        return waited, not_acked_yet, ack, acks, time.monotonic() - started
+
+    waited, not_acked_yet, ack, acks, took = run(scenario)
+    assert waited < 0.3 and not_acked_yet and ack == {"type": "ack", "seq": 2}
+    assert acks == [{"type": "ack", "seq": s} for s in range(3, 23)]
+    assert len(commits) - 2 <= took / 0.4 + 2  # twenty batches, a few commits
+    assert Position.objects.filter(registration_id=athlete["id"]).count() == 22
