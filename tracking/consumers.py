@@ -130,7 +130,7 @@ class TrackerConsumer(_JsonFrames):
             return
         self.athlete, self.token = athlete, token
         await self._learn_device(device)
-        await hub.join(athlete.race_id, self)
+        await hub.join(athlete.race_id, self, phone=True)
         await self.send_frame(dumps(athlete.welcome(self.last_seq)))
 
     async def _learn_device(self, device: str) -> None:

@@ -90,7 +90,10 @@ class RaceHub:
 
     def __init__(self, race_id: int) -> None:
         self.race_id = race_id
+        # Spectators, then athletes' phones: a tick goes to spectators first (a phone's
+        # state is due every few seconds, and nobody watches it to the second).
         self.listeners: set[Listener] = set()
+        self.phones: set[Listener] = set()
         self.field_seqs: dict[int, int] = {}  # athlete -> seq of its last field change
         self.channel = ""
         self.task: asyncio.Task[None] | None = None
@@ -106,6 +109,10 @@ class RaceHub:
         self.early: list[Tick] = []  # ticks received while (re)loading the mirror
         self.loading: asyncio.Task[None] | None = None
         self.loads = 0
+
+    def everyone(self) -> list[Listener]:
+        """Every listener, spectators first (a copy: one may leave meanwhile)."""
+        return [*self.listeners, *self.phones]
 
     async def start(self) -> None:
         """Subscribe, then read the race's state: no tick can fall between the two.
@@ -145,11 +152,11 @@ class RaceHub:
             await asyncio.sleep(RELOAD_RETRY_SECONDS)
         self.synced = True
         self.loads += 1
-        for listener in list(self.listeners):
+        for listener in self.everyone():
             listener.hub_synced(self)
         # Viewers' snapshots already hold these ticks (they skip them); phones get their state.
         for tick in early:
-            for listener in list(self.listeners):
+            for listener in self.everyone():
                 listener.hub_tick(tick, self)
 
     async def _receive(self, layer: Any) -> None:
@@ -168,16 +175,16 @@ class RaceHub:
             self._on_tick(self._tick(message))
         elif kind == "race.post":
             self.mirror.add_post(message["post"])
-            for listener in list(self.listeners):
+            for listener in self.everyone():
                 listener.hub_post(message["post"], self)
         elif kind == "race.posts":
             self.mirror.set_posts(message["posts"])
         elif kind == "race.revoked":
-            for listener in list(self.listeners):
+            for listener in self.everyone():
                 listener.hub_revoked(message["athletes"])
         elif kind == "race.kudos":
             for athlete, count, sender in message["kudos"]:
-                for listener in list(self.listeners):
+                for listener in self.everyone():
                     listener.hub_kudos(athlete, count, sender, self)
 
     def _on_tick(self, tick: Tick) -> None:
@@ -192,7 +199,7 @@ class RaceHub:
         field_seqs, seq = self.field_seqs, tick.seq
         for athlete in tick.field_changes:
             field_seqs[athlete] = seq
-        for listener in list(self.listeners):
+        for listener in self.everyone():
             listener.hub_tick(tick, self)
 
     def post(self, outlet: Outlet, text: str, framed: bytes | None = None) -> None:
@@ -279,8 +286,9 @@ def _hubs() -> tuple[dict[int, RaceHub], asyncio.Lock]:
     return _loops[loop]
 
 
-async def join(race_id: int, listener: Listener) -> RaceHub:
-    """Listen to a race; the hub is subscribed before this returns (so snapshots come after)."""
+async def join(race_id: int, listener: Listener, *, phone: bool = False) -> RaceHub:
+    """Listen to a race; the hub is subscribed before this returns (so snapshots come after).
+    ``phone``: an athlete's tracker, served after the spectators."""
     hubs, lock = _hubs()
     async with lock:
         hub = hubs.get(race_id)
@@ -288,7 +296,7 @@ async def join(race_id: int, listener: Listener) -> RaceHub:
             hub = RaceHub(race_id)
             hubs[race_id] = hub
             await hub.start()
-    hub.listeners.add(listener)
+    (hub.phones if phone else hub.listeners).add(listener)
     return hub
 
 
@@ -299,6 +307,7 @@ async def leave(race_id: int, listener: Listener) -> None:
         if hub is None:
             return
         hub.listeners.discard(listener)
-        if not hub.listeners:
+        hub.phones.discard(listener)
+        if not hub.listeners and not hub.phones:
             del hubs[race_id]
             await hub.stop()

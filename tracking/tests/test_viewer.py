@@ -400,3 +400,43 @@ def test_viewers_snapshotted_on_one_tick_get_their_first_field_frames_spread_out
     assert all(11 <= seq <= 20 and athletes == [1, 2, 3] for seq, athletes in firsts)
     assert len({seq for seq, _ in firsts}) >= 8  # spread over the interval, not one tick
     assert all(b[0] - a[0] == 10 for frames in sent for a, b in pairwise(_fields(frames)))
+
+
+def test_a_tick_goes_to_every_spectator_before_any_phone():
+    """Phones joined first still hear a tick after the spectators: their state is due
+    every few seconds; spectators watch the race to the second."""
+    from tracking import hub as hub_module
+
+    heard: list[str] = []
+
+    class Phone:
+        def hub_synced(self, hub): ...
+        def hub_post(self, encoded, hub): ...
+        def hub_kudos(self, athlete, count, sender, hub): ...
+        def hub_revoked(self, athletes): ...
+
+        def hub_tick(self, tick, hub):
+            heard.append("phone")
+
+    class Spectator(Viewer):
+        def hub_tick(self, tick, hub):
+            heard.append("spectator")
+
+    async def scenario():
+        await _store_tick(1, {1: 100, 2: 90, 3: 80})
+        phones = [Phone() for _ in range(20)]
+        for phone in phones:
+            await hub_module.join(RACE, phone, phone=True)
+        spectators = [Spectator(race={"id": RACE}, outlet=_Socket(None), max_backlog=1000)
+                      for _ in range(20)]  # fmt: skip
+        for spectator in spectators:
+            race_hub = await hub_module.join(RACE, spectator)
+        await asyncio.sleep(0.01)  # the hub reads the race
+        race_hub.dispatch(_message(2, {1: 200}))
+        for listener in [*phones, *spectators]:
+            await hub_module.leave(RACE, listener)
+        return race_hub
+
+    race_hub = run(scenario)
+    assert heard == ["spectator"] * 20 + ["phone"] * 20
+    assert not race_hub.listeners and not race_hub.phones
