@@ -39,6 +39,7 @@ import uvloop
 CONNECT_TIMEOUT_S = 60.0
 CONNECT_ATTEMPTS = 5  # a client whose handshake fails tries again (after a pause), as apps do
 _SEQ = re.compile(rb'"seq":(\d+)')
+SKIM_BYTES = 16_384  # frames this big whose body is not read are not gathered
 
 
 # --- the course ------------------------------------------------------------------------
@@ -107,6 +108,10 @@ class WsClient(asyncio.Protocol):
         self.ready: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.parts: list[bytes] = []
         self.close_code: int | None = None
+        # A big frame whose body nobody reads (``skim``): its first bytes and size, and
+        # how many of its bytes are still to come and be dropped.
+        self.skimmed: tuple[bytes, int] | None = None
+        self.skipping = 0
 
     # asyncio callbacks
     def connection_made(self, transport: Any) -> None:
@@ -121,6 +126,15 @@ class WsClient(asyncio.Protocol):
         self.on_close()
 
     def data_received(self, data: bytes) -> None:  # noqa: C901
+        if self.skipping:  # the rest of a skimmed frame: dropped, not copied
+            if len(data) < self.skipping:
+                self.skipping -= len(data)
+                return
+            data = data[self.skipping :]
+            self.skipping = 0
+            head, nbytes = self.skimmed  # type: ignore[misc]
+            self.skimmed = None
+            self.on_message(head, nbytes)
         buf = self.buf
         buf += data
         if not self.open:
@@ -153,6 +167,13 @@ class WsClient(asyncio.Protocol):
                     return
                 start, size = 10, int.from_bytes(buf[2:10], "big")
             if n < start + size:
+                if size >= SKIM_BYTES and b0 == 0x81 and n >= start + 16 and not self.parts:
+                    head = bytes(buf[start : start + 64])
+                    if self.skim(head):
+                        # Only its head is read: keep that, drop the rest as it comes
+                        # instead of gathering 200 KB (a big race's field) to look at 16.
+                        self.skimmed, self.skipping = (head, start + size), start + size - n
+                        buf.clear()
                 return
             payload = bytes(buf[start : start + size])
             del buf[: start + size]
@@ -188,6 +209,12 @@ class WsClient(asyncio.Protocol):
 
     # for subclasses
     def on_message(self, payload: bytes, nbytes: int) -> None: ...
+
+    def skim(self, head: bytes) -> bool:
+        """Whether ``on_message`` needs only the first 64 bytes of a big text frame
+        starting with ``head`` (it then gets them, with the frame's whole size, once the
+        frame has arrived)."""
+        return False
 
     def on_close(self) -> None: ...
 
@@ -347,6 +374,9 @@ class Spectator(WsClient):
                 self.followed = True
                 self.send_text(json.dumps({"type": "follow", "athletes": self.follows}))
                 lg.spectators_ready += 1
+
+    def skim(self, head: bytes) -> bool:
+        return head.startswith(b'{"type":"field"')  # counted, never decoded
 
     def on_close(self) -> None:
         if self.followed and not self.lg.stopping:

@@ -31,7 +31,7 @@ from tracking.selectors import live_race_ids, race_for_ticker, race_info, roster
 
 logger = logging.getLogger(__name__)
 ROSTER_REFRESH_SECONDS = 10.0
-TAKE_FIXES_SECONDS = 0.2  # between ticks, fixes are read and applied this often
+TAKE_FIXES_SECONDS = 0.1  # between ticks, fixes are read and applied this often
 
 
 def restore(engine: RaceEngine, memory: TickerMemory, *, skip: bool) -> None:
