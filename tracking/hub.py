@@ -14,6 +14,7 @@ one loop.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import weakref
 from dataclasses import dataclass, field
@@ -48,7 +49,8 @@ class Tick:
     results: list[list[Any]]
     field_interval: int
     athletes: int
-    field_cache: dict[int, tuple[str, bytes]] = field(default_factory=dict)  # since -> frame
+    field_cache: dict[int, tuple[str, bytes]] = field(default_factory=dict)  # oldest -> frame
+    field_seqs: list[int] | None = None  # the distinct seqs of the athletes' last changes
     _leaders: tuple[frozenset[int], str] | None = None
     _results: tuple[list[str], dict[int, list[str]]] | None = None
 
@@ -261,15 +263,24 @@ class RaceHub:
 
     def field_frame(self, tick: Tick, since: int) -> tuple[str, bytes]:
         """The ``field`` frame of every athlete that changed after ``since`` (a viewer's last
-        field or snapshot), at this tick, and its wire bytes: built once per tick for all
-        viewers who share ``since``. Viewers fall due at the ticks their snapshots set, so a
-        big race's 200 KB field goes to a slice of its spectators each tick, not to all."""
-        cached = tick.field_cache.get(since)
+        field or snapshot), at this tick, and its wire bytes. Viewers fall due at the ticks
+        their snapshots set, so a big race's 200 KB field goes to a slice of its spectators
+        each tick, not to all; and a tick's viewers whose ``since`` differ but hold the
+        same athletes share one frame, built once: while spectators keep joining, those
+        due on one tick have snapshots from dozens of ticks, and in a race where everyone
+        moves, every one of those frames is the whole field."""
+        if tick.field_seqs is None:
+            tick.field_seqs = sorted(set(self.field_seqs.values()))
+        # The frame holds the athletes whose last change is at or after the first seq
+        # present after ``since``: the same frame for every ``since`` before that seq.
+        oldest = bisect.bisect_right(tick.field_seqs, since)
+        oldest = tick.field_seqs[oldest] if oldest < len(tick.field_seqs) else tick.seq + 1
+        cached = tick.field_cache.get(oldest)
         if cached is None:
             field = self.mirror.field
-            body = ",".join([field[a] for a, seq in self.field_seqs.items() if seq > since])
+            body = ",".join([field[a] for a, seq in self.field_seqs.items() if seq >= oldest])
             text = f'{{"type":"field","seq":{tick.seq},"t":{tick.t},"field":[{body}]}}'
-            cached = tick.field_cache[since] = (text, text_frame(text))
+            cached = tick.field_cache[oldest] = (text, text_frame(text))
         return cached
 
 

@@ -440,3 +440,20 @@ def test_a_tick_goes_to_every_spectator_before_any_phone():
     race_hub = run(scenario)
     assert heard == ["spectator"] * 20 + ["phone"] * 20
     assert not race_hub.listeners and not race_hub.phones
+
+
+def test_viewers_due_on_one_tick_share_a_field_frame_when_it_holds_the_same_athletes():
+    async def scenario():
+        await _store_tick(1, {1: 100, 2: 90, 3: 80})
+        hub = await _hub([])
+        hub.dispatch(_message(2, {1: 200, 2: 190, 3: 180}))
+        hub.dispatch(_message(3, {1: 300, 2: 290, 3: 280}))
+        tick = hub._tick(_message(4, {1: 400, 2: 390}))  # athlete 3 stops changing
+        hub._on_tick(tick)
+        return {since: hub.field_frame(tick, since) for since in range(6)}, tick
+
+    frames, tick = run(scenario)
+    fields = {s: [e[0] for e in json.loads(text)["field"]] for s, (text, _) in frames.items()}
+    assert fields == {0: [1, 2, 3], 1: [1, 2, 3], 2: [1, 2, 3], 3: [1, 2], 4: [], 5: []}
+    assert frames[0] is frames[1] is frames[2] and frames[4] is frames[5]  # built once each
+    assert len(tick.field_cache) == 3
