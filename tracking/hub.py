@@ -50,7 +50,7 @@ class Tick:
     field_interval: int
     athletes: int
     field_cache: dict[int, tuple[str, bytes]] = field(default_factory=dict)  # oldest -> frame
-    field_seqs: list[int] | None = None  # the distinct seqs of the athletes' last changes
+    change_seqs: list[int] | None = None  # the distinct seqs of the athletes' last changes
     _leaders: tuple[frozenset[int], str] | None = None
     _results: tuple[list[str], dict[int, list[str]]] | None = None
 
@@ -269,12 +269,12 @@ class RaceHub:
         same athletes share one frame, built once: while spectators keep joining, those
         due on one tick have snapshots from dozens of ticks, and in a race where everyone
         moves, every one of those frames is the whole field."""
-        if tick.field_seqs is None:
-            tick.field_seqs = sorted(set(self.field_seqs.values()))
+        if tick.change_seqs is None:
+            tick.change_seqs = sorted(set(self.field_seqs.values()))
         # The frame holds the athletes whose last change is at or after the first seq
         # present after ``since``: the same frame for every ``since`` before that seq.
-        oldest = bisect.bisect_right(tick.field_seqs, since)
-        oldest = tick.field_seqs[oldest] if oldest < len(tick.field_seqs) else tick.seq + 1
+        oldest = bisect.bisect_right(tick.change_seqs, since)
+        oldest = tick.change_seqs[oldest] if oldest < len(tick.change_seqs) else tick.seq + 1
         cached = tick.field_cache.get(oldest)
         if cached is None:
             field = self.mirror.field
