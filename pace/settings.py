@@ -8,6 +8,7 @@ to the production topology; no code below the settings asks which one runs.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import environ
@@ -260,10 +261,34 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_PROXY", default=False) else None
-)
+# Behind a TLS-terminating proxy (docker-compose.yml's): it says the scheme and the client.
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 X_FRAME_OPTIONS = "DENY"
+
+# --- Abuse limits (pace/lib/ratelimits.py; README "Abuse limits" says how they were chosen)
+# django-ratelimit rates ("count/period"), counted in the default cache (Redis in
+# production, so every process shares them). ``None`` switches a limit off.
+RATELIMIT_USE_CACHE = "default"
+
+
+def _rate(name: str, default: str) -> str | None:
+    """A limit's rate from ``RATE_LIMIT_<NAME>`` (``entry.ip`` → ``RATE_LIMIT_ENTRY_IP``)."""
+    var = f"RATE_LIMIT_{name.upper().replace('.', '_')}"
+    rate = env.str(var, default=default).strip()
+    if rate and not re.fullmatch(r"\d+/\d*[smhd]", rate):
+        raise ImproperlyConfigured(f"{var} must be a rate like 30/h or 100/15m, not {rate!r}")
+    return rate or None
+
+
+RATE_LIMITS: dict[str, str | None] = {
+    name: _rate(name, rate)
+    for name, rate in {
+        # A family on one home IP enters its five; a club's secretary a few dozen.
+        "entry.ip": "30/h",
+        "entry.account": "20/h",
+    }.items()
+}
 
 # --- REST API ----------------------------------------------------------------
 REST_FRAMEWORK = {

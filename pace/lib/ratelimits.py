@@ -1,0 +1,109 @@
+"""Abuse limits shared by every process: one counter per (limit, key) in the default cache.
+
+The cache is Redis in production and local memory in the embedded default (one process),
+so a limit holds across daphne and web processes alike. Counting is django-ratelimit's
+fixed window (``get_usage``); this module only names the limits (``settings.RATE_LIMITS``,
+chosen in README's "Abuse limits"), finds the client's address, and answers 429 the same
+way everywhere.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django_ratelimit.core import get_usage
+
+
+@dataclass(frozen=True)
+class Limited:
+    """A refused attempt: which limit said no and when the client may try again."""
+
+    name: str
+    retry_after: int
+
+    @property
+    def reason(self) -> str:
+        return f"Too many requests ({self.name}); try again in {self.retry_after} s."
+
+
+def hit(*, name: str, key: str, increment: bool = True) -> Limited | None:
+    """Count one attempt against limit ``name`` for ``key``; a ``Limited`` when over it.
+
+    ``key`` identifies the client (an IP, an account id, a device id); limits not in
+    ``settings.RATE_LIMITS`` (or set to ``None``) never refuse.
+    """
+    rate = settings.RATE_LIMITS.get(name)
+    if not rate:
+        return None
+    usage = get_usage(
+        None,
+        group=f"pace.{name}",
+        key=lambda _group, _request: key,
+        rate=rate,
+        increment=increment,
+    )
+    if usage is None or not usage["should_limit"]:
+        return None
+    return Limited(name=name, retry_after=max(1, int(usage["time_left"])))
+
+
+async def ahit(*, name: str, key: str, increment: bool = True) -> Limited | None:
+    """``hit`` for async code (consumers): the cache's calls run off the event loop."""
+    from asgiref.sync import sync_to_async
+
+    if not settings.RATE_LIMITS.get(name):
+        return None
+    return await sync_to_async(hit, thread_sensitive=False)(name=name, key=key, increment=increment)
+
+
+def first_limited(*, attempts: list[tuple[str, str]]) -> Limited | None:
+    """Count an attempt against several limits (all of them); the first that refuses."""
+    refused = [hit(name=name, key=key) for name, key in attempts]
+    return next((limited for limited in refused if limited), None)
+
+
+def too_many_requests(limited: Limited) -> JsonResponse:
+    """The one 429 answer of HTTP endpoints: a reason and ``Retry-After``."""
+    response = JsonResponse({"error": limited.reason}, status=429)
+    response["Retry-After"] = str(limited.retry_after)
+    return response
+
+
+def client_ip(*, remote_addr: str | None, forwarded_for: str | None) -> str:
+    """The client's address: behind the proxy (``BEHIND_PROXY``) its last hop's X-Forwarded-For.
+
+    Only the entry the proxy itself appended can be trusted: earlier entries are whatever
+    the client sent. IPv6 clients are grouped by /64, as one household gets one.
+    """
+    address = remote_addr or ""
+    if settings.BEHIND_PROXY and forwarded_for:
+        address = forwarded_for.split(",")[-1].strip()
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address or "unknown"
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
+    return str(ip)
+
+
+def request_ip(request: HttpRequest) -> str:
+    """``client_ip`` of a Django request."""
+    return client_ip(
+        remote_addr=request.META.get("REMOTE_ADDR"),
+        forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR"),
+    )
+
+
+def scope_ip(scope: dict[str, object]) -> str:
+    """``client_ip`` of an ASGI scope (WebSocket consumers)."""
+    client = scope.get("client")
+    headers = dict(scope.get("headers") or [])  # type: ignore[call-overload]
+    forwarded = headers.get(b"x-forwarded-for")
+    return client_ip(
+        remote_addr=client[0] if isinstance(client, list | tuple) and client else None,
+        forwarded_for=forwarded.decode("latin-1") if forwarded else None,
+    )
