@@ -45,6 +45,8 @@ class Registration(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Awaiting payment"
+        # A guest's entry holds its place only until the e-mail's link is followed.
+        UNVERIFIED = "unverified", "Awaiting e-mail confirmation"
         CONFIRMED = "confirmed", "Confirmed"
         CANCELLED = "cancelled", "Cancelled"
 
