@@ -8,8 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_WORKERS ?= 2
 COMPOSE ?= docker compose
-# Tests run with DEBUG off, as production does; they need a key of their own.
-export SECRET_KEY ?= pace-tests-only-not-a-secret-5c0b6a1e9f
+# Tests run with DEBUG off, as production does, with a key of their own (not .env's).
+TEST_ENV := PACE_DOTENV= DEBUG=0 SECRET_KEY=$${SECRET_KEY:-pace-tests-only-not-a-secret-5c0b6a1e9f}
 
 .PHONY: run install demo test test-sqlite test-services lint format bench chromium \
 	build up down logs psql migrate clean
@@ -22,7 +22,13 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-demo: install
+# The embedded default's settings for this checkout, written once: `python manage.py ...`
+# then works here without exporting anything. Production sets its own (docker-compose.yml).
+.env:
+	@$(PYTHON) -c "import secrets; print('# Written once by make run: the embedded default of this checkout (not for production).'); print('DEBUG=1'); print('SECRET_KEY=' + secrets.token_urlsafe(50))" > $@
+	@echo "Wrote .env (DEBUG on, a generated SECRET_KEY) for python manage.py in this checkout."
+
+demo: install .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 
@@ -33,7 +39,7 @@ run: demo
 	echo "Live demo race: http://$(HOST):$(PORT)/live/pace-live-demo-10k/10k/"; \
 	$(PY) manage.py simulate_race $$race --athletes 60 --speed 1 --url http://$(HOST):$(PORT) --wait 120 & \
 	sim=$$!; trap 'kill $$sim 2>/dev/null' EXIT; \
-	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py runserver $(HOST):$(PORT)
 
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
@@ -52,14 +58,14 @@ format: install
 test: install chromium lint test-sqlite test-services
 
 test-sqlite: install
-	env -u DATABASE_URL -u REDIS_URL $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q -m "not browser"
-	env -u DATABASE_URL -u REDIS_URL $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q -m browser
+	env -u DATABASE_URL -u REDIS_URL $(TEST_ENV) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q -m "not browser"
+	env -u DATABASE_URL -u REDIS_URL $(TEST_ENV) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q -m browser
 
 test-services: install
 	@if [ -n "$$DATABASE_URL$$REDIS_URL" ]; then \
 		echo "== again on DATABASE_URL=$$DATABASE_URL REDIS_URL=$$REDIS_URL"; \
-		$(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q -m "not browser" && \
-		$(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q -m browser; \
+		env $(TEST_ENV) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q -m "not browser" && \
+		env $(TEST_ENV) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q -m browser; \
 	else echo "== DATABASE_URL/REDIS_URL not set: PostgreSQL/Redis pass skipped"; fi
 
 ## make bench: benchmarks (PostgreSQL and Redis on 127.0.0.1); tables printed, JSON in bench/results/.

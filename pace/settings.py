@@ -55,7 +55,12 @@ class StrictEnv(environ.Env):
 
 
 env = StrictEnv()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# `make run` writes .env once (DEBUG on, a generated key) so `python manage.py ...` works in
+# the checkout; the environment wins over it. PACE_DOTENV names another file, or "" none
+# (the tests: they run as production does).
+_DOTENV = os.environ.get("PACE_DOTENV", str(BASE_DIR / ".env"))
+if _DOTENV:
+    environ.Env.read_env(_DOTENV, overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 _DEV_SECRET = "insecure-dev-key-only-for-the-embedded-default-0123456789abcdef"
@@ -264,6 +269,13 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # Behind a TLS-terminating proxy (docker-compose.yml's): it says the scheme and the client.
 BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+# HTTPS-only once served over TLS (docker-compose.yml sets these behind its Caddy proxy).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Preloading binds every subdomain for good: the domain owner's call, not a default.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 X_FRAME_OPTIONS = "DENY"
 
 # --- Abuse limits (pace/lib/ratelimits.py; README "Abuse limits" says how they were chosen)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+import pytest
 import yaml
 from django.conf import settings
 
@@ -62,3 +63,60 @@ def test_it_collects_static_files_as_production_does(tmp_path, settings):
     call_command("collectstatic", "--noinput", verbosity=0)
     assert (tmp_path / "staticfiles.json").exists()
     assert list(tmp_path.glob("vendor/leaflet/leaflet.*.js"))
+
+
+def _compose_app_environment() -> dict[str, str]:
+    """The app services' environment as Compose would set it (``${VAR:-default}`` resolved)."""
+    import re
+
+    raw = _compose()["x-app"]["environment"]
+    given = {"SECRET_KEY": "a-production-key-" + "x" * 50, "SITE_HOST": "race.example.org"}
+
+    def resolve(value: str) -> str:
+        pattern = r"\$\{(\w+)(?::[-?]([^}]*))?\}"
+        return re.sub(pattern, lambda m: given.get(m[1], m[2] or ""), str(value))
+
+    return {name: resolve(value) for name, value in raw.items()}
+
+
+def test_it_serves_production_over_https_only_behind_its_proxy():
+    compose = _compose()
+    services = compose["services"]
+    assert "ports" not in services["web"], "only the TLS proxy may reach daphne"
+    assert services["proxy"]["command"][-1] == "web:8000"
+    env = _compose_app_environment()
+    assert env["DEBUG"] == "0"
+    assert env["SECURE_COOKIES"] == env["BEHIND_PROXY"] == env["SECURE_SSL_REDIRECT"] == "1"
+    assert int(env["SECURE_HSTS_SECONDS"]) >= 31536000
+    assert env["SITE_URL"] == "https://race.example.org"
+    assert env["CSRF_TRUSTED_ORIGINS"] == "https://race.example.org"
+
+
+def test_it_passes_djangos_deployment_checks_with_the_compose_environment():
+    """`manage.py check --deploy` on the settings docker-compose.yml gives the app."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")},
+        **_compose_app_environment(),
+        "PACE_DOTENV": "",
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.django_db
+def test_it_answers_https_requests_with_hsts_and_secure_cookies(client, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_HSTS_SECONDS = 31536000
+    settings.SECURE_SSL_REDIRECT = True
+    plain = client.get("/", HTTP_X_FORWARDED_PROTO="http")
+    assert plain.status_code == 301 and plain["Location"].startswith("https://")
+    served = client.get("/", HTTP_X_FORWARDED_PROTO="https")
+    assert served.status_code == 200
+    assert served["Strict-Transport-Security"].startswith("max-age=31536000")

@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 
 # Variables the cases set themselves; the rest of the environment is passed on.
-OWN = ("DEBUG", "SECRET_KEY", "REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")
+OWN = ("DEBUG", "SECRET_KEY", "REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE", "PACE_DOTENV")
 
 SHOW = """
 import json, django
@@ -37,7 +37,7 @@ def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in OWN}
     return subprocess.run(
         [sys.executable, "-c", code],
-        env={**clean, "DJANGO_SETTINGS_MODULE": "pace.settings", **env},
+        env={**clean, "DJANGO_SETTINGS_MODULE": "pace.settings", "PACE_DOTENV": "", **env},
         cwd=settings.BASE_DIR,
         capture_output=True,
         text=True,
@@ -100,9 +100,19 @@ def test_it_runs_in_memory_with_tasks_in_process_without_redis_url():
 def test_it_refuses_values_that_do_not_parse(variable, value, message):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update({"SECRET_KEY": "x", variable: value, "DJANGO_SETTINGS_MODULE": "pace.settings"})
+    env["PACE_DOTENV"] = ""
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
         env=env, capture_output=True, text=True, cwd=settings.BASE_DIR, check=False,
     )  # fmt: skip
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_it_reads_the_dotenv_that_make_run_writes(tmp_path):
+    """A newcomer's `python manage.py ...` works after `make run` without exporting anything."""
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("DEBUG=1\nSECRET_KEY=generated-by-make-run\n")
+    assert _settings(PACE_DOTENV=str(dotenv))["debug"] is True
+    # The environment wins over the file: production's DEBUG=0 is never undone by it.
+    assert _settings(PACE_DOTENV=str(dotenv), DEBUG="0")["debug"] is False
