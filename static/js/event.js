@@ -3,6 +3,14 @@
   "use strict";
   var tiles = JSON.parse(document.getElementById("pace-tiles").textContent);
 
+  // Organizers type split names (or bring them in a GPX file): Leaflet takes a string
+  // as HTML, so a tooltip gets an element holding the name as text.
+  function textNode(text) {
+    var span = document.createElement("span");
+    span.textContent = text;
+    return span;
+  }
+
   function drawCourse(el, feature) {
     var map = L.map(el, { scrollWheelZoom: false });
     if (tiles.url) {
@@ -13,7 +21,7 @@
     map.fitBounds(line.getBounds(), { padding: [16, 16] });
     feature.properties.split_points.forEach(function (sp) {
       L.circleMarker([sp.lat, sp.lon], { radius: 5, color: "#1d3557", fillOpacity: 1, className: "split-marker" })
-        .bindTooltip(sp.name + " · " + (sp.distance / 1000).toFixed(1) + " km")
+        .bindTooltip(textNode(sp.name + " · " + (sp.distance / 1000).toFixed(1) + " km"))
         .addTo(map);
     });
     el.dataset.ready = "1";
