@@ -299,6 +299,19 @@ RATE_LIMITS: dict[str, str | None] = {
         # A family on one home IP enters its five; a club's secretary a few dozen.
         "entry.ip": "30/h",
         "entry.account": "20/h",
+        # Live sockets (tracker and spectator) opened from one IP. A carrier NAT puts at
+        # most about a thousand phones on one address (64-port blocks); after a restart
+        # every one of them reconnects within the minute (backoff up to 60 s), a tracker
+        # and a spectator tab each: 2,000, with room to spare. The bench switches it off.
+        "ws.connect.ip": "3000/m",
+        # Kudos of one spectator (account or session), across all their sockets: a
+        # socket's own bucket lets through 5 at once and one every 3 s (20 a minute).
+        "kudos.spectator": "30/m",
+        # Kudos from one IP, for spectators without a session: a stadium's thousand
+        # phones behind one carrier NAT cheering five times a minute each.
+        "kudos.ip": "5000/m",
+        # Mid-race posts of one athlete: typed while running, a few an hour.
+        "post.athlete": "10/10m",
     }.items()
 }
 

@@ -20,11 +20,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from pace.lib.jsonfast import dumps, loads
+from pace.lib.ratelimits import Limited, ahit, scope_ip
 from pace.lib.wsout import Outlet
 from tracking import hub, ingest, posts, selectors
 from tracking.hub import RaceHub, Tick
-from tracking.kudos import Bucket, Cheer, kudos_batcher
+from tracking.kudos import Bucket, Cheer, kudos_batcher, kudos_limited, spectator_key
 from tracking.viewer import MAX_FOLLOWS, Viewer
+
+MAX_SEQ = 2**63 - 1  # Position.seq is a 64-bit column: one more fails the whole group commit
 
 
 def _query(scope: dict[str, Any], name: str) -> str:
@@ -35,8 +38,33 @@ def _int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _token(value: Any) -> str:
+    """A token as a client sent it, or "" when it cannot be one (PostgreSQL refuses NUL)."""
+    return value if isinstance(value, str) and "\x00" not in value else ""
+
+
+def decode_frame(text: str) -> Any:
+    """A frame's JSON, or ValueError. Strict and fast first (orjson); then Python's parser
+    for the NaN and Infinity that Python's and JavaScript's encoders write (a point
+    holding one is dropped, the rest of its batch kept). What that one lets through and
+    nothing could store or send on is refused: lone surrogates, integers past 64 bits,
+    nesting deep enough to exhaust the stack."""
+    try:
+        return loads(text)
+    except ValueError:
+        pass
+    try:
+        frame = json.loads(text)
+        dumps(frame)
+    except (ValueError, TypeError, RecursionError):
+        raise ValueError("not JSON") from None
+    return frame
+
+
 class _JsonFrames(AsyncWebsocketConsumer):
     """JSON text frames in and out; a bad frame is answered, never fatal."""
+
+    shut = False  # refused at connect: closing, every frame ignored
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """The server's messages straight to ``dispatch``, one at a time.
@@ -75,12 +103,30 @@ class _JsonFrames(AsyncWebsocketConsumer):
     async def send_frame(self, text: str) -> None:
         await self.outlet.put(text)
 
+    async def limited(self, limited: Limited) -> None:
+        await self.error("rate_limited", limited.reason, retry_after=limited.retry_after)
+
+    async def refused(self) -> bool:
+        """Whether this new socket is over its IP's limit (``ws.connect.ip``); if so it is
+        told why and closed as an overloaded server closes it (1013, ``retry=S``), so
+        clients already back off."""
+        limited = await ahit(name="ws.connect.ip", key=scope_ip(self.scope))
+        if limited is None:
+            return False
+        self.shut = True
+        await self.accept()
+        await self.limited(limited)
+        await self.outlet.close(1013, f"retry={limited.retry_after}")
+        return True
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.shut:
+            return
         if text_data is None:
             await self.error("bad_frame", "frames are JSON text")
             return
         try:
-            frame = json.loads(text_data)
+            frame = decode_frame(text_data)
         except ValueError:
             await self.error("bad_json", "not JSON")
             return
@@ -109,8 +155,10 @@ class TrackerConsumer(_JsonFrames):
 
     async def connect(self) -> None:
         self.tasks: set[asyncio.Task[None]] = set()
+        if await self.refused():
+            return
         await self.accept()
-        token = _query(self.scope, "token")
+        token = _token(_query(self.scope, "token"))
         if token:
             await self.authenticate(token, "")
 
@@ -148,7 +196,7 @@ class TrackerConsumer(_JsonFrames):
                 await self._learn_device(device)
             await self.send_frame(dumps(self.athlete.welcome(self.last_seq)))
             return
-        await self.authenticate(frame.get("token") or "", device)
+        await self.authenticate(_token(frame.get("token")), device)
 
     async def _require(self) -> bool:
         if self.athlete is None:
@@ -162,8 +210,8 @@ class TrackerConsumer(_JsonFrames):
             return
         assert self.athlete is not None
         seq, points = frame.get("seq"), frame.get("points")
-        if not _int(seq) or seq < 1:
-            await self.error("bad_seq", "seq must be a positive whole number")
+        if not _int(seq) or not 1 <= seq <= MAX_SEQ:
+            await self.error("bad_seq", "seq must be a positive whole number below 2**63")
             return
         if not isinstance(points, list) or not 1 <= len(points) <= ingest.MAX_BATCH:
             detail = f"points must be a list of 1 to {ingest.MAX_BATCH} points"
@@ -199,6 +247,13 @@ class TrackerConsumer(_JsonFrames):
         text = frame.get("text")
         if not isinstance(text, str) or not text.strip() or len(text) > posts.MAX_LENGTH:
             await self.error("bad_post", f"text must be 1 to {posts.MAX_LENGTH} characters")
+            return
+        if "\x00" in text:
+            await self.error("bad_post", "text must not hold NUL characters")
+            return
+        limited = await ahit(name="post.athlete", key=str(self.athlete.id))
+        if limited is not None:
+            await self.limited(limited)
             return
         await posts.post_create(athlete=self.athlete, text=text)
 
@@ -263,6 +318,8 @@ class LiveConsumer(_JsonFrames):
     hub: RaceHub
 
     async def connect(self) -> None:
+        if await self.refused():
+            return
         race_id = self.scope["url_route"]["kwargs"]["race_id"]
         allowed = await database_sync_to_async(selectors.watchable_race)(
             race_id=race_id, user=self.scope.get("user")
@@ -272,6 +329,11 @@ class LiveConsumer(_JsonFrames):
             return
         self.race_id, info, self.athletes = allowed.race.pk, allowed.info, allowed.athletes
         self.user = self.scope.get("user")
+        session = self.scope.get("session")
+        self.spectator = spectator_key(
+            user=self.user, session_key=getattr(session, "session_key", None)
+        )
+        self.ip = scope_ip(self.scope)
         self.bucket = Bucket(settings.TRACKING_KUDOS_BURST, settings.TRACKING_KUDOS_REFILL_SECONDS)
         await self.accept()
         self.viewer = Viewer(
@@ -310,7 +372,12 @@ class LiveConsumer(_JsonFrames):
             await self.error("unknown_athlete", "athlete must be the id of an athlete of this race")
             return
         if not self.bucket.take():
-            await self.error("rate_limited", "too many kudos: wait a few seconds")
+            wait = self.bucket.wait()
+            await self.error("rate_limited", "too many kudos: wait a few seconds", retry_after=wait)
+            return
+        limited = await kudos_limited(spectator=self.spectator, ip=self.ip)
+        if limited is not None:
+            await self.limited(limited)
             return
         user = self.user if self.user is not None and self.user.is_authenticated else None
         # Only a first name travels to the athlete: never an e-mail address or a username.

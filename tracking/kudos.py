@@ -1,23 +1,31 @@
-"""Kudos: a spectator cheers an athlete. Rate-limited per viewer, stored in batches.
+"""Kudos: a spectator cheers an athlete. Rate-limited per socket and per spectator,
+stored in batches.
 
 Thousands of spectators may cheer the leader at once: each process gathers its
-kudos for a second, stores them in one transaction and tells the race once.
+kudos for a second, stores them in one transaction and tells the race once. A
+socket's own bucket turns a flood away without leaving the process; what it lets
+through is counted against the spectator (their account or session) and their IP in
+the shared limiter, so fifty sockets do not make fifty times the kudos.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.db.models import F
 
+from pace.lib.ratelimits import Limited, first_limited
 from tracking.hub import race_group
 from tracking.models import Kudos, Tracker
 
@@ -45,6 +53,24 @@ class Bucket:
             return False
         self.tokens -= 1
         return True
+
+    def wait(self) -> int:
+        """Whole seconds until ``take`` may succeed again (after a refusal)."""
+        return max(1, math.ceil((1 - self.tokens) * self.refill))
+
+
+def spectator_key(*, user: Any, session_key: str | None) -> str | None:
+    """Who is cheering, across their sockets: their account, else their session; None
+    for a spectator with neither (then only their IP's limit counts them)."""
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    return f"session:{session_key}" if session_key else None
+
+
+async def kudos_limited(*, spectator: str | None, ip: str) -> Limited | None:
+    """Count one kudos against its spectator and IP (``kudos.*`` in RATE_LIMITS)."""
+    attempts = [("kudos.ip", ip)] + ([("kudos.spectator", spectator)] if spectator else [])
+    return await sync_to_async(first_limited, thread_sensitive=False)(attempts=attempts)
 
 
 @dataclass(frozen=True, slots=True)

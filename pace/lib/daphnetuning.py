@@ -26,6 +26,14 @@ colours the same messages are plain text.
 was 8 % of its CPU at 3,000 athletes and 10,000 spectators; every five seconds a
 crashed consumer's socket closes at most five seconds later, and pings (every 20 s)
 go out at most five seconds late. Only the sweeps' own re-arming is stretched.
+
+**A refused frame is closed, not reset.** Autobahn fails a connection by dropping
+its TCP connection (``failByDrop``) unless told otherwise: a frame over daphne's
+``--websocket_max_message_size`` (1 MB) or text that is not UTF-8 reset the phone's
+connection and it could not tell why. Without it the failure is a close frame, 1009
+(too big) or 1007 (not UTF-8), with autobahn's reason, and after a second without the
+peer's answer (``closeHandshakeTimeout``) the connection is dropped all the same.
+Ping timeouts still drop at once: a peer that answers no ping reads no close either.
 """
 
 from __future__ import annotations
@@ -87,17 +95,31 @@ def every_sweep(check: Callable[[Any], None]) -> Callable[[Any], None]:
     return sweep
 
 
+def closing_failures(init: Callable[..., None]) -> Callable[..., None]:
+    """daphne's ``WebSocketFactory.__init__``, then failures closed with a code and a reason."""
+
+    def init_closing(factory: Any, *args: Any, **kwargs: Any) -> None:
+        init(factory, *args, **kwargs)
+        factory.setProtocolOptions(failByDrop=False)
+
+    init_closing.__wrapped__ = init  # type: ignore[attr-defined]
+    return init_closing
+
+
 def install() -> None:
     """Make every Twisted TCP connection of this process use ``write_now``, autobahn's
-    messages plain and daphne's sweeps sparser (idempotent)."""
+    messages plain, failed WebSockets closed with a reason and daphne's sweeps sparser
+    (idempotent)."""
     global _installed
     if _installed:
         return
     import autobahn.util
     from daphne.server import Server
+    from daphne.ws_protocol import WebSocketFactory
     from twisted.internet import tcp
 
     tcp.Connection.write = write_now
+    WebSocketFactory.__init__ = closing_failures(WebSocketFactory.__init__)
     Server.application_checker = every_sweep(Server.application_checker)
     Server.timeout_checker = every_sweep(Server.timeout_checker)
     autobahn.util._HAS_CLICK = False

@@ -97,3 +97,13 @@ class Outlet:
             self.write(text_frame(text))
         else:
             await self.send_text(text)
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close with a code and a reason (``retry=S``, PROTOCOL.md's overload rule): daphne
+        drops an ASGI close's reason, so under daphne the protocol closes it itself, after
+        the frames already given to it."""
+        protocol = self.protocol
+        if protocol is not None and protocol.state == protocol.STATE_OPEN:
+            protocol.sendClose(code=code, reason=reason)
+        else:
+            await self.send({"type": "websocket.close", "code": code, "reason": reason})

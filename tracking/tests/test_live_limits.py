@@ -1,0 +1,184 @@
+"""Abuse limits of the live sockets (PROTOCOL.md): new sockets per IP, kudos per spectator
+across their sockets, posts per athlete across theirs. Each refusal is an ``error`` frame
+``rate_limited`` with ``retry_after``; time is moved, never waited for."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from typing import Any
+
+import pytest
+import time_machine
+from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
+from django.test import Client
+
+from tracking.kudos import kudos_batcher
+from tracking.models import Kudos, Post, Position
+from tracking.testrace import load_test_race_create
+from tracking.tests.helpers import connect, frame, point, run, send
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def race() -> dict[str, Any]:
+    return load_test_race_create(athletes=3)
+
+
+@pytest.fixture
+def limits(settings: Any) -> dict[str, str | None]:
+    """Small limits to reach in a test; clients' addresses from X-Forwarded-For."""
+    settings.BEHIND_PROXY = True
+    settings.RATE_LIMITS = dict(settings.RATE_LIMITS)
+    return settings.RATE_LIMITS
+
+
+def _from(ip: str, cookie: str = "") -> list[tuple[bytes, bytes]]:
+    headers = [(b"x-forwarded-for", ip.encode())]
+    return headers + ([(b"cookie", cookie.encode())] if cookie else [])
+
+
+async def answers(client: WebsocketCommunicator, sent: dict[str, Any]) -> list[dict[str, Any]]:
+    """The error frames ``sent`` is answered with: a probe after it marks where they end."""
+    await send(client, sent)
+    await send(client, {"type": "probe"})
+    errors = []
+    while True:
+        got = await frame(client)
+        if got["type"] == "error" and got["code"] == "unknown_type":
+            return errors
+        if got["type"] == "error":
+            errors.append(got)
+
+
+def _refused(errors: list[dict[str, Any]]) -> bool:
+    assert all(e["code"] == "rate_limited" and e["retry_after"] >= 1 for e in errors), errors
+    return bool(errors)
+
+
+def test_it_limits_new_sockets_per_ip_on_both_ends_then_lets_them_in_again(race, limits):
+    limits["ws.connect.ip"] = "3/m"
+    athlete = race["athletes"][0]
+    track, live = f"/ws/track/?token={athlete['token']}", f"/ws/live/{race['race_id']}/"
+
+    async def scenario():
+        opened = [
+            await connect(track, headers=_from("198.51.100.7")),
+            await connect(live, headers=_from("198.51.100.7")),
+        ]
+        for client in opened:
+            await frame(client)  # welcome, snapshot
+        third = await connect(track, headers=_from("198.51.100.7"))
+        assert (await frame(third))["type"] == "welcome", "the third is let in, the fourth not"
+        refused = await connect(live, headers=_from("198.51.100.7"))
+        error = await frame(refused)
+        closed = await refused.receive_output(3)
+        await send(refused, {"type": "pos", "seq": 1, "points": [point(time.time())]})
+        await refused.receive_nothing(0.3)
+        other = await connect(live, headers=_from("203.0.113.9"))
+        other_first = await frame(other)
+        with time_machine.travel(time.time() + 61):
+            later = await connect(track, headers=_from("198.51.100.7"))
+            later_first = await frame(later)
+        return error, closed, other_first, later_first
+
+    error, closed, other_first, later_first = run(scenario)
+    assert error["type"] == "error" and error["code"] == "rate_limited"
+    assert 1 <= error["retry_after"] <= 60 and "ws.connect.ip" in error["detail"]
+    assert closed == {
+        "type": "websocket.close",
+        "code": 1013,
+        "reason": f"retry={error['retry_after']}",
+    }
+    assert other_first["type"] == "snapshot", "another IP has its own count"
+    assert later_first["type"] == "welcome", "a new minute lets the first IP in again"
+    assert Position.objects.count() == 0, "a refused socket takes no frames"
+
+
+def _session_cookie(user: Any | None) -> str:
+    """A spectator's session cookie: logged in as ``user``, or an anonymous session."""
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        key = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    else:
+        store = importlib.import_module(django_settings.SESSION_ENGINE).SessionStore()
+        store["seen_live"] = True
+        store.create()
+        key = store.session_key
+    return f"{django_settings.SESSION_COOKIE_NAME}={key}"
+
+
+@pytest.mark.parametrize("who", ["account", "session"])
+def test_a_spectator_with_many_sockets_cheers_no_more_than_with_one(race, limits, alice, who):
+    limits["kudos.spectator"] = "3/m"
+    cookie = _session_cookie(alice if who == "account" else None)
+    athlete = race["athletes"][0]["id"]
+    cheer = {"type": "kudos", "athlete": athlete}
+
+    async def scenario():
+        refusals = []
+        for n in range(5):  # each socket's own bucket would let 5 through
+            client = await connect(
+                f"/ws/live/{race['race_id']}/", headers=_from(f"198.51.100.{n}", cookie)
+            )
+            await frame(client)
+            refusals += [_refused(await answers(client, cheer)) for _ in range(2)]
+        await kudos_batcher().flush()
+        return refusals
+
+    assert run(scenario) == [False] * 3 + [True] * 7
+    assert Kudos.objects.filter(registration_id=athlete).count() == 3
+
+
+def test_spectators_without_a_session_are_counted_by_ip_then_let_cheer_again(race, limits):
+    limits["kudos.ip"] = "4/m"
+    athlete = race["athletes"][0]["id"]
+    cheer = {"type": "kudos", "athlete": athlete}
+    live = f"/ws/live/{race['race_id']}/"
+
+    async def scenario():
+        sockets = [await connect(live, headers=_from("198.51.100.20")) for _ in range(3)]
+        elsewhere = await connect(live, headers=_from("203.0.113.20"))
+        for client in [*sockets, elsewhere]:
+            await frame(client)
+        same_ip = [_refused(await answers(c, cheer)) for c in sockets for _ in range(2)]
+        other_ip = [_refused(await answers(elsewhere, cheer)) for _ in range(2)]
+        with time_machine.travel(time.time() + 61):
+            later = _refused(await answers(sockets[0], cheer))
+        await kudos_batcher().flush()
+        return same_ip, other_ip, later
+
+    same_ip, other_ip, later = run(scenario)
+    assert same_ip == [False] * 4 + [True] * 2
+    assert other_ip == [False, False] and later is False
+    assert Kudos.objects.filter(registration_id=athlete).count() == 7
+
+
+def test_an_athletes_posts_are_limited_across_sockets_then_allowed_again(race, limits):
+    limits["post.athlete"] = "2/10m"
+    runner, other = race["athletes"][0], race["athletes"][1]
+
+    async def scenario():
+        phone = await connect(f"/ws/track/?token={runner['token']}")
+        watch = await connect(f"/ws/track/?token={runner['token']}")
+        friend = await connect(f"/ws/track/?token={other['token']}")
+        for client in (phone, watch, friend):
+            await frame(client)
+        said = [
+            await answers(client, {"type": "post", "text": f"km {n}"})
+            for n, client in enumerate((phone, watch, phone, watch))
+        ]
+        friends = await answers(friend, {"type": "post", "text": "Go!"})
+        with time_machine.travel(time.time() + 601):
+            later = await answers(watch, {"type": "post", "text": "Finish line!"})
+        return said, friends, later
+
+    said, friends, later = run(scenario)
+    assert [_refused(errors) for errors in said] == [False, False, True, True]
+    assert "post.athlete" in said[2][0]["detail"]
+    assert friends == [] and later == []
+    texts = Post.objects.filter(registration_id=runner["id"]).values_list("text", flat=True)
+    assert sorted(texts) == ["Finish line!", "km 0", "km 1"]
