@@ -35,7 +35,7 @@ from events.models import (
     Team,
     WaitlistEntry,
 )
-from events.registration import RegistrationError
+from events.registration import HELD_STATUSES, RegistrationError
 from events.waitlist import waitlist_offer_places
 from payments.models import Payment
 
@@ -491,7 +491,8 @@ class DiscountCodeAdmin(OrganizerScopedAdmin):
     autocomplete_fields = ["event", "race"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DiscountCode]:
-        taken = Q(uses__status__in=[Registration.Status.PENDING, Registration.Status.CONFIRMED])
+        # Held entries (unpaid, e-mail unconfirmed) use their code, as pricing counts it.
+        taken = Q(uses__status__in=[*HELD_STATUSES, Registration.Status.CONFIRMED])
         return super().get_queryset(request).annotate(n_used=Count("uses", filter=taken))
 
     @admin.display(description="Used", ordering="n_used")

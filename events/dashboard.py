@@ -73,6 +73,7 @@ class EventDashboard:
     event: Event
     confirmed: int = 0
     pending: int = 0
+    unverified: int = 0
     cancelled: int = 0
     revenue: dict[str, Decimal] = field(default_factory=dict)
     entries_chart: Chart | None = None

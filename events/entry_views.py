@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -16,8 +17,23 @@ from events.entry_changes import registration_cancel, registration_transfer
 from events.entry_forms import EntryForm, TransferForm, WaitlistForm, teammate_formset
 from events.models import Race, Registration
 from events.pricing import quote
-from events.registration import RaceFullError, RegistrationError, places_left, registration_create
+from events.registration import (
+    RaceFullError,
+    RegistrationError,
+    closed_reason,
+    places_left,
+    registration_confirm_email,
+    registration_create,
+)
 from events.waitlist import waitlist_join
+from pace.lib.ratelimits import Limited, first_limited, request_ip
+
+# What a refused entry is told, by the limit that refused it.
+_LIMITED = {
+    "entry.ip": "Too many entries were sent from your connection",
+    "entry.account": "Too many entries were sent from your account",
+    "entry.email": "Too many entries were sent for this e-mail address",
+}
 
 
 def _race(request: HttpRequest, slug: str, race_slug: str) -> Race:
@@ -32,26 +48,48 @@ def _next_step(registration: Registration) -> HttpResponse:
     return redirect("events:entry", token=registration.manage_token)
 
 
-def _submit(
-    request: HttpRequest, race: Race, form: EntryForm, mates: Any, offer: str
-) -> tuple[Registration | None, bool]:
-    """Take the entry of a valid form; errors land on the form. Returns (entry, race is full)."""
+def _entry_limited(request: HttpRequest, email: str) -> Limited | None:
+    """Count an entry attempt against the IP and the account (or, for a guest, the e-mail)."""
+    attempts = [("entry.ip", request_ip(request))]
+    if request.user.is_authenticated:
+        attempts.append(("entry.account", str(request.user.pk)))
+    else:
+        attempts.append(("entry.email", email.strip().lower()))
+    return first_limited(attempts=attempts)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    registration: Registration | None = None
+    full: bool = False
+    limited: Limited | None = None
+
+
+def _submit(request: HttpRequest, race: Race, form: EntryForm, mates: Any, offer: str) -> _Outcome:
+    """Take the entry of a valid form; errors land on the form."""
     if not (form.is_valid() and (race.team_size == 1 or mates.is_valid())):
-        return None, False
+        return _Outcome()
+    limited = _entry_limited(request, form.cleaned_data["email"])
+    if limited is not None:
+        minutes = -(-limited.retry_after // 60)
+        wait = f"{minutes} minute{'s' if minutes > 1 else ''}"
+        form.add_error(None, f"{_LIMITED[limited.name]}: please try again in {wait}.")
+        return _Outcome(limited=limited)
     try:
         registration = registration_create(
             race=race, user=request.user, entry=form.cleaned_data, answers=form.answers(),
             code=form.cleaned_data["code"], offer_token=offer,
             team_name=form.cleaned_data.get("team_name", ""),
             teammates=[m.cleaned_data for m in mates] if race.team_size > 1 else [],
+            hold_for_email=not request.user.is_authenticated,
         )  # fmt: skip
     except RaceFullError as exc:
         form.add_error(None, str(exc))
-        return None, True
+        return _Outcome(full=True)
     except RegistrationError as exc:
         form.add_error(None, str(exc))
-        return None, False
-    return registration, False
+        return _Outcome()
+    return _Outcome(registration=registration)
 
 
 @never_cache
@@ -61,20 +99,26 @@ def race_entry(request: HttpRequest, slug: str, race_slug: str) -> HttpResponse:
     initial = {"email": request.user.email} if request.user.is_authenticated else {}
     form = EntryForm(request.POST or None, race=race, initial=initial)
     mates = teammate_formset(race, request.POST or None)
-    full = False
+    outcome = _Outcome()
     if request.method == "POST":
-        registration, full = _submit(request, race, form, mates, offer)
-        if registration is not None:
-            return _next_step(registration)
+        outcome = _submit(request, race, form, mates, offer)
+        if outcome.registration is not None:
+            return _next_step(outcome.registration)
     left = places_left(race=race)
     context = {
         "event": race.event, "race": race, "form": form, "mates": mates, "quote": quote(race=race),
-        "offer": offer, "full": full or (left == 0 and not offer), "places_left": left,
-        "waitlist_form": WaitlistForm(),
+        "offer": offer, "full": outcome.full or (left == 0 and not offer), "places_left": left,
+        "waitlist_form": WaitlistForm(), "closed": closed_reason(race=race),
     }  # fmt: skip
-    # A POST that reaches this point failed: it is answered 400 with its errors.
-    status = 400 if request.method == "POST" else 200
-    return render(request, "events/race_entry.html", context, status=status)
+    if request.method != "POST":
+        return render(request, "events/race_entry.html", context)
+    # A POST that reaches this point failed: it is answered 400 with its errors (429 when
+    # a limit refused it, with when to try again).
+    if outcome.limited is None:
+        return render(request, "events/race_entry.html", context, status=400)
+    response = render(request, "events/race_entry.html", context, status=429)
+    response["Retry-After"] = str(outcome.limited.retry_after)
+    return response
 
 
 @require_POST
@@ -110,6 +154,18 @@ def entry_detail(request: HttpRequest, token: str) -> HttpResponse:
         "members": registration.team.members.all() if registration.team_id else [],
     }
     return render(request, "events/entry_detail.html", context)
+
+
+@never_cache
+def entry_confirm_email(request: HttpRequest, token: str, key: str) -> HttpResponse:
+    """The link e-mailed to a guest: it takes the entry held for them."""
+    registration = _registration(token)
+    try:
+        registration = registration_confirm_email(registration=registration, key=key)
+    except RegistrationError as exc:
+        messages.error(request, str(exc))
+        return redirect("events:entry", token=token)
+    return _next_step(registration)
 
 
 @never_cache

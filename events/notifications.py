@@ -14,6 +14,14 @@ def registration_manage_url(registration: Registration) -> str:
     return settings.SITE_URL + reverse("events:entry", args=[registration.manage_token])
 
 
+def entry_confirm_email_path(registration: Registration) -> str:
+    """The link that takes a guest's held entry (it proves the e-mail address is theirs)."""
+    from events.registration import email_confirmation_key
+
+    key = email_confirmation_key(registration=registration)
+    return reverse("events:entry_confirm", args=[registration.manage_token, key])
+
+
 def registration_confirmation_send(*, registration_id: int) -> None:
     """The entry's details and the link to manage it; sending twice is harmless."""
     registration = (
@@ -27,6 +35,27 @@ def registration_confirmation_send(*, registration_id: int) -> None:
     send_mail(
         subject=f"Your entry: {registration.race.event.name}, {registration.race.name}",
         message=render_to_string("events/email/confirmation.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[registration.email],
+    )
+
+
+def entry_email_check_send(*, registration_id: int) -> None:
+    """The link a guest follows to take the entry held for them; none once it is decided."""
+    registration = (
+        Registration.objects.select_related("race__event")
+        .filter(pk=registration_id, status=Registration.Status.UNVERIFIED)
+        .first()
+    )
+    if registration is None:
+        return
+    context = {
+        "r": registration,
+        "confirm_url": settings.SITE_URL + entry_confirm_email_path(registration),
+    }
+    send_mail(
+        subject=f"Confirm your entry: {registration.race.event.name}, {registration.race.name}",
+        message=render_to_string("events/email/confirm_email.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[registration.email],
     )

@@ -4,22 +4,33 @@ Capacity is enforced with the race row locked (``SELECT ... FOR UPDATE`` on
 PostgreSQL; SQLite serialises writers with ``BEGIN IMMEDIATE``), so the last
 place goes to exactly one of many concurrent buyers. A place counts as taken
 by a confirmed entry, by a pending entry whose payment hold has not expired,
-and by an open waitlist offer. A team or relay takes one place.
+by a guest's entry awaiting its e-mail confirmation within its hold, and by an
+open waitlist offer. A team or relay takes one place.
+
+A guest (no account) could otherwise fill a race with made-up addresses: a
+guest's entry that needs no online payment holds its place only until the link
+e-mailed to it is followed (``ENTRY_EMAIL_HOLD_MINUTES``), and is released by
+the same ``release_expired`` as an unpaid one. An entry paid online is held
+until paid instead: a card payment is a stronger proof than an e-mail.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from typing import Any
 
+from django.conf import settings
+from django.core import signing
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.crypto import constant_time_compare
 
 from events import pricing
 from events.models import Race, RaceCategory, RaceQuestion, Registration, Team, WaitlistEntry
-from events.tasks import send_registration_confirmation
+from events.tasks import send_entry_email_check, send_registration_confirmation
 
 ENTRY_FIELDS = (
     "email", "first_name", "last_name", "birth_date", "sex", "nationality", "club",
@@ -36,6 +47,17 @@ class RaceFullError(RegistrationError):
 
 
 def age_on(birth_date: dt.date, day: dt.date) -> int:
+_TOKEN = re.compile(r"[-\w]{1,64}", re.ASCII)
+
+# Entries that hold a place until their hold expires (unpaid, or e-mail not yet confirmed).
+HELD_STATUSES = (Registration.Status.PENDING, Registration.Status.UNVERIFIED)
+
+
+def race_day(race: Race) -> dt.date:
+    """The day of the start at the venue: a 00:30 start in Paris is not the UTC day before."""
+    return venue_date(race.start_time, zone=race.event.local_tz)
+
+
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
@@ -50,8 +72,8 @@ def category_for(*, race: Race, birth_date: dt.date, sex: str) -> RaceCategory |
 
 
 def active_entries(race: Race) -> Q:
-    """Entries holding a place: confirmed, or pending with an unexpired payment hold."""
-    held = Q(status=Registration.Status.PENDING, hold_expires_at__gt=timezone.now())
+    """Entries holding a place: confirmed, or held (payment, e-mail) with an unexpired hold."""
+    held = Q(status__in=HELD_STATUSES, hold_expires_at__gt=timezone.now())
     return Q(race=race) & (Q(status=Registration.Status.CONFIRMED) | held)
 
 
@@ -70,14 +92,27 @@ def places_left(*, race: Race) -> int | None:
     return None if race.capacity is None else max(0, race.capacity - places_taken(race=race))
 
 
-def check_open(race: Race) -> None:
+def closed_reason(*, race: Race, now: dt.datetime | None = None) -> str:
+    """Why a race takes no entries now ("" when it does), shown before its entry form."""
     event = race.event
-    if not event.is_public or event.status == event.Status.CANCELLED:
-        raise RegistrationError("This event does not take entries.")
+    if event.status == event.Status.CANCELLED:
+        return "This event is cancelled: it takes no entries."
+    if not event.is_public:
+        return "This event does not take entries."
+    if (now or timezone.now()) >= race.start_time:
+        start = dateformat.format(
+            timezone.localtime(race.start_time, event.local_tz), "l j F Y, H:i T"
+        )
+        return f"Entries are closed: this race started on {start}."
     if not event.registration_open:
-        raise RegistrationError("Entries for this event are closed.")
-    if race.start_time <= timezone.now():
-        raise RegistrationError("This race has already started.")
+        return "Entries for this event are closed."
+    return ""
+
+
+def check_open(race: Race) -> None:
+    reason = closed_reason(race=race)
+    if reason:
+        raise RegistrationError(reason)
 
 
 def _check_answers(race: Race, answers: dict[str, Any]) -> dict[str, Any]:
@@ -97,6 +132,9 @@ def _claim_place(race: Race, offer_token: str) -> WaitlistEntry | None:
     """Check a place is free, or that ``offer_token`` holds one; returns the offer used."""
     if offer_token:
         offer = (
+        # Any text may come in ``?offer=``: only a token's characters reach the database.
+        if not _TOKEN.fullmatch(offer_token):
+            raise RegistrationError("This waitlist offer has expired or was already used.")
             race.waitlist.select_for_update()
             .filter(offer_token=offer_token, status=WaitlistEntry.Status.OFFERED)
             .first()
@@ -141,10 +179,13 @@ def registration_create(
     team_name: str = "",
     teammates: list[dict[str, Any]] | None = None,
 ) -> Registration:
+    hold_for_email: bool = False,
     """Take an entry (with its team-mates for a team race) if a place is free.
 
     Returns the paying registration; its payment says whether the athlete must
-    still pay online. The confirmation e-mail goes after commit.
+    still pay online. The confirmation e-mail goes after commit. With
+    ``hold_for_email`` (a guest's entry) an entry paid offline is only held until
+    its e-mail is confirmed (``registration_confirm_email``).
     """
     from payments.checkout import payment_start
 
@@ -170,6 +211,65 @@ def registration_create(
         offer.status = WaitlistEntry.Status.ACCEPTED
         offer.save(update_fields=["status"])
     payment_start(registration=payer)
+    if hold_for_email and not _pays_online(payer):
+        _hold_for_email(payer)
+        return payer
     if payer.status == Registration.Status.CONFIRMED:
         transaction.on_commit(lambda: send_registration_confirmation.delay(payer.pk))
     return payer
+
+
+def _pays_online(registration: Registration) -> bool:
+    from payments.models import Payment
+    from payments.providers import provider_for
+
+    return provider_for(registration).method == Payment.Method.STRIPE
+
+
+def _hold_for_email(payer: Registration) -> None:
+    """Hold the entry's place (its team's too) until the e-mailed link is followed."""
+    from payments.checkout import entries_of
+
+    payer.status = Registration.Status.UNVERIFIED
+    payer.hold_expires_at = timezone.now() + dt.timedelta(minutes=settings.ENTRY_EMAIL_HOLD_MINUTES)
+    entries_of(payer).update(status=payer.status, hold_expires_at=payer.hold_expires_at)
+    transaction.on_commit(lambda: send_entry_email_check.delay(payer.pk))
+
+
+_EMAIL_KEY_SALT = "events.registration.email"
+
+
+def email_confirmation_key(*, registration: Registration) -> str:
+    """The secret of the link e-mailed to a guest; the entry page's own link never shows it."""
+    return signing.Signer(salt=_EMAIL_KEY_SALT).signature(registration.manage_token)
+
+
+@transaction.atomic
+def registration_confirm_email(
+    *, registration: Registration, key: str, now: dt.datetime | None = None
+) -> Registration:
+    """The guest followed the e-mailed link: the held entry is taken (and paid as usual).
+
+    Following the link again is harmless; following it after the hold ran out is
+    refused, as the place may have gone to someone else.
+    """
+    from payments.checkout import payment_start
+
+    if not constant_time_compare(key, email_confirmation_key(registration=registration)):
+        raise RegistrationError("This confirmation link is not valid.")
+    claimed = Registration.objects.filter(
+        pk=registration.pk,
+        status=Registration.Status.UNVERIFIED,
+        hold_expires_at__gt=now or timezone.now(),
+    ).update(status=Registration.Status.PENDING, hold_expires_at=None)
+    registration.refresh_from_db()
+    if not claimed:
+        if registration.status in (Registration.Status.CONFIRMED, Registration.Status.PENDING):
+            return registration
+        raise RegistrationError(
+            "This entry was not confirmed in time and its place was released: please enter again."
+        )
+    payment_start(registration=registration)
+    if registration.status == Registration.Status.CONFIRMED:
+        transaction.on_commit(lambda: send_registration_confirmation.delay(registration.pk))
+    return registration

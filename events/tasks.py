@@ -13,6 +13,11 @@ def send_registration_confirmation(registration_id: int) -> None:
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_entry_email_check(registration_id: int) -> None:
+    notifications.entry_email_check_send(registration_id=registration_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_waitlist_offer(entry_id: int) -> None:
     notifications.waitlist_offer_send(entry_id=entry_id)
 

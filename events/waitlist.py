@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from events.models import Race, Registration, WaitlistEntry
-from events.registration import RegistrationError, places_left
+from events.registration import HELD_STATUSES, RegistrationError, places_left
 
 
 def waitlist_join(*, race: Race, name: str, email: str, user: Any | None) -> WaitlistEntry:
@@ -54,19 +54,19 @@ def waitlist_offer_places(*, race_id: int) -> list[WaitlistEntry]:
 
 
 def release_expired(*, now: dt.datetime | None = None) -> set[int]:
-    """Cancel unpaid entries past their hold and expire old offers; returns races to refill."""
+    """Cancel entries past their hold (unpaid, or e-mail not confirmed) and expire old
+    offers; returns races to refill."""
     now = now or timezone.now()
     races: set[int] = set()
-    stale = Registration.objects.filter(
-        status=Registration.Status.PENDING, hold_expires_at__lte=now
-    )
+    stale = Registration.objects.filter(status__in=HELD_STATUSES, hold_expires_at__lte=now)
     for registration in stale.select_related("race"):
         from payments.checkout import payment_expire
 
         with transaction.atomic():
-            # A conditional update: if a webhook confirmed it meanwhile, 0 rows and we skip.
+            # A conditional update: if a webhook or the e-mailed link confirmed it
+            # meanwhile, 0 rows and we skip.
             updated = Registration.objects.filter(
-                pk=registration.pk, status=Registration.Status.PENDING
+                pk=registration.pk, status=registration.status, hold_expires_at__lte=now
             ).update(status=Registration.Status.CANCELLED, cancelled_at=now)
             if updated:
                 payment_expire(registration=registration)

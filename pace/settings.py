@@ -296,9 +296,17 @@ def _rate(name: str, default: str) -> str | None:
 RATE_LIMITS: dict[str, str | None] = {
     name: _rate(name, rate)
     for name, rate in {
-        # A family on one home IP enters its five; a club's secretary a few dozen.
-        "entry.ip": "30/h",
-        "entry.account": "20/h",
+        # Entries (valid forms sent) from one IP, guests and accounts alike (accounts cost
+        # nothing to make). A family enters its five with retries; a club secretary
+        # enters a team in one form, or a few dozen members one by one; an office or
+        # a school behind one address enters its group run. A guest's entry holds its
+        # place only until its e-mail is confirmed, so a refused flood loses little.
+        "entry.ip": "60/h",
+        # Entries of one account: a secretary entering a whole club, one by one.
+        "entry.account": "60/h",
+        # Guest entries naming one e-mail address, each of which mails a confirmation
+        # link to it: a parent enters five children with one address, not dozens.
+        "entry.email": "10/h",
         # Live sockets (tracker and spectator) opened from one IP. A carrier NAT puts at
         # most about a thousand phones on one address (64-port blocks); after a restart
         # every one of them reconnects within the minute (backoff up to 60 s), a tracker
@@ -343,6 +351,8 @@ MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="&copy; OpenStree
 
 # --- Live tracking (PROTOCOL.md) ------------------------------------------------
 # The race ticker's period: one tick frame per race per tick.
+# How long a guest's entry holds its place until the link e-mailed to it is followed.
+ENTRY_EMAIL_HOLD_MINUTES = env.int("ENTRY_EMAIL_HOLD_MINUTES", default=60)
 TRACKING_TICK_SECONDS = env.float("TRACKING_TICK_SECONDS", default=1.0)
 # Group commit: fixes arriving within this window are stored in one write, then acked.
 TRACKING_COMMIT_WINDOW_SECONDS = env.float("TRACKING_COMMIT_WINDOW_SECONDS", default=0.1)

@@ -7,6 +7,6 @@ from payments import views
 app_name = "payments"
 
 urlpatterns = [
-    path("payments/checkout/<str:token>/", views.checkout, name="checkout"),
+    path("payments/checkout/<slug:token>/", views.checkout, name="checkout"),
     path("payments/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
 ]

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from events.entry_changes import bibs_assign, registration_cancel
 from events.models import DiscountCode, PriceTier, Registration, WaitlistEntry
+from events.notifications import entry_confirm_email_path
 from events.pricing import platform_fee, quote
 from events.registration import RegistrationError, registration_create
 from events.tasks import release_expired_places
@@ -102,6 +103,8 @@ def test_it_takes_a_relay_team_with_one_payer(client, race):
     payer = Registration.objects.get(first_name="Rita")
     assert payer.team.name == "Fast Three"
     assert payer.team.members.count() == 3
+    client.get(entry_confirm_email_path(payer))
+    assert set(payer.team.members.values_list("status", flat=True)) == {"confirmed"}
     assert payer.payments.get().amount == Decimal("25.00")
     assert Registration.objects.exclude(pk=payer.pk).filter(price=0).count() == 2
     # A team takes one place: the race of capacity 1 is now full.
