@@ -46,18 +46,13 @@ class RaceFullError(RegistrationError):
     """No place left: the athlete may join the waitlist."""
 
 
-def age_on(birth_date: dt.date, day: dt.date) -> int:
 _TOKEN = re.compile(r"[-\w]{1,64}", re.ASCII)
 
 # Entries that hold a place until their hold expires (unpaid, or e-mail not yet confirmed).
 HELD_STATUSES = (Registration.Status.PENDING, Registration.Status.UNVERIFIED)
 
 
-def race_day(race: Race) -> dt.date:
-    """The day of the start at the venue: a 00:30 start in Paris is not the UTC day before."""
-    return venue_date(race.start_time, zone=race.event.local_tz)
-
-
+def age_on(birth_date: dt.date, day: dt.date) -> int:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
@@ -131,10 +126,10 @@ def _check_answers(race: Race, answers: dict[str, Any]) -> dict[str, Any]:
 def _claim_place(race: Race, offer_token: str) -> WaitlistEntry | None:
     """Check a place is free, or that ``offer_token`` holds one; returns the offer used."""
     if offer_token:
-        offer = (
         # Any text may come in ``?offer=``: only a token's characters reach the database.
         if not _TOKEN.fullmatch(offer_token):
             raise RegistrationError("This waitlist offer has expired or was already used.")
+        offer = (
             race.waitlist.select_for_update()
             .filter(offer_token=offer_token, status=WaitlistEntry.Status.OFFERED)
             .first()
@@ -178,8 +173,8 @@ def registration_create(
     offer_token: str = "",
     team_name: str = "",
     teammates: list[dict[str, Any]] | None = None,
-) -> Registration:
     hold_for_email: bool = False,
+) -> Registration:
     """Take an entry (with its team-mates for a team race) if a place is free.
 
     Returns the paying registration; its payment says whether the athlete must
@@ -210,10 +205,10 @@ def registration_create(
     if offer is not None:
         offer.status = WaitlistEntry.Status.ACCEPTED
         offer.save(update_fields=["status"])
-    payment_start(registration=payer)
     if hold_for_email and not _pays_online(payer):
         _hold_for_email(payer)
         return payer
+    payment_start(registration=payer)
     if payer.status == Registration.Status.CONFIRMED:
         transaction.on_commit(lambda: send_registration_confirmation.delay(payer.pk))
     return payer
