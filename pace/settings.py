@@ -342,6 +342,8 @@ PAYMENT_FEE_PERCENT = env.float("PAYMENT_FEE_PERCENT", default=1.5)
 PAYMENT_FEE_FIXED = env.float("PAYMENT_FEE_FIXED", default=0.25)
 # How long a place is held while its online payment is under way, and a waitlist offer.
 PAYMENT_HOLD_MINUTES = env.int("PAYMENT_HOLD_MINUTES", default=30)
+# How long a guest's entry holds its place until the link e-mailed to it is followed.
+ENTRY_EMAIL_HOLD_MINUTES = env.int("ENTRY_EMAIL_HOLD_MINUTES", default=60)
 WAITLIST_OFFER_HOURS = env.int("WAITLIST_OFFER_HOURS", default=48)
 PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=60)
 MAX_GPX_BYTES = env.int("MAX_GPX_BYTES", default=5 * 1024 * 1024)
@@ -351,8 +353,6 @@ MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="&copy; OpenStree
 
 # --- Live tracking (PROTOCOL.md) ------------------------------------------------
 # The race ticker's period: one tick frame per race per tick.
-# How long a guest's entry holds its place until the link e-mailed to it is followed.
-ENTRY_EMAIL_HOLD_MINUTES = env.int("ENTRY_EMAIL_HOLD_MINUTES", default=60)
 TRACKING_TICK_SECONDS = env.float("TRACKING_TICK_SECONDS", default=1.0)
 # Group commit: fixes arriving within this window are stored in one write, then acked.
 TRACKING_COMMIT_WINDOW_SECONDS = env.float("TRACKING_COMMIT_WINDOW_SECONDS", default=0.1)
