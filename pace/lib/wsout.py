@@ -101,9 +101,10 @@ class Outlet:
     async def close(self, code: int, reason: str) -> None:
         """Close with a code and a reason (``retry=S``, PROTOCOL.md's overload rule): daphne
         drops an ASGI close's reason, so under daphne the protocol closes it itself, after
-        the frames already given to it."""
+        the frames already given to it (with the frame autobahn sends for its own
+        failures: its ``sendClose`` takes no 1xxx code but 1000, 1013 included)."""
         protocol = self.protocol
         if protocol is not None and protocol.state == protocol.STATE_OPEN:
-            protocol.sendClose(code=code, reason=reason)
+            protocol.sendCloseFrame(code=code, reasonUtf8=reason.encode()[:123])
         else:
             await self.send({"type": "websocket.close", "code": code, "reason": reason})

@@ -15,7 +15,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from tracking.kudos import kudos_batcher
-from tracking.models import Kudos, Post, Position
+from tracking.models import Kudos, Position, Post
 from tracking.testrace import load_test_race_create
 from tracking.tests.helpers import connect, frame, point, run, send
 
