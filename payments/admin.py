@@ -205,7 +205,7 @@ class ConnectedAccountAdmin(ReadOnlyAdmin):
 
     list_display = [
         "organizer", "stripe_id", "charges_enabled", "payouts_enabled", "details_submitted",
-        "updated_at",
+        "disconnected_at", "updated_at",
     ]  # fmt: skip
     list_select_related = ["organizer"]
     fields = list_display
@@ -268,6 +268,8 @@ class ConnectedAccountAdmin(ReadOnlyAdmin):
             self.message_user(request, str(exc), messages.ERROR)
         else:
             ready = "can take card payments" if account.charges_enabled else "is not complete yet"
+            if account.disconnected_at is not None:
+                ready = "is no longer known to Stripe: onboard again to connect a new one"
             self.message_user(request, f"The Stripe account of {organizer} {ready}.")
         return redirect("admin:payments_connectedaccount_changelist")
 

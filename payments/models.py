@@ -7,7 +7,11 @@ from django.db import models
 
 
 class ConnectedAccount(models.Model):
-    """An organizer's Stripe Express account, kept current from ``account.updated``."""
+    """An organizer's Stripe Express account, kept current from ``account.updated``.
+
+    ``disconnected_at`` is set when Stripe no longer knows the account (deleted, or it
+    left the platform): it takes no payments, and onboarding starts a new account.
+    """
 
     ORGANIZER_PATH = "organizer"
 
@@ -18,6 +22,7 @@ class ConnectedAccount(models.Model):
     charges_enabled = models.BooleanField(default=False)
     payouts_enabled = models.BooleanField(default=False)
     details_submitted = models.BooleanField(default=False)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -63,6 +63,10 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     try:
         outcome = webhook_process(event=event)
     except stripe.PaymentProviderError as exc:
-        # Nothing was stored: Stripe delivers the event again later.
-        return JsonResponse({"error": str(exc)}, status=503)
+        if exc.retryable:
+            # Nothing was stored: Stripe delivers the event again later.
+            return JsonResponse({"error": str(exc)}, status=503)
+        # Delivering it again would be refused the same way: answered, so Stripe stops.
+        logger.error("Stripe event %.80r could not be handled: %s", event.get("id"), exc)
+        return JsonResponse({"status": "failed", "error": str(exc)})
     return JsonResponse({"status": outcome})

@@ -15,11 +15,20 @@ A payment completed after its entry was cancelled (its hold ran out a moment
 before) is recorded, then the entry is confirmed again if its race still has a
 place; otherwise, or when the entry was cancelled on purpose, the money goes
 back automatically.
+
+Every correctly signed body gets an answer Stripe will not redeliver: event types Pace
+does not handle, thin v2 event notifications (``"object": "v2.core.event"``, with a
+``related_object`` instead of ``data.object``), and events whose object is not what
+their handler reads (another object type, a field missing or of another type) are
+logged and ignored, storing nothing. Only a passing failure (Stripe or the database
+out of reach) asks Stripe to deliver again. An account Stripe no longer knows is
+marked disconnected (``account.updated`` for it, ``account.application.deauthorized``).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +40,7 @@ from events.registration import places_left
 from events.tasks import send_registration_confirmation
 from events.waitlist import waitlist_offer_places
 from payments import stripe
+from payments.accounts import account_disconnect
 from payments.checkout import entries_of, money_log
 from payments.models import ConnectedAccount, Payment, WebhookEvent
 from payments.refunds import refund_seen_on_stripe
@@ -39,35 +49,91 @@ from payments.tasks import refund_unplaced_payment
 logger = logging.getLogger(__name__)
 
 SETTLED = (Payment.Status.PAID, Payment.Status.REFUNDED, Payment.Status.PARTIALLY_REFUNDED)
+# Stripe's ids are short ASCII; anything longer, or with a NUL, is not one of ours.
+ID_MAX = 255
+PAYMENT_ID = re.compile(r"[0-9]{1,18}")
+MINOR_MAX = 10**11  # an amount in minor units that fits our money columns
+
+
+class UnexpectedEventError(ValueError):
+    """A signed event whose object is not what its handler reads: ignored, not retried."""
+
+
+def _text(obj: dict[str, Any], name: str, *, required: bool = True) -> str:
+    """A string field of a Stripe object (an id), refused when it could not be one."""
+    value = obj.get(name)
+    if value in (None, "") and not required:
+        return ""
+    if not isinstance(value, str) or not value or len(value) > ID_MAX or "\x00" in value:
+        raise UnexpectedEventError(f"{name} is not a Stripe id: {value!r:.80}")
+    return value
+
+
+def _mapping(obj: dict[str, Any], name: str) -> dict[str, Any]:
+    value = obj.get(name) or {}
+    if not isinstance(value, dict):
+        raise UnexpectedEventError(f"{name} is not an object")
+    return value
+
+
+def _minor(obj: dict[str, Any], name: str) -> int:
+    value = obj.get(name) or 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MINOR_MAX:
+        raise UnexpectedEventError(f"{name} is not an amount: {value!r:.80}")
+    return value
+
+
+def _object(event: dict[str, Any], expected: str) -> dict[str, Any]:
+    """The event's ``data.object``, when the event is a snapshot event of that object type."""
+    if event.get("object") != "event":
+        raise UnexpectedEventError(f"not a snapshot event (object {event.get('object')!r:.80})")
+    obj = _mapping(_mapping(event, "data"), "object")
+    if obj.get("object") != expected:
+        raise UnexpectedEventError(f"data.object is not a {expected}")
+    return obj
 
 
 def webhook_process(*, event: dict[str, Any]) -> str:
     """Handle one verified event once; returns "processed", "duplicate" or "ignored"."""
-    handler = HANDLERS.get(str(event.get("type")))
-    if handler is None:
+    kind = event.get("type")
+    handled = HANDLERS.get(kind) if isinstance(kind, str) else None
+    if handled is None:
+        logger.info("Stripe event %.80r of type %.80r ignored", event.get("id"), kind)
         return "ignored"
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                WebhookEvent.objects.create(stripe_id=event["id"], type=event["type"])
-        except IntegrityError:
-            return "duplicate"
-        handler(event["data"]["object"])
+    expected, handler = handled
+    try:
+        event_id, obj = _text(event, "id"), _object(event, expected)
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    WebhookEvent.objects.create(stripe_id=event_id, type=kind)
+            except IntegrityError:
+                return "duplicate"
+            handler(obj, event)
+    except UnexpectedEventError as exc:
+        # Stripe sent it and will send it again unless answered 2xx; nothing was stored.
+        logger.warning("Stripe event %.80r (%s) ignored: %s", event.get("id"), kind, exc)
+        return "ignored"
     return "processed"
+
+
+def _payment_id(obj: dict[str, Any]) -> int | None:
+    raw = _mapping(obj, "metadata").get("payment_id")
+    return int(raw) if isinstance(raw, str) and PAYMENT_ID.fullmatch(raw) else None
 
 
 def _payment_for(obj: dict[str, Any], *, session: str = "", intent: str = "") -> Payment | None:
     """Our payment for a Stripe object, locked (its entry first, as the expiry sweep does)."""
-    payment_id = str((obj.get("metadata") or {}).get("payment_id", ""))
+    payment_id = _payment_id(obj)
     payments = Payment.objects.filter(method=Payment.Method.STRIPE)
-    found = payments.filter(pk=int(payment_id)) if payment_id.isdigit() else payments.none()
+    found = payments.filter(pk=payment_id) if payment_id is not None else payments.none()
     if session and not found.exists():
         found = payments.filter(stripe_session_id=session)
     if intent and not found.exists():
         found = payments.filter(stripe_payment_intent=intent)
     ids = found.values("pk", "registration_id").first()
     if ids is None:
-        logger.warning("Stripe object %s matches no payment", obj.get("id"))
+        logger.warning("Stripe object %.80r matches no payment", obj.get("id"))
         return None
     Registration.objects.select_for_update().filter(pk=ids["registration_id"]).first()
     return (
@@ -115,11 +181,11 @@ def _settle_paid(payment: Payment, *, intent: str, source: str) -> None:
     _place_paid_entry(payment)
 
 
-def session_completed(session: dict[str, Any]) -> None:
+def session_completed(session: dict[str, Any], event: dict[str, Any]) -> None:
     if session.get("payment_status") != "paid":
         return  # cards only: paid at completion; anything else is not money yet
-    intent = str(session.get("payment_intent") or "")
-    payment = _payment_for(session, session=session["id"], intent=intent)
+    intent = _text(session, "payment_intent", required=False)
+    payment = _payment_for(session, session=_text(session, "id"), intent=intent)
     if payment is not None:
         _settle_paid(payment, intent=intent, source=session["id"])
 
@@ -133,8 +199,8 @@ def _release(registration: Registration) -> None:
         transaction.on_commit(lambda: waitlist_offer_places(race_id=race_id))
 
 
-def session_expired(session: dict[str, Any]) -> None:
-    payment = _payment_for(session, session=session["id"])
+def session_expired(session: dict[str, Any], event: dict[str, Any]) -> None:
+    payment = _payment_for(session, session=_text(session, "id"))
     if payment is None or payment.status not in (Payment.Status.PENDING, Payment.Status.FAILED):
         return
     payment.status = Payment.Status.EXPIRED
@@ -142,42 +208,66 @@ def session_expired(session: dict[str, Any]) -> None:
     _release(payment.registration)
 
 
-def payment_failed(intent: dict[str, Any]) -> None:
-    payment = _payment_for(intent, intent=intent["id"])
+def payment_failed(intent: dict[str, Any], event: dict[str, Any]) -> None:
+    intent_id = _text(intent, "id")
+    error = _mapping(intent, "last_payment_error").get("message", "")
+    payment = _payment_for(intent, intent=intent_id)
     if payment is None or payment.status != Payment.Status.PENDING:
         return
-    payment.status, payment.stripe_payment_intent = Payment.Status.FAILED, intent["id"]
+    payment.status, payment.stripe_payment_intent = Payment.Status.FAILED, intent_id
     payment.save(update_fields=["status", "stripe_payment_intent"])
-    error = (intent.get("last_payment_error") or {}).get("message", "")
-    logger.info("Payment %s declined: %s", payment.pk, error)
+    logger.info("Payment %s declined: %.200s", payment.pk, error)
 
 
-def charge_refunded(charge: dict[str, Any]) -> None:
-    intent = str(charge.get("payment_intent") or "")
+def charge_refunded(charge: dict[str, Any], event: dict[str, Any]) -> None:
+    intent = _text(charge, "payment_intent", required=False)
+    charge_id, refunded = _text(charge, "id"), _minor(charge, "amount_refunded")
     payment = _payment_for(charge, intent=intent)
     if payment is None:
         return
-    if charge.get("paid") and payment.status not in SETTLED:
-        _settle_paid(payment, intent=intent, source=charge["id"])  # the refund came first
-    total = stripe.from_minor(int(charge.get("amount_refunded") or 0), payment.currency)
+    total = stripe.from_minor(refunded, payment.currency)
+    if total > payment.amount:
+        raise UnexpectedEventError(f"{total} refunded of a payment of {payment.amount}")
+    if charge.get("paid") is True and payment.status not in SETTLED:
+        _settle_paid(payment, intent=intent, source=charge_id)  # the refund came first
     refund_seen_on_stripe(payment=payment, refunded_total=total)
 
 
-def account_updated(account: dict[str, Any]) -> None:
-    connected = ConnectedAccount.objects.select_for_update().filter(stripe_id=account["id"]).first()
+def _account_locked(stripe_id: str) -> ConnectedAccount | None:
+    return ConnectedAccount.objects.select_for_update().filter(stripe_id=stripe_id).first()
+
+
+def account_updated(account: dict[str, Any], event: dict[str, Any]) -> None:
+    connected = _account_locked(_text(account, "id"))
     if connected is None:
         return
     # Events may arrive out of order: the account's state now is the one to keep.
-    state = stripe.account_retrieve(account_id=connected.stripe_id)
+    try:
+        state = stripe.account_retrieve(account_id=connected.stripe_id)
+    except stripe.AccountGoneError:
+        # Asking again would fail the same way for days: the account is gone.
+        account_disconnect(account=connected)
+        return
     for name, value in state.items():
         setattr(connected, name, value)
+    connected.disconnected_at = None
     connected.save()
 
 
-HANDLERS: dict[str, Callable[[dict[str, Any]], None]] = {
-    "checkout.session.completed": session_completed,
-    "checkout.session.expired": session_expired,
-    "payment_intent.payment_failed": payment_failed,
-    "charge.refunded": charge_refunded,
-    "account.updated": account_updated,
+def account_deauthorized(application: dict[str, Any], event: dict[str, Any]) -> None:
+    """The organizer disconnected their account from the platform on Stripe."""
+    connected = _account_locked(_text(event, "account"))
+    if connected is not None:
+        account_disconnect(account=connected)
+
+
+Handler = Callable[[dict[str, Any], dict[str, Any]], None]
+# Event type: (the type of its data.object, the handler).
+HANDLERS: dict[str, tuple[str, Handler]] = {
+    "checkout.session.completed": ("checkout.session", session_completed),
+    "checkout.session.expired": ("checkout.session", session_expired),
+    "payment_intent.payment_failed": ("payment_intent", payment_failed),
+    "charge.refunded": ("charge", charge_refunded),
+    "account.updated": ("account", account_updated),
+    "account.application.deauthorized": ("application", account_deauthorized),
 }

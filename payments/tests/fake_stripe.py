@@ -107,9 +107,7 @@ class FakeStripe(stripe.HTTPClient):
         if call.method == "GET" and path.startswith("/v1/accounts/"):
             account_id = path.rsplit("/", 1)[1]
             if account_id not in self.accounts:
-                return 404, {
-                    "error": {"type": "invalid_request_error", "message": "No such account"}
-                }
+                return 403, account_invalid(account_id)
             return 200, self.accounts[account_id]
         if (call.method, path) == ("POST", "/v1/account_links"):
             url = f"https://connect.stripe.com/setup/e/{p['account']}/link{n}"
@@ -134,6 +132,19 @@ class FakeStripe(stripe.HTTPClient):
         return 404, {"error": {"type": "invalid_request_error", "message": f"No route {path}"}}
 
 
+def account_invalid(account_id: str) -> dict[str, Any]:
+    """Stripe's answer about an account deleted, or no longer connected to the platform."""
+    message = (
+        f"The provided key 'sk_test_****pace' does not have access to account '{account_id}' "
+        "(or that account does not exist). Application access may have been revoked."
+    )
+    error = {
+        "code": "account_invalid", "doc_url": "https://stripe.com/docs/error-codes/account-invalid",
+        "message": message, "type": "invalid_request_error",
+    }  # fmt: skip
+    return {"error": error}
+
+
 def sign(payload: str, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
     """The ``Stripe-Signature`` header Stripe would send with this payload."""
     t = int(time.time()) if timestamp is None else timestamp
@@ -141,8 +152,8 @@ def sign(payload: str, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = 
     return f"t={t},v1={signature}"
 
 
-def event(kind: str, obj: dict[str, Any], *, event_id: str = "") -> str:
-    """A webhook body as Stripe sends it."""
+def event(kind: str, obj: dict[str, Any], *, event_id: str = "", **more: Any) -> str:
+    """A webhook body as Stripe sends it (``more``: e.g. ``account`` for Connect events)."""
     body = {
         "id": event_id or f"evt_{kind.replace('.', '_')}_{time.time_ns()}",
         "object": "event",
@@ -152,5 +163,6 @@ def event(kind: str, obj: dict[str, Any], *, event_id: str = "") -> str:
         "livemode": False,
         "pending_webhooks": 1,
         "data": {"object": obj},
+        **more,
     }
     return json.dumps(body)

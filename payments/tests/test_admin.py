@@ -196,3 +196,37 @@ def test_it_lists_payments_with_their_fees_and_filters_by_own_events(books, alic
     assert "2.85" in response.content.decode()
     event_filter = next(f for f in response.context["cl"].filter_specs if f.title == "event")
     assert [name for _, name in event_filter.lookup_choices] == ["Alpha Marathon"]
+
+
+def test_it_onboards_a_new_account_when_stripe_no_longer_knows_the_old_one(
+    client, alpha, alice, alpha_account, fake_stripe
+):
+    del fake_stripe.accounts["acct_alpha"]
+    post_event(client, "account.updated", {"id": "acct_alpha", "object": "account"})
+    admin = _as(alice)
+    page = admin.get(reverse("admin:payments_connectedaccount_changelist")).content.decode()
+    assert "Disconnected from Stripe" in page
+
+    response = admin.post(reverse("admin:payments_onboard", args=[alpha.pk]))
+
+    account = ConnectedAccount.objects.get(organizer=alpha)
+    assert response.status_code == 303
+    assert account.stripe_id != "acct_alpha"
+    assert (account.disconnected_at, account.charges_enabled) == (None, False)
+    [create] = fake_stripe.to("/v1/accounts")
+    assert create.headers["Idempotency-Key"].startswith(f"account-{alpha.pk}-")
+    assert response["Location"].startswith(
+        f"https://connect.stripe.com/setup/e/{account.stripe_id}/"
+    )
+
+
+def test_it_marks_the_account_disconnected_when_stripe_forgot_it_before_the_return(
+    alpha, alice, alpha_account, fake_stripe
+):
+    del fake_stripe.accounts["acct_alpha"]
+
+    back = _as(alice).get(reverse("admin:payments_onboard_return", args=[alpha.pk]), follow=True)
+
+    alpha_account.refresh_from_db()
+    assert alpha_account.disconnected_at is not None
+    assert "no longer known to Stripe" in back.content.decode()

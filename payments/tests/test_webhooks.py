@@ -15,6 +15,7 @@ from django.utils import timezone
 from events.models import WaitlistEntry
 from events.waitlist import release_expired
 from payments.models import ConnectedAccount, MoneyLog, Refund, WebhookEvent
+from payments.providers import PROVIDERS
 from payments.tests.conftest import charge, enter, post_event, session
 from payments.tests.fake_stripe import WEBHOOK_SECRET, event, sign
 
@@ -244,6 +245,63 @@ def test_it_ignores_accounts_that_are_not_ours(client, fake_stripe):
     assert response.status_code == 200
     assert not ConnectedAccount.objects.exists()
     assert not fake_stripe.calls
+
+
+def test_it_marks_an_account_stripe_no_longer_knows_disconnected_and_answers_200(
+    client, alpha_account, fake_stripe
+):
+    del fake_stripe.accounts["acct_alpha"]  # deleted, or it left the platform
+    obj = {"id": "acct_alpha", "object": "account", "charges_enabled": True}
+
+    response = post_event(client, "account.updated", obj, event_id="evt_gone_1")
+    again = post_event(client, "account.updated", obj, event_id="evt_gone_1")
+
+    assert (response.status_code, response.json()) == (200, {"status": "processed"})
+    assert again.json() == {"status": "duplicate"}  # Stripe has its answer: no redelivery
+    alpha_account.refresh_from_db()
+    assert alpha_account.disconnected_at is not None
+    assert (alpha_account.charges_enabled, alpha_account.payouts_enabled) == (False, False)
+    assert not PROVIDERS["stripe"].available(organizer_id=alpha_account.organizer_id)
+
+
+def test_it_connects_the_account_again_when_stripe_knows_it_again(
+    client, alpha_account, fake_stripe
+):
+    state = fake_stripe.accounts.pop("acct_alpha")
+    post_event(client, "account.updated", {"id": "acct_alpha", "object": "account"})
+    fake_stripe.accounts["acct_alpha"] = state
+
+    post_event(client, "account.updated", {"id": "acct_alpha", "object": "account"})
+
+    alpha_account.refresh_from_db()
+    assert (alpha_account.disconnected_at, alpha_account.charges_enabled) == (None, True)
+
+
+def test_it_marks_an_account_disconnected_when_the_organizer_deauthorizes_the_platform(
+    client, alpha_account, fake_stripe
+):
+    # Stripe's shape: the application is the event's object, the account is on the event.
+    application = {"id": "ca_pace_platform", "object": "application", "name": "Pace"}
+    payload = event("account.application.deauthorized", application, account="acct_alpha")
+
+    response = _raw(client, payload, sign(payload))
+
+    assert response.json() == {"status": "processed"}
+    alpha_account.refresh_from_db()
+    assert alpha_account.disconnected_at is not None
+    assert alpha_account.charges_enabled is False
+    assert not fake_stripe.calls  # Stripe would refuse to say anything about it now
+
+
+def test_it_answers_a_refusal_that_asking_again_cannot_change_with_200(
+    client, alpha_account, fake_stripe
+):
+    fake_stripe.fail("/v1/accounts/acct_alpha", status=401, kind="authentication_error")
+
+    response = post_event(client, "account.updated", {"id": "acct_alpha", "object": "account"})
+
+    assert (response.status_code, response.json()["status"]) == (200, "failed")
+    assert not WebhookEvent.objects.exists()  # a resend from the Dashboard processes it
 
 
 def test_it_asks_stripe_to_deliver_again_when_it_cannot_check_the_account(
