@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from events import courses
+from events import courses, localtime
 from events.access import MANAGE_ROLES, is_platform_staff
 from events.admin_entries import PriceTierInline, RaceQuestionInline
 from events.admin_scoping import CountryListFilter, OrganizerScopedAdmin, OrganizerScopedInline
@@ -81,8 +81,27 @@ class OrganizerAdmin(OrganizerScopedAdmin):
 
 
 class EventForm(forms.ModelForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("timezone")
+        if field is not None:
+            field.required = False
+            field.help_text = (
+                "The venue's IANA time zone, e.g. Europe/Paris: every time of this event is "
+                "typed and shown in it. Empty: the country's zone, when it has only one."
+            )
+            # Not the model's "UTC": a new event says where it happens.
+            if not self.instance.pk and "timezone" not in (kwargs.get("initial") or {}):
+                self.initial["timezone"] = ""
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if "timezone" in self.fields and not data.get("timezone") and data.get("country"):
+            zone = localtime.country_default_zone(data["country"])
+            if zone:
+                data["timezone"] = zone
+            else:
+                self.add_error("timezone", localtime.several_zones_message(data["country"]))
         organizer, method = data.get("organizer"), data.get("payment_method")
         if organizer is not None and method:
             problem = method_problem(organizer_id=organizer.pk, method=method)

@@ -23,6 +23,7 @@ from events.access import (
     organizer_ids,
     scope_to_user,
 )
+from events.admin_localtime import VenueTimesAdmin, VenueTimesInline
 
 
 def _scoped_related(db_field: Any, request: HttpRequest, kwargs: dict[str, Any]) -> None:
@@ -53,7 +54,7 @@ class _ScopedFormFields:
         return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
 
 
-class OrganizerScopedAdmin(_ScopedFormFields, admin.ModelAdmin):
+class OrganizerScopedAdmin(VenueTimesAdmin, _ScopedFormFields, admin.ModelAdmin):
     """A ModelAdmin whose every view sees only the requesting user's organizers' objects."""
 
     add_roles: frozenset[str] = EDIT_ROLES
@@ -90,7 +91,7 @@ class OrganizerScopedAdmin(_ScopedFormFields, admin.ModelAdmin):
         return has_role_for(request.user, obj, self.delete_roles)
 
 
-class OrganizerScopedInline(_ScopedFormFields):
+class OrganizerScopedInline(VenueTimesInline, _ScopedFormFields):
     """Inline of an organizer-scoped parent: the parent's object decides access."""
 
     change_roles: frozenset[str] = EDIT_ROLES

@@ -11,7 +11,7 @@ from events.models import Event
 
 
 def event_ics(event: Event) -> bytes:
-    """One all-day VEVENT (plus one timed VEVENT per race start) for an event."""
+    """One all-day VEVENT (plus one timed VEVENT per race start, at the venue) for an event."""
     cal = icalendar.Calendar()
     cal.add("prodid", "-//Pace//Events//EN")
     cal.add("version", "2.0")
@@ -32,9 +32,12 @@ def event_ics(event: Event) -> bytes:
         start = icalendar.Event()
         start.add("uid", f"race-{race.pk}@pace")
         start.add("summary", f"{event.name}: {race.name} start")
-        start.add("dtstart", race.start_time)
-        start.add("dtend", race.start_time + (race.time_limit or dt.timedelta(hours=1)))
+        # With the venue's TZID (and its VTIMEZONE below): calendars show the venue's clock.
+        begins = race.start_time.astimezone(event.local_tz)
+        start.add("dtstart", begins)
+        start.add("dtend", begins + (race.time_limit or dt.timedelta(hours=1)))
         start.add("url", url)
         start.add("dtstamp", event.updated_at)
         cal.add_component(start)
+    cal.add_missing_timezones()
     return cal.to_ical()

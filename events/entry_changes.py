@@ -18,7 +18,7 @@ def _changes_allowed(registration: Registration, flag: str) -> None:
         raise RegistrationError("The organizer does not allow this for this event.")
     if registration.status == Registration.Status.CANCELLED:
         raise RegistrationError("This entry is cancelled.")
-    if event.changes_until and timezone.localdate() > event.changes_until:
+    if event.changes_until and timezone.localdate(timezone=event.local_tz) > event.changes_until:
         raise RegistrationError("The deadline for changes has passed.")
     if registration.race.start_time <= timezone.now():
         raise RegistrationError("The race has started.")

@@ -48,6 +48,7 @@ def _local(value: dt.datetime | None, tzname: str) -> dt.datetime | None:
 ENTRY_COLUMNS: tuple[tuple[str, Callable[[Registration], Any]], ...] = (
     ("Event", lambda r: r.event.name),
     ("Race", lambda r: r.race.name),
+    ("Start", lambda r: _local(r.race.start_time, r.event.timezone)),
     ("Bib", lambda r: r.bib),
     ("First name", lambda r: r.first_name),
     ("Last name", lambda r: r.last_name),

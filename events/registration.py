@@ -29,6 +29,7 @@ from django.utils import dateformat, timezone
 from django.utils.crypto import constant_time_compare
 
 from events import pricing
+from events.localtime import venue_date
 from events.models import Race, RaceCategory, RaceQuestion, Registration, Team, WaitlistEntry
 from events.tasks import send_entry_email_check, send_registration_confirmation
 
@@ -52,13 +53,18 @@ _TOKEN = re.compile(r"[-\w]{1,64}", re.ASCII)
 HELD_STATUSES = (Registration.Status.PENDING, Registration.Status.UNVERIFIED)
 
 
+def race_day(race: Race) -> dt.date:
+    """The day of the start at the venue: a 00:30 start in Paris is not the UTC day before."""
+    return venue_date(race.start_time, zone=race.event.local_tz)
+
+
 def age_on(birth_date: dt.date, day: dt.date) -> int:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
 def category_for(*, race: Race, birth_date: dt.date, sex: str) -> RaceCategory | None:
     """The race's category for this athlete, by age on race day and sex."""
-    age = age_on(birth_date, race.start_time.date())
+    age = age_on(birth_date, race_day(race))
     candidates = race.categories.filter(Q(sex="") | Q(sex=sex))
     for category in candidates.order_by("-sex", "-min_age"):
         if (category.min_age or 0) <= age and (category.max_age is None or age <= category.max_age):
@@ -145,7 +151,7 @@ def _claim_place(race: Race, offer_token: str) -> WaitlistEntry | None:
 def _new_registration(
     race: Race, user: Any, entry: dict[str, Any], answers: dict[str, Any], team: Team | None
 ) -> Registration:
-    if age_on(entry["birth_date"], race.start_time.date()) < 0:
+    if age_on(entry["birth_date"], race_day(race)) < 0:
         raise RegistrationError("The birth date is after the race.")
     return Registration(
         race=race,

@@ -71,7 +71,7 @@ def event_json_ld(event: Event) -> dict[str, Any]:
             {
                 "@type": "SportsEvent",
                 "name": f"{event.name}: {race.name}",
-                "startDate": race.start_time.isoformat(),
+                "startDate": race.start_time.astimezone(event.local_tz).isoformat(),
                 "location": place,
                 "url": f"{url}#race-{race.slug}",
             }

@@ -61,12 +61,13 @@ def make_event(
     status: str = Event.Status.PUBLISHED,
     country: str = "FR",
     place: str = "Annecy",
+    zone: str = "UTC",
 ) -> Event:
     start = timezone.localdate() + dt.timedelta(days=days_ahead)
     return Event.objects.create(
         organizer=organizer, name=name, slug=name.lower().replace(" ", "-"), sport=sport,
         start_date=start, end_date=start, place=place, country=country, latitude=45.9,
-        longitude=6.1, status=status,
+        longitude=6.1, status=status, timezone=zone,
     )  # fmt: skip
 
 

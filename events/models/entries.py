@@ -157,7 +157,8 @@ class PriceTier(models.Model):
         ordering = ["until"]
 
     def __str__(self) -> str:
-        return f"{self.name}: {self.price} until {self.until:%Y-%m-%d}"
+        zone = self.race.event.local_tz if self.race_id else None
+        return f"{self.name}: {self.price} until {self.until.astimezone(zone):%Y-%m-%d %H:%M}"
 
 
 class DiscountCode(models.Model):
