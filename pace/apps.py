@@ -9,6 +9,17 @@ class PaceConfig(AppConfig):
     name = "pace"
     verbose_name = "Pace"
 
+    def ready(self) -> None:
+        from django.apps import apps
+        from django.db.models.signals import post_migrate
+
+        from pace.sites import site_sync
+
+        # After the sites app's own receiver, which creates example.com on a new database.
+        post_migrate.connect(
+            site_sync, sender=apps.get_app_config("sites"), dispatch_uid="pace.site_sync"
+        )
+
 
 class PaceAdminConfig(admin_apps.AdminConfig):
     default = False
