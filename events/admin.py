@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
@@ -196,25 +197,48 @@ class CourseForm(forms.ModelForm):
         label="GPX file",
         help_text="A GPX track (or route) of the course. Uploading replaces the line.",
     )
+    gpx_track = forms.TypedChoiceField(
+        coerce=int,
+        required=False,
+        empty_value=None,
+        label="Track",
+        help_text="The GPX file has several tracks or routes: which one is the course.",
+    )
 
     class Meta:
         model = Course
         fields = ["organizer", "name"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = courses.course_track_choices(course=self.instance) if self.instance.pk else []
+        if len(choices) < 2:
+            # Nothing to choose from: the row is hidden rather than removed (admin lists it).
+            self.fields["gpx_track"].widget = forms.HiddenInput()
+            return
+        self.fields["gpx_track"].choices = [(c.index, c.label) for c in choices]
+        self.fields["gpx_track"].initial = self.instance.gpx_track
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         upload = data.get("gpx_file")
+        track = data.get("gpx_track")
         if upload is None and not self.instance.pk:
             self.add_error("gpx_file", "Upload the course's GPX file.")
+        elif upload is not None and upload.size > settings.MAX_GPX_BYTES:
+            self.add_error("gpx_file", f"GPX file is larger than {settings.MAX_GPX_BYTES:,} bytes")
         elif upload is not None:
-            raw = upload.read()
-            try:
-                data["parsed"] = courses.parse_gpx(raw)
-            except courses.CourseError as exc:
-                self.add_error("gpx_file", str(exc))
-            else:
-                data["gpx_text"] = raw.decode("utf-8-sig")
+            # A new file's tracks are not the old file's: it starts from its longest one.
+            self._parse("gpx_file", upload.read(), track=None)
+        elif track is not None and track != self.instance.gpx_track:
+            self._parse("gpx_track", self.instance.gpx, track=track)
         return data
+
+    def _parse(self, field: str, gpx: bytes | str, *, track: int | None) -> None:
+        try:
+            self.cleaned_data["parsed"] = courses.parse_gpx(gpx, track=track)
+        except courses.CourseError as exc:
+            self.add_error(field, str(exc))
 
 
 class SplitPointInline(OrganizerScopedInline, admin.TabularInline):
@@ -247,7 +271,8 @@ class CourseAdmin(OrganizerScopedAdmin):
         parsed = form.cleaned_data.get("parsed")
         if parsed is not None:
             courses.apply_parsed(obj, parsed)
-            obj.gpx = form.cleaned_data["gpx_text"]
+            if len(parsed.tracks) > 1:
+                messages.info(request, courses.track_choice_note(parsed=parsed))
         super().save_model(request, obj, form, change)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import gpxpy
-import gpxpy.gpx
 from django.conf import settings
 from django.db import transaction
 
+from events.gpx_reading import GPXContent, GPXReadError, Piece, read_gpx
 from events.models import Course, Organizer, SplitPoint
-from pace.lib.geo import bounding_box, cumulative_distances, point_at_distance
+from pace.lib.geo import bounding_box, cumulative_distances, point_at_distance, simplify_indices
 
 PROFILE_SAMPLES = 200
 SIMPLIFY_TOLERANCE_M = 2.0
@@ -23,8 +23,23 @@ class CourseError(ValueError):
 
 
 @dataclass
+class TrackChoice:
+    """A track or route of a GPX file an organizer may pick, as the admin lists it."""
+
+    index: int
+    kind: str
+    name: str
+    distance_m: float
+
+    @property
+    def label(self) -> str:
+        name = self.name or f"{self.kind.capitalize()} {self.index + 1}"
+        return f"{self.index + 1}. {name} ({self.kind}, {self.distance_m / 1000:.2f} km)"
+
+
+@dataclass
 class ParsedCourse:
-    line: list[list[float]]
+    line: list[list[float | None]]
     distance_m: float
     elevation_gain_m: float
     elevation_loss_m: float
@@ -34,54 +49,110 @@ class ParsedCourse:
     bbox: list[float]
     name: str = ""
     waypoints: list[tuple[str, float]] = field(default_factory=list)
+    tracks: list[TrackChoice] = field(default_factory=list)
+    track: int = 0
+    gpx_text: str = ""
 
 
-def _load(data: bytes | str) -> gpxpy.gpx.GPX:
+def _load(data: bytes | str) -> GPXContent:
     raw = data.encode() if isinstance(data, str) else data
     if len(raw) > settings.MAX_GPX_BYTES:
         raise CourseError(f"GPX file is larger than {settings.MAX_GPX_BYTES // 1024 // 1024} MB")
     if not raw.strip():
         raise CourseError("GPX file is empty")
     try:
-        return gpxpy.parse(raw.decode("utf-8-sig", errors="strict"))
-    except UnicodeDecodeError as exc:
-        raise CourseError("GPX file is not UTF-8 text") from exc
-    except (gpxpy.gpx.GPXException, ValueError) as exc:
-        raise CourseError(f"Not a valid GPX file: {exc}") from exc
+        return read_gpx(raw)
+    except GPXReadError as exc:
+        raise CourseError(str(exc)) from None
 
 
-def _points(gpx: gpxpy.gpx.GPX) -> list[Any]:
-    """All track points in order; a route's points when the file has no track."""
-    points = [p for t in gpx.tracks for s in t.segments for p in s.points]
-    if not points:
-        points = [p for r in gpx.routes for p in r.points]
-    return points
+def _segment_lengths(piece: Piece) -> float:
+    total = 0.0
+    for segment in piece.segments:
+        total += cumulative_distances([[p.lon, p.lat] for p in segment])[-1] if segment else 0.0
+    return total
 
 
-def _validate(points: list[Any]) -> None:
-    if len(points) < 2:
-        raise CourseError("GPX has no track points" if not points else "GPX has only one point")
-    for p in points:
-        lat, lon = p.latitude, p.longitude
-        if not (math.isfinite(lat) and math.isfinite(lon)):
-            raise CourseError("GPX has a point with a non-numeric coordinate")
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise CourseError(f"GPX has a point outside the globe: {lat}, {lon}")
+def track_choices(content: GPXContent) -> list[TrackChoice]:
+    """Every track and route of a file with at least two points, with its length."""
+    return [
+        TrackChoice(index=i, kind=piece.kind, name=piece.name, distance_m=_segment_lengths(piece))
+        for i, piece in enumerate(content.pieces)
+        if piece.point_count >= 2
+    ]
 
 
-def _as_line(points: list[Any]) -> list[list[float]]:
-    line = []
-    for p in points:
-        ele = p.elevation if p.elevation is not None and math.isfinite(p.elevation) else None
-        line.append([round(p.longitude, 6), round(p.latitude, 6), ele])
-    return line
+def _choose(content: GPXContent, track: int | None) -> tuple[list[TrackChoice], TrackChoice]:
+    """The asked track or route, else the longest: several tracks are not one course."""
+    choices = track_choices(content)
+    if not choices:
+        points = sum(piece.point_count for piece in content.pieces)
+        if points == 1:
+            raise CourseError("GPX has only one point")
+        if content.waypoints:
+            raise CourseError(
+                "GPX has only waypoints, no track or route: export the course as a track"
+            )
+        raise CourseError("GPX has no track points")
+    if track is None:
+        return choices, max(choices, key=lambda c: c.distance_m)
+    for choice in choices:
+        if choice.index == track:
+            return choices, choice
+    raise CourseError(f"GPX has no track number {track + 1}")
 
 
-def _climb(line: list[list[float]]) -> tuple[float, float]:
-    """Gain and loss in metres, ignoring wiggles under 3 m (barometric/GPS noise)."""
+@dataclass
+class _Measured:
+    """A piece's points as one line, with distances that skip the jumps between segments."""
+
+    line: list[list[float | None]]
+    along: list[float]
+    starts: list[int]  # index of each segment's first point in ``line``
+
+
+def _measure(piece: Piece) -> _Measured:
+    line: list[list[float | None]] = []
+    along: list[float] = []
+    starts: list[int] = []
+    for segment in piece.segments:
+        if not segment:
+            continue
+        starts.append(len(line))
+        part = [[round(p.lon, 6), round(p.lat, 6), p.ele] for p in segment]
+        offset = along[-1] if along else 0.0
+        along += [offset + d for d in cumulative_distances(part)]
+        line += part
+    return _Measured(line=line, along=along, starts=starts)
+
+
+def _fill_elevations(line: list[list[float | None]], along: list[float]) -> None:
+    """Points without elevation between two with one get it interpolated by distance.
+
+    Before the first and after the last known elevation nothing is made up: those
+    points stay without (never 0 m, which would draw cliffs and count fake climb).
+    """
+    known = [i for i, p in enumerate(line) if p[2] is not None]
+    for a, b in itertools.pairwise(known):
+        ea, eb = float(line[a][2]), float(line[b][2])  # type: ignore[arg-type]
+        span = along[b] - along[a]
+        for i in range(a + 1, b):
+            f = (along[i] - along[a]) / span if span else 0.0
+            line[i][2] = round(ea + (eb - ea) * f, 1)
+
+
+def _climb(line: list[list[float | None]], starts: list[int]) -> tuple[float, float]:
+    """Gain and loss in metres, ignoring wiggles under 3 m (barometric/GPS noise).
+
+    Each segment starts afresh: the height between one segment's end and the next
+    one's start is a jump, not a climb.
+    """
     gain = loss = 0.0
     ref: float | None = None
-    for _, _, ele in line:
+    segment_starts = set(starts)
+    for i, (_, _, ele) in enumerate(line):
+        if i in segment_starts:
+            ref = None
         if ele is None:
             continue
         if ref is None:
@@ -93,53 +164,106 @@ def _climb(line: list[list[float]]) -> tuple[float, float]:
     return gain, loss
 
 
-def _profile(line: list[list[float]], cumulative: list[float]) -> list[list[float]]:
-    if all(p[2] is None for p in line):
-        return []
-    total = cumulative[-1]
+def _profile(line: list[list[float | None]], along: list[float]) -> list[list[float]]:
+    """Elevation every 1/200 of the course; distances without a known elevation are left out."""
+    total = along[-1]
     step = total / (PROFILE_SAMPLES - 1)
     out, j = [], 0
     for k in range(PROFILE_SAMPLES):
-        d = k * step
-        while j < len(cumulative) - 1 and cumulative[j + 1] < d:
+        d = min(k * step, total)
+        while j < len(along) - 2 and along[j + 1] < d:
             j += 1
-        ele = line[j][2] if line[j][2] is not None else (line[j + 1][2] if j + 1 < len(line) else 0)
-        out.append([round(d, 1), round(float(ele or 0), 1)])
+        a, b = line[j][2], line[j + 1][2]
+        if a is None or b is None:
+            continue
+        span = along[j + 1] - along[j]
+        ele = a + (b - a) * ((d - along[j]) / span if span else 0.0)
+        out.append([round(d, 1), round(float(ele), 1)])
     return out
 
 
-def parse_gpx(data: bytes | str) -> ParsedCourse:
-    """Measure a GPX file; raises ``CourseError`` with a reason a person can act on."""
-    gpx = _load(data)
-    points = _points(gpx)
-    _validate(points)
-    line = _as_line(points)
-    cumulative = cumulative_distances(line)
-    if cumulative[-1] < 10:
+def _simplify(measured: _Measured) -> list[list[float | None]]:
+    """Each segment simplified on its own, so a jump between segments stays a jump."""
+    ends = [*measured.starts[1:], len(measured.line)]
+    out: list[list[float | None]] = []
+    for start, end in zip(measured.starts, ends, strict=True):
+        part = measured.line[start:end]
+        out += [part[i] for i in simplify_indices(part, SIMPLIFY_TOLERANCE_M)]  # type: ignore[arg-type]
+    return out
+
+
+def _waypoint_distances(
+    content: GPXContent, line: list[list[float | None]], along: list[float]
+) -> list[tuple[str, float]]:
+    """Each waypoint at the distance of its projection on the nearest part of the line.
+
+    Projected on the simplified line (a few hundred parts, not every recorded point)
+    so a file's 100 waypoints cost milliseconds even on a 200,000-point track.
+    """
+    if not content.waypoints:
+        return []
+    keep = simplify_indices(line, SIMPLIFY_TOLERANCE_M)  # type: ignore[arg-type]
+    scale_x = math.cos(math.radians(float(line[0][1])))  # type: ignore[arg-type]
+    xy = [(float(line[i][0]) * scale_x, float(line[i][1])) for i in keep]  # type: ignore[arg-type]
+    out = []
+    for name, w in content.waypoints:
+        px, py = w.lon * scale_x, w.lat
+        best = (math.inf, 0.0)
+        for k in range(len(keep) - 1):
+            (ax, ay), (bx, by) = xy[k], xy[k + 1]
+            dx, dy = bx - ax, by - ay
+            length2 = dx * dx + dy * dy
+            t = max(0.0, min(1.0, ((px - ax) * dx + (py - ay) * dy) / length2)) if length2 else 0.0
+            gap = (px - ax - t * dx) ** 2 + (py - ay - t * dy) ** 2
+            if gap < best[0]:
+                start, end = along[keep[k]], along[keep[k + 1]]
+                best = (gap, start + t * (end - start))
+        out.append((name, round(best[1], 1)))
+    return out
+
+
+def parse_gpx(data: bytes | str, *, track: int | None = None) -> ParsedCourse:
+    """Measure a GPX file's longest (or asked) track or route; ``CourseError`` says why not."""
+    content = _load(data)
+    choices, chosen = _choose(content, track)
+    measured = _measure(content.pieces[chosen.index])
+    line, along = measured.line, measured.along
+    if along[-1] < 10:
         raise CourseError("GPX track is shorter than 10 m")
-    gain, loss = _climb(line)
+    _fill_elevations(line, along)
+    gain, loss = _climb(line, measured.starts)
     elevations = [p[2] for p in line if p[2] is not None]
-    waypoints = []
-    for w in gpx.waypoints:
-        nearest = min(
-            range(len(line)),
-            key=lambda i, w=w: (line[i][0] - w.longitude) ** 2 + (line[i][1] - w.latitude) ** 2,
-        )
-        waypoints.append(((w.name or "Waypoint")[:100], round(cumulative[nearest], 1)))
-    # gpxpy's Ramer-Douglas-Peucker keeps the shape with far fewer points to store and draw.
-    gpx.simplify(max_distance=SIMPLIFY_TOLERANCE_M)
-    simplified = _as_line(_points(gpx))
     return ParsedCourse(
-        line=simplified if len(simplified) >= 2 else line,
-        distance_m=round(cumulative[-1], 1),
+        line=_simplify(measured),
+        distance_m=round(along[-1], 1),
         elevation_gain_m=round(gain, 1),
         elevation_loss_m=round(loss, 1),
         min_elevation_m=min(elevations) if elevations else None,
         max_elevation_m=max(elevations) if elevations else None,
-        profile=_profile(line, cumulative),
-        bbox=bounding_box(line),
-        name=(gpx.name or (gpx.tracks[0].name if gpx.tracks else "") or "")[:200],
-        waypoints=waypoints,
+        profile=_profile(line, along) if elevations else [],
+        bbox=bounding_box(line),  # type: ignore[arg-type]
+        name=content.name or chosen.name,
+        waypoints=_waypoint_distances(content, line, along),
+        tracks=choices,
+        track=chosen.index,
+        gpx_text=content.text,
+    )
+
+
+def course_track_choices(*, course: Course) -> list[TrackChoice]:
+    """The tracks and routes of a course's stored GPX file, for the organizer to pick."""
+    try:
+        return track_choices(_load(course.gpx))
+    except CourseError:
+        return []
+
+
+def track_choice_note(*, parsed: ParsedCourse) -> str:
+    """Tells the organizer which of a file's several tracks became the course."""
+    chosen = next(c for c in parsed.tracks if c.index == parsed.track)
+    return (
+        f"The GPX file has {len(parsed.tracks)} tracks and routes; the course follows"
+        f" {chosen.label}. Choose another under Track; the others are not counted."
     )
 
 
@@ -153,6 +277,8 @@ def apply_parsed(course: Course, parsed: ParsedCourse) -> None:
     course.max_elevation_m = parsed.max_elevation_m
     course.profile = parsed.profile
     course.bbox = parsed.bbox
+    course.gpx = parsed.gpx_text
+    course.gpx_track = parsed.track
 
 
 def default_split_points(distance_m: float) -> list[tuple[str, float]]:
@@ -179,11 +305,12 @@ def ensure_split_points(*, course: Course, parsed: ParsedCourse) -> None:
 
 
 @transaction.atomic
-def course_create(*, organizer: Organizer, gpx_data: bytes | str, name: str = "") -> Course:
-    """Create a course from a GPX file, with its split points."""
-    parsed = parse_gpx(gpx_data)
-    raw = gpx_data.decode("utf-8-sig") if isinstance(gpx_data, bytes) else gpx_data
-    course = Course(organizer=organizer, name=name or parsed.name or "Course", gpx=raw)
+def course_create(
+    *, organizer: Organizer, gpx_data: bytes | str, name: str = "", track: int | None = None
+) -> Course:
+    """Create a course from a GPX file's longest (or asked) track, with its split points."""
+    parsed = parse_gpx(gpx_data, track=track)
+    course = Course(organizer=organizer, name=name or parsed.name or "Course")
     apply_parsed(course, parsed)
     course.save()
     ensure_split_points(course=course, parsed=parsed)

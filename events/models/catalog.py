@@ -94,6 +94,11 @@ class Course(models.Model):
     organizer = models.ForeignKey(Organizer, on_delete=models.CASCADE, related_name="courses")
     name = models.CharField(max_length=200)
     gpx = models.TextField(help_text="The GPX file as uploaded; served for download.")
+    # A file may hold several tracks and routes (a warm-up, the course, the way home);
+    # the course is one of them, by its position in the file.
+    gpx_track = models.PositiveSmallIntegerField(
+        default=0, help_text="Which track or route of the GPX file is the course."
+    )
     # [[lon, lat, ele], ...], simplified to within a few metres of the GPX track.
     line = models.JSONField(default=list)
     distance_m = models.FloatField()

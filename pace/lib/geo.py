@@ -49,3 +49,43 @@ def bounding_box(points: Sequence[Sequence[float]]) -> list[float]:
     lons = [p[0] for p in points]
     lats = [p[1] for p in points]
     return [min(lons), min(lats), max(lons), max(lats)]
+
+
+def simplify_indices(points: Sequence[Sequence[float]], tolerance_m: float) -> list[int]:
+    """Indices of the ``[lon, lat, ...]`` points Ramer-Douglas-Peucker keeps within ``tolerance_m``.
+
+    Iterative (a long zigzag would exceed Python's recursion limit), on a local
+    flat projection: metres are exact enough over the few km between kept points.
+    """
+    n = len(points)
+    if n < 3:
+        return list(range(n))
+    scale_x = 111_320.0 * math.cos(math.radians(points[0][1]))
+    xy = [(p[0] * scale_x, p[1] * 110_574.0) for p in points]
+    keep = [False] * n
+    keep[0] = keep[-1] = True
+    stack = [(0, n - 1)]
+    while stack:
+        first, last = stack.pop()
+        far, far_d = _farthest(xy, first, last)
+        if far_d > tolerance_m:
+            keep[far] = True
+            stack += [(first, far), (far, last)]
+    return [i for i in range(n) if keep[i]]
+
+
+def _farthest(xy: Sequence[tuple[float, float]], first: int, last: int) -> tuple[int, float]:
+    (ax, ay), (bx, by) = xy[first], xy[last]
+    dx, dy = bx - ax, by - ay
+    length2 = dx * dx + dy * dy
+    best, best_d = first, 0.0
+    for i in range(first + 1, last):
+        px, py = xy[i]
+        if length2 == 0:
+            d = math.hypot(px - ax, py - ay)
+        else:
+            t = max(0.0, min(1.0, ((px - ax) * dx + (py - ay) * dy) / length2))
+            d = math.hypot(px - ax - t * dx, py - ay - t * dy)
+        if d > best_d:
+            best, best_d = i, d
+    return best, best_d
