@@ -323,6 +323,15 @@ RATE_LIMITS: dict[str, str | None] = {
         "kudos.ip": "5000/m",
         # Mid-race posts of one athlete: typed while running, a few an hour.
         "post.athlete": "10/10m",
+        # /osmand/ fixes of one device id. Traccar Client and OsmAnd send one request a
+        # fix and, back in coverage, their stored fixes one request at a time, each
+        # waiting for its answer, which waits for the group commit (0.1 s): at most
+        # about 10 a second, 600 a minute. Twice that refuses no real phone.
+        "osmand.device": "1200/m",
+        # /osmand/ requests from one IP: a carrier NAT's thousand phones (see
+        # ws.connect.ip) at one fix a second, the fastest either app sends (races use
+        # 5-10 s), with as much again for buffers flushing after a tunnel.
+        "osmand.ip": "120000/m",
     }.items()
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -11,7 +12,7 @@ from django.http import HttpRequest
 from events.admin_scoping import OrganizerScopedAdmin
 from tracking.models import Post, Tracker
 from tracking.posts import posts_set_hidden
-from tracking.trackers import trackers_revoke
+from tracking.trackers import TrackerError, clean_device_id, trackers_revoke
 
 
 @admin.register(Post)
@@ -29,19 +30,37 @@ class PostAdmin(OrganizerScopedAdmin):
     def save_model(self, request: HttpRequest, obj: Post, form: Any, change: bool) -> None:
         posts_set_hidden(posts=Post.objects.filter(pk=obj.pk), hidden=obj.hidden)
 
-    @admin.action(description="Hide from spectators")
+    @admin.action(description="Hide from spectators", permissions=["change"])
     def hide(self, request: HttpRequest, queryset: QuerySet[Post]) -> None:
         count = posts_set_hidden(posts=queryset, hidden=True)
         self.message_user(request, f"{count} post(s) hidden.", messages.SUCCESS)
 
-    @admin.action(description="Show to spectators")
+    @admin.action(description="Show to spectators", permissions=["change"])
     def show(self, request: HttpRequest, queryset: QuerySet[Post]) -> None:
         count = posts_set_hidden(posts=queryset, hidden=False)
         self.message_user(request, f"{count} post(s) shown.", messages.SUCCESS)
 
 
+class TrackerForm(forms.ModelForm):
+    """An organizer may type an athlete's device id: the athlete's rules hold (no guessable id)."""
+
+    class Meta:
+        model = Tracker
+        fields = ["device_id"]
+
+    def clean_device_id(self) -> str | None:
+        raw = self.cleaned_data.get("device_id")
+        if not raw:
+            return None
+        try:
+            return clean_device_id(raw)
+        except TrackerError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
 @admin.register(Tracker)
 class TrackerAdmin(OrganizerScopedAdmin):
+    form = TrackerForm
     list_display = ["registration", "device_id", "kudos", "revoked_at"]
     search_fields = ["registration__last_name", "registration__bib", "device_id"]
     readonly_fields = ["registration", "token", "kudos", "created_at", "revoked_at"]
@@ -51,7 +70,7 @@ class TrackerAdmin(OrganizerScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Revoke tracking tokens")
+    @admin.action(description="Revoke tracking tokens", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[Tracker]) -> None:
         count = trackers_revoke(trackers=queryset)
         self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)

@@ -116,7 +116,9 @@ def athlete_for_token(token: str) -> Athlete | None:
 
 def athlete_for_device(device_id: str) -> Athlete | None:
     """The athlete an OsmAnd / Traccar device id is linked to."""
-    if not device_id or len(device_id) > 100:
+    if not isinstance(device_id, str) or not device_id or len(device_id) > 100:
+        return None
+    if not device_id.isprintable():  # a NUL is a DataError on PostgreSQL; no id holds one
         return None
     tracker = _active_trackers().filter(device_id=device_id).first()
     return _athlete(tracker) if tracker else None
@@ -178,12 +180,26 @@ _RANGES = {
 
 def parse_point(point: Any, *, athlete: Athlete, now: float) -> dict[str, Any]:
     """A checked point (PROTOCOL.md §1), or PointError saying what is wrong."""
+    return _checked(point, earliest=athlete.opens, now=now)
+
+
+# No fix of a race Pace tracks is older; an earlier time is a broken clock or a wrong unit.
+EARLIEST_FIX = dt.datetime(2000, 1, 1, tzinfo=dt.UTC).timestamp()
+
+
+def check_fix(point: Any, *, now: float) -> dict[str, Any]:
+    """``parse_point`` without the sender's race: what ``/osmand/`` checks before it looks the
+    device up, so that a bad point is answered alike whether its device exists or not."""
+    return _checked(point, earliest=EARLIEST_FIX, now=now)
+
+
+def _checked(point: Any, *, earliest: float, now: float) -> dict[str, Any]:
     if not isinstance(point, dict):
         raise PointError("a point must be an object")
     for key in ("t", "lat", "lon"):
         if point.get(key) is None:
             raise PointError(f"{key} is missing")
-    t = _number(point, "t", athlete.opens, now + FUTURE_TOLERANCE_S)
+    t = _number(point, "t", earliest, now + FUTURE_TOLERANCE_S)
     row = {
         "t": t,
         "lat": _number(point, "lat", -90, 90),

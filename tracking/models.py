@@ -17,6 +17,15 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_device_id() -> str:
+    """A device id Pace issues for OsmAnd / Traccar Client: 96 random bits, URL-safe.
+
+    ``/osmand/`` takes a fix from whoever names a linked id, so an id must not be
+    guessable (the old ``sim-RACE-REG`` and ``lt-RACE-BIB`` were).
+    """
+    return secrets.token_urlsafe(12)
+
+
 class Tracker(models.Model):
     """A registration's revocable tracking token and the tracker app device linked to it."""
 
@@ -31,7 +40,9 @@ class Tracker(models.Model):
         unique=True,
         null=True,
         blank=True,
-        help_text="The identifier typed into OsmAnd or Traccar Client.",
+        default=new_device_id,
+        help_text="The identifier typed into OsmAnd or Traccar Client (issued by Pace, or "
+        "one the athlete typed: see tracking.trackers.clean_device_id).",
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
     kudos = models.PositiveIntegerField(default=0)

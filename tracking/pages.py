@@ -24,6 +24,7 @@ from tracking.trackers import (
     TrackerError,
     entry_for_token,
     trackable_entries,
+    tracker_issue_device_id,
     tracker_link_device,
     tracker_rotate_token,
 )
@@ -76,6 +77,12 @@ def _change(request: HttpRequest, entry: TrackedEntry, token: str) -> HttpRespon
             return str(exc)
         linked = tracker.device_id
         messages.success(request, f"Device {linked} linked." if linked else "Device unlinked.")
+        return _back(token)
+    if action == "issue":
+        tracker_issue_device_id(tracker=tracker)
+        messages.success(
+            request, f"New device identifier {tracker.device_id}: enter it in your app."
+        )
         return _back(token)
     if action == "rotate":
         tracker_rotate_token(tracker=tracker)

@@ -75,8 +75,8 @@ class SimRace:
 def sim_trackers_ensure(*, race_id: int, athletes: int) -> tuple[SimRace, list[SimAthlete], int]:
     """The race, up to ``athletes`` of its confirmed athletes with trackers, and how many exist.
 
-    Registrations without a tracker get one, with the device id ``sim-RACE-REGISTRATION``
-    (when free), so that a share of them can play OsmAnd.
+    Registrations without a tracker get one, with a device id Pace issues (random, as
+    every tracker's), so that a share of them can play OsmAnd.
     """
     from events.models import Race, Registration
     from tracking.models import Tracker
@@ -87,11 +87,7 @@ def sim_trackers_ensure(*, race_id: int, athletes: int) -> tuple[SimRace, list[S
     available = confirmed.count()
     chosen = list(confirmed.order_by("pk")[:athletes])
     missing = [r for r in chosen if not Tracker.objects.filter(registration=r).exists()]
-    wanted = {f"sim-{race_id}-{r.pk}": r for r in missing}
-    taken = set(Tracker.objects.filter(device_id__in=wanted).values_list("device_id", flat=True))
-    Tracker.objects.bulk_create(
-        [Tracker(registration=r, device_id=None if d in taken else d) for d, r in wanted.items()]
-    )
+    Tracker.objects.bulk_create([Tracker(registration=r) for r in missing])
     trackers = Tracker.objects.filter(
         registration__in=chosen, revoked_at__isnull=True
     ).select_related("registration")

@@ -8,6 +8,7 @@ once; a device id is what OsmAnd / Traccar Client send, unique across Pace.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
@@ -19,7 +20,7 @@ from django.utils import timezone
 from events.models import Event, Registration
 from tracking.hub import race_group
 from tracking.ingest import tracking_window
-from tracking.models import Tracker, new_token
+from tracking.models import Tracker, new_device_id, new_token
 
 DEVICE_ID_MAX = 100
 
@@ -41,31 +42,74 @@ def tracker_for(registration: Registration) -> Tracker:
         return Tracker.objects.get(registration=registration)
 
 
+DEVICE_ID_MIN = 8
+DIGITS_ONLY_MIN = 12
+DISTINCT_MIN = 5
+_DEVICE_ID = re.compile(r"[A-Za-z0-9._~-]+")
+TAKEN = "This device identifier is already linked to another entry."
+
+
 def clean_device_id(raw: str) -> str:
-    """A device id as typed into a tracker app: 1 to 100 characters, no surrounding space."""
+    """A device id an athlete typed, if it is hard enough to guess (README, "Live tracking").
+
+    ``/osmand/`` takes fixes from whoever names a linked id, so a short or patterned one
+    would let anyone send positions as this athlete: 8 to 100 characters that need no
+    escaping in a URL, at least 12 when only digits (an 8-digit number is one of 10^8,
+    a sweep away), and at least 5 different characters (no ``aaaaaaaa``, ``12121212``).
+    """
     device_id = (raw or "").strip()
     if not device_id:
         raise TrackerError("Enter the device identifier shown in your tracker app.")
     if len(device_id) > DEVICE_ID_MAX:
         raise TrackerError(f"A device identifier has at most {DEVICE_ID_MAX} characters.")
+    if not _DEVICE_ID.fullmatch(device_id):
+        raise TrackerError(
+            "A device identifier may hold only letters A-Z and a-z, digits, '.', '_', '~' and '-'."
+        )
+    if len(device_id) < DEVICE_ID_MIN:
+        raise TrackerError(
+            f"A device identifier needs at least {DEVICE_ID_MIN} characters: a short one "
+            "is easy to guess. Type a longer one in your app, or use the one Pace issued."
+        )
+    if device_id.isdigit() and len(device_id) < DIGITS_ONLY_MIN:
+        raise TrackerError(
+            f"A device identifier of digits only needs at least {DIGITS_ONLY_MIN} of them: "
+            "a shorter number is easy to guess. Add letters, or use the one Pace issued."
+        )
+    if len(set(device_id)) < DISTINCT_MIN:
+        raise TrackerError(
+            f"A device identifier needs at least {DISTINCT_MIN} different characters: "
+            "a repeated pattern is easy to guess."
+        )
     return device_id
 
 
 def tracker_link_device(*, tracker: Tracker, device_id: str) -> Tracker:
-    """Link an OsmAnd / Traccar device id to this tracker (empty unlinks); a taken id is refused."""
+    """Link a device id the athlete typed (empty unlinks); a taken or guessable id is refused."""
     if not (device_id or "").strip():
         tracker.device_id = None
         tracker.save(update_fields=["device_id"])
         return tracker
     device_id = clean_device_id(device_id)
     if Tracker.objects.filter(device_id=device_id).exclude(pk=tracker.pk).exists():
-        raise TrackerError("This device identifier is already linked to another entry.")
+        raise TrackerError(TAKEN)
+    return _save_device_id(tracker, device_id)
+
+
+def tracker_issue_device_id(*, tracker: Tracker) -> Tracker:
+    """Give the tracker a new device id from Pace (the old one stops working at once)."""
+    return _save_device_id(tracker, new_device_id())
+
+
+def _save_device_id(tracker: Tracker, device_id: str) -> Tracker:
+    previous = tracker.device_id
     tracker.device_id = device_id
     try:
         with transaction.atomic():
             tracker.save(update_fields=["device_id"])
     except IntegrityError:  # linked elsewhere between the check and the save
-        raise TrackerError("This device identifier is already linked to another entry.") from None
+        tracker.device_id = previous
+        raise TrackerError(TAKEN) from None
     return tracker
 
 

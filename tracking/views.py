@@ -5,34 +5,72 @@ from __future__ import annotations
 import time
 
 from asgiref.sync import sync_to_async
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from pace.lib.ratelimits import ahit, request_ip, too_many_requests
 from tracking import ingest, osmand
+
+
+def _text(body: str, status: int = 200) -> HttpResponse:
+    return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _form(request: HttpRequest) -> QueryDict | None:
+    """The form body Django parsed (multipart too), or None for other content types."""
+    if request.content_type not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        return None
+    try:
+        return request.POST
+    except (MultiPartParserError, SuspiciousOperation, ValueError) as exc:
+        raise ingest.PointError("the form body cannot be read") from exc
 
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 async def osmand_point(request: HttpRequest) -> HttpResponse:
-    """One location from OsmAnd or Traccar Client: 200 stored, 400 malformed, 404 unknown."""
-    body = request.body  # first: reading the form consumes the stream
+    """One location from OsmAnd or Traccar Client (PROTOCOL.md §2).
+
+    The request is read and checked before anything else (no database), so a malformed
+    one gets the same 400 whether its device exists or not; then the device's and the
+    address's limits (the cache only), and only then the device's lookup: an unknown
+    device gets one answer whatever it sent. A limited device does not count against
+    its address, so one phone's flood does not refuse the others behind the same NAT.
+    """
+    now = time.time()
     try:
-        device_id, point = osmand.parse_request(
-            query=request.GET, form=request.POST, body=body,
-            content_type=request.content_type or "",
+        body = request.body
+    except RequestDataTooBig:
+        body = b"?" * (osmand.MAX_BODY_BYTES + 1)
+    if len(body) > osmand.MAX_BODY_BYTES:
+        return _text(f"bad location: the body is over {osmand.MAX_BODY_BYTES} bytes\n", 413)
+    try:
+        parsed = osmand.parse_request(
+            query=request.GET, body=body, form=_form(request),
+            content_type=request.content_type or "", now=now,
         )  # fmt: skip
     except ingest.PointError as exc:
-        return HttpResponse(f"bad location: {exc}\n", status=400, content_type="text/plain")
-    if not device_id:
-        return HttpResponse("bad location: id is missing\n", status=400, content_type="text/plain")
-    athlete = await sync_to_async(ingest.athlete_for_device_cached)(device_id)
+        limited = await ahit(name="osmand.ip", key=request_ip(request))
+        return too_many_requests(limited) if limited else _text(f"bad location: {exc}\n", 400)
+    limited = await ahit(name="osmand.device", key=parsed.device_id) or await ahit(
+        name="osmand.ip", key=request_ip(request)
+    )
+    if limited:
+        return too_many_requests(limited)
+    athlete = await sync_to_async(ingest.athlete_for_device_cached)(parsed.device_id)
     if athlete is None:
-        return HttpResponse("unknown device\n", status=404, content_type="text/plain")
-    try:
-        valid = ingest.parse_point(point, athlete=athlete, now=time.time())
-    except ingest.PointError as exc:
-        return HttpResponse(f"bad location: {exc}\n", status=400, content_type="text/plain")
-    rows = ingest.as_rows([valid], athlete=athlete, seq=0, device=ingest.device_key(device_id))
-    await ingest.group_commit().submit(rows)
-    return HttpResponse("OK\n", content_type="text/plain")
+        return _text("unknown device\n", 404)
+    # A fix before the race's tracking opens is no error of the app's: refused, Traccar
+    # Client would resend it every 30 s and hold back every later fix behind it.
+    points = [p for p in parsed.points if p["t"] >= athlete.opens]
+    if points:
+        device = ingest.device_key(parsed.device_id)
+        await ingest.group_commit().submit(
+            ingest.as_rows(points, athlete=athlete, seq=0, device=device)
+        )
+    if len(points) < len(parsed.points):
+        return _text("OK: not stored, before the race's tracking opens\n")
+    return _text("OK\n")

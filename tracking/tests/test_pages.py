@@ -6,14 +6,18 @@ import datetime as dt
 import secrets
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from events.models import Event, Registration
 from pace.testing import make_course, make_event, make_race
-from tracking.ingest import athlete_for_token
+from tracking.ingest import athlete_for_device, athlete_for_token
 from tracking.models import Tracker
+from tracking.trackers import clean_device_id, tracker_for
 
 pytestmark = pytest.mark.django_db
 TRACK = "/track/"
@@ -109,24 +113,72 @@ def test_it_lists_my_trackable_entries_and_creates_their_tracker(
     assert Tracker.objects.count() == 1
 
 
-def test_it_links_a_device_and_refuses_a_taken_or_too_long_one(client, race, entry, dave, charlie):
+def test_it_issues_a_device_id_and_shows_the_app_settings(client, race, entry, dave):
+    response = login(client, dave).get(TRACK)
+    issued = Tracker.objects.get(registration=entry).device_id
+    assert len(issued) >= 16 and clean_device_id(issued) == issued
+    html = response.content.decode()
+    assert f'<code class="device-id">{issued}</code>' in html
+    assert f'<code class="osmand-url">{django_settings.SITE_URL}/osmand/</code>' in html
+    assert f"/osmand/?id={issued}&amp;lat={{0}}" in html
+
+    response = client.post(TRACK, {"action": "issue", "registration": entry.pk})
+    assert response.status_code == 302
+    again = Tracker.objects.get(registration=entry).device_id
+    assert again != issued and len(again) >= 16
+    assert athlete_for_device(issued) is None and athlete_for_device(again).id == entry.pk
+
+
+def test_it_links_a_device_and_refuses_a_taken_or_guessable_one(client, race, entry, dave, charlie):
     other = register(race, charlie, bib="8")
-    Tracker.objects.create(registration=other, device_id="taken-phone")
+    Tracker.objects.create(registration=other, device_id="taken-phone-7")
     login(client, dave)
     form = {"action": "device", "registration": entry.pk}
-    response = client.post(TRACK, {**form, "device_id": "  my-phone  "})
+    response = client.post(TRACK, {**form, "device_id": "  my-phone-42  "})
     assert response.status_code == 302
-    assert Tracker.objects.get(registration=entry).device_id == "my-phone"
+    assert Tracker.objects.get(registration=entry).device_id == "my-phone-42"
 
-    response = client.post(TRACK, {**form, "device_id": "taken-phone"})
-    assert response.status_code == 200
-    assert "already linked to another entry" in response.content.decode()
-    response = client.post(TRACK, {**form, "device_id": "x" * 101})
-    assert "at most 100 characters" in response.content.decode()
-    assert Tracker.objects.get(registration=entry).device_id == "my-phone"
+    refused = {
+        "taken-phone-7": "already linked to another entry",
+        "x" * 101: "at most 100 characters",
+        "123456": "at least 8 characters",
+        "48241179": "digits only needs at least 12",
+        "abababab": "at least 5 different characters",
+        "my phone 42": "may hold only letters",
+        "my-phone-42\x00": "may hold only letters",
+        "téléphone-42": "may hold only letters",
+    }
+    for typed, reason in refused.items():
+        response = client.post(TRACK, {**form, "device_id": typed})
+        assert response.status_code == 200, typed
+        assert reason in response.content.decode(), typed
+        assert Tracker.objects.get(registration=entry).device_id == "my-phone-42"
+    for accepted in ("861001000719969", "Pixel8.Anna_~x"):  # an IMEI; a name typed in the app
+        assert client.post(TRACK, {**form, "device_id": accepted}).status_code == 302
+        assert Tracker.objects.get(registration=entry).device_id == accepted
 
     client.post(TRACK, {**form, "device_id": ""})
     assert Tracker.objects.get(registration=entry).device_id is None
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(typed=st.text(max_size=120))
+def test_it_answers_any_typed_device_id_with_a_link_or_a_form_error(
+    client, race, entry, dave, typed
+):
+    login(client, dave)
+    before = Tracker.objects.get(pk=tracker_for(entry).pk).device_id
+    response = client.post(
+        TRACK, {"action": "device", "registration": entry.pk, "device_id": typed}
+    )
+    after = Tracker.objects.get(registration=entry).device_id
+    if response.status_code == 302:
+        assert after == (clean_device_id(typed) if typed.strip() else None)
+    else:
+        assert response.status_code == 200 and after == before
+        assert "device-error" in response.content.decode()
 
 
 def test_it_issues_a_new_token_and_the_old_one_stops_working(client, race, entry, dave):
@@ -141,15 +193,17 @@ def test_it_issues_a_new_token_and_the_old_one_stops_working(client, race, entry
 
 
 def test_it_does_not_let_another_user_change_my_tracker(client, race, entry, dave, charlie):
-    token = login(Client(), dave).get(TRACK).context["rows"][0]["entry"].tracker.token
+    mine = login(Client(), dave).get(TRACK).context["rows"][0]["entry"].tracker
+    token, device_id = mine.token, mine.device_id
     login(client, charlie)
     for data in (
         {"action": "device", "registration": entry.pk, "device_id": "charlies-phone"},
+        {"action": "issue", "registration": entry.pk},
         {"action": "rotate", "registration": entry.pk},
     ):
         assert client.post(TRACK, data).status_code == 404
     tracker = Tracker.objects.get(registration=entry)
-    assert tracker.device_id is None and tracker.token == token
+    assert tracker.device_id == device_id and tracker.token == token
 
 
 def test_it_serves_the_tracker_page_to_a_token_without_login(client, race, entry):
@@ -166,6 +220,6 @@ def test_it_serves_the_tracker_page_to_a_token_without_login(client, race, entry
 
 def test_it_refuses_a_tracker_change_without_the_csrf_token(race, entry, dave):
     client = login(Client(enforce_csrf_checks=True), dave)
-    data = {"action": "device", "registration": entry.pk, "device_id": "my-phone"}
+    data = {"action": "device", "registration": entry.pk, "device_id": "my-phone-42"}
     assert client.post(TRACK, data).status_code == 403
-    assert not Tracker.objects.filter(device_id="my-phone").exists()
+    assert not Tracker.objects.filter(device_id="my-phone-42").exists()
