@@ -27,11 +27,22 @@
 
   // --- helpers ---------------------------------------------------------------------
   function $(id) { return document.getElementById(id); }
-  function esc(s) {
-    return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
+  // Names, bibs, split names and posts are typed by athletes and organizers: they reach
+  // the page only as text (textContent, text nodes), never through HTML.
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text != null) { node.textContent = String(text); }
+    return node;
   }
+  function append(parent, children) {
+    children.forEach(function (child) {
+      parent.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return parent;
+  }
+  function label(a) { return (a.bib ? "#" + a.bib + " " : "") + (a.name == null ? "" : a.name); }
+  function badge(status) { return el("span", "st st-" + status, STATUS[status] || status); }
   function now() { return Date.now() / 1000 + clockOffset; }
   function two(n) { return (n < 10 ? "0" : "") + n; }
   function duration(s) {
@@ -102,7 +113,7 @@
     var line = L.polyline(latlngs, { color: "#e4572e", weight: 3.5, className: "course-line", interactive: false }).addTo(map);
     (feature.properties.split_points || []).forEach(function (sp) {
       L.circleMarker([sp.lat, sp.lon], { radius: 4, color: "#1d3557", weight: 2, fillColor: "#fff", fillOpacity: 1, className: "split-marker" })
-        .bindTooltip(esc(sp.name) + " · " + (sp.distance / 1000).toFixed(1) + " km")
+        .bindTooltip(el("span", null, sp.name + " · " + (sp.distance / 1000).toFixed(1) + " km"))
         .addTo(map);
     });
     map.fitBounds(line.getBounds(), { padding: [24, 24] });
@@ -125,7 +136,8 @@
     if (!m) {
       m = L.circleMarker([a.lat, a.lon], Object.assign({ className: "athlete-marker" }, markerStyle(a, rank)));
       m.on("click", function () { toggleFollow(a.id); });
-      m.bindTooltip("", { direction: "top", offset: [0, -6] });
+      m.label = el("span", null, "");
+      m.bindTooltip(m.label, { direction: "top", offset: [0, -6] });
       m.addTo(map);
       markers.set(a.id, m);
     } else {
@@ -133,7 +145,11 @@
       m.setStyle(markerStyle(a, rank));
     }
     var followed = follows.indexOf(a.id) >= 0;
-    m.setTooltipContent((a.bib ? "#" + esc(a.bib) + " " : "") + esc(a.name));
+    var text = label(a);
+    if (m.label.textContent !== text) {
+      m.label.textContent = text;
+      if (m.isTooltipOpen()) { m.getTooltip().update(); }
+    }
     if (followed && !m.isTooltipOpen()) { m.openTooltip(); }
     if (followed) { m.bringToFront(); }
   }
@@ -279,21 +295,27 @@
     return a.distance > 100 && elapsed > 0 ? elapsed / (a.distance / 1000) : null;
   }
 
-  function rowHtml(a, rank) {
+  function boardRow(a, rank) {
     var s = a.state || {};
     var followed = follows.indexOf(a.id) >= 0;
     var p = s.pace ? pace(s.pace) : (a.status === "racing" ? pace(avgPace(a)) : "–");
     var gap = rank === 1 ? "Leader" : (s.gap != null ? "+" + duration(s.gap) : "–");
     var eta = a.status === "finished" && s.finish_time != null ? duration(s.finish_time) : clockTime(s.eta);
-    var badge = a.status === "racing" ? "" : ' <span class="st st-' + a.status + '">' + STATUS[a.status] + "</span>";
-    return '<tr data-id="' + a.id + '" class="' + (followed ? "followed " : "") + "row-" + a.status + '">' +
-      '<td class="num rank">' + (rank || "–") + "</td>" +
-      '<td class="bib">' + esc(a.bib) + "</td>" +
-      '<td class="who"><span class="star" aria-hidden="true">' + (followed ? "★" : "☆") + "</span>" + esc(a.name) + badge + "</td>" +
-      '<td class="num">' + (a.lat == null && !a.distance ? "–" : km(a.distance)) + "</td>" +
-      '<td class="num hide-s' + (s.pace ? "" : " est") + '">' + p + "</td>" +
-      '<td class="num">' + gap + "</td>" +
-      '<td class="hide-s">' + eta + "</td></tr>";
+    var star = el("span", "star", followed ? "★" : "☆");
+    star.setAttribute("aria-hidden", "true");
+    var who = append(el("td", "who"), [star, a.name == null ? "" : String(a.name)]);
+    if (a.status !== "racing") { append(who, [" ", badge(a.status)]); }
+    var tr = append(el("tr", (followed ? "followed " : "") + "row-" + a.status), [
+      el("td", "num rank", rank || "–"),
+      el("td", "bib", a.bib),
+      who,
+      el("td", "num", a.lat == null && !a.distance ? "–" : km(a.distance)),
+      el("td", "num hide-s" + (s.pace ? "" : " est"), p),
+      el("td", "num", gap),
+      el("td", "hide-s", eta)
+    ]);
+    tr.dataset.id = a.id;
+    return tr;
   }
 
   function renderBoard(list) {
@@ -302,16 +324,24 @@
     list.forEach(function (a, i) {
       var rank = RANKED[a.status] === 0 ? i + 1 : null;
       if (q && (a.bib + " " + a.name).toLowerCase().indexOf(q) < 0) { return; }
-      if (rows.length < BOARD_ROWS || follows.indexOf(a.id) >= 0) { rows.push(rowHtml(a, rank)); }
+      if (rows.length < BOARD_ROWS || follows.indexOf(a.id) >= 0) { rows.push(boardRow(a, rank)); }
     });
-    $("board-body").innerHTML = rows.join("") ||
-      '<tr class="board-empty"><td colspan="7">' + (q ? "Nobody matches." : "Waiting for the race…") + "</td></tr>";
+    if (!rows.length) {
+      var empty = el("td", null, q ? "Nobody matches." : "Waiting for the race…");
+      empty.colSpan = 7;
+      rows.push(append(el("tr", "board-empty"), [empty]));
+    }
+    var body = $("board-body");
+    body.textContent = "";
+    body.appendChild(append(document.createDocumentFragment(), rows));
   }
 
   function renderFollows(ranks) {
     var box = $("live-follow");
     box.hidden = follows.length === 0;
-    $("follow-list").innerHTML = follows.map(function (id) {
+    var list = $("follow-list");
+    list.textContent = "";
+    list.appendChild(append(document.createDocumentFragment(), follows.map(function (id) {
       var a = athlete(id), s = a.state || {};
       var facts = [km(a.distance) + " km"];
       if (ranks.get(id)) { facts.push(ordinal(ranks.get(id))); }
@@ -319,12 +349,19 @@
       if (s.hr) { facts.push(s.hr + " bpm"); }
       if (a.status === "finished" && s.finish_time != null) { facts.push("finished " + duration(s.finish_time)); }
       else if (s.eta) { facts.push("ETA " + clockTime(s.eta)); }
-      return '<li><button class="unfollow" data-id="' + id + '" title="Stop following">×</button>' +
-        '<div class="fw-who"><strong>' + (a.bib ? "#" + esc(a.bib) + " " : "") + esc(a.name) + "</strong>" +
-        '<span class="st st-' + a.status + '">' + STATUS[a.status] + "</span></div>" +
-        '<div class="fw-facts">' + facts.join(" · ") + "</div>" +
-        '<button class="kudos" data-id="' + id + '">Kudos' + (a.kudos ? ' <span class="kc">' + a.kudos + "</span>" : "") + "</button></li>";
-    }).join("");
+      var unfollow = el("button", "unfollow", "×");
+      unfollow.dataset.id = id;
+      unfollow.title = "Stop following";
+      var cheer = el("button", "kudos", "Kudos");
+      cheer.dataset.id = id;
+      if (a.kudos) { append(cheer, [" ", el("span", "kc", a.kudos)]); }
+      return append(el("li"), [
+        unfollow,
+        append(el("div", "fw-who"), [el("strong", null, label(a)), badge(a.status)]),
+        el("div", "fw-facts", facts.join(" · ")),
+        cheer
+      ]);
+    })));
   }
 
   function render() {
@@ -352,10 +389,10 @@
     var feed = $("feed");
     var empty = feed.querySelector(".feed-empty");
     if (empty) { empty.remove(); }
-    var li = document.createElement("li");
-    li.className = "feed-" + kind;
-    li.innerHTML = '<div class="feed-meta"><strong>' + (a.bib ? "#" + esc(a.bib) + " " : "") + esc(a.name) +
-      "</strong><time>" + clockTime(t) + "</time></div><p>" + esc(text) + "</p>";
+    var li = append(el("li", "feed-" + kind), [
+      append(el("div", "feed-meta"), [el("strong", null, label(a)), el("time", null, clockTime(t))]),
+      el("p", null, text)
+    ]);
     feed.insertBefore(li, feed.firstChild);
     while (feed.children.length > 100) { feed.removeChild(feed.lastChild); }
     if (kind === "post") {
@@ -370,10 +407,10 @@
     addFeed("post", a, p.text, p.t);
   }
   function renderFeed(posts) {
-    $("feed").innerHTML = "";
+    $("feed").textContent = "";
     posts.slice().reverse().forEach(addPost); // newest first on screen
     if (!posts.length) {
-      $("feed").innerHTML = '<li class="feed-empty muted">No posts yet. Athletes\' messages from the course appear here.</li>';
+      $("feed").appendChild(el("li", "feed-empty muted", "No posts yet. Athletes' messages from the course appear here."));
       $("feed-count").hidden = true;
     }
   }
