@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -24,17 +25,17 @@ def test_it_lets_an_owner_rename_her_event_and_publishes_the_change(
     page.fill("input[name=name]", "Alpha Marathon Annecy")
     page.click("input[name=_save]")
     page.wait_for_url("**/admin/events/event/")
-    assert "was changed successfully" in page.locator(".messagelist").inner_text()
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
 
     page.goto(live_server.url + alpha_event.get_absolute_url())
-    assert page.locator("h1").inner_text() == "Alpha Marathon Annecy"
+    expect(page.locator("h1")).to_have_text("Alpha Marathon Annecy")
 
 
 def test_it_hides_another_organizers_event_even_by_its_address(
     page: Any, live_server: Any, log_in: Any, alice: Any, alpha_event: Any, bravo_event: Any
 ) -> None:
     log_in(alice, then="/admin/events/event/")
-    assert "Bravo Trail" not in page.locator("#content").inner_text()
+    expect(page.locator("#content")).not_to_contain_text("Bravo Trail")
 
     page.goto(f"{live_server.url}/admin/events/event/{bravo_event.pk}/change/")
     content = page.locator("#content").inner_text()
@@ -49,7 +50,7 @@ def test_it_shows_the_other_owner_only_his_own_events(
     log_in(charlie, then="/admin/events/event/")
     listed = page.locator("#result_list tbody th a").all_inner_texts()
     assert listed == ["Bravo Trail"]
-    assert "Alpha" not in page.locator("#content").inner_text()
+    expect(page.locator("#content")).not_to_contain_text("Alpha")
 
 
 def test_it_does_not_loop_a_signed_in_athlete_between_the_back_office_and_the_login(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from events.courses import parse_gpx
 from events.demo import synth_course_gpx
@@ -34,7 +35,7 @@ def test_it_creates_a_course_with_split_points_from_a_gpx_file(
     log_in(alice)
     _upload(page, name="Lakeside 12K", filename="lakeside.gpx", data=gpx.encode())
     page.wait_for_url("**/admin/events/course/")
-    assert "was added successfully" in page.locator(".messagelist").inner_text()
+    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
     course = Course.objects.get(name="Lakeside 12K")
     # Nobody picked the organizer: alice has only one, so the form had chosen it.
     assert course.organizer == alpha

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from pace.testing import make_course, make_event, make_race
 
@@ -35,11 +36,11 @@ def test_it_finds_an_event_by_sport_and_distance_and_draws_its_course(
     page.click("form.search button[type=submit]")
     page.wait_for_url("**/events/?*")
     assert _card_titles(page) == ["Bravo Trail"]
-    assert page.locator(".result-count").inner_text() == "1 event"
+    expect(page.locator(".result-count")).to_have_text("1 event")
 
     page.locator(".event-card", has_text="Bravo Trail").click()
     page.wait_for_url(f"{live_server.url}{bravo_event.get_absolute_url()}")
-    assert page.locator("h1").inner_text() == "Bravo Trail"
+    expect(page.locator("h1")).to_have_text("Bravo Trail")
     page.wait_for_selector(".map[data-ready='1'] path.course-line")
     line = page.locator(".map path.course-line").get_attribute("d")
     assert line and line.count("L") > 10
@@ -59,7 +60,7 @@ def test_it_shows_a_form_error_for_a_bad_filter(page: Any, live_server: Any, alp
     response = page.goto(live_server.url + "/events/?distance_min=-5")
     assert response.status == 400
     error = page.locator(".field-distance_min .error")
-    assert "greater than or equal to 0" in error.inner_text()
+    expect(error).to_contain_text("greater than or equal to 0")
     assert page.locator(".event-card").count() == 0
 
     page.goto(live_server.url + "/")
@@ -75,6 +76,6 @@ def test_it_shows_a_form_error_for_a_bad_filter(page: Any, live_server: Any, alp
 def test_it_shows_a_helpful_page_for_an_unknown_event(page: Any, live_server: Any, db: None):
     response = page.goto(live_server.url + "/events/no-such-event/")
     assert response.status == 404
-    assert "Page not found" in page.locator("h1").inner_text()
+    expect(page.locator("h1")).to_contain_text("Page not found")
     page.click("main >> text=Find an event")
     page.wait_for_url(live_server.url + "/events/")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from events.models import Registration
 from payments.models import MoneyLog, Payment
@@ -30,10 +31,10 @@ def test_it_takes_an_entry_and_lets_the_organizer_refund_it(
     page.click("form.entry-form button[type=submit]")
     page.wait_for_url("**/entries/*/")
     assert "You're in!" in page.content()
-    assert "Due on site" in page.locator(".facts").inner_text()
+    expect(page.locator(".facts")).to_contain_text("Due on site")
 
     page.goto(f"{live_server.url}/me/races/")
-    assert "Alpha Marathon" in page.locator("main").inner_text()
+    expect(page.locator("main")).to_contain_text("Alpha Marathon")
     entry = Registration.objects.get(user=dave)
     payment = entry.payments.get()
 
@@ -42,17 +43,17 @@ def test_it_takes_an_entry_and_lets_the_organizer_refund_it(
     page.check(f"#result_list input[value='{payment.pk}']")
     page.select_option("select[name=action]", "mark_paid_on_site")
     page.click("button[name=index]")
-    assert "1 payment(s) marked paid on site" in page.locator(".messagelist").inner_text()
+    expect(page.locator(".messagelist")).to_contain_text("1 payment(s) marked paid on site")
 
     page.goto(f"{live_server.url}/admin/payments/payment/{payment.pk}/refund/")
     page.fill("[name=amount]", "100")
     page.fill("[name=reason]", "Injured")
     page.click("input[type=submit][value=Refund]")
-    assert "can be refunded" in page.locator("#content-main").inner_text()
+    expect(page.locator("#content-main")).to_contain_text("can be refunded")
     page.fill("[name=amount]", "10")
     page.click("input[type=submit][value=Refund]")
     page.wait_for_url(f"**/admin/payments/payment/{payment.pk}/change/")
-    assert "Refunded 10" in page.locator(".messagelist").inner_text()
+    expect(page.locator(".messagelist")).to_contain_text("Refunded 10")
 
     payment.refresh_from_db()
     assert payment.status == Payment.Status.PARTIALLY_REFUNDED

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tracking.tests.serving import daphne_server
 
@@ -44,7 +45,7 @@ def test_it_shows_athletes_moving_on_the_map_and_the_leaderboard(
             name = first.locator(".who").inner_text()
             first.click()
             page.wait_for_selector("#live-follow:not([hidden]) .kudos")
-            assert name.lstrip("☆★") in page.locator("#follow-list").inner_text()
+            expect(page.locator("#follow-list")).to_contain_text(name.lstrip("☆★"))
             page.click("#follow-list .kudos")
             page.wait_for_selector("#follow-list .kudos .kc")  # the server's running total
             page.wait_for_timeout(1500)  # a few more ticks on the map
