@@ -2,13 +2,19 @@
 
 One message per confirmed participant and address, each sent by its own task
 after the request's transaction commits, so a failing address is retried alone
-and never sends the others twice. Who sent what stays in the admin's history
-of each race (``LogEntry``) and in the log.
+and never sends the others twice. Each copy is recorded in its entry's history
+as queued when the organizer sends, then as sent, failed (with the reason) or
+skipped when its task has run: the race's history page counts them from there,
+so it never claims a copy went that did not. The race's ``LogEntry`` says who
+queued what, and when.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -24,8 +30,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from events.access import scope_to_user
-from events.models import Race, Registration
+from events.models import Race, Registration, RegistrationChange
 from events.tasks import send_participant_email
+from pace.lib.mail import has_line_break, one_line
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +46,12 @@ class MassEmailForm(forms.Form):
         strip=True,
         help_text="Plain text. A footer names your organization and the race.",
     )
+
+    def clean_subject(self) -> str:
+        subject: str = self.cleaned_data["subject"]
+        if has_line_break(subject):
+            raise forms.ValidationError("A subject is one line: remove its line breaks.")
+        return subject
 
 
 def email_recipients(*, registrations: QuerySet[Registration]) -> list[int]:
@@ -60,13 +73,22 @@ def participants_email(
     scoped = scope_to_user(registrations, user)
     ids = email_recipients(registrations=scoped)
     races = Race.objects.filter(registrations__pk__in=ids).distinct()
-    note = f"Sent the e-mail “{subject}” to {len(ids)} participant(s)."
+    # Queued, not sent: each copy's outcome is written in its entry's history by its task.
+    note = f"Queued the e-mail “{subject}” for {len(ids)} participant(s)."
     LogEntry.objects.log_actions(
         user_id=user.pk, queryset=list(races), action_flag=CHANGE, change_message=note
     )
     logger.info("participant e-mail by user %s to %d entries: %s", user.pk, len(ids), subject)
-    for pk in ids:
-        transaction.on_commit(lambda pk=pk: send_participant_email.delay(pk, subject, body))
+    detail = {"batch": uuid.uuid4().hex[:12], "subject": subject, "outcome": QUEUED}
+    changes = RegistrationChange.objects.bulk_create(
+        RegistrationChange(registration_id=pk, kind=EMAIL, actor=user, detail=detail) for pk in ids
+    )
+    for change in changes:
+        pk, change_id = change.registration_id, change.pk
+        transaction.on_commit(
+            lambda pk=pk, c=change_id: send_participant_email.delay(pk, subject, body, c),
+            robust=True,  # a broker out of reach leaves the copy queued, the page still answers
+        )
     return len(ids)
 
 
@@ -93,6 +115,73 @@ def participant_email_send(*, registration_id: int, subject: str, body: str) -> 
         reply_to=[organizer.contact_email],
     ).send()
     return True
+
+
+# What became of one copy, in its entry's history (``RegistrationChange`` of kind "email").
+EMAIL = "email"
+QUEUED, SENT, FAILED, SKIPPED = "queued", "sent", "failed", "skipped"
+
+
+def participant_email_deliver(
+    *, registration_id: int, subject: str, body: str, change_id: int | None, final: bool
+) -> str:
+    """Send one copy and record its outcome; returns it.
+
+    A failure that may pass (the mail server out of reach or refusing for now:
+    ``OSError``) is raised for the task to try again, and recorded only on the
+    ``final`` try; any other failure is recorded at once: trying again cannot help.
+    """
+    try:
+        sent = participant_email_send(registration_id=registration_id, subject=subject, body=body)
+    except OSError as exc:
+        if not final:
+            raise
+        return _email_record(change_id, FAILED, error=exc)
+    except Exception as exc:
+        logger.exception("participant e-mail of entry %s failed", registration_id)
+        return _email_record(change_id, FAILED, error=exc)
+    return _email_record(change_id, SENT if sent else SKIPPED)
+
+
+def _email_record(change_id: int | None, outcome: str, *, error: Exception | None = None) -> str:
+    change = RegistrationChange.objects.filter(pk=change_id, kind=EMAIL).first()
+    if change is not None:
+        reason = one_line(f"{type(error).__name__}: {error}")[:300] if error else ""
+        change.detail = {**change.detail, "outcome": outcome, "error": reason}
+        change.save(update_fields=["detail"])
+    return outcome
+
+
+@dataclass
+class EmailBatch:
+    """One e-mail an organizer sent to a race: how many copies went, failed, wait."""
+
+    subject: str
+    queued_at: datetime
+    sender: str
+    counts: dict[str, int] = field(default_factory=dict)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def race_email_history(*, race: Race) -> list[EmailBatch]:
+    """The e-mails sent to a race's participants, newest first, with what became of each copy."""
+    changes = (
+        RegistrationChange.objects.filter(kind=EMAIL, registration__race=race)
+        .select_related("registration", "actor")
+        .order_by("created_at", "pk")
+    )
+    batches: dict[str, EmailBatch] = {}
+    for change in changes:
+        detail = change.detail
+        batch = batches.setdefault(
+            str(detail.get("batch")),
+            EmailBatch(str(detail.get("subject", "")), change.created_at, str(change.actor or "")),
+        )
+        outcome = str(detail.get("outcome", QUEUED))
+        batch.counts[outcome] = batch.counts.get(outcome, 0) + 1
+        if outcome == FAILED:
+            batch.failures.append((change.registration.email, str(detail.get("error", ""))))
+    return sorted(batches.values(), key=lambda b: b.queued_at, reverse=True)
 
 
 def _send_or_show(

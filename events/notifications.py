@@ -1,4 +1,8 @@
-"""E-mails to athletes."""
+"""E-mails to athletes.
+
+Subjects hold names organizers typed (events, races): ``one_line`` keeps a line
+break in a name from failing the send (``BadHeaderError``) or adding a header.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from events.models import Registration
+from pace.lib.mail import one_line
 
 
 def registration_manage_url(registration: Registration) -> str:
@@ -33,7 +38,7 @@ def registration_confirmation_send(*, registration_id: int) -> None:
         return
     context = {"r": registration, "manage_url": registration_manage_url(registration)}
     send_mail(
-        subject=f"Your entry: {registration.race.event.name}, {registration.race.name}",
+        subject=one_line(f"Your entry: {registration.race.event.name}, {registration.race.name}"),
         message=render_to_string("events/email/confirmation.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[registration.email],
@@ -54,7 +59,9 @@ def entry_email_check_send(*, registration_id: int) -> None:
         "confirm_url": settings.SITE_URL + entry_confirm_email_path(registration),
     }
     send_mail(
-        subject=f"Confirm your entry: {registration.race.event.name}, {registration.race.name}",
+        subject=one_line(
+            f"Confirm your entry: {registration.race.event.name}, {registration.race.name}"
+        ),
         message=render_to_string("events/email/confirm_email.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[registration.email],
@@ -70,7 +77,7 @@ def waitlist_offer_send(*, entry_id: int) -> None:
     race = entry.race
     url = settings.SITE_URL + reverse("events:enter", args=[race.event.slug, race.slug])
     send_mail(
-        subject=f"A place is free: {race.event.name}, {race.name}",
+        subject=one_line(f"A place is free: {race.event.name}, {race.name}"),
         message=render_to_string(
             "events/email/waitlist_offer.txt",
             {"entry": entry, "url": f"{url}?offer={entry.offer_token}"},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
 from events import notifications
@@ -33,8 +35,20 @@ def release_expired_places() -> int:
     return len(races)
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_participant_email(registration_id: int, subject: str, body: str) -> None:
-    from events.mass_email import participant_email_send
+@shared_task(bind=True, acks_late=True, max_retries=5)
+def send_participant_email(
+    self: Any, registration_id: int, subject: str, body: str, change_id: int | None = None
+) -> None:
+    """One participant's copy; ``change_id`` is its line in the entry's history."""
+    from events.mass_email import participant_email_deliver
 
-    participant_email_send(registration_id=registration_id, subject=subject, body=body)
+    retries = self.request.retries
+    # Run in-process (the embedded default) there is no worker to try again later.
+    final = self.request.is_eager or retries >= self.max_retries
+    try:
+        participant_email_deliver(
+            registration_id=registration_id, subject=subject, body=body, change_id=change_id,
+            final=final,
+        )  # fmt: skip
+    except OSError as exc:  # the mail server out of reach: later, backing off
+        raise self.retry(exc=exc, countdown=min(3600, 60 * 2**retries)) from exc
