@@ -149,6 +149,17 @@ class EventAdmin(OrganizerScopedAdmin):
     ]  # fmt: skip
     form = EventForm
 
+    def save_model(self, request: HttpRequest, obj: Event, form: Any, change: bool) -> None:
+        """A corrected time zone keeps the clock of the times typed under the old one."""
+        old = localtime.zone_named(form.initial.get("timezone")) if change else None
+        super().save_model(request, obj, form, change)
+        if old is not None and "timezone" in form.changed_data:
+            moved = localtime.event_times_keep_clock(event=obj, old_zone=old)
+            if moved:
+                self.message_user(
+                    request, f"{moved} time(s) of this event kept their clock in {obj.timezone}."
+                )
+
     def _set_status(self, request: HttpRequest, queryset: QuerySet[Event], status: str) -> None:
         count = events_set_status(events=queryset, status=status)
         self.message_user(request, f"{count} event(s) marked {status}.", messages.SUCCESS)

@@ -168,3 +168,31 @@ def several_zones_message(country: str) -> str:
     if not zones:
         return "Type the venue's time zone, such as Europe/Paris."
     return f"This country has several time zones ({', '.join(zones)}): type the venue's."
+
+
+def event_times_keep_clock(*, event: Any, old_zone: zoneinfo.ZoneInfo) -> int:
+    """After an event's zone changed, move its typed times so their wall clock stays.
+
+    The organizer typed "07:30" meaning the venue's clock: correcting the zone
+    (a new event left on UTC, a venue moved) must not turn it into 08:30. Only
+    times organizers type move (starts, price and code deadlines), not records
+    of when things happened. Returns how many times moved.
+    """
+    from events.models import DiscountCode, PriceTier, Race
+
+    new_zone = event.local_tz
+    if new_zone.key == old_zone.key:
+        return 0
+    moved = 0
+    typed = [
+        (Race.objects.filter(event=event), "start_time"),
+        (PriceTier.objects.filter(race__event=event), "until"),
+        (DiscountCode.objects.filter(event=event, valid_until__isnull=False), "valid_until"),
+    ]
+    for queryset, name in typed:
+        for obj in queryset.only("pk", name):
+            clock = venue_local(getattr(obj, name), zone=old_zone)
+            moved_to = clock.replace(tzinfo=new_zone).astimezone(UTC)
+            type(obj).objects.filter(pk=obj.pk).update(**{name: moved_to})
+            moved += 1
+    return moved
