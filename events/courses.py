@@ -16,6 +16,8 @@ from pace.lib.geo import bounding_box, cumulative_distances, point_at_distance, 
 
 PROFILE_SAMPLES = 200
 SIMPLIFY_TOLERANCE_M = 2.0
+# The line every event page draws: a 100 km trail at 2 m holds a few thousand points.
+MAX_LINE_POINTS = 10_000
 
 
 class CourseError(ValueError):
@@ -182,27 +184,30 @@ def _profile(line: list[list[float | None]], along: list[float]) -> list[list[fl
     return out
 
 
-def _simplify(measured: _Measured) -> list[list[float | None]]:
-    """Each segment simplified on its own, so a jump between segments stays a jump."""
+def _simplified(measured: _Measured) -> list[int]:
+    """Indices of the points kept: each segment on its own, so a jump stays a jump.
+
+    The line is served on every event page: its points are shared out between
+    segments (a file of thousands of tiny segments is refused before this).
+    """
     ends = [*measured.starts[1:], len(measured.line)]
-    out: list[list[float | None]] = []
+    share = max(MAX_LINE_POINTS // len(measured.starts), 2)
+    keep: list[int] = []
     for start, end in zip(measured.starts, ends, strict=True):
         part = measured.line[start:end]
-        out += [part[i] for i in simplify_indices(part, SIMPLIFY_TOLERANCE_M)]  # type: ignore[arg-type]
-    return out
+        kept = simplify_indices(part, SIMPLIFY_TOLERANCE_M, max_points=share)  # type: ignore[arg-type]
+        keep += [start + i for i in kept]
+    return keep
 
 
 def _waypoint_distances(
-    content: GPXContent, line: list[list[float | None]], along: list[float]
+    content: GPXContent, line: list[list[float | None]], along: list[float], keep: list[int]
 ) -> list[tuple[str, float]]:
     """Each waypoint at the distance of its projection on the nearest part of the line.
 
-    Projected on the simplified line (a few hundred parts, not every recorded point)
-    so a file's 100 waypoints cost milliseconds even on a 200,000-point track.
+    Projected on the simplified line (at most ``MAX_LINE_POINTS`` parts, not every
+    recorded point) so 100 waypoints cost little even on a 200,000-point track.
     """
-    if not content.waypoints:
-        return []
-    keep = simplify_indices(line, SIMPLIFY_TOLERANCE_M)  # type: ignore[arg-type]
     scale_x = math.cos(math.radians(float(line[0][1])))  # type: ignore[arg-type]
     xy = [(float(line[i][0]) * scale_x, float(line[i][1])) for i in keep]  # type: ignore[arg-type]
     out = []
@@ -232,9 +237,10 @@ def parse_gpx(data: bytes | str, *, track: int | None = None) -> ParsedCourse:
         raise CourseError("GPX track is shorter than 10 m")
     _fill_elevations(line, along)
     gain, loss = _climb(line, measured.starts)
+    keep = _simplified(measured)
     elevations = [p[2] for p in line if p[2] is not None]
     return ParsedCourse(
-        line=_simplify(measured),
+        line=[line[i] for i in keep],
         distance_m=round(along[-1], 1),
         elevation_gain_m=round(gain, 1),
         elevation_loss_m=round(loss, 1),
@@ -243,7 +249,7 @@ def parse_gpx(data: bytes | str, *, track: int | None = None) -> ParsedCourse:
         profile=_profile(line, along) if elevations else [],
         bbox=bounding_box(line),  # type: ignore[arg-type]
         name=content.name or chosen.name,
-        waypoints=_waypoint_distances(content, line, along),
+        waypoints=_waypoint_distances(content, line, along, keep),
         tracks=choices,
         track=chosen.index,
         gpx_text=content.text,

@@ -22,6 +22,9 @@ from xml.parsers import expat
 MAX_POINTS = 200_000
 # More waypoints than this is a list of places, not a course's split points.
 MAX_WAYPOINTS = 100
+# Tracks, routes and track segments together: a recording paused every kilometre of
+# an ultra has a few hundred; more is a file made to be slow to draw.
+MAX_PARTS = 1_000
 NAME_MAX_CHARS = 100
 # Lower than the Dead Sea shore or higher than Everest: a device's "no value" marker.
 ELEVATION_RANGE_M = (-500.0, 9000.0)
@@ -116,6 +119,7 @@ class _Reader:
         self.point_name = ""
         self.text: list[str] | None = None
         self.count = 0
+        self.parts = 0
         self.encoding: str | None = None
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
@@ -124,6 +128,10 @@ class _Reader:
             raise GPXReadError(f"Not a GPX file: the document is <{name[:30]}>, not <gpx>")
         self.stack.append(name)
         path = tuple(self.stack)
+        if path in (_TRACK, _ROUTE, _SEGMENT):
+            self.parts += 1
+            if self.parts > MAX_PARTS:
+                raise GPXReadError(f"GPX has more than {MAX_PARTS:,} tracks, routes and segments")
         if path == _TRACK:
             self.pieces.append(Piece(kind="track"))
         elif path == _ROUTE:

@@ -51,41 +51,79 @@ def bounding_box(points: Sequence[Sequence[float]]) -> list[float]:
     return [min(lons), min(lats), max(lons), max(lats)]
 
 
-def simplify_indices(points: Sequence[Sequence[float]], tolerance_m: float) -> list[int]:
+def simplify_indices(
+    points: Sequence[Sequence[float]], tolerance_m: float, *, max_points: int = 10_000
+) -> list[int]:
     """Indices of the ``[lon, lat, ...]`` points Ramer-Douglas-Peucker keeps within ``tolerance_m``.
 
-    Iterative (a long zigzag would exceed Python's recursion limit), on a local
-    flat projection: metres are exact enough over the few km between kept points.
+    At most ``max_points`` (the tolerance doubles until so): a line is drawn on every
+    event page. Iterative (a long zigzag would exceed Python's recursion limit), on a
+    local flat projection (metres are exact enough between kept points), and with a
+    budget: a real track costs about n·log2(n) distance checks, a crafted zigzag n²/2
+    (20,000 points took 6 minutes), so past the budget evenly spaced points are kept.
     """
     n = len(points)
     if n < 3:
         return list(range(n))
     scale_x = 111_320.0 * math.cos(math.radians(points[0][1]))
-    xy = [(p[0] * scale_x, p[1] * 110_574.0) for p in points]
+    xs = [p[0] * scale_x for p in points]
+    ys = [p[1] * 110_574.0 for p in points]
+    budget = [30 * n + 10_000]
+    tolerance = tolerance_m
+    while True:
+        keep = _douglas_peucker(xs, ys, tolerance, budget)
+        if keep is None:
+            step = -(-n // max(max_points - 1, 1))
+            return sorted({*range(0, n, step), n - 1})
+        if len(keep) <= max_points:
+            return keep
+        tolerance *= 2
+
+
+def _douglas_peucker(
+    xs: list[float], ys: list[float], tolerance: float, budget: list[int]
+) -> list[int] | None:
+    """Kept indices, or None once ``budget`` (distance checks left, shared) runs out."""
+    n = len(xs)
     keep = [False] * n
     keep[0] = keep[-1] = True
     stack = [(0, n - 1)]
     while stack:
         first, last = stack.pop()
-        far, far_d = _farthest(xy, first, last)
-        if far_d > tolerance_m:
+        if last - first < 2:
+            continue
+        budget[0] -= last - first - 1
+        if budget[0] < 0:
+            return None
+        far, far_d = _farthest(xs, ys, first, last)
+        if far_d > tolerance:
             keep[far] = True
             stack += [(first, far), (far, last)]
     return [i for i in range(n) if keep[i]]
 
 
-def _farthest(xy: Sequence[tuple[float, float]], first: int, last: int) -> tuple[int, float]:
-    (ax, ay), (bx, by) = xy[first], xy[last]
+def _farthest(xs: list[float], ys: list[float], first: int, last: int) -> tuple[int, float]:
+    """The point between ``first`` and ``last`` farthest from the segment joining them.
+
+    From the segment, not its infinite line: an out-and-back's turnaround lies on the
+    line through its start and finish, and must not be dropped.
+    """
+    ax, ay = xs[first], ys[first]
+    bx, by = xs[last], ys[last]
     dx, dy = bx - ax, by - ay
     length2 = dx * dx + dy * dy
-    best, best_d = first, 0.0
+    best, best_d2 = first + 1, -1.0
     for i in range(first + 1, last):
-        px, py = xy[i]
-        if length2 == 0:
-            d = math.hypot(px - ax, py - ay)
+        px, py = xs[i] - ax, ys[i] - ay
+        along = px * dx + py * dy
+        if along <= 0 or length2 == 0:
+            d2 = px * px + py * py
+        elif along >= length2:
+            qx, qy = xs[i] - bx, ys[i] - by
+            d2 = qx * qx + qy * qy
         else:
-            t = max(0.0, min(1.0, ((px - ax) * dx + (py - ay) * dy) / length2))
-            d = math.hypot(px - ax - t * dx, py - ay - t * dy)
-        if d > best_d:
-            best, best_d = i, d
-    return best, best_d
+            cross = px * dy - py * dx
+            d2 = cross * cross / length2
+        if d2 > best_d2:
+            best, best_d2 = i, d2
+    return best, math.sqrt(best_d2)
