@@ -3,6 +3,13 @@
 Platform staff (``is_staff``) see everything. Members of an organizer see only
 that organizer's objects; their role decides what they may change. Models name
 the path to their organizer in ``ORGANIZER_PATH``.
+
+A user holds one role per organizer, and different roles at different
+organizers (staff of one, owner of the one they started). So a permission that
+depends on a role is always asked of the organizer of the object it acts on:
+``has_role_for(user, obj, roles)``, or ``scope_to_user(queryset, user, roles)``
+for many objects at once. "Some role at any organizer" (``obj=None``) only
+decides whether a menu entry or a button shows, never whether an act is allowed.
 """
 
 from __future__ import annotations
@@ -43,13 +50,16 @@ def organizer_ids(user: Any, roles: frozenset[str] = EDIT_ROLES) -> list[int]:
     return [org_id for org_id, role in roles_of(user).items() if role in roles]
 
 
-def scope_to_user(queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
-    """Limit a queryset of an organizer-owned model to what ``user`` may see."""
+def scope_to_user(
+    queryset: QuerySet[Any], user: Any, roles: frozenset[str] = EDIT_ROLES
+) -> QuerySet[Any]:
+    """Limit a queryset of an organizer-owned model to the objects of organizers where
+    ``user`` holds one of ``roles`` (by default: what they may see)."""
     if is_platform_staff(user):
         return queryset
     path = queryset.model.ORGANIZER_PATH
     lookup = f"{path}__in" if path else "pk__in"
-    return queryset.filter(**{lookup: organizer_ids(user)})
+    return queryset.filter(**{lookup: organizer_ids(user, roles)})
 
 
 def organizer_id_of(obj: Model) -> int | None:
@@ -67,7 +77,10 @@ def organizer_id_of(obj: Model) -> int | None:
 
 
 def has_role_for(user: Any, obj: Model | None, roles: frozenset[str]) -> bool:
-    """May ``user`` act with one of ``roles`` on ``obj`` (or on some object, when None)?"""
+    """May ``user`` act with one of ``roles`` on ``obj``?
+
+    With ``obj=None`` the answer is "at some organizer": only for menus and buttons.
+    """
     if is_platform_staff(user):
         return True
     mine = roles_of(user)

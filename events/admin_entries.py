@@ -2,7 +2,8 @@
 
 Also the admins of what shapes entries (price tiers, questions, discount codes)
 and of teams and the waitlist. Every admin here is an ``OrganizerScopedAdmin``,
-and every custom view resolves its race through ``scope_to_user``.
+and every custom view resolves its race through ``scope_to_user`` and asks the
+role it needs of that race's organizer.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -22,7 +23,14 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from events import dashboard, exports, mass_email
-from events.access import EDIT_ROLES, MANAGE_ROLES, has_role_for, scope_to_user
+from events.access import (
+    EDIT_ROLES,
+    MANAGE_ROLES,
+    has_role_for,
+    is_platform_staff,
+    organizer_ids,
+    scope_to_user,
+)
 from events.admin_scoping import OrganizerScopedAdmin, OrganizerScopedInline
 from events.entry_changes import bib_set, bibs_assign, registration_cancel, registration_check_in
 from events.models import (
@@ -199,7 +207,19 @@ class RegistrationAdmin(OrganizerScopedAdmin):
 
     @admin.display(description="Payment", ordering="payment_method")
     def payment(self, obj: Registration) -> str:
-        return PAYMENT_LABELS.get(obj.payment_method, obj.payment_method)
+        """How the entry is paid, and what was given back (a refund leaves the entry as it was)."""
+        method = PAYMENT_LABELS.get(obj.payment_method, obj.payment_method)
+        refunded = getattr(obj, "refunded", None)
+        return f"{method} · {refunded} {obj.currency} refunded" if refunded else method
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Registration]:
+        refunds = (
+            Payment.objects.filter(registration=OuterRef("pk"), refunded_amount__gt=0)
+            .values("registration")
+            .annotate(total=Sum("refunded_amount"))
+            .values("total")
+        )
+        return super().get_queryset(request).annotate(refunded=Subquery(refunds))
 
     @admin.display(description="Checked in", boolean=True, ordering="checked_in_at")
     def checked_in(self, obj: Registration) -> bool:
@@ -218,6 +238,11 @@ class RegistrationAdmin(OrganizerScopedAdmin):
             "<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
         )
 
+    # Staff check in, number and export; cancelling entries and writing to everyone in
+    # the organizer's name are for its owners and admins.
+    cancel_roles = MANAGE_ROLES
+    email_roles = mass_email.SENDER_ROLES
+
     # Entries are taken through the entry form (price, capacity) and cancelled, never deleted.
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -225,8 +250,11 @@ class RegistrationAdmin(OrganizerScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_cancel_permission(self, request: HttpRequest) -> bool:
-        return has_role_for(request.user, None, MANAGE_ROLES)
+    def has_cancel_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_role_for(request.user, obj, self.cancel_roles)
+
+    def has_email_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_role_for(request.user, obj, self.email_roles)
 
     def save_model(self, request: HttpRequest, obj: Registration, form: Any, change: bool) -> None:
         """A new bib goes through ``bib_set``, which records it in the entry's history."""
@@ -263,17 +291,28 @@ class RegistrationAdmin(OrganizerScopedAdmin):
             raise PermissionDenied
         return {**self.admin_site.each_context(request), "opts": self.opts}
 
-    def _race(self, request: HttpRequest, race_id: int) -> Race:
-        return get_object_or_404(
+    def _race(self, request: HttpRequest, race_id: int, roles: frozenset[str]) -> Race:
+        """The race of the URL: 404 unless the user may see it, 403 without ``roles`` there."""
+        race = get_object_or_404(
             scope_to_user(Race.objects.select_related("event"), request.user), pk=race_id
         )
+        if not has_role_for(request.user, race, roles):
+            raise PermissionDenied
+        return race
 
     def dashboard_view(self, request: HttpRequest) -> HttpResponse:
-        return dashboard.dashboard_view(request, admin_context=self._context(request))
+        # The e-mail link shows only on races the user may write to (None: all of them).
+        emailable = (
+            None
+            if is_platform_staff(request.user)
+            else set(organizer_ids(request.user, self.email_roles))
+        )
+        context = {**self._context(request), "email_organizer_ids": emailable}
+        return dashboard.dashboard_view(request, admin_context=context)
 
     def start_list_view(self, request: HttpRequest, race_id: int) -> HttpResponse:
         context = self._context(request)
-        race = self._race(request, race_id)
+        race = self._race(request, race_id, self.view_roles)
         if request.GET.get("format") == "csv":
             data = exports.table_csv(exports.start_list_table(user=request.user, race=race))
             return _download(data, CSV, f"start-list-{race.event.slug}-{race.slug}.csv")
@@ -286,9 +325,8 @@ class RegistrationAdmin(OrganizerScopedAdmin):
 
     def email_view(self, request: HttpRequest, race_id: int) -> HttpResponse:
         context = self._context(request)
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        return mass_email.race_email_view(request, race_id, admin_context=context)
+        race = self._race(request, race_id, self.email_roles)
+        return mass_email.race_email_view(request, race.pk, admin_context=context)
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         """Filtered on one race, the list links to its start list and e-mail form."""
@@ -296,7 +334,12 @@ class RegistrationAdmin(OrganizerScopedAdmin):
         race = None
         if race_id.isdigit():
             race = scope_to_user(Race.objects.all(), request.user).filter(pk=race_id).first()
-        return super().changelist_view(request, {**(extra_context or {}), "filtered_race": race})
+        extra = {
+            **(extra_context or {}),
+            "filtered_race": race,
+            "can_email_race": race is not None and self.has_email_permission(request, race),
+        }
+        return super().changelist_view(request, extra)
 
     # --- Actions ----------------------------------------------------------------------
 
@@ -349,7 +392,7 @@ class RegistrationAdmin(OrganizerScopedAdmin):
         ids = queryset.values_list("pk", flat=True)
         return [("action", action), *((ACTION_CHECKBOX_NAME, pk) for pk in ids)]
 
-    @admin.action(description="E-mail selected participants", permissions=["change"])
+    @admin.action(description="E-mail selected participants", permissions=["email"])
     def email_selected(self, request: HttpRequest, queryset: QuerySet[Registration]) -> Any:
         return mass_email.mass_email_page(
             request,
@@ -441,8 +484,10 @@ class WaitlistEntryAdmin(OrganizerScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_offer_permission(self, request: HttpRequest) -> bool:
-        return has_role_for(request.user, None, EDIT_ROLES)
+    offer_roles = EDIT_ROLES
+
+    def has_offer_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_role_for(request.user, obj, self.offer_roles)
 
     @admin.action(description="Offer the free places of these races now", permissions=["offer"])
     def offer_places(self, request: HttpRequest, queryset: QuerySet[WaitlistEntry]) -> None:

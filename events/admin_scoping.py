@@ -4,13 +4,21 @@ Lists, change pages, deletes, actions, autocomplete, foreign-key choices and
 list filters all go through ``get_queryset`` or ``scope_to_user``, so a member
 of one organizer can neither see nor pick another organizer's objects, even by
 guessing ids.
+
+Roles are per organizer: every admin action runs only on the selected objects
+whose organizer gives the user the roles of the action's permission
+(``<permission>_roles``), and says which it skipped; foreign-key choices list
+only objects of organizers where the user may save with that choice.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import ForeignKey, ManyToManyField, Model, QuerySet
 from django.forms import Field
 from django.http import HttpRequest
@@ -26,23 +34,33 @@ from events.access import (
 from events.admin_localtime import VenueTimesAdmin, VenueTimesInline
 
 
-def _scoped_related(db_field: Any, request: HttpRequest, kwargs: dict[str, Any]) -> None:
+def _scoped_related(
+    db_field: Any, request: HttpRequest, kwargs: dict[str, Any], roles: frozenset[str]
+) -> None:
     model = db_field.related_model
     if hasattr(model, "ORGANIZER_PATH"):
         base = kwargs.get("queryset", model._default_manager.all())
-        kwargs["queryset"] = scope_to_user(base, request.user)
+        kwargs["queryset"] = scope_to_user(base, request.user, roles)
 
 
 class _ScopedFormFields:
-    """Foreign-key and many-to-many choices limited to the user's organizers."""
+    """Foreign-key and many-to-many choices limited to the organizers where the user may
+    save the object with that choice (not merely where they are a member)."""
+
+    add_roles: frozenset[str] = EDIT_ROLES
+    change_roles: frozenset[str] = EDIT_ROLES
+
+    def _choice_roles(self) -> frozenset[str]:
+        # The same form adds and changes: a choice must allow both.
+        return self.add_roles & self.change_roles
 
     def formfield_for_foreignkey(
         self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> Field | None:
-        _scoped_related(db_field, request, kwargs)
+        _scoped_related(db_field, request, kwargs, self._choice_roles())
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
         if field is not None and db_field.related_model.__name__ == "Organizer":
-            mine = organizer_ids(request.user)
+            mine = organizer_ids(request.user, self._choice_roles())
             if len(mine) == 1 and not is_platform_staff(request.user):
                 field.initial = mine[0]
         return field
@@ -50,19 +68,25 @@ class _ScopedFormFields:
     def formfield_for_manytomany(
         self, db_field: ManyToManyField[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> Field | None:
-        _scoped_related(db_field, request, kwargs)
+        _scoped_related(db_field, request, kwargs, self._choice_roles())
         return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
 
 
 class OrganizerScopedAdmin(VenueTimesAdmin, _ScopedFormFields, admin.ModelAdmin):
-    """A ModelAdmin whose every view sees only the requesting user's organizers' objects."""
+    """A ModelAdmin whose every view sees only the requesting user's organizers' objects.
 
+    ``<permission>_roles`` name the roles an organizer must give the user for each
+    permission, on that organizer's objects; actions are checked against them per
+    object (see ``get_action``).
+    """
+
+    view_roles: frozenset[str] = EDIT_ROLES
     add_roles: frozenset[str] = EDIT_ROLES
     change_roles: frozenset[str] = EDIT_ROLES
     delete_roles: frozenset[str] = MANAGE_ROLES
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return scope_to_user(super().get_queryset(request), request.user)
+        return scope_to_user(super().get_queryset(request), request.user, self.view_roles)
 
     def get_list_filter(self, request: HttpRequest) -> list[Any]:
         """Related filters list only related objects present in the scoped list."""
@@ -75,11 +99,12 @@ class OrganizerScopedAdmin(VenueTimesAdmin, _ScopedFormFields, admin.ModelAdmin)
             scoped.append(item)
         return scoped
 
+    # Without an object these say "at some organizer": they only show menus and buttons.
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return has_role_for(request.user, None, EDIT_ROLES)
+        return has_role_for(request.user, None, self.view_roles)
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return has_role_for(request.user, obj, EDIT_ROLES)
+        return has_role_for(request.user, obj, self.view_roles)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return has_role_for(request.user, None, self.add_roles)
@@ -90,12 +115,66 @@ class OrganizerScopedAdmin(VenueTimesAdmin, _ScopedFormFields, admin.ModelAdmin)
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return has_role_for(request.user, obj, self.delete_roles)
 
+    # --- Actions: per object, against each object's organizer ---------------------------
+
+    def action_roles(self, func: Callable[..., Any]) -> frozenset[str]:
+        """The roles that allow ``func`` on an object: those of any of its permissions."""
+        permissions = getattr(func, "allowed_permissions", None) or ("change",)
+        roles: frozenset[str] = frozenset()
+        for permission in permissions:
+            named = getattr(self, f"{permission}_roles", None)
+            if named is None:
+                raise ImproperlyConfigured(
+                    f"{type(self).__name__} has an action needing the {permission!r} "
+                    f"permission but no {permission}_roles saying which roles hold it."
+                )
+            roles |= named
+        return roles
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        """Every action, Django's bulk delete included, runs only on the selected objects
+        whose organizer gives the user the action's roles, and says what it skipped."""
+        return {
+            name: (self._checked_action(func, description), name, description)
+            for name, (func, _, description) in super().get_actions(request).items()
+        }
+
+    def _checked_action(self, func: Callable[..., Any], description: str) -> Callable[..., Any]:
+        roles = self.action_roles(func)
+
+        @functools.wraps(func)
+        def checked(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+            allowed = scope_to_user(queryset, request.user, roles)
+            skipped = queryset.count() - allowed.count()
+            what = self.opts.verbose_name_plural
+            if not allowed.exists():
+                self.message_user(
+                    request,
+                    f"Nothing done: your role at their organizer does not allow "
+                    f"“{description}” on the selected {what}.",
+                    messages.ERROR,
+                )
+                return None
+            if skipped:
+                self.message_user(
+                    request,
+                    f"{skipped} of the selected {what} skipped: your role at their organizer "
+                    f"does not allow “{description}”.",
+                    messages.WARNING,
+                )
+            return func(modeladmin, request, allowed)
+
+        return checked
+
 
 class OrganizerScopedInline(VenueTimesInline, _ScopedFormFields):
     """Inline of an organizer-scoped parent: the parent's object decides access."""
 
     change_roles: frozenset[str] = EDIT_ROLES
     delete_roles: frozenset[str] = EDIT_ROLES
+
+    def _choice_roles(self) -> frozenset[str]:
+        return self.change_roles
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return has_role_for(request.user, obj, EDIT_ROLES)

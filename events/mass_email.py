@@ -29,12 +29,15 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from events.access import scope_to_user
+from events.access import MANAGE_ROLES, scope_to_user
 from events.models import Race, Registration, RegistrationChange
 from events.tasks import send_participant_email
 from pace.lib.mail import has_line_break, one_line
 
 logger = logging.getLogger(__name__)
+
+# Writing to every participant in the organizer's name is for its owners and admins.
+SENDER_ROLES = MANAGE_ROLES
 
 
 class MassEmailForm(forms.Form):
@@ -70,7 +73,7 @@ def participants_email(
     *, user: Any, registrations: QuerySet[Registration], subject: str, body: str
 ) -> int:
     """Queue the e-mail to every confirmed participant in ``registrations`` the user may reach."""
-    scoped = scope_to_user(registrations, user)
+    scoped = scope_to_user(registrations, user, SENDER_ROLES)
     ids = email_recipients(registrations=scoped)
     races = Race.objects.filter(registrations__pk__in=ids).distinct()
     # Queued, not sent: each copy's outcome is written in its entry's history by its task.
@@ -213,7 +216,7 @@ def mass_email_page(
     hidden: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """The subject and body form with the number of recipients; sends on a valid post."""
-    registrations = scope_to_user(registrations, request.user)
+    registrations = scope_to_user(registrations, request.user, SENDER_ROLES)
     context = {**admin_context, "recipients": len(email_recipients(registrations=registrations))}
     form, count = _send_or_show(request, registrations, context)
     if count is not None:
@@ -226,7 +229,7 @@ def mass_email_page(
 def race_email_view(request: HttpRequest, race_id: int, *, admin_context: dict[str, Any]) -> Any:
     """E-mail every confirmed participant of one race."""
     race = get_object_or_404(
-        scope_to_user(Race.objects.select_related("event"), request.user), pk=race_id
+        scope_to_user(Race.objects.select_related("event"), request.user, SENDER_ROLES), pk=race_id
     )
     changelist = reverse("admin:events_registration_changelist")
     return mass_email_page(

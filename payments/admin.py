@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from events.access import (
+    EDIT_ROLES,
     MANAGE_ROLES,
     has_role_for,
     is_platform_staff,
@@ -106,16 +107,22 @@ class PaymentAdmin(ReadOnlyAdmin):
     def race(self, obj: Payment) -> str:
         return str(obj.registration.race)
 
-    def has_payments_permission(self, request: HttpRequest) -> bool:
-        """Actions on payments: for anyone who may see them (each action checks its own)."""
-        return self.has_view_permission(request)
+    # Staff take money at the desk; giving it back is for owners and admins.
+    payments_roles = EDIT_ROLES
+    refund_roles = MANAGE_ROLES
+
+    def has_payments_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_role_for(request.user, obj, self.payments_roles)
+
+    def has_refund_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_role_for(request.user, obj, self.refund_roles)
 
     @admin.action(description="Mark paid on site", permissions=["payments"])
     def mark_paid_on_site(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
         settled = sum(payment_settle_on_site(payment=p, actor=request.user) for p in queryset)
         self.message_user(request, f"{settled} payment(s) marked paid on site.", messages.SUCCESS)
 
-    @admin.action(description="Refund the selected payment…", permissions=["payments"])
+    @admin.action(description="Refund the selected payment…", permissions=["refund"])
     def refund(self, request: HttpRequest, queryset: QuerySet[Payment]) -> HttpResponse | None:
         if queryset.count() != 1:
             self.message_user(request, "Pick one payment to refund.", messages.WARNING)
@@ -131,7 +138,7 @@ class PaymentAdmin(ReadOnlyAdmin):
         payment = self.get_object(request, str(object_id))
         if payment is None:
             raise Http404("No such payment.")
-        if not has_role_for(request.user, payment, MANAGE_ROLES):
+        if not self.has_refund_permission(request, payment):
             raise PermissionDenied
         staff = is_platform_staff(request.user)
         form = RefundForm(request.POST or None, payment=payment, staff=staff)
@@ -162,7 +169,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     ) -> HttpResponse:
         payment = self.get_object(request, object_id)
         can_refund = bool(
-            payment and refundable(payment) and has_role_for(request.user, payment, MANAGE_ROLES)
+            payment and refundable(payment) and self.has_refund_permission(request, payment)
         )
         extra = {**(extra_context or {}), "can_refund": can_refund}
         return super().change_view(request, object_id, form_url, extra)
@@ -213,11 +220,8 @@ class ConnectedAccountAdmin(ReadOnlyAdmin):
     change_list_template = "payments/admin/connectedaccount_change_list.html"
     change_form_template = "payments/admin/connectedaccount_change_form.html"
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return has_role_for(request.user, None, MANAGE_ROLES)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return has_role_for(request.user, obj, MANAGE_ROLES)
+    # Not even listed to staff: an account's state and balance are the managers' business.
+    view_roles = MANAGE_ROLES
 
     def get_urls(self) -> list[URLPattern]:
         wrap = self.admin_site.admin_view
