@@ -389,3 +389,32 @@ def test_it_gives_back_the_typed_wall_clock_or_says_it_does_not_exist(zone, type
     if ambiguous:  # the first of the two: the earlier instant
         later = typed.replace(tzinfo=tz, fold=1).astimezone(UTC)
         assert stored < later
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    zone=st.sampled_from(ZONES),
+    day=st.dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2027, 12, 31)),
+    clock=st.one_of(
+        st.times().map(lambda t: t.strftime("%H:%M")),
+        st.sampled_from(["02:30", "01:30", "24:00", "7h30", "", "\x00", "99:99"]),
+        st.text(max_size=8),
+        st.from_regex(r"\A[0-9]{1,2}:[0-9]{1,2}\Z"),
+    ),
+)
+def test_it_stores_any_typed_start_at_the_venue_or_says_why_not(as_alice, alpha, zone, day, clock):
+    Event.objects.filter(slug="any-run").delete()
+    event = venue_event(alpha, zone, day, name="Any Run")
+    response = as_alice.post(ADMIN_RACE_ADD, race_form(event, day.isoformat(), clock))
+    if response.status_code == 200:
+        assert response.context["adminform"].form.errors["start_time"]
+        assert not Race.objects.filter(event=event).exists()
+        return
+    assert response.status_code == 302
+    stored = Race.objects.get(event=event).start_time
+    typed = dt.datetime.combine(day, forms.TimeField().clean(clock))
+    assert venue_local(stored, zone=zoneinfo.ZoneInfo(zone)) == typed
