@@ -50,7 +50,11 @@ def _scoped_view_on_site(request: HttpRequest, content_type_id: int, object_id: 
     from django.core.exceptions import ValidationError
     from django.http import Http404
 
-    model = ContentType.objects.get_for_id(content_type_id).model_class()
+    try:
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+    except (ContentType.DoesNotExist, ValueError) as exc:
+        # The path's id is typed by hand: no such type is a 404, as Django's shortcut says.
+        raise Http404("No such content type") from exc
     if model is not None and hasattr(model, "ORGANIZER_PATH"):
         visible = scope_to_user(model._default_manager.all(), request.user)
         try:
