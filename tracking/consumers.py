@@ -25,9 +25,12 @@ from pace.lib.wsout import Outlet
 from tracking import hub, ingest, posts, selectors
 from tracking.hub import RaceHub, Tick
 from tracking.kudos import Bucket, Cheer, kudos_batcher, kudos_limited, spectator_key
-from tracking.viewer import MAX_FOLLOWS, Viewer
+from tracking.viewer import FOLLOW_BURST, FOLLOW_REFILL_SECONDS, MAX_FOLLOWS, Viewer
 
 MAX_SEQ = 2**63 - 1  # Position.seq is a 64-bit column: one more fails the whole group commit
+# A hello naming another device costs a query (its last_seq): a phone sends one per
+# connection, so 5 at once and one more every 10 s is plenty.
+HELLO_BURST, HELLO_REFILL_SECONDS = 5, 10.0
 
 
 def _query(scope: dict[str, Any], name: str) -> str:
@@ -106,6 +109,15 @@ class _JsonFrames(AsyncWebsocketConsumer):
     async def limited(self, limited: Limited) -> None:
         await self.error("rate_limited", limited.reason, retry_after=limited.retry_after)
 
+    async def took(self, bucket: Bucket, what: str) -> bool:
+        """Whether this socket's own ``bucket`` lets one more ``what`` through (no cache
+        round trip); if not, the client is told when it may."""
+        if bucket.take():
+            return True
+        detail = f"too many {what} on this connection: wait a few seconds"
+        await self.error("rate_limited", detail, retry_after=bucket.wait())
+        return False
+
     async def refused(self) -> bool:
         """Whether this new socket is over its IP's limit (``ws.connect.ip``); if so it is
         told why and closed as an overloaded server closes it (1013, ``retry=S``), so
@@ -155,6 +167,7 @@ class TrackerConsumer(_JsonFrames):
 
     async def connect(self) -> None:
         self.tasks: set[asyncio.Task[None]] = set()
+        self.hello_bucket = Bucket(HELLO_BURST, HELLO_REFILL_SECONDS)
         if await self.refused():
             return
         await self.accept()
@@ -190,6 +203,8 @@ class TrackerConsumer(_JsonFrames):
         )
 
     async def on_hello(self, frame: dict[str, Any]) -> None:
+        if not await self.took(self.hello_bucket, "hello frames"):
+            return
         device = str(frame.get("device") or "")[:200]
         if self.athlete is not None:  # the token came in the URL: the hello names the device
             if device and ingest.device_key(device) != self.device:
@@ -335,6 +350,7 @@ class LiveConsumer(_JsonFrames):
         )
         self.ip = scope_ip(self.scope)
         self.bucket = Bucket(settings.TRACKING_KUDOS_BURST, settings.TRACKING_KUDOS_REFILL_SECONDS)
+        self.follow_bucket = Bucket(FOLLOW_BURST, FOLLOW_REFILL_SECONDS)
         await self.accept()
         self.viewer = Viewer(
             race=info, outlet=self.outlet, max_backlog=settings.TRACKING_VIEWER_BACKLOG_BYTES
@@ -355,7 +371,7 @@ class LiveConsumer(_JsonFrames):
             await self.error("too_many", f"follow at most {MAX_FOLLOWS} athletes")
         elif unknown := [i for i in ids if i not in self.athletes]:
             await self.error("unknown_athlete", f"not in this race: {unknown[:10]}")
-        else:
+        elif await self.took(self.follow_bucket, "follow frames"):
             self.viewer.follow(ids, self.hub)
 
     async def on_field(self, frame: dict[str, Any]) -> None:
@@ -371,9 +387,7 @@ class LiveConsumer(_JsonFrames):
         if not _int(athlete) or athlete not in self.athletes:
             await self.error("unknown_athlete", "athlete must be the id of an athlete of this race")
             return
-        if not self.bucket.take():
-            wait = self.bucket.wait()
-            await self.error("rate_limited", "too many kudos: wait a few seconds", retry_after=wait)
+        if not await self.took(self.bucket, "kudos"):
             return
         limited = await kudos_limited(spectator=self.spectator, ip=self.ip)
         if limited is not None:

@@ -14,10 +14,12 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.test import Client
 
+from tracking.consumers import HELLO_BURST
 from tracking.kudos import kudos_batcher
 from tracking.models import Kudos, Position, Post
 from tracking.testrace import load_test_race_create
 from tracking.tests.helpers import connect, frame, point, run, send
+from tracking.viewer import FOLLOW_BURST
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -182,3 +184,30 @@ def test_an_athletes_posts_are_limited_across_sockets_then_allowed_again(race, l
     assert friends == [] and later == []
     texts = Post.objects.filter(registration_id=runner["id"]).values_list("text", flat=True)
     assert sorted(texts) == ["Finish line!", "km 0", "km 1"]
+
+
+def test_a_socket_flooding_follows_or_hellos_is_told_to_wait(race):
+    """Each follow costs a snapshot (the whole field), each hello naming a device a
+    query: a socket's own bucket refuses a flood without a cache round trip."""
+    athletes = [a["id"] for a in race["athletes"]]
+
+    async def scenario():
+        viewer = await connect(f"/ws/live/{race['race_id']}/")
+        await frame(viewer)
+        follows = []
+        for n in range(FOLLOW_BURST + 2):
+            await send(viewer, {"type": "follow", "athletes": athletes[n % 3 : n % 3 + 1]})
+            follows.append(await frame(viewer))
+        phone = await connect(f"/ws/track/?token={race['athletes'][0]['token']}")
+        await frame(phone)
+        hellos = []
+        for n in range(HELLO_BURST + 1):
+            await send(phone, {"type": "hello", "device": f"phone {n}"})
+            hellos.append(await frame(phone))
+        return follows, hellos
+
+    follows, hellos = run(scenario)
+    assert [f["type"] for f in follows] == ["snapshot"] * FOLLOW_BURST + ["error"] * 2
+    assert [f["type"] for f in hellos] == ["welcome"] * HELLO_BURST + ["error"]
+    for refused in (follows[-1], hellos[-1]):
+        assert refused["code"] == "rate_limited" and refused["retry_after"] >= 1

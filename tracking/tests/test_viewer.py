@@ -279,6 +279,30 @@ def test_a_slow_socket_gets_nothing_more_until_it_has_read_then_the_latest_state
     assert viewer.skipped == 2 and not viewer.lagging
 
 
+def test_a_follow_on_a_full_socket_is_answered_once_it_has_read():
+    """A client that sends follows and reads nothing would have the server hold a
+    snapshot (the whole field) per follow: its snapshot waits until it has read."""
+    sent: list[dict] = []
+
+    async def scenario():
+        await _store_tick(1, {1: 100, 2: 90, 3: 80})
+        viewer = _viewer(sent, max_backlog=1000)
+        hub = await _hub([viewer])
+        viewer.outlet.held = 5000  # the client stopped reading
+        for athlete in (1, 2, 3):
+            viewer.follow([athlete], hub)
+        hub.dispatch(_message(2, {3: 200}))
+        await asyncio.sleep(0.01)
+        viewer.outlet.held = 0  # all read
+        hub.dispatch(_message(3, {3: 300}))
+        await asyncio.sleep(0.01)
+        return viewer
+
+    viewer = run(scenario)
+    assert [(f["type"], f["seq"]) for f in sent] == [("snapshot", 1), ("snapshot", 3)]
+    assert viewer.follows == [3] and not viewer.lagging
+
+
 def _fields(sent: list[dict]) -> list[tuple[int, list[int]]]:
     return [(f["seq"], sorted(e[0] for e in f["field"])) for f in sent if f["type"] == "field"]
 
