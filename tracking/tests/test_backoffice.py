@@ -108,3 +108,19 @@ def test_it_lets_an_organizer_revoke_only_its_own_trackers(client, alice, posts)
     client.post("/admin/tracking/tracker/", {"action": "revoke", "_selected_action": ids})
     revoked = Tracker.objects.filter(revoked_at__isnull=False)
     assert [t.registration.race.event.organizer.name for t in revoked] == ["Alpha Races"]
+
+
+def test_it_refuses_a_guessable_device_id_typed_in_the_admin(client, alice, posts):
+    client.login(username="alice", password=PASSWORD)
+    tracker = Tracker.objects.get(registration=posts[0].registration)
+    issued = tracker.device_id
+    url = f"/admin/tracking/tracker/{tracker.pk}/change/"
+    response = client.post(url, {"device_id": "lt-12-7"})
+    assert response.status_code == 200 and "at least 8 characters" in response.content.decode()
+    response = client.post(url, {"device_id": "12345678"})
+    assert "digits only needs at least 12" in response.content.decode()
+    tracker.refresh_from_db()
+    assert tracker.device_id == issued
+    assert client.post(url, {"device_id": "Pixel8.Anna_~x"}).status_code == 302
+    tracker.refresh_from_db()
+    assert tracker.device_id == "Pixel8.Anna_~x"
