@@ -223,3 +223,15 @@ def test_it_refuses_a_tracker_change_without_the_csrf_token(race, entry, dave):
     data = {"action": "device", "registration": entry.pk, "device_id": "my-phone-42"}
     assert client.post(TRACK, data).status_code == 403
     assert not Tracker.objects.filter(device_id="my-phone-42").exists()
+
+
+def test_it_lets_a_token_holder_link_a_device_without_logging_in(client, race, entry):
+    tracker = Tracker.objects.create(registration=entry)
+    data = {"action": "device", "registration": entry.pk, "token": tracker.token}
+    response = client.post(TRACK, {**data, "device_id": "Pixel8.Anna_~x"})
+    assert response["Location"] == f"{TRACK}?token={tracker.token}"
+    assert athlete_for_device("Pixel8.Anna_~x").id == entry.pk
+    refused = client.post(TRACK, {**data, "device_id": "123456"})
+    assert "at least 8 characters" in refused.content.decode()
+    forged = client.post(TRACK, {**data, "token": "not-a-token", "device_id": "Other.Phone_9"})
+    assert forged.status_code == 404 and athlete_for_device("Other.Phone_9") is None
