@@ -213,7 +213,10 @@ class CourseForm(forms.ModelForm):
         required=False,
         empty_value=None,
         label="Track",
-        help_text="The GPX file has several tracks or routes: which one is the course.",
+        help_text=(
+            "The GPX file has several tracks or routes: which one is the course"
+            " (a new file starts from its longest)."
+        ),
     )
 
     class Meta:

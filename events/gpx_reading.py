@@ -178,7 +178,14 @@ class _Reader:
                 f"GPX has more than {MAX_WAYPOINTS} waypoints; keep only the course's"
                 " split points (aid stations, timing mats)"
             )
-        self.waypoints.append((self.point_name or "Waypoint", point))
+        # Split point names are unique per course: RideWithGPS cues repeat "Left", "Right".
+        base = self.point_name or "Waypoint"
+        taken = {name for name, _ in self.waypoints}
+        name, n = base, 1
+        while name in taken:
+            n += 1
+            name = f"{base[: NAME_MAX_CHARS - 5]} ({n})"
+        self.waypoints.append((name, point))
 
     def chars(self, data: str) -> None:
         if self.text is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from events import courses
 from events.models import Course
 
 pytestmark = pytest.mark.django_db
@@ -119,24 +121,50 @@ def test_it_shows_a_form_error_for_a_hostile_file(client, alice, alpha):
 
 # GPX-ish bytes: fragments of real GPX (good and broken values) put together at random,
 # in any of the encodings a file may declare, sometimes cut short or with stray bytes.
-_NUMBER = st.sampled_from(
-    ["45", "45.0001", "6", "-0", "90", "-180", "181", "nan", "inf", "-1e999", "1e308", "", "x"]
+_BAD_NUMBER = st.sampled_from(["nan", "inf", "-1e999", "1e308", "", "x", "181", "-91", "1_0"])
+_LAT = st.one_of(st.floats(-90, 90).map(lambda v: f"{v:.6f}"), st.floats(-90, 90).map(str))
+_LON = st.floats(-180, 180).map(lambda v: f"{v:.6f}")
+_ELE = st.one_of(
+    st.none(), st.floats(-600, 9500).map(lambda v: f"{v:.1f}"), st.sampled_from(["", "NaN", "x"])
 )
-_POINT = st.builds(
-    lambda tag, lat, lon, ele, name: (
-        f'<{tag} lat="{lat}" lon="{lon}"><ele>{ele}</ele><time>garbage</time>'
-        f"<name>{name}</name><extensions><ele>0</ele></extensions></{tag}>"
-    ),
-    st.sampled_from(["trkpt", "rtept", "wpt"]),
-    _NUMBER,
-    _NUMBER,
-    _NUMBER,
-    st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="<&"), max_size=20),
+
+
+def _rarely_bad(good: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Mostly good values: one bad coordinate refuses the whole file, hiding the rest."""
+    return st.tuples(st.integers(0, 29), good, _BAD_NUMBER).map(
+        lambda t: t[2] if t[0] == 0 else t[1]
+    )
+
+
+def _point(tag: str) -> st.SearchStrategy[str]:
+    return st.builds(
+        lambda tag, lat, lon, ele, name: (
+            f'<{tag} lat="{lat}" lon="{lon}">'
+            + ("" if ele is None else f"<ele>{ele}</ele>")
+            + f"<time>garbage</time><name>{name}</name><extensions><ele>0</ele></extensions>"
+            + f"</{tag}>"
+        ),
+        st.sampled_from([tag, tag, tag, "wpt"]),
+        _rarely_bad(_LAT),
+        _rarely_bad(_LON),
+        _ELE,
+        st.text(
+            st.characters(blacklist_categories=["Cs", "Cc"], blacklist_characters="<&"),
+            max_size=20,
+        ),
+    )
+
+
+_TRACK = st.lists(st.lists(_point("trkpt"), max_size=6), max_size=3).map(
+    lambda segs: "<trk>" + "".join(f"<trkseg>{''.join(s)}</trkseg>" for s in segs) + "</trk>"
 )
+_ROUTE = st.lists(_point("rtept"), max_size=6).map(lambda pts: f"<rte>{''.join(pts)}</rte>")
 _ELEMENT = st.one_of(
-    st.lists(_POINT, max_size=6).map(lambda pts: f"<trk><trkseg>{''.join(pts)}</trkseg></trk>"),
-    st.lists(_POINT, max_size=6).map(lambda pts: f"<rte>{''.join(pts)}</rte>"),
-    _POINT,
+    _TRACK,
+    _ROUTE,
+    _point("wpt"),
+    _TRACK,
+    _ROUTE,
     st.sampled_from(
         [
             "<trk></trk>",
@@ -158,11 +186,19 @@ _GPXISH = st.builds(
         ]
         + junk
     ),
-    st.sampled_from(["", '<?xml version="1.0" encoding="{}"?>', "\ufeff", "<!DOCTYPE gpx>"]),
+    st.sampled_from(
+        [
+            '<?xml version="1.0" encoding="{}"?>',
+            "",
+            "\ufeff",
+            '<?xml version="1.0"?>',
+            "<!DOCTYPE gpx>",
+        ]
+    ),
     st.lists(_ELEMENT, max_size=6),
     st.sampled_from(["utf-8", "iso-8859-1", "utf-16", "utf-16-le", "cp1252"]),
-    st.integers(min_value=0, max_value=400),
-    st.binary(max_size=4),
+    st.one_of(st.just(0), st.just(0), st.integers(min_value=0, max_value=400)),
+    st.one_of(st.just(b""), st.just(b""), st.binary(max_size=4)),
 )
 
 
@@ -184,3 +220,19 @@ def test_it_answers_any_gpx_ish_upload_with_a_course_or_a_form_error(
         course = Course.objects.get(organizer=alpha, name="Lakeside")
         assert course.distance_m >= 10
         course.delete()
+
+
+@settings(max_examples=250, deadline=None)
+@given(data=st.one_of(_GPXISH, st.binary(max_size=300)))
+def test_it_measures_any_gpx_ish_bytes_or_says_why_not(data: bytes) -> None:
+    try:
+        parsed = courses.parse_gpx(data)
+    except courses.CourseError as exc:
+        assert str(exc)
+        return
+    assert parsed.distance_m >= 10
+    assert len(parsed.line) >= 2
+    assert all(math.isfinite(v) for p in parsed.line for v in p if v is not None)
+    assert all(math.isfinite(d) and math.isfinite(e) for d, e in parsed.profile)
+    assert all(0 <= d <= parsed.distance_m for _, d in parsed.waypoints)
+    assert parsed.gpx_text.startswith('<?xml version="1.0" encoding="UTF-8"?>')

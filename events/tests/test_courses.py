@@ -351,6 +351,20 @@ def test_it_keeps_waypoint_names_as_trimmed_plain_text():
     assert [d for _, d in parsed.waypoints] == pytest.approx([556, 1112, 1668], abs=3)
 
 
+def test_it_numbers_waypoints_of_the_same_name_so_each_becomes_a_split(alpha):
+    wpts = "".join(f"<wpt lat='{45 + i / 1000}' lon='6'><name>Left</name></wpt>" for i in (3, 9))
+    course = course_create(
+        organizer=alpha, gpx_data=_gpx(wpts + "<wpt lat='45.012' lon='6'/>" + _trk_2km())
+    )
+    assert list(course.split_points.values_list("name", flat=True)) == [
+        "Left", "Left (2)", "Waypoint"
+    ]  # fmt: skip
+
+
+def _trk_2km() -> str:
+    return f"<trk>{_segment(_north(45.0, 6.0, 2))}</trk>"
+
+
 @pytest.mark.parametrize(
     ("filename", "name", "waypoints"),
     [
