@@ -107,15 +107,19 @@ class _JsonFrames(AsyncWebsocketConsumer):
         await self.outlet.put(text)
 
     async def limited(self, limited: Limited) -> None:
-        await self.error("rate_limited", limited.reason, retry_after=limited.retry_after)
+        """A ``rate_limited`` error: ``limit`` names the limit (a client tells a refused
+        follow, which it sends again, from a refused kudos), ``retry_after`` when to."""
+        await self.error(
+            "rate_limited", limited.reason, limit=limited.name, retry_after=limited.retry_after
+        )
 
     async def took(self, bucket: Bucket, what: str) -> bool:
-        """Whether this socket's own ``bucket`` lets one more ``what`` through (no cache
-        round trip); if not, the client is told when it may."""
+        """Whether this socket's own ``bucket`` lets one more ``what`` frame through (no
+        cache round trip); if not, the client is told when it may."""
         if bucket.take():
             return True
-        detail = f"too many {what} on this connection: wait a few seconds"
-        await self.error("rate_limited", detail, retry_after=bucket.wait())
+        detail = f"too many {what} frames on this connection: wait a few seconds"
+        await self.error("rate_limited", detail, limit=what, retry_after=bucket.wait())
         return False
 
     async def refused(self) -> bool:
@@ -203,7 +207,7 @@ class TrackerConsumer(_JsonFrames):
         )
 
     async def on_hello(self, frame: dict[str, Any]) -> None:
-        if not await self.took(self.hello_bucket, "hello frames"):
+        if not await self.took(self.hello_bucket, "hello"):
             return
         device = str(frame.get("device") or "")[:200]
         if self.athlete is not None:  # the token came in the URL: the hello names the device
@@ -371,7 +375,7 @@ class LiveConsumer(_JsonFrames):
             await self.error("too_many", f"follow at most {MAX_FOLLOWS} athletes")
         elif unknown := [i for i in ids if i not in self.athletes]:
             await self.error("unknown_athlete", f"not in this race: {unknown[:10]}")
-        elif await self.took(self.follow_bucket, "follow frames"):
+        elif await self.took(self.follow_bucket, "follow"):
             self.viewer.follow(ids, self.hub)
 
     async def on_field(self, frame: dict[str, Any]) -> None:

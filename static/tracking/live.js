@@ -22,6 +22,7 @@
   var ws = null;
   var attempt = 0;
   var retryTimer = null;
+  var followTimer = null;
   var renderQueued = false;
   var search = "";
 
@@ -203,8 +204,13 @@
       addFeed("result", a, text + duration(f.time - cfg.start) + (f.rank ? " (" + ordinal(f.rank) + ")" : ""), f.time);
     },
     error: function (f) {
-      if (f.code === "rate_limited") { toast("Easy! Kudos are limited to a few at a time."); }
-      else if (f.code === "too_many") { toast("You can follow at most 50 athletes."); }
+      if (f.code === "rate_limited" && f.limit === "follow") {
+        // Following fast: send the latest list again once the server takes it.
+        clearTimeout(followTimer);
+        followTimer = setTimeout(resync, (f.retry_after || 1) * 1000);
+      } else if (f.code === "rate_limited" && /^kudos/.test(f.limit || "kudos")) {
+        toast("Easy! Kudos are limited to a few at a time.");
+      } else if (f.code === "too_many") { toast("You can follow at most 50 athletes."); }
     }
   };
 
@@ -237,6 +243,9 @@
       if (ev.code === 4404) { setStatus("off", "Not available"); return; }
       attempt += 1;
       var delay = Math.min(30, Math.pow(2, attempt - 1)) * (0.5 + Math.random() / 2);
+      // 1013 "retry=S": the server asks for S seconds (PROTOCOL.md), plus some jitter.
+      var asked = ev.code === 1013 && /^retry=(\d+)$/.exec(ev.reason || "");
+      if (asked) { delay = Number(asked[1]) * (1 + Math.random() / 4); }
       setStatus("off", "Offline · retrying in " + Math.ceil(delay) + " s");
       retryTimer = setTimeout(connect, delay * 1000);
     };

@@ -88,7 +88,7 @@ def test_it_limits_new_sockets_per_ip_on_both_ends_then_lets_them_in_again(race,
 
     error, closed, other_first, later_first = run(scenario)
     assert error["type"] == "error" and error["code"] == "rate_limited"
-    assert 1 <= error["retry_after"] <= 60 and "ws.connect.ip" in error["detail"]
+    assert 1 <= error["retry_after"] <= 60 and error["limit"] == "ws.connect.ip"
     assert closed == {
         "type": "websocket.close",
         "code": 1013,
@@ -180,7 +180,7 @@ def test_an_athletes_posts_are_limited_across_sockets_then_allowed_again(race, l
 
     said, friends, later = run(scenario)
     assert [_refused(errors) for errors in said] == [False, False, True, True]
-    assert "post.athlete" in said[2][0]["detail"]
+    assert said[2][0]["limit"] == "post.athlete" and "post.athlete" in said[2][0]["detail"]
     assert friends == [] and later == []
     texts = Post.objects.filter(registration_id=runner["id"]).values_list("text", flat=True)
     assert sorted(texts) == ["Finish line!", "km 0", "km 1"]
@@ -209,5 +209,6 @@ def test_a_socket_flooding_follows_or_hellos_is_told_to_wait(race):
     follows, hellos = run(scenario)
     assert [f["type"] for f in follows] == ["snapshot"] * FOLLOW_BURST + ["error"] * 2
     assert [f["type"] for f in hellos] == ["welcome"] * HELLO_BURST + ["error"]
-    for refused in (follows[-1], hellos[-1]):
+    for refused, limit in ((follows[-1], "follow"), (hellos[-1], "hello")):
         assert refused["code"] == "rate_limited" and refused["retry_after"] >= 1
+        assert refused["limit"] == limit
