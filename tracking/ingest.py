@@ -106,9 +106,15 @@ def _active_trackers() -> Any:
     ).select_related("registration__race__event")
 
 
+def is_plausible_key(value: object, *, max_length: int) -> bool:
+    """Could ``value`` be a stored token or device id? Asked before the database is: a
+    NUL in a string is an error on PostgreSQL (a 500), and no key holds one."""
+    return isinstance(value, str) and 0 < len(value) <= max_length and value.isprintable()
+
+
 def athlete_for_token(token: str) -> Athlete | None:
     """The athlete a tracking token belongs to, or None if unknown or revoked."""
-    if not isinstance(token, str) or not token or len(token) > 64:
+    if not is_plausible_key(token, max_length=64):
         return None
     tracker = _active_trackers().filter(token=token).first()
     return _athlete(tracker) if tracker else None
@@ -116,9 +122,7 @@ def athlete_for_token(token: str) -> Athlete | None:
 
 def athlete_for_device(device_id: str) -> Athlete | None:
     """The athlete an OsmAnd / Traccar device id is linked to."""
-    if not isinstance(device_id, str) or not device_id or len(device_id) > 100:
-        return None
-    if not device_id.isprintable():  # a NUL is a DataError on PostgreSQL; no id holds one
+    if not is_plausible_key(device_id, max_length=100):
         return None
     tracker = _active_trackers().filter(device_id=device_id).first()
     return _athlete(tracker) if tracker else None

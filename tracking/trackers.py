@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from events.models import Event, Registration
 from tracking.hub import race_group
-from tracking.ingest import tracking_window
+from tracking.ingest import is_plausible_key, tracking_window
 from tracking.models import Tracker, new_device_id, new_token
 
 DEVICE_ID_MAX = 100
@@ -122,6 +122,28 @@ def tracker_rotate_token(*, tracker: Tracker) -> Tracker:
     return tracker
 
 
+def tracker_hand_over(*, registration_id: int) -> Tracker | None:
+    """The entry passed to another athlete: the previous holder's token and device id stop
+    tracking it (open connections closed); the new holder links their own from the page."""
+    tracker = (
+        Tracker.objects.select_for_update()
+        .select_related("registration")
+        .filter(registration_id=registration_id)
+        .first()
+    )
+    if tracker is None:
+        return None
+    tracker.token, tracker.device_id = new_token(), new_device_id()
+    tracker.save(update_fields=["token", "device_id"])
+    _disconnect([tracker])
+    return tracker
+
+
+def on_registration_transferred(sender: object, *, registration_id: int, **kwargs: object) -> None:
+    """``events.signals.registration_transferred``: connected in ``TrackingConfig.ready``."""
+    tracker_hand_over(registration_id=registration_id)
+
+
 def trackers_revoke(*, trackers: QuerySet[Tracker]) -> int:
     """Revoke tokens (the organizer's admin action): no new fixes with them from now on."""
     revoked = list(trackers.filter(revoked_at__isnull=True).select_related("registration"))
@@ -188,7 +210,7 @@ def trackable_entries(*, user: object) -> list[TrackedEntry]:
 
 def entry_for_token(*, token: str) -> TrackedEntry | None:
     """The entry a (valid, unrevoked) tracking token belongs to: the token is the credential."""
-    if not token or len(token) > 64:
+    if not is_plausible_key(token, max_length=64):
         return None
     tracker = (
         Tracker.objects.filter(

@@ -235,3 +235,12 @@ def test_it_lets_a_token_holder_link_a_device_without_logging_in(client, race, e
     assert "at least 8 characters" in refused.content.decode()
     forged = client.post(TRACK, {**data, "token": "not-a-token", "device_id": "Other.Phone_9"})
     assert forged.status_code == 404 and athlete_for_device("Other.Phone_9") is None
+
+
+@pytest.mark.parametrize("token", ["a\x00b", "\x00", "t" * 65])
+def test_it_answers_a_malformed_token_like_an_unknown_one(client, race, entry, token):
+    """A NUL reached PostgreSQL (a 500 there) before it was checked."""
+    assert client.get(TRACK, {"token": token}).status_code == 404
+    data = {"action": "rotate", "registration": entry.pk, "token": token}
+    assert client.post(TRACK, data).status_code == 404
+    assert athlete_for_token(token) is None
