@@ -210,7 +210,7 @@ class RegistrationAdmin(OrganizerScopedAdmin):
         """How the entry is paid, and what was given back (a refund leaves the entry as it was)."""
         method = PAYMENT_LABELS.get(obj.payment_method, obj.payment_method)
         refunded = getattr(obj, "refunded", None)
-        return f"{method} · {refunded} {obj.currency} refunded" if refunded else method
+        return f"{method} · {refunded:.2f} {obj.currency} refunded" if refunded else method
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Registration]:
         refunds = (

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from events.models import Race, Registration, RegistrationChange
 from events.registration import ENTRY_FIELDS, RegistrationError, category_for
+from events.signals import registration_transferred
 
 
 def _changes_allowed(registration: Registration, flag: str) -> None:
@@ -33,6 +34,9 @@ def registration_transfer(
     """Pass an entry to another athlete: new details, new category, new manage link."""
     registration = Registration.objects.select_for_update().get(pk=registration.pk)
     _changes_allowed(registration, "allow_transfers")
+    if registration.status == Registration.Status.PENDING:
+        # Its payment and the way back from it are the holder's: settle first.
+        raise RegistrationError("Pay for the entry before passing it on.")
     before = registration.name
     for name in ENTRY_FIELDS:
         setattr(registration, name, entry.get(name) or "")
@@ -47,6 +51,8 @@ def registration_transfer(
         registration=registration, kind="transfer", actor=_actor(actor),
         detail={"from": before, "to": registration.name},
     )  # fmt: skip
+    # The previous holder's tracking token and device must not track the new holder.
+    registration_transferred.send(sender=Registration, registration_id=registration.pk)
     from events.tasks import send_registration_confirmation
 
     transaction.on_commit(lambda: send_registration_confirmation.delay(registration.pk))
@@ -76,10 +82,14 @@ def registration_cancel(
         registration=registration, kind="cancel", actor=_actor(actor),
         detail={"by_organizer": by_organizer},
     )  # fmt: skip
+    from events.tasks import send_registration_cancelled
     from events.waitlist import waitlist_offer_places
 
-    race_id = registration.race_id
+    race_id, registration_id = registration.race_id, registration.pk
     transaction.on_commit(lambda: waitlist_offer_places(race_id=race_id))
+    transaction.on_commit(
+        lambda: send_registration_cancelled.delay(registration_id, by_organizer), robust=True
+    )
     return registration
 
 

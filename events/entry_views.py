@@ -180,8 +180,15 @@ def entry_transfer(request: HttpRequest, token: str) -> HttpResponse:
         except RegistrationError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"The entry now belongs to {moved.name}.")
-            return redirect("events:entry", token=moved.manage_token)
+            # Never to the entry's page: its new link is the new holder's alone (e-mailed).
+            messages.success(
+                request,
+                f"The entry now belongs to {moved.name}: we e-mailed them the link to manage "
+                "it. Your link no longer opens it.",
+            )
+            if request.user.is_authenticated:
+                return redirect("events:my_races")
+            return redirect(moved.race.event.get_absolute_url())
     status = 400 if form.errors else 200
     return render(
         request, "events/entry_transfer.html", {"r": registration, "form": form}, status=status
@@ -205,6 +212,7 @@ def my_races(request: HttpRequest) -> HttpResponse:
     entries = (
         Registration.objects.filter(user=request.user)
         .select_related("race__event")
+        .prefetch_related("payments")  # refunds show next to the entry's status
         .order_by("-race__start_time")
     )
     return render(request, "events/my_races.html", {"entries": entries})

@@ -85,3 +85,31 @@ def waitlist_offer_send(*, entry_id: int) -> None:
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[entry.email],
     )
+
+
+def registration_cancelled_send(*, registration_id: int, by_organizer: bool) -> None:
+    """Tell the athlete (and each team-mate with an address of their own) the entry is off."""
+    registration = (
+        Registration.objects.select_related("race__event__organizer")
+        .filter(pk=registration_id, status=Registration.Status.CANCELLED)
+        .first()
+    )
+    if registration is None:  # confirmed again meanwhile (a late payment found its place)
+        return
+    # The reverse relation of payments: ``events`` does not import them.
+    paid = registration.payments.filter(paid_at__isnull=False).first()
+    members = registration.team.members.all() if registration.team_id else [registration]
+    race = registration.race
+    subject = one_line(f"Entry cancelled: {race.event.name}, {race.name}")
+    seen: set[str] = set()
+    for member in members:
+        if member.email.lower() in seen or member.status != Registration.Status.CANCELLED:
+            continue
+        seen.add(member.email.lower())
+        context = {"r": member, "by_organizer": by_organizer, "paid": paid}
+        send_mail(
+            subject=subject,
+            message=render_to_string("events/email/cancelled.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[member.email],
+        )

@@ -20,6 +20,13 @@ def send_entry_email_check(registration_id: int) -> None:
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_registration_cancelled(registration_id: int, by_organizer: bool) -> None:
+    notifications.registration_cancelled_send(
+        registration_id=registration_id, by_organizer=by_organizer
+    )
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_waitlist_offer(entry_id: int) -> None:
     notifications.waitlist_offer_send(entry_id=entry_id)
 

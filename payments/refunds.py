@@ -4,7 +4,8 @@ A Stripe refund is asked for while the payment row is locked, inside the
 transaction that records it: if Stripe refuses, nothing is recorded; if Stripe
 refunded but our commit failed, the retry (same idempotency key) gets the same
 refund back and the ``charge.refunded`` webhook records it anyway. Every
-refund writes the money log with who did it and why.
+refund writes the money log with who did it and why, and e-mails the athlete
+after commit.
 """
 
 from __future__ import annotations
@@ -109,7 +110,16 @@ def refund_create(
             actor=actor,
             refund=refund.pk,
         )
+    _tell_athlete(refund)
     return refund
+
+
+def _tell_athlete(refund: Refund) -> None:
+    """After commit: the athlete learns how much comes back (not when nothing was stored)."""
+    from payments.tasks import send_refund_notice  # tasks import this module
+
+    refund_id = refund.pk
+    transaction.on_commit(lambda: send_refund_notice.delay(refund_id), robust=True)
 
 
 def refund_seen_on_stripe(*, payment: Payment, refunded_total: Decimal) -> Refund | None:
@@ -130,6 +140,7 @@ def refund_seen_on_stripe(*, payment: Payment, refunded_total: Decimal) -> Refun
         payment=payment, action="refund", amount=-missing, reason=reason, refund=refund.pk,
         source="stripe",
     )  # fmt: skip
+    _tell_athlete(refund)
     return refund
 
 

@@ -22,3 +22,10 @@ def refund_unplaced_payment(self: Task, payment_id: int) -> None:
             logger.error("Refund of payment %s refused by Stripe: %s", payment_id, exc)
             raise
         raise self.retry(exc=exc, countdown=min(1800, 30 * 2**self.request.retries)) from exc
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_refund_notice(refund_id: int) -> None:
+    from payments.notifications import refund_notice_send
+
+    refund_notice_send(refund_id=refund_id)

@@ -6,3 +6,9 @@ from django.apps import AppConfig
 class TrackingConfig(AppConfig):
     name = "tracking"
     verbose_name = "Live tracking"
+
+    def ready(self) -> None:
+        from events.signals import registration_transferred
+        from tracking.trackers import on_registration_transferred
+
+        registration_transferred.connect(on_registration_transferred, dispatch_uid="tracking")

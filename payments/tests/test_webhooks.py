@@ -189,7 +189,9 @@ def test_it_refunds_a_late_payment_automatically_when_the_place_is_gone(
         ("refund", Decimal("-40.00")),
         ("platform_fee_refund", Decimal("-2.85")),
     ]
-    assert not mail.outbox
+    [notice] = mail.outbox  # no confirmation: the athlete is told the money comes back
+    assert notice.subject == "Refund of your entry: Alpha Marathon, Marathon"
+    assert "40.00 EUR of your payment for your entry is on its way back" in notice.body
 
 
 def test_it_refunds_a_payment_for_an_entry_cancelled_on_purpose(
