@@ -206,6 +206,15 @@ class VenueTimesAdmin:
                 response.render()
         return response
 
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        response = super().history_view(request, object_id, extra_context)  # type: ignore[misc]
+        obj = getattr(response, "context_data", None) or {}
+        zone = venue_zone(obj.get("object")) if has_venue(self.model) else None
+        if zone is not None and isinstance(response, TemplateResponse):
+            with timezone.override(zone):
+                response.render()
+        return response
+
     def _say_notes(self, request: HttpRequest, form: Any) -> None:
         for note in getattr(form, "venue_time_notes", []):
             self.message_user(request, note, messages.WARNING)  # type: ignore[attr-defined]
