@@ -287,6 +287,12 @@ class CourseAdmin(OrganizerScopedAdmin):
             courses.apply_parsed(obj, parsed)
             if len(parsed.tracks) > 1:
                 messages.info(request, courses.track_choice_note(parsed=parsed))
+            if change and form.cleaned_data.get("gpx_file") is None:
+                messages.warning(
+                    request,
+                    f"The course is now {parsed.distance_m / 1000:.2f} km: its split points"
+                    " were kept, check their distances.",
+                )
         super().save_model(request, obj, form, change)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:

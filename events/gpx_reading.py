@@ -213,6 +213,11 @@ def _parse(raw: bytes) -> _Reader:
     try:
         parser.Parse(raw, True)
     except expat.ExpatError as exc:
+        if _mislabelled_utf8(raw, reader.encoding):
+            raise GPXReadError(
+                f"GPX file is not valid UTF-8 text (line {exc.lineno}): save it as UTF-8, or"
+                ' declare its encoding, as in <?xml version="1.0" encoding="ISO-8859-1"?>'
+            ) from None
         raise GPXReadError(
             f"Not a valid GPX file: {expat.errors.messages[exc.code]} "
             f"(line {exc.lineno}, column {exc.offset})"
@@ -223,6 +228,19 @@ def _parse(raw: bytes) -> _Reader:
         # An encoding Python knows but expat cannot stream (multi-byte, like Shift_JIS).
         raise GPXReadError(f"Not a valid GPX file: cannot read its encoding ({exc})") from None
     return reader
+
+
+def _mislabelled_utf8(raw: bytes, declared: str | None) -> bool:
+    """A file read as UTF-8 (declared so, or not declared) whose bytes are not: often Latin-1."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"<\x00", b"\x00<")):
+        return False
+    if declared is not None and codecs.lookup(declared).name != "utf-8":
+        return False
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def _as_text(raw: bytes, declared: str | None) -> str:

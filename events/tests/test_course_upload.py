@@ -81,8 +81,9 @@ def test_it_lists_a_files_tracks_and_lets_the_organizer_choose_one(client, alice
     assert "1. Warm-up (track, 1.00 km)" in page
     assert "2. Race (track, 3.00 km)" in page
 
-    response = _post(client, url, organizer=alpha, gpx=None, gpx_track="0")
-    assert response.status_code == 302, _errors(response)
+    response = _post(client, url, organizer=alpha, gpx=None, gpx_track="0", follow=True)
+    note = " ".join(str(m) for m in response.context["messages"])
+    assert "now 1.00 km: its split points were kept" in note
     course.refresh_from_db()
     assert course.gpx_track == 0
     assert course.distance_m == pytest.approx(1000, rel=0.01)

@@ -309,6 +309,15 @@ def test_it_refuses_hostile_or_broken_files_with_a_reason(data, reason):
         parse_gpx(data)
 
 
+def test_it_says_when_a_file_read_as_utf_8_is_not():
+    # Often Latin-1 bytes under an "UTF-8" (or no) declaration, from older exporters.
+    for decl in ('<?xml version="1.0" encoding="UTF-8"?>', ""):
+        body = f"<gpx><metadata><name>Café</name></metadata><trk>{_segment(_north(45, 6, 1))}</trk>"
+        data = (decl + body + "</gpx>").encode("latin-1")
+        with pytest.raises(CourseError, match=r"not valid UTF-8 text \(line 1\): save it as UTF-8"):
+            parse_gpx(data)
+
+
 def test_it_refuses_files_with_too_many_points(monkeypatch):
     monkeypatch.setattr(gpx_reading, "MAX_POINTS", 50)
     with pytest.raises(CourseError, match="more than 50 points"):
