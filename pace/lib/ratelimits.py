@@ -10,11 +10,14 @@ way everywhere.
 from __future__ import annotations
 
 import ipaddress
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django_ratelimit.core import get_usage
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,13 +41,19 @@ def hit(*, name: str, key: str, increment: bool = True) -> Limited | None:
     rate = settings.RATE_LIMITS.get(name)
     if not rate:
         return None
-    usage = get_usage(
-        None,
-        group=f"pace.{name}",
-        key=lambda _group, _request: key,
-        rate=rate,
-        increment=increment,
-    )
+    try:
+        usage = get_usage(
+            None,
+            group=f"pace.{name}",
+            key=lambda _group, _request: key,
+            rate=rate,
+            increment=increment,
+        )
+    except Exception:
+        # The cache is down (Redis): let the attempt through. A limit is a guard, not a
+        # dependency: phones must still connect and get their fixes acked without Redis.
+        logger.warning("rate limit %s not counted: the cache failed", name, exc_info=True)
+        return None
     if usage is None or not usage["should_limit"]:
         return None
     return Limited(name=name, retry_after=max(1, int(usage["time_left"])))

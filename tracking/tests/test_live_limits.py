@@ -212,3 +212,28 @@ def test_a_socket_flooding_follows_or_hellos_is_told_to_wait(race):
     for refused, limit in ((follows[-1], "follow"), (hellos[-1], "hello")):
         assert refused["code"] == "rate_limited" and refused["retry_after"] >= 1
         assert refused["limit"] == limit
+
+
+def test_phones_connect_and_are_acked_while_the_limits_cache_is_down(race, settings):
+    """The ack does not depend on Redis (docs/live-tracking.md): nor does connecting,
+    now that it is counted there. A limit whose cache fails lets the attempt through."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens there
+        }
+    }
+    athlete = race["athletes"][0]
+
+    async def scenario():
+        phone = await connect(f"/ws/track/?token={athlete['token']}")
+        welcome = await frame(phone)
+        await send(phone, {"type": "pos", "seq": 1, "points": [point(time.time())]})
+        ack = await frame(phone)
+        await send(phone, {"type": "post", "text": "No Redis, still running"})
+        await phone.receive_nothing(0.3)
+        return welcome, ack
+
+    welcome, ack = run(scenario)
+    assert welcome["type"] == "welcome" and ack == {"type": "ack", "seq": 1}
+    assert Position.objects.filter(registration_id=athlete["id"]).count() == 1
