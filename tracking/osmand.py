@@ -56,6 +56,13 @@ def _float(value: Any, name: str) -> float | None:
     return number
 
 
+def _check_bearing(value: Any, name: str) -> None:
+    """Checked, not kept (no column): degrees from north, -1 when the app does not know."""
+    bearing = _float(value, name)
+    if bearing is not None and not -1 <= bearing <= 360:
+        raise PointError(f"{name} must be within [0, 360] (or -1: unknown)")
+
+
 def _known(value: float | None) -> float | None:
     """Apps send -1 for "unknown" (speed, heading, battery)."""
     return None if value is None or value < 0 else value
@@ -123,7 +130,10 @@ def _lat_lon(params: dict[str, Any]) -> tuple[Any, Any]:
 def _from_params(params: dict[str, Any], *, now: float) -> dict[str, Any]:
     lat, lon = _lat_lon(params)
     speed = _known(_float(params.get("speed"), "speed"))
-    _float(params.get("bearing") or params.get("heading"), "bearing")  # checked, not kept
+    _check_bearing(params.get("bearing") or params.get("heading"), "bearing")
+    hdop = _float(params.get("hdop"), "hdop")
+    if hdop is not None and hdop < 0:
+        raise PointError("hdop must not be negative")
     return {
         "t": parse_timestamp(params.get("timestamp"), now=now),
         "lat": _float(lat, "lat"),
@@ -142,7 +152,7 @@ def _from_location(location: Any, *, now: float) -> dict[str, Any]:
     coords = location["coords"]
     battery = location.get("battery") if isinstance(location.get("battery"), dict) else {}
     level = _known(_float(battery.get("level"), "battery.level"))
-    _float(coords.get("heading"), "heading")  # checked, not kept
+    _check_bearing(coords.get("heading"), "heading")
     for key in ("latitude", "longitude"):
         if coords.get(key) is None:
             raise PointError(f"location.coords.{key} is missing")

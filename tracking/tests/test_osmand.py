@@ -209,6 +209,8 @@ BAD_POINTS = [
     ({"lat": 45.9, "lon": 6.13, "timestamp": "1970-01-01T00:00:00Z"}, "before 2000"),
     ({"lat": 45.9, "lon": 6.13, "speed": "1e9"}, "spd must be within"),
     ({"lat": 45.9, "lon": 6.13, "bearing": "inf"}, "bearing must be finite"),
+    ({"lat": 45.9, "lon": 6.13, "bearing": "361"}, "bearing must be within [0, 360]"),
+    ({"lat": 45.9, "lon": 6.13, "hdop": "-2"}, "hdop must not be negative"),
     ({"lat": 45.9, "lon": 6.13, "altitude": "-99999"}, "alt must be within"),
     ({"lat": 45.9, "lon": 6.13, "accuracy": "-3"}, "acc must be within"),
     ({"lat": 45.9, "lon": 6.13, "batt": "250"}, "bat must be within"),
