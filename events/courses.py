@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from events.gpx_reading import GPXContent, GPXReadError, Piece, read_gpx
+from events.gpx_reading import GPXContent, GPXReadError, Piece, read_gpx, text_as_bytes
 from events.models import Course, Organizer, SplitPoint
 from pace.lib.geo import bounding_box, cumulative_distances, point_at_distance, simplify_indices
 
@@ -57,11 +57,11 @@ class ParsedCourse:
 
 
 def _load(data: bytes | str) -> GPXContent:
-    raw = data.encode() if isinstance(data, str) else data
+    if not data.strip():
+        raise CourseError("GPX file is empty")
+    raw = text_as_bytes(data) if isinstance(data, str) else data
     if len(raw) > settings.MAX_GPX_BYTES:
         raise CourseError(f"GPX file is larger than {settings.MAX_GPX_BYTES // 1024 // 1024} MB")
-    if not raw.strip():
-        raise CourseError("GPX file is empty")
     try:
         return read_gpx(raw)
     except GPXReadError as exc:

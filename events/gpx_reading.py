@@ -31,6 +31,7 @@ ELEVATION_RANGE_M = (-500.0, 9000.0)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _XML_DECL = re.compile(r"^<\?xml[^>]*\?>")
+UTF8_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
 
 
 # Element paths by local name: GPX 1.0, 1.1 and files without a namespace read alike,
@@ -259,7 +260,12 @@ def _as_text(raw: bytes, declared: str | None) -> str:
         text = raw.decode(encoding)
     except (LookupError, UnicodeError) as exc:
         raise GPXReadError(f"GPX file is not valid {encoding} text") from exc
-    return '<?xml version="1.0" encoding="UTF-8"?>' + _XML_DECL.sub("", text.lstrip("\ufeff"))
+    return UTF8_DECLARATION + _XML_DECL.sub("", text.lstrip("\ufeff"))
+
+
+def text_as_bytes(text: str) -> bytes:
+    """A GPX already decoded to text, as UTF-8 bytes whose declaration says so."""
+    return (UTF8_DECLARATION + _XML_DECL.sub("", text.lstrip("\ufeff"))).encode()
 
 
 def read_gpx(raw: bytes) -> GPXContent:

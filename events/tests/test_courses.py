@@ -270,6 +270,11 @@ def test_it_reads_files_in_the_encoding_they_declare(data):
     assert parse_gpx(parsed.gpx_text.encode()).name == parsed.name
 
 
+def test_it_reads_text_whatever_encoding_its_declaration_names():
+    # Text (the stored GPX, demo data) is already decoded: its declaration no longer applies.
+    assert parse_gpx(_named("ISO-8859-1", "Café")).name == "Café"
+
+
 BILLION_LAUGHS = (
     '<?xml version="1.0"?><!DOCTYPE gpx [<!ENTITY a "aaaaaaaaaa">'
     + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8))
@@ -296,7 +301,7 @@ BILLION_LAUGHS = (
         (_gpx('<trk><trkseg><trkpt lat="45" lon="east"/></trkseg></trk>'), "non-numeric lon"),
         (_gpx('<trk><trkseg><trkpt lat="45"/></trkseg></trk>'), "without lon"),
         (_gpx('<trk><trkseg><trkpt lat="45" lon="200"/></trkseg></trk>'), "outside the globe"),
-        ('<?xml version="1.0" encoding="klingon"?><gpx/>', "Not a valid GPX"),
+        (b'<?xml version="1.0" encoding="klingon"?><gpx/>', "Not a valid GPX"),
         (b"<gpx>\x00</gpx>", "Not a valid GPX"),
     ],
     ids=[
