@@ -245,3 +245,78 @@ def test_it_answers_any_signed_json_200_or_400(client, fake_stripe, value):
 
     assert response.status_code == (200 if isinstance(value, dict) else 400)
     assert ConnectedAccount.objects.count() == 0
+
+
+# --- Events as Stripe sends them in full (envelope and object), not the tests' short forms ---
+
+
+def _full_envelope(kind: str, obj: dict[str, Any], **more: Any) -> str:
+    return json.dumps({
+        "id": f"evt_1Q{kind.replace('.', '')[:10]}{time.time_ns() % 10**8}", "object": "event",
+        "api_version": "2024-06-20", "created": int(time.time()), "livemode": False,
+        "pending_webhooks": 2, "type": kind,
+        "request": {"id": None, "idempotency_key": "a3f1c0de-8c1b-4d6e-9a55-0f2b7c1e9d21"},
+        "data": {"object": obj, **more},
+    })  # fmt: skip
+
+
+def _full_session(payment: Payment) -> dict[str, Any]:
+    short = session(payment)
+    return {
+        **short, "after_expiration": None, "allow_promotion_codes": None, "amount_subtotal": 4000,
+        "automatic_tax": {"enabled": False, "liability": None, "status": None},
+        "billing_address_collection": None, "cancel_url": "https://pace.example/entries/x/",
+        "client_reference_id": str(payment.registration_id), "client_secret": None,
+        "consent": None, "consent_collection": None, "created": int(time.time()) - 60,
+        "currency_conversion": None, "custom_fields": [],
+        "custom_text": {"after_submit": None, "shipping_address": None, "submit": None},
+        "customer": None, "customer_creation": "if_required",
+        "customer_details": {
+            "address": {"city": None, "country": "FR", "line1": None, "line2": None,
+                        "postal_code": None, "state": None},
+            "email": "runner@example.com", "name": "Rita Runner", "phone": None,
+            "tax_exempt": "none", "tax_ids": [],
+        },
+        "customer_email": "runner@example.com", "expires_at": int(time.time()) + 1800,
+        "invoice": None, "livemode": False, "locale": None, "mode": "payment",
+        "payment_link": None, "payment_method_collection": "if_required",
+        "payment_method_options": {"card": {"request_three_d_secure": "automatic"}},
+        "payment_method_types": ["card"], "phone_number_collection": {"enabled": False},
+        "recovered_from": None, "setup_intent": None, "shipping_address_collection": None,
+        "shipping_cost": None, "shipping_details": None, "submit_type": None,
+        "subscription": None, "success_url": "https://pace.example/entries/x/",
+        "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+        "ui_mode": "hosted", "url": None,
+    }  # fmt: skip
+
+
+def test_it_processes_events_in_stripes_full_shape(client, pending, alpha_account, fake_stripe):
+    paid = _deliver(client, _full_envelope("checkout.session.completed", _full_session(pending)))
+    refund = {
+        "id": f"ch_3Q{pending.pk}", "object": "charge", "amount": 4000, "amount_captured": 4000,
+        "amount_refunded": 1500, "application_fee_amount": 285, "captured": True,
+        "currency": "eur", "paid": True, "refunded": False, "status": "succeeded",
+        "payment_intent": f"pi_{pending.pk}", "metadata": {"payment_id": str(pending.pk)},
+        "billing_details": {"address": {"country": "FR"}, "email": None, "name": None},
+        "outcome": {"network_status": "approved_by_network", "risk_level": "normal"},
+        "refunds": {"object": "list", "data": [{"id": "re_3Q1", "object": "refund",
+                                                "amount": 1500, "status": "succeeded"}],
+                    "has_more": False, "total_count": 1, "url": "/v1/charges/ch_3Q/refunds"},
+        "transfer_data": {"amount": None, "destination": "acct_alpha"},
+    }  # fmt: skip
+    refunded = _deliver(
+        client, _full_envelope("charge.refunded", refund, previous_attributes={"refunds": None})
+    )
+    account = {
+        "id": "acct_alpha", "object": "account", "type": "express", "charges_enabled": True,
+        "payouts_enabled": True, "details_submitted": True, "country": "FR",
+        "capabilities": {"card_payments": "active", "transfers": "active"},
+        "requirements": {"currently_due": [], "disabled_reason": None, "past_due": []},
+    }  # fmt: skip
+    updated = _deliver(
+        client, _full_envelope("account.updated", account, previous_attributes={"email": None})
+    )
+
+    assert [r.json()["status"] for r in (paid, refunded, updated)] == ["processed"] * 3
+    pending.refresh_from_db()
+    assert (pending.status, pending.refunded_amount) == (Payment.Status.PARTIALLY_REFUNDED, 15)
