@@ -32,6 +32,7 @@ from events.access import (
     scope_to_user,
 )
 from events.admin_localtime import VenueTimesAdmin, VenueTimesInline
+from pace.lib.widgets import KeyedAutocompleteSelect
 
 
 def _scoped_related(
@@ -58,6 +59,9 @@ class _ScopedFormFields:
         self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> Field | None:
         _scoped_related(db_field, request, kwargs, self._choice_roles())
+        if db_field.name in self.get_autocomplete_fields(request):  # type: ignore[attr-defined]
+            site, using = self.admin_site, kwargs.get("using")  # type: ignore[attr-defined]
+            kwargs.setdefault("widget", KeyedAutocompleteSelect(db_field, site, using=using))
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
         if field is not None and db_field.related_model.__name__ == "Organizer":
             mine = organizer_ids(request.user, self._choice_roles())

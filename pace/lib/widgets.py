@@ -1,4 +1,4 @@
-"""Form widgets cheaper to render than Django's template-per-option ones."""
+"""Form widgets: cheaper to render than Django's template-per-option ones, or safer."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import html
 from typing import Any
 
 from django import forms
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import ValidationError
 from django.forms.utils import flatatt
 from django.utils.safestring import SafeString, mark_safe
 
@@ -37,3 +39,24 @@ class PlainSelect(forms.Select):
                 parts.append(f'<option value="{value_html}"{option_attrs}>{label_html}</option>')
         parts.append("</select>")
         return mark_safe("".join(parts))  # every value above is escaped
+
+
+class KeyedAutocompleteSelect(AutocompleteSelect):
+    """The admin's autocomplete ``<select>``, re-rendering a refused form without a 500.
+
+    Django's widget looks up the posted value to show it selected again: text, a NUL or
+    a number past bigint posted for an integer key made that query raise. A value that
+    cannot be a key of the target model selects nothing (the field's error says why).
+    """
+
+    def optgroups(self, name: str, value: list[Any], attr: Any = None) -> list[Any]:
+        target = self.field.target_field
+        return super().optgroups(name, [v for v in value if _is_key(target, v)], attr)
+
+
+def _is_key(field: Any, value: Any) -> bool:
+    try:
+        field.clean(value, None)
+    except (ValidationError, TypeError, ValueError):
+        return False
+    return "\x00" not in str(value)
