@@ -28,6 +28,7 @@ from events.access import (
     MANAGE_ROLES,
     has_role_for,
     is_platform_staff,
+    organizer_id_of,
     organizer_ids,
     scope_to_user,
 )
@@ -76,6 +77,27 @@ class _ScopedFormFields:
         return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
 
 
+def _stays_with_its_organizer(form: type[Any], *, organizer_id: int | None) -> type[Any]:
+    """The form, refusing to move its object to another organizer.
+
+    Moving an event (a race, a course...) to another organizer takes it, with its
+    entries and money, out of this one: only those who may delete it here may, else
+    staff here who own another organizer could move it there and act as its owner.
+    """
+
+    class StaysWithItsOrganizer(form):  # type: ignore[misc,valid-type]
+        def _post_clean(self) -> None:
+            super()._post_clean()
+            if organizer_id_of(self.instance) != organizer_id:
+                self.add_error(
+                    None,
+                    "Only this organizer's owners and admins may move it to another organizer.",
+                )
+
+    StaysWithItsOrganizer.__name__ = form.__name__
+    return StaysWithItsOrganizer
+
+
 class OrganizerScopedAdmin(VenueTimesAdmin, _ScopedFormFields, admin.ModelAdmin):
     """A ModelAdmin whose every view sees only the requesting user's organizers' objects.
 
@@ -118,6 +140,14 @@ class OrganizerScopedAdmin(VenueTimesAdmin, _ScopedFormFields, admin.ModelAdmin)
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return has_role_for(request.user, obj, self.delete_roles)
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is None or has_role_for(request.user, obj, self.delete_roles):
+            return form
+        return _stays_with_its_organizer(form, organizer_id=organizer_id_of(obj))
 
     # --- Actions: per object, against each object's organizer ---------------------------
 

@@ -20,6 +20,7 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import transaction
@@ -39,6 +40,7 @@ from events.models import (
     WaitlistEntry,
 )
 from events.registration import registration_create
+from events.tests.test_admin_isolation import _form_data
 from pace.testing import ROLES, make_course, make_event, make_organizer, make_race
 from payments import stripe as stripe_api
 from payments.checkout import payment_settle_on_site
@@ -216,6 +218,9 @@ def _build() -> dict[str, Any]:
             organizers[organizer].memberships.create(user=users[person], role=role)
     for name in TENANTS:
         _tenant(organizers[name], name.title(), users["alice"])
+    # What bob could move Alpha's objects onto, in the organizer he owns.
+    bobs = make_event(organizers["bob"], "Bob Marathon")
+    make_race(bobs, "Bob 10K", course=make_course(organizers["bob"]))
     return {"users": users, "organizers": organizers}
 
 
@@ -248,6 +253,26 @@ def _as(world: dict[str, Any], person: str) -> Client:
     client = Client()
     client.force_login(world["users"][person])
     return client
+
+
+def _movable() -> list[tuple[str, str]]:
+    """(model, field) of admin forms where a field decides the object's organizer."""
+    found = []
+    for label, model_admin in _scoped_admins():
+        hop = model_admin.model.ORGANIZER_PATH.split("__")[0]
+        if not hop or hop in model_admin.readonly_fields:
+            continue
+        if model_admin.fieldsets:
+            fields = flatten_fieldsets(model_admin.fieldsets)
+        else:
+            meta = getattr(model_admin.form, "_meta", None)
+            fields = model_admin.fields or getattr(meta, "fields", None) or [hop]
+        if hop in fields and model_admin.model._meta.get_field(hop).editable:
+            found.append((label, hop))
+    return found
+
+
+MOVABLE = _movable()
 
 
 def _of(model: type[Model], organizer: Organizer) -> Any:
@@ -428,6 +453,39 @@ def test_it_changes_an_object_only_where_the_person_holds_the_role(world, person
     if not _may(person, tenant, getattr(model_admin, "change_roles", EDIT)):
         assert response.status_code in (302, 403)
         assert _state() == before
+
+
+# --- Moving an object to another organizer ------------------------------------------------
+
+
+@pytest.mark.parametrize(("label", "field"), MOVABLE, ids=[m for m, _ in MOVABLE])
+def test_it_lets_only_managers_move_an_object_to_another_organizer(world, label, field):
+    """bob, staff at Alpha, may change Alpha's objects but not move them to Bob Org."""
+    model = apps.get_model(label)
+    mine, bobs = world["organizers"]["alpha"], world["organizers"]["bob"]
+    obj = _of(model, mine).first()
+    related = model._meta.get_field(field).related_model
+    target = _of(related, bobs).first() or _of(related, world["organizers"]["bravo"]).first()
+    url = reverse(f"admin:{label.replace('.', '_')}_change", args=[obj.pk])
+    client = _as(world, "bob")
+    data = {**_form_data(client.get(url)), field: target.pk}
+    response = client.post(url, data)
+    assert response.status_code in (200, 403)  # the form again with its error; read-only
+    assert organizer_id_of(model._default_manager.get(pk=obj.pk)) == mine.pk
+
+
+@pytest.mark.parametrize("label", ["events.event", "events.race", "events.discountcode"])
+def test_it_lets_a_manager_move_an_object_where_they_may_add(world, label):
+    """erin, admin at Bravo and staff at Alpha, may give Bravo's objects to Alpha."""
+    model = apps.get_model(label)
+    field = dict(MOVABLE)[label]
+    obj = _of(model, world["organizers"]["bravo"]).first()
+    target = _of(model._meta.get_field(field).related_model, world["organizers"]["alpha"])
+    url = reverse(f"admin:{label.replace('.', '_')}_change", args=[obj.pk])
+    client = _as(world, "erin")
+    data = {**_form_data(client.get(url)), field: target.first().pk}
+    assert client.post(url, data).status_code == 302
+    assert organizer_id_of(model._default_manager.get(pk=obj.pk)) == world["organizers"]["alpha"].pk
 
 
 # --- Forms offer only organizers where the person may save ----------------------------------
