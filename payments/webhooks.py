@@ -49,8 +49,9 @@ from payments.tasks import refund_unplaced_payment
 logger = logging.getLogger(__name__)
 
 SETTLED = (Payment.Status.PAID, Payment.Status.REFUNDED, Payment.Status.PARTIALLY_REFUNDED)
-# Stripe's ids are short ASCII; anything longer, or with a NUL, is not one of ours.
-ID_MAX = 255
+# Stripe's ids are short printable ASCII: anything else (too long, a NUL, a lone surrogate
+# the database cannot encode) is not one of ours.
+STRIPE_ID = re.compile(r"[!-~]{1,255}")
 PAYMENT_ID = re.compile(r"[0-9]{1,18}")
 MINOR_MAX = 10**11  # an amount in minor units that fits our money columns
 
@@ -64,7 +65,7 @@ def _text(obj: dict[str, Any], name: str, *, required: bool = True) -> str:
     value = obj.get(name)
     if value in (None, "") and not required:
         return ""
-    if not isinstance(value, str) or not value or len(value) > ID_MAX or "\x00" in value:
+    if not isinstance(value, str) or not STRIPE_ID.fullmatch(value):
         raise UnexpectedEventError(f"{name} is not a Stripe id: {value!r:.80}")
     return value
 

@@ -85,6 +85,8 @@ ODD_OBJECTS = {
     "id a number": lambda p: {"data": {"object": {**session(p), "id": 12}}},
     "id with NUL": lambda p: {"data": {"object": {**session(p), "id": "cs_\x00"}}},
     "id too long": lambda p: {"data": {"object": {**session(p), "id": "cs_" + "x" * 300}}},
+    "id a lone surrogate": lambda p: {"data": {"object": {**session(p), "id": "cs_\ud800"}}},
+    "event id with a space": lambda p: {"id": "evt 1"},
     "metadata a list": lambda p: {"data": {"object": {**session(p), "metadata": ["payment_id"]}}},
     "intent an object": lambda p: {"data": {"object": {**session(p), "payment_intent": {"id": 1}}}},
     "event id missing": lambda p: {"id": None},
@@ -193,7 +195,7 @@ def stripe_objects(draw: st.DrawFn, payment: Payment) -> dict[str, Any]:
         "id": _near(payment.stripe_session_id, f"pi_{payment.pk}", "acct_alpha", "cs_x", ""),
         "object": _near(*{kind for kind, _ in HANDLERS.values()}),
         "payment_status": _near("paid", "unpaid"),
-        "payment_intent": _near(f"pi_{payment.pk}", None, "pi_\x00"),
+        "payment_intent": _near(f"pi_{payment.pk}", None, "pi_\x00", "pi_\ud800"),
         "metadata": _near({"payment_id": str(payment.pk)}, {"payment_id": "99999999999999999"}),
         "paid": _near(True, False),
         "amount_refunded": _near(0, 1000, 4000, 4001, 2**63),
@@ -207,7 +209,7 @@ def stripe_objects(draw: st.DrawFn, payment: Payment) -> dict[str, Any]:
 @st.composite
 def signed_events(draw: st.DrawFn, payment: Payment) -> dict[str, Any]:
     body = {
-        "id": draw(_near(f"evt_{draw(st.integers(0, 10**6))}", "evt_fixed")),
+        "id": draw(_near(f"evt_{draw(st.integers(0, 10**6))}", "evt_fixed", "evt_\udfff")),
         "object": draw(_near("event", "v2.core.event")),
         "type": draw(_near(*HANDLERS, "customer.created", "v2.core.account.closed")),
         "data": draw(st.one_of(st.builds(dict, object=stripe_objects(payment)), json_values)),
