@@ -142,3 +142,28 @@ def test_it_refuses_to_pass_on_an_entry_not_paid_yet(daves_entry, dave):
     assert "Pay for the entry before passing it on" in response.content.decode()
     daves_entry.refresh_from_db()
     assert daves_entry.first_name == "Dave"
+
+
+def test_it_emails_each_cancelled_team_mate_once_per_address(
+    race, daves_entry, django_capture_on_commit_callbacks
+):
+    from events.entry_changes import registration_cancel
+    from events.models import Team
+    from events.tests.test_participants import enter
+
+    team = Team.objects.create(race=race, name="Relay")
+    mates = [
+        enter(race, "Ann", email="ann@example.com"),
+        enter(race, "Bo", email="DAVE@example.com"),
+    ]
+    Registration.objects.filter(pk__in=[daves_entry.pk, *(m.pk for m in mates)]).update(
+        team=team, status=Registration.Status.CONFIRMED
+    )
+    daves_entry.refresh_from_db()
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        registration_cancel(registration=daves_entry, by_organizer=True)
+
+    assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.com", "dave@example.com"]
+    assert all("cancelled by the organizer" in m.body for m in mail.outbox)
