@@ -384,6 +384,9 @@ TRACKING_DOWNSAMPLE_SECONDS = env.int("TRACKING_DOWNSAMPLE_SECONDS", default=30)
 # A spectator's kudos budget (a burst of this many, refilled at one per this many seconds).
 TRACKING_KUDOS_BURST = env.int("TRACKING_KUDOS_BURST", default=5)
 TRACKING_KUDOS_REFILL_SECONDS = env.float("TRACKING_KUDOS_REFILL_SECONDS", default=3.0)
+# A spectator socket's follow budget: each follow is answered with a whole snapshot.
+TRACKING_FOLLOW_BURST = env.int("TRACKING_FOLLOW_BURST", default=10)
+TRACKING_FOLLOW_REFILL_SECONDS = env.float("TRACKING_FOLLOW_REFILL_SECONDS", default=1.0)
 # The field frames' budget per spectator; bigger races get a longer default interval.
 TRACKING_FIELD_BYTES_PER_SECOND = env.int("TRACKING_FIELD_BYTES_PER_SECOND", default=5000)
 # An athlete's phone gets its own standing (a state frame) at most this often, and at

@@ -25,7 +25,7 @@ from pace.lib.wsout import Outlet
 from tracking import hub, ingest, posts, selectors
 from tracking.hub import RaceHub, Tick
 from tracking.kudos import Bucket, Cheer, kudos_batcher, kudos_limited, spectator_key
-from tracking.viewer import FOLLOW_BURST, FOLLOW_REFILL_SECONDS, MAX_FOLLOWS, Viewer
+from tracking.viewer import MAX_FOLLOWS, Viewer
 
 MAX_SEQ = 2**63 - 1  # Position.seq is a 64-bit column: one more fails the whole group commit
 # A hello naming another device costs a query (its last_seq): a phone sends one per
@@ -95,6 +95,10 @@ class _JsonFrames(AsyncWebsocketConsumer):
         await handler(message)
 
     async def error(self, code: str, detail: str, **extra: Any) -> None:
+        """Answer a bad frame, unless the socket holds more than a viewer may unread: a
+        client sending frames it is refused, and reading nothing, grows no buffer."""
+        if self.outlet.backlog() > settings.TRACKING_VIEWER_BACKLOG_BYTES:
+            return
         await self.send_frame(dumps({"type": "error", "code": code, "detail": detail, **extra}))
 
     @functools.cached_property
@@ -354,7 +358,11 @@ class LiveConsumer(_JsonFrames):
         )
         self.ip = scope_ip(self.scope)
         self.bucket = Bucket(settings.TRACKING_KUDOS_BURST, settings.TRACKING_KUDOS_REFILL_SECONDS)
-        self.follow_bucket = Bucket(FOLLOW_BURST, FOLLOW_REFILL_SECONDS)
+        # Each follow is answered with a snapshot, the whole field (200 KB at 5,000
+        # athletes) for a 40-byte frame: 10 at once, then one a second.
+        self.follow_bucket = Bucket(
+            settings.TRACKING_FOLLOW_BURST, settings.TRACKING_FOLLOW_REFILL_SECONDS
+        )
         await self.accept()
         self.viewer = Viewer(
             race=info, outlet=self.outlet, max_backlog=settings.TRACKING_VIEWER_BACKLOG_BYTES

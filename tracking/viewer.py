@@ -23,10 +23,6 @@ from pace.lib.wsout import Outlet
 from tracking.hub import RaceHub, Tick
 
 MAX_FOLLOWS = 50
-# Each follow is answered with a snapshot, the whole field (200 KB at 5,000 athletes)
-# for a 40-byte frame: a viewer's socket takes 10 at once and one more a second.
-FOLLOW_BURST = 10
-FOLLOW_REFILL_SECONDS = 1.0
 
 
 def field_lag(interval: int) -> int:

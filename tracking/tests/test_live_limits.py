@@ -19,7 +19,6 @@ from tracking.kudos import kudos_batcher
 from tracking.models import Kudos, Position, Post
 from tracking.testrace import load_test_race_create
 from tracking.tests.helpers import connect, frame, point, run, send
-from tracking.viewer import FOLLOW_BURST
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -186,16 +185,17 @@ def test_an_athletes_posts_are_limited_across_sockets_then_allowed_again(race, l
     assert sorted(texts) == ["Finish line!", "km 0", "km 1"]
 
 
-def test_a_socket_flooding_follows_or_hellos_is_told_to_wait(race):
+def test_a_socket_flooding_follows_or_hellos_is_told_to_wait(race, settings):
     """Each follow costs a snapshot (the whole field), each hello naming a device a
     query: a socket's own bucket refuses a flood without a cache round trip."""
     athletes = [a["id"] for a in race["athletes"]]
+    burst = settings.TRACKING_FOLLOW_BURST
 
     async def scenario():
         viewer = await connect(f"/ws/live/{race['race_id']}/")
         await frame(viewer)
         follows = []
-        for n in range(FOLLOW_BURST + 2):
+        for n in range(burst + 2):
             await send(viewer, {"type": "follow", "athletes": athletes[n % 3 : n % 3 + 1]})
             follows.append(await frame(viewer))
         phone = await connect(f"/ws/track/?token={race['athletes'][0]['token']}")
@@ -207,7 +207,7 @@ def test_a_socket_flooding_follows_or_hellos_is_told_to_wait(race):
         return follows, hellos
 
     follows, hellos = run(scenario)
-    assert [f["type"] for f in follows] == ["snapshot"] * FOLLOW_BURST + ["error"] * 2
+    assert [f["type"] for f in follows] == ["snapshot"] * burst + ["error"] * 2
     assert [f["type"] for f in hellos] == ["welcome"] * HELLO_BURST + ["error"]
     for refused, limit in ((follows[-1], "follow"), (hellos[-1], "hello")):
         assert refused["code"] == "rate_limited" and refused["retry_after"] >= 1
