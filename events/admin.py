@@ -226,12 +226,13 @@ class CourseForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = courses.course_track_choices(course=self.instance) if self.instance.pk else []
+        field = self.fields["gpx_track"]
+        # The stored track is always a valid answer, also when the form hides the choice.
+        field.choices = [(c.index, c.label) for c in choices] or [(self.instance.gpx_track, "")]
+        field.initial = self.instance.gpx_track
         if len(choices) < 2:
             # Nothing to choose from: the row is hidden rather than removed (admin lists it).
-            self.fields["gpx_track"].widget = forms.HiddenInput()
-            return
-        self.fields["gpx_track"].choices = [(c.index, c.label) for c in choices]
-        self.fields["gpx_track"].initial = self.instance.gpx_track
+            field.widget = forms.HiddenInput()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
