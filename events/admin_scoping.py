@@ -33,7 +33,6 @@ from events.access import (
     scope_to_user,
 )
 from events.admin_localtime import VenueTimesAdmin, VenueTimesInline
-from pace.lib.changelist import CheckedChangeList
 from pace.lib.widgets import KeyedAutocompleteSelect
 
 
@@ -125,9 +124,6 @@ class OrganizerScopedAdmin(VenueTimesAdmin, _ScopedFormFields, admin.ModelAdmin)
                     item = (item, admin.RelatedOnlyFieldListFilter)
             scoped.append(item)
         return scoped
-
-    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[CheckedChangeList]:
-        return CheckedChangeList
 
     # Without an object these say "at some organizer": they only show menus and buttons.
     def has_module_permission(self, request: HttpRequest) -> bool:

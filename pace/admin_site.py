@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from events.access import can_enter_back_office, scope_to_user
+from pace.lib.changelist import CheckedChangeList
 
 
 class PaceAdminSite(admin.AdminSite):
@@ -35,6 +36,13 @@ class PaceAdminSite(admin.AdminSite):
         query = urlencode({REDIRECT_FIELD_NAME: target})
         return redirect(f"{reverse('account_login')}?{query}")
 
+    def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
+        """Every change list, Pace's and other apps', refuses URL filters it cannot run
+        (``CheckedChangeList``) unless its admin chose its own change list."""
+        if (admin_class or admin.ModelAdmin).get_changelist is admin.ModelAdmin.get_changelist:
+            options.setdefault("get_changelist", _checked_changelist)
+        super().register(model_or_iterable, admin_class, **options)
+
     def get_urls(self) -> list[Any]:
         """Django's "view on site" shortcut, but only for objects the user may see."""
         urls = super().get_urls()
@@ -42,6 +50,10 @@ class PaceAdminSite(admin.AdminSite):
             if getattr(pattern, "name", None) == "view_on_site":
                 pattern.callback = self.admin_view(_scoped_view_on_site)
         return urls
+
+
+def _checked_changelist(model_admin: Any, request: HttpRequest, **kwargs: Any) -> type[Any]:
+    return CheckedChangeList
 
 
 def _scoped_view_on_site(request: HttpRequest, content_type_id: int, object_id: str) -> Any:
