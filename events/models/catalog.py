@@ -287,6 +287,15 @@ class Race(models.Model):
             raise ValidationError({"bib_to": "The last bib is below the first one."})
         if (self.bib_from is None) != (self.bib_to is None):
             raise ValidationError({"bib_to": "Give both ends of the bib range, or neither."})
+        # Someone in two organizers sees both's courses: one organizer's race never draws
+        # (nor leaks the split points of) another's course.
+        event = self.event if Race.event.is_cached(self) or self.event_id else None
+        if (
+            self.course_id is not None
+            and event is not None
+            and self.course.organizer_id != event.organizer_id
+        ):
+            raise ValidationError({"course": "Choose a course of this event's organizer."})
 
     @property
     def distance_km(self) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django_countries.fields import CountryField
@@ -196,6 +197,11 @@ class DiscountCode(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def clean(self) -> None:
+        if self.race_id is not None and self.event_id is not None:
+            if self.race.event_id != self.event_id:
+                raise ValidationError({"race": "Choose a race of this code's event."})
 
 
 class Team(models.Model):

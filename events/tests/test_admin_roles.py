@@ -484,8 +484,36 @@ def test_it_lets_a_manager_move_an_object_where_they_may_add(world, label):
     url = reverse(f"admin:{label.replace('.', '_')}_change", args=[obj.pk])
     client = _as(world, "erin")
     data = {**_form_data(client.get(url)), field: target.first().pk}
+    # Bravo's courses cannot come along to Alpha's races (next test): cleared.
+    data.update({key: "" for key in data if key == "course" or key.endswith("-course")})
     assert client.post(url, data).status_code == 302
     assert organizer_id_of(model._default_manager.get(pk=obj.pk)) == world["organizers"]["alpha"].pk
+
+
+def test_it_never_gives_one_organizers_race_anothers_course(world):
+    """erin sees Alpha's and Bravo's courses; a race of one never draws the other's."""
+    client = _as(world, "erin")
+    race = _of(Race, world["organizers"]["bravo"]).first()
+    alphas = _of(apps.get_model("events.course"), world["organizers"]["alpha"]).first()
+    url = reverse("admin:events_race_change", args=[race.pk])
+    response = client.post(url, {**_form_data(client.get(url)), "course": alphas.pk})
+    assert response.status_code == 200
+    assert "Choose a course of this event&#x27;s organizer." in response.content.decode()
+    race.refresh_from_db()
+    assert race.course_id != alphas.pk
+
+
+def test_it_never_gives_a_discount_code_another_events_race(world):
+    client = _as(world, "erin")
+    code = _of(DiscountCode, world["organizers"]["bravo"]).first()
+    other = Race.objects.exclude(event=code.event).filter(
+        event__organizer=world["organizers"]["bravo"]
+    ).first() or _of(Race, world["organizers"]["alpha"]).first()
+    url = reverse("admin:events_discountcode_change", args=[code.pk])
+    response = client.post(url, {**_form_data(client.get(url)), "race": other.pk})
+    assert response.status_code == 200
+    code.refresh_from_db()
+    assert code.race_id != other.pk
 
 
 # --- Forms offer only organizers where the person may save ----------------------------------
