@@ -199,9 +199,12 @@ class DiscountCode(models.Model):
         return self.code
 
     def clean(self) -> None:
-        if self.race_id is not None and self.event_id is not None:
-            if self.race.event_id != self.event_id:
-                raise ValidationError({"race": "Choose a race of this code's event."})
+        if (
+            self.race_id is not None
+            and self.event_id is not None
+            and self.race.event_id != self.event_id
+        ):
+            raise ValidationError({"race": "Choose a race of this code's event."})
 
 
 class Team(models.Model):
