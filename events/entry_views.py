@@ -158,8 +158,14 @@ def entry_detail(request: HttpRequest, token: str) -> HttpResponse:
 
 @never_cache
 def entry_confirm_email(request: HttpRequest, token: str, key: str) -> HttpResponse:
-    """The link e-mailed to a guest: it takes the entry held for them."""
+    """The link e-mailed to a guest: its button takes the entry held for them.
+
+    Opening the link changes nothing: mail scanners and link previews open every link in
+    a message, and would otherwise take (and start paying for) entries nobody confirmed.
+    """
     registration = _registration(token)
+    if request.method != "POST":
+        return render(request, "events/entry_confirm.html", {"r": registration})
     try:
         registration = registration_confirm_email(registration=registration, key=key)
     except RegistrationError as exc:

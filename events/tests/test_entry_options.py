@@ -103,7 +103,7 @@ def test_it_takes_a_relay_team_with_one_payer(client, race):
     payer = Registration.objects.get(first_name="Rita")
     assert payer.team.name == "Fast Three"
     assert payer.team.members.count() == 3
-    client.get(entry_confirm_email_path(payer))
+    client.post(entry_confirm_email_path(payer))
     assert set(payer.team.members.values_list("status", flat=True)) == {"confirmed"}
     assert payer.payments.get().amount == Decimal("25.00")
     assert Registration.objects.exclude(pk=payer.pk).filter(price=0).count() == 2

@@ -54,7 +54,7 @@ def test_it_holds_a_guests_place_until_the_hold_ends_then_gives_it_back(client, 
         assert held.status == Registration.Status.CANCELLED
         assert places_left(race=race) == 1
         # Following the link after the hold ran out takes nothing back.
-        page = client.get(entry_confirm_email_path(held), follow=True)
+        page = client.post(entry_confirm_email_path(held), follow=True)
         assert b"not confirmed in time" in page.content
         held.refresh_from_db()
         assert held.status == Registration.Status.CANCELLED
@@ -72,15 +72,26 @@ def test_it_takes_a_guests_entry_when_the_emailed_link_is_followed(
     # The entry's own page (which the guest sees at once) does not carry the link.
     assert entry_confirm_email_path(held) not in client.get(held_page(held)).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.get(entry_confirm_email_path(held))
+        response = client.post(entry_confirm_email_path(held))
     assert response["Location"] == held_page(held)
     held.refresh_from_db()
     assert held.status == Registration.Status.CONFIRMED
     assert held.payments.get().status == "due_on_site"
     assert len(mail.outbox) == 2
     # Following it twice is harmless.
-    assert client.get(entry_confirm_email_path(held)).status_code == 302
+    assert client.post(entry_confirm_email_path(held)).status_code == 302
     assert held.payments.count() == 1
+
+
+def test_it_takes_nothing_when_the_link_is_only_opened(client, race):
+    """Mail scanners open every link of a message: only the page's button confirms."""
+    _enter(client, race)
+    held = Registration.objects.get()
+    page = client.get(entry_confirm_email_path(held))
+    assert page.status_code == 200
+    assert b"Confirm my entry" in page.content
+    held.refresh_from_db()
+    assert held.status == Registration.Status.UNVERIFIED
 
 
 def held_page(registration):
@@ -91,7 +102,7 @@ def test_it_refuses_a_forged_confirmation_link(client, race):
     _enter(client, race)
     held = Registration.objects.get()
     forged = reverse("events:entry_confirm", args=[held.manage_token, "x" * 27])
-    page = client.get(forged, follow=True)
+    page = client.post(forged, follow=True)
     assert b"not valid" in page.content
     held.refresh_from_db()
     assert held.status == Registration.Status.UNVERIFIED

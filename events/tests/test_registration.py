@@ -88,7 +88,7 @@ def test_it_makes_free_entries_paid_at_once(client, race):
     race.entry_fee = 0
     race.save()
     client.post(_url(race), ENTRY)
-    client.get(entry_confirm_email_path(Registration.objects.get()))
+    client.post(entry_confirm_email_path(Registration.objects.get()))
     payment = Registration.objects.get().payments.get()
     assert (payment.method, payment.status, payment.amount) == ("free", "paid", 0)
 

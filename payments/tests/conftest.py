@@ -60,7 +60,7 @@ def enter(client: Client, race: Race, **changes: str) -> Registration:
     assert response.status_code == 302, response.content.decode()[:2000]
     registration = Registration.objects.get(email=changes.get("email", ENTRY["email"]))
     if registration.status == Registration.Status.UNVERIFIED:
-        client.get(entry_confirm_email_path(registration))
+        client.post(entry_confirm_email_path(registration))
         registration.refresh_from_db()
     return registration
 
