@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from events.access import can_enter_back_office, scope_to_user
-from pace.lib.changelist import CheckedChangeList
+from pace.lib.changelist import CheckedChangeListAdmin
 
 
 class PaceAdminSite(admin.AdminSite):
@@ -37,10 +37,12 @@ class PaceAdminSite(admin.AdminSite):
         return redirect(f"{reverse('account_login')}?{query}")
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
-        """Every change list, Pace's and other apps', refuses URL filters it cannot run
-        (``CheckedChangeList``) unless its admin chose its own change list."""
-        if (admin_class or admin.ModelAdmin).get_changelist is admin.ModelAdmin.get_changelist:
-            options.setdefault("get_changelist", _checked_changelist)
+        """Every change list, Pace's and other apps', refuses URL filters and selected ids it
+        cannot run (``CheckedChangeListAdmin``) instead of failing with a 500."""
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, CheckedChangeListAdmin):
+            bases = (CheckedChangeListAdmin, admin_class)
+            admin_class = type(admin_class.__name__, bases, {"__module__": admin_class.__module__})
         super().register(model_or_iterable, admin_class, **options)
 
     def get_urls(self) -> list[Any]:
@@ -50,10 +52,6 @@ class PaceAdminSite(admin.AdminSite):
             if getattr(pattern, "name", None) == "view_on_site":
                 pattern.callback = self.admin_view(_scoped_view_on_site)
         return urls
-
-
-def _checked_changelist(model_admin: Any, request: HttpRequest, **kwargs: Any) -> type[Any]:
-    return CheckedChangeList
 
 
 def _scoped_view_on_site(request: HttpRequest, content_type_id: int, object_id: str) -> Any:

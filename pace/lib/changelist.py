@@ -1,4 +1,4 @@
-"""The admin's change list, refusing filters from the query string it cannot run.
+"""The admin's change list, refusing filters and selections it cannot run.
 
 Django lets any local field be filtered from the URL (``?status__exact=…``,
 ``?created_at__year=…``) and turns values it cannot convert into its "invalid
@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
+
+from pace.lib.widgets import is_key
 
 
 class CheckedChangeList(ChangeList):
@@ -36,3 +40,23 @@ class CheckedChangeList(ChangeList):
         except (ValueError, TypeError, OverflowError) as exc:
             raise IncorrectLookupParameters(exc) from exc
         return queryset
+
+
+class CheckedChangeListAdmin(admin.ModelAdmin):
+    """Put in front of every registered ModelAdmin by ``PaceAdminSite.register``."""
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        changelist = super().get_changelist(request, **kwargs)
+        return CheckedChangeList if changelist is ChangeList else changelist
+
+    def response_action(
+        self, request: HttpRequest, queryset: QuerySet[Any]
+    ) -> HttpResponseBase | None:
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        if not all(is_key(self.model._meta.pk, value) for value in selected):
+            self.message_user(
+                request, "The selected items are not in this list; nothing was changed.",
+                messages.WARNING,
+            )  # fmt: skip
+            return None  # Django then redirects back to the list, which shows the message
+        return super().response_action(request, queryset)

@@ -51,10 +51,12 @@ class KeyedAutocompleteSelect(AutocompleteSelect):
 
     def optgroups(self, name: str, value: list[Any], attr: Any = None) -> list[Any]:
         target = self.field.target_field
-        return super().optgroups(name, [v for v in value if _is_key(target, v)], attr)
+        return super().optgroups(name, [v for v in value if is_key(target, v)], attr)
 
 
-def _is_key(field: Any, value: Any) -> bool:
+def is_key(field: Any, value: Any) -> bool:
+    """Could ``value`` (from a form or URL) be stored in ``field``? Asked before a query:
+    text in an integer key, a number past its range or a NUL fail inside the database."""
     try:
         field.clean(value, None)
     except (ValidationError, TypeError, ValueError):

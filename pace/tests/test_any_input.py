@@ -242,26 +242,55 @@ def _hostile_filters(model: type[models.Model]) -> Iterator[str]:
             yield f"{f.name}={10**20}&{f.name}__in=1,a%00b"
 
 
-def test_it_refuses_change_list_filters_it_cannot_run(world: Any, iris: Any) -> None:
-    """Any local field may be filtered from the URL: a NUL, a year out of range, a year past
-    the C long only failed once the page ran the query (a 500 instead of Django's ``?e=1``).
-    Other apps' admins (users, schedules) too, for the platform's superuser."""
+@pytest.fixture
+def admins(world: Any, iris: Any) -> Any:
+    """Each registered admin's change list with who may open it: organizers theirs, the
+    platform's superuser other apps' (users, sites, e-mail addresses, beat schedules)."""
     _, users = world
     iris.is_superuser = True
     iris.save(update_fields=["is_superuser"])
     users = {**users, "staff": iris}
+    return [
+        (model, f"/admin/{model._meta.app_label}/{model._meta.model_name}/", persona, users)
+        for model in admin.site._registry
+        for persona in ["organizer" if hasattr(model, "ORGANIZER_PATH") else "staff"]
+    ]
+
+
+def _failures(requests: Iterator[tuple[str, str, dict[str, Any], Any, str]]) -> list[str]:
     failures = []
-    for model in admin.site._registry:
-        path = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
-        persona = "organizer" if hasattr(model, "ORGANIZER_PATH") else "staff"
-        for query in _hostile_filters(model):
-            try:
-                response = _request(users, persona, "GET", f"{path}?{query}")
-                failure = _check(response, f"GET {path}?{query} as {persona}")
-            except AssertionError as exc:
-                failure = str(exc)
-            if failure:
-                failures.append(failure[:400])
+    for method, path, kwargs, users, persona in requests:
+        try:
+            response = _request(users, persona, method, path, **kwargs)
+            failure = _check(response, f"{method} {path} {kwargs} as {persona}")
+        except AssertionError as exc:
+            failure = str(exc)
+        if failure:
+            failures.append(failure[:400])
+    return failures
+
+
+def test_it_refuses_change_list_filters_it_cannot_run(admins: Any) -> None:
+    """Any local field may be filtered from the URL: a NUL, a year out of range, a year past
+    the C long only failed once the page ran the query (a 500 instead of Django's ``?e=1``)."""
+    failures = _failures(
+        ("GET", f"{path}?{query}", {}, users, persona)
+        for model, path, persona, users in admins
+        for query in _hostile_filters(model)
+    )
+    assert not failures, "\n".join(failures)
+
+
+def test_it_refuses_actions_on_ids_that_cannot_be_keys(admins: Any) -> None:
+    """Django runs an action on ``pk__in`` whatever was posted as ``_selected_action``."""
+    form = "application/x-www-form-urlencoded"
+    failures = _failures(
+        ("POST", path, {"content_type": form, "data": f"action=delete_selected&index=0&{sel}"},
+         users, persona)
+        for _, path, persona, users in admins
+        for sel in ["_selected_action=a%00b", f"_selected_action={10**20}&_selected_action=1",
+                    "_selected_action=x&post=yes", "_selected_action=None"]
+    )  # fmt: skip
     assert not failures, "\n".join(failures)
 
 
