@@ -54,7 +54,7 @@ def test_it_enters_a_race_as_a_guest_and_sends_the_confirmation(
     assert len(mail.outbox) == 1
     assert b"Check your e-mail" in client.get(response["Location"]).content
     with django_capture_on_commit_callbacks(execute=True):
-        confirmed = client.get(_confirm_link(mail.outbox[0]).removeprefix(settings.SITE_URL))
+        confirmed = client.post(_confirm_link(mail.outbox[0]).removeprefix(settings.SITE_URL))
     assert confirmed["Location"] == response["Location"]
     entry.refresh_from_db()
     assert entry.status == Registration.Status.CONFIRMED
