@@ -506,9 +506,12 @@ def test_it_never_gives_one_organizers_race_anothers_course(world):
 def test_it_never_gives_a_discount_code_another_events_race(world):
     client = _as(world, "erin")
     code = _of(DiscountCode, world["organizers"]["bravo"]).first()
-    other = Race.objects.exclude(event=code.event).filter(
-        event__organizer=world["organizers"]["bravo"]
-    ).first() or _of(Race, world["organizers"]["alpha"]).first()
+    other = (
+        Race.objects.exclude(event=code.event)
+        .filter(event__organizer=world["organizers"]["bravo"])
+        .first()
+        or _of(Race, world["organizers"]["alpha"]).first()
+    )
     url = reverse("admin:events_discountcode_change", args=[code.pk])
     response = client.post(url, {**_form_data(client.get(url)), "race": other.pk})
     assert response.status_code == 200
