@@ -285,6 +285,8 @@ X_FRAME_OPTIONS = "DENY"
 # django-ratelimit rates ("count/period"), counted in the default cache (Redis in
 # production, so every process shares them). ``None`` switches a limit off.
 RATELIMIT_USE_CACHE = "default"
+# A count the cache could not give lets the attempt through (as a failing cache does).
+RATELIMIT_FAIL_OPEN = True
 
 
 def _rate(name: str, default: str) -> str | None:
