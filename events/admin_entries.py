@@ -332,7 +332,7 @@ class RegistrationAdmin(OrganizerScopedAdmin):
         """Filtered on one race, the list links to its start list and e-mail form."""
         race_id = request.GET.get("race__id__exact", "")
         race = None
-        if race_id.isdigit():
+        if race_id.isdecimal():  # isdigit() also takes '²', which int() refuses
             race = scope_to_user(Race.objects.all(), request.user).filter(pk=race_id).first()
         extra = {
             **(extra_context or {}),

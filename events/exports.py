@@ -102,7 +102,7 @@ def participants_table(*, user: Any, registrations: QuerySet[Registration]) -> T
 def bib_order(entry: Registration) -> tuple[int, int, str, str]:
     """Numbered bibs by number, other bibs by text, entries without a bib last by name."""
     bib = entry.bib
-    if bib.isdigit():
+    if bib.isdecimal():  # isdigit() also takes '²', which int() refuses
         return (0, int(bib), "", "")
     if bib:
         return (1, 0, bib, "")

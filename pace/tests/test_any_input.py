@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events.demo.entries import demo_entries
-from events.models import WaitlistEntry
+from events.models import Race, Registration, WaitlistEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +43,7 @@ HOSTILE_TEXT = [
     "%00", "a%00b", "%ff%fe", "%C3%A9t%C3%A9", "%F0%9F%8F%83", "x" * 3000, "..%2F..%2Fetc",
     "%3Cscript%3E", "'%20OR%201%3D1", "%E2%80%AE", "%20", "nope", "-", "_", "1e999", "nan",
     "%D9%A3",  # an Arabic-Indic digit: int() takes it, the database does not
+    "%C2%B2",  # a superscript two: str.isdigit() takes it, int() does not
 ]  # fmt: skip
 HOSTILE_DATES = ["2026-13-45", "0000-00-00", "99999-01-01", "2026-02-30", "-1", "now"]
 QUERY_KEYS = [
@@ -196,6 +197,7 @@ def _sweep(route: Route, pools: Pools) -> Iterator[tuple[str, str, dict[str, Any
         yield "GET", route.fill(lambda kind: str(2**63) if kind == "int" else "a%00b"), {}
         yield "GET", route.fill(lambda kind: str(10**30) if kind != "slug" else "x" * 3000), {}
     yield "GET", path + "?" + "&".join(f"{k}=%00&{k}={10**20}" for k in QUERY_KEYS), {}
+    yield "GET", path + "?" + "&".join(f"{k}=%C2%B2" for k in QUERY_KEYS), {}
     form = "&".join(f"{k}=a%00b" for k in BODY_KEYS)
     yield "POST", path, {"content_type": "application/x-www-form-urlencoded", "data": form}
 
@@ -229,6 +231,17 @@ def test_it_refuses_a_non_key_in_an_autocomplete_field_with_a_form_error(
         response = client.post("/admin/events/race/add/", {"event": bad, "name": "10K"})
         assert response.status_code == 200
         assert "event" in response.context["adminform"].form.errors
+
+
+def test_it_lists_any_bib_an_organizer_types(world: Any, client: Client, alice: Any) -> None:
+    """Start lists put numbered bibs first by number: '²' passed ``isdigit`` and broke int()."""
+    race = Race.objects.get(slug="marathon")
+    for entry, bib in zip(race.registrations.all(), ["²", "٣", "12"], strict=True):
+        Registration.objects.filter(pk=entry.pk).update(bib=bib)
+    client.force_login(alice)
+    response = client.get(f"/admin/events/registration/start-list/{race.pk}/")
+    assert response.status_code == 200
+    assert "²" in response.content.decode()
 
 
 def _hostile_filters(model: type[models.Model]) -> Iterator[str]:
