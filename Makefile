@@ -39,7 +39,7 @@ run: demo
 	echo "Live demo race: http://$(HOST):$(PORT)/live/pace-live-demo-10k/10k/"; \
 	$(PY) manage.py simulate_race $$race --athletes 60 --speed 1 --url http://$(HOST):$(PORT) --wait 120 & \
 	sim=$$!; trap 'kill $$sim 2>/dev/null' EXIT; \
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(PY) manage.py runserver $(HOST):$(PORT)
 
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
