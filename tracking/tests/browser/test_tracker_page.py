@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from tracking.ingest import athlete_for_device
 from tracking.models import Tracker
 from tracking.tests.test_pages import TRACK, register
-from tracking.tests.test_pages import race as race  # noqa: F401 (fixture)
+from tracking.tests.test_pages import race as race  # the fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
