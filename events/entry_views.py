@@ -165,6 +165,8 @@ def entry_confirm_email(request: HttpRequest, token: str, key: str) -> HttpRespo
     """
     registration = _registration(token)
     if request.method != "POST":
+        if registration.status != Registration.Status.UNVERIFIED:
+            return redirect("events:entry", token=token)  # confirmed already, or released
         return render(request, "events/entry_confirm.html", {"r": registration})
     try:
         registration = registration_confirm_email(registration=registration, key=key)

@@ -92,6 +92,9 @@ def test_it_takes_nothing_when_the_link_is_only_opened(client, race):
     assert b"Confirm my entry" in page.content
     held.refresh_from_db()
     assert held.status == Registration.Status.UNVERIFIED
+    client.post(entry_confirm_email_path(held))
+    # Opened again once confirmed, the link leads to the entry, not to a second button.
+    assert client.get(entry_confirm_email_path(held))["Location"] == held_page(held)
 
 
 def held_page(registration):
