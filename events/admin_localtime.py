@@ -17,6 +17,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminSplitDateTime
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -159,7 +160,7 @@ def _is_datetime(model: type[models.Model], name: Any) -> bool:
         return False
     try:
         return isinstance(model._meta.get_field(name), models.DateTimeField)
-    except Exception:
+    except FieldDoesNotExist:  # a list column that is a method, not a field
         return False
 
 
