@@ -317,12 +317,17 @@ RATE_LIMITS: dict[str, str | None] = {
         # every one of them reconnects within the minute (backoff up to 60 s), a tracker
         # and a spectator tab each: 2,000, with room to spare. The bench switches it off.
         "ws.connect.ip": "3000/m",
-        # Kudos of one spectator (account or session), across all their sockets: a
-        # socket's own bucket lets through 5 at once and one every 3 s (20 a minute).
+        # Kudos of one spectator (account, session, else the signed id the live page
+        # gives each browser), across all their sockets: a socket's own bucket lets
+        # through 5 at once and one every 3 s (20 a minute).
         "kudos.spectator": "30/m",
-        # Kudos from one IP, for spectators without a session: a stadium's thousand
-        # phones behind one carrier NAT cheering five times a minute each.
+        # Kudos from one IP, all spectators together: a stadium's thousand phones
+        # behind one carrier NAT cheering five times a minute each.
         "kudos.ip": "5000/m",
+        # Kudos from one IP of sockets with no account, session nor spectator id: not
+        # a browser on our page, but a script or a bot. A handful of such clients
+        # behind one NAT; far below a browser's IP, so dropping the cookie never pays.
+        "kudos.cookieless.ip": "120/m",
         # Mid-race posts of one athlete: typed while running, a few an hour.
         "post.athlete": "10/10m",
         # /osmand/ fixes of one device id. Traccar Client and OsmAnd send one request a
@@ -334,6 +339,16 @@ RATE_LIMITS: dict[str, str | None] = {
         # ws.connect.ip) at one fix a second, the fastest either app sends (races use
         # 5-10 s), with as much again for buffers flushing after a tunnel.
         "osmand.ip": "120000/m",
+        # /osmand/ answers "unknown device" to one IP (each a query, and an entry in the
+        # process's device cache). A few misconfigured phones behind one home or office
+        # NAT retry every 30 s (2 a minute each); a race's phones use ids Pace issued
+        # and are known. Counted only when the device is unknown, so the real phones
+        # behind a carrier NAT never count; past it, unknown ids get 429 without a query.
+        "osmand.unknown.ip": "60/m",
+        # Failed attempts of one account (or one entry's token) to link a device id
+        # already linked elsewhere: that answer tells whether an id exists. An athlete
+        # mistyping their phone's id fails once or twice, not ten times an hour.
+        "tracker.link": "10/h",
     }.items()
 }
 
@@ -358,6 +373,11 @@ PAYMENT_FEE_FIXED = env.float("PAYMENT_FEE_FIXED", default=0.25)
 PAYMENT_HOLD_MINUTES = env.int("PAYMENT_HOLD_MINUTES", default=30)
 # How long a guest's entry holds its place until the link e-mailed to it is followed.
 ENTRY_EMAIL_HOLD_MINUTES = env.int("ENTRY_EMAIL_HOLD_MINUTES", default=60)
+# How many such held entries one IP (IPv6: one /48) may have in one race at once. A rate
+# alone let one address keep a whole race held: 60 an hour, each held an hour. A family
+# of five enters well within it; a club secretary entering dozens signs in with a verified
+# account, whose entries are not held.
+ENTRY_HOLDS_PER_IP = env.int("ENTRY_HOLDS_PER_IP", default=10)
 WAITLIST_OFFER_HOURS = env.int("WAITLIST_OFFER_HOURS", default=48)
 PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=60)
 MAX_GPX_BYTES = env.int("MAX_GPX_BYTES", default=5 * 1024 * 1024)
@@ -399,6 +419,17 @@ TRACKING_STATE_SECONDS = env.float("TRACKING_STATE_SECONDS", default=5.0)
 # gets nothing more until it has read them, then a fresh snapshot: the latest state,
 # not a backlog of stale ticks.
 TRACKING_VIEWER_BACKLOG_BYTES = env.int("TRACKING_VIEWER_BACKLOG_BYTES", default=512_000)
+# Live sockets (tracker and spectator) open at once from one IP, in one web process,
+# counted in its memory (no cache call). ws.connect.ip limits how fast they open, this
+# how many stay open: a carrier NAT's thousand phones with a tracker and a spectator
+# tab each is 2,000, even were they all on one process. Empty or 0: no cap (the bench).
+TRACKING_MAX_SOCKETS_PER_IP = (
+    env.int("TRACKING_MAX_SOCKETS_PER_IP", default=4000)
+    if env.str("TRACKING_MAX_SOCKETS_PER_IP", default="4000").strip()
+    else 0
+)
+if TRACKING_MAX_SOCKETS_PER_IP < 0:
+    raise ImproperlyConfigured("TRACKING_MAX_SOCKETS_PER_IP must be 0 (no cap) or more")
 # A race's ticker holds a lease this long and renews it every tick (production topology).
 TRACKING_LEASE_SECONDS = env.float("TRACKING_LEASE_SECONDS", default=5.0)
 # Without Redis the web process runs the tickers itself (the embedded topology).

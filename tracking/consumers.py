@@ -20,11 +20,13 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from pace.lib.jsonfast import dumps, loads
+from pace.lib.opensockets import open_sockets
 from pace.lib.ratelimits import Limited, ahit, scope_ip
 from pace.lib.wsout import Outlet
 from tracking import hub, ingest, posts, selectors
 from tracking.hub import RaceHub, Tick
 from tracking.kudos import Bucket, Cheer, kudos_batcher, kudos_limited, spectator_key
+from tracking.spectators import spectator_id_from_cookies
 from tracking.viewer import MAX_FOLLOWS, Viewer
 
 MAX_SEQ = 2**63 - 1  # Position.seq is a 64-bit column: one more fails the whole group commit
@@ -68,6 +70,7 @@ class _JsonFrames(AsyncWebsocketConsumer):
     """JSON text frames in and out; a bad frame is answered, never fatal."""
 
     shut = False  # refused at connect: closing, every frame ignored
+    counted_ip: str | None = None  # the IP this socket is counted under in open_sockets
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """The server's messages straight to ``dispatch``, one at a time.
@@ -83,6 +86,11 @@ class _JsonFrames(AsyncWebsocketConsumer):
                 await self.dispatch(await receive())
         except StopConsumer:
             pass
+        finally:
+            # However the socket ends (closed, failed, cancelled), it is open no more.
+            if self.counted_ip is not None:
+                open_sockets().release(ip=self.counted_ip)
+                self.counted_ip = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels closes stale database connections before every frame, a hop to the one
@@ -127,10 +135,15 @@ class _JsonFrames(AsyncWebsocketConsumer):
         return False
 
     async def refused(self) -> bool:
-        """Whether this new socket is over its IP's limit (``ws.connect.ip``); if so it is
-        told why and closed as an overloaded server closes it (1013, ``retry=S``), so
-        clients already back off."""
-        limited = await ahit(name="ws.connect.ip", key=scope_ip(self.scope))
+        """Whether this new socket is over its IP's limits: sockets open at once in this
+        process (``TRACKING_MAX_SOCKETS_PER_IP``, counted in memory, first) and new
+        sockets a minute (``ws.connect.ip``). If so it is told why and closed as an
+        overloaded server closes it (1013, ``retry=S``), so clients already back off."""
+        ip = scope_ip(self.scope)
+        limited = open_sockets().take(ip=ip, cap=settings.TRACKING_MAX_SOCKETS_PER_IP)
+        if limited is None:
+            self.counted_ip = ip  # counted before any await: concurrent opens see it
+            limited = await ahit(name="ws.connect.ip", key=ip)
         if limited is None:
             return False
         self.shut = True
@@ -354,7 +367,9 @@ class LiveConsumer(_JsonFrames):
         self.user = self.scope.get("user")
         session = self.scope.get("session")
         self.spectator = spectator_key(
-            user=self.user, session_key=getattr(session, "session_key", None)
+            user=self.user,
+            session_key=getattr(session, "session_key", None),
+            spectator_id=spectator_id_from_cookies(self.scope.get("cookies") or {}),
         )
         self.ip = scope_ip(self.scope)
         self.bucket = Bucket(settings.TRACKING_KUDOS_BURST, settings.TRACKING_KUDOS_REFILL_SECONDS)

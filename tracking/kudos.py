@@ -4,8 +4,10 @@ stored in batches.
 Thousands of spectators may cheer the leader at once: each process gathers its
 kudos for a second, stores them in one transaction and tells the race once. A
 socket's own bucket turns a flood away without leaving the process; what it lets
-through is counted against the spectator (their account or session) and their IP in
-the shared limiter, so fifty sockets do not make fifty times the kudos.
+through is counted against the spectator (their account, session or the signed id the
+live page gave their browser: ``tracking.spectators``) and their IP in the shared
+limiter, so fifty sockets do not make fifty times the kudos. A socket with none of
+these is no browser on our page: it is counted by its IP under a far lower limit.
 """
 
 from __future__ import annotations
@@ -59,17 +61,22 @@ class Bucket:
         return max(1, math.ceil((1 - self.tokens) * self.refill))
 
 
-def spectator_key(*, user: Any, session_key: str | None) -> str | None:
-    """Who is cheering, across their sockets: their account, else their session; None
-    for a spectator with neither (then only their IP's limit counts them)."""
+def spectator_key(*, user: Any, session_key: str | None, spectator_id: str | None) -> str | None:
+    """Who is cheering, across their sockets: their account, else their session, else
+    their browser's signed id; None for a socket with none (not our page: a script)."""
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
-    return f"session:{session_key}" if session_key else None
+    if session_key:
+        return f"session:{session_key}"
+    return f"browser:{spectator_id}" if spectator_id else None
 
 
 async def kudos_limited(*, spectator: str | None, ip: str) -> Limited | None:
-    """Count one kudos against its spectator and IP (``kudos.*`` in RATE_LIMITS)."""
-    attempts = [("kudos.ip", ip)] + ([("kudos.spectator", spectator)] if spectator else [])
+    """Count one kudos against its spectator and IP (``kudos.*`` in RATE_LIMITS); a
+    socket without a spectator against its IP's far lower ``kudos.cookieless.ip`` too,
+    so leaving the cookie out never gives more kudos than sending it."""
+    whom = ("kudos.spectator", spectator) if spectator else ("kudos.cookieless.ip", ip)
+    attempts = [("kudos.ip", ip), whom]
     return await sync_to_async(first_limited, thread_sensitive=False)(attempts=attempts)
 
 

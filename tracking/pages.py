@@ -18,8 +18,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from pace.lib.pagecache import cached_public_page
+from pace.lib.ratelimits import Limited, hit
+from tracking.models import Tracker
 from tracking.selectors import live_page_race, race_info, roster
 from tracking.trackers import (
+    TAKEN,
     TrackedEntry,
     TrackerError,
     entry_for_token,
@@ -30,11 +33,13 @@ from tracking.trackers import (
 )
 
 
-@cached_public_page
+@cached_public_page(per_visitor="tracking.spectators.spectator_cookie_give")
 def live(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
     """``/live/EVENT/RACE/``: the map, the leaderboard and the posts of a race, live.
 
-    Cached for anonymous visitors: thousands arrive at the start gun.
+    Cached for anonymous visitors: thousands arrive at the start gun. Each browser
+    gets its signed spectator id (``tracking.spectators``) after the cache: its kudos
+    are counted under it.
     """
     race = live_page_race(event_slug=event_slug, race_slug=race_slug, user=request.user)
     if race is None:
@@ -66,15 +71,31 @@ def _back(token: str) -> HttpResponse:
     return redirect(f"{url}?{urlencode({'token': token})}" if token else url)
 
 
-def _change(request: HttpRequest, entry: TrackedEntry, token: str) -> HttpResponse | str:
-    """Apply a POSTed change; a redirect when done, the error message otherwise."""
+def _link(request: HttpRequest, tracker: Tracker) -> Limited | TrackerError | None:
+    """Link the POSTed device id; why not, if refused. "Already linked" says an id exists,
+    so failing that way is limited per account (per entry for a token holder)."""
+    user = request.user
+    key = f"user:{user.pk}" if user.is_authenticated else f"tracker:{tracker.pk}"
+    limited = hit(name="tracker.link", key=key, increment=False)
+    if limited:
+        return limited
+    try:
+        tracker_link_device(tracker=tracker, device_id=request.POST.get("device_id", ""))
+    except TrackerError as exc:
+        if str(exc) == TAKEN:
+            return hit(name="tracker.link", key=key) or exc
+        return exc
+    return None
+
+
+def _change(request: HttpRequest, entry: TrackedEntry, token: str) -> HttpResponse | str | Limited:
+    """Apply a POSTed change; a redirect when done, the error message (or limit) otherwise."""
     tracker = entry.tracker
     action = request.POST.get("action")
     if action == "device":
-        try:
-            tracker_link_device(tracker=tracker, device_id=request.POST.get("device_id", ""))
-        except TrackerError as exc:
-            return str(exc)
+        refused = _link(request, tracker)
+        if refused is not None:
+            return refused if isinstance(refused, Limited) else str(refused)
         linked = tracker.device_id
         messages.success(request, f"Device {linked} linked." if linked else "Device unlinked.")
         return _back(token)
@@ -91,6 +112,14 @@ def _change(request: HttpRequest, entry: TrackedEntry, token: str) -> HttpRespon
     return "Unknown action."
 
 
+def _too_many_links(limited: Limited) -> str:
+    minutes = -(-limited.retry_after // 60)
+    return (
+        "Too many identifiers already linked to other entries were tried: try again in "
+        f"{minutes} minute{'s' if minutes != 1 else ''}, or use the one Pace issued."
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def track(request: HttpRequest) -> HttpResponse:
     """``/track/``: an athlete's tokens, linked devices and the phone tracker."""
@@ -102,6 +131,7 @@ def track(request: HttpRequest) -> HttpResponse:
         context = {"invalid_token": True}
         return render(request, "tracking/track.html", context, status=404)
     errors: dict[int, str] = {}
+    limited: Limited | None = None
     if request.method == "POST":
         wanted = request.POST.get("registration", "")
         entry = next((e for e in entries if str(e.registration.pk) == wanted), None)
@@ -110,6 +140,8 @@ def track(request: HttpRequest) -> HttpResponse:
         outcome = _change(request, entry, token)
         if isinstance(outcome, HttpResponse):
             return outcome
+        if isinstance(outcome, Limited):
+            limited, outcome = outcome, _too_many_links(outcome)
         errors[entry.registration.pk] = outcome
     posted = request.POST.get("device_id", "")
     rows = [
@@ -125,4 +157,7 @@ def track(request: HttpRequest) -> HttpResponse:
         "token": token,
         "osmand_url": settings.SITE_URL + reverse("tracking:osmand"),
     }
-    return render(request, "tracking/track.html", context)
+    response = render(request, "tracking/track.html", context, status=429 if limited else 200)
+    if limited:
+        response["Retry-After"] = str(limited.retry_after)
+    return response

@@ -92,7 +92,7 @@ class PageFastPath:
             return None
         request, key = found
         version, entry = await self.store.get_many([VERSION_KEY, key])
-        response = hit_response(version, entry)
+        response = hit_response(version, entry, request)
         if response is None:
             return None
         for middleware in reversed(self.middleware):

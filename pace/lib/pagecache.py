@@ -8,6 +8,7 @@ bounds staleness for changes made behind Django's back.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import time
@@ -20,6 +21,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
 from django.utils.http import urlencode
+from django.utils.module_loading import import_string
 
 VERSION_KEY = "public-pages:version"
 
@@ -95,40 +97,62 @@ def page_key(request: HttpRequest, params: frozenset[str]) -> str | None:
     return f"public-page:{digest}"
 
 
-def hit_response(version: Any, entry: Any) -> HttpResponse | None:
+@functools.cache
+def _per_visitor(path: str) -> Callable[[HttpRequest, HttpResponse], None]:
+    return import_string(path)  # type: ignore[no-any-return]
+
+
+def visitor_finish(request: HttpRequest, response: HttpResponse, per_visitor: str | None) -> None:
+    """Run a page's ``per_visitor`` (a dotted path) on one visitor's response."""
+    if per_visitor:
+        _per_visitor(per_visitor)(request, response)
+
+
+def hit_response(version: Any, entry: Any, request: HttpRequest) -> HttpResponse | None:
     """The cached page as a response, or None unless ``entry`` was stored at ``version``.
 
     ``version`` and ``entry`` are the values read for ``VERSION_KEY`` and the page's key.
     Shared by the view wrapper and ``pace.lib.fastpath``, so a hit is the same response
-    whichever serves it.
+    whichever serves it, the page's ``per_visitor`` (named in the entry) included.
     """
     if version is None or entry is None or entry[0] != version:
         return None
-    _, content, content_type = entry
+    content, content_type = entry[1], entry[2]
     response = HttpResponse(content, content_type=content_type)
     patch_cache_control(response, public=True, max_age=settings.PAGE_CACHE_SECONDS)
+    visitor_finish(request, response, entry[3] if len(entry) > 3 else None)
     return response
 
 
 def cached_public_page(
-    view: Callable[..., HttpResponse] | None = None, *, params: frozenset[str] = frozenset()
+    view: Callable[..., HttpResponse] | None = None,
+    *,
+    params: frozenset[str] = frozenset(),
+    per_visitor: str | None = None,
 ) -> Any:
     """Serve anonymous GETs of a public page from the cache.
 
     ``params`` names the query parameters the page varies by. An entry carries the
     version it was rendered at; one round trip (MGET) reads the current version and
     the entry, and an entry of another version is a miss.
+
+    ``per_visitor`` is the dotted path of a function ``(request, response)`` run on
+    every response of the page after the cache (hit, miss or not cacheable): what a
+    page gives each visitor (a cookie) cannot be in the entry all visitors share. The
+    entry names it, so the fast path, which runs no view, runs it too.
     """
     if view is None:
-        return lambda v: cached_public_page(v, params=params)
+        return lambda v: cached_public_page(v, params=params, per_visitor=per_visitor)
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         key = page_key(request, params) if cacheable(request) else None
         if key is None:
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
+            visitor_finish(request, response, per_visitor)
+            return response
         found = cache.get_many([VERSION_KEY, key])
-        hit = hit_response(found.get(VERSION_KEY), found.get(key))
+        hit = hit_response(found.get(VERSION_KEY), found.get(key), request)
         if hit is not None:
             return hit
         version = found.get(VERSION_KEY)
@@ -139,9 +163,10 @@ def cached_public_page(
             response.render()
         if response.status_code == 200:
             if not response.streaming:
-                entry = (version, response.content, response["Content-Type"])
+                entry = (version, response.content, response["Content-Type"], per_visitor)
                 cache.set(key, entry, settings.PAGE_CACHE_SECONDS)
             patch_cache_control(response, public=True, max_age=settings.PAGE_CACHE_SECONDS)
+        visitor_finish(request, response, per_visitor)
         return response
 
     return wrapper

@@ -1,6 +1,6 @@
-"""Abuse limits of the live sockets (PROTOCOL.md): new sockets per IP, kudos per spectator
-across their sockets, posts per athlete across theirs. Each refusal is an ``error`` frame
-``rate_limited`` with ``retry_after``; time is moved, never waited for."""
+"""Abuse limits of the live sockets (PROTOCOL.md): new and open sockets per IP, kudos per
+spectator across their sockets, posts per athlete across theirs. Each refusal is an
+``error`` frame ``rate_limited`` with ``retry_after``; time is moved, never waited for."""
 
 from __future__ import annotations
 
@@ -8,15 +8,20 @@ import importlib
 import time
 from typing import Any
 
+import hypothesis
 import pytest
 import time_machine
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.test import Client
+from hypothesis import given
+from hypothesis import strategies as st
 
+from pace.lib.opensockets import FULL_RETRY_SECONDS, OpenSockets
 from tracking.consumers import HELLO_BURST
 from tracking.kudos import kudos_batcher
 from tracking.models import Kudos, Position, Post
+from tracking.spectators import COOKIE, spectator_id_mint, spectator_id_verified
 from tracking.testrace import load_test_race_create
 from tracking.tests.helpers import connect, frame, point, run, send
 
@@ -98,6 +103,59 @@ def test_it_limits_new_sockets_per_ip_on_both_ends_then_lets_them_in_again(race,
     assert Position.objects.count() == 0, "a refused socket takes no frames"
 
 
+def test_it_caps_the_sockets_one_ip_holds_open_and_frees_a_place_when_one_closes(
+    race, limits, settings
+):
+    """``ws.connect.ip`` limits how fast an IP opens sockets; this, how many it keeps
+    (one host held 180,000 after an hour). Counted in the process's memory."""
+    settings.TRACKING_MAX_SOCKETS_PER_IP = 2
+    athlete = race["athletes"][0]
+    track, live = f"/ws/track/?token={athlete['token']}", f"/ws/live/{race['race_id']}/"
+    host = _from("198.51.100.30")
+
+    async def scenario():
+        phone, tab = await connect(track, headers=host), await connect(live, headers=host)
+        firsts = [(await frame(phone))["type"], (await frame(tab))["type"]]
+        refused = await connect(live, headers=host)
+        error, closed = await frame(refused), await refused.receive_output(3)
+        await send(refused, {"type": "follow", "athletes": [athlete["id"]]})
+        await refused.receive_nothing(0.3)
+        await refused.disconnect()  # a refused socket held no place: still two open
+        again = await connect(live, headers=host)
+        still_full = (await frame(again))["code"]
+        elsewhere = await connect(live, headers=_from("203.0.113.30"))
+        other = (await frame(elsewhere))["type"]
+        await tab.disconnect()  # closing one frees its place
+        later = await connect(live, headers=host)
+        return firsts, error, closed, still_full, other, (await frame(later))["type"]
+
+    firsts, error, closed, still_full, other, later = run(scenario)
+    assert firsts == ["welcome", "snapshot"]
+    assert error["type"] == "error" and error["code"] == "rate_limited"
+    assert error["limit"] == "ws.open.ip" and error["retry_after"] == FULL_RETRY_SECONDS
+    assert closed == {
+        "type": "websocket.close",
+        "code": 1013,
+        "reason": f"retry={FULL_RETRY_SECONDS}",
+    }
+    assert still_full == "rate_limited" and other == "snapshot" and later == "snapshot"
+
+
+@hypothesis.settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b"]), st.booleans()), max_size=40))
+def test_open_sockets_count_exactly_what_is_open_and_never_pass_the_cap(steps):
+    sockets, held, cap = OpenSockets(), {"a": 0, "b": 0}, 3
+    for ip, opening in steps:
+        if opening:
+            refused = sockets.take(ip=ip, cap=cap)
+            assert (refused is not None) == (held[ip] == cap)
+            held[ip] += refused is None
+        elif held[ip]:
+            sockets.release(ip=ip)
+            held[ip] -= 1
+        assert sockets.by_ip == {k: n for k, n in held.items() if n}
+
+
 def _session_cookie(user: Any | None) -> str:
     """A spectator's session cookie: logged in as ``user``, or an anonymous session."""
     if user is not None:
@@ -156,6 +214,61 @@ def test_spectators_without_a_session_are_counted_by_ip_then_let_cheer_again(rac
     assert same_ip == [False] * 4 + [True] * 2
     assert other_ip == [False, False] and later is False
     assert Kudos.objects.filter(registration_id=athlete).count() == 7
+
+
+def _cheers(race: dict[str, Any], cookie: str, *, sockets: int, ip: str) -> list[bool]:
+    """Each of ``sockets`` sockets sends as many kudos as its own bucket lets through:
+    whether each was refused by the shared limits."""
+    cheer = {"type": "kudos", "athlete": race["athletes"][0]["id"]}
+    burst = django_settings.TRACKING_KUDOS_BURST
+
+    async def scenario():
+        refusals = []
+        for _ in range(sockets):
+            client = await connect(f"/ws/live/{race['race_id']}/", headers=_from(ip, cookie))
+            await frame(client)
+            refusals += [_refused(await answers(client, cheer)) for _ in range(burst)]
+        await kudos_batcher().flush()
+        return refusals
+
+    return run(scenario)
+
+
+def test_leaving_the_spectator_cookie_out_never_gives_more_kudos(race, limits):
+    """Twelve sockets without a cookie got 60 kudos past a 30 a minute limit: a socket
+    with no account, session nor signed spectator id is counted by its IP, lower."""
+    limits["kudos.spectator"] = "3/m"
+    limits["kudos.cookieless.ip"] = "2/m"
+    browser = f"{COOKIE}={spectator_id_mint()}"
+    forged = f"{COOKIE}=someone:not-our-signature"
+
+    with_cookie = _cheers(race, browser, sockets=4, ip="198.51.100.40")
+    without = _cheers(race, "", sockets=12, ip="198.51.100.41")
+    with_forged = _cheers(race, forged, sockets=3, ip="198.51.100.42")
+    other_browser = _cheers(race, f"{COOKIE}={spectator_id_mint()}", sockets=1, ip="198.51.100.40")
+    assert with_cookie.count(False) == 3, "one browser across its sockets"
+    assert without.count(False) == 2 and with_forged.count(False) == 2
+    assert other_browser.count(False) == 3, "another browser behind the same IP cheers too"
+    assert Kudos.objects.count() == 3 + 2 + 2 + 3
+
+
+def test_the_live_page_gives_each_browser_its_own_signed_id_and_keeps_one_cached_page(race):
+    """Set after the cache (in the page's ``per_visitor``): the shared entry holds no
+    cookie, a response setting one is private, a browser holding one gets the page as
+    everyone does; no database write."""
+    url = f"/live/{race['event_slug']}/{race['race_slug']}/"
+    page = Client().get(url)
+    first, second = Client(), Client()
+    answers = [first.get(url), second.get(url)]
+    ids = [response.cookies[COOKIE] for response in answers]
+    assert page.status_code == 200 and all(r.status_code == 200 for r in answers)
+    assert ids[0].value != ids[1].value, "a cached page does not hand one id to all"
+    assert all(spectator_id_verified(cookie.value) for cookie in ids)
+    assert all(c["httponly"] and c["samesite"] == "Lax" and c["max-age"] for c in ids)
+    assert all("private" in r["Cache-Control"] for r in answers)
+    back = first.get(url)
+    assert COOKIE not in back.cookies and "public" in back["Cache-Control"]
+    assert back.content == answers[0].content == answers[1].content
 
 
 def test_an_athletes_posts_are_limited_across_sockets_then_allowed_again(race, limits):
