@@ -55,9 +55,6 @@ class AccountGoneError(PaymentProviderError):
 # What Stripe answers about an account that is gone or no longer connected to the platform:
 # 403 ``account_invalid`` ("does not have access to account ... or that account does not
 # exist. Application access may have been revoked."), or 404 ``resource_missing``.
-GONE_CODES = frozenset({"account_invalid", "resource_missing"})
-
-
 class WebhookSignatureError(ValueError):
     """A webhook body that is not from Stripe, too old, or not a Stripe event."""
 
@@ -145,11 +142,18 @@ def account_create(*, organizer_id: int, country: str, email: str, idempotency_k
 
 
 def _account_gone(error: BaseException | None) -> bool:
-    if isinstance(error, stripe.PermissionError):
-        return True
-    if not isinstance(error, stripe.InvalidRequestError):
+    """Stripe says this account is deleted or left the platform, not that Pace's key is short.
+
+    A restricted key missing a permission also answers 403 (without ``account_invalid``):
+    taking that for "gone" would disconnect every organizer at once.
+    """
+    if not isinstance(error, stripe.StripeError):
         return False
-    return error.code in GONE_CODES or error.http_status == 404
+    # stripe-python keeps a 403's code only in the parsed error object, not on the exception.
+    detail = error.error
+    code = error.code or (detail.code if detail is not None else None)
+    param = detail.param if detail is not None else None
+    return code == "account_invalid" or (code == "resource_missing" and param == "account")
 
 
 def account_retrieve(*, account_id: str) -> dict[str, bool]:

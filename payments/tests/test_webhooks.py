@@ -266,6 +266,32 @@ def test_it_marks_an_account_stripe_no_longer_knows_disconnected_and_answers_200
     assert not PROVIDERS["stripe"].available(organizer_id=alpha_account.organizer_id)
 
 
+@pytest.mark.parametrize(
+    ("status", "kind", "message"),
+    [
+        (
+            403,
+            "invalid_request_error",
+            "The provided key 'rk_live_****' does not have the "
+            "required permissions for this endpoint on account 'acct_alpha'.",
+        ),
+        (404, "invalid_request_error", "Unrecognized request URL (GET: /v1/accounts/acct_alpha)."),
+    ],
+)
+def test_it_keeps_an_account_connected_when_stripe_refuses_for_another_reason(
+    client, alpha_account, fake_stripe, status, kind, message
+):
+    """A restricted key short of a permission is Pace's problem, not the organizer's account."""
+    fake_stripe.fail("/v1/accounts/acct_alpha", status=status, message=message, kind=kind)
+    obj = {"id": "acct_alpha", "object": "account"}
+
+    response = post_event(client, "account.updated", obj)
+
+    assert response.status_code in (200, 503)
+    alpha_account.refresh_from_db()
+    assert alpha_account.disconnected_at is None
+
+
 def test_it_connects_the_account_again_when_stripe_knows_it_again(
     client, alpha_account, fake_stripe
 ):
