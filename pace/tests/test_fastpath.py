@@ -150,6 +150,29 @@ def test_it_adds_the_https_headers_django_adds(pages, settings):
     assert "strict-transport-security" in answer.header_names
 
 
+def test_it_gives_each_visitor_what_the_page_gives_visitors_on_a_hit(alpha_event, settings):
+    """The live page's ``per_visitor`` (a signed spectator id, ``tracking.spectators``)
+    runs on the fast path's hits too: the entry names it, the cookie is not in it."""
+    from tracking.spectators import COOKIE, spectator_id_verified
+
+    settings.SECURE_COOKIES = settings.SESSION_COOKIE_SECURE = True
+    race = alpha_event.races.get()
+    live = f"/live/{alpha_event.slug}/{race.slug}/"
+    django, fast = _apps()
+    _fetch(django, live)  # a miss: rendered and stored
+    answers = [_fetch(fast, live), _fetch(fast, live)]
+    cookies = [dict(a.headers)[b"Set-Cookie"].decode() for a in answers]
+    assert not any(a.by_django for a in answers) and cookies[0] != cookies[1]
+    value = cookies[0].split(";")[0].removeprefix(f"{COOKIE}=")
+    assert spectator_id_verified(value) and "Secure" in cookies[0] and "HttpOnly" in cookies[0]
+    assert all(b"private" in dict(a.headers)[b"Cache-Control"] for a in answers)
+    back = _fetch(fast, live, headers=((b"cookie", f"{COOKIE}={value}".encode()),))
+    expected = _fetch(django, live, headers=((b"cookie", f"{COOKIE}={value}".encode()),))
+    assert not back.by_django and back.same_as(expected) and back.body == answers[0].body
+    assert b"Set-Cookie" not in dict(back.headers)
+    assert b"public" in dict(back.headers)[b"Cache-Control"]
+
+
 def test_it_leaves_the_https_redirect_to_django(pages, settings):
     settings.SECURE_SSL_REDIRECT = True
     django, fast = _apps()
