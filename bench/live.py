@@ -87,11 +87,12 @@ def log(msg: str) -> None:
 
 def bench_env(args: argparse.Namespace) -> dict[str, str]:
     # Every simulated phone and spectator connects from 127.0.0.1, 25,000 sockets at
-    # about 1,300 a second: the per-IP limit on new sockets (ws.connect.ip) is off.
+    # about 1,300 a second: the per-IP limit on new sockets (ws.connect.ip) is off, and
+    # so is the cap on sockets one IP holds open (TRACKING_MAX_SOCKETS_PER_IP).
     return server_env(
         database_url=args.database_url, redis_url=args.redis_url, key_prefix=KEY_PREFIX,
         EMBEDDED_TICKERS="0", EMBEDDED_SCHEDULER="0", DB_POOL="1",
-        RATE_LIMIT_WS_CONNECT_IP="",
+        RATE_LIMIT_WS_CONNECT_IP="", TRACKING_MAX_SOCKETS_PER_IP="",
     )  # fmt: skip
 
 

@@ -80,3 +80,40 @@ def test_it_closes_oversized_and_non_utf8_frames_and_sockets_over_the_ip_limit(t
     assert refused["code"] == "rate_limited" and refused["retry_after"] >= 1
     assert out["refused_close"].code == 1013
     assert out["refused_close"].reason == f"retry={refused['retry_after']}"
+
+
+def test_it_refuses_a_socket_past_the_ips_open_cap_until_one_goes_even_abruptly(tmp_path):
+    """``TRACKING_MAX_SOCKETS_PER_IP``: counted on accept, freed however a socket ends
+    (here a client that drops its TCP connection without a close frame)."""
+    env = sqlite_env(migrated_db(tmp_path / "db.sqlite3")) | {"TRACKING_MAX_SOCKETS_PER_IP": "2"}
+    with daphne_server(tmp_path, env=env) as server:
+        race = server.test_race(2)
+        ws_url = server.url.replace("http", "ws")
+        live = f"{ws_url}/ws/live/{race['race_id']}/"
+        track = f"{ws_url}/ws/track/?token={race['athletes'][0]['token']}"
+
+        async def scenario():
+            out = {}
+            tab = await websockets.connect(live, max_size=None)
+            await _next(tab, "snapshot")
+            async with websockets.connect(track) as phone:
+                await _next(phone, "welcome")
+                async with websockets.connect(live, max_size=None) as third:
+                    out["refused"] = await _next(third, "error")
+                    out["closed"] = await _closed_after(third, json.dumps({"type": "hello"}))
+                tab.transport.abort()  # gone without a close frame
+                for _ in range(50):  # until daphne has seen it go
+                    async with websockets.connect(live, max_size=None) as again:
+                        first = json.loads(await asyncio.wait_for(again.recv(), 10))
+                    if first["type"] == "snapshot":
+                        out["again"] = first
+                        break
+                    await asyncio.sleep(0.1)
+            return out
+
+        out = run(scenario)
+
+    assert out["refused"]["code"] == "rate_limited" and out["refused"]["limit"] == "ws.open.ip"
+    assert out["closed"].code == 1013
+    assert out["closed"].reason == f"retry={out['refused']['retry_after']}"
+    assert out["again"]["race"]["id"] == race["race_id"]
