@@ -20,13 +20,18 @@ from events.pricing import quote
 from events.registration import (
     RaceFullError,
     RegistrationError,
+    TooManyHeldError,
     closed_reason,
+    entrant_is_verified,
     places_left,
     registration_confirm_email,
     registration_create,
 )
 from events.waitlist import waitlist_join
-from pace.lib.ratelimits import Limited, first_limited, request_ip
+from pace.lib.ratelimits import Limited, first_limited, ip_digest, request_ip
+
+# Entries are counted by site for IPv6: anyone renting a server gets a /48, 65,536 /64s.
+_ENTRY_IPV6_PREFIX = 48
 
 # What a refused entry is told, by the limit that refused it.
 _LIMITED = {
@@ -48,12 +53,16 @@ def _next_step(registration: Registration) -> HttpResponse:
     return redirect("events:entry", token=registration.manage_token)
 
 
-def _entry_limited(request: HttpRequest, email: str) -> Limited | None:
-    """Count an entry attempt against the IP and the account (or, for a guest, the e-mail)."""
-    attempts = [("entry.ip", request_ip(request))]
+def _entry_limited(request: HttpRequest, email: str, *, held: bool) -> Limited | None:
+    """Count an entry against the IP, the account, and the address a held entry's link goes to.
+
+    That address is a guest's, or an unverified account's own.
+    """
+    attempts = [("entry.ip", request_ip(request, ipv6_prefix=_ENTRY_IPV6_PREFIX))]
     if request.user.is_authenticated:
         attempts.append(("entry.account", str(request.user.pk)))
-    else:
+        email = request.user.email or email
+    if held:
         attempts.append(("entry.email", email.strip().lower()))
     return first_limited(attempts=attempts)
 
@@ -69,11 +78,10 @@ def _submit(request: HttpRequest, race: Race, form: EntryForm, mates: Any, offer
     """Take the entry of a valid form; errors land on the form."""
     if not (form.is_valid() and (race.team_size == 1 or mates.is_valid())):
         return _Outcome()
-    limited = _entry_limited(request, form.cleaned_data["email"])
+    held = not entrant_is_verified(request.user)
+    limited = _entry_limited(request, form.cleaned_data["email"], held=held)
     if limited is not None:
-        minutes = -(-limited.retry_after // 60)
-        wait = f"{minutes} minute{'s' if minutes > 1 else ''}"
-        form.add_error(None, f"{_LIMITED[limited.name]}: please try again in {wait}.")
+        form.add_error(None, f"{_LIMITED[limited.name]}: please try again in {_wait(limited)}.")
         return _Outcome(limited=limited)
     try:
         registration = registration_create(
@@ -81,8 +89,13 @@ def _submit(request: HttpRequest, race: Race, form: EntryForm, mates: Any, offer
             code=form.cleaned_data["code"], offer_token=offer,
             team_name=form.cleaned_data.get("team_name", ""),
             teammates=[m.cleaned_data for m in mates] if race.team_size > 1 else [],
-            hold_for_email=not request.user.is_authenticated,
+            hold_for_email=held,
+            entered_from=ip_digest(request_ip(request, ipv6_prefix=_ENTRY_IPV6_PREFIX)),
         )  # fmt: skip
+    except TooManyHeldError as exc:
+        limited = Limited(name="entry.held", retry_after=exc.retry_after)
+        form.add_error(None, f"{exc} A place frees in {_wait(limited)}.")
+        return _Outcome(limited=limited)
     except RaceFullError as exc:
         form.add_error(None, str(exc))
         return _Outcome(full=True)
@@ -90,6 +103,11 @@ def _submit(request: HttpRequest, race: Race, form: EntryForm, mates: Any, offer
         form.add_error(None, str(exc))
         return _Outcome()
     return _Outcome(registration=registration)
+
+
+def _wait(limited: Limited) -> str:
+    minutes = -(-limited.retry_after // 60)
+    return f"{minutes} minute{'s' if minutes > 1 else ''}"
 
 
 @never_cache

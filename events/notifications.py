@@ -48,12 +48,16 @@ def registration_confirmation_send(*, registration_id: int) -> None:
 def entry_email_check_send(*, registration_id: int) -> None:
     """The link a guest follows to take the entry held for them; none once it is decided."""
     registration = (
-        Registration.objects.select_related("race__event")
+        Registration.objects.select_related("race__event", "user")
         .filter(pk=registration_id, status=Registration.Status.UNVERIFIED)
         .first()
     )
     if registration is None:
         return
+    # An account not yet verified proves its own address (any address may be typed in
+    # the form): following the link is what makes its entry count.
+    user = registration.user
+    recipient = (user.email if user is not None else "") or registration.email
     context = {
         "r": registration,
         "confirm_url": settings.SITE_URL + entry_confirm_email_path(registration),
@@ -64,7 +68,7 @@ def entry_email_check_send(*, registration_id: int) -> None:
         ),
         message=render_to_string("events/email/confirm_email.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[registration.email],
+        recipient_list=[recipient],
     )
 
 

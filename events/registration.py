@@ -17,6 +17,7 @@ until paid instead: a card payment is a stronger proof than an e-mail.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import secrets
 from typing import Any
@@ -45,6 +46,14 @@ class RegistrationError(ValueError):
 
 class RaceFullError(RegistrationError):
     """No place left: the athlete may join the waitlist."""
+
+
+class TooManyHeldError(RegistrationError):
+    """The sender's connection already holds ``ENTRY_HOLDS_PER_IP`` unconfirmed entries here."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 _TOKEN = re.compile(r"[-\w]{1,64}", re.ASCII)
@@ -129,6 +138,42 @@ def _check_answers(race: Race, answers: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def entrant_is_verified(user: Any | None) -> bool:
+    """An account whose primary e-mail address is verified: its entries are taken at once.
+
+    Anyone else's (a guest's, a fresh account's: verification is optional, and accounts
+    cost nothing to make) hold their place only until an e-mailed link is followed.
+    """
+    from allauth.account.models import EmailAddress
+
+    if user is None or not user.is_authenticated:
+        return False
+    return EmailAddress.objects.filter(user=user, primary=True, verified=True).exists()
+
+
+def _check_holds_of(race: Race, entered_from: str) -> None:
+    """Refuse past ``ENTRY_HOLDS_PER_IP`` held entries of one connection in a race.
+
+    Counted from the database with the race locked, so it holds across processes and
+    frees as holds are confirmed or expire, where a rate let one address keep a race held.
+    """
+    now = timezone.now()
+    held = Registration.objects.filter(
+        race=race, entered_from=entered_from, status__in=HELD_STATUSES, hold_expires_at__gt=now
+    )
+    limit = settings.ENTRY_HOLDS_PER_IP
+    if held.count() < limit:
+        return
+    first_free = min(held.values_list("hold_expires_at", flat=True))
+    raise TooManyHeldError(
+        f"{limit} entries sent from your connection are waiting to be confirmed in this race "
+        "(by the link we e-mailed, or by payment): confirm them, or try again later. To enter "
+        "more people, sign in with an account whose e-mail address is verified: its entries "
+        "are taken at once.",
+        retry_after=max(1, math.ceil((first_free - now).total_seconds())),
+    )
+
+
 def _claim_place(race: Race, offer_token: str) -> WaitlistEntry | None:
     """Check a place is free, or that ``offer_token`` holds one; returns the offer used."""
     if offer_token:
@@ -180,13 +225,16 @@ def registration_create(
     team_name: str = "",
     teammates: list[dict[str, Any]] | None = None,
     hold_for_email: bool = False,
+    entered_from: str = "",
 ) -> Registration:
     """Take an entry (with its team-mates for a team race) if a place is free.
 
     Returns the paying registration; its payment says whether the athlete must
     still pay online. The confirmation e-mail goes after commit. With
     ``hold_for_email`` (a guest's entry) an entry paid offline is only held until
-    its e-mail is confirmed (``registration_confirm_email``).
+    its e-mail is confirmed (``registration_confirm_email``). ``entered_from``
+    (``ratelimits.ip_digest`` of the sender's connection) is kept on a held entry, and a
+    connection holds at most ``ENTRY_HOLDS_PER_IP`` of them in a race at once.
     """
     from payments.checkout import payment_start
 
@@ -195,6 +243,8 @@ def registration_create(
     teammates = teammates or []
     if len(teammates) != race.team_size - 1:
         raise RegistrationError(f"A team in this race has {race.team_size} members.")
+    if hold_for_email and entered_from:
+        _check_holds_of(race, entered_from)
     offer = _claim_place(race, offer_token)
     try:
         price = pricing.quote(race=race, code=code, lock=True)
@@ -205,6 +255,10 @@ def registration_create(
     )
     payer = _new_registration(race, user, entry, _check_answers(race, answers), team)
     payer.list_price, payer.price, payer.discount_code = price.list_price, price.price, price.code
+    if hold_for_email:
+        # On the paying entry alone: a team holds one place, so counts once. Kept whether the
+        # entry is held for its e-mail or for its online payment: both hold a place.
+        payer.entered_from = entered_from
     payer.save()
     for mate in teammates:
         _new_registration(race, None, {**entry, **mate}, {}, team).save()
@@ -252,21 +306,27 @@ def registration_confirm_email(
     """The guest followed the e-mailed link: the held entry is taken (and paid as usual).
 
     Following the link again is harmless; following it after the hold ran out is
-    refused, as the place may have gone to someone else.
+    refused, as the place may have gone to someone else, and so is following it once the
+    race takes no entries (event cancelled, entries closed, race started).
     """
     from payments.checkout import payment_start
 
     if not constant_time_compare(key, email_confirmation_key(registration=registration)):
         raise RegistrationError("This confirmation link is not valid.")
-    claimed = Registration.objects.filter(
-        pk=registration.pk,
-        status=Registration.Status.UNVERIFIED,
-        hold_expires_at__gt=now or timezone.now(),
-    ).update(status=Registration.Status.PENDING, hold_expires_at=None)
+    now = now or timezone.now()
+    race = Race.objects.select_related("event").get(pk=registration.race_id)
+    reason = closed_reason(race=race, now=now)
+    claimed = 0
+    if not reason:
+        claimed = Registration.objects.filter(
+            pk=registration.pk, status=Registration.Status.UNVERIFIED, hold_expires_at__gt=now
+        ).update(status=Registration.Status.PENDING, hold_expires_at=None, entered_from="")
     registration.refresh_from_db()
     if not claimed:
         if registration.status in (Registration.Status.CONFIRMED, Registration.Status.PENDING):
             return registration
+        if reason:
+            raise RegistrationError(reason)
         raise RegistrationError(
             "This entry was not confirmed in time and its place was released: please enter again."
         )

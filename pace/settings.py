@@ -301,11 +301,12 @@ def _rate(name: str, default: str) -> str | None:
 RATE_LIMITS: dict[str, str | None] = {
     name: _rate(name, rate)
     for name, rate in {
-        # Entries (valid forms sent) from one IP, guests and accounts alike (accounts cost
-        # nothing to make). A family enters its five with retries; a club secretary
-        # enters a team in one form, or a few dozen members one by one; an office or
-        # a school behind one address enters its group run. A guest's entry holds its
-        # place only until its e-mail is confirmed, so a refused flood loses little.
+        # Entries (valid forms sent) from one IP (IPv6: one /48, a site), guests and
+        # accounts alike (accounts cost nothing to make). A family enters its five with
+        # retries; a club secretary enters a team in one form, or a few dozen members one
+        # by one; an office or a school behind one address enters its group run. A guest's
+        # entry holds its place only until its e-mail is confirmed, so a refused flood
+        # loses little (and ENTRY_HOLDS_PER_IP caps what one IP holds at once).
         "entry.ip": "60/h",
         # Entries of one account: a secretary entering a whole club, one by one.
         "entry.account": "60/h",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
@@ -29,10 +30,13 @@ ENTRY_FORM = {
 }
 
 
-def make_user(name: str, *, staff: bool = False) -> Any:
-    return get_user_model().objects.create_user(
+def make_user(name: str, *, staff: bool = False, verified: bool = True) -> Any:
+    """A user with a primary e-mail address, verified unless asked (as after a sign-up link)."""
+    user = get_user_model().objects.create_user(
         username=name, email=f"{name}@example.com", password=PASSWORD, is_staff=staff
     )
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=verified)
+    return user
 
 
 def make_organizer(name: str, *, members: dict[Any, str] | None = None) -> Organizer:

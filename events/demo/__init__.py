@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -49,6 +50,8 @@ def _user(email: str, *, staff: bool = False) -> object:
         user = user_model.objects.create_user(
             username=email.split("@")[0], email=email, password=DEMO_PASSWORD
         )
+        # Verified, as after a sign-up link: a demo athlete's entries are taken at once.
+        EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
     if staff and not user.is_superuser:
         user.is_staff = user.is_superuser = True
         user.save(update_fields=["is_staff", "is_superuser"])

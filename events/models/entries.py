@@ -103,6 +103,11 @@ class Registration(models.Model):
     waiver_accepted_at = models.DateTimeField()
     manage_token = models.CharField(max_length=64, unique=True)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
+    # Who sent an entry held for its e-mail or payment, by a guest or an unverified account
+    # (ratelimits.ip_digest of their IP, IPv6 by /48, never the IP: it is personal data):
+    # one connection may hold only so many at once (ENTRY_HOLDS_PER_IP). Cleared when the
+    # e-mailed link is followed.
+    entered_from = models.CharField(max_length=64, blank=True, editable=False)
     checked_in_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -117,6 +117,56 @@ def test_it_takes_the_entry_of_a_logged_in_athlete_at_once(client, race, dave):
     assert Registration.objects.get().status == Registration.Status.CONFIRMED
 
 
+def test_it_holds_the_entry_of_an_account_whose_address_is_not_verified(
+    client, race, django_capture_on_commit_callbacks
+):
+    """Accounts cost nothing to make (verification is optional): only a verified one is trusted."""
+    client.force_login(make_user("fresh", verified=False))
+    with django_capture_on_commit_callbacks(execute=True):
+        _enter(client, race, email="someone.else@example.com")
+    held = Registration.objects.get()
+    assert held.status == Registration.Status.UNVERIFIED
+    # The link goes to the account's own address, as a guest's goes to theirs.
+    (check,) = mail.outbox
+    assert check.to == ["fresh@example.com"]
+    assert entry_confirm_email_path(held) in check.body
+    client.post(entry_confirm_email_path(held))
+    held.refresh_from_db()
+    assert held.status == Registration.Status.CONFIRMED
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"registration_open": False}, b"Entries for this event are closed."),
+        ({"status": Event.Status.CANCELLED}, b"This event is cancelled"),
+    ],
+)
+def test_it_refuses_to_confirm_an_entry_once_the_race_is_closed(client, race, change, reason):
+    _enter(client, race)
+    held = Registration.objects.get()
+    Event.objects.filter(pk=race.event_id).update(**change)
+    page = client.post(entry_confirm_email_path(held), follow=True)
+    assert reason in page.content
+    held.refresh_from_db()
+    assert held.status == Registration.Status.UNVERIFIED
+    assert not held.payments.exists()
+
+
+def test_it_refuses_to_confirm_an_entry_once_the_race_has_started(client, race):
+    start = timezone.now()
+    race.start_time = start + dt.timedelta(minutes=30)
+    race.save()
+    with time_machine.travel(start, tick=False):
+        _enter(client, race)
+    held = Registration.objects.get()
+    with time_machine.travel(start + dt.timedelta(minutes=31), tick=False):
+        page = client.post(entry_confirm_email_path(held), follow=True)
+    assert b"Entries are closed: this race started" in page.content
+    held.refresh_from_db()
+    assert held.status == Registration.Status.UNVERIFIED
+
+
 def test_it_keeps_transfers_and_cancellations_for_confirmed_entries(client, race):
     race.event.allow_cancellation = True
     race.event.save()
@@ -130,7 +180,10 @@ def test_it_keeps_transfers_and_cancellations_for_confirmed_entries(client, race
 # --- Limits ----------------------------------------------------------------------
 
 
-def test_it_refuses_a_flood_of_entries_from_one_ip_with_429_and_when_to_retry(client, race):
+def test_it_refuses_a_flood_of_entries_from_one_ip_with_429_and_when_to_retry(
+    client, race, settings
+):
+    settings.ENTRY_HOLDS_PER_IP = 100  # the rate alone, not the cap on held entries
     race.capacity = None
     race.save()
     start = timezone.now()
@@ -147,6 +200,56 @@ def test_it_refuses_a_flood_of_entries_from_one_ip_with_429_and_when_to_retry(cl
     assert Registration.objects.count() == 61
     with time_machine.travel(start + dt.timedelta(hours=1, minutes=1), tick=False):
         assert _enter(client, race, email="later@example.com").status_code == 302
+
+
+def test_it_caps_the_entries_one_ip_holds_unconfirmed_in_a_race(client, race):
+    """A rate alone let one address keep a whole race held, hour after hour."""
+    race.capacity = 40
+    race.save()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        for n in range(10):
+            assert _enter(client, race, email=f"kid{n}@example.com").status_code == 302
+        refused = _enter(client, race, email="kid10@example.com")
+        assert refused.status_code == 429
+        assert 3500 <= int(refused["Retry-After"]) <= 3600
+        assert b"waiting to be confirmed in this race" in refused.content
+        assert b"sign in with an account whose e-mail address is verified" in refused.content
+        assert Registration.objects.count() == 10
+        # Another household is not affected, nor a verified account on this one.
+        assert _enter(client, race, ip="198.51.100.1", email="n@example.com").status_code == 302
+        client.force_login(make_user("secretary"))
+        assert _enter(client, race, email="m1@club.example").status_code == 302
+        client.logout()
+        # A confirmed entry no longer holds a place: its slot frees at once.
+        client.post(entry_confirm_email_path(Registration.objects.get(email="kid0@example.com")))
+        assert _enter(client, race, email="kid10@example.com").status_code == 302
+        assert _enter(client, race, email="kid11@example.com").status_code == 429
+    with time_machine.travel(start + dt.timedelta(minutes=61), tick=False):
+        assert _enter(client, race, email="kid12@example.com").status_code == 302
+
+
+def test_it_stores_a_keyed_hash_of_the_entrants_address_not_the_address(client, race):
+    _enter(client, race)
+    held = Registration.objects.get()
+    assert len(held.entered_from) == 64
+    assert HOME_IP not in held.entered_from
+    # Once confirmed, the entry needs it no longer.
+    client.post(entry_confirm_email_path(held))
+    held.refresh_from_db()
+    assert held.entered_from == ""
+
+
+def test_it_counts_the_entries_of_one_ipv6_site_together(client, race):
+    """A site gets a /48: its 65,536 /64s are one client for entries."""
+    race.capacity = None
+    race.save()
+    for n in range(10):
+        entry = _enter(client, race, ip=f"2001:db8:1:{n}::1", email=f"v{n}@example.com")
+        assert entry.status_code == 302
+    refused = _enter(client, race, ip="2001:db8:1:ff::1", email="v10@example.com")
+    assert refused.status_code == 429
+    assert _enter(client, race, ip="2001:db8:2::1", email="w@example.com").status_code == 302
 
 
 def test_it_refuses_a_flood_of_entries_naming_one_email_address(client, race):

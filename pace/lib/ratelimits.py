@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
+from django.utils.crypto import salted_hmac
 from django_ratelimit.core import get_usage
 
 logger = logging.getLogger(__name__)
@@ -81,11 +82,13 @@ def too_many_requests(limited: Limited) -> JsonResponse:
     return response
 
 
-def client_ip(*, remote_addr: str | None, forwarded_for: str | None) -> str:
+def client_ip(*, remote_addr: str | None, forwarded_for: str | None, ipv6_prefix: int = 64) -> str:
     """The client's address: behind the proxy (``BEHIND_PROXY``) its last hop's X-Forwarded-For.
 
     Only the entry the proxy itself appended can be trusted: earlier entries are whatever
-    the client sent. IPv6 clients are grouped by /64, as one household gets one.
+    the client sent. IPv6 clients are grouped by ``ipv6_prefix``: /64 by default, as one
+    household gets one; a site (an office, or anyone renting a server) gets a /48, so
+    limits on what costs others a place (entries) group by that.
     """
     address = remote_addr or ""
     if settings.BEHIND_PROXY and forwarded_for:
@@ -95,19 +98,20 @@ def client_ip(*, remote_addr: str | None, forwarded_for: str | None) -> str:
     except ValueError:
         return address or "unknown"
     if ip.version == 6:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
+        return str(ipaddress.ip_network(f"{ip}/{ipv6_prefix}", strict=False).network_address)
     return str(ip)
 
 
-def request_ip(request: HttpRequest) -> str:
+def request_ip(request: HttpRequest, *, ipv6_prefix: int = 64) -> str:
     """``client_ip`` of a Django request."""
     return client_ip(
         remote_addr=request.META.get("REMOTE_ADDR"),
         forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR"),
+        ipv6_prefix=ipv6_prefix,
     )
 
 
-def scope_ip(scope: dict[str, object]) -> str:
+def scope_ip(scope: dict[str, object], *, ipv6_prefix: int = 64) -> str:
     """``client_ip`` of an ASGI scope (WebSocket consumers)."""
     client = scope.get("client")
     headers = dict(scope.get("headers") or [])  # type: ignore[call-overload]
@@ -115,4 +119,13 @@ def scope_ip(scope: dict[str, object]) -> str:
     return client_ip(
         remote_addr=client[0] if isinstance(client, list | tuple) and client else None,
         forwarded_for=forwarded.decode("latin-1") if forwarded else None,
+        ipv6_prefix=ipv6_prefix,
     )
+
+
+def ip_digest(ip: str) -> str:
+    """A keyed hash of a client's address (``client_ip``) to store instead of the address.
+
+    An address is personal data; keyed, as IPv4's few billion would give a plain hash back.
+    """
+    return salted_hmac("pace.ratelimits.ip_digest", ip, algorithm="sha256").hexdigest()

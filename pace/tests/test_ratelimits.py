@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+
+import hypothesis
 import time_machine
 from hypothesis import given
 from hypothesis import strategies as st
@@ -50,6 +53,32 @@ def test_it_counts_an_ipv6_household_as_one_client():
     assert one == other == "2001:db8:1:2::"
 
 
-@given(remote=st.none() | st.text(), forwarded=st.none() | st.text())
-def test_it_finds_a_key_for_any_address_header(remote, forwarded):
-    assert isinstance(client_ip(remote_addr=remote, forwarded_for=forwarded), str)
+def test_it_groups_ipv6_by_the_prefix_asked_for():
+    site = [
+        client_ip(remote_addr=address, forwarded_for=None, ipv6_prefix=48)
+        for address in ("2001:db8:1:2::1", "2001:db8:1:ffff::9")
+    ]
+    assert site == ["2001:db8:1::", "2001:db8:1::"]
+    assert client_ip(remote_addr="81.2.3.4", forwarded_for=None, ipv6_prefix=48) == "81.2.3.4"
+
+
+@given(
+    remote=st.none() | st.text() | st.ip_addresses().map(str),
+    forwarded=st.none() | st.text(),
+    prefix=st.integers(min_value=0, max_value=128),
+)
+@hypothesis.settings(max_examples=200, deadline=None)
+def test_it_finds_a_key_for_any_address_header(remote, forwarded, prefix):
+    key = client_ip(remote_addr=remote, forwarded_for=forwarded, ipv6_prefix=prefix)
+    assert isinstance(key, str)
+    address = ipaddress.ip_address(remote) if remote and _is_ip(remote) else None
+    if forwarded is None and address is not None and address.version == 6:
+        assert ipaddress.ip_address(key) in ipaddress.ip_network(f"{remote}/{prefix}", strict=False)
+
+
+def _is_ip(text):
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
