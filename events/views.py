@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
 from events import selectors
 from events.calendar import event_ics
@@ -17,6 +19,7 @@ from events.courses import course_geojson
 from events.forms import EventSearchForm, OrganizerSignupForm
 from events.models import Sport
 from events.organizers import organizer_create
+from events.registration import closed_reason
 from events.seo import event_json_ld
 from pace.lib.pagecache import cached_public_page
 
@@ -55,10 +58,18 @@ def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
     event = selectors.event_for_page(slug=slug, user=request.user)
     context = {
         "event": event,
-        "races": list(event.races.all()),
+        "races": _with_entry_state(list(event.races.all())),
         "json_ld": json.dumps(event_json_ld(event)).translate(_JSON_IN_SCRIPT),
     }
     return render(request, "events/event_detail.html", context)
+
+
+def _with_entry_state(races: list[Any]) -> list[Any]:
+    """Each race says whether it still takes entries (the entry page says why not)."""
+    now = timezone.now()
+    for race in races:
+        race.entry_closed = closed_reason(race=race, now=now)
+    return races
 
 
 @cached_public_page

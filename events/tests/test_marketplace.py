@@ -9,6 +9,8 @@ from typing import Any
 import gpxpy
 import icalendar
 import pytest
+import time_machine
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -432,3 +434,14 @@ def test_it_does_not_keep_a_members_draft_page_for_anonymous_visitors(
     draft = catalogue["draft"]
     assert member.get(draft.get_absolute_url()).status_code == 200
     assert client.get(draft.get_absolute_url()).status_code == 404
+
+
+def test_it_says_on_the_event_page_when_a_race_takes_no_more_entries(client: Client, alpha_event):
+    race = alpha_event.races.get()
+    enter = reverse("events:enter", args=[alpha_event.slug, race.slug])
+    assert enter in client.get(alpha_event.get_absolute_url()).content.decode()
+    cache.clear()
+    with time_machine.travel(race.start_time + dt.timedelta(minutes=1), tick=False):
+        page = client.get(alpha_event.get_absolute_url()).content.decode()
+    assert enter not in page
+    assert "Entries closed" in page
