@@ -17,7 +17,7 @@ import math
 import threading
 import time
 import weakref
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from tracking.deviceids import is_valid_device_id
 from tracking.engine import Fix
 from tracking.livestore import live_store
 from tracking.models import Position, Tracker
@@ -107,8 +108,9 @@ def _active_trackers() -> Any:
 
 
 def is_plausible_key(value: object, *, max_length: int) -> bool:
-    """Could ``value`` be a stored token or device id? Asked before the database is: a
-    NUL in a string is an error on PostgreSQL (a 500), and no key holds one."""
+    """Could ``value`` be a stored token? Asked before the database is: a NUL in a string
+    is an error on PostgreSQL (a 500), and no key holds one. (Device ids have their own
+    rule: ``deviceids.is_valid_device_id``.)"""
     return isinstance(value, str) and 0 < len(value) <= max_length and value.isprintable()
 
 
@@ -121,28 +123,55 @@ def athlete_for_token(token: str) -> Athlete | None:
 
 
 def athlete_for_device(device_id: str) -> Athlete | None:
-    """The athlete an OsmAnd / Traccar device id is linked to."""
-    if not is_plausible_key(device_id, max_length=100):
+    """The athlete an OsmAnd / Traccar device id is linked to. An id that breaks the rules
+    (``deviceids.device_id_problem``: one stored before them, or a guess) matches none."""
+    if not is_valid_device_id(device_id):
         return None
     tracker = _active_trackers().filter(device_id=device_id).first()
     return _athlete(tracker) if tracker else None
 
 
-_devices: dict[str, tuple[float, Athlete | None]] = {}
+# Oldest first: a flood of unknown ids pushes out only the oldest entries, not every
+# real phone's (each of those is looked up again within its 30 s anyway).
+_devices: OrderedDict[str, tuple[float, Athlete | None]] = OrderedDict()
+_devices_lock = threading.Lock()
 DEVICE_CACHE_SECONDS = 30.0
+DEVICE_CACHE_SIZE = 50_000
+
+
+def remembered_device(device_id: str) -> tuple[bool, Athlete | None]:
+    """(True, athlete or None) when this process looked ``device_id`` up in the last
+    ``DEVICE_CACHE_SECONDS``; (False, None) when a lookup is needed."""
+    now = time.monotonic()
+    with _devices_lock:
+        found = _devices.get(device_id)
+        if found is None or now - found[0] >= DEVICE_CACHE_SECONDS:
+            return False, None
+        _devices.move_to_end(device_id)
+    return True, found[1]
 
 
 def athlete_for_device_cached(device_id: str) -> Athlete | None:
-    """``athlete_for_device``, remembered for a while: OsmAnd sends one request per fix."""
-    now = time.monotonic()
-    hit = _devices.get(device_id)
-    if hit is not None and now - hit[0] < DEVICE_CACHE_SECONDS:
-        return hit[1]
+    """``athlete_for_device``, remembered for a while: OsmAnd sends one request per fix.
+
+    A change of a tracker's device is forgotten at once (``deviceids``, after commit)."""
+    known, athlete = remembered_device(device_id)
+    if known:
+        return athlete
     athlete = athlete_for_device(device_id)
-    if len(_devices) > 50_000:
-        _devices.clear()
-    _devices[device_id] = (now, athlete)
+    with _devices_lock:
+        _devices[device_id] = (time.monotonic(), athlete)
+        _devices.move_to_end(device_id)
+        while len(_devices) > DEVICE_CACHE_SIZE:
+            _devices.popitem(last=False)
     return athlete
+
+
+def forget_devices(device_ids: list[str]) -> None:
+    """Drop what this process remembers of these ids (their tracker changed)."""
+    with _devices_lock:
+        for device_id in device_ids:
+            _devices.pop(device_id, None)
 
 
 def device_key(device: str) -> int:

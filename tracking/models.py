@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 
 from events.models import Race, Registration
+from tracking.deviceids import DEVICE_ID_MAX
 
 
 def new_token() -> str:
@@ -36,7 +37,7 @@ class Tracker(models.Model):
     )
     token = models.CharField(max_length=64, unique=True, default=new_token)
     device_id = models.CharField(
-        max_length=100,
+        max_length=DEVICE_ID_MAX,
         unique=True,
         null=True,
         blank=True,

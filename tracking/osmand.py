@@ -24,12 +24,12 @@ from typing import Any
 from django.core.exceptions import SuspiciousOperation
 from django.http import QueryDict
 
+from tracking.deviceids import DEVICE_ID_MAX
 from tracking.ingest import EARLIEST_FIX, FUTURE_TOLERANCE_S, PointError, check_fix
 
 KNOT_MS = 0.514444
 MAX_BODY_BYTES = 64 * 1024  # Traccar Client's JSON is under 1 KB
 MAX_LOCATIONS = 100  # a batch of the newer Traccar Client (``batchSync``)
-DEVICE_ID_MAX = 100
 _MS_FROM = 2**31 - 1  # Traccar's rule: an epoch below it is seconds, above it milliseconds
 _EPOCH = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")
 
@@ -100,7 +100,10 @@ def _iso_seconds(value: str) -> float:
 
 
 def request_device_id(value: Any) -> str:
-    """The id a request names, as stored ids are: 1 to 100 printable characters."""
+    """The id a request names: 1 to 100 printable characters (a 400 otherwise).
+
+    Only what makes a request malformed: whether an id may name a tracker at all is
+    ``deviceids.device_id_problem``'s to say, at the lookup (an "unknown device")."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)  # JSON numbers: Traccar Client's default ids are digits
     if value is None or value == "":

@@ -115,7 +115,7 @@ def _change(request: HttpRequest, entry: TrackedEntry, token: str) -> HttpRespon
 def _too_many_links(limited: Limited) -> str:
     minutes = -(-limited.retry_after // 60)
     return (
-        "Too many identifiers already linked to other entries were tried: try again in "
+        "Too many identifiers that other entries use were tried: try again in "
         f"{minutes} minute{'s' if minutes != 1 else ''}, or use the one Pace issued."
     )
 

@@ -8,7 +8,6 @@ once; a device id is what OsmAnd / Traccar Client send, unique across Pace.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
@@ -18,11 +17,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from events.models import Event, Registration
+from tracking.deviceids import device_id_problem, devices_forget_on_commit
 from tracking.hub import race_group
 from tracking.ingest import is_plausible_key, tracking_window
 from tracking.models import Tracker, new_device_id, new_token
-
-DEVICE_ID_MAX = 100
 
 
 class TrackerError(ValueError):
@@ -42,53 +40,25 @@ def tracker_for(registration: Registration) -> Tracker:
         return Tracker.objects.get(registration=registration)
 
 
-DEVICE_ID_MIN = 8
-DIGITS_ONLY_MIN = 12
-DISTINCT_MIN = 5
-_DEVICE_ID = re.compile(r"[A-Za-z0-9._~-]+")
 TAKEN = "This device identifier is already linked to another entry."
 
 
 def clean_device_id(raw: str) -> str:
-    """A device id an athlete typed, if it is hard enough to guess (README, "Live tracking").
-
-    ``/osmand/`` takes fixes from whoever names a linked id, so a short or patterned one
-    would let anyone send positions as this athlete: 8 to 100 characters that need no
-    escaping in a URL, at least 12 when only digits (an 8-digit number is one of 10^8,
-    a sweep away), and at least 5 different characters (no ``aaaaaaaa``, ``12121212``).
-    """
+    """A device id an athlete typed, if it is hard enough to guess (the rule is
+    ``deviceids.device_id_problem``'s, the one the ingest holds ids to)."""
     device_id = (raw or "").strip()
-    if not device_id:
-        raise TrackerError("Enter the device identifier shown in your tracker app.")
-    if len(device_id) > DEVICE_ID_MAX:
-        raise TrackerError(f"A device identifier has at most {DEVICE_ID_MAX} characters.")
-    if not _DEVICE_ID.fullmatch(device_id):
-        raise TrackerError(
-            "A device identifier may hold only letters A-Z and a-z, digits, '.', '_', '~' and '-'."
-        )
-    if len(device_id) < DEVICE_ID_MIN:
-        raise TrackerError(
-            f"A device identifier needs at least {DEVICE_ID_MIN} characters: a short one "
-            "is easy to guess. Type a longer one in your app, or use the one Pace issued."
-        )
-    if device_id.isdigit() and len(device_id) < DIGITS_ONLY_MIN:
-        raise TrackerError(
-            f"A device identifier of digits only needs at least {DIGITS_ONLY_MIN} of them: "
-            "a shorter number is easy to guess. Add letters, or use the one Pace issued."
-        )
-    if len(set(device_id)) < DISTINCT_MIN:
-        raise TrackerError(
-            f"A device identifier needs at least {DISTINCT_MIN} different characters: "
-            "a repeated pattern is easy to guess."
-        )
+    problem = device_id_problem(device_id)
+    if problem:
+        raise TrackerError(problem)
     return device_id
 
 
 def tracker_link_device(*, tracker: Tracker, device_id: str) -> Tracker:
     """Link a device id the athlete typed (empty unlinks); a taken or guessable id is refused."""
     if not (device_id or "").strip():
-        tracker.device_id = None
+        previous, tracker.device_id = tracker.device_id, None
         tracker.save(update_fields=["device_id"])
+        devices_forget_on_commit(device_ids=[previous])
         return tracker
     device_id = clean_device_id(device_id)
     if Tracker.objects.filter(device_id=device_id).exclude(pk=tracker.pk).exists():
@@ -110,6 +80,7 @@ def _save_device_id(tracker: Tracker, device_id: str) -> Tracker:
     except IntegrityError:  # linked elsewhere between the check and the save
         tracker.device_id = previous
         raise TrackerError(TAKEN) from None
+    devices_forget_on_commit(device_ids=[previous, device_id])
     return tracker
 
 
@@ -133,9 +104,11 @@ def tracker_hand_over(*, registration_id: int) -> Tracker | None:
     )
     if tracker is None:
         return None
+    previous = tracker.device_id
     tracker.token, tracker.device_id = new_token(), new_device_id()
     tracker.save(update_fields=["token", "device_id"])
     _disconnect([tracker])
+    devices_forget_on_commit(device_ids=[previous])
     return tracker
 
 
@@ -153,7 +126,9 @@ def trackers_revoke(*, trackers: QuerySet[Tracker]) -> int:
 
 
 def _disconnect(trackers: list[Tracker]) -> None:
-    """After commit, tell every process: trackers connected with an old token are closed."""
+    """After commit, tell every process: trackers connected with an old token are closed,
+    and what it remembers of their device ids (a revoked tracker's device stops too)."""
+    devices_forget_on_commit(device_ids=[tracker.device_id for tracker in trackers])
     by_race: dict[int, list[int]] = {}
     for tracker in trackers:
         by_race.setdefault(tracker.registration.race_id, []).append(tracker.registration_id)

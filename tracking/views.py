@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from asgiref.sync import sync_to_async
@@ -11,8 +12,10 @@ from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from pace.lib.ratelimits import ahit, request_ip, too_many_requests
-from tracking import ingest, osmand
+from pace.lib.ratelimits import Limited, ahit, hit, request_ip, too_many_requests
+from tracking import deviceids, ingest, osmand
+
+logger = logging.getLogger(__name__)
 
 
 def _text(body: str, status: int = 200) -> HttpResponse:
@@ -29,6 +32,22 @@ def _form(request: HttpRequest) -> QueryDict | None:
         raise ingest.PointError("the form body cannot be read") from exc
 
 
+def _count(*, device_id: str, ip: str) -> tuple[Limited | None, Limited | None]:
+    """One request against the device's and the address's limits (a device over its own
+    does not count against its address: one phone's flood refuses no other phone behind
+    the same NAT), and whether the address is over its unknown-device answers (not
+    counted: only an unknown device counts). One trip off the event loop for all three."""
+    limited = hit(name="osmand.device", key=device_id) or hit(name="osmand.ip", key=ip)
+    return limited, hit(name="osmand.unknown.ip", key=ip, increment=False)
+
+
+def _quiet(response: HttpResponse, device_id: str) -> HttpResponse:
+    """Logged at INFO, not as Django's WARNING for a 4xx: a flood must not flood the log."""
+    logger.info("/osmand/ %s for device %r", response.status_code, device_id[:40])
+    response._has_been_logged = True  # type: ignore[attr-defined]  # Django's log_response
+    return response
+
+
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 async def osmand_point(request: HttpRequest) -> HttpResponse:
@@ -37,8 +56,8 @@ async def osmand_point(request: HttpRequest) -> HttpResponse:
     The request is read and checked before anything else (no database), so a malformed
     one gets the same 400 whether its device exists or not; then the device's and the
     address's limits (the cache only), and only then the device's lookup: an unknown
-    device gets one answer whatever it sent. A limited device does not count against
-    its address, so one phone's flood does not refuse the others behind the same NAT.
+    device gets one answer whatever it sent. An address past its unknown-device answers
+    gets 429 for any device this process does not know already, without a query.
     """
     now = time.time()
     try:
@@ -55,19 +74,28 @@ async def osmand_point(request: HttpRequest) -> HttpResponse:
     except ingest.PointError as exc:
         limited = await ahit(name="osmand.ip", key=request_ip(request))
         return too_many_requests(limited) if limited else _text(f"bad location: {exc}\n", 400)
-    limited = await ahit(name="osmand.device", key=parsed.device_id) or await ahit(
-        name="osmand.ip", key=request_ip(request)
+    device_id, ip = parsed.device_id, request_ip(request)
+    limited, unknown_limited = await sync_to_async(_count, thread_sensitive=False)(
+        device_id=device_id, ip=ip
     )
     if limited:
-        return too_many_requests(limited)
-    athlete = await sync_to_async(ingest.athlete_for_device_cached)(parsed.device_id)
+        return _quiet(too_many_requests(limited), device_id)
+    known, athlete = ingest.remembered_device(device_id)
+    if not known:
+        if unknown_limited:
+            return _quiet(too_many_requests(unknown_limited), device_id)
+        await deviceids.devices_listen()
+        athlete = await sync_to_async(ingest.athlete_for_device_cached)(device_id)
     if athlete is None:
-        return _text("unknown device\n", 404)
+        limited = await ahit(name="osmand.unknown.ip", key=ip)
+        return _quiet(
+            too_many_requests(limited) if limited else _text("unknown device\n", 404), device_id
+        )
     # A fix before the race's tracking opens is no error of the app's: refused, Traccar
     # Client would resend it every 30 s and hold back every later fix behind it.
     points = [p for p in parsed.points if p["t"] >= athlete.opens]
     if points:
-        device = ingest.device_key(parsed.device_id)
+        device = ingest.device_key(device_id)
         await ingest.group_commit().submit(
             ingest.as_rows(points, athlete=athlete, seq=0, device=device)
         )

@@ -244,3 +244,40 @@ def test_it_answers_a_malformed_token_like_an_unknown_one(client, race, entry, t
     data = {"action": "rotate", "registration": entry.pk, "token": token}
     assert client.post(TRACK, data).status_code == 404
     assert athlete_for_token(token) is None
+
+
+def test_it_limits_failed_attempts_to_link_an_id_linked_elsewhere(
+    client, race, entry, dave, charlie, settings
+):
+    """The "already linked" answer tells whether an id exists: each account (each entry's
+    token for a holder without one) may be told so a few times an hour, not at will."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "tracker.link": "3/h"}
+    Tracker.objects.create(registration=register(race, charlie, bib="8"), device_id="taken-7x9q")
+    form = {"action": "device", "registration": entry.pk}
+    login(client, dave)
+    assert (
+        "at least 8 characters"
+        in client.post(TRACK, {**form, "device_id": "1234"}).content.decode()
+    )
+    for n in range(3):  # a rule broken reveals nothing and is not counted
+        response = client.post(TRACK, {**form, "device_id": f"taken-7x9q{'' if n == 0 else n}"})
+        if n == 0:
+            assert "already linked" in response.content.decode()
+        else:
+            assert response.status_code == 302  # free: linked
+    for _ in range(2):
+        assert (
+            "already linked"
+            in client.post(TRACK, {**form, "device_id": "taken-7x9q"}).content.decode()
+        )
+    for typed in ("taken-7x9q", "Pixel8.Anna_~x"):  # the 4th failure, then any link
+        refused = client.post(TRACK, {**form, "device_id": typed})
+        assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+        assert "try again in" in refused.content.decode()
+        assert "already linked" not in refused.content.decode()
+    assert Tracker.objects.get(registration=entry).device_id == "taken-7x9q2"
+    # A token holder's own entry counts apart; issuing an id from Pace is never limited.
+    tracker = Tracker.objects.get(registration=entry)
+    data = {**form, "token": tracker.token, "device_id": "Pixel8.Anna_~x"}
+    assert Client().post(TRACK, data).status_code == 302
+    assert client.post(TRACK, {"action": "issue", "registration": entry.pk}).status_code == 302
