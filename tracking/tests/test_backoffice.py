@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from events.models import Registration
 from pace.testing import ENTRY_FORM, PASSWORD
+from tracking import ingest
 from tracking.livestore import live_store
 from tracking.models import Position, Post, Tracker
 from tracking.posts import posts_set_hidden
@@ -124,3 +125,16 @@ def test_it_refuses_a_guessable_device_id_typed_in_the_admin(client, alice, post
     assert client.post(url, {"device_id": "Pixel8.Anna_~x"}).status_code == 302
     tracker.refresh_from_db()
     assert tracker.device_id == "Pixel8.Anna_~x"
+
+
+def test_it_stops_a_device_id_typed_over_in_the_admin_at_once(
+    client, alice, posts, django_capture_on_commit_callbacks
+):
+    client.login(username="alice", password=PASSWORD)
+    tracker = Tracker.objects.get(registration=posts[0].registration)
+    issued = tracker.device_id
+    assert ingest.athlete_for_device_cached(issued) is not None  # remembered for 30 s
+    url = f"/admin/tracking/tracker/{tracker.pk}/change/"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, {"device_id": "Pixel8.Anna_~x"}).status_code == 302
+    assert ingest.athlete_for_device_cached(issued) is None
