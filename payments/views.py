@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from events.models import Registration
+from events.registration import closed_reason
 from payments import stripe
 from payments.checkout import CheckoutUnavailableError, checkout_url
 from payments.models import Payment
@@ -25,7 +26,7 @@ logger = logging.getLogger(__name__)
 def checkout(request: HttpRequest, token: str) -> HttpResponse:
     """Go to Stripe Checkout for a pending entry (or back to the entry when nothing is due)."""
     registration = get_object_or_404(
-        Registration.objects.select_related("race", "event"), manage_token=token
+        Registration.objects.select_related("race__event", "event"), manage_token=token
     )
     # A declined card leaves the session open: the athlete may come back and try another.
     payment = registration.payments.filter(
@@ -36,6 +37,11 @@ def checkout(request: HttpRequest, token: str) -> HttpResponse:
         return back
     if registration.hold_expires_at is None or registration.hold_expires_at <= timezone.now():
         messages.error(request, "The time to pay for this entry has run out.")
+        return back
+    # Not once the event is cancelled or entries closed since the entry was sent.
+    reason = closed_reason(race=registration.race)
+    if reason:
+        messages.error(request, reason)
         return back
     payment.registration = registration
     try:

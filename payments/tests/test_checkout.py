@@ -11,7 +11,7 @@ from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
 
-from events.models import Registration
+from events.models import Event, Registration
 from payments.models import ConnectedAccount, MoneyLog, Payment
 from payments.providers import method_problem
 from payments.tests.conftest import ENTRY, enter, enter_url, post_event, session
@@ -217,3 +217,34 @@ def test_it_tells_organizers_what_card_payments_need(alpha, fake_stripe, setting
     assert method_problem(organizer_id=alpha.pk, method="stripe") == ""
     settings.STRIPE_SECRET_KEY = ""
     assert method_problem(organizer_id=alpha.pk, method="stripe") != ""
+
+
+def test_it_does_not_start_checkout_once_the_event_is_cancelled(
+    client, card_race, alpha_account, fake_stripe
+):
+    registration = enter(client, card_race)
+    Event.objects.filter(pk=card_race.event_id).update(status=Event.Status.CANCELLED)
+
+    response = _checkout(client, registration)
+
+    assert response["Location"] == reverse("events:entry", args=[registration.manage_token])
+    page = client.get(response["Location"])
+    assert "This event is cancelled" in page.content.decode()
+    assert not fake_stripe.to("/v1/checkout/sessions")
+
+
+def test_it_caps_the_unpaid_card_entries_one_ip_holds_in_a_race(
+    client, card_race, alpha_account, settings
+):
+    """A card entry holds its place until paid: unpaid ones count against the sender too."""
+    settings.ENTRY_HOLDS_PER_IP = 2
+    card_race.capacity = None
+    card_race.save()
+    for n in range(2):
+        assert enter(client, card_race, email=f"r{n}@example.com").status == "pending"
+
+    refused = client.post(enter_url(card_race), {**ENTRY, "email": "r2@example.com"})
+
+    assert refused.status_code == 429
+    assert b"waiting to be confirmed in this race" in refused.content
+    assert Registration.objects.count() == 2
