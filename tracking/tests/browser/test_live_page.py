@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tracking.tests.serving import daphne_server
+from tracking.spectators import COOKIE
+from tracking.tests.serving import daphne_server, migrated_db, sqlite_env
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = Path(os.environ.get("PACE_LIVE_SCREENSHOT", "/tmp/pace-live-page.png"))
@@ -18,7 +19,12 @@ SCREENSHOT = Path(os.environ.get("PACE_LIVE_SCREENSHOT", "/tmp/pace-live-page.pn
 def test_it_shows_athletes_moving_on_the_map_and_the_leaderboard(
     browser: Any, tmp_path: Path
 ) -> None:
-    with daphne_server(tmp_path) as server:
+    # Kudos from a socket without a spectator id refused outright: the page's kudos
+    # below go through only as the browser's own (its pace_spectator cookie).
+    env = sqlite_env(migrated_db(tmp_path / "db.sqlite3")) | {
+        "RATE_LIMIT_KUDOS_COOKIELESS_IP": "0/m"
+    }
+    with daphne_server(tmp_path, env=env) as server:
         race = server.test_race(athletes=12)
         sim = server.simulate(
             race["race_id"], "--athletes", "12", "--speed", "40", "--duration", "25",
@@ -48,6 +54,9 @@ def test_it_shows_athletes_moving_on_the_map_and_the_leaderboard(
             expect(page.locator("#follow-list")).to_contain_text(name.lstrip("☆★"))
             page.click("#follow-list .kudos")
             page.wait_for_selector("#follow-list .kudos .kc")  # the server's running total
+            spectator = [c for c in context.cookies() if c["name"] == COOKIE]
+            assert len(spectator) == 1  # signed with the server's key, which it checked
+            assert spectator[0]["httpOnly"] and spectator[0]["sameSite"] == "Lax"
             page.wait_for_timeout(1500)  # a few more ticks on the map
             page.screenshot(path=str(SCREENSHOT), full_page=True)
             page.set_viewport_size({"width": 390, "height": 844})
