@@ -185,6 +185,10 @@ def entry_confirm_email(request: HttpRequest, token: str, key: str) -> HttpRespo
     if request.method != "POST":
         if registration.status != Registration.Status.UNVERIFIED:
             return redirect("events:entry", token=token)  # confirmed already, or released
+        reason = closed_reason(race=registration.race)
+        if reason:  # no button that can only be refused
+            messages.error(request, reason)
+            return redirect("events:entry", token=token)
         return render(request, "events/entry_confirm.html", {"r": registration})
     try:
         registration = registration_confirm_email(registration=registration, key=key)

@@ -148,6 +148,10 @@ def test_it_refuses_to_confirm_an_entry_once_the_race_is_closed(client, race, ch
     Event.objects.filter(pk=race.event_id).update(**change)
     page = client.post(entry_confirm_email_path(held), follow=True)
     assert reason in page.content
+    # Opening the link says so too, instead of offering a button that can only be refused.
+    opened = client.get(entry_confirm_email_path(held), follow=True)
+    assert reason in opened.content
+    assert b"Confirm my entry" not in opened.content
     held.refresh_from_db()
     assert held.status == Registration.Status.UNVERIFIED
     assert not held.payments.exists()
