@@ -252,6 +252,17 @@ def test_leaving_the_spectator_cookie_out_never_gives_more_kudos(race, limits):
     assert Kudos.objects.count() == 3 + 2 + 2 + 3
 
 
+@hypothesis.settings(max_examples=80, deadline=None)
+@given(st.text(max_size=300))
+def test_only_an_id_our_page_signed_is_a_spectator(value):
+    """A cookie's value is whatever a client sends: never an error, never an id unless
+    our key signed it (another id under a real signature is refused too)."""
+    assert spectator_id_verified(value) is None
+    ident, signature = spectator_id_mint().rsplit(":", 1)
+    assert spectator_id_verified(f"{ident}:{signature}") == ident
+    assert spectator_id_verified(f"{value}:{signature}") is None or value == ident
+
+
 def test_the_live_page_gives_each_browser_its_own_signed_id_and_keeps_one_cached_page(race):
     """Set after the cache (in the page's ``per_visitor``): the shared entry holds no
     cookie, a response setting one is private, a browser holding one gets the page as
