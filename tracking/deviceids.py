@@ -22,7 +22,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -108,40 +109,50 @@ async def devices_listen() -> None:
     A channel layer that fails is logged and left: lookups then hold for their 30 s.
     """
     loop = asyncio.get_running_loop()
-    layer = get_channel_layer()
+    shared = get_channel_layer()
     known = _listeners.get(loop)
-    if known is not None and known[0] is layer and not known[1].done():
+    if known is not None and known[0] is shared and not known[1].done():
         return
+    # Redis's layer receives on one event loop only, so each loop listening has its own
+    # (a server has one loop for good); the in-memory layer is this process's groups.
+    layer = (
+        shared
+        if isinstance(shared, InMemoryChannelLayer)
+        else channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+    )
     try:
         channel = await layer.new_channel()
         await layer.group_add(DEVICES_GROUP, channel)
     except Exception:
         logger.exception("cannot hear device changes: remembered ids hold for their time")
         return
-    listening = asyncio.ensure_future(_receive(layer, channel))
-    rejoining = asyncio.ensure_future(_rejoin(layer, channel))
-    listening.add_done_callback(lambda _: rejoining.cancel())
-    _listeners[loop] = (layer, listening)
+    _listeners[loop] = (shared, asyncio.ensure_future(_listen(layer, channel)))
 
 
-async def _receive(layer: Any, channel: str) -> None:
+async def _listen(layer: Any, channel: str) -> None:
     from tracking.ingest import forget_devices
 
-    while True:
-        try:
-            message = await layer.receive(channel)
-        except Exception:  # Redis restarting: listen again shortly
-            logger.exception("device changes: the channel layer failed")
-            await asyncio.sleep(1.0)
-            continue
-        if message.get("type") == "devices.forget":
-            forget_devices([d for d in message.get("device_ids") or [] if isinstance(d, str)])
-
-
-async def _rejoin(layer: Any, channel: str) -> None:
-    while True:
-        await asyncio.sleep(REJOIN_SECONDS)
-        try:
-            await layer.group_add(DEVICES_GROUP, channel)
-        except Exception:
-            logger.exception("device changes: could not join %s again", DEVICES_GROUP)
+    loop = asyncio.get_running_loop()
+    rejoin = loop.time() + REJOIN_SECONDS
+    try:
+        while True:
+            try:
+                if loop.time() >= rejoin:
+                    await layer.group_add(DEVICES_GROUP, channel)
+                    rejoin = loop.time() + REJOIN_SECONDS
+                message = await asyncio.wait_for(layer.receive(channel), REJOIN_SECONDS)
+            except TimeoutError:
+                continue
+            except Exception:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():  # a client's error for a cancel
+                    raise
+                logger.exception("device changes: the channel layer failed; listening again")
+                await asyncio.sleep(1.0)
+                continue
+            if message.get("type") == "devices.forget":
+                ids = message.get("device_ids") or []
+                forget_devices([d for d in ids if isinstance(d, str)])
+    finally:
+        if layer is not get_channel_layer() and hasattr(layer, "close_pools"):
+            await layer.close_pools()
