@@ -164,8 +164,8 @@ def _is_datetime(model: type[models.Model], name: Any) -> bool:
         return False
 
 
-class VenueTimesAdmin:
-    """ModelAdmin mixin: forms, change pages and list columns in the venue's zone."""
+class _VenueFields:
+    """Date-time fields of a ModelAdmin or an inline, typed in the zone of the page's object."""
 
     model: type[models.Model]
     form: type
@@ -176,12 +176,28 @@ class VenueTimesAdmin:
         _venue_formfield(db_field, kwargs)
         return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
 
+    def _venue_form(self, obj: Any, kwargs: dict[str, Any]) -> None:
+        """Give ``kwargs``' form (or the admin's) the zone of ``obj``, when times have one."""
+        if has_venue(self.model):
+            zone = venue_zone(obj) if obj is not None else None
+            kwargs["form"] = venue_times_form(kwargs.get("form", self.form), zone=zone)
+
+
+def _render_in(zone: Any, response: Any) -> Any:
+    """Render a TemplateResponse now, inside ``zone`` (later it would render in UTC)."""
+    if zone is not None and isinstance(response, TemplateResponse):
+        with timezone.override(zone):
+            response.render()
+    return response
+
+
+class VenueTimesAdmin(_VenueFields):
+    """ModelAdmin mixin: forms, change pages and list columns in the venue's zone."""
+
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kw: Any
     ) -> Any:
-        if has_venue(self.model):
-            zone = venue_zone(obj) if obj is not None else None
-            kw["form"] = venue_times_form(kw.get("form", self.form), zone=zone)
+        self._venue_form(obj, kw)
         return super().get_form(request, obj, change, **kw)  # type: ignore[misc]
 
     def get_list_display(self, request: HttpRequest) -> Any:
@@ -202,19 +218,13 @@ class VenueTimesAdmin:
         """
         response = super().render_change_form(request, context, *args, obj=obj, **kw)  # type: ignore[misc]
         zone = venue_zone(obj) if obj is not None and has_venue(self.model) else None
-        if zone is not None and isinstance(response, TemplateResponse):
-            with timezone.override(zone):
-                response.render()
-        return response
+        return _render_in(zone, response)
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
         response = super().history_view(request, object_id, extra_context)  # type: ignore[misc]
         obj = getattr(response, "context_data", None) or {}
         zone = venue_zone(obj.get("object")) if has_venue(self.model) else None
-        if zone is not None and isinstance(response, TemplateResponse):
-            with timezone.override(zone):
-                response.render()
-        return response
+        return _render_in(zone, response)
 
     def _say_notes(self, request: HttpRequest, form: Any) -> None:
         for note in getattr(form, "venue_time_notes", []):
@@ -230,20 +240,9 @@ class VenueTimesAdmin:
         super().save_formset(request, form, formset, change)  # type: ignore[misc]
 
 
-class VenueTimesInline:
+class VenueTimesInline(_VenueFields):
     """Inline mixin: the inline's times read in the zone of the page's object."""
 
-    model: type[models.Model]
-    form: type
-
-    def formfield_for_dbfield(
-        self, db_field: models.Field[Any, Any], request: HttpRequest, **kwargs: Any
-    ) -> Any:
-        _venue_formfield(db_field, kwargs)
-        return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
-
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        if has_venue(self.model):
-            zone = venue_zone(obj) if obj is not None else None
-            kwargs["form"] = venue_times_form(kwargs.get("form", self.form), zone=zone)
+        self._venue_form(obj, kwargs)
         return super().get_formset(request, obj, **kwargs)  # type: ignore[misc]

@@ -86,3 +86,29 @@ def make_race(
 
 
 ROLES = Membership.Role
+
+
+def admin_form_data(response: Any) -> dict[str, Any]:
+    """The POST a browser sends for an admin change page left as it is (inlines included)."""
+    from django import forms
+
+    data: dict[str, Any] = {}
+    forms_on_page = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        forms_on_page += [formset.management_form, *formset.forms]
+    for form in forms_on_page:
+        for field in form:
+            widget = getattr(field.field.widget, "widget", field.field.widget)
+            value = field.value()
+            if field.field.disabled or isinstance(field.field, forms.FileField):
+                continue  # not sent, or no file chosen: the stored one stays
+            if isinstance(widget, forms.MultiWidget):
+                for i, part in enumerate(widget.decompress(value)):
+                    data[f"{field.html_name}_{i}"] = "" if part is None else str(part)
+            elif isinstance(value, bool):
+                if value:
+                    data[field.html_name] = "on"
+            elif value is not None:
+                data[field.html_name] = value
+    return data

@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django import forms
 from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
 
 from events.access import organizer_id_of
 from events.models import Event, Membership, Organizer, Race, RaceCategory, SplitPoint
-from pace.testing import ROLES, make_course, make_event, make_organizer, make_race
+from pace.testing import ROLES, admin_form_data, make_course, make_event, make_organizer, make_race
 
 pytestmark = pytest.mark.django_db
 
@@ -90,30 +89,6 @@ def _url(model: str, view: str, *args: Any) -> str:
     return reverse(f"admin:events_{model}_{view}", args=args)
 
 
-def _form_data(response: Any) -> dict[str, Any]:
-    """The POST a browser would send for an admin change page, unedited."""
-    data: dict[str, Any] = {}
-    forms_on_page = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        forms_on_page += [formset.management_form, *formset.forms]
-    for form in forms_on_page:
-        for field in form:
-            widget = getattr(field.field.widget, "widget", field.field.widget)
-            value = field.value()
-            if field.field.disabled or isinstance(field.field, forms.FileField):
-                continue
-            if isinstance(widget, forms.MultiWidget):
-                for i, part in enumerate(widget.decompress(value)):
-                    data[f"{field.html_name}_{i}"] = "" if part is None else str(part)
-            elif isinstance(value, bool):
-                if value:
-                    data[field.html_name] = "on"
-            elif value is not None:
-                data[field.html_name] = value
-    return data
-
-
 # --- Who may enter ----------------------------------------------------------
 
 
@@ -149,7 +124,7 @@ def test_it_shows_platform_staff_every_organizers_objects(client: Client, tenant
 def test_it_lets_platform_staff_change_any_organizers_event(client: Client, tenants, iris):
     client.force_login(iris)
     event = tenants["bravo"].event
-    data = _form_data(client.get(_url("event", "change", event.pk)))
+    data = admin_form_data(client.get(_url("event", "change", event.pk)))
     data["name"] = "Renamed by staff"
     assert client.post(_url("event", "change", event.pk), data).status_code == 302
     event.refresh_from_db()
@@ -205,7 +180,7 @@ def test_it_shows_the_users_own_objects(seat, model, view):
 def test_it_does_not_change_the_other_organizers_objects_by_post(seat, model):
     client, own, other = seat
     target = other.obj(model)
-    data = _form_data(client.get(_url(model, "change", own.obj(model).pk)))
+    data = admin_form_data(client.get(_url(model, "change", own.obj(model).pk)))
     data["name"] = "Hijacked"
     response = client.post(_url(model, "change", target.pk), data)
     assert response.status_code in (302, 403)
@@ -360,7 +335,7 @@ def test_it_rejects_an_event_for_the_other_organizer(seat):
 @pytest.mark.parametrize(("field", "target"), [("event", "event"), ("course", "course")])
 def test_it_rejects_moving_a_race_onto_the_other_organizers_objects(seat, field, target):
     client, own, other = seat
-    data = _form_data(client.get(_url("race", "change", own.race.pk)))
+    data = admin_form_data(client.get(_url("race", "change", own.race.pk)))
     data[field] = other.obj(target).pk
     response = client.post(_url("race", "change", own.race.pk), data)
     assert response.status_code == 200
@@ -392,7 +367,7 @@ def test_it_does_not_change_the_other_organizers_rows_through_an_inline(
     assert theirs.pk not in {form.instance.pk for form in inline.formset.forms}
     siblings = type(theirs).objects.filter(**{theirs.ORGANIZER_PATH: other.organizer})
     before = sorted(siblings.values_list("pk", field))
-    data = _form_data(page)
+    data = admin_form_data(page)
     data[f"{prefix}-0-id"] = theirs.pk
     data[f"{prefix}-0-{field}"] = "staff" if field == "role" else "Hijacked"
     client.post(_url(model, "change", own.obj(model).pk), data)
@@ -406,7 +381,7 @@ def test_it_does_not_change_the_other_organizers_rows_through_an_inline(
 def test_it_lets_staff_change_but_not_delete(client, tenants, bob, model):
     client.force_login(bob)
     target = tenants["alpha"].obj(model)
-    data = _form_data(client.get(_url(model, "change", target.pk)))
+    data = admin_form_data(client.get(_url(model, "change", target.pk)))
     data["name"] = "Changed by bob"
     assert client.post(_url(model, "change", target.pk), data).status_code == 302
     target.refresh_from_db()
@@ -421,7 +396,7 @@ def test_it_lets_staff_change_but_not_delete(client, tenants, bob, model):
 def test_it_does_not_let_staff_delete_a_race_through_the_event_inline(client, tenants, bob):
     client.force_login(bob)
     event = tenants["alpha"].event
-    data = _form_data(client.get(_url("event", "change", event.pk)))
+    data = admin_form_data(client.get(_url("event", "change", event.pk)))
     data["races-0-DELETE"] = "on"
     client.post(_url("event", "change", event.pk), data)
     assert event.races.count() == 1

@@ -40,8 +40,7 @@ from events.models import (
     WaitlistEntry,
 )
 from events.registration import registration_create
-from events.tests.test_admin_isolation import _form_data
-from pace.testing import ROLES, make_course, make_event, make_organizer, make_race
+from pace.testing import ROLES, admin_form_data, make_course, make_event, make_organizer, make_race
 from payments import stripe as stripe_api
 from payments.checkout import payment_settle_on_site
 from payments.models import ConnectedAccount, Payment, Refund
@@ -468,7 +467,7 @@ def test_it_lets_only_managers_move_an_object_to_another_organizer(world, label,
     target = _of(related, bobs).first() or _of(related, world["organizers"]["bravo"]).first()
     url = reverse(f"admin:{label.replace('.', '_')}_change", args=[obj.pk])
     client = _as(world, "bob")
-    data = {**_form_data(client.get(url)), field: target.pk}
+    data = {**admin_form_data(client.get(url)), field: target.pk}
     response = client.post(url, data)
     assert response.status_code in (200, 403)  # the form again with its error; read-only
     assert organizer_id_of(model._default_manager.get(pk=obj.pk)) == mine.pk
@@ -483,7 +482,7 @@ def test_it_lets_a_manager_move_an_object_where_they_may_add(world, label):
     target = _of(model._meta.get_field(field).related_model, world["organizers"]["alpha"])
     url = reverse(f"admin:{label.replace('.', '_')}_change", args=[obj.pk])
     client = _as(world, "erin")
-    data = {**_form_data(client.get(url)), field: target.first().pk}
+    data = {**admin_form_data(client.get(url)), field: target.first().pk}
     # Bravo's courses cannot come along to Alpha's races (next test): cleared.
     data.update({key: "" for key in data if key == "course" or key.endswith("-course")})
     assert client.post(url, data).status_code == 302
@@ -496,7 +495,7 @@ def test_it_never_gives_one_organizers_race_anothers_course(world):
     race = _of(Race, world["organizers"]["bravo"]).first()
     alphas = _of(apps.get_model("events.course"), world["organizers"]["alpha"]).first()
     url = reverse("admin:events_race_change", args=[race.pk])
-    response = client.post(url, {**_form_data(client.get(url)), "course": alphas.pk})
+    response = client.post(url, {**admin_form_data(client.get(url)), "course": alphas.pk})
     assert response.status_code == 200
     assert "Choose a course of this event&#x27;s organizer." in response.content.decode()
     race.refresh_from_db()
@@ -513,7 +512,7 @@ def test_it_never_gives_a_discount_code_another_events_race(world):
         or _of(Race, world["organizers"]["alpha"]).first()
     )
     url = reverse("admin:events_discountcode_change", args=[code.pk])
-    response = client.post(url, {**_form_data(client.get(url)), "race": other.pk})
+    response = client.post(url, {**admin_form_data(client.get(url)), "race": other.pk})
     assert response.status_code == 200
     code.refresh_from_db()
     assert code.race_id != other.pk

@@ -22,10 +22,8 @@ from events.dashboard import event_dashboards
 from events.exports import participants_table, start_list
 from events.mass_email import participants_email
 from events.models import DiscountCode, Event, Race, Registration, Team, WaitlistEntry
-from events.tests.test_participants import (
-    enter,
-    form_data,
-)
+from events.tests.test_participants import enter
+from pace.testing import admin_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -278,7 +276,7 @@ def test_it_never_shows_a_bib_clash_with_another_organizers_entry(seat):
     client, _user, own, other = seat
     Registration.objects.filter(pk=other.entry.pk).update(bib="7")
     url = _url("registration", "change", own.entry.pk)
-    assert client.post(url, {**form_data(client.get(url)), "bib": "7"}).status_code == 302
+    assert client.post(url, {**admin_form_data(client.get(url)), "bib": "7"}).status_code == 302
     own.entry.refresh_from_db()
     assert own.entry.bib == "7"
 

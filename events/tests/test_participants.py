@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django import forms
 from django.contrib.admin.models import LogEntry
 from django.core import mail
 from django.test import Client
@@ -32,7 +31,7 @@ from events.models import (
 )
 from events.pricing import quote
 from events.registration import registration_create
-from pace.testing import make_race
+from pace.testing import admin_form_data, make_race
 
 pytestmark = pytest.mark.django_db
 
@@ -54,28 +53,6 @@ def post_action(client: Client, action: str, entries: list[Any], follow: bool = 
     """What the changelist's action bar posts for these entries."""
     data = {"action": action, "index": "0", "_selected_action": [e.pk for e in entries]}
     return client.post(reverse(CHANGELIST), data, follow=follow)
-
-
-def form_data(response: Any) -> dict[str, Any]:
-    """The POST a browser would send for an admin change page, unedited."""
-    data: dict[str, Any] = {}
-    forms_on_page = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        forms_on_page += [inline.formset.management_form, *inline.formset.forms]
-    for form in forms_on_page:
-        for field in form:
-            value = field.value()
-            if field.field.disabled:
-                continue
-            if isinstance(field.field.widget, forms.SplitDateTimeWidget):
-                for i, part in enumerate(field.field.widget.decompress(value)):
-                    data[f"{field.html_name}_{i}"] = "" if part is None else str(part)
-            elif isinstance(value, bool):
-                if value:
-                    data[field.html_name] = "on"
-            elif value is not None:
-                data[field.html_name] = value
-    return data
 
 
 def messages_of(response: Any) -> list[str]:
@@ -193,7 +170,7 @@ def test_it_reports_a_bad_bib_range_and_numbers_nobody(as_alice, race, bib_from,
 def test_it_sets_a_bib_by_hand_and_records_it(as_alice, alice, race):
     rita = enter(race, "Rita")
     url = reverse("admin:events_registration_change", args=[rita.pk])
-    data = {**form_data(as_alice.get(url)), "bib": " 7 ", "club": "New club"}
+    data = {**admin_form_data(as_alice.get(url)), "bib": " 7 ", "club": "New club"}
     assert as_alice.post(url, data).status_code == 302
     rita.refresh_from_db()
     assert (rita.bib, rita.club) == ("7", "New club")
@@ -206,7 +183,7 @@ def test_it_shows_a_bib_taken_in_the_event_as_a_form_error(as_alice, race):
     rita, anna = enter(race, "Rita"), enter(other, "Anna")
     Registration.objects.filter(pk=anna.pk).update(bib="7")
     url = reverse("admin:events_registration_change", args=[rita.pk])
-    response = as_alice.post(url, {**form_data(as_alice.get(url)), "bib": "7"})
+    response = as_alice.post(url, {**admin_form_data(as_alice.get(url)), "bib": "7"})
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["bib"] == [
         "Bib 7 is already taken in this event by Anna Runner (10K)."
@@ -451,7 +428,7 @@ def test_it_links_a_races_start_list_and_email_from_its_filtered_list(as_alice, 
 
 def _race_page(client: Client, race: Race) -> tuple[str, dict[str, Any]]:
     url = reverse("admin:events_race_change", args=[race.pk])
-    return url, form_data(client.get(url))
+    return url, admin_form_data(client.get(url))
 
 
 def test_it_adds_price_tiers_and_questions_on_the_race_page(as_alice, race):

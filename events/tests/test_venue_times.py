@@ -33,7 +33,7 @@ from events.localtime import (
 )
 from events.models import DiscountCode, Event, PriceTier, Race, Registration
 from events.registration import category_for, registration_create
-from pace.testing import make_event, make_race
+from pace.testing import admin_form_data, make_event, make_race
 
 pytestmark = pytest.mark.django_db
 
@@ -250,28 +250,6 @@ def test_it_reads_the_races_on_the_event_page_in_a_zone_changed_in_the_same_post
     assert event.races.get().start_time == dt.datetime(2026, 9, 20, 13, 30, tzinfo=UTC)
 
 
-def page_form_data(response: Any) -> dict[str, Any]:
-    """The POST a browser sends for an admin change page left as it is."""
-    data: dict[str, Any] = {}
-    forms_on_page = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        forms_on_page += [inline.formset.management_form, *inline.formset.forms]
-    for form in forms_on_page:
-        for field in form:
-            if isinstance(field.field, forms.FileField):
-                continue  # no file chosen: the stored one stays
-            value = field.value()
-            if isinstance(field.field.widget, forms.SplitDateTimeWidget):
-                for i, part in enumerate(field.field.widget.decompress(value)):
-                    data[f"{field.html_name}_{i}"] = "" if part is None else str(part)
-            elif isinstance(value, bool):
-                if value:
-                    data[field.html_name] = "on"
-            elif value is not None:
-                data[field.html_name] = value
-    return data
-
-
 def test_it_keeps_the_typed_clock_when_the_events_zone_is_corrected(as_alice, alpha):
     """An event left on UTC with its start typed 07:30: set to Paris, it still starts 07:30."""
     event = venue_event(alpha, "UTC", dt.date(2026, 9, 20))
@@ -283,7 +261,7 @@ def test_it_keeps_the_typed_clock_when_the_events_zone_is_corrected(as_alice, al
         code="X", amount=5, valid_until=dt.datetime(2026, 9, 10, 12, 0, tzinfo=UTC)
     )
     url = reverse("admin:events_event_change", args=[event.pk])
-    data = page_form_data(as_alice.get(url)) | {"timezone": "Europe/Paris"}
+    data = admin_form_data(as_alice.get(url)) | {"timezone": "Europe/Paris"}
     response = as_alice.post(url, data, follow=True)
     assert response.redirect_chain, response.context["errors"]
     assert "3 time(s) of this event kept their clock in Europe/Paris." in [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import websockets
 from websockets.exceptions import ConnectionClosed
@@ -34,14 +35,19 @@ async def _next(ws: websockets.ClientConnection, kind: str) -> dict:
             return frame
 
 
+def _race_sockets(server: Any) -> tuple[dict[str, Any], str, str]:
+    """A test race of two on ``server``, its spectators' socket URL and its first phone's."""
+    race = server.test_race(2)
+    ws_url = server.url.replace("http", "ws")
+    live = f"{ws_url}/ws/live/{race['race_id']}/"
+    return race, live, f"{ws_url}/ws/track/?token={race['athletes'][0]['token']}"
+
+
 def test_it_closes_oversized_and_non_utf8_frames_and_sockets_over_the_ip_limit(tmp_path):
     env = sqlite_env(migrated_db(tmp_path / "db.sqlite3"))
     env |= {"RATE_LIMIT_WS_CONNECT_IP": f"{SOCKETS_PER_HOUR}/h"}
     with daphne_server(tmp_path, env=env) as server:
-        race = server.test_race(2)
-        ws_url = server.url.replace("http", "ws")
-        live = f"{ws_url}/ws/live/{race['race_id']}/"
-        track = f"{ws_url}/ws/track/?token={race['athletes'][0]['token']}"
+        race, live, track = _race_sockets(server)
 
         async def scenario():
             out = {}
@@ -87,10 +93,7 @@ def test_it_refuses_a_socket_past_the_ips_open_cap_until_one_goes_even_abruptly(
     (here a client that drops its TCP connection without a close frame)."""
     env = sqlite_env(migrated_db(tmp_path / "db.sqlite3")) | {"TRACKING_MAX_SOCKETS_PER_IP": "2"}
     with daphne_server(tmp_path, env=env) as server:
-        race = server.test_race(2)
-        ws_url = server.url.replace("http", "ws")
-        live = f"{ws_url}/ws/live/{race['race_id']}/"
-        track = f"{ws_url}/ws/track/?token={race['athletes'][0]['token']}"
+        race, live, track = _race_sockets(server)
 
         async def scenario():
             out = {}
