@@ -15,9 +15,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from pace.lib import daphnetuning  # noqa: E402
-from pace.lib.fastpath import PageFastPath  # noqa: E402
-from pace.lib.gctune import tune_for_server  # noqa: E402
+from pace.daphne_patches import twisted_tcp  # noqa: E402
+from pace.daphne_patches.fastpath import PageFastPath  # noqa: E402
+from pace.daphne_patches.gctune import tune_for_server  # noqa: E402
 from pace.routing import websocket_urlpatterns  # noqa: E402
 from pace.scheduler import start_embedded_scheduler  # noqa: E402
 from tracking.ticker import EmbeddedTickers  # noqa: E402
@@ -62,5 +62,5 @@ application = EmbeddedTickers(
     )
 )
 
-daphnetuning.install()
+twisted_tcp.install()
 tune_for_server()

@@ -109,7 +109,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # Last, so that under ASGI the chain runs in one thread (see the class).
-    "pace.lib.syncchain.SyncChainMiddleware",
+    "pace.daphne_patches.syncchain.SyncChainMiddleware",
 ]
 
 ROOT_URLCONF = "pace.urls"

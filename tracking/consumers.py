@@ -19,10 +19,10 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from pace.daphne_patches.outlet import Outlet
 from pace.lib.jsonfast import dumps, loads
 from pace.lib.opensockets import open_sockets
 from pace.lib.ratelimits import Limited, ahit, scope_ip
-from pace.lib.wsout import Outlet
 from tracking import hub, ingest, posts, selectors
 from tracking.hub import RaceHub, Tick
 from tracking.kudos import Bucket, Cheer, kudos_batcher, kudos_limited, spectator_key

@@ -22,8 +22,8 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
+from pace.daphne_patches.outlet import Outlet, text_frame
 from pace.lib.jsonfast import dumps
-from pace.lib.wsout import Outlet, text_frame
 from tracking.livestore import live_store
 from tracking.mirror import RaceMirror
 

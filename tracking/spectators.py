@@ -48,7 +48,7 @@ def spectator_cookie_give(request: HttpRequest, response: HttpResponse) -> None:
 
     The page itself stays one shared cache entry: this runs on every response of the
     live page after the cache answered, whichever served it (``pace.lib.pagecache``,
-    ``pace.lib.fastpath``). A response that sets the cookie is ``private``: a shared
+    ``pace.daphne_patches.fastpath``). A response that sets the cookie is ``private``: a shared
     cache (a CDN) must not hand one browser's id to the next; the browser's next visit,
     with its cookie, gets the page as everyone else does.
     """

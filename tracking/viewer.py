@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from pace.lib.wsout import Outlet
+from pace.daphne_patches.outlet import Outlet
 from tracking.hub import RaceHub, Tick
 
 MAX_FOLLOWS = 50

@@ -112,7 +112,7 @@ def hit_response(version: Any, entry: Any, request: HttpRequest) -> HttpResponse
     """The cached page as a response, or None unless ``entry`` was stored at ``version``.
 
     ``version`` and ``entry`` are the values read for ``VERSION_KEY`` and the page's key.
-    Shared by the view wrapper and ``pace.lib.fastpath``, so a hit is the same response
+    Shared by the view wrapper and ``pace.daphne_patches.fastpath``, so a hit is the same response
     whichever serves it, the page's ``per_visitor`` (named in the entry) included.
     """
     if version is None or entry is None or entry[0] != version:

@@ -1,4 +1,4 @@
-"""Frames as a real daphne writes them (``pace.lib.wsout``), read by a strict client.
+"""Frames as a real daphne writes them (``pace.daphne_patches.outlet``), read by a strict client.
 
 The hub writes prebuilt frames straight to daphne's transport; here a race big enough
 for 64-bit frame lengths (a snapshot of 2,400 athletes) is followed by two spectators

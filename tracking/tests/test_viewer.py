@@ -8,7 +8,7 @@ from itertools import pairwise
 
 import pytest
 
-from pace.lib.wsout import Outlet
+from pace.daphne_patches.outlet import Outlet
 from tracking.hub import RaceHub
 from tracking.livestore import RaceState, TickerMemory, live_store
 from tracking.tests.helpers import run

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from pace.lib.gctune import tune_for_server
+from pace.daphne_patches.gctune import tune_for_server
 from tracking.ticker import TickerRunner
 
 

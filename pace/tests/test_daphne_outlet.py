@@ -15,7 +15,7 @@ from twisted.internet import abstract, tcp
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 
-from pace.lib.wsout import Outlet, text_frame
+from pace.daphne_patches.outlet import Outlet, text_frame
 
 
 def _open_connection() -> tuple[Server, object, StringTransport]:
@@ -81,7 +81,7 @@ def test_the_backlog_is_what_twisted_holds_for_the_socket():
     outlet = Outlet(None)  # type: ignore[arg-type]
     outlet.protocol = SimpleNamespace(transport=connection)  # a daphne protocol's transport
     assert outlet.backlog() == 0
-    # Twisted's buffering write (daphnetuning may have replaced tcp.Connection.write):
+    # Twisted's buffering write (twisted_tcp may have replaced tcp.Connection.write):
     # everything waits for doWrite.
     abstract.FileDescriptor.write(connection, b"x" * 1_000_000)
     assert outlet.backlog() == 1_000_000

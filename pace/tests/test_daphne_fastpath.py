@@ -15,7 +15,7 @@ from asgiref.testing import ApplicationCommunicator
 from django.core.handlers.asgi import ASGIHandler
 from django.core.signals import request_started
 
-from pace.lib.fastpath import PageFastPath
+from pace.daphne_patches.fastpath import PageFastPath
 
 HOST = "pace.example"
 # What every page hit carries, whoever serves it.

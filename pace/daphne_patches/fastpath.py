@@ -61,7 +61,7 @@ SKIP = frozenset(
         # cache refuses a request with a messages cookie.
         "django.contrib.messages.middleware.MessageMiddleware",
         "allauth.account.middleware.AccountMiddleware",  # changes only 404s under /accounts/
-        "pace.lib.syncchain.SyncChainMiddleware",
+        "pace.daphne_patches.syncchain.SyncChainMiddleware",
     }
 )
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from pace.lib import daphnetuning
+from pace.daphne_patches import twisted_tcp
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def pair(monkeypatch):
     ours, theirs = socket.socketpair()
     ours.setblocking(False)
     buffered: list[bytes] = []
-    monkeypatch.setattr(daphnetuning, "_buffered_write", lambda conn, data: buffered.append(data))
+    monkeypatch.setattr(twisted_tcp, "_buffered_write", lambda conn, data: buffered.append(data))
     yield ours, theirs, buffered
     ours.close()
     theirs.close()
@@ -30,14 +30,14 @@ def _connection(sock: socket.socket, **state) -> SimpleNamespace:
 
 def test_an_idle_connection_sends_at_once(pair):
     ours, theirs, buffered = pair
-    daphnetuning.write_now(_connection(ours), b"frame one")
+    twisted_tcp.write_now(_connection(ours), b"frame one")
     assert theirs.recv(100) == b"frame one" and buffered == []
 
 
 def test_bytes_already_waiting_go_first(pair):
     ours, theirs, buffered = pair
-    daphnetuning.write_now(_connection(ours, _tempDataBuffer=[b"earlier"]), b"later")
-    daphnetuning.write_now(_connection(ours, dataBuffer=b"earlier", offset=3), b"later")
+    twisted_tcp.write_now(_connection(ours, _tempDataBuffer=[b"earlier"]), b"later")
+    twisted_tcp.write_now(_connection(ours, dataBuffer=b"earlier", offset=3), b"later")
     theirs.setblocking(False)
     with pytest.raises(BlockingIOError):
         theirs.recv(100)  # nothing jumped the queue
@@ -48,7 +48,7 @@ def test_what_a_full_socket_does_not_take_is_buffered_in_order(pair):
     ours, theirs, buffered = pair
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
     data = bytes(range(256)) * 4096  # far more than the socket's buffers
-    daphnetuning.write_now(_connection(ours), data)
+    twisted_tcp.write_now(_connection(ours), data)
     (rest,) = buffered
     theirs.setblocking(False)
     received = b""
@@ -65,16 +65,16 @@ def test_what_a_full_socket_does_not_take_is_buffered_in_order(pair):
 def test_a_broken_socket_is_left_to_twisted(pair):
     ours, theirs, buffered = pair
     theirs.close()
-    daphnetuning.write_now(_connection(ours), b"x" * 10)
-    daphnetuning.write_now(_connection(ours), b"y" * 10)
+    twisted_tcp.write_now(_connection(ours), b"x" * 10)
+    twisted_tcp.write_now(_connection(ours), b"y" * 10)
     # The first send may still succeed into the kernel; the error surfaces in Twisted's path.
     assert buffered and buffered[-1] == b"y" * 10
 
 
 def test_a_closed_or_tls_connection_takes_twisteds_path(pair):
     ours, _, buffered = pair
-    daphnetuning.write_now(_connection(ours, TLS=True), b"a")
-    daphnetuning.write_now(_connection(ours, connected=False), b"b")
+    twisted_tcp.write_now(_connection(ours, TLS=True), b"a")
+    twisted_tcp.write_now(_connection(ours, connected=False), b"b")
     assert buffered == [b"a", b"b"]
 
 
@@ -82,9 +82,9 @@ def test_install_replaces_tcp_write_and_drops_autobahns_colours():
     from autobahn.util import hltype
     from twisted.internet import tcp
 
-    daphnetuning.install()
-    daphnetuning.install()
-    assert tcp.Connection.write is daphnetuning.write_now
+    twisted_tcp.install()
+    twisted_tcp.install()
+    assert tcp.Connection.write is twisted_tcp.write_now
     assert "\x1b" not in hltype(test_install_replaces_tcp_write_and_drops_autobahns_colours)
 
 
@@ -101,7 +101,7 @@ def test_daphnes_sweeps_rearm_every_few_seconds_and_nothing_else_is_delayed():
     server = Server(application=None, endpoints=["tcp:port=0"])  # never run
     server.connections = {Protocol(): {}}
     daphne_own = getattr(Server.timeout_checker, "__wrapped__", Server.timeout_checker)
-    sweep = daphnetuning.every_sweep(daphne_own)
+    sweep = twisted_tcp.every_sweep(daphne_own)
     before = set(reactor.getDelayedCalls())
     start = reactor.seconds()
     sweep(server)
@@ -114,9 +114,9 @@ def test_daphnes_sweeps_rearm_every_few_seconds_and_nothing_else_is_delayed():
         assert again.func.__name__ == "timeout_checker"
         assert 0.4 < own.getTime() - start < 0.6
         assert (
-            daphnetuning.SWEEP_SECONDS - 0.1
+            twisted_tcp.SWEEP_SECONDS - 0.1
             < again.getTime() - start
-            < daphnetuning.SWEEP_SECONDS + 0.1
+            < twisted_tcp.SWEEP_SECONDS + 0.1
         )
     finally:
         for call in calls.values():
