@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from pace.testing import ROLES, make_course, make_event, make_organizer, make_race, make_user
+from events.tests.factories import (
+    ROLES,
+    make_course,
+    make_event,
+    make_organizer,
+    make_race,
+    make_user,
+)
 
 # Browser fixtures (browser, page, log_in) for every app's tests/browser/.
 pytest_plugins = ["pace.browser_testing"]

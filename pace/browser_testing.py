@@ -80,7 +80,7 @@ def page(
 @pytest.fixture
 def log_in(page: Any, live_server: Any) -> Callable[..., None]:
     """Sign in with e-mail and password on the site's login page and land on ``then``."""
-    from pace.testing import PASSWORD
+    from pace.lib.testing import PASSWORD
 
     def sign_in(user: Any, *, then: str = "/admin/") -> None:
         page.goto(f"{live_server.url}/accounts/login/?{urlencode({'next': then})}")

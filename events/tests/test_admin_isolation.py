@@ -16,7 +16,8 @@ from django.urls import reverse
 
 from events.access import organizer_id_of
 from events.models import Event, Membership, Organizer, Race, RaceCategory, SplitPoint
-from pace.testing import ROLES, admin_form_data, make_course, make_event, make_organizer, make_race
+from events.tests.factories import ROLES, make_course, make_event, make_organizer, make_race
+from pace.lib.testing import admin_form_data
 
 pytestmark = pytest.mark.django_db
 

@@ -40,7 +40,8 @@ from events.models import (
     WaitlistEntry,
 )
 from events.registration import registration_create
-from pace.testing import ROLES, admin_form_data, make_course, make_event, make_organizer, make_race
+from events.tests.factories import ROLES, make_course, make_event, make_organizer, make_race
+from pace.lib.testing import admin_form_data
 from payments import stripe as stripe_api
 from payments.checkout import payment_settle_on_site
 from payments.models import ConnectedAccount, Payment, Refund

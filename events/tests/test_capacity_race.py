@@ -10,7 +10,7 @@ from django.db import connection, connections
 
 from events.models import Registration
 from events.registration import RegistrationError, registration_create
-from pace.testing import make_event, make_organizer, make_race
+from events.tests.factories import make_event, make_organizer, make_race
 
 BUYERS = 50
 

@@ -9,7 +9,7 @@ import pytest
 
 from events import gpx_reading
 from events.courses import CourseError, course_create, course_geojson, parse_gpx
-from events.demo import synth_course_gpx
+from events.tests.factories import synth_course_gpx
 from pace.lib.geo import haversine_m
 
 GPX_HEAD = (

@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from events.models import Race, Registration
 from events.registration import registration_create
-from pace.testing import ENTRY_FORM
+from events.tests.factories import ENTRY_FORM
 
 pytestmark = pytest.mark.django_db
 

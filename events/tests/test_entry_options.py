@@ -16,8 +16,8 @@ from events.notifications import entry_confirm_email_path
 from events.pricing import platform_fee, quote
 from events.registration import RegistrationError, registration_create
 from events.tasks import release_expired_places
+from events.tests.factories import ENTRY_FORM
 from pace.scheduler import run_due
-from pace.testing import ENTRY_FORM
 
 ENTRY = ENTRY_FORM
 

@@ -15,7 +15,7 @@ from events.models import Event, Registration
 from events.notifications import entry_confirm_email_path
 from events.registration import places_left
 from events.tasks import release_expired_places
-from pace.testing import ENTRY_FORM, make_user
+from events.tests.factories import ENTRY_FORM, make_user
 
 HOME_IP = "203.0.113.7"
 

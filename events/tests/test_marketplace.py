@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events.models import Event, RaceCategory
-from pace.testing import make_course, make_event, make_race
+from events.tests.factories import make_course, make_event, make_race
 
 pytestmark = pytest.mark.django_db
 

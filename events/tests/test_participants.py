@@ -31,7 +31,8 @@ from events.models import (
 )
 from events.pricing import quote
 from events.registration import registration_create
-from pace.testing import admin_form_data, make_race
+from events.tests.factories import make_race
+from pace.lib.testing import admin_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -483,7 +484,7 @@ def test_it_creates_a_discount_code_for_one_race(as_alice, race):
     ],
 )
 def test_it_refuses_bad_discount_codes(as_alice, alpha, race, over, field, error):
-    from pace.testing import make_event
+    from events.tests.factories import make_event
 
     DiscountCode.objects.create(event=race.event, code="EARLY", amount=10)
     if over.get("race") == "other-event":

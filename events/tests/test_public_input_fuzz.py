@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from events.forms import EventSearchForm
 from events.models import RaceQuestion, Registration, WaitlistEntry
 from events.registration import ENTRY_FIELDS
-from pace.testing import ENTRY_FORM
+from events.tests.factories import ENTRY_FORM
 
 pytestmark = pytest.mark.django_db
 

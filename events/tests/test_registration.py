@@ -11,7 +11,7 @@ from django.urls import reverse
 from events.models import Event, RaceCategory, RaceQuestion, Registration
 from events.notifications import entry_confirm_email_path
 from events.registration import RegistrationError, category_for, registration_create
-from pace.testing import ENTRY_FORM
+from events.tests.factories import ENTRY_FORM
 from payments.models import Payment
 
 ENTRY = {**ENTRY_FORM, "club": "AC Annecy", "tshirt_size": "M"}

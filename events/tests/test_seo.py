@@ -14,7 +14,7 @@ from django.conf import settings
 from django.test import Client
 
 from events.models import Event
-from pace.testing import make_event, make_organizer, make_race
+from events.tests.factories import make_event, make_organizer, make_race
 
 pytestmark = pytest.mark.django_db
 

@@ -24,8 +24,9 @@ from events.models import (
     Registration,
     SplitPoint,
 )
+from events.tests.factories import ENTRY_FORM
+from pace.lib.testing import PASSWORD
 from pace.lib.widgets import PlainSelect
-from pace.testing import ENTRY_FORM, PASSWORD
 from tracking.models import Post
 
 pytestmark = pytest.mark.django_db

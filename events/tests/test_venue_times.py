@@ -33,7 +33,8 @@ from events.localtime import (
 )
 from events.models import DiscountCode, Event, PriceTier, Race, Registration
 from events.registration import category_for, registration_create
-from pace.testing import admin_form_data, make_event, make_race
+from events.tests.factories import make_event, make_race
+from pace.lib.testing import admin_form_data
 
 pytestmark = pytest.mark.django_db
 

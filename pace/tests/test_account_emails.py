@@ -8,7 +8,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
 
-from pace.testing import PASSWORD
+from pace.lib.testing import PASSWORD
 
 
 def _text(message) -> str:

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from events.models import Event, PaymentMethod, Race, Registration
-from pace.testing import ENTRY_FORM
+from events.tests.factories import ENTRY_FORM
 from payments import stripe as stripe_api
 from payments.models import ConnectedAccount, Payment
 from payments.tests.fake_stripe import WEBHOOK_SECRET, FakeStripe, event, sign

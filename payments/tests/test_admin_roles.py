@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from events.registration import registration_create
-from pace.testing import ROLES, make_organizer, make_user
+from events.tests.factories import ROLES, make_organizer, make_user
 from payments.checkout import payment_settle_on_site
 from payments.models import ConnectedAccount, MoneyLog, Payment, Refund
 from payments.tests.fake_stripe import FakeStripe

@@ -11,7 +11,8 @@ from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
 from events.models import Registration
-from pace.testing import ENTRY_FORM, PASSWORD
+from events.tests.factories import ENTRY_FORM
+from pace.lib.testing import PASSWORD
 from tracking import ingest
 from tracking.livestore import live_store
 from tracking.models import Position, Post, Tracker

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events.models import Event, Registration
-from pace.testing import make_course, make_event, make_race
+from events.tests.factories import make_course, make_event, make_race
 from tracking.ingest import athlete_for_device, athlete_for_token
 from tracking.models import Tracker
 from tracking.trackers import clean_device_id, tracker_for

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from events.courses import parse_gpx
-from events.demo import synth_course_gpx
+from events.tests.factories import synth_course_gpx
 from pace.lib.geo import cumulative_distances, point_at_distance
 from tracking.projection import CourseLine
 

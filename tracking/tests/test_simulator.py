@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pace.testing import make_course, make_event, make_race
+from events.tests.factories import make_course, make_event, make_race
 from tracking.models import Tracker
 from tracking.simulator import Course, Runner, SimAthlete, sim_trackers_ensure
 from tracking.testrace import load_test_race_create

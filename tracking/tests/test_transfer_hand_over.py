@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events.entry_changes import registration_transfer
-from pace.testing import ENTRY_FORM, make_course, make_event, make_race
+from events.tests.factories import ENTRY_FORM, make_course, make_event, make_race
 from tracking.ingest import athlete_for_device, athlete_for_token
 from tracking.tests.test_pages import register
 from tracking.trackers import tracker_for

@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from events.courses import parse_gpx
-from events.demo import synth_course_gpx
 from events.models import Course
+from events.tests.factories import synth_course_gpx
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from pace.testing import make_course, make_event, make_race
+from events.tests.factories import make_course, make_event, make_race
 
 pytestmark = pytest.mark.browser
 

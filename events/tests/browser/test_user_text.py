@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 
 from events.courses import course_create
-from events.demo import synth_course_gpx
 from events.models import Event, Organizer, Race, RaceCategory, SplitPoint
-from pace.testing import make_event, make_organizer, make_race
+from events.tests.factories import make_event, make_organizer, make_race, synth_course_gpx
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = Path(os.environ.get("PACE_XSS_SCREENSHOT", "/tmp/pace-xss-event.png"))

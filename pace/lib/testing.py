@@ -1,0 +1,35 @@
+"""Test helpers that know no app: usable by every app's tests and by pace's own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Every test user's password (``events.tests.factories.make_user``); the browser
+# fixtures type it into the login page.
+PASSWORD = "correct-horse-battery"
+
+
+def admin_form_data(response: Any) -> dict[str, Any]:
+    """The POST a browser sends for an admin change page left as it is (inlines included)."""
+    from django import forms
+
+    data: dict[str, Any] = {}
+    forms_on_page = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        forms_on_page += [formset.management_form, *formset.forms]
+    for form in forms_on_page:
+        for field in form:
+            widget = getattr(field.field.widget, "widget", field.field.widget)
+            value = field.value()
+            if field.field.disabled or isinstance(field.field, forms.FileField):
+                continue  # not sent, or no file chosen: the stored one stays
+            if isinstance(widget, forms.MultiWidget):
+                for i, part in enumerate(widget.decompress(value)):
+                    data[f"{field.html_name}_{i}"] = "" if part is None else str(part)
+            elif isinstance(value, bool):
+                if value:
+                    data[field.html_name] = "on"
+            elif value is not None:
+                data[field.html_name] = value
+    return data
