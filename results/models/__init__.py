@@ -11,15 +11,18 @@ from results.models.timing import (
     Wave,
     WaveEntry,
 )
+from results.models.tokens import RaceTiming, TimingToken
 
 __all__ = [
     "ChipMapping",
+    "RaceTiming",
     "Result",
     "ResultChange",
     "ResultsPublication",
     "TimingPoint",
     "TimingRead",
     "TimingRules",
+    "TimingToken",
     "Wave",
     "WaveEntry",
 ]
