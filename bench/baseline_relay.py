@@ -88,7 +88,9 @@ class Runner:
     def __init__(self, info: dict[str, Any]) -> None:
         self.id, self.bib = info["id"], info["bib"]
         self.name = f"Athlete {info['bib']}"
-        self.lat = self.lon = self.t = None
+        self.lat: float | None = None
+        self.lon: float | None = None
+        self.t: float | None = None
         self.idx, self.distance, self.speed = 0, 0.0, 0.0
         self.rank: int | None = None
         self.status = "not_started"
@@ -101,7 +103,9 @@ class Spectator:
     __slots__ = ("follows", "resync", "ws")
 
     def __init__(self, ws: ServerConnection) -> None:
-        self.ws, self.follows, self.resync = ws, [], False
+        self.ws = ws
+        self.follows: list[int] = []
+        self.resync = False
 
 
 class Relay:
@@ -261,6 +265,7 @@ class Relay:
             self.spectators.discard(spec)
 
     async def handler(self, ws: ServerConnection) -> None:
+        assert ws.request is not None  # the handler runs after the handshake
         url = urlsplit(ws.request.path)
         if url.path == "/ws/track/":
             await self.tracker(ws, parse_qs(url.query).get("token", [""])[0])
@@ -300,6 +305,7 @@ class Relay:
             if not r.dirty:
                 continue
             r.dirty = False
+            assert r.lat is not None and r.lon is not None  # dirty: it has had a fix
             state = {
                 "id": r.id,
                 "bib": r.bib,

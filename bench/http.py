@@ -655,7 +655,9 @@ def machine_info(args: argparse.Namespace) -> dict[str, Any]:
         import redis
 
         with psycopg.connect(args.database_url) as conn:
-            info["postgresql"] = conn.execute("SHOW server_version").fetchone()[0]
+            row = conn.execute("SHOW server_version").fetchone()
+            assert row is not None  # SHOW answers one row
+            info["postgresql"] = row[0]
         client = redis.Redis.from_url(args.redis_url)
         info["redis_server"] = client.info("server")["redis_version"]
         client.close()

@@ -59,7 +59,7 @@ from bench.http import (
     write_json,
 )
 from bench.live_client import LoaderConfig, run_loader
-from tracking.engine import default_field_interval
+from tracking.live.engine import default_field_interval
 
 RESULTS = ROOT / "bench" / "results" / "live.json"
 HOST = "127.0.0.1"
@@ -400,7 +400,8 @@ def run_load(  # noqa: C901
         end = measure_from + args.duration
         for pipe in pipes:
             pipe.send({"measure_from": measure_from, "end": end, "ack_grace": args.ack_grace})
-        named = named | {f"loader{i}": p.pid for i, p in enumerate(loaders)}
+        # Started above, so each has a pid (Process.pid is None only before start()).
+        named = named | {f"loader{i}": p.pid for i, p in enumerate(loaders) if p.pid is not None}
         time.sleep(max(0.0, measure_from - time.time()))
         spies = {}
         if profile:

@@ -95,6 +95,9 @@ def encode_frame(payload: bytes, opcode: int = 1) -> bytes:
 class WsClient(asyncio.Protocol):
     """Handshake, then whole messages to ``on_message(payload: bytes, nbytes)``; pongs pings."""
 
+    # What a subclass's __init__ was given, to start it over on a retried connection.
+    init_args: tuple[Any, ...]
+
     def __init__(self, host: str, port: int, path: str) -> None:
         self.request = (
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
@@ -432,6 +435,8 @@ class Loader:
             if attempt:
                 self.connect_retried[kind] += 1
                 await asyncio.sleep(random.uniform(1.0, 3.0))
+                # Started over in place (the loader holds this object); mypy cannot know
+                # the subclass's __init__ matches init_args.
                 client.__init__(*client.init_args)  # type: ignore[misc]
             async with self.sem:
                 t = time.monotonic()

@@ -141,9 +141,10 @@ class _Loader:
             s.errors += 1
 
     async def client(self) -> None:
-        reader = writer = None
+        reader: asyncio.StreamReader | None = None
+        writer: asyncio.StreamWriter | None = None
         while self.loop.time() < self.end:
-            if writer is None:
+            if reader is None or writer is None:  # both set together or neither
                 try:
                     reader, writer = await asyncio.open_connection(
                         self.cfg.host, self.cfg.port, limit=READ_LIMIT

@@ -107,13 +107,13 @@ def seed(n_events: int) -> dict[str, Any]:
         )
         # One real course per (sport, distance): parsed from GPX like an upload, with split points.
         courses: dict[tuple[str, int], Course] = {}
-        for k, (sport, races) in enumerate(RACES.items()):
-            place = PLACES[k * 3]
-            for j, (name, metres, _fee) in enumerate(races):
+        for k, (sport, sport_races) in enumerate(RACES.items()):
+            origin = PLACES[k * 3]
+            for j, (name, metres, _fee) in enumerate(sport_races):
                 gpx = synth_course_gpx(
                     name=f"{sport} {name}",
-                    lat=place[3],
-                    lon=place[4],
+                    lat=origin[3],
+                    lon=origin[4],
                     distance_m=metres,
                     shape=["loop", "out_back", "a_to_b"][j],
                     climb_m=300 + 400 * j,

@@ -20,6 +20,7 @@ _started = threading.Event()
 
 def _interval(schedule: object) -> float:
     seconds = getattr(schedule, "total_seconds", None)
+    # A schedule without total_seconds() is a number of seconds (settings hold no crontabs).
     return float(seconds() if callable(seconds) else schedule)  # type: ignore[arg-type]
 
 

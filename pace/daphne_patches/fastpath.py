@@ -19,7 +19,7 @@ import asyncio
 import io
 import logging
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -36,9 +36,9 @@ from pace.lib.pagecache import VERSION_KEY, cacheable, hit_response, page_key
 
 logger = logging.getLogger(__name__)
 
-Scope = MutableMapping[str, Any]
+Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 
 # Middleware the fast path runs itself: their process_request/process_response do no
 # I/O when there is no session cookie, and they are what makes a hit's headers.

@@ -79,12 +79,15 @@ def every_sweep(check: Callable[[Any], None]) -> Callable[[Any], None]:
     def sweep(server: Any) -> None:
         from twisted.internet import reactor
 
-        call_later, own = reactor.callLater, getattr(server, check.__name__)
+        # Typed loosely: mypy reads zope interface methods (IReactorTime) as taking self.
+        call_later: Callable[..., Any] = reactor.callLater
+        own = getattr(server, check.__name__)
 
         def later(delay: float, fn: Any, *args: Any, **kwargs: Any) -> Any:
             return call_later(SWEEP_SECONDS if fn == own else delay, fn, *args, **kwargs)
 
-        reactor.callLater = later  # an instance attribute over the reactor's method
+        # An instance attribute over the reactor's method, for the length of check().
+        reactor.callLater = later  # type: ignore[method-assign,assignment]
         try:
             check(server)
         finally:
@@ -118,7 +121,7 @@ def install() -> None:
     from daphne.ws_protocol import WebSocketFactory
     from twisted.internet import tcp
 
-    tcp.Connection.write = write_now
+    tcp.Connection.write = write_now  # type: ignore[method-assign]  # the patch itself
     WebSocketFactory.__init__ = closing_failures(WebSocketFactory.__init__)
     Server.application_checker = every_sweep(Server.application_checker)
     Server.timeout_checker = every_sweep(Server.timeout_checker)

@@ -17,7 +17,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 
 from pace.lib.widgets import is_key
 
@@ -42,16 +42,20 @@ class CheckedChangeList(ChangeList):
         return queryset
 
 
-class CheckedChangeListAdmin(admin.ModelAdmin):
+# ModelAdmin is generic in django-stubs only: subscripting it at run time needs
+# django_stubs_ext, which is not a dependency of the site.
+class CheckedChangeListAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Put in front of every registered ModelAdmin by ``PaceAdminSite.register``."""
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         changelist = super().get_changelist(request, **kwargs)
         return CheckedChangeList if changelist is ChangeList else changelist
 
-    def response_action(
+    # django-stubs 6.1 describes Django 6's extra action_location; Django 5.2 calls
+    # response_action(request, queryset).
+    def response_action(  # type: ignore[override]
         self, request: HttpRequest, queryset: QuerySet[Any]
-    ) -> HttpResponseBase | None:
+    ) -> HttpResponse | None:
         selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
         if not all(is_key(self.model._meta.pk, value) for value in selected):
             self.message_user(

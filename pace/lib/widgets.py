@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -49,7 +50,7 @@ class KeyedAutocompleteSelect(AutocompleteSelect):
     cannot be a key of the target model selects nothing (the field's error says why).
     """
 
-    def optgroups(self, name: str, value: list[Any], attr: Any = None) -> list[Any]:
+    def optgroups(self, name: str, value: Sequence[str], attr: Any = None) -> list[Any]:
         target = self.field.target_field
         return super().optgroups(name, [v for v in value if is_key(target, v)], attr)
 

@@ -104,12 +104,13 @@ class Pools:
 
 def _split(pattern: Any) -> list[tuple[str, str | None]]:
     if isinstance(pattern, RoutePattern):
-        route, regex = str(pattern._route), _CONVERTER
+        route, regex = str(pattern), _CONVERTER  # str() is its route
     elif isinstance(pattern, RegexPattern):
-        route, regex = str(pattern._regex).lstrip("^").rstrip("$"), _GROUP
+        route, regex = str(pattern).lstrip("^").rstrip("$"), _GROUP  # str() is its regex
     else:  # pragma: no cover - Django has only these two
         raise TypeError(pattern)
-    parts, at = [], 0
+    parts: list[tuple[str, str | None]] = []
+    at = 0
     for match in regex.finditer(route):
         parts.append((route[at : match.start()], None))
         kind = match.groupdict().get("kind") if regex is _CONVERTER else "regex"

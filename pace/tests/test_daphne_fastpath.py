@@ -6,6 +6,7 @@ path around another one), as daphne would send it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,9 +152,9 @@ def test_it_adds_the_https_headers_django_adds(pages, settings):
 
 
 def test_it_gives_each_visitor_what_the_page_gives_visitors_on_a_hit(alpha_event, settings):
-    """The live page's ``per_visitor`` (a signed spectator id, ``tracking.spectators``)
+    """The live page's ``per_visitor`` (a signed spectator id, ``tracking.fanout.spectators``)
     runs on the fast path's hits too: the entry names it, the cookie is not in it."""
-    from tracking.spectators import COOKIE, spectator_id_verified
+    from tracking.fanout.spectators import COOKIE, spectator_id_verified
 
     settings.SECURE_COOKIES = settings.SESSION_COOKIE_SECURE = True
     race = alpha_event.races.get()
@@ -322,7 +323,7 @@ def test_it_passes_websockets_straight_through():
         async def nothing() -> dict[str, Any]:
             return {}
 
-        async def ignore(message: dict[str, Any]) -> None:
+        async def ignore(message: Mapping[str, Any]) -> None:
             return None
 
         await PageFastPath(Handler())({"type": "websocket", "path": "/ws/"}, nothing, ignore)

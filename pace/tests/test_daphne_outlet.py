@@ -7,6 +7,7 @@ import contextlib
 import functools
 import socket
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from daphne.server import Server
@@ -18,7 +19,7 @@ from twisted.internet.testing import StringTransport
 from pace.daphne_patches.outlet import Outlet, text_frame
 
 
-def _open_connection() -> tuple[Server, object, StringTransport]:
+def _open_connection() -> tuple[Server, Any, StringTransport]:
     """A daphne WebSocket protocol past its handshake, writing to a string transport."""
     server = Server(application=None, endpoints=["tcp:port=0"])  # never run
     factory = WebSocketFactory(server, server="Daphne")
@@ -76,7 +77,8 @@ def test_the_backlog_is_what_twisted_holds_for_the_socket():
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
     # Just enough of a reactor for a connection written to by hand.
     reactor = SimpleNamespace(addWriter=lambda _: None, removeWriter=lambda _: None)
-    connection = tcp.Connection(ours, protocol=None, reactor=reactor)
+    # No protocol and a stand-in reactor: only the socket writing is under test.
+    connection = tcp.Connection(ours, protocol=None, reactor=reactor)  # type: ignore[arg-type]
     connection.connected = True
     outlet = Outlet(None)  # type: ignore[arg-type]
     outlet.protocol = SimpleNamespace(transport=connection)  # a daphne protocol's transport

@@ -33,7 +33,9 @@ def test_it_never_refuses_a_limit_that_is_switched_off(settings):
 def test_it_answers_429_with_retry_after(settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "test.thing": "1/h"}
     hit(name="test.thing", key="a")
-    response = too_many_requests(hit(name="test.thing", key="a"))
+    limited = hit(name="test.thing", key="a")
+    assert limited is not None
+    response = too_many_requests(limited)
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert b"test.thing" in response.content
