@@ -35,7 +35,7 @@ demo: install .env
 ## make run: the embedded default (SQLite, in-memory channel layer, in-process tasks),
 ## with the demo live race driven by simulated athletes once the server answers.
 run: demo
-	@race=$$($(PY) manage.py shell -v 0 -c "from events.demo.live import live_demo_race; print(live_demo_race().pk)"); \
+	@race=$$($(PY) manage.py shell -v 0 -c "from events.demo import live_demo_race; print(live_demo_race().pk)"); \
 	echo "Live demo race: http://$(HOST):$(PORT)/live/pace-live-demo-10k/10k/"; \
 	$(PY) manage.py simulate_race $$race --athletes 60 --speed 1 --url http://$(HOST):$(PORT) --wait 120 & \
 	sim=$$!; trap 'kill $$sim 2>/dev/null' EXIT; \

@@ -1,13 +1,18 @@
-"""Demo data: organizers, members, events with generated courses, and entries.
+"""The core's demo data: organizers, members, events with generated courses, and entries.
 
 Courses are synthesised (no network): a smooth closed loop, out-and-back or
 point-to-point line around a real start, with rolling or mountain elevation,
 written as GPX and read back through the same ``course_create`` as uploads.
+
+The apps above seed their own parts from what ``demo_seed`` reports (payments for
+the entries it added, tracking's clean slate for the races it started over);
+``python manage.py seed_demo`` in ``pace`` calls them all in order.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
@@ -19,7 +24,7 @@ from events.courses import course_create
 from events.demo.catalog import DEMO_EVENTS, DEMO_ORGANIZERS, SUMMARIES, DemoEvent
 from events.demo.courses import synth_course_gpx
 from events.demo.entries import demo_entries
-from events.demo.live import seed_live_demo
+from events.demo.live import LIVE_EVENT_SLUG, annecy_loop_race, live_demo_race, seed_live_demo
 from events.models import (
     DiscountCode,
     Event,
@@ -28,6 +33,7 @@ from events.models import (
     PriceTier,
     Race,
     RaceCategory,
+    Registration,
     Sport,
 )
 from events.organizers import membership_add
@@ -40,7 +46,25 @@ TIMEZONES = {
     "PL": "Europe/Warsaw", "PT": "Europe/Lisbon", "SE": "Europe/Stockholm",
 }  # fmt: skip
 
-__all__ = ["DEMO_PASSWORD", "seed_demo", "synth_course_gpx"]
+__all__ = [
+    "DEMO_PASSWORD",
+    "LIVE_EVENT_SLUG",
+    "CoreDemo",
+    "annecy_loop_race",
+    "demo_seed",
+    "live_demo_race",
+]
+
+
+@dataclass(frozen=True)
+class CoreDemo:
+    """What one run of the core's demo did, for the apps above to seed their parts."""
+
+    created_events: int
+    logins: list[tuple[str, str]]  # (e-mail, role), all with DEMO_PASSWORD
+    entries: list[Registration]  # added by this run, none paid for yet
+    live_race: Race
+    restarted: list[Race]  # races starting over: what was stored of their last run goes
 
 
 def _user(email: str, *, staff: bool = False) -> object:
@@ -73,10 +97,13 @@ def _categories(race: Race) -> None:
             )
 
 
-def _event(organizer: Organizer, spec: DemoEvent, index: int, today: dt.date) -> bool:
+def _event(
+    organizer: Organizer, spec: DemoEvent, index: int, today: dt.date
+) -> list[Registration] | None:
+    """The event with its races and their entries (those returned), or None if it exists."""
     slug = slugify(spec.name)
     if Event.objects.filter(slug=slug).exists():
-        return False
+        return None
     start = today + dt.timedelta(days=spec.days_ahead)
     long_event = spec.sport == Sport.TRIATHLON or spec.races[0][1] >= 80000
     event = Event.objects.create(
@@ -91,6 +118,7 @@ def _event(organizer: Organizer, spec: DemoEvent, index: int, today: dt.date) ->
         allow_transfers=index % 2 == 0, allow_cancellation=index % 2 == 0,
     )  # fmt: skip
     DiscountCode.objects.create(event=event, code="WELCOME10", amount=10, max_uses=100)
+    entries: list[Registration] = []
     for k, (name, metres, fee) in enumerate(spec.races):
         climb = round(spec.climb * metres / spec.races[0][1])
         gpx = synth_course_gpx(
@@ -112,17 +140,19 @@ def _event(organizer: Organizer, spec: DemoEvent, index: int, today: dt.date) ->
             PriceTier.objects.create(
                 race=race, name="Early bird", price=round(fee * 0.8), until=early_until
             )
-        entries = min(race.capacity or 0, 40 + (index * 37 + k * 11) % 160)
-        demo_entries(race=race, count=entries, seed=index * 10 + k)
-    return True
+        count = min(race.capacity or 0, 40 + (index * 37 + k * 11) % 160)
+        entries += demo_entries(race=race, count=count, seed=index * 10 + k)
+    return entries
 
 
 @transaction.atomic
-def seed_demo() -> dict[str, object]:
-    """Create the demo organizers, members and events; running it again adds nothing."""
+def demo_seed() -> CoreDemo:
+    """Create the demo organizers, members and events; running it again adds nothing
+    (but the live race's athletes it lacks, and a new start for it once it is old)."""
     today = timezone.localdate()
-    staff = _user("admin@pace.local", staff=True)
+    _user("admin@pace.local", staff=True)
     created, logins = 0, [("admin@pace.local", "platform staff")]
+    entries: list[Registration] = []
     index = 0
     for slug, (name, country, owner_email, staff_email) in DEMO_ORGANIZERS.items():
         organizer, _ = Organizer.objects.get_or_create(
@@ -135,6 +165,15 @@ def seed_demo() -> dict[str, object]:
         logins += [(owner_email, f"owner of {name}"), (staff_email, f"staff of {name}")]
         for spec in DEMO_EVENTS[slug]:
             index += 1
-            created += _event(organizer, spec, index, today)
-    seed_live_demo(Organizer.objects.get(slug="northern-lights-running"))
-    return {"created_events": created, "logins": logins, "password": DEMO_PASSWORD, "staff": staff}
+            made = _event(organizer, spec, index, today)
+            if made is not None:
+                created += 1
+                entries += made
+    live = seed_live_demo(Organizer.objects.get(slug="northern-lights-running"))
+    return CoreDemo(
+        created_events=created,
+        logins=logins,
+        entries=entries + live.entries,
+        live_race=live.race,
+        restarted=[live.race] if live.restarted else [],
+    )

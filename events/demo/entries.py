@@ -1,4 +1,5 @@
-"""Demo entries: believable athletes in the demo races, with bibs and payments."""
+"""Demo entries: believable athletes in the demo races, with bibs (their payments are
+payments' part of the demo)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from django.utils import timezone
 
 from events.models import Race, Registration
 from events.registration import category_for
-from payments.models import Payment
 
 FIRST = {
     "F": ["Anna", "Sofia", "Lea", "Marta", "Clara", "Emma", "Ines", "Julia", "Nora", "Eva",
@@ -25,8 +25,8 @@ COUNTRIES = ["DE", "FR", "ES", "IT", "NL", "GB", "DK", "SE", "PL", "PT", "CH", "
 CLUBS = ["", "", "", "Running Club", "Athletics", "Trail Team", "Tri Club", "Harriers"]
 
 
-def demo_entries(*, race: Race, count: int, seed: int) -> int:
-    """Add ``count`` confirmed entries with bibs (on-site payments half paid) to a race."""
+def demo_entries(*, race: Race, count: int, seed: int) -> list[Registration]:
+    """Add ``count`` confirmed entries with bibs to a race; returns them."""
     rng = random.Random(seed)
     event = race.event
     first_bib = race.bib_from or 1
@@ -65,16 +65,4 @@ def demo_entries(*, race: Race, count: int, seed: int) -> int:
                 manage_token=secrets.token_urlsafe(32),
             )
         )
-    created = Registration.objects.bulk_create(entries)
-    Payment.objects.bulk_create(
-        Payment(
-            registration=r,
-            method=r.payment_method,
-            amount=r.price,
-            currency=r.currency,
-            status="paid" if not r.price or rng.random() < 0.5 else "due_on_site",
-            paid_at=now if not r.price else None,
-        )
-        for r in created
-    )
-    return len(created)
+    return Registration.objects.bulk_create(entries)

@@ -1,12 +1,15 @@
 """The demo's live race: a 10K starting when the demo is loaded, for ``make run``'s simulator.
 
 Run again, it keeps its athletes; once it has been going for a while it starts
-over (a new gun time, its old fixes gone), so ``make run`` always shows a race.
+over (a new gun time), so ``make run`` always shows a race. What the apps above
+stored of its last run (tracking's fixes) is theirs to forget: ``seed_demo`` tells
+them which races started over.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
 from django.utils import timezone
 
@@ -55,28 +58,33 @@ def _create(organizer: Organizer, now: dt.datetime) -> Race:
 
 
 def _restart(race: Race, now: dt.datetime) -> None:
-    """A new gun time, and nothing left of the last run's tracking."""
-    from tracking.retention import tracking_data_delete
-
-    tracking_data_delete(races=Race.objects.filter(pk=race.pk))
     race.start_time = now
     race.save(update_fields=["start_time"])
     Event.objects.filter(pk=race.event_id).update(start_date=now.date(), end_date=now.date())
+
+
+class LiveDemo(NamedTuple):
+    race: Race
+    restarted: bool
+    entries: list[Registration]  # added by this run
 
 
 def live_demo_race() -> Race | None:
     return Race.objects.filter(event__slug=LIVE_EVENT_SLUG, slug=LIVE_RACE_SLUG).first()
 
 
-def seed_live_demo(organizer: Organizer) -> Race:
+def seed_live_demo(organizer: Organizer) -> LiveDemo:
     """The live demo race, created or restarted, with its athletes."""
     now = timezone.now().replace(microsecond=0)
     race = live_demo_race()
+    restarted = False
     if race is None:
         race = _create(organizer, now)
     elif race.start_time < now - RESTART_AFTER:
         _restart(race, now)
+        restarted = True
     have = Registration.objects.filter(race=race, status=Registration.Status.CONFIRMED).count()
+    entries: list[Registration] = []
     if have < LIVE_ATHLETES:
-        demo_entries(race=race, count=LIVE_ATHLETES - have, seed=race.pk)
-    return race
+        entries = demo_entries(race=race, count=LIVE_ATHLETES - have, seed=race.pk)
+    return LiveDemo(race=race, restarted=restarted, entries=entries)
