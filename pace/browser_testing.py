@@ -17,6 +17,8 @@ from urllib.parse import urlencode
 
 import pytest
 
+from pace.lib.testing import PASSWORD, WAIT_SECONDS
+
 CHROMIUM = os.environ.get("PACE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -29,7 +31,7 @@ CHROMIUM_ARGS = [
     # Every host name but the live server's fails to resolve: nothing leaves the machine.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
 ]
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = int(WAIT_SECONDS * 1000)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -44,8 +46,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (make chromium, or set PACE_CHROMIUM)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # expect() retries for 5 s by default, half what actions get: as long as they do.
+    expect.set_options(timeout=TIMEOUT_MS)
     # Playwright's sync API runs an event loop in this thread; the ORM then refuses
     # to run unless told that this thread is not really async.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -80,7 +84,6 @@ def page(
 @pytest.fixture
 def log_in(page: Any, live_server: Any) -> Callable[..., None]:
     """Sign in with e-mail and password on the site's login page and land on ``then``."""
-    from pace.lib.testing import PASSWORD
 
     def sign_in(user: Any, *, then: str = "/admin/") -> None:
         page.goto(f"{live_server.url}/accounts/login/?{urlencode({'next': then})}")

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 # Every test user's password (``events.tests.factories.make_user``); the browser
 # fixtures type it into the login page.
 PASSWORD = "correct-horse-battery"
+# How long a browser test's actions, expect() assertions and eventually() wait: long
+# enough for a page on a loaded two-core machine.
+WAIT_SECONDS = 10.0
 
 
 def admin_form_data(response: Any) -> dict[str, Any]:
@@ -33,3 +40,17 @@ def admin_form_data(response: Any) -> dict[str, Any]:
             elif value is not None:
                 data[field.html_name] = value
     return data
+
+
+def eventually(check: Callable[[], T], *, timeout: float = WAIT_SECONDS) -> T:
+    """Run ``check`` until it stops raising AssertionError and return its result, raising
+    the last error past the deadline: Playwright's retrying ``expect`` for a value a test
+    computes from the page (the Python API has no ``expect.poll``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)  # between tries of a condition, not a wait for one

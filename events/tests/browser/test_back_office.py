@@ -18,8 +18,7 @@ def test_it_lets_an_owner_rename_her_event_and_publishes_the_change(
     log_in(alice)
     page.click("#content-main tr.model-event th a")
     page.wait_for_url("**/admin/events/event/")
-    listed = page.locator("#result_list tbody th a").all_inner_texts()
-    assert listed == ["Alpha Marathon"]
+    expect(page.locator("#result_list tbody th a")).to_have_text(["Alpha Marathon"])
 
     page.click("#result_list a:text-is('Alpha Marathon')")
     page.fill("input[name=name]", "Alpha Marathon Annecy")
@@ -38,18 +37,18 @@ def test_it_hides_another_organizers_event_even_by_its_address(
     expect(page.locator("#content")).not_to_contain_text("Bravo Trail")
 
     page.goto(f"{live_server.url}/admin/events/event/{bravo_event.pk}/change/")
-    content = page.locator("#content").inner_text()
-    assert "Bravo Trail" not in content
-    assert "Zermatt" not in content
-    assert page.locator("input[name=name]").count() == 0
+    # The admin's answer for an object it does not know, so the checks below see that page.
+    expect(page.locator(".messagelist")).to_contain_text("Perhaps it was deleted?")
+    expect(page.locator("#content")).not_to_contain_text("Bravo Trail")
+    expect(page.locator("#content")).not_to_contain_text("Zermatt")
+    expect(page.locator("input[name=name]")).to_have_count(0)
 
 
 def test_it_shows_the_other_owner_only_his_own_events(
     page: Any, log_in: Any, charlie: Any, alpha_event: Any, bravo_event: Any
 ) -> None:
     log_in(charlie, then="/admin/events/event/")
-    listed = page.locator("#result_list tbody th a").all_inner_texts()
-    assert listed == ["Bravo Trail"]
+    expect(page.locator("#result_list tbody th a")).to_have_text(["Bravo Trail"])
     expect(page.locator("#content")).not_to_contain_text("Alpha")
 
 
@@ -59,6 +58,5 @@ def test_it_does_not_loop_a_signed_in_athlete_between_the_back_office_and_the_lo
     log_in(dave, then="/")
     response = page.goto(live_server.url + "/admin/")
     assert response.status == 200
-    assert "/accounts/login/" not in page.url
-    assert page.url.endswith("/organizers/new/")
-    assert "The back office is for organizers" in page.content()
+    expect(page).to_have_url(f"{live_server.url}/organizers/new/")
+    expect(page.locator("body")).to_contain_text("The back office is for organizers")
