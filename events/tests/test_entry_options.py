@@ -17,7 +17,6 @@ from events.pricing import platform_fee, quote
 from events.registration import RegistrationError, registration_create
 from events.tasks import release_expired_places
 from events.tests.factories import ENTRY_FORM
-from pace.scheduler import run_due
 
 ENTRY = ENTRY_FORM
 
@@ -174,19 +173,6 @@ def test_it_expires_offers_and_holds_and_moves_the_line(race):
     release_expired_places.apply()
     assert race.waitlist.get(name="Wendy").status == "expired"
     assert race.waitlist.get(name="Xavi").status == "offered"
-
-
-def test_it_runs_the_beat_schedule_in_the_embedded_scheduler(race):
-    race.capacity = 1
-    race.save()
-    entry = _direct(race)
-    Registration.objects.filter(pk=entry.pk).update(
-        status="pending", hold_expires_at=timezone.now() - dt.timedelta(seconds=1)
-    )
-    last: dict[str, float] = {}
-    assert run_due(last, 1000.0) == ["release-expired-places"]
-    assert run_due(last, 1010.0) == []
-    assert Registration.objects.get(pk=entry.pk).status == "cancelled"
 
 
 def test_it_transfers_an_entry_when_allowed(client, race):
