@@ -13,13 +13,12 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from events import courses, localtime
+from events import courses, localtime, payment_providers
 from events.access import MANAGE_ROLES, is_platform_staff
-from events.admin_entries import PriceTierInline, RaceQuestionInline
+from events.admin_entries.shaping import PriceTierInline, RaceQuestionInline
 from events.admin_scoping import CountryListFilter, OrganizerScopedAdmin, OrganizerScopedInline
 from events.models import Course, Event, Membership, Organizer, Race, RaceCategory, SplitPoint
 from events.publishing import events_set_status
-from payments.providers import method_problem
 
 
 class MembershipForm(forms.ModelForm):
@@ -105,7 +104,9 @@ class EventForm(forms.ModelForm):
                 self.add_error("timezone", localtime.several_zones_message(data["country"]))
         organizer, method = data.get("organizer"), data.get("payment_method")
         if organizer is not None and method:
-            problem = method_problem(organizer_id=organizer.pk, method=method)
+            problem = payment_providers.get().method_problem(
+                organizer_id=organizer.pk, method=method
+            )
             if problem:
                 self.add_error("payment_method", problem)
         return data

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from events import payment_providers
 from events.models import Race, Registration, RegistrationChange
 from events.registration import ENTRY_FIELDS, RegistrationError, category_for
 from events.signals import registration_transferred
@@ -74,10 +75,8 @@ def registration_cancel(
     for member in members:
         member.status, member.cancelled_at = Registration.Status.CANCELLED, now
         member.save(update_fields=["status", "cancelled_at"])
-    from payments.checkout import payment_expire
-
     # An unpaid card payment of a cancelled entry will never complete.
-    payment_expire(registration=registration)
+    payment_providers.get().payment_expire(registration=registration)
     RegistrationChange.objects.create(
         registration=registration, kind="cancel", actor=_actor(actor),
         detail={"by_organizer": by_organizer},

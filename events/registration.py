@@ -25,11 +25,11 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import dateformat, timezone
 from django.utils.crypto import constant_time_compare
 
-from events import pricing
+from events import payment_providers, pricing
 from events.localtime import venue_date
 from events.models import Race, RaceCategory, RaceQuestion, Registration, Team, WaitlistEntry
 from events.tasks import send_entry_email_check, send_registration_confirmation
@@ -236,8 +236,6 @@ def registration_create(
     (``ratelimits.ip_digest`` of the sender's connection) is kept on a held entry, and a
     connection holds at most ``ENTRY_HOLDS_PER_IP`` of them in a race at once.
     """
-    from payments.checkout import payment_start
-
     race = Race.objects.select_for_update(of=("self",)).select_related("event").get(pk=race.pk)
     check_open(race)
     teammates = teammates or []
@@ -268,23 +266,25 @@ def registration_create(
     if hold_for_email and not _pays_online(payer):
         _hold_for_email(payer)
         return payer
-    payment_start(registration=payer)
+    payment_providers.get().payment_start(registration=payer)
     if payer.status == Registration.Status.CONFIRMED:
         transaction.on_commit(lambda: send_registration_confirmation.delay(payer.pk))
     return payer
 
 
 def _pays_online(registration: Registration) -> bool:
-    from payments.models import Payment
-    from payments.providers import provider_for
+    return payment_providers.get().pays_online(registration=registration)
 
-    return provider_for(registration).method == Payment.Method.STRIPE
+
+def entries_of(registration: Registration) -> QuerySet[Registration]:
+    """The entries one payment pays for: the registration, or its whole team."""
+    if registration.team_id:
+        return Registration.objects.filter(team_id=registration.team_id)
+    return Registration.objects.filter(pk=registration.pk)
 
 
 def _hold_for_email(payer: Registration) -> None:
     """Hold the entry's place (its team's too) until the e-mailed link is followed."""
-    from payments.checkout import entries_of
-
     payer.status = Registration.Status.UNVERIFIED
     payer.hold_expires_at = timezone.now() + dt.timedelta(minutes=settings.ENTRY_EMAIL_HOLD_MINUTES)
     entries_of(payer).update(status=payer.status, hold_expires_at=payer.hold_expires_at)
@@ -309,8 +309,6 @@ def registration_confirm_email(
     refused, as the place may have gone to someone else, and so is following it once the
     race takes no entries (event cancelled, entries closed, race started).
     """
-    from payments.checkout import payment_start
-
     if not constant_time_compare(key, email_confirmation_key(registration=registration)):
         raise RegistrationError("This confirmation link is not valid.")
     now = now or timezone.now()
@@ -330,7 +328,7 @@ def registration_confirm_email(
         raise RegistrationError(
             "This entry was not confirmed in time and its place was released: please enter again."
         )
-    payment_start(registration=registration)
+    payment_providers.get().payment_start(registration=registration)
     if registration.status == Registration.Status.CONFIRMED:
         transaction.on_commit(lambda: send_registration_confirmation.delay(registration.pk))
     return registration

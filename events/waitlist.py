@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from events import payment_providers
 from events.models import Race, Registration, WaitlistEntry
 from events.registration import HELD_STATUSES, RegistrationError, places_left
 
@@ -60,8 +61,6 @@ def release_expired(*, now: dt.datetime | None = None) -> set[int]:
     races: set[int] = set()
     stale = Registration.objects.filter(status__in=HELD_STATUSES, hold_expires_at__lte=now)
     for registration in stale.select_related("race"):
-        from payments.checkout import payment_expire
-
         with transaction.atomic():
             # A conditional update: if a webhook or the e-mailed link confirmed it
             # meanwhile, 0 rows and we skip.
@@ -69,7 +68,7 @@ def release_expired(*, now: dt.datetime | None = None) -> set[int]:
                 pk=registration.pk, status=registration.status, hold_expires_at__lte=now
             ).update(status=Registration.Status.CANCELLED, cancelled_at=now)
             if updated:
-                payment_expire(registration=registration)
+                payment_providers.get().payment_expire(registration=registration)
                 races.add(registration.race_id)
     offers = WaitlistEntry.objects.filter(
         status=WaitlistEntry.Status.OFFERED, offer_expires_at__lte=now

@@ -14,33 +14,25 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.urls import reverse
 from django.utils import timezone
 
 from events.models import Registration
+from events.registration import RegistrationError, entries_of
 from payments import stripe
 from payments.models import ConnectedAccount, MoneyLog, Payment
-from payments.providers import provider_for
+from payments.providers import method_problem, provider_for
 
 
 class CheckoutUnavailableError(Exception):
     """Card payment cannot start now; the message is shown to the athlete."""
 
 
-def entries_of(registration: Registration) -> QuerySet[Registration]:
-    """The entries one payment pays for: the registration, or its whole team."""
-    if registration.team_id:
-        return Registration.objects.filter(team_id=registration.team_id)
-    return Registration.objects.filter(pk=registration.pk)
-
-
 def payment_start(*, registration: Registration) -> Payment:
     """Record how an entry is paid; confirm it unless an online payment is still due."""
     provider = provider_for(registration)
     if not provider.available(organizer_id=registration.event.organizer_id):
-        from events.registration import RegistrationError  # events imports this module
-
         raise RegistrationError(provider.unavailable_message)
     payment = Payment(registration=registration, method=provider.method, amount=registration.price)
     payment.currency = registration.currency
@@ -139,3 +131,34 @@ def checkout_url(*, payment: Payment) -> str:
         stripe_session_id=session.id, checkout_url=session.url
     )
     return session.url
+
+
+METHOD_LABELS = dict(Payment.Method.choices)
+
+
+class CheckoutProvider:
+    """The core's ``events.payment_providers.PaymentProvider``, registered by ``PaymentsConfig``."""
+
+    def payment_start(self, *, registration: Registration) -> None:
+        payment_start(registration=registration)
+
+    def pays_online(self, *, registration: Registration) -> bool:
+        return provider_for(registration).method == Payment.Method.STRIPE
+
+    def payment_expire(self, *, registration: Registration) -> None:
+        payment_expire(registration=registration)
+
+    def method_problem(self, *, organizer_id: int, method: str) -> str:
+        return method_problem(organizer_id=organizer_id, method=method)
+
+    def method_label(self, method: str) -> str:
+        return METHOD_LABELS.get(method, method)
+
+    def with_refunded(self, registrations: QuerySet[Registration]) -> QuerySet[Registration]:
+        refunds = (
+            Payment.objects.filter(registration=OuterRef("pk"), refunded_amount__gt=0)
+            .values("registration")
+            .annotate(total=Sum("refunded_amount"))
+            .values("total")
+        )
+        return registrations.annotate(refunded=Subquery(refunds))

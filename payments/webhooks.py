@@ -36,12 +36,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from events.models import Race, Registration
-from events.registration import places_left
+from events.registration import entries_of, places_left
 from events.tasks import send_registration_confirmation
 from events.waitlist import waitlist_offer_places
 from payments import stripe
 from payments.accounts import account_disconnect
-from payments.checkout import entries_of, money_log
+from payments.checkout import money_log
 from payments.models import ConnectedAccount, Payment, WebhookEvent
 from payments.refunds import refund_seen_on_stripe
 from payments.tasks import refund_unplaced_payment
