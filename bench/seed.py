@@ -89,8 +89,8 @@ def seed(n_events: int) -> dict[str, Any]:
     from django.utils.text import slugify
 
     from events.courses import course_create
-    from events.demo import synth_course_gpx
     from events.models import Course, Event, Organizer, Race, RaceCategory
+    from events.tests.factories import synth_course_gpx
 
     rng = random.Random(20260101)
     today = timezone.localdate()

@@ -15,7 +15,9 @@ Runs on SQLite and PostgreSQL: NUL bytes and out-of-range integers only fail on 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,11 +30,12 @@ from django.db import models, transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from events.demo.entries import demo_entries
 from events.models import Race, Registration, WaitlistEntry
+from payments.models import Payment
 
 pytestmark = pytest.mark.django_db
 
@@ -147,10 +150,27 @@ def _real_values() -> Pools:
     return pools
 
 
+def _entries(race: Race, count: int) -> None:
+    """Confirmed entries with bibs and manage tokens, each owing its fee on site."""
+    for n in range(1, count + 1):
+        entry = Registration.objects.create(
+            race=race, event=race.event, status=Registration.Status.CONFIRMED,
+            email=f"athlete{n}@example.com", first_name="Athlete", last_name=str(n),
+            birth_date=dt.date(1985, 5, 2), sex="F", nationality="FR", emergency_name="E",
+            emergency_phone="+33 6 00 00 00 00", bib=str(n), list_price=race.entry_fee,
+            price=race.entry_fee, currency=race.event.currency, payment_method="on_site",
+            waiver_accepted_at=timezone.now(), manage_token=secrets.token_urlsafe(32),
+        )  # fmt: skip
+        Payment.objects.create(
+            registration=entry, method=Payment.Method.ON_SITE, amount=entry.price,
+            currency=entry.currency, status=Payment.Status.DUE_ON_SITE,
+        )  # fmt: skip
+
+
 def _seed(alpha_event: Any, bravo_event: Any, dave: Any) -> Pools:
     race = alpha_event.races.get()
-    demo_entries(race=race, count=3, seed=1)
-    demo_entries(race=bravo_event.races.get(), count=2, seed=2)
+    _entries(race, 3)
+    _entries(bravo_event.races.get(), 2)
     entry = race.registrations.first()
     entry.user = dave
     entry.save(update_fields=["user"])
