@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
 
 from events.access import organizer_id_of
-from events.models import Event, Membership, Organizer, Race, RaceCategory, SplitPoint
+from events.models import Course, Event, Membership, Organizer, Race, RaceCategory, SplitPoint
 from events.tests.factories import ROLES, make_course, make_event, make_organizer, make_race
 from pace.lib.testing import admin_form_data
 
@@ -42,9 +41,9 @@ class Tenant:
 
     @property
     def membership(self) -> Membership:
-        return self.organizer.memberships.order_by("pk").first()
+        return self.organizer.memberships.earliest("pk")
 
-    def obj(self, model: str) -> Model:
+    def obj(self, model: str) -> Organizer | Event | Race | Course:
         return {
             "organizer": self.organizer,
             "event": self.event,

@@ -83,8 +83,9 @@ def test_it_generates_demo_courses_of_the_asked_distance(shape):
     )
     parsed = parse_gpx(gpx)
     assert parsed.distance_m == pytest.approx(10000, rel=0.05)
-    start, end = parsed.line[0], parsed.line[-1]
-    gap = haversine_m(start[1], start[0], end[1], end[0])
+    (lon0, lat0, _), (lon1, lat1, _) = parsed.line[0], parsed.line[-1]
+    assert lon0 is not None and lat0 is not None and lon1 is not None and lat1 is not None
+    gap = haversine_m(lat0, lon0, lat1, lon1)
     assert (gap < 50) == (shape != "a_to_b")
 
 

@@ -31,7 +31,7 @@ def race(alpha_event: Any) -> Race:
 
 @pytest.fixture
 def daves_entry(race: Race, dave: Any) -> Registration:
-    entry = {**ENTRY_FORM, "email": "dave@example.com", "first_name": "Dave"}
+    entry: dict[str, Any] = {**ENTRY_FORM, "email": "dave@example.com", "first_name": "Dave"}
     entry["birth_date"] = dt.date(1980, 5, 2)
     registration = registration_create(race=race, user=dave, entry=entry, answers={}, code="")
     Registration.objects.filter(pk=registration.pk).update(status=Registration.Status.CONFIRMED)

@@ -120,7 +120,12 @@ def test_it_leaves_a_copy_refused_for_now_to_the_workers_retry_and_records_the_l
         user=alice, registrations=Registration.objects.all(), subject="Bib", body="Friday."
     )  # queued only: no commit in this test, so its task does not run
     change = RegistrationChange.objects.get(kind="email")
-    copy = {"registration_id": bill.pk, "subject": "Bib", "body": "Friday.", "change_id": change.pk}
+    copy: dict[str, Any] = {
+        "registration_id": bill.pk,
+        "subject": "Bib",
+        "body": "Friday.",
+        "change_id": change.pk,
+    }
 
     for _ in range(2):
         with pytest.raises(OSError, match="Try again later"):

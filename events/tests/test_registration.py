@@ -90,7 +90,7 @@ def test_it_makes_free_entries_paid_at_once(client, race):
     client.post(_url(race), ENTRY)
     client.post(entry_confirm_email_path(Registration.objects.get()))
     payment = Registration.objects.get().payments.get()
-    assert (payment.method, payment.status, payment.amount) == ("free", "paid", 0)
+    assert (payment.method, payment.status, payment.amount) == ("free", "paid", Decimal(0))
 
 
 @pytest.mark.parametrize(

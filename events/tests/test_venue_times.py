@@ -268,7 +268,9 @@ def test_it_keeps_the_typed_clock_when_the_events_zone_is_corrected(as_alice, al
     assert "3 time(s) of this event kept their clock in Europe/Paris." in [
         str(m) for m in response.context["messages"]
     ]
-    race.refresh_from_db(), tier.refresh_from_db(), code.refresh_from_db()
+    race.refresh_from_db()
+    tier.refresh_from_db()
+    code.refresh_from_db()
     assert race.start_time == dt.datetime(2026, 9, 20, 5, 30, tzinfo=UTC)  # 07:30 CEST
     assert tier.until == dt.datetime(2026, 9, 1, 21, 59, tzinfo=UTC)
     assert code.valid_until == dt.datetime(2026, 9, 10, 10, 0, tzinfo=UTC)

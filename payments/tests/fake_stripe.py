@@ -100,7 +100,11 @@ class FakeStripe(stripe.HTTPClient):
         n, p, path = next(self._ids), call.params, call.path
         now = int(time.time())
         if (call.method, path) == ("POST", "/v1/accounts"):
-            account = {"id": f"acct_fake{n}", "object": "account", "type": p.get("type")}
+            account: dict[str, Any] = {
+                "id": f"acct_fake{n}",
+                "object": "account",
+                "type": p.get("type"),
+            }
             account.update(charges_enabled=False, payouts_enabled=False, details_submitted=False)
             self.accounts[account["id"]] = account
             return 200, account
@@ -126,9 +130,9 @@ class FakeStripe(stripe.HTTPClient):
                 "payment_intent": p["payment_intent"], "status": "succeeded",
             }  # fmt: skip
         if (call.method, path) == ("GET", "/v1/balance"):
-            empty = {"available": [], "pending": []}
-            account = call.headers.get("Stripe-Account", "")
-            return 200, {"object": "balance", **self.balances.get(account, empty)}
+            empty: dict[str, Any] = {"available": [], "pending": []}
+            connected = call.headers.get("Stripe-Account", "")
+            return 200, {"object": "balance", **self.balances.get(connected, empty)}
         return 404, {"error": {"type": "invalid_request_error", "message": f"No route {path}"}}
 
 

@@ -108,6 +108,7 @@ def test_it_stretches_a_hold_too_short_for_stripe(
 
     registration.refresh_from_db()
     [call] = fake_stripe.to("/v1/checkout/sessions")
+    assert registration.hold_expires_at is not None
     assert registration.hold_expires_at >= timezone.now() + dt.timedelta(minutes=30)
     assert call.params["expires_at"] == str(int(registration.hold_expires_at.timestamp()))
 

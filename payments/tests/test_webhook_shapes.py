@@ -126,7 +126,7 @@ CASES = [(kind, change) for kind, changes in ODD_FIELDS.items() for change in ch
 
 @pytest.mark.parametrize(("kind", "change"), CASES)
 def test_it_ignores_handled_events_with_fields_of_another_type(client, pending, kind, change):
-    objects = {
+    objects: dict[str, dict[str, Any]] = {
         "charge.refunded": {
             "id": f"ch_{pending.pk}", "object": "charge", "paid": True,
             "payment_intent": f"pi_{pending.pk}", "amount": 4000, "amount_refunded": 1000,
