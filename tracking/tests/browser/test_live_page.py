@@ -14,6 +14,10 @@ from tracking.tests.serving import daphne_server, migrated_db, sqlite_env
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = Path(os.environ.get("PACE_LIVE_SCREENSHOT", "/tmp/pace-live-page.png"))
+# Where every athlete's marker is drawn (a circle marker's SVG path).
+MARKERS = (
+    "() => [...document.querySelectorAll('.athlete-marker')].map(m => m.getAttribute('d')).join()"
+)
 
 
 def test_it_shows_athletes_moving_on_the_map_and_the_leaderboard(
@@ -26,8 +30,9 @@ def test_it_shows_athletes_moving_on_the_map_and_the_leaderboard(
     }
     with daphne_server(tmp_path, env=env) as server:
         race = server.test_race(athletes=12)
+        # Ended below: it runs as long as the test does, so the map moves throughout.
         sim = server.simulate(
-            race["race_id"], "--athletes", "12", "--speed", "40", "--duration", "25",
+            race["race_id"], "--athletes", "12", "--speed", "40", "--duration", "120",
             "--osmand-share", "0.25", "--seed", "5",
         )  # fmt: skip
         context = browser.new_context(viewport={"width": 1280, "height": 860})
@@ -46,10 +51,12 @@ def test_it_shows_athletes_moving_on_the_map_and_the_leaderboard(
                 " && [...document.querySelectorAll('#board-body td.rank')]"
                 ".some(td => td.textContent === '1')"
             )
-            assert page.locator(".course-line").count() == 1
-            first = page.locator("#board-body tr[data-id]").first
-            name = first.locator(".who").inner_text()
-            first.click()
+            expect(page.locator(".course-line")).to_have_count(1)
+            # Rows move as athletes pass each other: follow the leader of now by its id.
+            leader = page.locator("#board-body tr[data-id]").first.get_attribute("data-id")
+            row = page.locator(f"#board-body tr[data-id='{leader}']")
+            name = row.locator(".who").inner_text()
+            row.click()
             page.wait_for_selector("#live-follow:not([hidden]) .kudos")
             expect(page.locator("#follow-list")).to_contain_text(name.lstrip("☆★"))
             page.click("#follow-list .kudos")
@@ -57,10 +64,15 @@ def test_it_shows_athletes_moving_on_the_map_and_the_leaderboard(
             spectator = [c for c in context.cookies() if c["name"] == COOKIE]
             assert len(spectator) == 1  # signed with the server's key, which it checked
             assert spectator[0]["httpOnly"] and spectator[0]["sameSite"] == "Lax"
-            page.wait_for_timeout(1500)  # a few more ticks on the map
+            # Still live after following: a later tick moves a marker on the map.
+            drawn = page.evaluate(MARKERS)
+            page.wait_for_function(f"before => ({MARKERS})() !== before", arg=drawn)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
             page.set_viewport_size({"width": 390, "height": 844})
-            page.wait_for_timeout(500)
+            # Leaflet redraws for a new size on the next animation frame.
+            page.evaluate(
+                "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+            )
             page.screenshot(path=str(SCREENSHOT.with_suffix(".mobile.png")), full_page=True)
         finally:
             context.close()
