@@ -20,7 +20,7 @@ from pace.daphne_patches.fastpath import PageFastPath  # noqa: E402
 from pace.daphne_patches.gctune import tune_for_server  # noqa: E402
 from pace.routing import websocket_urlpatterns  # noqa: E402
 from pace.scheduler import start_embedded_scheduler  # noqa: E402
-from tracking.ticker import EmbeddedTickers  # noqa: E402
+from tracking.live.ticker import EmbeddedTickers  # noqa: E402
 
 if settings.EMBEDDED_SCHEDULER:
     start_embedded_scheduler()

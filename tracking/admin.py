@@ -10,10 +10,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from events.admin_scoping import OrganizerScopedAdmin
-from tracking.deviceids import devices_forget_on_commit
+from tracking.fanout.posts import posts_set_hidden
+from tracking.ingest.devices import devices_forget_on_commit
+from tracking.ingest.trackers import TrackerError, clean_device_id, trackers_revoke
 from tracking.models import Post, Tracker
-from tracking.posts import posts_set_hidden
-from tracking.trackers import TrackerError, clean_device_id, trackers_revoke
 
 
 @admin.register(Post)

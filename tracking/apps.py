@@ -9,6 +9,6 @@ class TrackingConfig(AppConfig):
 
     def ready(self) -> None:
         from events.signals import registration_transferred
-        from tracking.trackers import on_registration_transferred
+        from tracking.ingest.trackers import on_registration_transferred
 
         registration_transferred.connect(on_registration_transferred, dispatch_uid="tracking")

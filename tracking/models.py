@@ -11,7 +11,10 @@ from django.conf import settings
 from django.db import models
 
 from events.models import Race, Registration
-from tracking.deviceids import DEVICE_ID_MAX
+
+# The longest device id a tracker holds: the column's width, which the one rule of
+# device ids (``tracking.ingest.deviceids``) and ``/osmand/`` hold requests to.
+DEVICE_ID_MAX = 100
 
 
 def new_token() -> str:
@@ -61,7 +64,7 @@ class Position(models.Model):
     keeps the time-ordered table cheap to append to and to read per race.
 
     ``seq`` counts per device (PROTOCOL.md §1), so each fix keeps a key of the device
-    that sent it (``ingest.device_key`` of the ``hello``'s ``device``; 0 when none is
+    that sent it (``ingest.athletes.device_key`` of the ``hello``'s ``device``; 0 when none is
     named): a second phone of the same athlete is told its own ``last_seq``. The key
     is not part of the uniqueness: a phone whose name changed (an app update) resends
     what it holds, and that is still stored once.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tracking.consumers import LiveConsumer, TrackerConsumer
+from tracking.fanout.consumers import LiveConsumer
+from tracking.ingest.consumers import TrackerConsumer
 
 websocket_urlpatterns = [
     path("ws/track/", TrackerConsumer.as_asgi()),

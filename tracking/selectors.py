@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from events.access import EDIT_ROLES, has_role_for
 from events.models import Event, Race, Registration
-from tracking.engine import Athlete, Split, default_field_interval
-from tracking.ingest import tracking_window
-from tracking.projection import CourseLine
+from tracking.live.engine import Athlete, Split, default_field_interval
+from tracking.live.projection import CourseLine
+from tracking.live.window import tracking_window
 
 
 def race_info(race: Race) -> dict[str, Any]:
@@ -113,7 +113,7 @@ def _watchable_race(race_id: int) -> Watchable | None:
     if race is not None:
         ids = frozenset(athlete_ids(race_id=race.pk))
         # Until the race's first tick, its snapshot tells the count and the default field
-        # interval from here; every tick restates them (``tracking.mirror``).
+        # interval from here; every tick restates them (``tracking.fanout.mirror``).
         interval = default_field_interval(len(ids), settings.TRACKING_FIELD_BYTES_PER_SECOND)
         info = race_info(race) | {"athletes": len(ids), "field_interval": interval}
         found = Watchable(race, info, ids)

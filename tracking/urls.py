@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tracking import pages, views
+from tracking.ingest import views
+from tracking.web import pages
 
 app_name = "tracking"
 

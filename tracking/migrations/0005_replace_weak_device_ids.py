@@ -10,7 +10,7 @@ import secrets
 
 from django.db import migrations
 
-from tracking.deviceids import device_id_problem
+from tracking.ingest.deviceids import device_id_problem
 
 
 def replace_weak_ids(apps, schema_editor):

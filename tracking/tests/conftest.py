@@ -12,7 +12,7 @@ import pytest
 def _field_frames_on_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """Field frames exactly ``interval`` ticks after a snapshot, so that tests know when
     they come (``test_viewer`` checks the random lag itself)."""
-    from tracking import viewer
+    from tracking.fanout import viewer
 
     class NoLag:
         @staticmethod
@@ -28,7 +28,9 @@ def _fresh_live_store(settings: Any) -> Iterator[None]:
     import redis
     from channels.layers import channel_layers
 
-    from tracking import ingest, livestore, selectors
+    from tracking import selectors
+    from tracking.ingest import commit, devices
+    from tracking.live import livestore
 
     settings.EMBEDDED_TICKERS = False
     # A fresh channel layer per test: each test runs its own event loop, and a layer's
@@ -36,7 +38,7 @@ def _fresh_live_store(settings: Any) -> Iterator[None]:
     channel_layers.backends.clear()
     livestore._store = None
     selectors._watchable.clear()
-    ingest._devices.clear()
+    devices._devices.clear()
     if settings.REDIS_URL:
         client = redis.Redis.from_url(settings.REDIS_URL)
         keys = list(client.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"))
@@ -45,4 +47,4 @@ def _fresh_live_store(settings: Any) -> Iterator[None]:
         client.close()
     yield
     livestore._store = None
-    ingest.close_writer_connection()
+    commit.close_writer_connection()

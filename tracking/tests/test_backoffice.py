@@ -12,10 +12,10 @@ from django.utils import timezone
 from events.models import Registration
 from events.tests.factories import ENTRY_FORM
 from pace.lib.testing import PASSWORD
-from tracking import ingest
-from tracking.livestore import live_store
+from tracking.fanout.posts import posts_set_hidden
+from tracking.ingest import devices
+from tracking.live.livestore import live_store
 from tracking.models import Position, Post, Tracker
-from tracking.posts import posts_set_hidden
 from tracking.retention import positions_thin
 
 pytestmark = pytest.mark.django_db
@@ -120,8 +120,8 @@ def test_it_stops_a_device_id_typed_over_in_the_admin_at_once(
     client.login(username="alice", password=PASSWORD)
     tracker = Tracker.objects.get(registration=posts[0].registration)
     issued = tracker.device_id
-    assert ingest.athlete_for_device_cached(issued) is not None  # remembered for 30 s
+    assert devices.athlete_for_device_cached(issued) is not None  # remembered for 30 s
     url = f"/admin/tracking/tracker/{tracker.pk}/change/"
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post(url, {"device_id": "Pixel8.Anna_~x"}).status_code == 302
-    assert ingest.athlete_for_device_cached(issued) is None
+    assert devices.athlete_for_device_cached(issued) is None

@@ -24,13 +24,11 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracking import deviceids, ingest
 from tracking.admin import TrackerForm
-from tracking.ingest import athlete_for_device
-from tracking.models import Tracker
-from tracking.osmand import request_device_id
-from tracking.testrace import load_test_race_create
-from tracking.trackers import (
+from tracking.ingest import devices
+from tracking.ingest.athletes import athlete_for_device
+from tracking.ingest.osmand import request_device_id
+from tracking.ingest.trackers import (
     TrackerError,
     clean_device_id,
     tracker_hand_over,
@@ -39,6 +37,8 @@ from tracking.trackers import (
     tracker_rotate_token,
     trackers_revoke,
 )
+from tracking.models import Tracker
+from tracking.sim.testrace import load_test_race_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 migration = importlib.import_module("tracking.migrations.0005_replace_weak_device_ids")
@@ -127,15 +127,15 @@ def test_it_tells_every_process_to_forget_a_replaced_id(athletes):
     """Another process hears the change on the channel layer (Redis in production)."""
     device_id = athletes[0]["device_id"]
 
-    assert ingest.athlete_for_device_cached(device_id) is not None
-    assert ingest.remembered_device(device_id)[0]
+    assert devices.athlete_for_device_cached(device_id) is not None
+    assert devices.remembered_device(device_id)[0]
 
     async def other_process() -> bool:
-        await deviceids.devices_listen()
+        await devices.devices_listen()
         message = {"type": "devices.forget", "device_ids": [device_id]}
-        await get_channel_layer().group_send(deviceids.DEVICES_GROUP, message)
+        await get_channel_layer().group_send(devices.DEVICES_GROUP, message)
         for _ in range(500):  # the message's trip through the layer, not a clock
-            if not ingest.remembered_device(device_id)[0]:
+            if not devices.remembered_device(device_id)[0]:
                 return True
             await asyncio.sleep(0.01)
         return False
@@ -168,15 +168,15 @@ def test_it_refuses_unknown_devices_from_a_flooding_address_without_a_query(
 def test_it_keeps_real_phones_remembered_through_a_flood_of_unknown_ids(
     athletes, monkeypatch, django_assert_num_queries
 ):
-    monkeypatch.setattr(ingest, "DEVICE_CACHE_SIZE", 10)
+    monkeypatch.setattr(devices, "DEVICE_CACHE_SIZE", 10)
     phone = athletes[0]["device_id"]
-    assert ingest.athlete_for_device_cached(phone) is not None
+    assert devices.athlete_for_device_cached(phone) is not None
     for n in range(60):
-        ingest.athlete_for_device_cached(f"{UNKNOWN}{n}")
+        devices.athlete_for_device_cached(f"{UNKNOWN}{n}")
         if n % 5 == 0:  # the phone sends a fix every few seconds
             with django_assert_num_queries(0):
-                assert ingest.athlete_for_device_cached(phone) is not None
-    assert len(ingest._devices) == 10
+                assert devices.athlete_for_device_cached(phone) is not None
+    assert len(devices._devices) == 10
 
 
 def test_it_logs_unknown_devices_below_warning(client, athletes, caplog):

@@ -8,7 +8,7 @@ import pytest
 from django.apps import apps
 
 from tracking.models import Tracker
-from tracking.testrace import load_test_race_create
+from tracking.sim.testrace import load_test_race_create
 
 pytestmark = pytest.mark.django_db
 migration = importlib.import_module("tracking.migrations.0004_tracker_device_id_issued")

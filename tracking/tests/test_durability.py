@@ -21,12 +21,12 @@ import websockets
 
 from events.models import Race
 from pace.lib.geo import cumulative_distances, point_at_distance
-from tracking.engine import Fix
-from tracking.livestore import live_store
-from tracking.testrace import load_test_race_create
+from tracking.live.engine import Fix
+from tracking.live.livestore import live_store
+from tracking.live.ticker import TickerRunner
+from tracking.sim.testrace import load_test_race_create
 from tracking.tests.helpers import run
 from tracking.tests.serving import daphne_server, manage, migrated_db, sqlite_env
-from tracking.ticker import TickerRunner
 
 BACKENDS = ["sqlite"] + (
     ["postgresql"] if os.environ.get("DATABASE_URL", "").startswith("postgres") else []
@@ -152,19 +152,20 @@ def test_a_races_ticker_moves_to_another_runner_when_its_holder_dies(settings):
 @pytest.mark.django_db(transaction=True)
 def test_an_ack_does_not_wait_for_redis(monkeypatch):
     """Redis down (or restarting): fixes are stored and acked; only the live map misses them."""
-    from tracking import ingest, livestore
+    from tracking.ingest import athletes, commit, fixes
+    from tracking.live import livestore
 
     race = load_test_race_create(athletes=1)
     monkeypatch.setattr(
         livestore, "_store", livestore.RedisLiveStore("redis://127.0.0.1:1/0", "gone")
     )
-    athlete = ingest.athlete_for_token(race["athletes"][0]["token"])
+    athlete = athletes.athlete_for_token(race["athletes"][0]["token"])
     point = {"t": time.time(), "lat": 45.9, "lon": 6.13}
-    rows = ingest.as_rows([ingest.parse_point(point, athlete=athlete, now=time.time())],
+    rows = fixes.as_rows([fixes.parse_point(point, athlete=athlete, now=time.time())],
                           athlete=athlete, seq=1)  # fmt: skip
 
     async def scenario():
-        await ingest.group_commit().submit(rows)
+        await commit.group_commit().submit(rows)
 
     run(scenario)
     from tracking.models import Position
@@ -178,7 +179,7 @@ def test_a_ticker_writes_the_whole_race_again_when_the_store_lost_it():
     start = Race.objects.get(pk=race["race_id"]).start_time.timestamp()
 
     async def scenario():
-        from tracking.ticker import RaceTicker
+        from tracking.live.ticker import RaceTicker
 
         ticker = RaceTicker(race["race_id"])
         await ticker.step(start + 1)
@@ -198,7 +199,7 @@ def test_a_ticker_writes_the_whole_race_again_when_the_store_lost_it():
 def test_test_races_are_created_fast_extended_and_deleted_with_their_data():
     from events.models import Event, Registration
     from tracking.models import Position, Tracker
-    from tracking.testrace import load_test_races_delete
+    from tracking.sim.testrace import load_test_races_delete
 
     started = time.monotonic()
     first = load_test_race_create(athletes=2000)
@@ -222,7 +223,7 @@ def test_a_hub_holding_a_dead_tickers_unstored_tick_ends_equal_to_the_store(sett
     """A tick goes to the hubs before it is stored. The ticker that takes a race over
     skips a seq, so a hub that holds the dead ticker's last, unstored tick takes the new
     ticker's first one (every athlete) and ends equal to the store, like every hub."""
-    from tracking import hub as hub_module
+    from tracking.fanout import hub as hub_module
 
     settings.TRACKING_LEASE_SECONDS = 0.5
     race = load_test_race_create(athletes=3)

@@ -7,8 +7,8 @@ import pytest
 from events.courses import parse_gpx
 from events.tests.factories import synth_course_gpx
 from pace.lib.geo import cumulative_distances, point_at_distance
-from tracking.engine import Athlete, Fix, RaceEngine, Split, default_field_interval
-from tracking.projection import CourseLine
+from tracking.live.engine import Athlete, Fix, RaceEngine, Split, default_field_interval
+from tracking.live.projection import CourseLine
 
 START = 1_800_000_000.0
 

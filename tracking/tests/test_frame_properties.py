@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tracking.models import Kudos, Position, Post, Tracker
-from tracking.testrace import load_test_race_create
+from tracking.sim.testrace import load_test_race_create
 from tracking.tests.helpers import connect, run
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -18,11 +18,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pace.lib.opensockets import FULL_RETRY_SECONDS, OpenSockets
-from tracking.consumers import HELLO_BURST
-from tracking.kudos import kudos_batcher
+from tracking.fanout.kudos import kudos_batcher
+from tracking.fanout.spectators import COOKIE, spectator_id_mint, spectator_id_verified
+from tracking.ingest.consumers import HELLO_BURST
 from tracking.models import Kudos, Position, Post
-from tracking.spectators import COOKIE, spectator_id_mint, spectator_id_verified
-from tracking.testrace import load_test_race_create
+from tracking.sim.testrace import load_test_race_create
 from tracking.tests.helpers import connect, frame, point, run, send
 
 pytestmark = pytest.mark.django_db(transaction=True)

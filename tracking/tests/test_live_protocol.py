@@ -14,12 +14,12 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from events.models import Event, Race
 from pace.lib.geo import cumulative_distances, point_at_distance
-from tracking.engine import Fix
-from tracking.livestore import live_store
+from tracking.live.engine import Fix
+from tracking.live.livestore import live_store
+from tracking.live.ticker import RaceTicker
 from tracking.models import Kudos, Tracker
-from tracking.testrace import load_test_race_create
+from tracking.sim.testrace import load_test_race_create
 from tracking.tests.helpers import connect, frame, frames_until, run, send
-from tracking.ticker import RaceTicker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

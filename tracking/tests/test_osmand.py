@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import time_machine
 
-from tracking import ingest
+from tracking.ingest import devices
+from tracking.ingest.trackers import clean_device_id
 from tracking.models import Position, Tracker
-from tracking.testrace import load_test_race_create
-from tracking.trackers import clean_device_id
+from tracking.sim.testrace import load_test_race_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 UNKNOWN = "AbSent-0123456789xyz"
@@ -312,7 +312,7 @@ def test_it_limits_each_device_and_each_address_with_429(
 
     with time_machine.travel(start, tick=False) as clock:
         assert [send(device, n).status_code for n in range(3)] == [200, 200, 200]
-        ingest._devices.clear()
+        devices._devices.clear()
         with django_assert_num_queries(0):  # refused before any database work
             flood = [send(device, n) for n in range(3, 30)]
         assert {r.status_code for r in flood} == {429}

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tracking.models import Position
-from tracking.testrace import load_test_race_create
+from tracking.sim.testrace import load_test_race_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 FUZZ = settings(

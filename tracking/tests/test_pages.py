@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from events.models import Event, Registration
 from events.tests.factories import make_course, make_event, make_race
-from tracking.ingest import athlete_for_device, athlete_for_token
+from tracking.ingest.athletes import athlete_for_device, athlete_for_token
+from tracking.ingest.trackers import clean_device_id, tracker_for
 from tracking.models import Tracker
-from tracking.trackers import clean_device_id, tracker_for
 
 pytestmark = pytest.mark.django_db
 TRACK = "/track/"

@@ -5,7 +5,7 @@ import pytest
 from events.courses import parse_gpx
 from events.tests.factories import synth_course_gpx
 from pace.lib.geo import cumulative_distances, point_at_distance
-from tracking.projection import CourseLine
+from tracking.live.projection import CourseLine
 
 
 def _course(shape: str) -> tuple[list[list[float]], CourseLine]:

@@ -10,8 +10,9 @@ import pytest
 
 from events.tests.factories import make_course, make_event, make_race
 from tracking.models import Tracker
-from tracking.simulator import Course, Runner, SimAthlete, sim_trackers_ensure
-from tracking.testrace import load_test_race_create
+from tracking.sim.roster import SimAthlete, sim_trackers_ensure
+from tracking.sim.runners import Course, Runner
+from tracking.sim.testrace import load_test_race_create
 from tracking.tests.serving import daphne_server
 
 

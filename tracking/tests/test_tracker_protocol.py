@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from tracking.models import Position, Post, Tracker
-from tracking.testrace import load_test_race_create
+from tracking.sim.testrace import load_test_race_create
 from tracking.tests.helpers import connect, frame, point, run, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -281,7 +281,7 @@ def test_it_stores_a_post_and_refuses_a_long_one(race):
 def test_it_closes_a_connection_whose_token_was_replaced(race):
     from channels.db import database_sync_to_async
 
-    from tracking.trackers import tracker_rotate_token
+    from tracking.ingest.trackers import tracker_rotate_token
 
     athlete, other = race["athletes"][0], race["athletes"][1]
 
@@ -307,8 +307,8 @@ def test_it_closes_a_connection_whose_token_was_replaced(race):
 def test_it_sends_the_athlete_its_standing_now_and_then_and_at_once_on_a_new_status(race, settings):
     from channels.layers import get_channel_layer
 
-    from tracking import hub
-    from tracking.hub import race_group
+    from tracking.fanout import hub
+    from tracking.live.groups import race_group
 
     settings.TRACKING_STATE_SECONDS = 1.0
     athlete = race["athletes"][0]
@@ -360,12 +360,12 @@ def test_a_failed_commit_fails_the_batches_behind_it_and_loses_nothing(race, mon
     reconnecting stores everything once."""
     from django.db import OperationalError
 
-    from tracking import ingest
+    from tracking.ingest import commit
 
     athlete = race["athletes"][0]
     now = time.time()
-    store, commits = ingest.store_rows, []
-    publish, published = ingest._publish, []
+    store, commits = commit.store_rows, []
+    publish, published = commit._publish, []
 
     def failing_once(rows):
         commits.append(len(rows))
@@ -380,8 +380,8 @@ def test_a_failed_commit_fails_the_batches_behind_it_and_loses_nothing(race, mon
             await asyncio.sleep(0.4)  # still in hand when the commit fails
         await publish(rows)
 
-    monkeypatch.setattr(ingest, "store_rows", failing_once)
-    monkeypatch.setattr(ingest, "_publish", slow_third)
+    monkeypatch.setattr(commit, "store_rows", failing_once)
+    monkeypatch.setattr(commit, "_publish", slow_third)
     batches = [{"type": "pos", "seq": s, "points": [point(now - 10 + s)]} for s in range(1, 6)]
 
     async def scenario():
@@ -420,14 +420,14 @@ def test_the_ticker_has_a_fix_before_its_commit_and_commits_stay_grouped(
 ):
     """A fix goes to the race's ticker after the short publish window; its ack waits for
     the group commit, which comes at most once a commit window however often fixes do."""
-    from tracking import ingest
-    from tracking.livestore import live_store
+    from tracking.ingest import commit
+    from tracking.live.livestore import live_store
 
     settings.TRACKING_COMMIT_WINDOW_SECONDS = 0.4
     settings.TRACKING_PUBLISH_WINDOW_SECONDS = 0.01
     athlete, now = race["athletes"][0], time.time()
-    store, commits = ingest.store_rows, []
-    monkeypatch.setattr(ingest, "store_rows", lambda rows: (commits.append(rows), store(rows)))
+    store, commits = commit.store_rows, []
+    monkeypatch.setattr(commit, "store_rows", lambda rows: (commits.append(rows), store(rows)))
 
     async def published(t: float) -> bool:
         _, fixes = await live_store().read_fixes(race["race_id"], "0")

@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from events.entry_changes import registration_transfer
 from events.tests.factories import ENTRY_FORM, make_course, make_event, make_race
-from tracking.ingest import athlete_for_device, athlete_for_token
+from tracking.ingest.athletes import athlete_for_device, athlete_for_token
+from tracking.ingest.trackers import tracker_for
 from tracking.tests.test_pages import register
-from tracking.trackers import tracker_for
 
 pytestmark = pytest.mark.django_db
 

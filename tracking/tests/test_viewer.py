@@ -9,10 +9,10 @@ from itertools import pairwise
 import pytest
 
 from pace.daphne_patches.outlet import Outlet
-from tracking.hub import RaceHub
-from tracking.livestore import RaceState, TickerMemory, live_store
+from tracking.fanout.hub import RaceHub
+from tracking.fanout.viewer import Viewer
+from tracking.live.livestore import RaceState, TickerMemory, live_store
 from tracking.tests.helpers import run
-from tracking.viewer import Viewer
 
 RACE = 424242
 
@@ -213,7 +213,7 @@ def test_an_empty_store_gives_an_empty_snapshot_then_the_first_ticks():
 def test_a_hub_waits_for_a_store_that_lost_the_race_and_then_catches_up(monkeypatch):
     """Redis restarted: the store is behind the ticks the hub holds until the ticker writes
     the race whole; the hub waits (no busy loop), keeps the ticks, then syncs its viewers."""
-    from tracking import hub as hub_module
+    from tracking.fanout import hub as hub_module
 
     monkeypatch.setattr(hub_module, "RELOAD_RETRY_SECONDS", 0.05)
     sent: list[dict] = []
@@ -407,7 +407,7 @@ def test_viewers_snapshotted_on_one_tick_get_their_first_field_frames_spread_out
     every change since its snapshot; after it, one every interval."""
     import random
 
-    from tracking import viewer as viewer_module
+    from tracking.fanout import viewer as viewer_module
 
     monkeypatch.setattr(viewer_module, "random", random.Random(7))
     sent: list[list[dict]] = [[] for _ in range(100)]
@@ -429,7 +429,7 @@ def test_viewers_snapshotted_on_one_tick_get_their_first_field_frames_spread_out
 def test_a_tick_goes_to_every_spectator_before_any_phone():
     """Phones joined first still hear a tick after the spectators: their state is due
     every few seconds; spectators watch the race to the second."""
-    from tracking import hub as hub_module
+    from tracking.fanout import hub as hub_module
 
     heard: list[str] = []
 

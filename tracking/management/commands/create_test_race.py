@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from tracking.testrace import load_test_race_create
+from tracking.sim.testrace import load_test_race_create
 
 
 class Command(BaseCommand):

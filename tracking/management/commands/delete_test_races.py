@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from tracking.testrace import load_test_races_delete
+from tracking.sim.testrace import load_test_races_delete
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from pace.daphne_patches.gctune import tune_for_server
-from tracking.ticker import TickerRunner
+from tracking.live.ticker import TickerRunner
 
 
 class Command(BaseCommand):

@@ -6,7 +6,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from events.models import Race
-from tracking.simulator import Simulation, sim_trackers_ensure, wait_for_server
+from tracking.sim.roster import sim_trackers_ensure
+from tracking.sim.simulator import Simulation, wait_for_server
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tracking.spectators import COOKIE
+from tracking.fanout.spectators import COOKIE
 from tracking.tests.serving import daphne_server, migrated_db, sqlite_env
 
 pytestmark = pytest.mark.browser

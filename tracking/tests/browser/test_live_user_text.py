@@ -35,7 +35,7 @@ CREATE = """
 import json
 from django.db import transaction
 from events.models import Event, Race, Registration, SplitPoint
-from tracking.testrace import load_test_race_create
+from tracking.sim.testrace import load_test_race_create
 with transaction.atomic():
     data = load_test_race_create(athletes=3)
     race = Race.objects.get(pk=data["race_id"])

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tracking.ingest import athlete_for_device
+from tracking.ingest.athletes import athlete_for_device
 from tracking.models import Tracker
 from tracking.tests.test_pages import TRACK, register
 from tracking.tests.test_pages import race as race  # the fixture

@@ -17,9 +17,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from events.models import Event, Registration
-from tracking.deviceids import device_id_problem, devices_forget_on_commit
-from tracking.hub import race_group
-from tracking.ingest import is_plausible_key, tracking_window
+from tracking.ingest.athletes import is_plausible_key
+from tracking.ingest.deviceids import device_id_problem
+from tracking.ingest.devices import devices_forget_on_commit
+from tracking.live.groups import race_group
+from tracking.live.window import tracking_window
 from tracking.models import Tracker, new_device_id, new_token
 
 

@@ -4,7 +4,7 @@ Two backends with one interface, chosen by settings: Redis (production: streams
 for fixes, hashes for the state spectators' snapshots read, leases so that one
 ticker runs a race) and memory (the embedded default: everything in one process).
 Nothing here is the durable copy of a fix: that is the database, written before
-the ack (``tracking.ingest``).
+the ack (``tracking.ingest.commit``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 
 from pace.lib.jsonfast import dumps
-from tracking.engine import Fix
+from tracking.live.engine import Fix
 
 KEY_TTL_SECONDS = 2 * 86400
 STREAM_MAXLEN = 20_000

@@ -23,9 +23,9 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from tracking.engine import Crossing, RaceEngine, TickOutput
-from tracking.hub import race_group
-from tracking.livestore import TickerMemory, live_store
+from tracking.live.engine import Crossing, RaceEngine, TickOutput
+from tracking.live.groups import race_group
+from tracking.live.livestore import TickerMemory, live_store
 from tracking.models import SplitCrossing
 from tracking.selectors import live_race_ids, race_for_ticker, race_info, roster
 

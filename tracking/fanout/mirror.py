@@ -11,13 +11,11 @@ spectator.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pace.lib.jsonfast import dumps
-from tracking.livestore import RECENT_POSTS, RaceState
-
-if TYPE_CHECKING:
-    from tracking.hub import Tick
+from tracking.fanout.tick import Tick
+from tracking.live.livestore import RECENT_POSTS, RaceState
 
 
 class RaceMirror:

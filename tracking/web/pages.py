@@ -2,7 +2,7 @@
 
 Thin: the spectator page renders a shell that ``static/tracking/live.js`` fills from
 ``/ws/live/RACE_ID/``; the tracker page shows tokens and links devices through
-``tracking.trackers``.
+``tracking.ingest.trackers``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from pace.lib.pagecache import cached_public_page
 from pace.lib.ratelimits import Limited, hit
-from tracking.models import Tracker
-from tracking.selectors import live_page_race, race_info, roster
-from tracking.trackers import (
+from tracking.ingest.trackers import (
     TAKEN,
     TrackedEntry,
     TrackerError,
@@ -31,14 +29,16 @@ from tracking.trackers import (
     tracker_link_device,
     tracker_rotate_token,
 )
+from tracking.models import Tracker
+from tracking.selectors import live_page_race, race_info, roster
 
 
-@cached_public_page(per_visitor="tracking.spectators.spectator_cookie_give")
+@cached_public_page(per_visitor="tracking.fanout.spectators.spectator_cookie_give")
 def live(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
     """``/live/EVENT/RACE/``: the map, the leaderboard and the posts of a race, live.
 
     Cached for anonymous visitors: thousands arrive at the start gun. Each browser
-    gets its signed spectator id (``tracking.spectators``) after the cache: its kudos
+    gets its signed spectator id (``tracking.fanout.spectators``) after the cache: its kudos
     are counted under it.
     """
     race = live_page_race(event_slug=event_slug, race_slug=race_slug, user=request.user)

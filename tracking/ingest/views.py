@@ -1,4 +1,4 @@
-"""Live tracking's HTTP side: the OsmAnd endpoint and the spectator and tracker pages."""
+"""The ingest's HTTP door: ``/osmand/``, one location per request from OsmAnd or Traccar Client."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from pace.lib.ratelimits import Limited, ahit, hit, request_ip, too_many_requests
-from tracking import deviceids, ingest, osmand
+from tracking.ingest import athletes, commit, devices, fixes, osmand
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def _form(request: HttpRequest) -> QueryDict | None:
     try:
         return request.POST
     except (MultiPartParserError, SuspiciousOperation, ValueError) as exc:
-        raise ingest.PointError("the form body cannot be read") from exc
+        raise fixes.PointError("the form body cannot be read") from exc
 
 
 def _count(*, device_id: str, ip: str) -> tuple[Limited | None, Limited | None]:
@@ -71,7 +71,7 @@ async def osmand_point(request: HttpRequest) -> HttpResponse:
             query=request.GET, body=body, form=_form(request),
             content_type=request.content_type or "", now=now,
         )  # fmt: skip
-    except ingest.PointError as exc:
+    except fixes.PointError as exc:
         limited = await ahit(name="osmand.ip", key=request_ip(request))
         return too_many_requests(limited) if limited else _text(f"bad location: {exc}\n", 400)
     device_id, ip = parsed.device_id, request_ip(request)
@@ -80,12 +80,12 @@ async def osmand_point(request: HttpRequest) -> HttpResponse:
     )
     if limited:
         return _quiet(too_many_requests(limited), device_id)
-    known, athlete = ingest.remembered_device(device_id)
+    known, athlete = devices.remembered_device(device_id)
     if not known:
         if unknown_limited:
             return _quiet(too_many_requests(unknown_limited), device_id)
-        await deviceids.devices_listen()
-        athlete = await sync_to_async(ingest.athlete_for_device_cached)(device_id)
+        await devices.devices_listen()
+        athlete = await sync_to_async(devices.athlete_for_device_cached)(device_id)
     if athlete is None:
         limited = await ahit(name="osmand.unknown.ip", key=ip)
         return _quiet(
@@ -95,9 +95,9 @@ async def osmand_point(request: HttpRequest) -> HttpResponse:
     # Client would resend it every 30 s and hold back every later fix behind it.
     points = [p for p in parsed.points if p["t"] >= athlete.opens]
     if points:
-        device = ingest.device_key(device_id)
-        await ingest.group_commit().submit(
-            ingest.as_rows(points, athlete=athlete, seq=0, device=device)
+        device = athletes.device_key(device_id)
+        await commit.group_commit().submit(
+            fixes.as_rows(points, athlete=athlete, seq=0, device=device)
         )
     if len(points) < len(parsed.points):
         return _text("OK: not stored, before the race's tracking opens\n")

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db.models import QuerySet
 
 from pace.lib.jsonfast import dumps
-from tracking.hub import race_group
-from tracking.ingest import Athlete
-from tracking.livestore import live_store
+from tracking.live.groups import race_group
+from tracking.live.livestore import live_store
 from tracking.models import Post
 
 MAX_LENGTH = 280
+
+
+class Author(Protocol):
+    """Who posts: the ingest's ``Athlete`` (its tracker's registration). Named by what
+    is read of it, so that the fan-out needs nothing of the ingest."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def race_id(self) -> int: ...
 
 
 def post_frame(post: Post, name: str) -> str:
@@ -29,7 +42,7 @@ def post_frame(post: Post, name: str) -> str:
     )
 
 
-async def post_create(*, athlete: Athlete, text: str) -> Post:
+async def post_create(*, athlete: Author, text: str) -> Post:
     """Store a post, keep it for new spectators' snapshots and show it to the race now."""
     post = await database_sync_to_async(Post.objects.create)(
         race_id=athlete.race_id, registration_id=athlete.id, text=text.strip()[:MAX_LENGTH]

@@ -5,7 +5,7 @@ Thousands of spectators may cheer the leader at once: each process gathers its
 kudos for a second, stores them in one transaction and tells the race once. A
 socket's own bucket turns a flood away without leaving the process; what it lets
 through is counted against the spectator (their account, session or the signed id the
-live page gave their browser: ``tracking.spectators``) and their IP in the shared
+live page gave their browser: ``tracking.fanout.spectators``) and their IP in the shared
 limiter, so fifty sockets do not make fifty times the kudos. A socket with none of
 these is no browser on our page: it is counted by its IP under a far lower limit.
 """
@@ -28,7 +28,7 @@ from django.db import transaction
 from django.db.models import F
 
 from pace.lib.ratelimits import Limited, first_limited
-from tracking.hub import race_group
+from tracking.live.groups import race_group
 from tracking.models import Kudos, Tracker
 
 logger = logging.getLogger(__name__)

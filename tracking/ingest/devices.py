@@ -1,23 +1,20 @@
-"""The one rule of what a device id may be (README, "Live tracking"), and forgetting old ones.
+"""What each process remembers of device ids it looked up, and forgetting it at once.
 
-``/osmand/`` takes fixes from whoever names a linked id, so a short or patterned one
-would let anyone send positions as its athlete. The tracker page and the admin refuse
-to link such an id (``trackers.clean_device_id``), the ingest never looks one up
-(``ingest.athlete_for_device``), and migration 0005 replaced those stored before the
-rule: all three ask ``device_id_problem``.
-
-Each process remembers looked-up ids for a while (``ingest.athlete_for_device_cached``);
-a change of a tracker's device (a new id, a relink, a revoked or new token, a transfer)
-is announced after commit to the channel-layer group every process serving ``/osmand/``
-joins (``DEVICES_GROUP``), so no process goes on taking fixes from a replaced id.
+OsmAnd sends one request per fix, so each process remembers looked-up ids for a
+while (``athlete_for_device_cached``); a change of a tracker's device (a new id, a
+relink, a revoked or new token, a transfer) is announced after commit to the
+channel-layer group every process serving ``/osmand/`` joins (``DEVICES_GROUP``), so
+no process goes on taking fixes from a replaced id.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
+import threading
+import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,56 +23,56 @@ from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
 from django.db import transaction
 
-logger = logging.getLogger(__name__)
+from tracking.ingest.athletes import Athlete, athlete_for_device
 
-DEVICE_ID_MAX = 100
-DEVICE_ID_MIN = 8
-DIGITS_ONLY_MIN = 12
-DISTINCT_MIN = 5
-_DEVICE_ID = re.compile(r"[A-Za-z0-9._~-]+")
+logger = logging.getLogger(__name__)
 
 DEVICES_GROUP = "tracking.devices"
 # channels_redis forgets a group's members after a day (its group_expiry): join again
 # well before that, for a process that serves /osmand/ for weeks.
 REJOIN_SECONDS = 3600.0
 
-
-def device_id_problem(device_id: str) -> str | None:
-    """Why ``device_id`` may not name a tracker (shown to the athlete), or None if it may.
-
-    8 to 100 characters that need no escaping in a URL, at least 12 when only digits (an
-    8-digit number is one of 10^8, a sweep away), and at least 5 different characters
-    (no ``aaaaaaaa``, ``12121212``).
-    """
-    if not device_id:
-        return "Enter the device identifier shown in your tracker app."
-    if len(device_id) > DEVICE_ID_MAX:
-        return f"A device identifier has at most {DEVICE_ID_MAX} characters."
-    if not _DEVICE_ID.fullmatch(device_id):
-        return (
-            "A device identifier may hold only letters A-Z and a-z, digits, '.', '_', '~' and '-'."
-        )
-    if len(device_id) < DEVICE_ID_MIN:
-        return (
-            f"A device identifier needs at least {DEVICE_ID_MIN} characters: a short one "
-            "is easy to guess. Type a longer one in your app, or use the one Pace issued."
-        )
-    if device_id.isdigit() and len(device_id) < DIGITS_ONLY_MIN:
-        return (
-            f"A device identifier of digits only needs at least {DIGITS_ONLY_MIN} of them: "
-            "a shorter number is easy to guess. Add letters, or use the one Pace issued."
-        )
-    if len(set(device_id)) < DISTINCT_MIN:
-        return (
-            f"A device identifier needs at least {DISTINCT_MIN} different characters: "
-            "a repeated pattern is easy to guess."
-        )
-    return None
+# Oldest first: a flood of unknown ids pushes out only the oldest entries, not every
+# real phone's (each of those is looked up again within its 30 s anyway).
+_devices: OrderedDict[str, tuple[float, Athlete | None]] = OrderedDict()
+_devices_lock = threading.Lock()
+DEVICE_CACHE_SECONDS = 30.0
+DEVICE_CACHE_SIZE = 50_000
 
 
-def is_valid_device_id(value: object) -> bool:
-    """May ``value`` name a tracker? Asked before any query: no weak id ever matches."""
-    return isinstance(value, str) and device_id_problem(value) is None
+def remembered_device(device_id: str) -> tuple[bool, Athlete | None]:
+    """(True, athlete or None) when this process looked ``device_id`` up in the last
+    ``DEVICE_CACHE_SECONDS``; (False, None) when a lookup is needed."""
+    now = time.monotonic()
+    with _devices_lock:
+        found = _devices.get(device_id)
+        if found is None or now - found[0] >= DEVICE_CACHE_SECONDS:
+            return False, None
+        _devices.move_to_end(device_id)
+    return True, found[1]
+
+
+def athlete_for_device_cached(device_id: str) -> Athlete | None:
+    """``athlete_for_device``, remembered for a while: OsmAnd sends one request per fix.
+
+    A change of a tracker's device is forgotten at once (``devices_forget_on_commit``)."""
+    known, athlete = remembered_device(device_id)
+    if known:
+        return athlete
+    athlete = athlete_for_device(device_id)
+    with _devices_lock:
+        _devices[device_id] = (time.monotonic(), athlete)
+        _devices.move_to_end(device_id)
+        while len(_devices) > DEVICE_CACHE_SIZE:
+            _devices.popitem(last=False)
+    return athlete
+
+
+def forget_devices(device_ids: list[str]) -> None:
+    """Drop what this process remembers of these ids (their tracker changed)."""
+    with _devices_lock:
+        for device_id in device_ids:
+            _devices.pop(device_id, None)
 
 
 def devices_forget_on_commit(*, device_ids: Iterable[str | None]) -> None:
@@ -85,8 +82,6 @@ def devices_forget_on_commit(*, device_ids: Iterable[str | None]) -> None:
         return
 
     def send() -> None:
-        from tracking.ingest import forget_devices
-
         forget_devices(ids)  # this process at once, whatever the channel layer does
         try:
             async_to_sync(get_channel_layer().group_send)(
@@ -130,8 +125,6 @@ async def devices_listen() -> None:
 
 
 async def _listen(layer: Any, channel: str) -> None:
-    from tracking.ingest import forget_devices
-
     loop = asyncio.get_running_loop()
     rejoin = loop.time() + REJOIN_SECONDS
     try:

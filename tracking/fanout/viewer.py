@@ -4,7 +4,7 @@ The hub calls a viewer for every tick, post and kudos of its race; the viewer jo
 its frames from the pieces the hub decoded once and posts them to the hub, so a
 tick's fan-out is one loop over the process's viewers and its frames leave in order
 with every other frame of the viewer. A snapshot is built from the
-hub's copy of the race (``tracking.mirror``) at the ``seq`` of the ticks that
+hub's copy of the race (``tracking.fanout.mirror``) at the ``seq`` of the ticks that
 follow it: a viewer never waits for a read and never falls between two ticks.
 
 A slow socket delays nobody: sending only appends to the server's write buffer. A
@@ -20,7 +20,8 @@ import random
 from typing import Any
 
 from pace.daphne_patches.outlet import Outlet
-from tracking.hub import RaceHub, Tick
+from tracking.fanout.hub import RaceHub
+from tracking.fanout.tick import Tick
 
 MAX_FOLLOWS = 50
 

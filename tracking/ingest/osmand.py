@@ -24,8 +24,8 @@ from typing import Any
 from django.core.exceptions import SuspiciousOperation
 from django.http import QueryDict
 
-from tracking.deviceids import DEVICE_ID_MAX
-from tracking.ingest import EARLIEST_FIX, FUTURE_TOLERANCE_S, PointError, check_fix
+from tracking.ingest.fixes import EARLIEST_FIX, FUTURE_TOLERANCE_S, PointError, check_fix
+from tracking.models import DEVICE_ID_MAX
 
 KNOT_MS = 0.514444
 MAX_BODY_BYTES = 64 * 1024  # Traccar Client's JSON is under 1 KB

@@ -3,7 +3,7 @@
 The ticker sends one message per tick to the race's group; the group's members
 are processes (one hub each), not spectators, so the channel layer carries a
 race's tick once per process. The hub applies the tick to its copy of the race
-(``tracking.mirror``) and hands it, decoded once, to its local listeners
+(``tracking.fanout.mirror``) and hands it, decoded once, to its local listeners
 (spectator viewers and athletes' trackers); each joins its own frames from the
 pre-encoded pieces and posts them to the hub, which writes them onto the socket at
 once or, when the socket cannot take them yet, queues them on its outbox, which one
@@ -17,66 +17,20 @@ import asyncio
 import bisect
 import logging
 import weakref
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
 from pace.daphne_patches.outlet import Outlet, text_frame
-from pace.lib.jsonfast import dumps
-from tracking.livestore import live_store
-from tracking.mirror import RaceMirror
+from tracking.fanout.mirror import RaceMirror
+from tracking.fanout.tick import Tick
+from tracking.live.groups import race_group
+from tracking.live.livestore import live_store
 
 logger = logging.getLogger(__name__)
 
 RELOAD_RETRY_SECONDS = 1.0
 SHARED_FRAME_CHARS = 4096  # texts this long are looked up to be framed once per outbox batch
-
-
-def race_group(race_id: int) -> str:
-    return f"live.race.{race_id}"
-
-
-@dataclass(slots=True)
-class Tick:
-    """A race's tick as every listener of this process reads it."""
-
-    seq: int
-    t: float
-    states: dict[int, str]
-    field_changes: dict[int, str]  # ints to strings: a dict the GC does not track
-    leaders: list[int]
-    results: list[list[Any]]
-    field_interval: int
-    athletes: int
-    field_cache: dict[int, tuple[str, bytes]] = field(default_factory=dict)  # oldest -> frame
-    change_seqs: list[int] | None = None  # the distinct seqs of the athletes' last changes
-    _leaders: tuple[frozenset[int], str] | None = None
-    _results: tuple[list[str], dict[int, list[str]]] | None = None
-
-    def leaders_part(self) -> tuple[frozenset[int], str]:
-        """The leaders, and their changed states joined: the same in every viewer's tick."""
-        if self._leaders is None:
-            joined = ",".join(self.states[a] for a in self.leaders if a in self.states)
-            self._leaders = (frozenset(self.leaders), joined)
-        return self._leaders
-
-    def result_frames(self) -> tuple[list[str], dict[int, list[str]]]:
-        """This tick's ``result`` frames, encoded once for every viewer: the leaders' (every
-        viewer gets them) and each other athlete's."""
-        if self._results is None:
-            leaders, _ = self.leaders_part()
-            ours: list[str] = []
-            others: dict[int, list[str]] = {}
-            for athlete, point, passed, rank in self.results:
-                frame = {"type": "result", "athlete": athlete, "point": point, "time": passed}
-                encoded = dumps(frame | ({"rank": rank} if rank else {}))
-                if athlete in leaders:
-                    ours.append(encoded)
-                else:
-                    others.setdefault(athlete, []).append(encoded)
-            self._results = (ours, others)
-        return self._results
 
 
 class Listener(Protocol):

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pace.lib.jsonfast import dumps
-from tracking.projection import CourseLine
+from tracking.live.projection import CourseLine
 
 LEADERS = 10
 FINISH_TOLERANCE_M = 30.0  # GPS rarely puts a finisher exactly on the line
