@@ -10,7 +10,7 @@ from events.models import Sport
 @dataclass(frozen=True)
 class DemoEvent:
     name: str
-    sport: str
+    sport: Sport
     place: str
     region: str
     country: str

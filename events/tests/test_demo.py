@@ -15,7 +15,7 @@ def _counts() -> tuple[int, ...]:
 
 
 @pytest.mark.django_db
-def test_it_seeds_the_core_demo_once_and_restarts_an_old_live_race():
+def test_it_seeds_the_core_demo_once_and_restarts_an_old_live_race() -> None:
     core = demo_seed()
     assert ("alice@pace.local", "owner of Northern Lights Running") in core.logins
     assert ("admin@pace.local", "platform staff") in core.logins

@@ -6,17 +6,18 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-import events.demo
+from events.demo import LIVE_EVENT_SLUG
+from events.demo.catalog import DEMO_EVENTS
 from events.models import Race, Registration
 from payments.models import Payment
 from tracking.models import Kudos, Position
 
 
 @pytest.fixture
-def small_catalogue(monkeypatch):
+def small_catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
     """One event per demo organizer: the whole catalogue is the core's test's to check."""
-    catalogue = {slug: specs[:1] for slug, specs in events.demo.DEMO_EVENTS.items()}
-    monkeypatch.setattr(events.demo, "DEMO_EVENTS", catalogue)
+    catalogue = {slug: specs[:1] for slug, specs in DEMO_EVENTS.items()}
+    monkeypatch.setattr("events.demo.DEMO_EVENTS", catalogue)
 
 
 def _fix(race: Race, registration: Registration) -> Position:
@@ -27,7 +28,9 @@ def _fix(race: Race, registration: Registration) -> Position:
 
 
 @pytest.mark.django_db
-def test_it_seeds_every_apps_part_once(small_catalogue, capsys):
+def test_it_seeds_every_apps_part_once(
+    small_catalogue: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     call_command("seed_demo")
     out = capsys.readouterr().out
     assert "Demo data ready (3 new events)." in out
@@ -50,13 +53,13 @@ def test_it_seeds_every_apps_part_once(small_catalogue, capsys):
 
 
 @pytest.mark.django_db
-def test_it_clears_tracking_of_the_live_race_it_starts_over_only(small_catalogue):
+def test_it_clears_tracking_of_the_live_race_it_starts_over_only(small_catalogue: None) -> None:
     call_command("seed_demo")
-    live = events.demo.live_demo_race()
-    other = Race.objects.exclude(pk=live.pk).first()
-    kept = _fix(other, other.registrations.first())
-    _fix(live, live.registrations.first())
-    Kudos.objects.create(registration=live.registrations.first(), from_name="Fan")
+    live = Race.objects.get(event__slug=LIVE_EVENT_SLUG)
+    other = Race.objects.exclude(pk=live.pk)[0]
+    kept = _fix(other, other.registrations.all()[0])
+    _fix(live, live.registrations.all()[0])
+    Kudos.objects.create(registration=live.registrations.all()[0], from_name="Fan")
     Race.objects.filter(pk=live.pk).update(start_time=live.start_time - dt.timedelta(hours=1))
 
     call_command("seed_demo")
