@@ -57,8 +57,10 @@ class Result(models.Model):
     rank_overall = models.PositiveIntegerField(null=True, blank=True)
     rank_sex = models.PositiveIntegerField(null=True, blank=True)
     rank_category = models.PositiveIntegerField(null=True, blank=True)
-    # {"<timing point id>": ms since the athlete's start, "<id>.<n>": the n-th lap (n ≥ 2)}:
-    # one JSON value rather than a row per split, so a race is rewritten in one bulk update.
+    # {"p<timing point id>": ms since the athlete's start, "p<id>.<n>": the n-th pass of a
+    # lap point (n ≥ 2)}: one JSON value rather than a row per split, so a race is rewritten
+    # in one bulk update. Keys are not bare numbers: Django's JSON lookups read "12" as an
+    # array index on PostgreSQL.
     splits = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
 

@@ -1,0 +1,52 @@
+"""A race's timing points: by default one per split point of its course, plus start and finish."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from events.models import Race
+from results.models import TimingPoint
+
+Kind = TimingPoint.Kind
+
+
+def default_timing_points(*, race: Race) -> list[TimingPoint]:
+    """The points a race gets unless its organizer sets others (not saved).
+
+    Every split point of the course becomes a split; the one at 0 m is the start and
+    the one at the course's end the finish. A course without them, or a race without a
+    course, still gets a start and a finish: reads need somewhere to land.
+    """
+    length = float(race.course.distance_m if race.course else race.distance_m or 0)
+    splits = list(race.course.split_points.all()) if race.course else []
+    points: list[TimingPoint] = []
+    for split in splits:
+        kind = Kind.SPLIT
+        if split.distance_m <= 0:
+            kind = Kind.START
+        elif length and split.distance_m >= length:
+            kind = Kind.FINISH
+        points.append(
+            TimingPoint(race=race, name=split.name, kind=kind, distance_m=split.distance_m)
+        )
+    names = {p.name for p in points}
+    if not any(p.kind == Kind.START for p in points):
+        name = "Start" if "Start" not in names else "Start line"
+        points.insert(0, TimingPoint(race=race, name=name, kind=Kind.START, distance_m=0.0))
+    if not any(p.kind == Kind.FINISH for p in points):
+        name = "Finish" if "Finish" not in names else "Finish line"
+        points.append(TimingPoint(race=race, name=name, kind=Kind.FINISH, distance_m=length))
+    for order, point in enumerate(points):
+        point.order = order
+    return points
+
+
+@transaction.atomic
+def ensure_timing_points(*, race: Race) -> list[TimingPoint]:
+    """The race's timing points, made from its course the first time they are asked for."""
+    existing = list(TimingPoint.objects.filter(race=race).order_by("order", "distance_m"))
+    if existing:
+        return existing
+    # Two first askers at once: one set is stored, both read it back.
+    TimingPoint.objects.bulk_create(default_timing_points(race=race), ignore_conflicts=True)
+    return list(TimingPoint.objects.filter(race=race).order_by("order", "distance_m"))
