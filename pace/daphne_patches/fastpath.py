@@ -11,6 +11,11 @@ unchanged, so a hit is the response Django would give, by construction.
 
 Both topologies: with Redis, one ``redis.asyncio`` pool per process; with the embedded
 locmem cache, the process's own memory, read in place (a dict behind a lock).
+
+It mirrors Django 5.2.19's ASGI handler, cache reads and middleware, whose source
+the same test pins.
+Written against daphne 4.2.3 / Twisted 26.10.0 / autobahn 26.11.1; checked by
+pace/tests/test_daphne_patches_upstream.py.
 """
 
 from __future__ import annotations

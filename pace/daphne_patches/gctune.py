@@ -8,6 +8,9 @@ full collection ran every 2 to 3 s, each walking the whole heap: 0.3 to 0.5 s wi
 event loop stopped, and 45 % of a daphne process's CPU (bench/live.py, 2,000
 athletes and 5,000 spectators). A young generation of 50,000 lets a tick's garbage
 die young, so little is promoted and full collections become rare.
+
+Written against daphne 4.2.3 / Twisted 26.10.0 / autobahn 26.11.1; checked by
+pace/tests/test_daphne_patches_upstream.py.
 """
 
 from __future__ import annotations

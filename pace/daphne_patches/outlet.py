@@ -13,6 +13,9 @@ transport, as autobahn itself would for an open connection with nothing queued, 
 compression and no fragmentation (daphne negotiates neither). In any other state, or
 under another server (tests' in-memory communicator), it sends through ASGI as
 before; either way the frames of one connection leave in the order they were given.
+
+Written against daphne 4.2.3 / Twisted 26.10.0 / autobahn 26.11.1; checked by
+pace/tests/test_daphne_patches_upstream.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""Run Django's middleware chain in one thread under ASGI."""
+"""Run Django's middleware chain in one thread under ASGI.
+
+It relies on Django 5.2.19's adapting of middleware modes, whose source the same
+test pins.
+Written against daphne 4.2.3 / Twisted 26.10.0 / autobahn 26.11.1; checked by
+pace/tests/test_daphne_patches_upstream.py.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,262 @@
+"""The server patches still face the upstream code they were written against.
+
+``pace/daphne_patches`` replaces or leans on private parts of daphne, Twisted and
+autobahn (and, for the page fast path and the sync chain, Django's ASGI handler and
+middleware). An upgrade can change them without any test of ours noticing until a
+live race runs slower or drops sockets. So: the installed versions must be the ones in
+``WRITTEN_AGAINST``, and the source of every upstream function a patch replaces, wraps
+or relies on must be the source it was written against (a sha256 of
+``inspect.getsource``, recorded below).
+
+When one fails: read the upstream change, re-check the patch named in the message
+against it (and its docstring's measurements), record the new version or hash here,
+and re-run ``make bench`` (BENCH=live for the WebSocket patches) before and after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import inspect
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pace.daphne_patches import WRITTEN_AGAINST
+
+# patch module -> "module:qualified.name" of upstream code -> sha256 of its source.
+RELIED_ON: dict[str, dict[str, str]] = {
+    # Replaces tcp.Connection.write (Twisted's is ConnectionMixin.write, below), hands what
+    # the socket did not take to it, and reads the buffers FileDescriptor keeps; wraps
+    # daphne's two sweeps and its factory's __init__; turns autobahn's colours off.
+    "twisted_tcp": {
+        "twisted.internet._newtls:ConnectionMixin.write": (
+            "ea311df0946d3f997a11838e59692e33a6734dcd42a0f29b3331e7ad3ca8117a"
+        ),
+        "twisted.internet.abstract:FileDescriptor.__init__": (
+            "6405435a8c04d4c93a9eafba2c3aed131bed02c3ef995fccc1949133328a0009"
+        ),
+        "twisted.internet.abstract:FileDescriptor.write": (
+            "3e46c97fc173bc7e227065420969c27688f24903c27dcc165b63166a605d688c"
+        ),
+        "twisted.internet.abstract:FileDescriptor.doWrite": (
+            "a986d7b1b1054e431495d50528824683fa7ebb1ffcf3e57333bdd6f37f603141"
+        ),
+        "twisted.internet.tcp:Connection.writeSomeData": (
+            "2dd0d4209260b94e2c6c4e8a16e014346cb432e7d0bfa294f8fe9e1b8b008d26"
+        ),
+        "daphne.server:Server.application_checker": (
+            "ccb688341a7d0bc13647a7d86815adb6a88af08299e4b0460379ea4d55ade79d"
+        ),
+        "daphne.server:Server.timeout_checker": (
+            "6b70373a3a77cb2b1c580905af57d9c1c7ae09e7608c0677b8209e7bffe5b4cb"
+        ),
+        "daphne.ws_protocol:WebSocketFactory.__init__": (
+            "59c33925b848db0eae3f466d7e2c1abe2fe7dbeb742cc777cc92fb6a027752cd"
+        ),
+        "autobahn.websocket.protocol:WebSocketServerFactory.resetProtocolOptions": (
+            "57350edd42da59584f1a444c17f2fc727135d69cb01fc520125af41df66979b4"
+        ),
+        "autobahn.websocket.protocol:WebSocketServerFactory.setProtocolOptions": (
+            "59adf65f9d31561eff79df794a6e947c50a1a9089fe6fc83369d5a2604bb5f21"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol._fail_connection": (
+            "00c349e066d658bfd98e56f8405c9ec8160f065573ac64c1e497b6e12fd912eb"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol._max_message_size_exceeded": (
+            "6b5977afbff991c36a01b6de433f69d98e25f3c2f2d141f757f4bfc5f4cab0da"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol._invalid_payload": (
+            "1784316d7af3d95d3d20c8f1394bac146f660958bf00063fd86af612b2b5d067"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol.onAutoPingTimeout": (
+            "5de3ae0af03e5bd3819eef8d1302739e0183515e09d80171bf30d46a350b9c2b"
+        ),
+        "autobahn.util:hl": ("f17ac08c2642c446f85f05a98c6c38ae1be1cc016f7924e5c56708473fb6370c"),
+    },
+    # Recognises daphne's send (partial(server.handle_reply, protocol)) and writes frames
+    # the way daphne's serverSend and autobahn's sendMessage/sendFrame/sendData would,
+    # reading autobahn's state and queue and Twisted's buffers.
+    "outlet": {
+        "daphne.server:Server.create_application": (
+            "f1e300b4ecf636c85e1a66250e32af2ebb67728f01919678d43e80c794a79a87"
+        ),
+        "daphne.server:Server.handle_reply": (
+            "9d9dbaea6de0657aab6d5eaa7e38781b5fd80924c5ddf334bada16aebed09413"
+        ),
+        "daphne.ws_protocol:WebSocketProtocol.handle_reply": (
+            "5331423b1cf2016a7e68e20c357a9a81576a9a808ba8d5909bd103e2000f918e"
+        ),
+        "daphne.ws_protocol:WebSocketProtocol.serverSend": (
+            "345f21330d2a18cefbbbb9e3ca9b41566a5de2f7cfbedf4089b459a5e52c4b05"
+        ),
+        "daphne.ws_protocol:WebSocketProtocol.serverClose": (
+            "8302150efac698d62de45c277e79a177c67ae5ea3c4f437064000bbdb6545a7b"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol._connectionMade": (
+            "7ac58d8bb6c3c752dc6753e09d2358573a2a47da90275e962830af0600fdf077"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol.sendMessage": (
+            "048d6bcf0d71230997c4b4225086c891ed1247eed9307e58546b1bfb5b174443"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol.sendFrame": (
+            "89cc8b024c413aa09943880cb5bcf0667bc2cce07b6cb3c9c864bba04fe9e659"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol.sendData": (
+            "5dcca425b048b07eb27d56a625a790d7a8e48fbe958753074cb1e55e174b2423"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol._trigger": (
+            "6d0fe6d643eef9d9c95aa75e44a1394c9481657cf9fa22e0df5fb4aa8840a754"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol._send": (
+            "48ce263820614888cafb7f87948d30187ab86f59e6bf87d9bfc13b1192060d86"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol.sendCloseFrame": (
+            "a511406d6b0d711e81f5067e322de0f628437b9f9dac0c74a001bc19c482b9fc"
+        ),
+        "twisted.internet.abstract:FileDescriptor.write": (
+            "3e46c97fc173bc7e227065420969c27688f24903c27dcc165b63166a605d688c"
+        ),
+    },
+    # Answers in place of Django's handler with the response Django would give: its
+    # request, its response sending, its cache reads and the request and response halves
+    # of the middleware it mirrors (RUN).
+    "fastpath": {
+        "django.core.handlers.asgi:ASGIHandler.handle": (
+            "98faeb5bef800331e6a8002fbc96b30e4122a23438ae45a047190a531ea11323"
+        ),
+        "django.core.handlers.asgi:ASGIHandler.create_request": (
+            "5eae59c6696013ffad47c3c05da5820dc7e17b2a3c8a09f59e12fd9bede5dc4f"
+        ),
+        "django.core.handlers.asgi:ASGIHandler.send_response": (
+            "77eda2b08689b44ee277c936092bde02e50f84727f7398480a127e7e9e1dad06"
+        ),
+        "django.core.handlers.asgi:ASGIRequest.__init__": (
+            "5ff1464df4bf995e78cfc6ca2590fe9166c6565dee93a37020dba88f2c9c7bc0"
+        ),
+        "django.core.cache.backends.base:BaseCache.make_key": (
+            "be82d3a1ee326481c4158ec9bf487156860479f962aaffc3c4e1fb134910148b"
+        ),
+        "django.core.cache.backends.base:BaseCache.get_many": (
+            "c5f82c81d7b8abcb04c560697eb4ed5848f8abe249d1faa399146eb091354424"
+        ),
+        "django.core.cache.backends.locmem:LocMemCache.get": (
+            "3f4add2bc2e57bd17c1843ec808fade7140bacc5e2966141a5725c2e61c02c62"
+        ),
+        "django.core.cache.backends.redis:RedisCacheClient.get_many": (
+            "fdfe5b085f3473ae45798715763c4963d69e20d0f26acef04f7d6c9cf1898d93"
+        ),
+        "django.core.cache.backends.redis:RedisSerializer.loads": (
+            "8a83ee3cf3a5fcc779495fb923d7dcf6e4db191b3b96d224f513afa9bbb80595"
+        ),
+        "django.middleware.security:SecurityMiddleware.process_request": (
+            "3373d262748cbe3ebf773432c2d3661231fade68467b673b1cde6f32a1ab2027"
+        ),
+        "django.middleware.security:SecurityMiddleware.process_response": (
+            "3822bd0d5f79f4a3760ccfedc88f297d450e340c76cc9d926539fe6164b59a98"
+        ),
+        "django.contrib.sessions.middleware:SessionMiddleware.process_request": (
+            "6782d24847e4a9267ad523e25487d5366241c7b7c2f0c90fe71c233b74af80aa"
+        ),
+        "django.contrib.sessions.middleware:SessionMiddleware.process_response": (
+            "fbaf5503c20d7dd09b0917969f49541a469fb48ca8f7867d97da879e9ca9bf79"
+        ),
+        "django.middleware.common:CommonMiddleware.process_request": (
+            "993f4d1f2084e01e0d2c8b96a2b122b17a187170cf8749bf890111689d17096f"
+        ),
+        "django.middleware.common:CommonMiddleware.process_response": (
+            "eb5ad294e9fbda9bd84e0800e5d3b6f001ceb5f5dd2e01bf7381530b7ce16e6a"
+        ),
+        "django.middleware.csrf:CsrfViewMiddleware.process_request": (
+            "9aec8dfd81c88a564457a508ed33a5f30cb54ba26ecba10b18a849f7c3ff5174"
+        ),
+        "django.middleware.csrf:CsrfViewMiddleware.process_response": (
+            "9fe1054c0f64b37f7a2afa82d748ec4b62259e745e69974381b82917380a6c7a"
+        ),
+        "django.contrib.auth.middleware:AuthenticationMiddleware.process_request": (
+            "6dd39b90ad6373e2c7d5b0ceda543c912360da9e1daf5766c3ca9b090e8675e6"
+        ),
+        "django.middleware.clickjacking:XFrameOptionsMiddleware.process_response": (
+            "045e5788270860c67495f3749df26a405900ef54018858cf78a013692b61d926"
+        ),
+    },
+    # Relies on Django adapting each middleware to the mode of the one inside it.
+    "syncchain": {
+        "django.core.handlers.base:BaseHandler.load_middleware": (
+            "a1fb7ee5f8586195da2174d1bbc2bbfc7ca19b9d26ea66412cb434f45bf6d467"
+        ),
+        "django.core.handlers.base:BaseHandler.adapt_method_mode": (
+            "1f6383b647ac29590cd04274e8e5e2b356397ee26f8ea81d9a83ac905277283f"
+        ),
+    },
+}
+# gctune.py calls only CPython's gc: nothing upstream to pin beyond the versions.
+
+
+def _upstream(target: str) -> Any:
+    """The object ``target`` names, as upstream wrote it (our wrappers unwrapped)."""
+    module, qualname = target.split(":")
+    found: Any = importlib.import_module(module)
+    for name in qualname.split("."):
+        found = getattr(found, name)
+    return inspect.unwrap(found)
+
+
+def source_digest(target: str) -> str:
+    return hashlib.sha256(inspect.getsource(_upstream(target)).encode()).hexdigest()
+
+
+@pytest.mark.parametrize(("dist", "version"), sorted(WRITTEN_AGAINST.items()))
+def test_it_runs_the_versions_the_patches_were_written_against(dist: str, version: str) -> None:
+    installed = importlib.metadata.version(dist)
+    assert installed == version, (
+        f"{dist} {installed} is installed, pace/daphne_patches was written against {version}: "
+        f"re-check every patch that names {dist} in this file, update WRITTEN_AGAINST "
+        "(and the patches' docstrings), and re-run make bench"
+    )
+
+
+@pytest.mark.parametrize(
+    ("patch", "target", "recorded"),
+    [
+        (patch, target, digest)
+        for patch, found in RELIED_ON.items()
+        for target, digest in found.items()
+    ],
+)
+def test_it_finds_the_upstream_code_unchanged(patch: str, target: str, recorded: str) -> None:
+    actual = source_digest(target)
+    assert actual == recorded, (
+        f"{target} is not the code pace/daphne_patches/{patch}.py was written against "
+        f"(sha256 {actual}, recorded {recorded}): re-check {patch}.py against the change, "
+        "record the new hash here, and re-run make bench"
+    )
+
+
+def test_it_replaces_the_write_twisted_connections_inherit() -> None:
+    """``twisted_tcp`` sets ``tcp.Connection.write``; what it replaces (and falls back to) is
+    the first ``write`` of the class's bases, Twisted's ``ConnectionMixin.write``."""
+    from twisted.internet import _newtls, tcp
+
+    inherited = next(base for base in tcp.Connection.__mro__[1:] if "write" in vars(base))
+    assert inherited is _newtls.ConnectionMixin
+
+
+def test_it_finds_the_flags_and_states_the_patches_set_or_read() -> None:
+    """Names that are not functions: setting or reading one that upstream renamed would
+    silently do nothing."""
+    import autobahn.util
+    from autobahn.websocket.protocol import WebSocketProtocol
+
+    assert isinstance(autobahn.util._HAS_CLICK, bool)  # twisted_tcp turns it off
+    assert WebSocketProtocol.STATE_OPEN == 3  # outlet reads protocol.state
+
+
+@pytest.mark.parametrize("patch", ["twisted_tcp", "outlet", "fastpath", "syncchain", "gctune"])
+def test_it_names_the_versions_in_every_patch(patch: str) -> None:
+    """A reader of a patch sees what it was written against, the same as the test checks."""
+    doc = " ".join((importlib.import_module(f"pace.daphne_patches.{patch}").__doc__ or "").split())
+    versions = "daphne {daphne} / Twisted {twisted} / autobahn {autobahn}".format(**WRITTEN_AGAINST)
+    assert f"Written against {versions}; checked by pace/tests/{Path(__file__).name}" in doc
