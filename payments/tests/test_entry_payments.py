@@ -1,0 +1,87 @@
+"""Entries that need no card, taken through the entry form: paid on site once the guest
+confirms the e-mailed link, or free and paid at once."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.urls import reverse
+
+from events import payment_providers
+from events.models import RaceCategory, Registration
+from events.notifications import entry_confirm_email_path
+from events.tests.factories import ENTRY_FORM
+from payments.checkout import CheckoutProvider
+from payments.models import Payment
+
+pytestmark = pytest.mark.django_db
+
+ENTRY = {**ENTRY_FORM, "club": "AC Annecy", "tshirt_size": "M"}
+
+
+@pytest.fixture
+def race(alpha_event):
+    race = alpha_event.races.get()
+    race.capacity = 2
+    race.save()
+    RaceCategory.objects.create(
+        race=race, code="F-SEN", name="Women senior", sex="F", min_age=18, max_age=39
+    )
+    RaceCategory.objects.create(race=race, code="F-M40", name="Women 40+", sex="F", min_age=40)
+    RaceCategory.objects.create(
+        race=race, code="M-SEN", name="Men senior", sex="M", min_age=18, max_age=39
+    )
+    return race
+
+
+def _url(race):
+    return reverse("events:enter", args=[race.event.slug, race.slug])
+
+
+def _confirm_link(message) -> str:
+    return next(line for line in message.body.splitlines() if "/confirm/" in line).strip()
+
+
+def test_it_enters_a_race_as_a_guest_and_sends_the_confirmation(
+    client, race, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(_url(race), ENTRY)
+    entry = Registration.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("events:entry", args=[entry.manage_token])
+    # Held, not taken, until the guest follows the link e-mailed to them.
+    assert entry.status == Registration.Status.UNVERIFIED
+    assert not entry.payments.exists()
+    assert len(mail.outbox) == 1
+    assert b"Check your e-mail" in client.get(response["Location"]).content
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = client.post(_confirm_link(mail.outbox[0]).removeprefix(settings.SITE_URL))
+    assert confirmed["Location"] == response["Location"]
+    entry.refresh_from_db()
+    assert entry.status == Registration.Status.CONFIRMED
+    assert entry.user is None
+    assert entry.category.code == "F-M40"
+    assert entry.price == Decimal("25.00")
+    payment = entry.payments.get()
+    assert (payment.method, payment.status) == (Payment.Method.ON_SITE, Payment.Status.DUE_ON_SITE)
+    assert len(mail.outbox) == 2
+    assert entry.manage_token in mail.outbox[1].body
+    page = client.get(response["Location"])
+    assert b"Rita Runner" in page.content and b"Women 40+" in page.content
+
+
+def test_it_makes_free_entries_paid_at_once(client, race):
+    race.entry_fee = 0
+    race.save()
+    client.post(_url(race), ENTRY)
+    client.post(entry_confirm_email_path(Registration.objects.get()))
+    payment = Registration.objects.get().payments.get()
+    assert (payment.method, payment.status, payment.amount) == ("free", "paid", Decimal(0))
+
+
+def test_it_is_the_provider_the_core_takes_payments_through() -> None:
+    assert isinstance(payment_providers.get(), CheckoutProvider)
