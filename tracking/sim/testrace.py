@@ -14,7 +14,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from events.demo.live import annecy_loop_race
+from events.demo import annecy_loop_race
 from events.models import Course, Event, Organizer, Race, Registration
 from tracking.models import Tracker
 from tracking.retention import tracking_data_delete

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from events import demo as events_demo
 from payments import demo as payments_demo
-from tracking import demo as tracking_demo
+from tracking.sim import demo as tracking_demo
 
 
 class Command(BaseCommand):
