@@ -351,6 +351,14 @@ RATE_LIMITS: dict[str, str | None] = {
         # already linked elsewhere: that answer tells whether an id exists. An athlete
         # mistyping their phone's id fails once or twice, not ten times an hour.
         "tracker.link": "10/h",
+        # Pushes to /timing/reads/ of one timing token. A decoder or timing app sends a
+        # batch (up to 500 reads) every second or two while athletes pass, retrying on
+        # failure; ten a second is far past any real one and cheap to serve.
+        "timing.push.token": "600/m",
+        # Pushes from one IP with a missing, unknown or revoked token. A misconfigured
+        # decoder retries every few seconds; guessing a token (256 random bits) is hopeless
+        # anyway, this only keeps the lookups cheap. Past it, 429 without a query.
+        "timing.push.badtoken.ip": "30/m",
     }.items()
 }
 

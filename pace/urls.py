@@ -39,5 +39,6 @@ urlpatterns = [
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
     path("", include("payments.urls")),
     path("", include("tracking.urls")),
+    path("", include("results.urls")),
     path("", include("events.urls")),
 ]

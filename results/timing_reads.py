@@ -1,0 +1,151 @@
+"""Storing timing reads, whatever brought them (a decoder's file, a live push, the line).
+
+Every source ends here: a chip is mapped to its bib by the event's chip file (a chip with
+no mapping that is some entry's bib is that bib, as decoders' bib tags are), the bib to its
+entry in the race, and a read whose ``(source, read id)`` is already stored is a duplicate,
+not a second read. A read matching no entry is kept (``registration`` empty) to be matched
+when its entry or mapping arrives. Stored reads go on to the results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+from django.db import transaction
+
+from events.models import Race, Registration
+from results.compute import recompute_race
+from results.models import ChipMapping, TimingPoint, TimingRead
+from results.readfiles import Venue
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 2_000
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class NewRead:
+    point: TimingPoint
+    at: dt.datetime
+    bib: str = ""
+    chip: str = ""
+    read_id: str = ""
+
+
+@dataclass
+class StoreOutcome:
+    stored: list[TimingRead] = field(default_factory=list)
+    duplicates: set[str] = field(default_factory=set)
+
+    @property
+    def unmatched(self) -> int:
+        return sum(1 for read in self.stored if read.registration_id is None)
+
+
+def race_venue(race: Race) -> Venue:
+    """The race's zone and race day: a file's times of day are on the day the gun goes."""
+    zone = race.event.local_tz
+    return Venue(zone=zone, race_day=race.start_time.astimezone(zone).date())
+
+
+def _chunks(items: list[T], size: int = CHUNK) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def chip_bibs(*, race: Race, chips: Iterable[str]) -> dict[str, str]:
+    """The bib of each chip the event's chip file maps (others are left out)."""
+    wanted, found = sorted(set(chips) - {""}), {}
+    for chunk in _chunks(wanted):
+        rows = ChipMapping.objects.filter(event_id=race.event_id, chip__in=chunk)
+        found.update(rows.values_list("chip", "bib"))
+    return found
+
+
+def entries_by_bib(*, race: Race, bibs: Iterable[str]) -> dict[str, int]:
+    """The registration id of each bib that is an entry of this race."""
+    wanted, found = sorted(set(bibs) - {""}), {}
+    for chunk in _chunks(wanted):
+        rows = Registration.objects.filter(race=race, bib__in=chunk)
+        found.update(rows.values_list("bib", "pk"))
+    return found
+
+
+def already_stored(*, race: Race, source: str, read_ids: Iterable[str]) -> set[str]:
+    wanted, found = sorted(set(read_ids) - {""}), set()
+    for chunk in _chunks(wanted):
+        rows = TimingRead.objects.filter(race=race, source=source, source_read_id__in=chunk)
+        found.update(rows.values_list("source_read_id", flat=True))
+    return found
+
+
+def _rows(*, race: Race, source: str, reads: list[NewRead], actor: Any) -> list[TimingRead]:
+    mapped = chip_bibs(race=race, chips=(r.chip for r in reads if not r.bib))
+    bibs = [r.bib or mapped.get(r.chip, r.chip) for r in reads]
+    entries = entries_by_bib(race=race, bibs=bibs)
+    rows = []
+    for read, bib in zip(reads, bibs, strict=True):
+        # An unmapped chip is only a bib if some entry wears it: else it stays a chip.
+        bib = bib if (read.bib or read.chip in mapped or bib in entries) else ""
+        rows.append(
+            TimingRead(
+                race=race,
+                point=read.point,
+                registration_id=entries.get(bib),
+                bib=bib,
+                chip=read.chip,
+                time=read.at,
+                source=source,
+                source_read_id=read.read_id,
+                created_by=actor if getattr(actor, "pk", None) else None,
+            )
+        )
+    return rows
+
+
+def reads_store(
+    *, race: Race, source: str, reads: list[NewRead], actor: Any = None
+) -> StoreOutcome:
+    """Store ``reads`` of one source in ``race``; those already stored are duplicates."""
+    outcome = StoreOutcome()
+    # Every read gets an id (one the sender did not give is new each time): the rows
+    # stored are found again by them, as ``bulk_create`` returns no ids everywhere.
+    reads = [r if r.read_id else replace(r, read_id=f"u-{uuid.uuid4().hex}") for r in reads]
+    ids = [r.read_id for r in reads]
+    with transaction.atomic():
+        outcome.duplicates = already_stored(race=race, source=source, read_ids=ids)
+        fresh, seen = [], set(outcome.duplicates)
+        for read in reads:
+            if read.read_id in seen:
+                outcome.duplicates.add(read.read_id)
+                continue
+            seen.add(read.read_id)
+            fresh.append(read)
+        rows = _rows(race=race, source=source, reads=fresh, actor=actor)
+        for chunk in _chunks(rows):
+            # A read stored by a concurrent request since the check above is skipped.
+            TimingRead.objects.bulk_create(chunk, ignore_conflicts=True)
+        outcome.stored = _stored(race=race, source=source, rows=rows)
+        results_apply(race=race, reads=outcome.stored, actor=actor)
+    return outcome
+
+
+def _stored(*, race: Race, source: str, rows: list[TimingRead]) -> list[TimingRead]:
+    """The rows as stored, with their ids (``bulk_create`` gives none on every database)."""
+    stored: list[TimingRead] = []
+    for chunk in _chunks([r.source_read_id for r in rows]):
+        found = TimingRead.objects.filter(race=race, source=source, source_read_id__in=chunk)
+        stored.extend(found)
+    return stored
+
+
+def results_apply(*, race: Race, reads: list[TimingRead], actor: Any = None) -> None:
+    """Bring the race's results up to date with new reads (or after one taken back)."""
+    if any(read.registration_id is not None for read in reads):
+        recompute_race(race_id=race.pk, by=actor if getattr(actor, "pk", None) else None)
