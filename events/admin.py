@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -95,7 +95,8 @@ class EventForm(forms.ModelForm):
                 self.initial["timezone"] = ""
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()  # returns cleaned_data, typed as maybe None
+        data = self.cleaned_data
         if "timezone" in self.fields and not data.get("timezone") and data.get("country"):
             zone = localtime.country_default_zone(data["country"])
             if zone:
@@ -227,7 +228,7 @@ class CourseForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = courses.course_track_choices(course=self.instance) if self.instance.pk else []
-        field = self.fields["gpx_track"]
+        field = cast(forms.TypedChoiceField, self.fields["gpx_track"])  # declared above
         # The stored track is always a valid answer, also when the form hides the choice.
         field.choices = [(c.index, c.label) for c in choices] or [(self.instance.gpx_track, "")]
         field.initial = self.instance.gpx_track
@@ -236,7 +237,8 @@ class CourseForm(forms.ModelForm):
             field.widget = forms.HiddenInput()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()  # returns cleaned_data, typed as maybe None
+        data = self.cleaned_data
         upload = data.get("gpx_file")
         track = data.get("gpx_track")
         if upload is None and not self.instance.pk:

@@ -20,7 +20,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import ForeignKey, ManyToManyField, Model, QuerySet
-from django.forms import Field
+from django.forms import ModelChoiceField, ModelMultipleChoiceField
 from django.http import HttpRequest
 
 from events.access import (
@@ -58,7 +58,7 @@ class _ScopedFormFields:
 
     def formfield_for_foreignkey(
         self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
-    ) -> Field | None:
+    ) -> ModelChoiceField[Any] | None:
         _scoped_related(db_field, request, kwargs, self._choice_roles())
         if db_field.name in self.get_autocomplete_fields(request):  # type: ignore[attr-defined]
             site, using = self.admin_site, kwargs.get("using")  # type: ignore[attr-defined]
@@ -72,7 +72,7 @@ class _ScopedFormFields:
 
     def formfield_for_manytomany(
         self, db_field: ManyToManyField[Any, Any], request: HttpRequest, **kwargs: Any
-    ) -> Field | None:
+    ) -> ModelMultipleChoiceField[Any] | None:
         _scoped_related(db_field, request, kwargs, self._choice_roles())
         return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
 
@@ -85,7 +85,7 @@ def _stays_with_its_organizer(form: type[Any], *, organizer_id: int | None) -> t
     staff here who own another organizer could move it there and act as its owner.
     """
 
-    class StaysWithItsOrganizer(form):  # type: ignore[misc,valid-type]
+    class StaysWithItsOrganizer(form):
         def _post_clean(self) -> None:
             super()._post_clean()
             if organizer_id_of(self.instance) != organizer_id:
@@ -168,7 +168,8 @@ class OrganizerScopedAdmin(VenueTimesAdmin, _ScopedFormFields, admin.ModelAdmin)
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         """Every action, Django's bulk delete included, runs only on the selected objects
         whose organizer gives the user the action's roles, and says what it skipped."""
-        return {
+        # Django's own entries are never None, though the stubs allow a None entry.
+        return {  # type: ignore[misc]
             name: (self._checked_action(func, description), name, description)
             for name, (func, _, description) in super().get_actions(request).items()
         }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -213,7 +214,7 @@ def mass_email_page(
     registrations: QuerySet[Registration],
     title: str,
     back_url: str,
-    hidden: dict[str, Any] | None = None,
+    hidden: Sequence[tuple[str, Any]] | None = None,
 ) -> HttpResponse:
     """The subject and body form with the number of recipients; sends on a valid post."""
     registrations = scope_to_user(registrations, request.user, SENDER_ROLES)
@@ -222,7 +223,7 @@ def mass_email_page(
     if count is not None:
         messages.success(request, f"{count} e-mail(s) queued for sending.")
         return HttpResponseRedirect(back_url)
-    context.update(form=form, title=title, back_url=back_url, hidden=hidden or {})
+    context.update(form=form, title=title, back_url=back_url, hidden=hidden or ())
     return TemplateResponse(request, "admin/events/registration/mass_email.html", context)
 
 

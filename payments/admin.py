@@ -42,9 +42,9 @@ class EventFilter(admin.SimpleListFilter):
     title = "event"
     parameter_name = "event"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[int, str]]:
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         events = scope_to_user(Event.objects.order_by("-start_date"), request.user)
-        return [(event.pk, event.name) for event in events]
+        return [(str(event.pk), event.name) for event in events]  # Django compares str()
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value():
@@ -69,8 +69,7 @@ class MoneyLogInline(OrganizerScopedInline, admin.TabularInline):
     """The payment's lines of the money log, on its page."""
 
     model = MoneyLog
-    fields = ["created_at", "action", "amount", "currency", "actor", "detail"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "action", "amount", "currency", "actor", "detail")
     extra = 0
     can_delete = False
     change_roles = delete_roles = frozenset()
@@ -90,11 +89,10 @@ class PaymentAdmin(ReadOnlyAdmin):
         "stripe_payment_intent", "stripe_session_id",
     ]  # fmt: skip
     date_hierarchy = "created_at"
-    fields = [
+    fields = readonly_fields = (
         "registration", "method", "status", "amount", "currency", "platform_fee",
         "refunded_amount", "stripe_session_id", "stripe_payment_intent", "created_at", "paid_at",
-    ]  # fmt: skip
-    readonly_fields = fields
+    )  # fmt: skip
     inlines = [MoneyLogInline]
     actions = ["mark_paid_on_site", "refund"]
     change_form_template = "payments/admin/payment_change_form.html"
@@ -210,13 +208,11 @@ class MoneyLogAdmin(ReadOnlyAdmin):
 class ConnectedAccountAdmin(ReadOnlyAdmin):
     """Stripe accounts: onboarding and balances, for an organizer's owners and admins."""
 
-    list_display = [
+    list_display = fields = readonly_fields = (
         "organizer", "stripe_id", "charges_enabled", "payouts_enabled", "details_submitted",
         "disconnected_at", "updated_at",
-    ]  # fmt: skip
+    )  # fmt: skip
     list_select_related = ["organizer"]
-    fields = list_display
-    readonly_fields = list_display
     change_list_template = "payments/admin/connectedaccount_change_list.html"
     change_form_template = "payments/admin/connectedaccount_change_form.html"
 

@@ -3,7 +3,7 @@ list, its e-mail form, and the dashboard of every race."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -28,7 +28,7 @@ class RegistrationChangeInline(OrganizerScopedInline, admin.TabularInline):
     """The entry's history, written only by ``events.entry_changes``."""
 
     model = RegistrationChange
-    fields = readonly_fields = ["created_at", "kind", "detail", "actor"]
+    fields = readonly_fields = ("created_at", "kind", "detail", "actor")
     extra = 0
     can_delete = False
     verbose_name_plural = "history"
@@ -70,7 +70,9 @@ class RegistrationForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "category" in self.fields and self.instance.pk:
-            field = self.fields["category"]
+            # A foreign key's model form field: the stubs know only forms.Field.
+            field = cast("forms.ModelChoiceField[Any]", self.fields["category"])
+            assert field.queryset is not None  # the admin gave it the scoped categories
             field.queryset = field.queryset.filter(race_id=self.instance.race_id)
 
     def clean_bib(self) -> str:

@@ -28,7 +28,8 @@ class RaceQuestionForm(forms.ModelForm):
         widgets = {"choices": forms.Textarea(attrs={"rows": 2, "cols": 30})}
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()  # returns cleaned_data, typed as maybe None
+        data = self.cleaned_data
         options = [line for line in data.get("choices", "").splitlines() if line.strip()]
         if data.get("kind") == RaceQuestion.Kind.CHOICE and not options:
             self.add_error("choices", "A choice question needs its options, one a line.")
@@ -50,7 +51,8 @@ class DiscountCodeForm(forms.ModelForm):
         fields = ["event", "race", "code", "kind", "amount", "max_uses", "valid_until", "active"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()  # returns cleaned_data, typed as maybe None
+        data = self.cleaned_data
         event, race, code = data.get("event"), data.get("race"), data.get("code", "")
         if event and race and race.event_id != event.pk:
             self.add_error("race", "This race is not part of the chosen event.")

@@ -16,7 +16,7 @@ from events.waitlist import waitlist_offer_places
 
 class TeamMemberInline(OrganizerScopedInline, admin.TabularInline):
     model = Registration
-    fields = readonly_fields = ["first_name", "last_name", "bib", "status", "email"]
+    fields = readonly_fields = ("first_name", "last_name", "bib", "status", "email")
     extra = 0
     can_delete = False
     show_change_link = True
