@@ -1,4 +1,5 @@
-"""The public marketplace: home, search, event and organizer pages, courses, calendars."""
+"""The public marketplace: home, search, event and organizer pages, courses, calendars
+(how fast the hot pages are served: ``test_marketplace_speed.py``)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from events.models import Event, RaceCategory
-from events.tests.factories import make_course, make_event, make_race
+from events.models import Event
+from events.tests.catalogue import listed, make_catalogue
+from events.tests.factories import make_event
 
 pytestmark = pytest.mark.django_db
 
@@ -27,25 +29,7 @@ def _day(days: int) -> str:
 
 @pytest.fixture
 def catalogue(alpha: Any, alpha_event: Event, bravo: Any, bravo_event: Event) -> dict[str, Event]:
-    """Published, cancelled, past and draft events of two organizers, with races."""
-    fondo = make_event(alpha, "Lyon Gran Fondo", sport="cycling", days_ahead=60, place="Lyon")
-    make_race(fondo, "Grand parcours", distance_m=120_000)
-    past = make_event(alpha, "Past Run", days_ahead=-30)
-    make_race(past, "10K")
-    draft = make_event(alpha, "Alpha Secret", status=Event.Status.DRAFT)
-    make_race(draft, "Secret 5K", distance_m=5000, course=make_course(alpha, distance_m=5000))
-    cancelled = make_event(bravo, "Bravo Off", status=Event.Status.CANCELLED, days_ahead=45)
-    make_race(cancelled, "5K", distance_m=5000)
-    return {
-        "marathon": alpha_event, "trail": bravo_event, "fondo": fondo, "past": past,
-        "draft": draft, "cancelled": cancelled,
-    }  # fmt: skip
-
-
-def _listed(client: Client, **params: Any) -> list[str]:
-    response = client.get(reverse("events:list"), params)
-    assert response.status_code == 200
-    return [event.name for event in response.context["page"].object_list]
+    return make_catalogue(alpha, alpha_event, bravo, bravo_event)
 
 
 # --- Home and list ---------------------------------------------------------------
@@ -64,7 +48,7 @@ def test_it_shows_upcoming_public_events_on_the_home_page(client: Client, catalo
 
 
 def test_it_lists_upcoming_published_and_cancelled_events_by_date(client: Client, catalogue):
-    assert _listed(client) == ["Alpha Marathon", "Bravo Trail", "Bravo Off", "Lyon Gran Fondo"]
+    assert listed(client) == ["Alpha Marathon", "Bravo Trail", "Bravo Off", "Lyon Gran Fondo"]
 
 
 @pytest.mark.parametrize(
@@ -87,7 +71,7 @@ def test_it_lists_upcoming_published_and_cancelled_events_by_date(client: Client
     ],
 )
 def test_it_filters_the_list(client: Client, catalogue, params, expected):
-    assert set(_listed(client, **params)) == expected
+    assert set(listed(client, **params)) == expected
 
 
 def test_it_says_so_when_nothing_matches(client: Client, catalogue):
@@ -102,9 +86,9 @@ def test_it_paginates_and_keeps_the_filters_in_the_page_links(client: Client, al
     assert len(first.context["page"].object_list) == 20
     assert first.context["page"].paginator.count == 25
     assert 'href="?sport=running&page=2"' in first.content.decode()
-    second = _listed(client, sport="running", page=2)
+    second = listed(client, sport="running", page=2)
     assert second == [f"Run {n:02}" for n in range(20, 25)]
-    assert _listed(client, sport="running", page=999) == second  # past the end: the last page
+    assert listed(client, sport="running", page=999) == second  # past the end: the last page
 
 
 INVALID = [
@@ -194,7 +178,7 @@ def test_it_shows_a_draft_to_its_organizers_members(request, client: Client, cat
     assert response.status_code == 200
     assert "Draft: only your organizer" in response.content.decode()
     # Members see it on its page, never in the public list.
-    assert "Alpha Secret" not in _listed(client)
+    assert "Alpha Secret" not in listed(client)
 
 
 def test_it_shows_an_organizers_upcoming_and_past_public_events(client: Client, catalogue):
@@ -203,6 +187,17 @@ def test_it_shows_an_organizers_upcoming_and_past_public_events(client: Client, 
     assert [e.name for e in response.context["upcoming"]] == ["Alpha Marathon", "Lyon Gran Fondo"]
     assert [e.name for e in response.context["past"]] == ["Past Run"]
     assert "Alpha Secret" not in response.content.decode()
+
+
+def test_it_says_on_the_event_page_when_a_race_takes_no_more_entries(client: Client, alpha_event):
+    race = alpha_event.races.get()
+    enter = reverse("events:enter", args=[alpha_event.slug, race.slug])
+    assert enter in client.get(alpha_event.get_absolute_url()).content.decode()
+    cache.clear()
+    with time_machine.travel(race.start_time + dt.timedelta(minutes=1), tick=False):
+        page = client.get(alpha_event.get_absolute_url()).content.decode()
+    assert enter not in page
+    assert "Entries closed" in page
 
 
 # --- Courses and calendars --------------------------------------------------------------
@@ -284,164 +279,3 @@ def test_it_marks_a_cancelled_event_cancelled_in_its_calendar_file(client: Clien
     response = client.get(reverse("events:calendar", args=[catalogue["cancelled"].slug]))
     (day, _race) = icalendar.Calendar.from_ical(response.content).walk("VEVENT")
     assert str(day["STATUS"]) == "CANCELLED"
-
-
-# --- Query counts of the hot pages ---------------------------------------------------------
-
-
-@pytest.fixture
-def busy(alpha: Any, bravo: Any) -> Event:
-    """Many events, each with several races; one with courses, categories and split points."""
-    for organizer in (alpha, bravo):
-        for n in range(6):
-            event = make_event(organizer, f"{organizer.name} {n}", days_ahead=5 + n)
-            for km in (5, 10, 21):
-                make_race(event, f"{km}K", distance_m=km * 1000)
-    full = make_event(alpha, "Full Event", days_ahead=1)
-    for km in (5, 10, 21):
-        race = make_race(full, f"{km}K", distance_m=km * 1000, course=make_course(alpha, seed=km))
-        RaceCategory.objects.create(race=race, code="F", name="Women", sex="F")
-        RaceCategory.objects.create(race=race, code="M", name="Men", sex="M")
-    return full
-
-
-@pytest.mark.parametrize(
-    ("url", "queries"),
-    [
-        (reverse("events:home"), 3),
-        (reverse("events:list"), 3),
-        (reverse("events:list") + "?distance_min=8&sport=running&page=1", 3),
-        (reverse("events:detail", args=["full-event"]), 4),
-        (reverse("events:organizer", args=["alpha-races"]), 3),
-    ],
-)
-def test_it_renders_hot_pages_in_a_fixed_number_of_queries(
-    client: Client, busy, django_assert_max_num_queries, url, queries
-):
-    with django_assert_max_num_queries(queries):
-        response = client.get(url)
-    assert response.status_code == 200
-    assert "Full Event" in response.content.decode()
-
-
-def test_it_renders_an_event_page_for_a_member_in_a_fixed_number_of_queries(
-    client: Client, busy, alice, django_assert_max_num_queries
-):
-    client.force_login(alice)
-    # The session and the user come on top of the page's own.
-    with django_assert_max_num_queries(4 + 2):
-        assert client.get(busy.get_absolute_url()).status_code == 200
-
-
-# --- Page cache ---------------------------------------------------------------------------
-
-
-def test_it_serves_repeat_anonymous_visits_from_the_cache(
-    client: Client, catalogue, django_assert_num_queries
-):
-    for url in [
-        reverse("events:home"),
-        reverse("events:list") + "?sport=trail",
-        catalogue["marathon"].get_absolute_url(),
-        catalogue["marathon"].organizer.get_absolute_url(),
-    ]:
-        first = client.get(url)
-        with django_assert_num_queries(0):
-            again = client.get(url)
-        assert again.status_code == 200
-        assert again.content == first.content
-        assert again["Content-Type"] == first["Content-Type"]
-        assert "public" in again["Cache-Control"]
-
-
-def test_it_caches_each_query_string_apart(client: Client, catalogue):
-    assert _listed(client, sport="trail") == ["Bravo Trail"]
-    html = client.get(reverse("events:list"), {"sport": "cycling"}).content.decode()
-    assert "Lyon Gran Fondo" in html
-    assert "Bravo Trail" not in html
-
-
-def test_it_does_not_cache_a_not_found_page(client: Client, catalogue):
-    make_event(catalogue["marathon"].organizer, "New Slug")
-    assert client.get(reverse("events:detail", args=["newer"])).status_code == 404
-    Event.objects.filter(slug="new-slug").update(slug="newer")  # behind the signals' back
-    assert client.get(reverse("events:detail", args=["newer"])).status_code == 200
-
-
-def test_it_shows_an_edited_event_at_once(client: Client, catalogue):
-    event = catalogue["marathon"]
-    client.get(event.get_absolute_url())
-    client.get(reverse("events:home"))
-    event.name = "Alpha Marathon Renamed"
-    event.save()
-    assert "Alpha Marathon Renamed" in client.get(event.get_absolute_url()).content.decode()
-    assert "Alpha Marathon Renamed" in client.get(reverse("events:home")).content.decode()
-
-
-def test_it_shows_an_event_published_in_the_admin_at_once(
-    client: Client, catalogue, alice, django_capture_on_commit_callbacks
-):
-    draft = catalogue["draft"]
-    assert "Alpha Secret" not in _listed(client)
-    assert client.get(draft.get_absolute_url()).status_code == 404
-    back_office = Client()
-    back_office.force_login(alice)
-    with django_capture_on_commit_callbacks(execute=True):
-        back_office.post(
-            reverse("admin:events_event_changelist"),
-            {"action": "publish", "_selected_action": [draft.pk]},
-        )
-    assert "Alpha Secret" in _listed(client)
-    assert client.get(draft.get_absolute_url()).status_code == 200
-
-
-def test_it_stops_serving_an_event_sent_back_to_draft_in_the_admin(
-    client: Client, catalogue, alice, django_capture_on_commit_callbacks
-):
-    event = catalogue["marathon"]
-    assert client.get(event.get_absolute_url()).status_code == 200
-    back_office = Client()
-    back_office.force_login(alice)
-    with django_capture_on_commit_callbacks(execute=True):
-        back_office.post(
-            reverse("admin:events_event_changelist"),
-            {"action": "unpublish", "_selected_action": [event.pk]},
-        )
-    assert client.get(event.get_absolute_url()).status_code == 404
-    assert "Alpha Marathon" not in client.get(reverse("events:home")).content.decode()
-
-
-def test_it_never_serves_the_cached_anonymous_page_to_a_logged_in_user(
-    client: Client, catalogue, alice
-):
-    url = catalogue["marathon"].get_absolute_url()
-    anonymous = client.get(url).content.decode()
-    assert "Log out" not in anonymous
-    member = Client()
-    member.force_login(alice)
-    response = member.get(url)
-    assert "Log out" in response.content.decode()
-    assert "public" not in response.get("Cache-Control", "")
-    # ...and what a logged-in user saw is not kept for anonymous visitors either.
-    assert "Log out" not in client.get(url).content.decode()
-
-
-def test_it_does_not_keep_a_members_draft_page_for_anonymous_visitors(
-    client: Client, catalogue, alice
-):
-    member = Client()
-    member.force_login(alice)
-    draft = catalogue["draft"]
-    assert member.get(draft.get_absolute_url()).status_code == 200
-    assert client.get(draft.get_absolute_url()).status_code == 404
-
-
-def test_it_says_on_the_event_page_when_a_race_takes_no_more_entries(client: Client, alpha_event):
-    race = alpha_event.races.get()
-    enter = reverse("events:enter", args=[alpha_event.slug, race.slug])
-    assert enter in client.get(alpha_event.get_absolute_url()).content.decode()
-    cache.clear()
-    with time_machine.travel(race.start_time + dt.timedelta(minutes=1), tick=False):
-        page = client.get(alpha_event.get_absolute_url()).content.decode()
-    assert enter not in page
-    assert "Entries closed" in page
