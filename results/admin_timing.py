@@ -34,6 +34,7 @@ from results.reads_import import (
     import_stage,
     preview_rows,
 )
+from results.timing_reads import venue_clock
 
 TEMPLATES = "admin/results/racetiming"
 
@@ -119,7 +120,12 @@ class RaceTimingAdmin(OrganizerScopedAdmin):
         race = self._race(request, int(object_id))
         context = self._context(request, race, f"Timing: {race}")
         reads = TimingRead.objects.filter(race=race).select_related("point", "registration")
-        context["reads"] = reads.order_by("-time", "-pk")[:50]
+        zone = race.event.local_tz
+        context["reads"] = [
+            (read, venue_clock(read.time, zone, date=True))
+            for read in reads.order_by("-time", "-pk")[:50]
+        ]
+        context["zone"] = zone
         context["read_count"] = reads.count()
         context["tokens"] = race.timing_tokens.all()  # type: ignore[attr-defined]
         return TemplateResponse(request, f"{TEMPLATES}/desk.html", context)
@@ -168,6 +174,7 @@ class RaceTimingAdmin(OrganizerScopedAdmin):
             layout_name=LAYOUTS.get(preview.layout, preview.layout),
             rows=preview_rows(race=race, preview=preview),
             again=again,
+            zone=race.event.local_tz,
         )
         return TemplateResponse(request, f"{TEMPLATES}/preview.html", context)
 
@@ -215,7 +222,7 @@ def _reads_json(race: Race, point: TimingPoint) -> list[dict[str, Any]]:
             "athlete": str(read.registration.first_name + " " + read.registration.last_name)
             if read.registration
             else "",
-            "time": read.time.astimezone(zone).strftime("%H:%M:%S.%f")[:-3],
+            "time": venue_clock(read.time, zone),
             "source": read.get_source_display(),
             "undo": read.source == TimingRead.Source.MANUAL,
         }

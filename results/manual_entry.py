@@ -77,6 +77,7 @@ def manual_read_undo(*, race: Race, point: TimingPoint, read_pk: int, actor: Any
 
 
 def recent_reads(*, race: Race, point: TimingPoint, limit: int = RECENT) -> list[TimingRead]:
-    """The point's latest reads, newest first, whatever their source."""
+    """The point's reads last stored, whatever their source: the timer checks what they
+    just typed (a typed time may be earlier than reads stamped since)."""
     reads = TimingRead.objects.filter(race=race, point=point).select_related("registration")
-    return list(reads.order_by("-time", "-pk")[:limit])
+    return list(reads.order_by("-pk")[:limit])

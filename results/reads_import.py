@@ -26,6 +26,7 @@ from results.timing_reads import (
     chip_bibs,
     race_venue,
     reads_store,
+    venue_clock,
 )
 
 SOURCE = TimingRead.Source.CHIP_FILE
@@ -145,7 +146,7 @@ class PreviewRow:
     point: str
     bib: str
     chip: str
-    at: Any
+    at: str
     athlete: str
     duplicate: bool
 
@@ -171,7 +172,7 @@ def preview_rows(
             point=read.point.name,
             bib=bib if bib in names or read.bib else "",
             chip=read.chip,
-            at=read.at.astimezone(zone),
+            at=venue_clock(read.at, zone, date=True),
             athlete=names.get(bib, ""),
             duplicate=read.read_id in stored,
         )

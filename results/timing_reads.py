@@ -54,6 +54,12 @@ def race_venue(race: Race) -> Venue:
     return Venue(zone=zone, race_day=race.start_time.astimezone(zone).date())
 
 
+def venue_clock(at: dt.datetime, zone: Any, *, date: bool = False) -> str:
+    """A read's time as the venue's clocks showed it, to the millisecond."""
+    shown = at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S.%f" if date else "%H:%M:%S.%f")
+    return shown[:-3]
+
+
 def _chunks(items: list[T], size: int = CHUNK) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
