@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 import icalendar
 from django.conf import settings
+from django_countries.fields import Country
 
 from events.models import Event
 
@@ -21,7 +23,8 @@ def event_ics(event: Event) -> bytes:
     day.add("summary", event.name)
     day.add("dtstart", event.start_date)
     day.add("dtend", event.end_date + dt.timedelta(days=1))
-    day.add("location", ", ".join(p for p in [event.place, event.region, event.country.name] if p))
+    country = cast(Country, event.country)  # CountryField gives a Country; the stubs say str
+    day.add("location", ", ".join(p for p in [event.place, event.region, country.name] if p))
     day.add("geo", (event.latitude, event.longitude))
     day.add("url", url)
     day.add("description", event.summary or event.name)

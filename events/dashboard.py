@@ -118,7 +118,8 @@ def _totals(dashboards: dict[int, EventDashboard]) -> None:
 
 def _race_lines(event: Event) -> list[RaceLine]:
     return [
-        RaceLine(race=race, confirmed=race.n_confirmed, places_left=places_left(race=race))
+        # n_confirmed: annotated by the races' prefetch in this module.
+        RaceLine(race=race, confirmed=race.n_confirmed, places_left=places_left(race=race))  # type: ignore[attr-defined]
         for race in event.races.all()
     ]
 

@@ -71,7 +71,7 @@ def registration_cancel(
     if registration.status == Registration.Status.CANCELLED:
         return registration
     now = timezone.now()
-    members = registration.team.members.all() if registration.team_id else [registration]
+    members = registration.team.members.all() if registration.team is not None else [registration]
     for member in members:
         member.status, member.cancelled_at = Registration.Status.CANCELLED, now
         member.save(update_fields=["status", "cancelled_at"])

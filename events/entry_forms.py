@@ -39,7 +39,7 @@ class EntryForm(forms.ModelForm):
 
     @staticmethod
     def _question_field(question: RaceQuestion) -> forms.Field:
-        common = {"label": question.label, "required": question.required}
+        common: dict[str, Any] = {"label": question.label, "required": question.required}
         if question.kind == RaceQuestion.Kind.CHOICE:
             options = [("", "-")] + [(o, o) for o in question.options]
             return forms.ChoiceField(choices=options, **common)

@@ -28,6 +28,7 @@ from events.registration import (
     registration_create,
 )
 from events.waitlist import waitlist_join
+from pace.lib.auth import AuthenticatedHttpRequest
 from pace.lib.ratelimits import Limited, first_limited, ip_digest, request_ip
 
 # Entries are counted by site for IPv6: anyone renting a server gets a /48, 65,536 /64s.
@@ -169,7 +170,7 @@ def entry_detail(request: HttpRequest, token: str) -> HttpResponse:
     registration = _registration(token)
     context = {
         "r": registration,
-        "members": registration.team.members.all() if registration.team_id else [],
+        "members": registration.team.members.all() if registration.team is not None else [],
     }
     return render(request, "events/entry_detail.html", context)
 
@@ -238,7 +239,7 @@ def entry_cancel(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_required
-def my_races(request: HttpRequest) -> HttpResponse:
+def my_races(request: AuthenticatedHttpRequest) -> HttpResponse:
     entries = (
         Registration.objects.filter(user=request.user)
         .select_related("race__event")

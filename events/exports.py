@@ -12,10 +12,11 @@ import datetime as dt
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import QuerySet
+from django_countries.fields import Country
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -39,12 +40,13 @@ def _local(value: dt.datetime | None, tzname: str) -> dt.datetime | None:
     if value is None:
         return None
     try:
-        zone = ZoneInfo(tzname)
+        zone: dt.tzinfo = ZoneInfo(tzname)
     except (ZoneInfoNotFoundError, ValueError):
         zone = dt.UTC
     return value.astimezone(zone).replace(tzinfo=None, microsecond=0)
 
 
+# A CountryField's value is a Country (the stubs say str), hence the casts below.
 ENTRY_COLUMNS: tuple[tuple[str, Callable[[Registration], Any]], ...] = (
     ("Event", lambda r: r.event.name),
     ("Race", lambda r: r.race.name),
@@ -55,7 +57,7 @@ ENTRY_COLUMNS: tuple[tuple[str, Callable[[Registration], Any]], ...] = (
     ("E-mail", lambda r: r.email),
     ("Sex", lambda r: r.sex),
     ("Birth date", lambda r: r.birth_date),
-    ("Nationality", lambda r: r.nationality.code),
+    ("Nationality", lambda r: cast(Country, r.nationality).code),
     ("Club", lambda r: r.club),
     ("Category", lambda r: r.category.name if r.category else ""),
     ("Team", lambda r: r.team.name if r.team else ""),
@@ -94,7 +96,7 @@ def participants_table(*, user: Any, registrations: QuerySet[Registration]) -> T
     for entry in entries:
         answers = {label_of[key]: value for key, value in entry.answers.items() if key in label_of}
         row = [value(entry) for _, value in ENTRY_COLUMNS]
-        row += [YES_NO.get(answers.get(label), answers.get(label, "")) for label in labels]
+        row += [YES_NO.get(answers.get(label, ""), answers.get(label, "")) for label in labels]
         rows.append(row)
     return Table(header=[name for name, _ in ENTRY_COLUMNS] + labels, rows=rows)
 
@@ -123,7 +125,7 @@ START_LIST_COLUMNS: tuple[tuple[str, Callable[[Registration], Any]], ...] = (
     ("First name", lambda r: r.first_name),
     ("Category", lambda r: r.category.name if r.category else ""),
     ("Club", lambda r: r.club),
-    ("Nationality", lambda r: r.nationality.code),
+    ("Nationality", lambda r: cast(Country, r.nationality).code),
     ("Team", lambda r: r.team.name if r.team else ""),
 )
 

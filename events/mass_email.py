@@ -11,6 +11,7 @@ queued what, and when.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Sequence
@@ -88,9 +89,10 @@ def participants_email(
         RegistrationChange(registration_id=pk, kind=EMAIL, actor=user, detail=detail) for pk in ids
     )
     for change in changes:
-        pk, change_id = change.registration_id, change.pk
         transaction.on_commit(
-            lambda pk=pk, c=change_id: send_participant_email.delay(pk, subject, body, c),
+            functools.partial(
+                send_participant_email.delay, change.registration_id, subject, body, change.pk
+            ),
             robust=True,  # a broker out of reach leaves the copy queued, the page still answers
         )
     return len(ids)
@@ -148,7 +150,11 @@ def participant_email_deliver(
 
 
 def _email_record(change_id: int | None, outcome: str, *, error: Exception | None = None) -> str:
-    change = RegistrationChange.objects.filter(pk=change_id, kind=EMAIL).first()
+    change = (
+        RegistrationChange.objects.filter(pk=change_id, kind=EMAIL).first()
+        if change_id is not None
+        else None
+    )
     if change is not None:
         reason = one_line(f"{type(error).__name__}: {error}")[:300] if error else ""
         change.detail = {**change.detail, "outcome": outcome, "error": reason}

@@ -102,7 +102,7 @@ def registration_cancelled_send(*, registration_id: int, by_organizer: bool) -> 
         return
     # The reverse relation of payments: ``events`` does not import them.
     paid = registration.payments.filter(paid_at__isnull=False).first()
-    members = registration.team.members.all() if registration.team_id else [registration]
+    members = registration.team.members.all() if registration.team is not None else [registration]
     # The entry cancelled first: its address gets the copy of an address team-mates share.
     members = sorted(members, key=lambda member: member.pk != registration.pk)
     race = registration.race

@@ -20,7 +20,7 @@ import datetime as dt
 import math
 import re
 import secrets
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core import signing
@@ -148,7 +148,8 @@ def entrant_is_verified(user: Any | None) -> bool:
 
     if user is None or not user.is_authenticated:
         return False
-    return EmailAddress.objects.filter(user=user, primary=True, verified=True).exists()
+    verified: bool = EmailAddress.objects.filter(user=user, primary=True, verified=True).exists()
+    return verified
 
 
 def _check_holds_of(race: Race, entered_from: str) -> None:
@@ -164,7 +165,10 @@ def _check_holds_of(race: Race, entered_from: str) -> None:
     limit = settings.ENTRY_HOLDS_PER_IP
     if held.count() < limit:
         return
-    first_free = min(held.values_list("hold_expires_at", flat=True))
+    # Never None: the filter on hold_expires_at leaves out entries without one.
+    first_free = min(
+        cast("QuerySet[Any, dt.datetime]", held.values_list("hold_expires_at", flat=True))
+    )
     raise TooManyHeldError(
         f"{limit} entries sent from your connection are waiting to be confirmed in this race "
         "(by the link we e-mailed, or by payment): confirm them, or try again later. To enter "
@@ -185,7 +189,8 @@ def _claim_place(race: Race, offer_token: str) -> WaitlistEntry | None:
             .filter(offer_token=offer_token, status=WaitlistEntry.Status.OFFERED)
             .first()
         )
-        if offer is None or offer.offer_expires_at <= timezone.now():
+        expires_at = offer.offer_expires_at if offer is not None else None
+        if expires_at is None or expires_at <= timezone.now():  # an offered entry has one
             raise RegistrationError("This waitlist offer has expired or was already used.")
         return offer
     if race.capacity is not None and places_taken(race=race) >= race.capacity:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
+from django_countries.fields import Country
 
 from events.models import Event
 
-_STATUS = {
+_STATUS: dict[str, str] = {
     Event.Status.PUBLISHED: "https://schema.org/EventScheduled",
     Event.Status.CANCELLED: "https://schema.org/EventCancelled",
     Event.Status.DRAFT: "https://schema.org/EventScheduled",
@@ -25,7 +26,8 @@ def event_json_ld(event: Event) -> dict[str, Any]:
             "@type": "PostalAddress",
             "addressLocality": event.place,
             "addressRegion": event.region or None,
-            "addressCountry": event.country.code,
+            # CountryField gives a Country; the stubs say str.
+            "addressCountry": cast(Country, event.country).code,
         },
         "geo": {
             "@type": "GeoCoordinates",

@@ -21,6 +21,7 @@ from events.models import Sport
 from events.organizers import organizer_create
 from events.registration import closed_reason
 from events.seo import event_json_ld
+from pace.lib.auth import AuthenticatedHttpRequest
 from pace.lib.pagecache import cached_public_page
 
 PAGE_SIZE = 20
@@ -110,7 +111,7 @@ def course(request: HttpRequest, course_id: int) -> HttpResponse:
 
 
 @login_required
-def organizer_signup(request: HttpRequest) -> HttpResponse:
+def organizer_signup(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Anyone with an account may start an organizer and list events."""
     form = OrganizerSignupForm(request.POST or None, initial={"contact_email": request.user.email})
     if request.method == "POST" and form.is_valid():

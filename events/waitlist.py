@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from typing import Any
 
@@ -50,7 +51,7 @@ def waitlist_offer_places(*, race_id: int) -> list[WaitlistEntry]:
         from events.tasks import send_waitlist_offer
 
         for entry in offered:
-            transaction.on_commit(lambda pk=entry.pk: send_waitlist_offer.delay(pk))
+            transaction.on_commit(functools.partial(send_waitlist_offer.delay, entry.pk))
     return offered
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from django.utils import timezone
+from django_countries.fields import Country
 
 from events.models import Organizer
 from payments import stripe
@@ -21,10 +23,11 @@ def onboarding_url(*, organizer: Organizer, refresh_url: str, return_url: str) -
     account = ConnectedAccount.objects.filter(organizer=organizer).first()
     if account is None or account.disconnected_at is not None:
         # A new key after a disconnection, or Stripe would answer with the gone account.
-        more = [f"{account.disconnected_at.timestamp():.0f}"] if account else []
+        gone_at = account.disconnected_at if account else None
+        more = [f"{gone_at.timestamp():.0f}"] if gone_at else []
         stripe_id = stripe.account_create(
             organizer_id=organizer.pk,
-            country=organizer.country.code,
+            country=cast(Country, organizer.country).code,  # a Country: the stubs say str
             email=organizer.contact_email,
             idempotency_key=stripe.key_for("account", organizer.pk, organizer.created_at, *more),
         )

@@ -120,7 +120,7 @@ PROVIDERS: dict[str, Provider] = {
     Payment.Method.STRIPE: StripeProvider(),
 }
 # How an event's paid entries are paid -> the provider taking them.
-BY_EVENT_METHOD = {
+BY_EVENT_METHOD: dict[str, str] = {
     PaymentMethod.ON_SITE: Payment.Method.ON_SITE,
     PaymentMethod.STRIPE: Payment.Method.STRIPE,
 }

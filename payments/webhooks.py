@@ -97,11 +97,10 @@ def _object(event: dict[str, Any], expected: str) -> dict[str, Any]:
 def webhook_process(*, event: dict[str, Any]) -> str:
     """Handle one verified event once; returns "processed", "duplicate" or "ignored"."""
     kind = event.get("type")
-    handled = HANDLERS.get(kind) if isinstance(kind, str) else None
-    if handled is None:
+    if not isinstance(kind, str) or kind not in HANDLERS:
         logger.info("Stripe event %.80r of type %.80r ignored", event.get("id"), kind)
         return "ignored"
-    expected, handler = handled
+    expected, handler = HANDLERS[kind]
     try:
         event_id, obj = _text(event, "id"), _object(event, expected)
         with transaction.atomic():
