@@ -97,7 +97,7 @@ class RaceTimingAdmin(OrganizerScopedAdmin):
     def _race(self, request: HttpRequest, race_id: int) -> Race:
         """The race of the URL: 404 unless the user may see it, 403 without timing roles."""
         races = scope_to_user(Race.objects.select_related("event"), request.user)
-        race = get_object_or_404(races, pk=race_id)
+        race: Race = get_object_or_404(races, pk=race_id)
         if not has_role_for(request.user, race, self.timing_roles):
             raise PermissionDenied
         return race
@@ -127,7 +127,7 @@ class RaceTimingAdmin(OrganizerScopedAdmin):
         ]
         context["zone"] = zone
         context["read_count"] = reads.count()
-        context["tokens"] = race.timing_tokens.all()  # type: ignore[attr-defined]
+        context["tokens"] = race.timing_tokens.all()
         return TemplateResponse(request, f"{TEMPLATES}/desk.html", context)
 
     def import_view(self, request: HttpRequest, race_id: int) -> HttpResponse:

@@ -33,7 +33,6 @@ class TimingTokenAdmin(OrganizerScopedAdmin):
     search_fields = ["name", "race__name"]
     fields = ["race", "name", "hint", "created_by", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["hint", "created_by", "created_at", "last_used_at", "revoked_at"]
-    autocomplete_fields: list[str] = []
     actions = ["revoke"]
     revoke_roles = EDIT_ROLES
 

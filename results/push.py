@@ -91,7 +91,7 @@ def _read(read: Any, *, points: dict[str, TimingPoint], venue: Venue, seen: set[
 def _batch(body: Any) -> list[Any]:
     if not isinstance(body, dict) or not isinstance(body.get("reads"), list):
         raise BatchError('The body must be a JSON object with a list "reads".')
-    reads = body["reads"]
+    reads: list[Any] = body["reads"]
     if not reads:
         raise BatchError('"reads" is empty.')
     if len(reads) > MAX_READS:
@@ -104,7 +104,7 @@ def push_reads(*, token: TimingToken, body: Any) -> PushAnswer:
     race = token.race
     reads = _batch(body)
     points = {p.name.strip().lower(): p for p in TimingPoint.objects.filter(race=race)}
-    venue, seen = race_venue(race), set()
+    venue, seen = race_venue(race), set[str]()
     results: list[dict[str, Any]] = []
     valid: list[NewRead] = []
     for index, read in enumerate(reads):

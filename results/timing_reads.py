@@ -67,7 +67,7 @@ def _chunks(items: list[T], size: int = CHUNK) -> Iterator[list[T]]:
 
 def chip_bibs(*, race: Race, chips: Iterable[str]) -> dict[str, str]:
     """The bib of each chip the event's chip file maps (others are left out)."""
-    wanted, found = sorted(set(chips) - {""}), {}
+    wanted, found = sorted(set(chips) - {""}), dict[str, str]()
     for chunk in _chunks(wanted):
         rows = ChipMapping.objects.filter(event_id=race.event_id, chip__in=chunk)
         found.update(rows.values_list("chip", "bib"))
@@ -76,7 +76,7 @@ def chip_bibs(*, race: Race, chips: Iterable[str]) -> dict[str, str]:
 
 def entries_by_bib(*, race: Race, bibs: Iterable[str]) -> dict[str, int]:
     """The registration id of each bib that is an entry of this race."""
-    wanted, found = sorted(set(bibs) - {""}), {}
+    wanted, found = sorted(set(bibs) - {""}), dict[str, int]()
     for chunk in _chunks(wanted):
         rows = Registration.objects.filter(race=race, bib__in=chunk)
         found.update(rows.values_list("bib", "pk"))
@@ -84,7 +84,7 @@ def entries_by_bib(*, race: Race, bibs: Iterable[str]) -> dict[str, int]:
 
 
 def already_stored(*, race: Race, source: str, read_ids: Iterable[str]) -> set[str]:
-    wanted, found = sorted(set(read_ids) - {""}), set()
+    wanted, found = sorted(set(read_ids) - {""}), set[str]()
     for chunk in _chunks(wanted):
         rows = TimingRead.objects.filter(race=race, source=source, source_read_id__in=chunk)
         found.update(rows.values_list("source_read_id", flat=True))

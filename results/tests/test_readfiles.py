@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from results.readfiles import LAYOUTS, ReadFileError, Venue, parse
+from results.readfiles import LAYOUTS, ParsedFile, ReadFileError, Venue, parse
 from results.readfiles.base import MAX_BYTES, MAX_LINES, MAX_PROBLEMS
 from results.readfiles.chipfile import parse_chip_file
 
@@ -22,16 +22,16 @@ PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 VENUE = Venue(zone=PARIS, race_day=dt.date(2026, 5, 10))  # summer time: UTC+2
 
 
-def utc(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=dt.UTC)
+def utc(year: int, month: int, day: int, *clock: int) -> dt.datetime:
+    return dt.datetime(year, month, day, *clock).replace(tzinfo=dt.UTC)
 
 
-def read(name: str, layout: str = "auto") -> object:
+def read(name: str, layout: str = "auto") -> ParsedFile:
     return parse((FIXTURES / name).read_bytes(), layout=layout, venue=VENUE)
 
 
-def problems(parsed: object) -> dict[int, tuple[str, str]]:
-    return {p.line: (p.column, p.reason) for p in parsed.problems}  # type: ignore[attr-defined]
+def problems(parsed: ParsedFile) -> dict[int, tuple[str, str]]:
+    return {p.line: (p.column, p.reason) for p in parsed.problems}
 
 
 class TestRaceResult:
