@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -118,12 +119,16 @@ def ranked(rows: dict[int, RowValues]) -> dict[int, RowValues]:
 
 
 def recompute_race(
-    *, race_id: int, now: dt.datetime | None = None, by: object | None = None
+    *, race_id: int, now: dt.datetime | None = None, by: Any = None, close: bool = False
 ) -> int:
-    """Recompute every result of a race from its reads; the number of results changed."""
+    """Recompute every result of a race from its reads; the number of results changed.
+
+    ``close``: take the race as over (everyone unread is DNS, unfinished DNF) even
+    before its cut-off, as publishing does."""
     with transaction.atomic():
         lock_race(race_id)
         setup = load_setup(race_id=race_id, now=now)
+        setup.closed = setup.closed or close
         entries = [
             Entry(*row)
             for row in Registration.objects.filter(entries_query(race_id)).values_list(
@@ -158,7 +163,7 @@ def _store(
     rows: dict[int, RowValues],
     current: dict[int, tuple[int, Inputs, RowValues]],
     *,
-    by: object | None,
+    by: Any,
 ) -> int:
     now = timezone.now()
     changed = [
@@ -189,7 +194,7 @@ def audit(
     *,
     race_id: int,
     changes: list[tuple[int, RowValues, RowValues]],
-    by: object | None,
+    by: Any,
     reason: str = "",
     read_id: int | None = None,
 ) -> int:

@@ -38,6 +38,7 @@ class Listener(Protocol):
     def hub_tick(self, tick: Tick, hub: RaceHub) -> None: ...
     def hub_post(self, encoded: str, hub: RaceHub) -> None: ...
     def hub_kudos(self, athlete: int, count: int, sender: str, hub: RaceHub) -> None: ...
+    def hub_result(self, athlete: int, encoded: str, hub: RaceHub) -> None: ...
     def hub_revoked(self, athletes: list[int]) -> None: ...
 
 
@@ -135,13 +136,21 @@ class RaceHub:
                 listener.hub_post(message["post"], self)
         elif kind == "race.posts":
             self.mirror.set_posts(message["posts"])
-        elif kind == "race.revoked":
+        else:
+            self._tell(kind, message)
+
+    def _tell(self, kind: object, message: dict[str, Any]) -> None:
+        """Messages the listeners hear and the mirror keeps nothing of."""
+        if kind == "race.revoked":
             for listener in self.everyone():
                 listener.hub_revoked(message["athletes"])
         elif kind == "race.kudos":
             for athlete, count, sender in message["kudos"]:
                 for listener in self.everyone():
                     listener.hub_kudos(athlete, count, sender, self)
+        elif kind == "race.result":  # a timed result (tracking.fanout.results)
+            for listener in self.everyone():
+                listener.hub_result(message["athlete"], message["frame"], self)
 
     def _on_tick(self, tick: Tick) -> None:
         if not self.synced:

@@ -127,5 +127,13 @@ class Viewer:
         if athlete in self.follows or athlete in self.leaders:
             hub.post(self.outlet, f'{{"type":"kudos","athlete":{athlete},"count":{count}}}')
 
+    def hub_result(self, athlete: int, encoded: str, hub: RaceHub) -> None:
+        """A timed result (``tracking.fanout.results``): to the viewers the tick's own
+        ``result`` frames go to, those following the athlete and everyone for a leader."""
+        if self.lagging or not self.synced:
+            return
+        if athlete in self.follows or athlete in self.leaders:
+            hub.post(self.outlet, encoded)
+
     def hub_revoked(self, athletes: list[int]) -> None:
         """Trackers' business."""

@@ -186,6 +186,9 @@ class TrackerConsumer(JsonFrames):
             frame = dumps({"type": "kudos", "from": sender, "count": count})
             race_hub.post(self.outlet, frame)
 
+    def hub_result(self, athlete: int, encoded: str, race_hub: RaceHub) -> None:
+        """Spectators' business: PROTOCOL.md gives the tracker no ``result`` frame."""
+
     def hub_revoked(self, athletes: list[int]) -> None:
         if self.athlete is not None and self.athlete.id in athletes:
             self._later_call(self._rechecktoken_value())

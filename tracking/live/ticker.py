@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import socket
-import time
 import uuid
 from typing import Any
 
@@ -23,11 +22,13 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from pace.lib.clock import SYSTEM, Clock
 from tracking.live.engine import Crossing, RaceEngine, TickOutput
 from tracking.live.groups import race_group
 from tracking.live.livestore import TickerMemory, live_store
 from tracking.models import SplitCrossing
 from tracking.selectors import live_race_ids, race_for_ticker, race_info, roster
+from tracking.signals import crossings_stored
 
 logger = logging.getLogger(__name__)
 ROSTER_REFRESH_SECONDS = 10.0
@@ -62,20 +63,24 @@ def restore(engine: RaceEngine, memory: TickerMemory, *, skip: bool) -> None:
 
 
 def store_crossings(*, race_id: int, crossings: list[Crossing]) -> None:
-    SplitCrossing.objects.bulk_create(
-        [
-            SplitCrossing(
-                race_id=race_id,
-                registration_id=c.athlete,
-                point=c.point,
-                distance_m=c.distance,
-                time=dt.datetime.fromtimestamp(c.time, tz=dt.UTC),
-                rank=c.rank,
-            )
-            for c in crossings
-        ],
-        ignore_conflicts=True,
-    )
+    rows = [
+        SplitCrossing(
+            race_id=race_id,
+            registration_id=c.athlete,
+            point=c.point,
+            distance_m=c.distance,
+            time=dt.datetime.fromtimestamp(c.time, tz=dt.UTC),
+            rank=c.rank,
+        )
+        for c in crossings
+    ]
+    SplitCrossing.objects.bulk_create(rows, ignore_conflicts=True)
+    stored = [(row.registration_id, row.point, row.time) for row in rows]
+    for receiver, error in crossings_stored.send_robust(
+        sender=SplitCrossing, race_id=race_id, crossings=stored
+    ):
+        if isinstance(error, Exception):
+            logger.error("race %s: %r failed on crossings", race_id, receiver, exc_info=error)
 
 
 def tick_message(out: TickOutput) -> dict[str, Any]:
@@ -96,8 +101,9 @@ def tick_message(out: TickOutput) -> dict[str, Any]:
 class RaceTicker:
     """One race's engine, fed from the race's buffer, publishing to its group."""
 
-    def __init__(self, race_id: int, *, after_unstored: bool = True) -> None:
+    def __init__(self, race_id: int, *, after_unstored: bool = True, clock: Clock = SYSTEM) -> None:
         self.race_id = race_id
+        self.clock = clock
         # Whether a tick after the stored state may have been sent: unknown (so assumed)
         # when taking a race over; known when this runner reloads its own ticker.
         self.after_unstored = after_unstored
@@ -126,14 +132,14 @@ class RaceTicker:
         if memory is not None:
             self.cursor = memory.cursor
             restore(self.engine, memory, skip=self.after_unstored)
-        self.roster_at = time.monotonic()
+        self.roster_at = self.clock.monotonic()
 
     async def _refresh_roster(self) -> None:
         assert self.engine is not None
         known = set(self.engine.athletes)
         for athlete in await database_sync_to_async(roster)(race_id=self.race_id, known=known):
             self.engine.athletes[athlete.id] = athlete
-        self.roster_at = time.monotonic()
+        self.roster_at = self.clock.monotonic()
 
     async def take_fixes(self) -> None:
         """Read the race's new fixes and move its athletes by them (between ticks, too)."""
@@ -150,7 +156,7 @@ class RaceTicker:
         if self.engine is None:
             await self.load()
         assert self.engine is not None
-        if time.monotonic() - self.roster_at > ROSTER_REFRESH_SECONDS:
+        if self.clock.monotonic() - self.roster_at > ROSTER_REFRESH_SECONDS:
             await self._refresh_roster()
         await self.take_fixes()
         out = self.engine.tick(now)
@@ -177,8 +183,11 @@ class RaceTicker:
 class TickerRunner:
     """Runs the tickers of the live races whose lease it holds."""
 
-    def __init__(self, *, tick: float | None = None, owner: str | None = None) -> None:
+    def __init__(
+        self, *, tick: float | None = None, owner: str | None = None, clock: Clock = SYSTEM
+    ) -> None:
         self.tick = tick or settings.TRACKING_TICK_SECONDS
+        self.clock = clock  # ticks and the reads between them go by it (tests move it)
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.tickers: dict[int, RaceTicker] = {}
         self.reloading: dict[int, bool] = {}  # races whose ticker failed: had it sent unstored?
@@ -186,9 +195,9 @@ class TickerRunner:
         self.races_at = 0.0
 
     async def _live_races(self) -> list[int]:
-        if time.monotonic() - self.races_at > ROSTER_REFRESH_SECONDS or not self.races_at:
+        if self.clock.monotonic() - self.races_at > ROSTER_REFRESH_SECONDS or not self.races_at:
             self.races = await database_sync_to_async(live_race_ids)()
-            self.races_at = time.monotonic()
+            self.races_at = self.clock.monotonic()
         return self.races
 
     async def run_once(self, now: float | None = None) -> list[int]:
@@ -204,10 +213,10 @@ class TickerRunner:
             ticker = self.tickers.get(race_id)
             if ticker is None:
                 ticker = self.tickers[race_id] = RaceTicker(
-                    race_id, after_unstored=self.reloading.pop(race_id, True)
+                    race_id, after_unstored=self.reloading.pop(race_id, True), clock=self.clock
                 )
             try:
-                await ticker.step(time.time() if now is None else now)
+                await ticker.step(self.clock.time() if now is None else now)
                 ran.append(race_id)
             except Exception:
                 logger.exception("ticker of race %s failed; it reloads next tick", race_id)
@@ -230,12 +239,13 @@ class TickerRunner:
 
     async def run(self) -> None:
         """Tick forever, on the tick's boundaries, taking fixes in between."""
+        clock = self.clock
         while True:
-            next_tick = time.monotonic() + self.tick
+            next_tick = clock.monotonic() + self.tick
             await self.run_once()
-            while (left := next_tick - time.monotonic()) > 0:
-                await asyncio.sleep(min(left, TAKE_FIXES_SECONDS))
-                if next_tick - time.monotonic() > TAKE_FIXES_SECONDS / 2:
+            while (left := next_tick - clock.monotonic()) > 0:
+                await clock.sleep(min(left, TAKE_FIXES_SECONDS))
+                if next_tick - clock.monotonic() > TAKE_FIXES_SECONDS / 2:
                     await self.take_fixes()
 
 
