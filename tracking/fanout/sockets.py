@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
@@ -30,8 +30,8 @@ def query(scope: dict[str, Any], name: str) -> str:
     return parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name, [""])[0]
 
 
-def is_int(value: Any) -> bool:
-    """A JSON integer (a bool is not one)."""
+def is_int(value: Any) -> TypeGuard[int]:
+    """A JSON integer (a bool is not one); the checker then knows it is an int."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
