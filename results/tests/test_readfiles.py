@@ -178,11 +178,13 @@ class TestHostileFiles:
         rows = (line.format(i=i, m=i // 60 % 60, s=i % 60, ms=i % 1000) for i in range(100_000))
         header = "bib,time,point\n" if layout == "generic" else ""
         data = (header + "\n".join(rows)).encode()
-        started = time.perf_counter()
+        # CPU time of this process: the machine's other work (tests run in parallel on a
+        # shared box) must not fail it, and a slow parser still would.
+        started = time.process_time()
         parsed = parse(data, layout=layout, venue=VENUE)
-        elapsed = time.perf_counter() - started
+        elapsed = time.process_time() - started
         assert len(parsed.reads) == 100_000 and parsed.problem_count == 0
-        assert elapsed < 10, f"{layout}: 100,000 lines in {elapsed:.1f} s"
+        assert elapsed < 10, f"{layout}: 100,000 lines in {elapsed:.1f} s of CPU"
 
 
 lines = st.lists(
