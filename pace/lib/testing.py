@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import heapq
+import inspect
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -54,3 +58,77 @@ def eventually(check: Callable[[], T], *, timeout: float = WAIT_SECONDS) -> T:
             if time.monotonic() > deadline:
                 raise
         time.sleep(0.1)  # between tries of a condition, not a wait for one
+
+
+async def wait_until(
+    check: Callable[[], Any | Awaitable[Any]], *, timeout: float = WAIT_SECONDS
+) -> Any:
+    """Await until ``check()`` (a function or a coroutine function) is truthy and return
+    it, raising TimeoutError past the deadline: for what another task, thread or process
+    does (a frame through a channel layer, a commit), never for time to pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not true after {timeout} s: {check!r}")
+        await asyncio.sleep(0.005)  # between tries of a condition, not a wait for one
+
+
+class FakeClock:
+    """A ``pace.lib.clock.Clock`` that moves only when a test advances it.
+
+    Its sleepers wake in the order they are due, each at its own time, and run until
+    they wait again before the next one wakes: a loop that sleeps between iterations
+    runs its iterations as it would in real time, however far the test moves."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self.start = time.time() if start is None else start
+        self.elapsed = 0.0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    def time(self) -> float:
+        return self.start + self.elapsed
+
+    def monotonic(self) -> float:
+        return 1_000_000.0 + self.elapsed
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)  # a yield, as asyncio.sleep(0) is
+            return
+        future = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.elapsed + seconds, next(self._order), future))
+        await future
+
+    @property
+    def sleepers(self) -> int:
+        """Tasks asleep on this clock now."""
+        return sum(1 for *_, future in self._sleepers if not future.done())
+
+    async def sleeping(self, count: int = 1, *, timeout: float = WAIT_SECONDS) -> None:
+        """Wait until ``count`` tasks sleep on this clock (a loop is between iterations)."""
+        await wait_until(lambda: self.sleepers >= count, timeout=timeout)
+
+    async def advance(self, seconds: float) -> None:
+        """Move the clock ``seconds`` on, waking whoever falls due meanwhile."""
+        target = self.elapsed + seconds
+        while self._sleepers and self._sleepers[0][0] <= target:
+            due, _, future = heapq.heappop(self._sleepers)
+            if future.done():  # its sleeper was cancelled
+                continue
+            self.elapsed = max(self.elapsed, due)
+            future.set_result(None)
+            await _settle()
+        self.elapsed = target
+        await _settle()
+
+
+async def _settle() -> None:
+    """Let the tasks woken so far run up to their next wait that is not a bare yield."""
+    for _ in range(20):
+        await asyncio.sleep(0)

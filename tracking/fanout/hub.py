@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from channels.layers import get_channel_layer
 
 from pace.daphne_patches.outlet import Outlet, text_frame
+from pace.lib.clock import SYSTEM, Clock
 from tracking.fanout.mirror import RaceMirror
 from tracking.fanout.tick import Tick
 from tracking.live.groups import race_group
@@ -45,8 +46,9 @@ class Listener(Protocol):
 class RaceHub:
     """This process's subscription to one race's group."""
 
-    def __init__(self, race_id: int) -> None:
+    def __init__(self, race_id: int, *, clock: Clock = SYSTEM) -> None:
         self.race_id = race_id
+        self.clock = clock  # what waits between reads of the race goes by (tests move it)
         # Spectators, then athletes' phones: a tick goes to spectators first (a phone's
         # state is due every few seconds, and nobody watches it to the second).
         self.listeners: set[Listener] = set()
@@ -95,7 +97,7 @@ class RaceHub:
                 state = await live_store().full_state(self.race_id)
             except Exception:
                 logger.warning("race %s: live state unreadable; retrying", self.race_id)
-                await asyncio.sleep(RELOAD_RETRY_SECONDS)
+                await self.clock.sleep(RELOAD_RETRY_SECONDS)
                 continue
             self.mirror.reset(state)
             self.field_seqs = {}  # every viewer gets a snapshot at the mirror's seq or later
@@ -106,7 +108,7 @@ class RaceHub:
             # Redis restarted and the ticker has not written the race whole yet): wait a
             # little, keeping what arrives meanwhile.
             self.early = [tick for tick in early if tick.seq > self.mirror.seq] + self.early
-            await asyncio.sleep(RELOAD_RETRY_SECONDS)
+            await self.clock.sleep(RELOAD_RETRY_SECONDS)
         self.synced = True
         self.loads += 1
         for listener in self.everyone():

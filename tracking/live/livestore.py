@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 
+from pace.lib.clock import SYSTEM, Clock
 from pace.lib.jsonfast import dumps
 from tracking.live.engine import Fix
 
@@ -58,7 +58,8 @@ def decode_fixes(raw: str | bytes) -> list[Fix]:
 class MemoryLiveStore:
     """The embedded topology's store: plain dicts in the one process."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = SYSTEM) -> None:
+        self.clock = clock  # leases lapse by it (a test moves it; Redis keeps its own)
         self.fixes: dict[int, list[Fix]] = {}
         self.meta: dict[int, dict[str, Any]] = {}
         self.states: dict[int, dict[int, str]] = {}
@@ -116,7 +117,7 @@ class MemoryLiveStore:
 
     async def take_lease(self, race_id: int, owner: str, seconds: float) -> bool:
         holder = self.leases.get(race_id)
-        now = time.monotonic()
+        now = self.clock.monotonic()
         if holder is None or holder[0] == owner or holder[1] < now:
             self.leases[race_id] = (owner, now + seconds)
             return True

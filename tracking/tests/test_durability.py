@@ -21,13 +21,15 @@ import websockets
 
 from events.models import Race
 from pace.lib.geo import cumulative_distances, point_at_distance
+from pace.lib.testing import FakeClock, wait_until
 from tracking.live.engine import Fix
-from tracking.live.livestore import live_store
-from tracking.live.ticker import TickerRunner
+from tracking.live.livestore import MemoryLiveStore, live_store
+from tracking.live.ticker import TAKE_FIXES_SECONDS, TickerRunner
 from tracking.sim.testrace import load_test_race_create
 from tracking.tests.helpers import run
 from tracking.tests.serving import daphne_server, manage, migrated_db, sqlite_env
 
+IN_FLIGHT = 10  # batches sent and not acked yet, so that some are when the server dies
 BACKENDS = ["sqlite"] + (
     ["postgresql"] if os.environ.get("DATABASE_URL", "").startswith("postgres") else []
 )
@@ -75,6 +77,7 @@ def _database(
 
 async def _send_until_killed(url: str, token: str, server: subprocess.Popen) -> set[int]:
     acked: set[int] = set()
+    an_ack = asyncio.Event()
     async with websockets.connect(f"{url}/ws/track/?token={token}") as ws:
         json.loads(await ws.recv())  # welcome
         now = time.time()
@@ -84,14 +87,17 @@ async def _send_until_killed(url: str, token: str, server: subprocess.Popen) -> 
                 frame = json.loads(message)
                 if frame["type"] == "ack":
                     acked.add(frame["seq"])
+                    an_ack.set()
 
         reader = asyncio.ensure_future(receive())
         for seq in range(1, 400):
             points = [{"t": now - 400 + seq + i / 10, "lat": 45.9, "lon": 6.13} for i in range(10)]
             await ws.send(json.dumps({"type": "pos", "seq": seq, "points": points}))
-            await asyncio.sleep(0.005)
             if len(acked) >= 20:
                 break
+            if seq - len(acked) >= IN_FLIGHT:  # the next batch once the server acks one
+                an_ack.clear()
+                await asyncio.wait_for(an_ack.wait(), 10)
         os.kill(server.pid, signal.SIGKILL)  # while batches are still in flight
         with contextlib.suppress(TimeoutError, websockets.ConnectionClosed):
             await asyncio.wait_for(reader, 5)
@@ -118,9 +124,19 @@ def test_fixes_acked_before_a_kill_9_are_all_in_the_database(tmp_path, backend):
     assert all(stored.get(seq) == 10 for seq in acked), "an acked batch is missing or partial"
 
 
+def _lease_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The clock leases lapse by: the memory store's, moved by the test; Redis keeps its
+    own, so there a lapse is waited for (``wait_until`` a runner takes the race)."""
+    clock = FakeClock()
+    if isinstance(live_store(), MemoryLiveStore):
+        monkeypatch.setattr(live_store(), "clock", clock)
+    return clock
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_races_ticker_moves_to_another_runner_when_its_holder_dies(settings):
+def test_a_races_ticker_moves_to_another_runner_when_its_holder_dies(settings, monkeypatch):
     settings.TRACKING_LEASE_SECONDS = 0.5
+    clock = _lease_clock(monkeypatch)
     race = load_test_race_create(athletes=2)
     race_obj = Race.objects.select_related("course").get(pk=race["race_id"])
     start, line = race_obj.start_time.timestamp(), race_obj.course.line
@@ -135,9 +151,9 @@ def test_a_races_ticker_moves_to_another_runner_when_its_holder_dies(settings):
         first, second = TickerRunner(owner="first"), TickerRunner(owner="second")
         await live_store().publish_fixes(race["race_id"], [fix(800, start + 240)])
         ran = [await first.run_once(start + 240), await second.run_once(start + 241)]
-        await asyncio.sleep(0.7)  # "first" died: its lease lapses
+        await clock.advance(0.6)  # "first" died: its lease lapses
         await live_store().publish_fixes(race["race_id"], [fix(1000, start + 290)])
-        ran.append(await second.run_once(start + 291))
+        ran.append(await wait_until(lambda: second.run_once(start + 291), timeout=5))
         ran.append(await first.run_once(start + 292))  # back from the dead: not its race now
         taken = second.tickers[race["race_id"]].engine
         return ran, taken.seq, taken.athletes[athlete]
@@ -219,13 +235,14 @@ def test_test_races_are_created_fast_extended_and_deleted_with_their_data():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_hub_holding_a_dead_tickers_unstored_tick_ends_equal_to_the_store(settings):
+def test_a_hub_holding_a_dead_tickers_unstored_tick_ends_equal_to_the_store(settings, monkeypatch):
     """A tick goes to the hubs before it is stored. The ticker that takes a race over
     skips a seq, so a hub that holds the dead ticker's last, unstored tick takes the new
     ticker's first one (every athlete) and ends equal to the store, like every hub."""
     from tracking.fanout import hub as hub_module
 
     settings.TRACKING_LEASE_SECONDS = 0.5
+    clock = _lease_clock(monkeypatch)
     race = load_test_race_create(athletes=3)
     race_obj = Race.objects.select_related("course").get(pk=race["race_id"])
     start, line = race_obj.start_time.timestamp(), race_obj.course.line
@@ -266,10 +283,10 @@ def test_a_hub_holding_a_dead_tickers_unstored_tick_ends_equal_to_the_store(sett
         real_write, store.write_tick = store.write_tick, dies
         await first.run_once(start + 241)  # seq 2: sent, never stored
         store.write_tick = real_write
-        await asyncio.sleep(0.7)  # the lease lapses
+        await clock.advance(0.6)  # the lease lapses
         await store.publish_fixes(race["race_id"], fixes(1000, start + 290))
-        await second.run_once(start + 291)
-        await asyncio.sleep(0.2)
+        await wait_until(lambda: second.run_once(start + 291), timeout=5)
+        await wait_until(lambda: 3 in listener.seqs)  # through the channel layer
         stored = await store.full_state(race["race_id"])
         await hub_module.leave(race["race_id"], listener)
         return listener.seqs, race_hub, stored
@@ -290,24 +307,22 @@ def test_a_runner_moves_athletes_between_ticks_so_a_tick_has_less_to_do(settings
     athlete = race["athletes"][0]["id"]
 
     async def scenario():
-        runner = TickerRunner(tick=3.0, owner="between")
+        clock = FakeClock()
+        runner = TickerRunner(tick=3.0, owner="between", clock=clock)
         task = asyncio.ensure_future(runner.run())
-        for _ in range(100):  # until the first tick has run (the next is 3 s after it)
-            await asyncio.sleep(0.05)
-            ticker = runner.tickers.get(race["race_id"])
-            if ticker is not None and ticker.engine is not None and ticker.engine.seq:
-                break
-        engine = ticker.engine
+        await clock.sleeping()  # the first tick has run; the next is 3 s after it
+        engine = runner.tickers[race["race_id"]].engine
         seq = engine.seq
         lon, lat = point_at_distance(line, cum, 500)
-        await live_store().publish_fixes(race["race_id"], [Fix(athlete, time.time(), lat, lon)])
-        await asyncio.sleep(0.5)
+        await live_store().publish_fixes(race["race_id"], [Fix(athlete, clock.time(), lat, lon)])
+        await clock.advance(TAKE_FIXES_SECONDS)
+        await clock.sleeping()  # back asleep: it has read the fixes
         moved, same_tick = engine.athletes[athlete].t is not None, engine.seq == seq
         task.cancel()
-        return moved, same_tick
+        return seq, moved, same_tick
 
-    moved, same_tick = run(scenario)
-    assert moved and same_tick
+    seq, moved, same_tick = run(scenario)
+    assert seq == 1 and moved and same_tick
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,7 +9,8 @@ from itertools import pairwise
 import pytest
 
 from pace.daphne_patches.outlet import Outlet
-from tracking.fanout.hub import RaceHub
+from pace.lib.testing import FakeClock
+from tracking.fanout.hub import RELOAD_RETRY_SECONDS, RaceHub
 from tracking.fanout.viewer import Viewer
 from tracking.live.livestore import RaceState, TickerMemory, live_store
 from tracking.tests.helpers import run
@@ -52,6 +53,12 @@ async def _hub(viewers: list[Viewer]) -> RaceHub:
     return hub
 
 
+async def _written(hub: RaceHub) -> None:
+    """Until the hub's outbox is written: the frames a socket could not take at once."""
+    while hub.sending is not None and not hub.sending.done():
+        await hub.sending
+
+
 class _Socket(Outlet):
     """A connection whose server holds ``held`` bytes not yet taken by the socket."""
 
@@ -80,7 +87,7 @@ def test_a_snapshot_comes_from_the_hubs_copy_at_the_seq_of_the_ticks_after_it():
         hub = await _hub([viewer])  # the hub reads the store once and resyncs its viewers
         hub.dispatch(_message(2, {1: 200}))
         hub.dispatch(_message(3, {2: 250}))
-        await asyncio.sleep(0.01)
+        await _written(hub)
         return hub
 
     hub = run(scenario)
@@ -103,7 +110,7 @@ def test_a_late_joiner_gets_a_snapshot_with_every_tick_so_far_and_no_read():
         viewer = _viewer(sent)
         hub.listeners.add(viewer)
         viewer.follow([3], hub)
-        await asyncio.sleep(0.01)
+        await _written(hub)
 
     run(scenario)
     (snapshot,) = sent
@@ -129,7 +136,7 @@ def test_the_hub_rereads_the_race_when_ticks_were_lost_and_resyncs_its_viewers(l
         hub.dispatch(_message(2 + lost, {2: 500}))
         await hub.loading
         hub.dispatch(_message(3 + lost, {3: 600}))
-        await asyncio.sleep(0.01)
+        await _written(hub)
         return hub
 
     hub = run(scenario)
@@ -155,7 +162,7 @@ def test_ticks_that_arrive_while_the_hub_reads_the_race_are_applied_after():
         hub.dispatch(_message(1, {1: 100, 2: 90, 3: 80}))  # before the read: kept aside
         hub.dispatch(_message(2, {1: 300}))
         await hub._load()
-        await asyncio.sleep(0.01)
+        await _written(hub)
         return hub
 
     hub = run(scenario)
@@ -175,7 +182,7 @@ def test_a_closed_socket_does_not_stop_the_others_frames():
         gone = Viewer(race={"id": RACE}, outlet=Outlet(broken), max_backlog=1000)
         hub = await _hub([gone, _viewer(sent)])
         hub.dispatch(_message(2, {1: 200}))
-        await asyncio.sleep(0.01)
+        await _written(hub)
 
     run(scenario)
     assert [(f["type"], f["seq"]) for f in sent] == [("snapshot", 1), ("tick", 2)]
@@ -202,7 +209,7 @@ def test_an_empty_store_gives_an_empty_snapshot_then_the_first_ticks():
         viewer = _viewer(sent)
         hub = await _hub([viewer])
         hub.dispatch(_message(1, {1: 10}))
-        await asyncio.sleep(0.01)
+        await _written(hub)
         return await live_store().full_state(RACE)
 
     state = run(scenario)
@@ -213,10 +220,8 @@ def test_an_empty_store_gives_an_empty_snapshot_then_the_first_ticks():
 def test_a_hub_waits_for_a_store_that_lost_the_race_and_then_catches_up(monkeypatch):
     """Redis restarted: the store is behind the ticks the hub holds until the ticker writes
     the race whole; the hub waits (no busy loop), keeps the ticks, then syncs its viewers."""
-    from tracking.fanout import hub as hub_module
-
-    monkeypatch.setattr(hub_module, "RELOAD_RETRY_SECONDS", 0.05)
     sent: list[dict] = []
+    clock = FakeClock()
 
     async def scenario():
         reads = 0
@@ -229,16 +234,19 @@ def test_a_hub_waits_for_a_store_that_lost_the_race_and_then_catches_up(monkeypa
 
         monkeypatch.setattr(live_store(), "full_state", counted)
         viewer = _viewer(sent)
-        hub = RaceHub(RACE)
+        hub = RaceHub(RACE, clock=clock)
         hub.listeners.add(viewer)
         hub.dispatch(_message(7, {1: 700}))  # the store has nothing: it is behind
         loading = asyncio.ensure_future(hub._load())
-        await asyncio.sleep(0.12)
-        assert not hub.synced and 2 <= reads <= 4  # waiting between reads, not spinning
+        await clock.sleeping()
+        await clock.advance(RELOAD_RETRY_SECONDS)
+        await clock.sleeping()
+        assert not hub.synced and reads == 2  # waiting between reads, not spinning
         await _store_tick(8, {1: 800, 2: 790, 3: 780})  # the ticker writes the race whole
         hub.dispatch(_message(8, {1: 800, 2: 790, 3: 780}))
+        await clock.advance(RELOAD_RETRY_SECONDS)
         await loading
-        await asyncio.sleep(0.01)
+        await _written(hub)
         return hub
 
     hub = run(scenario)
@@ -257,18 +265,18 @@ def test_a_slow_socket_gets_nothing_more_until_it_has_read_then_the_latest_state
         viewer.follows = [3]
         hub = await _hub([viewer])
         hub.dispatch(_message(2, {3: 200}))
-        await asyncio.sleep(0.01)
+        await _written(hub)
         viewer.outlet.held = 5000  # the phone stopped reading
         hub.dispatch(_message(3, {3: 300}))
         viewer.hub_post('{"type":"post","athlete":3,"text":"hi"}', hub)
         viewer.hub_kudos(3, 7, "Ann", hub)
         viewer.outlet.held = 10  # reading, not done yet
         hub.dispatch(_message(4, {3: 400}))
-        await asyncio.sleep(0.01)
+        await _written(hub)
         viewer.outlet.held = 0  # all read
         hub.dispatch(_message(5, {3: 500}))
         hub.dispatch(_message(6, {3: 600}))
-        await asyncio.sleep(0.01)
+        await _written(hub)
         return viewer
 
     viewer = run(scenario)
@@ -292,10 +300,10 @@ def test_a_follow_on_a_full_socket_is_answered_once_it_has_read():
         for athlete in (1, 2, 3):
             viewer.follow([athlete], hub)
         hub.dispatch(_message(2, {3: 200}))
-        await asyncio.sleep(0.01)
+        await _written(hub)
         viewer.outlet.held = 0  # all read
         hub.dispatch(_message(3, {3: 300}))
-        await asyncio.sleep(0.01)
+        await _written(hub)
         return viewer
 
     viewer = run(scenario)
@@ -323,7 +331,7 @@ def test_field_frames_fall_due_from_each_viewers_own_snapshot_not_all_on_one_tic
             if seq == 2:
                 hub.listeners.add(second)
                 second.resync(hub)  # joins at seq 2
-        await asyncio.sleep(0.01)
+        await _written(hub)
 
     run(scenario)
     assert _fields(early) == [(4, [1, 3]), (7, [1, 2])]  # since seq 1, then since 4
@@ -344,7 +352,7 @@ def test_a_viewer_that_shortens_its_interval_still_gets_every_change_since_its_l
         hub.dispatch(_message(5, {1: 500}))
         viewer.set_interval(1)
         hub.dispatch(_message(6, {2: 600}))  # field at 6: everything since 3
-        await asyncio.sleep(0.01)
+        await _written(hub)
 
     run(scenario)
     assert _fields(sent) == [(3, [1, 2]), (6, [1, 2, 3])]
@@ -417,7 +425,7 @@ def test_viewers_snapshotted_on_one_tick_get_their_first_field_frames_spread_out
         hub = await _hub([_viewer(frames, interval=10) for frames in sent])  # all at seq 1
         for seq in range(2, 32):
             hub.dispatch(_message(seq, {1 + seq % 3: 100 * seq}))
-        await asyncio.sleep(0.01)
+        await _written(hub)
 
     run(scenario)
     firsts = [_fields(frames)[0] for frames in sent]
@@ -455,7 +463,7 @@ def test_a_tick_goes_to_every_spectator_before_any_phone():
                       for _ in range(20)]  # fmt: skip
         for spectator in spectators:
             race_hub = await hub_module.join(RACE, spectator)
-        await asyncio.sleep(0.01)  # the hub reads the race
+        await race_hub.loading  # the hub reads the race
         race_hub.dispatch(_message(2, {1: 200}))
         for listener in [*phones, *spectators]:
             await hub_module.leave(RACE, listener)
