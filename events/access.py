@@ -64,7 +64,8 @@ def scope_to_user(
 
 def organizer_id_of(obj: Model) -> int | None:
     """Follow ``ORGANIZER_PATH`` from an object to its organizer's id."""
-    path = type(obj).ORGANIZER_PATH
+    # Every organizer-owned model declares ORGANIZER_PATH (Model does not).
+    path = type(obj).ORGANIZER_PATH  # type: ignore[attr-defined]
     if not path:
         return obj.pk
     *hops, last = path.split("__")
@@ -86,4 +87,5 @@ def has_role_for(user: Any, obj: Model | None, roles: frozenset[str]) -> bool:
     mine = roles_of(user)
     if obj is None:
         return any(role in roles for role in mine.values())
-    return mine.get(organizer_id_of(obj)) in roles
+    organizer_id = organizer_id_of(obj)
+    return organizer_id is not None and mine.get(organizer_id, "") in roles

@@ -142,6 +142,7 @@ def _venue_formfield(db_field: models.Field[Any, Any], kwargs: dict[str, Any]) -
 def venue_time_column(model: type[models.Model], name: str) -> Any:
     """A list column showing a stored instant at its row's venue, with the zone's name."""
     field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)  # a stored instant, not a relation
 
     @admin.display(description=str(field.verbose_name), ordering=name)
     def column(obj: models.Model) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -123,7 +123,8 @@ def _measure(piece: Piece) -> _Measured:
         starts.append(len(line))
         part = [[round(p.lon, 6), round(p.lat, 6), p.ele] for p in segment]
         offset = along[-1] if along else 0.0
-        along += [offset + d for d in cumulative_distances(part)]
+        # It reads only lon and lat, never None (an elevation may be).
+        along += [offset + d for d in cumulative_distances(cast("list[list[float]]", part))]
         line += part
     return _Measured(line=line, along=along, starts=starts)
 

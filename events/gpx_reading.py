@@ -15,7 +15,7 @@ import codecs
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 from xml.parsers import expat
 
 # A 30-hour ultra recorded every second has 108,000 points; more is not a course.
@@ -196,7 +196,7 @@ class _Reader:
         self.encoding = encoding
 
 
-def _refuse_dtd(*_: Any) -> None:
+def _refuse_dtd(*_: Any) -> NoReturn:
     raise GPXReadError("GPX files must not contain a DTD (<!DOCTYPE …>)")
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import models
+from django.db.models.fields.mixins import FieldCacheMixin
 
 UTC = dt.UTC
 
@@ -39,7 +40,8 @@ def _cached_relation(obj: models.Model, name: str) -> Any:
         field = obj._meta.get_field(name)
     except Exception:
         return None
-    return getattr(obj, name) if field.is_relation and field.is_cached(obj) else None
+    cached = field.is_relation and isinstance(field, FieldCacheMixin) and field.is_cached(obj)
+    return getattr(obj, name) if cached else None
 
 
 def venue_zone(obj: Any) -> zoneinfo.ZoneInfo | None:
@@ -193,6 +195,6 @@ def event_times_keep_clock(*, event: Any, old_zone: zoneinfo.ZoneInfo) -> int:
         for obj in queryset.only("pk", name):
             clock = venue_local(getattr(obj, name), zone=old_zone)
             moved_to = clock.replace(tzinfo=new_zone).astimezone(UTC)
-            type(obj).objects.filter(pk=obj.pk).update(**{name: moved_to})
+            type(obj)._default_manager.filter(pk=obj.pk).update(**{name: moved_to})
             moved += 1
     return moved

@@ -17,9 +17,9 @@ class Sitemap(DjangoSitemap):
 
     def get_urls(self, page: int | str = 1, site: Any = None, protocol: str | None = None) -> Any:
         base = urlsplit(settings.SITE_URL)
-        return super().get_urls(
-            page=page, site=SimpleNamespace(domain=base.netloc), protocol=base.scheme
-        )
+        # Django reads only the site's domain: no Site row is needed for SITE_URL's.
+        site_url = SimpleNamespace(domain=base.netloc)
+        return super().get_urls(page=page, site=site_url, protocol=base.scheme)  # type: ignore[arg-type]
 
 
 class EventSitemap(Sitemap):

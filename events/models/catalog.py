@@ -291,8 +291,8 @@ class Race(models.Model):
         # (nor leaks the split points of) another's course.
         event = self.event if Race.event.is_cached(self) or self.event_id else None
         if (
-            self.course_id is not None
-            and event is not None
+            event is not None
+            and self.course is not None  # no query without a course_id
             and self.course.organizer_id != event.organizer_id
         ):
             raise ValidationError({"course": "Choose a course of this event's organizer."})

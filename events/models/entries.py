@@ -205,8 +205,8 @@ class DiscountCode(models.Model):
 
     def clean(self) -> None:
         if (
-            self.race_id is not None
-            and self.event_id is not None
+            self.event_id is not None
+            and self.race is not None  # no query without a race_id
             and self.race.event_id != self.event_id
         ):
             raise ValidationError({"race": "Choose a race of this code's event."})
