@@ -91,6 +91,9 @@ class ResultsPublication(models.Model):
     )
     # Last change to official results (the page says "updated"); null if none since.
     changed_at = models.DateTimeField(null=True, blank=True)
+    # Bumped whenever what results are computed from changes for the whole race (rules,
+    # points, waves, categories, start): live reads reuse a process's copy until then.
+    setup_version = models.PositiveIntegerField(default=0, editable=False)
 
     def __str__(self) -> str:
         return f"{self.get_state_display()} results of {self.race_id}"
