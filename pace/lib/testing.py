@@ -36,7 +36,7 @@ def admin_form_data(response: Any) -> dict[str, Any]:
             if field.field.disabled or isinstance(field.field, forms.FileField):
                 continue  # not sent, or no file chosen: the stored one stays
             if isinstance(widget, forms.MultiWidget):
-                for i, part in enumerate(widget.decompress(value)):
+                for i, part in enumerate(widget.decompress(value) or ()):
                     data[f"{field.html_name}_{i}"] = "" if part is None else str(part)
             elif isinstance(value, bool):
                 if value:
@@ -61,11 +61,15 @@ def eventually(check: Callable[[], T], *, timeout: float = WAIT_SECONDS) -> T:
 
 
 async def wait_until(
-    check: Callable[[], Any | Awaitable[Any]], *, timeout: float = WAIT_SECONDS
+    check: Callable[[], Any | Awaitable[Any]],
+    *,
+    timeout: float = WAIT_SECONDS,
+    every: float = 0.005,
 ) -> Any:
     """Await until ``check()`` (a function or a coroutine function) is truthy and return
     it, raising TimeoutError past the deadline: for what another task, thread or process
-    does (a frame through a channel layer, a commit), never for time to pass."""
+    does (a frame through a channel layer, a commit), never for time to pass. ``every``:
+    seconds between tries, longer when a try costs the server something (a connection)."""
     deadline = time.monotonic() + timeout
     while True:
         result = check()
@@ -75,7 +79,7 @@ async def wait_until(
             return result
         if time.monotonic() > deadline:
             raise TimeoutError(f"not true after {timeout} s: {check!r}")
-        await asyncio.sleep(0.005)  # between tries of a condition, not a wait for one
+        await asyncio.sleep(every)  # between tries of a condition, not a wait for one
 
 
 class FakeClock:

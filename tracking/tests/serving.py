@@ -15,13 +15,14 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pace.lib.testing import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = Path(os.environ.get("PACE_TEST_DB_CACHE", "/tmp/pace-test-db"))
@@ -108,18 +109,23 @@ def daphne_server(tmp: Path, *, env: dict[str, str] | None = None) -> Iterator[S
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
+
+    def answers() -> None:
+        if process.poll() is not None:
+            raise RuntimeError("daphne exited")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2):
+                pass
+        except OSError as error:
+            raise AssertionError("daphne is not answering yet") from error
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    started = (tmp / "daphne.log").read_text()
-                    raise RuntimeError(f"daphne did not start:\n{started}") from None
-                time.sleep(0.2)
+        try:
+            eventually(answers, timeout=30)
+        except (AssertionError, RuntimeError):
+            log.flush()
+            started = (tmp / "daphne.log").read_text()
+            raise RuntimeError(f"daphne did not start:\n{started}") from None
         yield Server(url=url, env=env, process=process, db=db)
     finally:
         process.terminate()

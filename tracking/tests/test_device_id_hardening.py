@@ -24,6 +24,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pace.lib.testing import wait_until
 from tracking.admin import TrackerForm
 from tracking.ingest import devices
 from tracking.ingest.athletes import athlete_for_device
@@ -134,11 +135,9 @@ def test_it_tells_every_process_to_forget_a_replaced_id(athletes):
         await devices.devices_listen()
         message = {"type": "devices.forget", "device_ids": [device_id]}
         await get_channel_layer().group_send(devices.DEVICES_GROUP, message)
-        for _ in range(500):  # the message's trip through the layer, not a clock
-            if not devices.remembered_device(device_id)[0]:
-                return True
-            await asyncio.sleep(0.01)
-        return False
+        # The message's trip through the layer, not a clock.
+        await wait_until(lambda: not devices.remembered_device(device_id)[0], timeout=5)
+        return True
 
     assert asyncio.run(other_process())
 

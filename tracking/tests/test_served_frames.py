@@ -136,10 +136,18 @@ def test_a_slow_spectator_skips_to_the_latest_state(tmp_path):
         race = server.test_race(ATHLETES)
         host, port = server.url.removeprefix("http://").split(":")
 
+        live = f"{server.url.replace('http', 'ws')}/ws/live/{race['race_id']}/"
+
         async def first_tick() -> None:
-            live = f"{server.url.replace('http', 'ws')}/ws/live/{race['race_id']}/"
             async with websockets.connect(live, max_size=None) as ws:
                 await _next(ws, "tick")  # the race's ticker is on: snapshots hold its field
+
+        async def ticks_pass() -> None:
+            """Until the ticker has sent two more ticks, which the full socket skips."""
+            async with websockets.connect(live, max_size=None) as ws:
+                first, _ = await _next(ws, "tick")
+                while (await _next(ws, "tick"))[0]["seq"] < first["seq"] + 2:
+                    pass
 
         run(first_tick)
         slow = socket.socket()
@@ -160,7 +168,7 @@ def test_a_slow_spectator_skips_to_the_latest_state(tmp_path):
             slow.sendall(_masked(follow))
         for _ in range(FOLLOWS):  # refused frames: not answered on a full socket either
             slow.sendall(_masked('{"type":"dance"}'))
-        time.sleep(4)  # ticks come and are skipped
+        run(ticks_pass)
         slow.settimeout(0.5)
         data = b""
         deadline = time.monotonic() + 15

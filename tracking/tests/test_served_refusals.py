@@ -11,6 +11,7 @@ from typing import Any
 import websockets
 from websockets.exceptions import ConnectionClosed
 
+from pace.lib.testing import wait_until
 from tracking.tests.helpers import run
 from tracking.tests.serving import daphne_server, migrated_db, sqlite_env
 
@@ -105,13 +106,14 @@ def test_it_refuses_a_socket_past_the_ips_open_cap_until_one_goes_even_abruptly(
                     out["refused"] = await _next(third, "error")
                     out["closed"] = await _closed_after(third, json.dumps({"type": "hello"}))
                 tab.transport.abort()  # gone without a close frame
-                for _ in range(50):  # until daphne has seen it go
+
+                async def admitted() -> dict | None:
                     async with websockets.connect(live, max_size=None) as again:
                         first = json.loads(await asyncio.wait_for(again.recv(), 10))
-                    if first["type"] == "snapshot":
-                        out["again"] = first
-                        break
-                    await asyncio.sleep(0.1)
+                    return first if first["type"] == "snapshot" else None
+
+                # Until daphne has seen it go.
+                out["again"] = await wait_until(admitted, timeout=10, every=0.1)
             return out
 
         out = run(scenario)
