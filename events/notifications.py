@@ -11,6 +11,7 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from events import payment_providers
 from events.models import Registration
 from pace.lib.mail import one_line
 
@@ -100,8 +101,7 @@ def registration_cancelled_send(*, registration_id: int, by_organizer: bool) -> 
     )
     if registration is None:  # confirmed again meanwhile (a late payment found its place)
         return
-    # The reverse relation of payments: ``events`` does not import them.
-    paid = registration.payments.filter(paid_at__isnull=False).first()
+    paid = payment_providers.get().paid(registration=registration)
     members = registration.team.members.all() if registration.team is not None else [registration]
     # The entry cancelled first: its address gets the copy of an address team-mates share.
     members = sorted(members, key=lambda member: member.pk != registration.pk)

@@ -10,12 +10,22 @@ providers from its plugins, without a signal, as Pace has one provider to learn.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 
 from events.models import Registration
+
+
+@dataclass(frozen=True)
+class Paid:
+    """Money an athlete paid for an entry, as the core's e-mails tell it."""
+
+    amount: Decimal
+    currency: str
 
 
 class PaymentProvider(Protocol):
@@ -33,6 +43,9 @@ class PaymentProvider(Protocol):
 
     def payment_expire(self, *, registration: Registration) -> None:
         """The entry's hold ran out, or it was cancelled: its pending payments never complete."""
+
+    def paid(self, *, registration: Registration) -> Paid | None:
+        """What was last paid for the entry (None: nothing was charged)."""
 
     def method_problem(self, *, organizer_id: int, method: str) -> str:
         """Why an organizer's event cannot take entries paid by ``method`` now ("" when it can)."""

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events.models import Registration
+from events.payment_providers import Paid
 from events.registration import RegistrationError, entries_of
 from payments import stripe
 from payments.models import ConnectedAccount, MoneyLog, Payment
@@ -147,6 +148,10 @@ class CheckoutProvider:
 
     def payment_expire(self, *, registration: Registration) -> None:
         payment_expire(registration=registration)
+
+    def paid(self, *, registration: Registration) -> Paid | None:
+        payment = registration.payments.filter(paid_at__isnull=False).first()
+        return None if payment is None else Paid(amount=payment.amount, currency=payment.currency)
 
     def method_problem(self, *, organizer_id: int, method: str) -> str:
         return method_problem(organizer_id=organizer_id, method=method)

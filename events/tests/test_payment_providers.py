@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 
 from events import payment_providers
 from events.models import Registration
+from events.payment_providers import Paid
 
 
 class _Provider:
@@ -21,6 +22,9 @@ class _Provider:
 
     def payment_expire(self, *, registration: Registration) -> None:
         pass
+
+    def paid(self, *, registration: Registration) -> Paid | None:
+        return None
 
     def method_problem(self, *, organizer_id: int, method: str) -> str:
         return ""
