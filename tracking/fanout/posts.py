@@ -44,7 +44,7 @@ def post_frame(post: Post, name: str) -> str:
 
 async def post_create(*, athlete: Author, text: str) -> Post:
     """Store a post, keep it for new spectators' snapshots and show it to the race now."""
-    post = await database_sync_to_async(Post.objects.create)(
+    post: Post = await database_sync_to_async(Post.objects.create)(
         race_id=athlete.race_id, registration_id=athlete.id, text=text.strip()[:MAX_LENGTH]
     )
     frame = post_frame(post, athlete.name)

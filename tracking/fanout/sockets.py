@@ -27,7 +27,8 @@ from tracking.fanout.kudos import Bucket
 
 def query(scope: dict[str, Any], name: str) -> str:
     """One query-string parameter of the socket's URL ("" when absent)."""
-    return parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name, [""])[0]
+    raw: bytes = scope.get("query_string", b"")
+    return parse_qs(raw.decode("latin-1")).get(name, [""])[0]
 
 
 def is_int(value: Any) -> TypeGuard[int]:
@@ -58,7 +59,8 @@ def decode_frame(text: str) -> Any:
     return frame
 
 
-class JsonFrames(AsyncWebsocketConsumer):
+# channels ships no type information: its consumer is Any to mypy.
+class JsonFrames(AsyncWebsocketConsumer):  # type: ignore[misc]
     """JSON text frames in and out; a bad frame is answered, never fatal."""
 
     shut = False  # refused at connect: closing, every frame ignored

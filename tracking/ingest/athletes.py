@@ -102,4 +102,5 @@ def last_seq(*, athlete_id: int, device: int = 0) -> int | None:
     found = Position.objects.filter(
         registration_id=athlete_id, device_key=device, seq__gt=0
     ).aggregate(m=Max("seq"))
-    return found["m"]
+    highest: int | None = found["m"]
+    return highest

@@ -19,7 +19,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import SuspiciousOperation
 from django.http import QueryDict
@@ -153,7 +153,9 @@ def _from_location(location: Any, *, now: float) -> dict[str, Any]:
     if not isinstance(location, dict) or not isinstance(location.get("coords"), dict):
         raise PointError("location.coords is missing")
     coords = location["coords"]
-    battery = location.get("battery") if isinstance(location.get("battery"), dict) else {}
+    battery = location.get("battery")
+    if not isinstance(battery, dict):
+        battery = {}
     level = _known(_float(battery.get("level"), "battery.level"))
     _check_bearing(coords.get("heading"), "heading")
     for key in ("latitude", "longitude"):
@@ -196,7 +198,7 @@ def _checked(point: dict[str, Any], *, now: float) -> dict[str, Any]:
 
 def _form(body: bytes, form: QueryDict | None) -> dict[str, str]:
     if form is not None:  # the body as Django read it (multipart included)
-        return form.dict()
+        return cast("dict[str, str]", form.dict())  # a form's values are text
     try:
         return QueryDict(body).dict()
     except (SuspiciousOperation, ValueError):  # more fields than Django takes

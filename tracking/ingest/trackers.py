@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -169,7 +170,7 @@ def _entry(registration: Registration) -> TrackedEntry:
     return TrackedEntry(registration, tracker_for(registration), opens, closes)
 
 
-def trackable_entries(*, user: object) -> list[TrackedEntry]:
+def trackable_entries(*, user: User) -> list[TrackedEntry]:
     """A user's confirmed entries in published races whose tracking is open or still to come."""
     registrations = (
         Registration.objects.filter(

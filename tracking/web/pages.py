@@ -7,6 +7,7 @@ Thin: the spectator page renders a shell that ``static/tracking/live.js`` fills 
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -63,6 +64,7 @@ def _entries(request: HttpRequest, token: str) -> list[TrackedEntry] | None:
     if token:
         entry = entry_for_token(token=token)
         return [entry] if entry else None
+    assert request.user.is_authenticated  # track() sends anonymous visitors to log in
     return trackable_entries(user=request.user)
 
 
@@ -128,7 +130,7 @@ def track(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     entries = _entries(request, token)
     if entries is None:
-        context = {"invalid_token": True}
+        context: dict[str, Any] = {"invalid_token": True}
         return render(request, "tracking/track.html", context, status=404)
     errors: dict[int, str] = {}
     limited: Limited | None = None
