@@ -66,8 +66,9 @@ def organizer_id_of(obj: Model) -> int | None:
     """Follow ``ORGANIZER_PATH`` from an object to its organizer's id."""
     # Every organizer-owned model declares ORGANIZER_PATH (Model does not).
     path = type(obj).ORGANIZER_PATH  # type: ignore[attr-defined]
-    if not path:
-        return obj.pk
+    if not path:  # an Organizer: its own id
+        own_id: int | None = obj.pk
+        return own_id
     *hops, last = path.split("__")
     target: Any = obj
     for hop in hops:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import Task, shared_task
 
@@ -13,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=8)
-def refund_unplaced_payment(self: Task, payment_id: int) -> None:
+def refund_unplaced_payment(self: Task[Any, Any], payment_id: int) -> None:
     """Give back a payment that found no place; Stripe's idempotency makes reruns harmless."""
     try:
         refunds.refund_unplaced(payment_id=payment_id)
