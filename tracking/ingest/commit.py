@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from pace.lib.clock import SYSTEM, Clock
 from tracking.ingest.fixes import COLUMNS
 from tracking.live.engine import Fix
 from tracking.live.livestore import live_store
@@ -99,9 +100,10 @@ class GroupCommit:
     windows do not.
     """
 
-    def __init__(self, window: float, publish_window: float) -> None:
+    def __init__(self, window: float, publish_window: float, *, clock: Clock = SYSTEM) -> None:
         self.window = window
         self.publish_window = min(publish_window, window)
+        self.clock = clock  # both windows go by it (tests move it)
         self.pending: list[tuple[list[tuple[Any, ...]], Done]] = []
         self.wakeup = asyncio.Event()
         self.to_store: list[tuple[list[tuple[Any, ...]], list[Done]]] = []
@@ -139,7 +141,7 @@ class GroupCommit:
     async def _gather(self) -> None:
         while True:
             await self.wakeup.wait()
-            await asyncio.sleep(self.publish_window)
+            await self.clock.sleep(self.publish_window)
             batches, self.pending = self.pending, []
             self.wakeup.clear()
             failures = self.failures
@@ -156,13 +158,13 @@ class GroupCommit:
             self.store_wakeup.set()
 
     async def _write(self) -> None:
-        loop = asyncio.get_running_loop()
+        loop, clock = asyncio.get_running_loop(), self.clock
         started = -math.inf
         while True:
             await self.store_wakeup.wait()
             # One commit a window at most: what comes meanwhile joins the next one.
-            await asyncio.sleep(max(0.0, started + self.window - loop.time()))
-            started = loop.time()
+            await clock.sleep(max(0.0, started + self.window - clock.monotonic()))
+            started = clock.monotonic()
             groups, self.to_store = self.to_store, []
             self.store_wakeup.clear()
             rows = [row for group, _ in groups for row in group]

@@ -15,6 +15,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from pace.lib.clock import SYSTEM, Clock
 from pace.lib.jsonfast import dumps, loads
 from pace.lib.ratelimits import ahit
 from tracking.fanout import hub, posts
@@ -39,6 +40,7 @@ class TrackerConsumer(JsonFrames):
     standing: str | None = None  # the athlete's latest state (encoded), not sent yet
     standing_status: str | None = None  # the status last sent
     standing_due = 0.0  # monotonic time of the next state frame
+    clock: Clock = SYSTEM  # what standing_due is on (tests move it)
     refusing = False  # a batch was not stored: this socket is closing, take nothing more
 
     async def connect(self) -> None:
@@ -166,7 +168,7 @@ class TrackerConsumer(JsonFrames):
             self.standing = encoded
         if self.standing is None:
             return
-        now = time.monotonic()
+        now = self.clock.monotonic()
         entry = tick.field_changes.get(athlete)
         new_status = entry is not None and not entry.endswith(f'"{self.standing_status}"]')
         if now < self.standing_due and not new_status:

@@ -68,5 +68,12 @@ async def frames_until(client: WebsocketCommunicator, kind: str, timeout: float 
             return out
 
 
+async def outbox_written(hub: Any) -> None:
+    """Until a ``RaceHub``'s outbox is written: the frames a socket could not take at once
+    (a communicator's never can) are then with their clients."""
+    while hub.sending is not None and not hub.sending.done():
+        await hub.sending
+
+
 def point(t: float, lat: float = 45.0, lon: float = 6.0, **extra: Any) -> dict[str, Any]:
     return {"t": t, "lat": lat, "lon": lon, **extra}

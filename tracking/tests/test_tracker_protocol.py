@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import time
+from typing import Any
 
 import pytest
 from django.utils import timezone
 
+from pace.lib.testing import FakeClock, wait_until
 from tracking.models import Position, Post, Tracker
 from tracking.sim.testrace import load_test_race_create
-from tracking.tests.helpers import connect, frame, point, run, send
+from tracking.tests.helpers import connect, frame, outbox_written, point, run, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -304,13 +307,18 @@ def test_it_closes_a_connection_whose_token_was_replaced(race):
     assert ack == {"type": "ack", "seq": 1}
 
 
-def test_it_sends_the_athlete_its_standing_now_and_then_and_at_once_on_a_new_status(race, settings):
+def test_it_sends_the_athlete_its_standing_now_and_then_and_at_once_on_a_new_status(
+    race, settings, monkeypatch
+):
     from channels.layers import get_channel_layer
 
     from tracking.fanout import hub
+    from tracking.ingest.consumers import TrackerConsumer
     from tracking.live.groups import race_group
 
     settings.TRACKING_STATE_SECONDS = 1.0
+    clock = FakeClock()
+    monkeypatch.setattr(TrackerConsumer, "clock", clock)
     athlete = race["athletes"][0]
 
     def tick(seq: int, distance: int | None, status: str = "racing") -> dict:
@@ -336,11 +344,11 @@ def test_it_sends_the_athlete_its_standing_now_and_then_and_at_once_on_a_new_sta
             (5, 130, "finished", 0),  # due and new: sent
         ]:
             await layer.group_send(group, tick(seq, distance, status))
-            while race_hub.last_seq < seq or not race_hub.synced:  # the hub has it
-                await asyncio.sleep(0.01)
-            while not await client.receive_nothing(0.1):
+            await wait_until(lambda: race_hub.last_seq >= seq and race_hub.synced)  # noqa: B023
+            await outbox_written(race_hub)
+            while not await client.receive_nothing(0):
                 got.append((seq, await frame(client)))
-            await asyncio.sleep(pause)
+            await clock.advance(pause)
         return got
 
     got = run(scenario)
@@ -351,6 +359,11 @@ def test_it_sends_the_athlete_its_standing_now_and_then_and_at_once_on_a_new_sta
     ]
     assert got[0][1] == {"type": "state", "distance": 100, "progress": 0.1, "rank": 2,
                          "status": "racing"}  # fmt: skip
+
+
+def _seqs(batches: list[tuple[list[tuple[Any, ...]], Any]]) -> set[int]:
+    """The seqs of a group commit's batches (``pending``, ``to_store``)."""
+    return {row[2] for rows, _ in batches for row in rows}
 
 
 @pytest.mark.parametrize("behind", ["queued for writing", "being handed to the ticker"])
@@ -366,18 +379,20 @@ def test_a_failed_commit_fails_the_batches_behind_it_and_loses_nothing(race, mon
     now = time.time()
     store, commits = commit.store_rows, []
     publish, published = commit._publish, []
+    sent_behind = threading.Event()  # the phone has sent the batches behind the failing one
 
     def failing_once(rows):
         commits.append(len(rows))
         if len(commits) == 2:
-            time.sleep(0.3)  # the phone sends its next batches meanwhile
+            sent_behind.wait(10)  # the phone sends its next batches meanwhile
             raise OperationalError("the database went away")
         store(rows)
 
     async def slow_third(rows):
         published.append(len(rows))
         if len(published) == 3 and behind == "being handed to the ticker":
-            await asyncio.sleep(0.4)  # still in hand when the commit fails
+            group = commit.group_commit()
+            await wait_until(lambda: group.failures)  # still in hand when the commit fails
         await publish(rows)
 
     monkeypatch.setattr(commit, "store_rows", failing_once)
@@ -390,14 +405,22 @@ def test_a_failed_commit_fails_the_batches_behind_it_and_loses_nothing(race, mon
         await send(client, batches[0])
         assert await frame(client) == {"type": "ack", "seq": 1}
         await send(client, batches[1])
-        await asyncio.sleep(0.15)  # seq 2 is being stored
+        await wait_until(lambda: len(commits) == 2)  # seq 2 is being stored
         await send(client, batches[2])
-        await asyncio.sleep(0.01)
+        group = commit.group_commit()
+        if behind == "queued for writing":
+            await wait_until(lambda: 3 in _seqs(group.to_store))
+        else:
+            await wait_until(lambda: len(published) == 3)
         await send(client, batches[3])  # seq 3 queued for storing, seq 4 not yet gathered
+        await wait_until(  # seq 4 is with the group commit
+            lambda: 4 in _seqs(group.pending) | _seqs(group.to_store) or len(published) > 3
+        )
+        sent_behind.set()
         refused = await frame(client)
         await send(client, batches[4])  # already on its way when the server gave up
         closed = await client.receive_output(3)
-        await asyncio.sleep(0.5)  # the phone's reconnect back-off: later commits would be done
+        await group.submit([])  # the phone's back-off: every commit before this one is done
         again = await connect(f"/ws/track/?token={athlete['token']}")
         welcome = await frame(again)
         acks = []
@@ -423,37 +446,45 @@ def test_the_ticker_has_a_fix_before_its_commit_and_commits_stay_grouped(
     from tracking.ingest import commit
     from tracking.live.livestore import live_store
 
-    settings.TRACKING_COMMIT_WINDOW_SECONDS = 0.4
-    settings.TRACKING_PUBLISH_WINDOW_SECONDS = 0.01
+    window, publish_window = 0.4, 0.01
     athlete, now = race["athletes"][0], time.time()
     store, commits = commit.store_rows, []
     monkeypatch.setattr(commit, "store_rows", lambda rows: (commits.append(rows), store(rows)))
+    clock = FakeClock()
 
     async def published(t: float) -> bool:
         _, fixes = await live_store().read_fixes(race["race_id"], "0")
         return any(f.athlete == athlete["id"] and abs(f.t - t) < 0.001 for f in fixes)
 
     async def scenario():
+        group = commit.GroupCommit(window, publish_window, clock=clock)
+        commit._commits[asyncio.get_running_loop()] = group  # this loop's, on the test's clock
         client = await connect(f"/ws/track/?token={athlete['token']}")
         await frame(client)
         await send(client, {"type": "pos", "seq": 1, "points": [point(now - 30)]})
+        await clock.sleeping()  # the publish window
+        await clock.advance(publish_window)
         assert await frame(client) == {"type": "ack", "seq": 1}  # the first commit: at once
         await send(client, {"type": "pos", "seq": 2, "points": [point(now - 29)]})
-        waited = 0.0
-        while not await published(now - 29):
-            await asyncio.sleep(0.01)
-            waited += 0.01
-        not_acked_yet = await client.receive_nothing(0.1)  # the commit window is not over
+        await clock.sleeping()
+        before_window = not await published(now - 29)
+        await clock.advance(publish_window)
+        await wait_until(lambda: published(now - 29))
+        await clock.sleeping()  # the writer waits out the commit window
+        not_acked_yet = await client.receive_nothing(0)
+        await clock.advance(window)
         ack = await frame(client)
-        started = time.monotonic()
+        started = clock.monotonic()
         for seq in range(3, 23):  # a batch every 20 ms
             await send(client, {"type": "pos", "seq": seq, "points": [point(now - 30 + seq)]})
-            await asyncio.sleep(0.02)
+            await wait_until(lambda: group.pending)
+            await clock.advance(0.02)
+        await clock.advance(window)  # the last commit window ends
         acks = [await frame(client) for _ in range(3, 23)]
-        return waited, not_acked_yet, ack, acks, time.monotonic() - started
+        return before_window, not_acked_yet, ack, acks, clock.monotonic() - started
 
-    waited, not_acked_yet, ack, acks, took = run(scenario)
-    assert waited < 0.3 and not_acked_yet and ack == {"type": "ack", "seq": 2}
+    before_window, not_acked_yet, ack, acks, took = run(scenario)
+    assert before_window and not_acked_yet and ack == {"type": "ack", "seq": 2}
     assert acks == [{"type": "ack", "seq": s} for s in range(3, 23)]
-    assert len(commits) - 2 <= took / 0.4 + 2  # twenty batches, a few commits
+    assert len(commits) - 2 <= took / window + 1  # twenty batches, a few commits
     assert Position.objects.filter(registration_id=athlete["id"]).count() == 22

@@ -13,7 +13,7 @@ from pace.lib.testing import FakeClock
 from tracking.fanout.hub import RELOAD_RETRY_SECONDS, RaceHub
 from tracking.fanout.viewer import Viewer
 from tracking.live.livestore import RaceState, TickerMemory, live_store
-from tracking.tests.helpers import run
+from tracking.tests.helpers import outbox_written, run
 
 RACE = 424242
 
@@ -53,12 +53,6 @@ async def _hub(viewers: list[Viewer]) -> RaceHub:
     return hub
 
 
-async def _written(hub: RaceHub) -> None:
-    """Until the hub's outbox is written: the frames a socket could not take at once."""
-    while hub.sending is not None and not hub.sending.done():
-        await hub.sending
-
-
 class _Socket(Outlet):
     """A connection whose server holds ``held`` bytes not yet taken by the socket."""
 
@@ -87,7 +81,7 @@ def test_a_snapshot_comes_from_the_hubs_copy_at_the_seq_of_the_ticks_after_it():
         hub = await _hub([viewer])  # the hub reads the store once and resyncs its viewers
         hub.dispatch(_message(2, {1: 200}))
         hub.dispatch(_message(3, {2: 250}))
-        await _written(hub)
+        await outbox_written(hub)
         return hub
 
     hub = run(scenario)
@@ -110,7 +104,7 @@ def test_a_late_joiner_gets_a_snapshot_with_every_tick_so_far_and_no_read():
         viewer = _viewer(sent)
         hub.listeners.add(viewer)
         viewer.follow([3], hub)
-        await _written(hub)
+        await outbox_written(hub)
 
     run(scenario)
     (snapshot,) = sent
@@ -136,7 +130,7 @@ def test_the_hub_rereads_the_race_when_ticks_were_lost_and_resyncs_its_viewers(l
         hub.dispatch(_message(2 + lost, {2: 500}))
         await hub.loading
         hub.dispatch(_message(3 + lost, {3: 600}))
-        await _written(hub)
+        await outbox_written(hub)
         return hub
 
     hub = run(scenario)
@@ -162,7 +156,7 @@ def test_ticks_that_arrive_while_the_hub_reads_the_race_are_applied_after():
         hub.dispatch(_message(1, {1: 100, 2: 90, 3: 80}))  # before the read: kept aside
         hub.dispatch(_message(2, {1: 300}))
         await hub._load()
-        await _written(hub)
+        await outbox_written(hub)
         return hub
 
     hub = run(scenario)
@@ -182,7 +176,7 @@ def test_a_closed_socket_does_not_stop_the_others_frames():
         gone = Viewer(race={"id": RACE}, outlet=Outlet(broken), max_backlog=1000)
         hub = await _hub([gone, _viewer(sent)])
         hub.dispatch(_message(2, {1: 200}))
-        await _written(hub)
+        await outbox_written(hub)
 
     run(scenario)
     assert [(f["type"], f["seq"]) for f in sent] == [("snapshot", 1), ("tick", 2)]
@@ -209,7 +203,7 @@ def test_an_empty_store_gives_an_empty_snapshot_then_the_first_ticks():
         viewer = _viewer(sent)
         hub = await _hub([viewer])
         hub.dispatch(_message(1, {1: 10}))
-        await _written(hub)
+        await outbox_written(hub)
         return await live_store().full_state(RACE)
 
     state = run(scenario)
@@ -246,7 +240,7 @@ def test_a_hub_waits_for_a_store_that_lost_the_race_and_then_catches_up(monkeypa
         hub.dispatch(_message(8, {1: 800, 2: 790, 3: 780}))
         await clock.advance(RELOAD_RETRY_SECONDS)
         await loading
-        await _written(hub)
+        await outbox_written(hub)
         return hub
 
     hub = run(scenario)
@@ -265,18 +259,18 @@ def test_a_slow_socket_gets_nothing_more_until_it_has_read_then_the_latest_state
         viewer.follows = [3]
         hub = await _hub([viewer])
         hub.dispatch(_message(2, {3: 200}))
-        await _written(hub)
+        await outbox_written(hub)
         viewer.outlet.held = 5000  # the phone stopped reading
         hub.dispatch(_message(3, {3: 300}))
         viewer.hub_post('{"type":"post","athlete":3,"text":"hi"}', hub)
         viewer.hub_kudos(3, 7, "Ann", hub)
         viewer.outlet.held = 10  # reading, not done yet
         hub.dispatch(_message(4, {3: 400}))
-        await _written(hub)
+        await outbox_written(hub)
         viewer.outlet.held = 0  # all read
         hub.dispatch(_message(5, {3: 500}))
         hub.dispatch(_message(6, {3: 600}))
-        await _written(hub)
+        await outbox_written(hub)
         return viewer
 
     viewer = run(scenario)
@@ -300,10 +294,10 @@ def test_a_follow_on_a_full_socket_is_answered_once_it_has_read():
         for athlete in (1, 2, 3):
             viewer.follow([athlete], hub)
         hub.dispatch(_message(2, {3: 200}))
-        await _written(hub)
+        await outbox_written(hub)
         viewer.outlet.held = 0  # all read
         hub.dispatch(_message(3, {3: 300}))
-        await _written(hub)
+        await outbox_written(hub)
         return viewer
 
     viewer = run(scenario)
@@ -331,7 +325,7 @@ def test_field_frames_fall_due_from_each_viewers_own_snapshot_not_all_on_one_tic
             if seq == 2:
                 hub.listeners.add(second)
                 second.resync(hub)  # joins at seq 2
-        await _written(hub)
+        await outbox_written(hub)
 
     run(scenario)
     assert _fields(early) == [(4, [1, 3]), (7, [1, 2])]  # since seq 1, then since 4
@@ -352,7 +346,7 @@ def test_a_viewer_that_shortens_its_interval_still_gets_every_change_since_its_l
         hub.dispatch(_message(5, {1: 500}))
         viewer.set_interval(1)
         hub.dispatch(_message(6, {2: 600}))  # field at 6: everything since 3
-        await _written(hub)
+        await outbox_written(hub)
 
     run(scenario)
     assert _fields(sent) == [(3, [1, 2]), (6, [1, 2, 3])]
@@ -425,7 +419,7 @@ def test_viewers_snapshotted_on_one_tick_get_their_first_field_frames_spread_out
         hub = await _hub([_viewer(frames, interval=10) for frames in sent])  # all at seq 1
         for seq in range(2, 32):
             hub.dispatch(_message(seq, {1 + seq % 3: 100 * seq}))
-        await _written(hub)
+        await outbox_written(hub)
 
     run(scenario)
     firsts = [_fields(frames)[0] for frames in sent]
