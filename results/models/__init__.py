@@ -1,7 +1,10 @@
-"""Models of results; see ``timing`` (points, waves, reads) and ``standings`` (results)."""
+"""Models of results: ``timing`` (points, waves, reads), ``standings`` (results), ``series``
+(championships) and ``stages`` (cycling stage races)."""
 
 from __future__ import annotations
 
+from results.models.series import Series, SeriesRace, SeriesStanding, TieBreak
+from results.models.stages import Stage, StagePoint, StageRace
 from results.models.standings import Result, ResultChange, ResultsPublication
 from results.models.timing import (
     ChipMapping,
@@ -19,6 +22,13 @@ __all__ = [
     "Result",
     "ResultChange",
     "ResultsPublication",
+    "Series",
+    "SeriesRace",
+    "SeriesStanding",
+    "Stage",
+    "StagePoint",
+    "StageRace",
+    "TieBreak",
     "TimingPoint",
     "TimingRead",
     "TimingRules",
