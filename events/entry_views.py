@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from events import selectors
+from events import payment_providers, selectors
 from events.entry_changes import registration_cancel, registration_transfer
 from events.entry_forms import EntryForm, TransferForm, WaitlistForm, teammate_formset
 from events.models import Race, Registration
@@ -50,7 +50,7 @@ def _race(request: HttpRequest, slug: str, race_slug: str) -> Race:
 
 def _next_step(registration: Registration) -> HttpResponse:
     if registration.status == Registration.Status.PENDING:
-        return redirect("payments:checkout", token=registration.manage_token)
+        return redirect(payment_providers.get().pay_url(registration=registration))
     return redirect("events:entry", token=registration.manage_token)
 
 
@@ -171,6 +171,7 @@ def entry_detail(request: HttpRequest, token: str) -> HttpResponse:
     context = {
         "r": registration,
         "members": registration.team.members.all() if registration.team is not None else [],
+        "pay_url": payment_providers.get().pay_url(registration=registration),
     }
     return render(request, "events/entry_detail.html", context)
 

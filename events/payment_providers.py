@@ -41,6 +41,9 @@ class PaymentProvider(Protocol):
         """Its athlete pays on the site: the entry is held until paid, not until its
         e-mail address is confirmed."""
 
+    def pay_url(self, *, registration: Registration) -> str:
+        """Where the athlete pays an entry that awaits its online payment (a path here)."""
+
     def payment_expire(self, *, registration: Registration) -> None:
         """The entry's hold ran out, or it was cancelled: its pending payments never complete."""
 

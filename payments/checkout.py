@@ -146,6 +146,9 @@ class CheckoutProvider:
     def pays_online(self, *, registration: Registration) -> bool:
         return provider_for(registration).method == Payment.Method.STRIPE
 
+    def pay_url(self, *, registration: Registration) -> str:
+        return reverse("payments:checkout", args=[registration.manage_token])
+
     def payment_expire(self, *, registration: Registration) -> None:
         payment_expire(registration=registration)
 

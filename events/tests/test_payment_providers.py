@@ -20,6 +20,9 @@ class _Provider:
     def pays_online(self, *, registration: Registration) -> bool:
         return False
 
+    def pay_url(self, *, registration: Registration) -> str:
+        return ""
+
     def payment_expire(self, *, registration: Registration) -> None:
         pass
 
