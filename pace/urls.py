@@ -10,6 +10,10 @@ from django.views.static import serve
 
 from events.sitemaps import SITEMAPS
 from pace import health
+from results.seo import ResultsSitemap
+
+# Results pages sit above events: pace, the top, joins their sitemaps.
+SITE_MAPS = {**SITEMAPS, "results": ResultsSitemap}
 
 
 def robots_txt(request: HttpRequest) -> HttpResponse:
@@ -31,7 +35,7 @@ urlpatterns = [
     path(
         "sitemap.xml",
         cache_page(300)(sitemap),
-        {"sitemaps": SITEMAPS},
+        {"sitemaps": SITE_MAPS},
         name="django.contrib.sitemaps.views.sitemap",
     ),
     path("admin/", admin.site.urls),

@@ -1,6 +1,6 @@
 """Results in the back office: the timing desk (``admin_timing``), timing tokens and chip
-files (``admin_tokens``)."""
+files (``admin_tokens``), results' state and exports (``admin_results``)."""
 
 from __future__ import annotations
 
-from results import admin_timing, admin_tokens  # noqa: F401
+from results import admin_results, admin_timing, admin_tokens  # noqa: F401

@@ -1,0 +1,70 @@
+"""The page cache for results pages: the marketplace's, keyed also by the race's results.
+
+Marketplace pages are retired by bumping one site-wide version
+(``pace.lib.pagecache``); doing that for every timing read of a live race would empty
+the cache of every page several times a second. A results page's key adds the race's
+results stamp (``selectors.race_stamp``: latest change, count, publication), read at
+most every ``STAMP_SECONDS``, so a new read reaches the page within seconds and no
+other page is touched. The site-wide version still retires results pages too (a race
+renamed). Entries are built with ``pagecache.hit_response``, so a hit is the same
+response the marketplace's cache gives; the ASGI fast path, which knows no stamp,
+never finds these keys and hands them to Django.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control
+
+from pace.lib.pagecache import VERSION_KEY, cacheable, hit_response, page_key, public_version
+from results.selectors import race_stamp
+
+STAMP_SECONDS = 5
+
+
+def _stamp(event_slug: str, race_slug: str) -> str | None:
+    key = f"results-stamp:{event_slug}:{race_slug}"
+    stamp = cache.get(key)
+    if stamp is None:
+        stamp = race_stamp(event_slug=event_slug, race_slug=race_slug)
+        if stamp is not None:
+            cache.set(key, stamp, STAMP_SECONDS)
+    return stamp if isinstance(stamp, str) else None
+
+
+def cached_results_page(
+    *, params: frozenset[str] = frozenset()
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Serve anonymous GETs of a race's results pages from the cache (``params`` as
+    ``cached_public_page``'s); the view takes ``event_slug`` and ``race_slug``."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            base = page_key(request, params) if cacheable(request) else None
+            stamp = _stamp(kwargs["event_slug"], kwargs["race_slug"]) if base else None
+            if base is None or stamp is None:
+                return view(request, *args, **kwargs)
+            key = f"{base}:{stamp}"
+            found = cache.get_many([VERSION_KEY, key])
+            hit = hit_response(found.get(VERSION_KEY), found.get(key), request)
+            if hit is not None:
+                patch_cache_control(hit, max_age=STAMP_SECONDS)
+                return hit
+            version = found.get(VERSION_KEY) or public_version()
+            response = view(request, *args, **kwargs)
+            if response.status_code == 200 and not response.streaming:
+                entry = (version, response.content, response["Content-Type"], None)
+                cache.set(key, entry, settings.PAGE_CACHE_SECONDS)
+                patch_cache_control(response, public=True, max_age=STAMP_SECONDS)
+            return response
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,153 @@
+"""What results pages show, computed from results: table rows, an athlete's splits, charts.
+
+Pure functions over models already loaded by ``results.selectors``: no query here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from results import formatting
+from results.models import Result, TimingPoint
+
+STATUS_SHORT = {
+    Result.Status.FINISHED: "",
+    Result.Status.RACING: "Racing",
+    Result.Status.DNF: "DNF",
+    Result.Status.DNS: "DNS",
+    Result.Status.DSQ: "DSQ",
+    Result.Status.NOT_STARTED: "",
+}
+
+
+def decorate_rows(rows: list[Result], *, distance_m: float | None, sport: str) -> list[Result]:
+    """Each row gets its pace (or speed) and short status, as the table shows them."""
+    for row in rows:
+        row.pace = formatting.pace_or_speed(row.chip_time_ms, distance_m, sport=sport)  # type: ignore[attr-defined]
+        row.status_short = STATUS_SHORT.get(row.status, row.status)  # type: ignore[attr-defined]
+    return rows
+
+
+@dataclass(frozen=True)
+class SplitRow:
+    """One timing point passed by an athlete."""
+
+    name: str
+    distance_m: float
+    time_ms: int
+    segment_ms: int
+    segment_m: float
+    pace: str
+    rank: int | None
+
+    @property
+    def distance_km(self) -> float:
+        return self.distance_m / 1000
+
+
+def split_rows(
+    *, result: Result, points: list[TimingPoint], ranks: dict[int, int], sport: str
+) -> list[SplitRow]:
+    """The points an athlete passed, in course order, with the segment since the last one."""
+    rows: list[SplitRow] = []
+    last_ms, last_m = 0, 0.0
+    for point in points:
+        ms = result.splits.get(f"p{point.pk}")
+        if point.kind == TimingPoint.Kind.START or ms is None:
+            continue
+        segment_ms, segment_m = ms - last_ms, point.distance_m - last_m
+        rank = ranks.get(point.pk)
+        if point.kind == TimingPoint.Kind.FINISH and result.rank_overall is not None:
+            rank = result.rank_overall  # the finish ranks by the ranked time (penalties)
+        rows.append(
+            SplitRow(
+                name=point.name,
+                distance_m=point.distance_m,
+                time_ms=ms,
+                segment_ms=segment_ms,
+                segment_m=segment_m,
+                pace=formatting.pace_or_speed(segment_ms, segment_m, sport=sport),
+                rank=rank,
+            )
+        )
+        last_ms, last_m = ms, point.distance_m
+    return rows
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+    value: str
+    show_label: bool = True
+
+    @property
+    def cx(self) -> float:
+        return round(self.x + self.width / 2, 1)
+
+
+@dataclass(frozen=True)
+class BarChart:
+    """A bar chart's geometry in a ``width`` by ``height`` SVG box, drawn by a template."""
+
+    width: int
+    height: int
+    bars: list[Bar]
+    axis_y: float
+    caption: str
+
+
+def bar_chart(
+    values: list[tuple[str, float, str]], *, caption: str, width: int = 640, height: int = 220
+) -> BarChart | None:
+    """Bars of ``(label, value, value as text)``, scaled to the largest; None if empty."""
+    if not values or max(v for _, v, _ in values) <= 0:
+        return None
+    top, bottom = 24.0, 28.0
+    plot = height - top - bottom
+    highest = max(v for _, v, _ in values)
+    step = width / len(values)
+    gap = min(step * 0.2, 12)
+    every = -(-len(values) // 12)  # at most a dozen labels along the axis
+    bars = [
+        Bar(
+            x=round(i * step + gap / 2, 1),
+            y=round(top + plot * (1 - value / highest), 1),
+            width=round(step - gap, 1),
+            height=round(plot * value / highest, 1),
+            label=label,
+            value=text,
+            show_label=i % every == 0,
+        )
+        for i, (label, value, text) in enumerate(values)
+    ]
+    return BarChart(width=width, height=height, bars=bars, axis_y=top + plot, caption=caption)
+
+
+def pace_chart(rows: list[SplitRow], *, sport: str) -> BarChart | None:
+    """Pace (or speed) per segment: the athlete's race at a glance."""
+    values: list[tuple[str, float, str]] = []
+    for row in rows:
+        seconds = formatting.seconds_per_km(row.segment_ms, row.segment_m)
+        if seconds is None:
+            continue
+        value = 3600 / seconds if formatting.uses_speed(sport) else seconds
+        values.append((row.name, value, row.pace))
+    what = "Speed" if formatting.uses_speed(sport) else "Pace"
+    return bar_chart(values, caption=f"{what} per segment")
+
+
+def certificate_lines(result: Result, *, finishers: int) -> dict[str, Any]:
+    """What a finisher's certificate says, beyond their name and race."""
+    return {
+        "time": formatting.duration(result.chip_time_ms),
+        "gun_time": formatting.duration(result.gun_time_ms),
+        "rank": result.rank_overall,
+        "finishers": finishers,
+        "rank_sex": result.rank_sex,
+        "rank_category": result.rank_category,
+    }

@@ -1,0 +1,24 @@
+"""Template filters for results pages: times as ``results.formatting`` writes them."""
+
+from __future__ import annotations
+
+from django import template
+
+from results import formatting
+
+register = template.Library()
+DASH = "\u2013"  # what a table shows for no time or rank
+
+
+@register.filter
+def race_time(ms: int | None) -> str:
+    return formatting.duration(ms) or DASH
+
+
+@register.filter
+def ordinal(rank: int | None) -> str:
+    """1st, 2nd, 3rd, 11th, 21st..."""
+    if rank is None:
+        return DASH
+    suffix = "th" if 10 <= rank % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(rank % 10, "th")
+    return f"{rank}{suffix}"
