@@ -13,7 +13,7 @@ import pytest
 from django.core import mail
 
 from events.models import Race, WaitlistEntry
-from events.tests.test_participants import enter
+from events.tests.participants import enter
 from events.waitlist import waitlist_offer_places
 
 pytestmark = pytest.mark.django_db

@@ -152,7 +152,7 @@ def test_it_emails_each_cancelled_team_mate_once_per_address(
 ):
     from events.entry_changes import registration_cancel
     from events.models import Team
-    from events.tests.test_participants import enter
+    from events.tests.participants import enter
 
     team = Team.objects.create(race=race, name="Relay")
     mates = [

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from events.mass_email import participant_email_deliver, participants_email
 from events.models import Race, Registration, RegistrationChange
 from events.tests.mail_backends import RefusingBackend
-from events.tests.test_participants import enter
+from events.tests.participants import enter
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from events.dashboard import event_dashboards
 from events.exports import participants_table, start_list
 from events.mass_email import participants_email
 from events.models import DiscountCode, Event, Race, Registration, Team, WaitlistEntry
-from events.tests.test_participants import enter
+from events.tests.participants import enter
 from pace.lib.testing import admin_form_data
 
 pytestmark = pytest.mark.django_db
