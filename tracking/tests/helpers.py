@@ -14,6 +14,8 @@ from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
+from tracking.fanout.hub import RaceHub
+from tracking.fanout.tick import Tick
 from tracking.routing import websocket_urlpatterns
 
 APP = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
@@ -77,3 +79,14 @@ async def outbox_written(hub: Any) -> None:
 
 def point(t: float, lat: float = 45.0, lon: float = 6.0, **extra: Any) -> dict[str, Any]:
     return {"t": t, "lat": lat, "lon": lon, **extra}
+
+
+class QuietListener:
+    """A hub listener hearing nothing: a test's own listener overrides what it watches."""
+
+    def hub_synced(self, hub: RaceHub) -> None: ...
+    def hub_tick(self, tick: Tick, hub: RaceHub) -> None: ...
+    def hub_post(self, encoded: str, hub: RaceHub) -> None: ...
+    def hub_kudos(self, athlete: int, count: int, sender: str, hub: RaceHub) -> None: ...
+    def hub_result(self, athlete: int, encoded: str, hub: RaceHub) -> None: ...
+    def hub_revoked(self, athletes: list[int]) -> None: ...

@@ -120,6 +120,7 @@ def test_it_stops_a_device_id_typed_over_in_the_admin_at_once(
     client.login(username="alice", password=PASSWORD)
     tracker = Tracker.objects.get(registration=posts[0].registration)
     issued = tracker.device_id
+    assert issued is not None
     assert devices.athlete_for_device_cached(issued) is not None  # remembered for 30 s
     url = f"/admin/tracking/tracker/{tracker.pk}/change/"
     with django_capture_on_commit_callbacks(execute=True):

@@ -65,7 +65,7 @@ def test_it_replaces_every_stored_id_that_breaks_the_rule(athletes):
     after = [Tracker.objects.get(registration_id=a["id"]).device_id for a in athletes]
     assert after[1] == "Pixel8.Anna_~x"
     for new in (after[0], after[2]):
-        assert new not in old and clean_device_id(new) == new and len(new) == 16
+        assert new is not None and new not in old and clean_device_id(new) == new and len(new) == 16
 
 
 @pytest.mark.parametrize("weak", WEAK)
@@ -97,6 +97,7 @@ def test_it_holds_device_ids_to_one_rule_everywhere(athletes, typed):
 def test_it_stops_taking_fixes_from_a_replaced_id_at_once(client, athletes, change):
     tracker = Tracker.objects.get(registration_id=athletes[0]["id"])
     old = tracker.device_id
+    assert old is not None
     assert _fix(client, old).status_code == 200  # now remembered for 30 s
     if change == "issue":
         tracker_issue_device_id(tracker=tracker)

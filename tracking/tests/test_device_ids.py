@@ -22,4 +22,4 @@ def test_it_replaces_the_guessable_ids_pace_issued_and_keeps_the_others():
     migration.replace_guessable_ids(apps, None)
     after = [Tracker.objects.get(registration_id=a["id"]).device_id for a in athletes]
     assert after[2:] == old[2:]
-    assert all(len(new) == 16 and new not in old for new in after[:2])
+    assert all(new is not None and len(new) == 16 and new not in old for new in after[:2])

@@ -26,7 +26,7 @@ from tracking.live.engine import Fix
 from tracking.live.livestore import MemoryLiveStore, live_store
 from tracking.live.ticker import TAKE_FIXES_SECONDS, TickerRunner
 from tracking.sim.testrace import load_test_race_create
-from tracking.tests.helpers import run
+from tracking.tests.helpers import QuietListener, run
 from tracking.tests.serving import daphne_server, manage, migrated_db, sqlite_env
 
 IN_FLIGHT = 10  # batches sent and not acked yet, so that some are when the server dies
@@ -64,12 +64,12 @@ def _database(
     }  # fmt: skip
     manage(env, "migrate", "--noinput")
 
-    def query(sql: str, params: tuple) -> list:
+    def pg_query(sql: str, params: tuple) -> list:
         with psycopg.connect(url) as conn:
             return conn.execute(sql, params).fetchall()
 
     try:
-        yield env, query
+        yield env, pg_query
     finally:
         with psycopg.connect(base, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -176,6 +176,7 @@ def test_an_ack_does_not_wait_for_redis(monkeypatch):
         livestore, "_store", livestore.RedisLiveStore("redis://127.0.0.1:1/0", "gone")
     )
     athlete = athletes.athlete_for_token(race["athletes"][0]["token"])
+    assert athlete is not None
     point = {"t": time.time(), "lat": 45.9, "lon": 6.13}
     rows = fixes.as_rows([fixes.parse_point(point, athlete=athlete, now=time.time())],
                           athlete=athlete, seq=1)  # fmt: skip
@@ -256,14 +257,9 @@ def test_a_hub_holding_a_dead_tickers_unstored_tick_ends_equal_to_the_store(sett
             out.append(Fix(athlete, t, lat, lon))
         return out
 
-    class Listener:
+    class Listener(QuietListener):
         def __init__(self) -> None:
             self.seqs: list[int] = []
-
-        def hub_synced(self, hub): ...
-        def hub_post(self, encoded, hub): ...
-        def hub_kudos(self, athlete, count, sender, hub): ...
-        def hub_revoked(self, athletes): ...
 
         def hub_tick(self, tick, hub):
             self.seqs.append(tick.seq)
@@ -280,9 +276,10 @@ def test_a_hub_holding_a_dead_tickers_unstored_tick_ends_equal_to_the_store(sett
         async def dies(*args, **kwargs):
             raise ConnectionError("killed between sending the tick and storing it")
 
-        real_write, store.write_tick = store.write_tick, dies
+        # A ticker killed mid-tick: its store fails after the tick went out.
+        real_write, store.write_tick = store.write_tick, dies  # type: ignore[method-assign]
         await first.run_once(start + 241)  # seq 2: sent, never stored
-        store.write_tick = real_write
+        store.write_tick = real_write  # type: ignore[method-assign]
         await clock.advance(0.6)  # the lease lapses
         await store.publish_fixes(race["race_id"], fixes(1000, start + 290))
         await wait_until(lambda: second.run_once(start + 291), timeout=5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
 from events.courses import parse_gpx
@@ -13,25 +15,31 @@ from tracking.live.projection import CourseLine
 START = 1_800_000_000.0
 
 
-@pytest.fixture
-def engine() -> RaceEngine:
+def _line() -> list[list[float]]:
     gpx = synth_course_gpx(
         name="c", lat=45.0, lon=6.0, distance_m=10_000, shape="loop", climb_m=0, seed=3
     )
-    line = parse_gpx(gpx).line
+    # Every point of a synthetic course has its longitude and latitude (never None).
+    return cast("list[list[float]]", parse_gpx(gpx).line)
+
+
+LINE = _line()
+CUM = cumulative_distances(LINE)
+
+
+@pytest.fixture
+def engine() -> RaceEngine:
     engine = RaceEngine(
-        race_id=1, start=START, course=CourseLine(line, official_distance=10_000),
+        race_id=1, start=START, course=CourseLine(LINE, official_distance=10_000),
         splits=[Split("Start", 0), Split("5 km", 5000), Split("Finish", 10_000)],
         athletes={i: Athlete(id=i, bib=str(i), name=f"A{i}") for i in (1, 2, 3, 4)},
         time_limit=3 * 3600, lost_after=60, stopped_after=120,
     )  # fmt: skip
-    engine.cum = cumulative_distances(line)  # type: ignore[attr-defined]
-    engine.line = line  # type: ignore[attr-defined]
     return engine
 
 
 def fix(engine: RaceEngine, athlete: int, metres: float, t: float) -> Fix:
-    lon, lat = point_at_distance(engine.line, engine.cum, metres * engine.cum[-1] / 10_000)
+    lon, lat = point_at_distance(LINE, CUM, metres * CUM[-1] / 10_000)
     return Fix(athlete, START + t, lat, lon)
 
 

@@ -50,7 +50,7 @@ async def answers(client: WebsocketCommunicator, sent: dict[str, Any]) -> list[d
     """The error frames ``sent`` is answered with: a probe after it marks where they end."""
     await send(client, sent)
     await send(client, {"type": "probe"})
-    errors = []
+    errors: list[dict[str, Any]] = []
     while True:
         got = await frame(client)
         if got["type"] == "error" and got["code"] == "unknown_type":

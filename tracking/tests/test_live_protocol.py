@@ -28,6 +28,7 @@ class Course:
     """Where an athlete is at a distance along the test race's course."""
 
     def __init__(self, race: Race) -> None:
+        assert race.course is not None and race.distance_m is not None
         self.line = race.course.line
         self.cum = cumulative_distances(self.line)
         self.scale = self.cum[-1] / race.distance_m
@@ -293,7 +294,7 @@ def test_a_snapshot_with_the_ticks_that_follow_equals_a_fresh_snapshot(  # noqa:
     async def scenario():
         ticker = RaceTicker(race_id)
         early = await connect(f"/ws/live/{race_id}/")
-        views = {"early": (early, {})}
+        views: dict[str, tuple[Any, dict[str, Any]]] = {"early": (early, {})}
         apply(views["early"][1], await frame(early))
         await send(early, {"type": "follow", "athletes": [ids[2], quiet, ids[27]]})
         apply(views["early"][1], await frame(early))
@@ -327,7 +328,7 @@ def test_a_snapshot_with_the_ticks_that_follow_equals_a_fresh_snapshot(  # noqa:
         fresh = {}
         for name, follows in (("early", [ids[5], ids[6]]), ("late", [])):
             viewer = await connect(f"/ws/live/{race_id}/")
-            state: dict[str, Any] = {}
+            state = {}
             apply(state, await frame(viewer))
             if follows:
                 await send(viewer, {"type": "follow", "athletes": follows})

@@ -101,7 +101,7 @@ def _utc(text: str) -> dt.datetime:
 
 
 # (method, query, JSON body or None, the fix's time (None: arrival), what is stored)
-REAL = {
+REAL: dict[str, tuple[str, str, Any, str | None, dict[str, Any]]] = {
     "osmand iso": ("GET", "id=DEVICE&lat=42.06288&lon=-88.23412&timestamp=2016-01-27T18%3A55%3A47Z"
                    "&hdop=6.0&altitude=224.0&speed=0.0", None, "2016-01-27 18:55:47",
                    {"lat": 42.06288, "lon": -88.23412, "alt": 224.0, "spd": 0.0}),
@@ -304,6 +304,7 @@ def test_it_limits_each_device_and_each_address_with_429(
 ):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "osmand.device": "3/m", "osmand.ip": "8/m"}
     other = Tracker.objects.exclude(device_id=device).get().device_id
+    assert other is not None
     start = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
 
     def send(device_id: str, n: int) -> Any:

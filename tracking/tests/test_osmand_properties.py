@@ -86,7 +86,10 @@ def traccar_json(device: str) -> st.SearchStrategy[dict[str, Any]]:
         optional={"timestamp": texts() | numbers(), "battery": st.fixed_dictionaries(
             {}, optional={"level": numbers() | json_values()}) | json_values()},
     )  # fmt: skip
-    valid = {"coords": {"latitude": 45.9, "longitude": 6.13, "speed": 2.5}, "timestamp": NOW}
+    valid: dict[str, Any] = {
+        "coords": {"latitude": 45.9, "longitude": 6.13, "speed": 2.5},
+        "timestamp": NOW,
+    }
     near = st.dictionaries(st.sampled_from(["latitude", "longitude", "speed", "heading",
         "accuracy", "altitude"]), numbers() | json_values(), max_size=2).map(
         lambda changed: {**valid, "coords": {**valid["coords"], **changed}})  # fmt: skip

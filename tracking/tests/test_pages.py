@@ -116,7 +116,7 @@ def test_it_lists_my_trackable_entries_and_creates_their_tracker(
 def test_it_issues_a_device_id_and_shows_the_app_settings(client, race, entry, dave):
     response = login(client, dave).get(TRACK)
     issued = Tracker.objects.get(registration=entry).device_id
-    assert len(issued) >= 16 and clean_device_id(issued) == issued
+    assert issued is not None and len(issued) >= 16 and clean_device_id(issued) == issued
     html = response.content.decode()
     assert f'<code class="device-id">{issued}</code>' in html
     assert f'<code class="osmand-url">{django_settings.SITE_URL}/osmand/</code>' in html
@@ -125,7 +125,7 @@ def test_it_issues_a_device_id_and_shows_the_app_settings(client, race, entry, d
     response = client.post(TRACK, {"action": "issue", "registration": entry.pk})
     assert response.status_code == 302
     again = Tracker.objects.get(registration=entry).device_id
-    assert again != issued and len(again) >= 16
+    assert again is not None and again != issued and len(again) >= 16
     assert athlete_for_device(issued) is None and athlete_for_device(again).id == entry.pk
 
 

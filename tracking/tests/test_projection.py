@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
 from events.courses import parse_gpx
@@ -12,11 +14,12 @@ def _course(shape: str) -> tuple[list[list[float]], CourseLine]:
     gpx = synth_course_gpx(
         name="c", lat=45.0, lon=6.0, distance_m=10_000, shape=shape, climb_m=0, seed=4
     )
-    line = parse_gpx(gpx).line
+    # Every point of a synthetic course has its longitude and latitude (never None).
+    line = cast("list[list[float]]", parse_gpx(gpx).line)
     return line, CourseLine(line, official_distance=10_000)
 
 
-def _at(line, metres):
+def _at(line: list[list[float]], metres: float) -> tuple[float, float]:
     cum = cumulative_distances(line)
     lon, lat = point_at_distance(line, cum, metres / 10_000 * cum[-1])
     return lat, lon

@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import time
+from typing import Any
 
 import websockets
 
@@ -59,7 +60,7 @@ def test_big_snapshots_ticks_and_acks_arrive_whole_and_in_order(tmp_path):
                 point = {"t": now, "lat": 45.9, "lon": 6.13, "hr": 150}
                 await phone.send(json.dumps({"type": "pos", "seq": 1, "points": [point]}))
                 ack, _ = await _next(phone, "ack")
-                ticks = []
+                ticks: list[dict[str, Any]] = []
                 while not any(a["id"] == runner["id"] for t in ticks for a in t["athletes"]):
                     ticks.append((await _next(first, "tick"))[0])
                 field, _ = await _next(first, "field")

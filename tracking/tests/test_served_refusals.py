@@ -97,7 +97,7 @@ def test_it_refuses_a_socket_past_the_ips_open_cap_until_one_goes_even_abruptly(
         race, live, track = _race_sockets(server)
 
         async def scenario():
-            out = {}
+            out: dict[str, Any] = {}
             tab = await websockets.connect(live, max_size=None)
             await _next(tab, "snapshot")
             async with websockets.connect(track) as phone:

@@ -49,7 +49,9 @@ def test_it_gives_trackers_to_athletes_without_one_and_says_how_many_exist(alpha
     _, athletes, available = sim_trackers_ensure(race_id=race.pk, athletes=10)
     assert available == 3 and len(athletes) == 3
     ids = {a.device_id for a in athletes}
-    assert len(ids) == 3 and all(len(d) >= 16 and str(race.pk) not in d.split("-") for d in ids)
+    assert len(ids) == 3 and all(
+        d is not None and len(d) >= 16 and str(race.pk) not in d.split("-") for d in ids
+    )
     again = sim_trackers_ensure(race_id=race.pk, athletes=10)[1]
     assert [a.token for a in again] == [a.token for a in athletes]
     assert Tracker.objects.filter(registration__race=race).count() == 3
@@ -64,6 +66,7 @@ def test_it_drives_a_race_over_websocket_and_osmand_against_daphne(tmp_path: Pat
         )  # fmt: skip
         output, _ = sim.communicate(timeout=40)
         assert sim.returncode == 0, output
+        assert server.db is not None  # daphne_server's default: a SQLite file
         with sqlite3.connect(server.db) as db:
             rows = dict(
                 db.execute(

@@ -449,7 +449,12 @@ def test_the_ticker_has_a_fix_before_its_commit_and_commits_stay_grouped(
     window, publish_window = 0.4, 0.01
     athlete, now = race["athletes"][0], time.time()
     store, commits = commit.store_rows, []
-    monkeypatch.setattr(commit, "store_rows", lambda rows: (commits.append(rows), store(rows)))
+
+    def counted(rows: list[tuple[Any, ...]]) -> None:
+        commits.append(rows)
+        store(rows)
+
+    monkeypatch.setattr(commit, "store_rows", counted)
     clock = FakeClock()
 
     async def published(t: float) -> bool:

@@ -8,6 +8,7 @@ as them, and their phone's device id still reached ``/osmand/`` as the new holde
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.urls import reverse
@@ -39,9 +40,15 @@ def test_it_gives_the_new_holder_a_tracker_the_old_holders_token_and_device_cann
     entry = register(race, dave)
     old = tracker_for(entry)
     old_token, old_device = old.token, old.device_id
+    assert old_device is not None
     assert athlete_for_token(old_token) is not None
 
-    new = {**ENTRY_FORM, "first_name": "Tom", "last_name": "New", "email": "tom@example.com"}
+    new: dict[str, Any] = {
+        **ENTRY_FORM,
+        "first_name": "Tom",
+        "last_name": "New",
+        "email": "tom@example.com",
+    }
     new["birth_date"] = dt.date(1990, 5, 6)
     with django_capture_on_commit_callbacks(execute=True):
         registration_transfer(registration=entry, entry=new, actor=dave)

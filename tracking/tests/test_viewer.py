@@ -10,10 +10,10 @@ import pytest
 
 from pace.daphne_patches.outlet import Outlet
 from pace.lib.testing import FakeClock
-from tracking.fanout.hub import RELOAD_RETRY_SECONDS, RaceHub
+from tracking.fanout.hub import RELOAD_RETRY_SECONDS, Listener, RaceHub
 from tracking.fanout.viewer import Viewer
 from tracking.live.livestore import RaceState, TickerMemory, live_store
-from tracking.tests.helpers import outbox_written, run
+from tracking.tests.helpers import QuietListener, outbox_written, run
 
 RACE = 424242
 
@@ -51,6 +51,12 @@ async def _hub(viewers: list[Viewer]) -> RaceHub:
         hub.listeners.add(viewer)
     await hub._load()
     return hub
+
+
+async def _started(task: asyncio.Task[None] | None) -> None:
+    """Await a task of the hub that the test has just made it start (typed as optional)."""
+    assert task is not None
+    await task
 
 
 class _Socket(Outlet):
@@ -128,7 +134,7 @@ def test_the_hub_rereads_the_race_when_ticks_were_lost_and_resyncs_its_viewers(l
             await _store_tick(seq, {1: 100 + seq})
         await _store_tick(2 + lost, {2: 500})
         hub.dispatch(_message(2 + lost, {2: 500}))
-        await hub.loading
+        await _started(hub.loading)
         hub.dispatch(_message(3 + lost, {3: 600}))
         await outbox_written(hub)
         return hub
@@ -256,18 +262,20 @@ def test_a_slow_socket_gets_nothing_more_until_it_has_read_then_the_latest_state
     async def scenario():
         await _store_tick(1, {1: 100, 2: 90, 3: 80})
         viewer = _viewer(sent, max_backlog=1000)
+        socket = viewer.outlet
+        assert isinstance(socket, _Socket)
         viewer.follows = [3]
         hub = await _hub([viewer])
         hub.dispatch(_message(2, {3: 200}))
         await outbox_written(hub)
-        viewer.outlet.held = 5000  # the phone stopped reading
+        socket.held = 5000  # the phone stopped reading
         hub.dispatch(_message(3, {3: 300}))
         viewer.hub_post('{"type":"post","athlete":3,"text":"hi"}', hub)
         viewer.hub_kudos(3, 7, "Ann", hub)
-        viewer.outlet.held = 10  # reading, not done yet
+        socket.held = 10  # reading, not done yet
         hub.dispatch(_message(4, {3: 400}))
         await outbox_written(hub)
-        viewer.outlet.held = 0  # all read
+        socket.held = 0  # all read
         hub.dispatch(_message(5, {3: 500}))
         hub.dispatch(_message(6, {3: 600}))
         await outbox_written(hub)
@@ -289,13 +297,15 @@ def test_a_follow_on_a_full_socket_is_answered_once_it_has_read():
     async def scenario():
         await _store_tick(1, {1: 100, 2: 90, 3: 80})
         viewer = _viewer(sent, max_backlog=1000)
+        socket = viewer.outlet
+        assert isinstance(socket, _Socket)
         hub = await _hub([viewer])
-        viewer.outlet.held = 5000  # the client stopped reading
+        socket.held = 5000  # the client stopped reading
         for athlete in (1, 2, 3):
             viewer.follow([athlete], hub)
         hub.dispatch(_message(2, {3: 200}))
         await outbox_written(hub)
-        viewer.outlet.held = 0  # all read
+        socket.held = 0  # all read
         hub.dispatch(_message(3, {3: 300}))
         await outbox_written(hub)
         return viewer
@@ -394,7 +404,7 @@ def test_a_frame_goes_straight_onto_the_socket_unless_the_viewers_earlier_ones_w
         sending = hub.sending
         await asyncio.sleep(0)
         wire.send_queue.clear()  # free again after the first: the rest onto the socket
-        await sending
+        await _started(sending)
         hub.post(outlet, "5")  # nothing waits any more
         return outlet
 
@@ -435,12 +445,7 @@ def test_a_tick_goes_to_every_spectator_before_any_phone():
 
     heard: list[str] = []
 
-    class Phone:
-        def hub_synced(self, hub): ...
-        def hub_post(self, encoded, hub): ...
-        def hub_kudos(self, athlete, count, sender, hub): ...
-        def hub_revoked(self, athletes): ...
-
+    class Phone(QuietListener):
         def hub_tick(self, tick, hub):
             heard.append("phone")
 
@@ -453,13 +458,15 @@ def test_a_tick_goes_to_every_spectator_before_any_phone():
         phones = [Phone() for _ in range(20)]
         for phone in phones:
             await hub_module.join(RACE, phone, phone=True)
-        spectators = [Spectator(race={"id": RACE}, outlet=_Socket(None), max_backlog=1000)
+        # Never written to (hub_tick is their own): a socket without a send.
+        spectators = [Spectator(race={"id": RACE}, outlet=_Socket(None), max_backlog=1000)  # type: ignore[arg-type]
                       for _ in range(20)]  # fmt: skip
         for spectator in spectators:
             race_hub = await hub_module.join(RACE, spectator)
-        await race_hub.loading  # the hub reads the race
+        await _started(race_hub.loading)  # the hub reads the race
         race_hub.dispatch(_message(2, {1: 200}))
-        for listener in [*phones, *spectators]:
+        listeners: list[Listener] = [*phones, *spectators]
+        for listener in listeners:
             await hub_module.leave(RACE, listener)
         return race_hub
 
