@@ -117,7 +117,8 @@ def histogram(times: list[int]) -> BarChart | None:
         (formatting.duration((first + i) * bin_ms)[:-3], float(n), str(n))
         for i, n in enumerate(counts)
     ]
-    return bar_chart(values, caption=f"Finishers per {width} minute{'s' * (width > 1)} of time")
+    per = "minute" if width == 1 else f"{width} minutes"
+    return bar_chart(values, caption=f"Finishers per {per} of finish time")
 
 
 def fastest_segments(
