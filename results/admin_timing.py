@@ -158,7 +158,7 @@ class RaceTimingAdmin(OrganizerScopedAdmin):
             if request.method == "POST":
                 outcome = import_confirm(race=race, user=request.user, key=key)
                 message = (
-                    f"{len(outcome.stored)} read(s) stored, {len(outcome.duplicates)} already "
+                    f"{outcome.stored_count} read(s) stored, {len(outcome.duplicates)} already "
                     f"there; {outcome.unmatched} match no entry yet."
                 )
                 self.message_user(request, message, messages.SUCCESS)

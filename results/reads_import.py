@@ -59,7 +59,12 @@ def _points(race: Race) -> dict[str, TimingPoint]:
 
 
 def _preview(
-    *, race: Race, parsed: ParsedFile, point: TimingPoint | None, filename: str
+    *,
+    race: Race,
+    parsed: ParsedFile,
+    point: TimingPoint | None,
+    filename: str,
+    count_duplicates: bool = True,
 ) -> ImportPreview:
     preview = ImportPreview(layout=parsed.layout, filename=filename, point=point)
     points, problems = _points(race), list(parsed.problems)
@@ -82,8 +87,9 @@ def _preview(
         preview.lines[read.read_id] = read.line
     preview.problems = sorted(problems, key=lambda p: p.line)[:MAX_PROBLEMS]
     preview.problem_count = count
-    ids = (r.read_id for r in preview.reads)
-    preview.duplicates = len(already_stored(race=race, source=SOURCE, read_ids=ids))
+    if count_duplicates:  # storing finds them anyway: not asked twice on confirming
+        ids = (r.read_id for r in preview.reads)
+        preview.duplicates = len(already_stored(race=race, source=SOURCE, read_ids=ids))
     return preview
 
 
@@ -126,15 +132,20 @@ def _pending(*, race: Race, user: Any, key: str) -> tuple[dict[str, Any], Parsed
     return pending, parsed
 
 
-def import_preview(*, race: Race, user: Any, key: str) -> ImportPreview:
+def import_preview(
+    *, race: Race, user: Any, key: str, count_duplicates: bool = True
+) -> ImportPreview:
     pending, parsed = _pending(race=race, user=user, key=key)
     point = TimingPoint.objects.filter(race=race, pk=pending["point"]).first()
-    return _preview(race=race, parsed=parsed, point=point, filename=pending["filename"])
+    return _preview(
+        race=race, parsed=parsed, point=point, filename=pending["filename"],
+        count_duplicates=count_duplicates,
+    )  # fmt: skip
 
 
 def import_confirm(*, race: Race, user: Any, key: str) -> StoreOutcome:
     """Store the valid reads of a kept upload (as previewed), once; the upload is dropped."""
-    preview = import_preview(race=race, user=user, key=key)
+    preview = import_preview(race=race, user=user, key=key, count_duplicates=False)
     outcome = reads_store(race=race, source=SOURCE, reads=preview.reads, actor=user)
     cache.delete(_cache_key(key))
     return outcome

@@ -16,7 +16,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.utils import timezone
 
 from events.models import Race, Registration
 from results.compute import recompute_race
@@ -26,6 +27,9 @@ from results.readfiles import Venue
 logger = logging.getLogger(__name__)
 
 CHUNK = 2_000
+# Up to this many new reads (a push, the line) are loaded back and applied to the results
+# athlete by athlete; past it (a file) they are only counted, and the race recomputed once.
+LIVE_BATCH = 500
 T = TypeVar("T")
 
 
@@ -40,12 +44,11 @@ class NewRead:
 
 @dataclass
 class StoreOutcome:
-    stored: list[TimingRead] = field(default_factory=list)
+    stored_count: int = 0
+    unmatched: int = 0  # stored reads whose bib or chip matches no entry yet
     duplicates: set[str] = field(default_factory=set)
-
-    @property
-    def unmatched(self) -> int:
-        return sum(1 for read in self.stored if read.registration_id is None)
+    # The stored reads themselves, for batches up to ``LIVE_BATCH`` (a file's are counted).
+    stored: list[TimingRead] = field(default_factory=list)
 
 
 def race_venue(race: Race) -> Venue:
@@ -91,26 +94,30 @@ def already_stored(*, race: Race, source: str, read_ids: Iterable[str]) -> set[s
     return found
 
 
-def _rows(*, race: Race, source: str, reads: list[NewRead], actor: Any) -> list[TimingRead]:
+Row = dict[str, Any]  # a read's columns by attribute name, before it is stored
+
+
+def _rows(*, race: Race, source: str, reads: list[NewRead], actor: Any) -> list[Row]:
     mapped = chip_bibs(race=race, chips=(r.chip for r in reads if not r.bib))
     bibs = [r.bib or mapped.get(r.chip, r.chip) for r in reads]
     entries = entries_by_bib(race=race, bibs=bibs)
+    user_id = getattr(_user(actor), "pk", None)
     rows = []
     for read, bib in zip(reads, bibs, strict=True):
         # An unmapped chip is only a bib if some entry wears it: else it stays a chip.
         bib = bib if (read.bib or read.chip in mapped or bib in entries) else ""
         rows.append(
-            TimingRead(
-                race=race,
-                point=read.point,
-                registration_id=entries.get(bib),
-                bib=bib,
-                chip=read.chip,
-                time=read.at,
-                source=source,
-                source_read_id=read.read_id,
-                created_by=actor if getattr(actor, "pk", None) else None,
-            )
+            {
+                "race_id": race.pk,
+                "point_id": read.point.pk,
+                "registration_id": entries.get(bib),
+                "bib": bib,
+                "chip": read.chip,
+                "time": read.at,
+                "source": source,
+                "source_read_id": read.read_id,
+                "created_by_id": user_id,
+            }
         )
     return rows
 
@@ -134,18 +141,58 @@ def reads_store(
             seen.add(read.read_id)
             fresh.append(read)
         rows = _rows(race=race, source=source, reads=fresh, actor=actor)
-        for chunk in _chunks(rows):
-            # A read stored by a concurrent request since the check above is skipped.
-            TimingRead.objects.bulk_create(chunk, ignore_conflicts=True)
-        outcome.stored = _stored(race=race, source=source, rows=rows)
-        results_apply(race=race, reads=outcome.stored, actor=actor)
+        outcome.unmatched = sum(1 for row in rows if row["registration_id"] is None)
+        if len(rows) <= LIVE_BATCH:
+            # A read stored by a concurrent request since the duplicates' check is skipped.
+            TimingRead.objects.bulk_create([TimingRead(**r) for r in rows], ignore_conflicts=True)
+            outcome.stored = _stored(race=race, source=source, rows=rows)
+            outcome.stored_count = len(outcome.stored)
+            results_apply(race=race, reads=outcome.stored, actor=actor)
+        else:
+            before = TimingRead.objects.filter(race=race, source=source).count()
+            _insert_many(rows)
+            stored = TimingRead.objects.filter(race=race, source=source).count()
+            outcome.stored_count = stored - before
+            if outcome.unmatched < len(rows):
+                recompute_race(race_id=race.pk, by=_user(actor))
     return outcome
 
 
-def _stored(*, race: Race, source: str, rows: list[TimingRead]) -> list[TimingRead]:
+def _insert_many(rows: list[Row]) -> None:
+    """``INSERT … ON CONFLICT DO NOTHING`` in batches: a file's 100,000 reads without
+    100,000 model instances, where ``bulk_create`` spends most of an import's time."""
+    connection = connections[router.db_for_write(TimingRead)]
+    fields = [f for f in TimingRead._meta.concrete_fields if not f.primary_key]
+    names = [f.attname for f in fields]
+    defaults = {
+        f.attname: f.get_db_prep_save(f.get_default(), connection)
+        for f in fields
+        if f.attname not in rows[0]
+    }
+    defaults["created_at"] = connection.ops.adapt_datetimefield_value(timezone.now())
+    adapt = connection.ops.adapt_datetimefield_value
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(TimingRead._meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        for chunk in _chunks(rows, 5_000):
+            for row in chunk:
+                row["time"] = adapt(row["time"])
+            values = [tuple(row.get(n, defaults.get(n)) for n in names) for row in chunk]
+            cursor.executemany(sql, values)
+
+
+def _user(actor: Any) -> Any:
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _stored(*, race: Race, source: str, rows: list[Row]) -> list[TimingRead]:
     """The rows as stored, with their ids (``bulk_create`` gives none on every database)."""
     stored: list[TimingRead] = []
-    for chunk in _chunks([r.source_read_id for r in rows]):
+    for chunk in _chunks([r["source_read_id"] for r in rows]):
         found = TimingRead.objects.filter(race=race, source=source, source_read_id__in=chunk)
         stored.extend(found)
     return stored
@@ -154,4 +201,4 @@ def _stored(*, race: Race, source: str, rows: list[TimingRead]) -> list[TimingRe
 def results_apply(*, race: Race, reads: list[TimingRead], actor: Any = None) -> None:
     """Bring the race's results up to date with new reads (or after one taken back)."""
     if any(read.registration_id is not None for read in reads):
-        recompute_race(race_id=race.pk, by=actor if getattr(actor, "pk", None) else None)
+        recompute_race(race_id=race.pk, by=_user(actor))

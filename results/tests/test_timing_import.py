@@ -136,3 +136,23 @@ def test_a_file_that_cannot_be_read_is_refused_with_its_reason(
     assert response.status_code == 200
     assert "This is a binary file, not a text export of a decoder." in response.content.decode()
     assert TimingRead.objects.count() == 0
+
+
+def test_a_large_file_is_stored_in_bulk_and_the_race_recomputed_once(
+    client: Client, alice: Any, timed: Timed
+) -> None:
+    from results.models import Result
+    from results.timing_reads import LIVE_BATCH
+
+    lines = ["bib,time,point", "101,09:00:00,Start", "101,09:41:02.250,Finish"]
+    lines += [f"{900 + i},10:{i // 60 % 60:02d}:{i % 60:02d},Finish" for i in range(LIVE_BATCH)]
+    client.force_login(alice)
+    preview_url = upload(client, timed, "\n".join(lines).encode())["Location"]
+    desk = client.post(preview_url, follow=True).content.decode()
+    assert (
+        f"{LIVE_BATCH + 2} read(s) stored, 0 already there; {LIVE_BATCH} match no entry yet."
+        in desk
+    )
+    assert TimingRead.objects.count() == LIVE_BATCH + 2
+    result = Result.objects.get(registration=timed.anna)
+    assert (result.status, result.time_ms) == (Result.Status.FINISHED, 41 * 60_000 + 2_250)
