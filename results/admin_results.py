@@ -28,8 +28,7 @@ class ResultsAdmin(OrganizerScopedAdmin):
     list_filter = ["state"]
     search_fields = ["race__name", "race__event__name"]
     ordering = ["-race__start_time"]
-    fields = ["race", "state", "published_at", "published_by", "changed_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("race", "state", "published_at", "published_by", "changed_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -24,7 +24,7 @@ HEADER = [
     "Rank (category)", "Club", "Nationality", "Status", "Time", "Chip time", "Gun time",
     "Penalty", "Bonus", "Reason",
 ]  # fmt: skip
-STATUS_ORDER = {
+STATUS_ORDER: dict[str, int] = {
     s: i
     for i, s in enumerate(
         (

@@ -32,7 +32,7 @@ def on_crossings_stored(
 ) -> None:
     from results.tasks import record_gps_crossings
 
-    payload = [(reg, point, to_ms(at)) for reg, point, at in crossings]
+    payload: list[list[object]] = [[reg, point, to_ms(at)] for reg, point, at in crossings]
     transaction.on_commit(lambda: record_gps_crossings.delay(race_id, payload))
 
 

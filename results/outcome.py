@@ -19,7 +19,11 @@ from results.rules import RaceSetup
 Status = Result.Status
 Manual = Result.ManualStatus
 
-MANUAL_STATUS = {Manual.DSQ: Status.DSQ, Manual.DNF: Status.DNF, Manual.DNS: Status.DNS}
+MANUAL_STATUS: dict[str, str] = {
+    Manual.DSQ: Status.DSQ,
+    Manual.DNF: Status.DNF,
+    Manual.DNS: Status.DNS,
+}
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ from typing import Any
 from results import formatting
 from results.models import Result, TimingPoint
 
-STATUS_SHORT = {
+STATUS_SHORT: dict[str, str] = {
     Result.Status.FINISHED: "",
     Result.Status.RACING: "Racing",
     Result.Status.DNF: "DNF",

@@ -105,7 +105,7 @@ def race_page(
         .filter(event__slug=event_slug, slug=race_slug)
         .first()
     )
-    if race is None or not race.timed:  # type: ignore[attr-defined]
+    if race is None or not race.timed:
         raise Http404("No results for this race")
     event = race.event
     if not event.is_public and not has_role_for(user, event, EDIT_ROLES):

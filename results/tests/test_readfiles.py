@@ -22,8 +22,10 @@ PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 VENUE = Venue(zone=PARIS, race_day=dt.date(2026, 5, 10))  # summer time: UTC+2
 
 
-def utc(year: int, month: int, day: int, *clock: int) -> dt.datetime:
-    return dt.datetime(year, month, day, *clock).replace(tzinfo=dt.UTC)
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, us: int = 0
+) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, second, us, tzinfo=dt.UTC)
 
 
 def read(name: str, layout: str = "auto") -> ParsedFile:
