@@ -90,7 +90,7 @@ def seed(n_events: int) -> dict[str, Any]:
 
     from events.courses import course_create
     from events.models import Course, Event, Organizer, Race, RaceCategory
-    from events.tests.factories import synth_course_gpx
+    from pace.lib.gpxsynth import synth_course_gpx
 
     rng = random.Random(20260101)
     today = timezone.localdate()

@@ -22,7 +22,6 @@ from django.utils.text import slugify
 
 from events.courses import course_create
 from events.demo.catalog import DEMO_EVENTS, DEMO_ORGANIZERS, SUMMARIES, DemoEvent
-from events.demo.courses import synth_course_gpx
 from events.demo.entries import demo_entries
 from events.demo.live import LIVE_EVENT_SLUG, annecy_loop_race, live_demo_race, seed_live_demo
 from events.models import (
@@ -37,6 +36,7 @@ from events.models import (
     Sport,
 )
 from events.organizers import membership_add
+from pace.lib.gpxsynth import synth_course_gpx
 
 DEMO_PASSWORD = "pace-demo-2026"
 TIMEZONES = {

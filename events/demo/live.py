@@ -14,9 +14,9 @@ from typing import NamedTuple
 from django.utils import timezone
 
 from events.courses import course_create
-from events.demo.courses import synth_course_gpx
 from events.demo.entries import demo_entries
 from events.models import Event, Organizer, Race, Registration
+from pace.lib.gpxsynth import synth_course_gpx
 
 LIVE_EVENT_SLUG = "pace-live-demo-10k"
 LIVE_RACE_SLUG = "10k"

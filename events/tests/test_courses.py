@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from events.courses import CourseError, course_create, course_geojson, parse_gpx
-from events.tests.factories import synth_course_gpx
+from pace.lib.gpxsynth import synth_course_gpx
 from events.tests.gpx_docs import gpx_doc
 from pace.lib.geo import haversine_m
 

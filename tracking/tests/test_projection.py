@@ -5,7 +5,7 @@ from typing import cast
 import pytest
 
 from events.courses import parse_gpx
-from events.tests.factories import synth_course_gpx
+from pace.lib.gpxsynth import synth_course_gpx
 from pace.lib.geo import cumulative_distances, point_at_distance
 from tracking.live.projection import CourseLine
 

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from events.courses import parse_gpx
 from events.models import Course
-from events.tests.factories import synth_course_gpx
+from pace.lib.gpxsynth import synth_course_gpx
 from pace.lib.testing import eventually
 
 pytestmark = pytest.mark.browser

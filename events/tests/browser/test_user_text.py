@@ -18,7 +18,8 @@ from playwright.sync_api import expect
 
 from events.courses import course_create
 from events.models import Event, Organizer, Race, RaceCategory, SplitPoint
-from events.tests.factories import make_event, make_organizer, make_race, synth_course_gpx
+from events.tests.factories import make_event, make_organizer, make_race
+from pace.lib.gpxsynth import synth_course_gpx
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = Path(os.environ.get("PACE_XSS_SCREENSHOT", "/tmp/pace-xss-event.png"))

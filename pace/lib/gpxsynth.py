@@ -1,4 +1,4 @@
-"""Synthetic GPX courses for demo data and tests (no network, deterministic by seed)."""
+"""Synthetic GPX courses for demo data, tests and benchmarks (no network, deterministic by seed)."""
 
 from __future__ import annotations
 
