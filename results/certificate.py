@@ -52,10 +52,16 @@ def _dejavu() -> Path | None:
     return None
 
 
+# Letters Unicode does not decompose into a Latin one plus an accent.
+_PLAIN = str.maketrans(
+    {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Œ": "OE", "œ": "oe", "\u0131": "i"}
+)
+
+
 def _latin(text: str) -> str:
     """Text the built-in fonts can show: accents kept where Latin-1 has them."""
     out = []
-    for char in text:
+    for char in text.translate(_PLAIN):
         if char.encode("latin-1", errors="ignore"):
             out.append(char)
         else:
@@ -82,10 +88,15 @@ class _Page(FPDF):
         bold: bool = False,
         color: tuple[int, int, int] = NAVY,
         gap: float = 4,
+        fit: bool = False,
     ) -> None:
-        self.set_font(self.face, "B" if bold else "", size)
-        self.set_text_color(*color)
+        """A centred line; with ``fit``, made smaller (down to half) to stay on one line."""
         shown = text if self.face == "DejaVu" else _latin(text)
+        self.set_font(self.face, "B" if bold else "", size)
+        while fit and size > 16 and self.get_string_width(shown) > self.epw:
+            size -= 2
+            self.set_font(self.face, "B" if bold else "", size)
+        self.set_text_color(*color)
         self.multi_cell(0, size * 0.45, shown, align="C", new_x="LMARGIN", new_y="NEXT")
         self.ln(gap)
 
@@ -107,10 +118,10 @@ def certificate_pdf(cert: Certificate) -> bytes:
     pdf.rect(13, 13, pdf.w - 26, pdf.h - 26)
     pdf.set_y(40)
     pdf.text_line("CERTIFICATE OF ACHIEVEMENT", size=13, bold=True, color=BRAND, gap=8)
-    pdf.text_line(cert.event, size=20, bold=True, gap=2)
+    pdf.text_line(cert.event, size=20, bold=True, gap=2, fit=True)
     pdf.text_line(f"{cert.date} · {cert.place}", size=11, color=MUTED, gap=12)
     pdf.text_line("This certifies that", size=12, color=MUTED, gap=2)
-    pdf.text_line(cert.athlete, size=34, bold=True, gap=4)
+    pdf.text_line(cert.athlete, size=34, bold=True, gap=4, fit=True)
     distance = f" ({cert.distance})" if cert.distance else ""
     pdf.text_line(f"finished the {cert.race}{distance} in", size=12, color=MUTED, gap=2)
     pdf.text_line(cert.time, size=40, bold=True, color=BRAND, gap=4)

@@ -102,29 +102,33 @@ class BarChart:
 
 
 def bar_chart(
-    values: list[tuple[str, float, str]], *, caption: str, width: int = 640, height: int = 220
+    values: list[tuple[str, float, str]],
+    *,
+    caption: str,
+    height: int = 220,
+    floor: float = 0.0,
 ) -> BarChart | None:
-    """Bars of ``(label, value, value as text)``, scaled to the largest; None if empty."""
-    if not values or max(v for _, v, _ in values) <= 0:
+    """Bars of ``(label, value, value as text)`` from ``floor`` to the largest; None if
+    empty. Few bars make a narrow chart rather than wide slabs."""
+    if not values or max(v for _, v, _ in values) <= floor:
         return None
+    width = max(320, min(640, 90 * len(values)))
     top, bottom = 24.0, 28.0
     plot = height - top - bottom
-    highest = max(v for _, v, _ in values)
+    span = max(v for _, v, _ in values) - floor
     step = width / len(values)
     gap = min(step * 0.2, 12)
     every = -(-len(values) // 12)  # at most a dozen labels along the axis
-    bars = [
-        Bar(
-            x=round(i * step + gap / 2, 1),
-            y=round(top + plot * (1 - value / highest), 1),
-            width=round(step - gap, 1),
-            height=round(plot * value / highest, 1),
-            label=label,
-            value=text,
-            show_label=i % every == 0,
-        )
-        for i, (label, value, text) in enumerate(values)
-    ]
+    bars = []
+    for i, (label, value, text) in enumerate(values):
+        size = plot * max(0.0, value - floor) / span
+        bars.append(
+            Bar(
+                x=round(i * step + gap / 2, 1), y=round(top + plot - size, 1),
+                width=round(step - gap, 1), height=round(size, 1), label=label, value=text,
+                show_label=i % every == 0,
+            )
+        )  # fmt: skip
     return BarChart(width=width, height=height, bars=bars, axis_y=top + plot, caption=caption)
 
 
@@ -138,7 +142,10 @@ def pace_chart(rows: list[SplitRow], *, sport: str) -> BarChart | None:
         value = 3600 / seconds if formatting.uses_speed(sport) else seconds
         values.append((row.name, value, row.pace))
     what = "Speed" if formatting.uses_speed(sport) else "Pace"
-    return bar_chart(values, caption=f"{what} per segment")
+    # Paces differ by seconds on minutes: bars rise from below the smallest, so the
+    # differences show (the axis is labelled by the values themselves).
+    floor = 0.8 * min((v for _, v, _ in values), default=0.0)
+    return bar_chart(values, caption=f"{what} per segment", floor=floor)
 
 
 def certificate_lines(result: Result, *, finishers: int) -> dict[str, Any]:

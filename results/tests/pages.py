@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from events.models import Race, RaceCategory, Registration
+from events.models import Course, Race, RaceCategory, Registration
 from events.tests.factories import make_event, make_race
 from results.compute import recompute_race
 from results.models import TimingPoint
@@ -36,11 +36,16 @@ class Computed:
 
 
 def make_computed(
-    organizer: Any, name: str = "Alpha 10K", *, publish_by: Any = None, **event: Any
+    organizer: Any,
+    name: str = "Alpha 10K",
+    *,
+    publish_by: Any = None,
+    course: Course | None = None,
+    **event: Any,
 ) -> Computed:
     """A 10 km race with two categories, six entries and their reads, computed; official
     when ``publish_by`` is given."""
-    race = make_race(make_event(organizer, name, **event), "10K")
+    race = make_race(make_event(organizer, name, **event), "10K", course=course)
     RaceCategory.objects.create(race=race, code="SEN", name="Senior", min_age=18, max_age=39)
     RaceCategory.objects.create(race=race, code="M40", name="Master 40+", min_age=40)
     points = make_points(race)

@@ -2,9 +2,20 @@
 (function () {
   "use strict";
   var form = document.getElementById("results-filters");
+  // Empty fields stay out of the address: one address (and one cached page) per view.
+  function go(event) {
+    if (event) { event.preventDefault(); }
+    var query = new URLSearchParams();
+    new FormData(form).forEach(function (value, key) {
+      if (String(value).trim()) { query.append(key, String(value).trim()); }
+    });
+    var text = query.toString();
+    window.location.assign(window.location.pathname + (text ? "?" + text : ""));
+  }
   if (form) {
+    form.addEventListener("submit", go);
     form.querySelectorAll("select").forEach(function (select) {
-      select.addEventListener("change", function () { form.submit(); });
+      select.addEventListener("change", function () { go(null); });
     });
   }
 
