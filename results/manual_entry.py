@@ -15,7 +15,7 @@ from django.utils import timezone
 from events.models import Race
 from results.models import TimingPoint, TimingRead
 from results.readfiles.base import LineError, bib_cell, read_id_cell, time_of_day
-from results.timing_reads import NewRead, race_venue, reads_store, results_apply
+from results.timing_reads import NewRead, race_venue, reads_store, results_forget
 
 SOURCE = TimingRead.Source.MANUAL
 RECENT = 20
@@ -72,7 +72,7 @@ def manual_read_undo(*, race: Race, point: TimingPoint, read_pk: int, actor: Any
         if read is None:
             return False
         read.delete()
-        results_apply(race=race, reads=[read], actor=actor)
+        results_forget(race=race, read=read, actor=actor)
     return True
 
 

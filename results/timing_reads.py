@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from events.models import Race, Registration
 from results.compute import recompute_race
+from results.live import apply_reads, refresh_result
 from results.models import ChipMapping, TimingPoint, TimingRead
 from results.readfiles import Venue
 
@@ -199,6 +200,14 @@ def _stored(*, race: Race, source: str, rows: list[Row]) -> list[TimingRead]:
 
 
 def results_apply(*, race: Race, reads: list[TimingRead], actor: Any = None) -> None:
-    """Bring the race's results up to date with new reads (or after one taken back)."""
-    if any(read.registration_id is not None for read in reads):
-        recompute_race(race_id=race.pk, by=_user(actor))
+    """Bring the results of new reads' athletes up to date, and tell spectators."""
+    apply_reads(race_id=race.pk, reads=reads, by=_user(actor))
+
+
+def results_forget(*, race: Race, read: TimingRead, actor: Any = None) -> None:
+    """Bring a read's athlete up to date after the read was taken back."""
+    if read.registration_id is not None:
+        refresh_result(
+            race_id=race.pk, registration_id=read.registration_id, by=_user(actor),
+            reason="manual read taken back",
+        )  # fmt: skip

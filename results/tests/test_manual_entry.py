@@ -73,6 +73,9 @@ def test_the_read_goes_on_to_the_results(desk: Any, timed: Timed) -> None:
     result = Result.objects.get(registration=timed.anna)
     assert result.status == Result.Status.FINISHED
     assert result.time_ms == 41 * 60 * 1000 + 250
+    desk({"undo": TimingRead.objects.get(source="manual").pk})
+    result.refresh_from_db()
+    assert result.status != Result.Status.FINISHED and result.time_ms is None
 
 
 def test_a_typed_time_is_the_venues_on_the_race_day(desk: Any, timed: Timed) -> None:

@@ -11,8 +11,9 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from results.models import TimingRead, TimingToken
+from results.models import Result, TimingRead, TimingToken
 from results.models.tokens import token_digest
+from results.tests.factories import make_read
 from results.tests.timing_fixtures import Timed, make_timed
 from results.timing_tokens import timing_token_create, timing_token_revoke
 
@@ -63,6 +64,15 @@ def test_it_stores_a_batch_and_answers_per_read(client: Client, timed: Timed, se
     assert (first.registration, first.source, first.source_read_id) == (timed.anna, "push", "r1")
     assert first.time.isoformat() == f"{timed.day}T09:41:02.250000+00:00"
     assert (second.chip, second.registration, second.time.microsecond) == ("ZX9", None, 123000)
+
+
+def test_a_pushed_finish_moves_the_athletes_result(
+    client: Client, timed: Timed, secret: str
+) -> None:
+    make_read(timed.points["Start"], timed.anna, 0)
+    push(client, secret, {"reads": [a_read(timed, "r1")]})
+    result = Result.objects.get(registration=timed.anna)
+    assert (result.status, result.time_ms) == (Result.Status.FINISHED, 41 * 60_000 + 2_250)
 
 
 def test_the_same_read_id_again_is_a_duplicate_not_a_new_read(
