@@ -9,6 +9,9 @@ class ResultsConfig(AppConfig):
 
     def ready(self) -> None:
         from results.gps import on_crossings_stored
+        from results.series.recompute import on_results_changed
+        from results.signals import results_changed
         from tracking.signals import crossings_stored
 
         crossings_stored.connect(on_crossings_stored, dispatch_uid="results.gps")
+        results_changed.connect(on_results_changed, dispatch_uid="results.series")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -22,6 +23,7 @@ from results.filtering import Read, count_reads
 from results.models import Result, ResultChange, ResultsPublication, TimingRead
 from results.outcome import NO_RANKS, Inputs, Outcome, Ranks, outcome_of, rank_finishers
 from results.rules import RaceSetup, from_ms, load_setup, to_ms
+from results.signals import results_changed
 
 # What a change to official results is audited by; ranks and splits follow from these.
 AUDITED = ("status", "gun_time_ms", "chip_time_ms", "time_ms")
@@ -51,7 +53,9 @@ def entries_query(race_id: int) -> Q:
 
 def lock_race(race_id: int) -> ResultsPublication:
     """Take the race's results lock (its publication row) for this transaction: a race's
-    ranks are moved by one writer at a time."""
+    ranks are moved by one writer at a time. Whoever follows the race's results hears
+    of it after commit (``signals.results_changed``)."""
+    transaction.on_commit(partial(results_changed.send, sender=Result, race_id=race_id))
     locked = ResultsPublication.objects.select_for_update()
     try:
         return locked.get(race_id=race_id)

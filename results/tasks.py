@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from results.gps import gps_reads_store
+from results.series.recompute import series_recompute_queued
 
 
 @shared_task(ignore_result=True)
@@ -14,3 +15,9 @@ def record_gps_crossings(race_id: int, crossings: list[list[object]]) -> None:
         race_id=race_id,
         crossings=[(int(reg), str(point), int(ms)) for reg, point, ms in crossings],  # type: ignore[call-overload]
     )
+
+
+@shared_task(ignore_result=True)
+def recompute_series(series_id: int) -> None:
+    """A series' standings from its races' current results (queued once per few seconds)."""
+    series_recompute_queued(series_id=series_id)

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from django.urls import path
 
-from results import timing_views, views
+from results import standings_urls, timing_views, views
 
 app_name = "results"
 
 urlpatterns = [
     path("timing/reads/", timing_views.timing_reads, name="timing_reads"),
+    *standings_urls.urlpatterns,
     path("results/mine/", views.my_results, name="mine"),
     path("results/<slug:event_slug>/<slug:race_slug>/", views.race_results, name="race"),
     path(
