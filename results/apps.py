@@ -8,6 +8,7 @@ class ResultsConfig(AppConfig):
     verbose_name = "Results and timing"
 
     def ready(self) -> None:
+        from results import setup_versions
         from results.gps import on_crossings_stored
         from results.series.recompute import on_results_changed
         from results.signals import results_changed
@@ -15,3 +16,4 @@ class ResultsConfig(AppConfig):
 
         crossings_stored.connect(on_crossings_stored, dispatch_uid="results.gps")
         results_changed.connect(on_results_changed, dispatch_uid="results.series")
+        setup_versions.connect()

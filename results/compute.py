@@ -22,7 +22,7 @@ from results.bulk import COMPUTED, RowValues, write_results
 from results.filtering import Read, count_reads
 from results.models import Result, ResultChange, ResultsPublication, TimingRead
 from results.outcome import NO_RANKS, Inputs, Outcome, Ranks, outcome_of, rank_finishers
-from results.rules import RaceSetup, from_ms, load_setup, to_ms
+from results.rules import RaceSetup, from_ms, load_setup, read_rows
 from results.signals import results_changed
 
 # What a change to official results is audited by; ranks and splits follow from these.
@@ -46,7 +46,7 @@ ENTRY_FIELDS = ("id", "sex", "birth_date", "category_id", "wave_entry__wave_id")
 def entries_query(race_id: int) -> Q:
     """The entries that get a result: confirmed ones, and any uncancelled one that was read
     (someone who paid on site and ran before the desk confirmed them)."""
-    read = TimingRead.objects.filter(registration=OuterRef("pk"), ignored=False)
+    read = TimingRead.objects.filter(registration=OuterRef("pk"), race_id=race_id, ignored=False)
     kept = Q(status=Registration.Status.CONFIRMED) | Q(Exists(read))
     return Q(race_id=race_id) & kept & ~Q(status=Registration.Status.CANCELLED)
 
@@ -95,10 +95,8 @@ def athlete_row(setup: RaceSetup, entry: Entry, reads: list[Read], inputs: Input
 def reads_by_athlete(race_id: int) -> dict[int, list[Read]]:
     reads: dict[int, list[Read]] = {}
     rows = TimingRead.objects.filter(race_id=race_id, ignored=False, registration__isnull=False)
-    for reg, at, point, source, pk in rows.values_list(
-        "registration_id", "time", "point_id", "source", "id"
-    ).iterator(chunk_size=20_000):
-        reads.setdefault(reg, []).append((to_ms(at), point, source, pk))
+    for reg, *read in read_rows(rows, "registration_id"):
+        reads.setdefault(reg, []).append(tuple(read))  # type: ignore[arg-type]
     return reads
 
 

@@ -18,17 +18,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Case, Count, F, Q, When
+from django.db import connection, transaction
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 from events.models import Registration
 from results.bulk import COMPUTED, RowValues
-from results.compute import ENTRY_FIELDS, Entry, audit, entries_query, lock_race, row_values
+from results.compute import ENTRY_FIELDS, Entry, audit, lock_race, row_values
 from results.filtering import Counted, Read, count_reads
 from results.models import Result, TimingRead
 from results.outcome import NO_RANKS, Inputs, Outcome, Ranks, outcome_of, split_key
-from results.rules import RaceSetup, load_setup, to_ms
+from results.rules import RaceSetup, read_rows, setup_of, to_ms
 from tracking.fanout.results import publish_result
 
 FINISHED = Result.Status.FINISHED
@@ -71,9 +71,10 @@ def apply_reads(
     reads = [r for r in reads if r.registration_id is not None]
     if not reads:
         return []
-    with transaction.atomic():
-        lock_race(race_id)
-        setup = load_setup(race_id=race_id, now=now)
+    # No savepoint of our own inside a caller's transaction: two round trips of a read's
+    # few, and a failure here is the caller's failure anyway.
+    with transaction.atomic(savepoint=False):
+        setup = setup_of(lock_race(race_id), now=now)
         frames: list[ResultFrame] = []
         for registration_id in dict.fromkeys(r.registration_id for r in reads):
             mine = [r for r in reads if r.registration_id == registration_id]
@@ -93,11 +94,36 @@ def refresh_result(
     *, race_id: int, registration_id: int, by: Any = None, reason: str = "", now: Any = None
 ) -> RowValues | None:
     """Recompute one athlete's result (after a change of their inputs or reads)."""
-    with transaction.atomic():
-        lock_race(race_id)
-        setup = load_setup(race_id=race_id, now=now)
+    with transaction.atomic(savepoint=False):
+        setup = setup_of(lock_race(race_id), now=now)
         refreshed = refresh_entry(setup, registration_id=registration_id, by=by, reason=reason)
         return None if refreshed is None else refreshed.values
+
+
+_RESULT_FIELDS = ("pk", "manual_status", "penalty_ms", "bonus_ms", *COMPUTED)
+_ENTRY_OF_RESULT = tuple(f"registration__{name}" for name in (*ENTRY_FIELDS, "status"))
+
+
+def _current(
+    race_id: int, registration_id: int
+) -> tuple[Entry | None, str, int | None, Inputs, RowValues | None]:
+    """The entry, its status, and its result's id, inputs and computed values: one query
+    when the result exists (as for everyone once the race's results were computed)."""
+    rows = Result.objects.filter(race_id=race_id, registration_id=registration_id).values_list(
+        *_RESULT_FIELDS, *_ENTRY_OF_RESULT
+    )
+    if rows:
+        row = rows[0]
+        pk, manual, penalty, bonus, *values = row[: len(_RESULT_FIELDS)]
+        *entry, status = row[len(_RESULT_FIELDS) :]
+        return Entry(*entry), status, pk, Inputs(manual, penalty, bonus), tuple(values)
+    found = Registration.objects.filter(race_id=race_id, pk=registration_id).values_list(
+        *ENTRY_FIELDS, "status"
+    )
+    if not found:
+        return None, "", None, Inputs(), None
+    *entry, status = found[0]
+    return Entry(*entry), status, None, Inputs(), None
 
 
 def refresh_entry(
@@ -110,28 +136,22 @@ def refresh_entry(
 ) -> Refreshed | None:
     """Recompute one athlete and shift the ranks they move; the caller holds the lock.
 
-    None when the registration holds no place in the results (cancelled, not confirmed
-    and never read)."""
+    None when the registration holds no place in the results (cancelled, or neither
+    confirmed nor read: ``compute.entries_query``); a result it had is taken out."""
     race_id = setup.race_id
-    found = Registration.objects.filter(entries_query(race_id), pk=registration_id).values_list(
-        *ENTRY_FIELDS
-    )
-    if not found:
-        return None
-    entry = Entry(*found[0])
-    current = Result.objects.filter(race_id=race_id, registration_id=registration_id).values_list(
-        "pk", "manual_status", "penalty_ms", "bonus_ms", *COMPUTED
-    )
-    pk, inputs, old = None, Inputs(), None
-    if current:
-        pk, manual, penalty, bonus, *values = current[0]
-        inputs, old = Inputs(manual, penalty, bonus), tuple(values)
+    entry, status, pk, inputs, old = _current(race_id, registration_id)
     reads: list[Read] = [
-        (to_ms(at), point, source, rid)
-        for at, point, source, rid in TimingRead.objects.filter(
-            race_id=race_id, registration_id=registration_id, ignored=False
-        ).values_list("time", "point_id", "source", "id")
+        tuple(row)  # type: ignore[misc]
+        for row in read_rows(
+            TimingRead.objects.filter(
+                race_id=race_id, registration_id=registration_id, ignored=False
+            )
+        )
     ]
+    if entry is None or not _has_place(status, bool(reads)):
+        if pk is not None:
+            _take_out(race_id=race_id, pk=pk, old=old)
+        return None
     gun = setup.start_of(entry.wave_id)
     counted = count_reads(setup, gun_ms=gun, reads=reads)
     outcome = outcome_of(setup, gun_ms=gun, counted=counted, inputs=inputs)
@@ -150,6 +170,21 @@ def refresh_entry(
         if setup.official and old is not None:
             audit(race_id=race_id, changes=[(pk, old, new)], by=by, reason=reason, read_id=read_id)
     return Refreshed(values=new, counted=counted, outcome=outcome, moved=moved)
+
+
+def _has_place(status: str, read: bool) -> bool:
+    """As ``compute.entries_query``: confirmed, or read and not cancelled."""
+    if status == Registration.Status.CANCELLED:
+        return False
+    return status == Registration.Status.CONFIRMED or read
+
+
+def _take_out(*, race_id: int, pk: int, old: RowValues | None) -> None:
+    """A result whose entry lost its place goes, and those it was ahead of move up."""
+    if old is not None:
+        gone = (*old[:_STATUS], Result.Status.DNS, *old[_STATUS + 1 :])
+        move_ranks(race_id=race_id, pk=pk, old=old, new=gone)
+    Result.objects.filter(pk=pk).delete()
 
 
 def _standing(row: RowValues | None) -> tuple[int, str, int | None] | None:
@@ -171,7 +206,14 @@ def move_ranks(
     before, after = _standing(old), _standing(new)
     if before == after:
         return (tuple(old[_RANK : _RANK + 3]) if old and after else NO_RANKS), 0  # type: ignore[return-value]
+    ranks = NO_RANKS if after is None else _ranks_at(race_id, pk, before, after)
     others = Result.objects.filter(race_id=race_id, status=FINISHED).exclude(pk=pk)
+    times = [s[0] for s in (before, after) if s is not None]
+    # Nobody at or ahead of both times moves; nobody behind both either, unless the
+    # athlete changed sex or category (then their old and new groups differ).
+    bounded = others.filter(time_ms__gt=min(times))
+    if before is not None and after is not None and before[1:] == after[1:]:
+        bounded = bounded.filter(time_ms__lte=max(times))
     shifts: dict[str, Any] = {}
     touched = Q(pk__in=[])
     for name, scope_of in zip(RANK_FIELDS, (_overall, _sex, _category), strict=True):
@@ -183,10 +225,8 @@ def move_ranks(
         minus = Case(When(lift, then=1), default=0) if lift is not None else 0
         shifts[name] = F(name) + plus - minus
         touched |= _xor(drop, lift)
-    moved = others.filter(touched).update(**shifts) if shifts else 0
-    if after is None:
-        return NO_RANKS, moved
-    return _ranks_at(others, after), moved
+    moved = bounded.filter(touched).update(**shifts) if shifts else 0
+    return ranks, moved
 
 
 def _overall(standing: tuple[int, str, int | None]) -> Q | None:
@@ -216,19 +256,65 @@ def _xor(a: Q | None, b: Q | None) -> Q:
     return (a & ~b) | (b & ~a)
 
 
-def _ranks_at(others: Any, standing: tuple[int, str, int | None]) -> Ranks:
-    time_ms, sex, category = standing
-    faster = Q(time_ms__lt=time_ms)
-    counts = others.aggregate(
-        overall=Count("pk", filter=faster),
-        sex=Count("pk", filter=faster & Q(sex=sex)),
-        category=Count("pk", filter=faster & Q(category_id=category)),
-    )
-    return (
-        counts["overall"] + 1,
-        counts["sex"] + 1,
-        None if category is None else counts["category"] + 1,
-    )
+_NEXT = (
+    "SELECT * FROM (SELECT {k} AS k, 0 AS kind, {rank} AS r, time_ms FROM {table}"
+    " WHERE {where} AND time_ms >= %s ORDER BY time_ms LIMIT 1) AS next{k}"
+)
+_LAST = (
+    "SELECT * FROM (SELECT {k} AS k, 1 AS kind, {rank} AS r, time_ms FROM {table}"
+    " WHERE {where} ORDER BY time_ms DESC LIMIT 1) AS last{k}"
+)
+_TIES = (
+    "SELECT {k} AS k, 2 AS kind, count(*) AS r, NULL AS time_ms FROM {table}"
+    " WHERE {where} AND time_ms = (SELECT max(time_ms) FROM {table} WHERE {where})"
+)
+
+
+def _ranks_at(
+    race_id: int,
+    pk: int | None,
+    before: tuple[int, str, int | None] | None,
+    after: tuple[int, str, int | None],
+) -> Ranks:
+    """The athlete's ranks at their new time, read off their neighbours' stored ranks
+    before anyone is shifted: a few index lookups, not a count of the field.
+
+    In a group, the first other finisher at or after time ``b`` holds rank 1 + those
+    faster than ``b``, plus one if the athlete's own old row (at ``a``) is among them.
+    With nobody at or after ``b``, the athlete is last: 1 + everyone, which is the last
+    one's rank plus those tied with them."""
+    time_ms, sex, category = after
+    table = Result._meta.db_table
+    scopes = [("rank_overall", "", []), ("rank_sex", " AND sex = %s", [sex])]
+    if category is not None:
+        scopes.append(("rank_category", " AND category_id = %s", [category]))
+    sql, params = [], []
+    for k, (rank, extra, values) in enumerate(scopes):
+        where = f"race_id = %s AND status = 'finished' AND id <> %s{extra}"
+        scope = [race_id, pk or 0, *values]
+        sql += [
+            _NEXT.format(k=k, rank=rank, table=table, where=where),
+            _LAST.format(k=k, rank=rank, table=table, where=where),
+            _TIES.format(k=k, table=table, where=where),
+        ]
+        params += [*scope, time_ms, *scope, *scope, *scope]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(sql), params)
+        found = {(k, kind): (r, t) for k, kind, r, t in cursor.fetchall()}
+    mine = [before is not None, before is not None and before[1] == sex]
+    mine.append(before is not None and category is not None and before[2] == category)
+    out: list[int | None] = [None, None, None]
+    for k in range(len(scopes)):
+        own = before[0] if before is not None and mine[k] else None
+        if (k, 0) in found:
+            rank_next, at = found[(k, 0)]
+            out[k] = rank_next - (own is not None and own < at)
+        elif (k, 1) in found:
+            rank_last, at = found[(k, 1)]
+            out[k] = rank_last - (own is not None and own < at) + found[(k, 2)][0]
+        else:
+            out[k] = 1
+    return out[0], out[1], out[2]
 
 
 def _frames(

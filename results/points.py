@@ -6,6 +6,7 @@ from django.db import transaction
 
 from events.models import Race
 from results.models import TimingPoint
+from results.setup_versions import bump_setup
 
 Kind = TimingPoint.Kind
 
@@ -49,4 +50,5 @@ def ensure_timing_points(*, race: Race) -> list[TimingPoint]:
         return existing
     # Two first askers at once: one set is stored, both read it back.
     TimingPoint.objects.bulk_create(default_timing_points(race=race), ignore_conflicts=True)
+    bump_setup(race_ids=[race.pk])
     return list(TimingPoint.objects.filter(race=race).order_by("order", "distance_m"))

@@ -19,7 +19,7 @@ from django.utils import timezone
 from results.compute import lock_race, recompute_race
 from results.live import refresh_entry
 from results.models import Result, ResultChange, ResultsPublication, TimingPoint, TimingRead
-from results.rules import load_setup
+from results.rules import load_setup, setup_of
 
 State = ResultsPublication.State
 
@@ -55,8 +55,7 @@ def _change(
     read: TimingRead | None = None,
 ) -> Result | None:
     """Write an athlete's changed inputs, audit them once published, and recompute them."""
-    lock_race(race_id)
-    setup = load_setup(race_id=race_id)
+    setup = setup_of(lock_race(race_id))
     result = Result.objects.filter(race_id=race_id, registration_id=registration_id).first()
     if result is None and inputs:  # an entry nobody has read yet gets a row for the inputs
         refresh_entry(setup, registration_id=registration_id)

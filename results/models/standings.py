@@ -68,7 +68,20 @@ class Result(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["race", "registration"], name="one_result_per_entry")
         ]
-        indexes = [models.Index(fields=["race", "status", "time_ms"])]
+        indexes = [
+            models.Index(fields=["race", "status", "time_ms"]),
+            # A live read finds its neighbours in time within its sex and its category.
+            models.Index(
+                fields=["race", "sex", "time_ms"],
+                condition=models.Q(status="finished"),
+                name="result_finished_by_sex",
+            ),
+            models.Index(
+                fields=["race", "category", "time_ms"],
+                condition=models.Q(status="finished"),
+                name="result_finished_by_category",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.registration_id}: {self.get_status_display()}"

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.db import connections, transaction
 
 from events.models import RaceCategory
 from results.compute import recompute_race
 from results.live import apply_reads, refresh_result
 from results.models import Result, TimingRead, TimingRules
-from results.tests.factories import make_entry, make_points, make_read
+from results.tests.factories import at, make_entry, make_points, make_read
 from tracking.live.groups import race_group
 
 S = Result.Status
@@ -74,26 +76,37 @@ def test_it_unranks_a_disqualified_athlete_and_lifts_those_behind(race, points) 
     assert Result.objects.get(registration=a).status == S.DSQ
 
 
-def test_it_sends_spectators_the_result_frame_through_the_races_group(
-    race, points, django_capture_on_commit_callbacks
-) -> None:
+def _store_and_apply(point: Any, entry: Any, seconds: float, source: str = "chip_file") -> Any:
+    with transaction.atomic():  # committed: the frame goes out after commit
+        read = make_read(point, entry, seconds, source=source)
+        apply_reads(race_id=point.race_id, reads=[read])
+    return read
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_sends_spectators_the_result_frame_through_the_races_group(race) -> None:
+    """As in a web process: the read is applied in a thread, the frame goes out on the
+    event loop, where a hub listening to the race's group receives it."""
+    points = make_points(race)
     leader, second = make_entry(race), make_entry(race)
     make_read(points["Finish"], leader, 2900)
     recompute_race(race_id=race.pk)
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(race_group(race.pk), channel)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            split = make_read(points["5 km"], second, 1400.5)
-            apply_reads(race_id=race.pk, reads=[split])
-        with django_capture_on_commit_callbacks(execute=True):
-            finish = make_read(points["Finish"], second, 3000.25, source="push")
-            apply_reads(race_id=race.pk, reads=[finish])
-        first = async_to_sync(layer.receive)(channel)
-        then = async_to_sync(layer.receive)(channel)
-    finally:
-        async_to_sync(layer.group_discard)(race_group(race.pk), channel)
+
+    async def scenario() -> tuple[Any, Any, list[dict[str, Any]]]:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(race_group(race.pk), channel)
+        try:
+            apply = sync_to_async(_store_and_apply)
+            split = await apply(points["5 km"], second, 1400.5)
+            finish = await apply(points["Finish"], second, 3000.25, "push")
+            got = [await asyncio.wait_for(layer.receive(channel), 5) for _ in range(2)]
+        finally:
+            await layer.group_discard(race_group(race.pk), channel)
+            await sync_to_async(connections.close_all)()  # the thread's own connection
+        return split, finish, got
+
+    split, finish, (first, then) = asyncio.run(scenario())
     assert first["type"] == then["type"] == "race.result"
     assert json.loads(first["frame"]) == {
         "type": "result",
@@ -112,16 +125,18 @@ def test_it_sends_spectators_the_result_frame_through_the_races_group(
 
 
 def test_it_frames_no_gps_read_and_no_read_that_does_not_count(
-    race, points, django_capture_on_commit_callbacks
+    race, points, django_capture_on_commit_callbacks, monkeypatch
 ) -> None:
     entry = make_entry(race)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    sent: list[Any] = []
+    monkeypatch.setattr("results.live.send_frames", sent.extend)
+    with django_capture_on_commit_callbacks(execute=True):
         first = make_read(points["Finish"], entry, 3000)
         assert len(apply_reads(race_id=race.pk, reads=[first])) == 1
         gps = make_read(points["5 km"], entry, 1500, source="gps")
         again = make_read(points["Finish"], entry, 3001)
         assert apply_reads(race_id=race.pk, reads=[gps, again]) == []
-    assert len(callbacks) == 1
+    assert [frame.point for frame in sent] == ["Finish"]
 
 
 def test_it_frames_nothing_once_the_race_is_closed(race, points) -> None:
@@ -131,3 +146,19 @@ def test_it_frames_nothing_once_the_race_is_closed(race, points) -> None:
     now = race.start_time.replace(hour=race.start_time.hour + 2)
     assert apply_reads(race_id=race.pk, reads=[read], now=now) == []
     assert Result.objects.get(registration=entry).status == S.FINISHED
+
+
+def test_it_reads_the_races_setup_again_once_it_changes(race, points) -> None:
+    from results.models import Wave, WaveEntry
+
+    a, b = make_entry(race), make_entry(race)
+    apply_reads(race_id=race.pk, reads=[make_read(points["Finish"], a, 3000)])
+    wave = Wave.objects.create(race=race, name="Late wave", start_time=race.start_time)
+    WaveEntry.objects.create(wave=wave, registration=b)
+    Wave.objects.filter(pk=wave.pk).update(start_time=at(race, 600))  # no signal: bump by hand
+    from results.setup_versions import bump_setup
+
+    bump_setup(race_ids=[race.pk])
+    apply_reads(race_id=race.pk, reads=[make_read(points["Finish"], b, 3500)])
+    assert Result.objects.get(registration=b).gun_time_ms == 2_900_000
+    assert ranks(a, b) == [(2, 2, None), (1, 1, None)]
