@@ -157,9 +157,7 @@ def waitlist(request: HttpRequest, slug: str, race_slug: str) -> HttpResponse:
 
 def _registration(token: str) -> Registration:
     return get_object_or_404(
-        Registration.objects.select_related("race__event", "category", "team").prefetch_related(
-            "payments"
-        ),
+        Registration.objects.select_related("race__event", "category", "team"),
         manage_token=token,
     )
 
@@ -168,10 +166,12 @@ def _registration(token: str) -> Registration:
 def entry_detail(request: HttpRequest, token: str) -> HttpResponse:
     """The entry's page; its secret link is also how a guest manages the entry."""
     registration = _registration(token)
+    provider = payment_providers.get()
     context = {
         "r": registration,
         "members": registration.team.members.all() if registration.team is not None else [],
-        "pay_url": payment_providers.get().pay_url(registration=registration),
+        "pay_url": provider.pay_url(registration=registration),
+        "payments": provider.payment_lines(registrations=[registration])[registration.pk],
     }
     return render(request, "events/entry_detail.html", context)
 
@@ -241,10 +241,12 @@ def entry_cancel(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 def my_races(request: AuthenticatedHttpRequest) -> HttpResponse:
-    entries = (
+    entries = list(
         Registration.objects.filter(user=request.user)
         .select_related("race__event")
-        .prefetch_related("payments")  # refunds show next to the entry's status
         .order_by("-race__start_time")
     )
-    return render(request, "events/my_races.html", {"entries": entries})
+    # Refunds show next to each entry's status.
+    payments = payment_providers.get().payment_lines(registrations=entries)
+    rows = [(entry, payments[entry.pk]) for entry in entries]
+    return render(request, "events/my_races.html", {"entries": rows})

@@ -10,6 +10,7 @@ providers from its plugins, without a signal, as Pace has one provider to learn.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -25,6 +26,15 @@ class Paid:
     """Money an athlete paid for an entry, as the core's e-mails tell it."""
 
     amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    """One payment of an entry, as its athlete reads it on the entry's pages."""
+
+    status: str  # as athletes read it: "Due on site", "Partially refunded"
+    refunded: Decimal  # money given back (0: nothing)
     currency: str
 
 
@@ -49,6 +59,12 @@ class PaymentProvider(Protocol):
 
     def paid(self, *, registration: Registration) -> Paid | None:
         """What was last paid for the entry (None: nothing was charged)."""
+
+    def payment_lines(
+        self, *, registrations: Sequence[Registration]
+    ) -> dict[int, list[PaymentLine]]:
+        """Each entry's payments, newest first, by entry id (an empty list when it has none),
+        read in one query however many entries a page lists."""
 
     def method_problem(self, *, organizer_id: int, method: str) -> str:
         """Why an organizer's event cannot take entries paid by ``method`` now ("" when it can)."""

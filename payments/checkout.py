@@ -10,6 +10,7 @@ athlete is sent to pay, and it expires with the hold.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -19,11 +20,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events.models import Registration
-from events.payment_providers import Paid
+from events.payment_providers import Paid, PaymentLine
 from events.registration import RegistrationError, entries_of
 from payments import stripe
 from payments.models import ConnectedAccount, MoneyLog, Payment
 from payments.providers import method_problem, provider_for
+from payments.selectors import payment_lines
 
 
 class CheckoutUnavailableError(Exception):
@@ -155,6 +157,11 @@ class CheckoutProvider:
     def paid(self, *, registration: Registration) -> Paid | None:
         payment = registration.payments.filter(paid_at__isnull=False).first()
         return None if payment is None else Paid(amount=payment.amount, currency=payment.currency)
+
+    def payment_lines(
+        self, *, registrations: Sequence[Registration]
+    ) -> dict[int, list[PaymentLine]]:
+        return payment_lines(registration_ids=[r.pk for r in registrations])
 
     def method_problem(self, *, organizer_id: int, method: str) -> str:
         return method_problem(organizer_id=organizer_id, method=method)

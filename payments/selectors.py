@@ -1,7 +1,9 @@
-"""Reads of money for the back office: fees and totals per organizer and currency."""
+"""Reads of money: an entry's payments as its athlete's pages show them, and for the back
+office, fees and totals per organizer and currency."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -9,10 +11,25 @@ from typing import Any
 from django.db.models import Count, Q, Sum
 
 from events.access import scope_to_user
+from events.payment_providers import PaymentLine
 from events.pricing import money
-from payments.models import MoneyLog
+from payments.models import MoneyLog, Payment
 
 FEE_ACTIONS = ("platform_fee", "platform_fee_refund")
+
+STATUS_LABELS = dict(Payment.Status.choices)
+
+
+def payment_lines(*, registration_ids: Iterable[int]) -> dict[int, list[PaymentLine]]:
+    """Each entry's payments, newest first, by entry id (every id has a list), in one query."""
+    lines: dict[int, list[PaymentLine]] = {pk: [] for pk in registration_ids}
+    rows = Payment.objects.filter(registration_id__in=lines).values_list(
+        "registration_id", "status", "refunded_amount", "currency"
+    )  # newest first: Payment's ordering
+    for registration_id, status, refunded, currency in rows:
+        line = PaymentLine(status=STATUS_LABELS[status], refunded=refunded, currency=currency)
+        lines[registration_id].append(line)
+    return lines
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,8 @@ def test_it_takes_a_relay_team_with_one_payer(client, race):
     assert payer.team.members.count() == 3
     client.post(entry_confirm_email_path(payer))
     assert set(payer.team.members.values_list("status", flat=True)) == {"confirmed"}
-    assert payer.payments.get().amount == Decimal("25.00")
+    payer.refresh_from_db()
+    assert payer.price == Decimal("25.00")
     assert Registration.objects.exclude(pk=payer.pk).filter(price=0).count() == 2
     # A team takes one place: the race of capacity 1 is now full.
     assert b"This race is full" in _enter(client, race, team_name="Late", **mates).content

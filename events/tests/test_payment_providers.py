@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 
 from events import payment_providers
 from events.models import Registration
-from events.payment_providers import Paid
+from events.payment_providers import Paid, PaymentLine
 
 
 class _Provider:
@@ -28,6 +30,11 @@ class _Provider:
 
     def paid(self, *, registration: Registration) -> Paid | None:
         return None
+
+    def payment_lines(
+        self, *, registrations: Sequence[Registration]
+    ) -> dict[int, list[PaymentLine]]:
+        return {r.pk: [] for r in registrations}
 
     def method_problem(self, *, organizer_id: int, method: str) -> str:
         return ""
