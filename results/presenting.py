@@ -77,59 +77,44 @@ def split_rows(
 
 @dataclass(frozen=True)
 class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
     label: str
     value: str
+    percent: float  # of the tallest bar's height
     show_label: bool = True
-
-    @property
-    def cx(self) -> float:
-        return round(self.x + self.width / 2, 1)
 
 
 @dataclass(frozen=True)
 class BarChart:
-    """A bar chart's geometry in a ``width`` by ``height`` SVG box, drawn by a template."""
+    """Bars drawn by a template as HTML (text stays legible at any width)."""
 
-    width: int
-    height: int
     bars: list[Bar]
-    axis_y: float
     caption: str
+
+    @property
+    def crowded(self) -> bool:
+        """Too many bars to print each one's value above it."""
+        return len(self.bars) > 12
 
 
 def bar_chart(
-    values: list[tuple[str, float, str]],
-    *,
-    caption: str,
-    height: int = 220,
-    floor: float = 0.0,
+    values: list[tuple[str, float, str]], *, caption: str, floor: float = 0.0
 ) -> BarChart | None:
     """Bars of ``(label, value, value as text)`` from ``floor`` to the largest; None if
-    empty. Few bars make a narrow chart rather than wide slabs."""
+    empty."""
     if not values or max(v for _, v, _ in values) <= floor:
         return None
-    width = max(320, min(640, 90 * len(values)))
-    top, bottom = 24.0, 28.0
-    plot = height - top - bottom
     span = max(v for _, v, _ in values) - floor
-    step = width / len(values)
-    gap = min(step * 0.2, 12)
     every = -(-len(values) // 12)  # at most a dozen labels along the axis
-    bars = []
-    for i, (label, value, text) in enumerate(values):
-        size = plot * max(0.0, value - floor) / span
-        bars.append(
-            Bar(
-                x=round(i * step + gap / 2, 1), y=round(top + plot - size, 1),
-                width=round(step - gap, 1), height=round(size, 1), label=label, value=text,
-                show_label=i % every == 0,
-            )
-        )  # fmt: skip
-    return BarChart(width=width, height=height, bars=bars, axis_y=top + plot, caption=caption)
+    bars = [
+        Bar(
+            label=label,
+            value=text,
+            percent=round(100 * max(0.0, value - floor) / span, 1),
+            show_label=i % every == 0,
+        )
+        for i, (label, value, text) in enumerate(values)
+    ]
+    return BarChart(bars=bars, caption=caption)
 
 
 def pace_chart(rows: list[SplitRow], *, sport: str) -> BarChart | None:

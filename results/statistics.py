@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics as stats
 from dataclasses import dataclass, field
+from typing import cast
 
 from events.models import Registration
 from results import formatting
@@ -21,6 +22,8 @@ Status = Result.Status
 BIN_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120)
 MAX_BINS = 24
 SEGMENT_LEADERS = 3
+# time_ms, sex, splits, first name, last name, bib
+FinisherRow = tuple[int, str, dict[str, int], str, str, str]
 
 
 @dataclass(frozen=True)
@@ -71,17 +74,21 @@ def race_statistics(page: RacePage) -> RaceStatistics:
         dsq=counts.get(Status.DSQ, 0),
     )
     out.starters = out.finishers + out.dnf + out.dsq + counts.get(Status.RACING, 0)
-    finishers = list(
-        Result.objects.filter(race=page.race, status=Status.FINISHED, time_ms__isnull=False)
-        .order_by("time_ms")
-        .values_list(
-            "time_ms",
-            "sex",
-            "splits",
-            "registration__first_name",
-            "registration__last_name",
-            "registration__bib",
-        )
+    # time_ms is set on every finisher (filtered below): the rows are FinisherRows.
+    finishers = cast(
+        list[FinisherRow],
+        list(
+            Result.objects.filter(race=page.race, status=Status.FINISHED, time_ms__isnull=False)
+            .order_by("time_ms")
+            .values_list(
+                "time_ms",
+                "sex",
+                "splits",
+                "registration__first_name",
+                "registration__last_name",
+                "registration__bib",
+            )
+        ),
     )
     times = [row[0] for row in finishers]
     if times:
@@ -122,7 +129,7 @@ def histogram(times: list[int]) -> BarChart | None:
 
 
 def fastest_segments(
-    finishers: list[tuple[int, str, dict[str, int], str, str, str]],
+    finishers: list[FinisherRow],
     points: list[TimingPoint],
     *,
     sport: str,

@@ -49,7 +49,7 @@ def make_computed(
     RaceCategory.objects.create(race=race, code="SEN", name="Senior", min_age=18, max_age=39)
     RaceCategory.objects.create(race=race, code="M40", name="Master 40+", min_age=40)
     points = make_points(race)
-    entries = {}
+    entries: dict[str, Registration] = {}
     for first, last, sex, year, club, split, finish in FIELD:
         entry = make_entry(
             race, first_name=first, last_name=last, sex=sex,

@@ -73,6 +73,10 @@ def test_a_visitor_searches_and_filters_a_races_results(
     expect(rows).to_have_count(6)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     _shot(page, "results-table-390.png")
+    page.click("text=Statistics")
+    expect(page.locator("#race-stats")).to_contain_text("Finishers")
+    expect(page.locator(".bar-chart .bar-fill")).not_to_have_count(0)
+    _shot(page, "statistics-390.png")
     assert page.js_errors == []
 
 
@@ -85,7 +89,7 @@ def test_an_athletes_page_shows_splits_chart_trace_and_certificate(
     page.click("text=Anna Alder")
     expect(page.locator("#athlete-name")).to_have_text("Anna Alder")
     expect(page.locator("#splits tbody tr")).to_have_count(2)
-    expect(page.locator(".bar-chart rect")).to_have_count(2)
+    expect(page.locator(".bar-chart .bar-fill")).to_have_count(2)
     expect(page.locator("#trace-map")).to_have_attribute("data-ready", "1")
     expect(page.locator("#trace-map path.trace-line")).to_have_count(1)
     expect(page.locator("#trace-map path.course-line")).to_have_count(1)
