@@ -8,9 +8,11 @@ import re
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
+from events.tests.hostile import ESCAPED, RAW, SCRIPT
 from results.tests.pages import Computed, make_computed
 from tracking.models import Position
 
@@ -81,8 +83,6 @@ def test_it_draws_the_gps_trace_when_the_athlete_had_a_tracker(
         )
         for n in range(5)
     )  # fmt: skip
-    from django.core.cache import cache
-
     cache.clear()
     page = client.get(computed.url("101"))
     assert 'id="trace-map"' in page.text and "leaflet.js" in page.text
@@ -138,3 +138,26 @@ def test_it_lists_my_results_across_races(
     assert rows.index("Alpha Autumn") < rows.index("Alpha Spring")  # newest first
     assert "2 / 4" in rows and f'href="{spring.url("104")}certificate.pdf"' in rows
     assert 'href="/results/mine/">My results</a>' in response.text
+
+
+def test_it_reads_an_athletes_page_and_statistics_in_a_few_queries(
+    client: Client, computed: Computed, django_assert_max_num_queries: Any
+) -> None:
+    # race, result, points, places at points, trace?, and the page cache's stamp
+    with django_assert_max_num_queries(6):
+        assert client.get(computed.url("101")).status_code == 200
+    # race, counts, finishers, points, stamp
+    with django_assert_max_num_queries(5):
+        assert client.get(computed.url("statistics")).status_code == 200
+
+
+def test_it_shows_hostile_names_as_text_on_athlete_and_statistics_pages(
+    client: Client, computed: Computed
+) -> None:
+    entry = computed.entries["Ben"]
+    entry.last_name, entry.club = SCRIPT, SCRIPT
+    entry.save()
+    for path in (computed.url("102"), computed.url("statistics")):
+        head, body = client.get(path).text.split("</head>")
+        assert not any(raw in body for raw in RAW) and ESCAPED[0] in body
+        assert "<script>window" not in head
