@@ -5,6 +5,7 @@ A token's secret shows once, on the page answering its creation, and is never ke
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -21,7 +22,7 @@ from events.models import Event
 from results.chip_mappings import chip_mappings_import
 from results.models import ChipMapping, TimingToken
 from results.readfiles import ReadFileError
-from results.readfiles.base import MAX_BYTES
+from results.readfiles.base import MAX_BYTES, LineError, bib_cell, chip_cell
 from results.timing_tokens import timing_token_issue, timing_token_revoke
 
 
@@ -79,8 +80,30 @@ class ChipFileForm(forms.Form):
     file = forms.FileField(help_text="Two columns, chip and bib (a header naming them or not).")
 
 
+class ChipMappingForm(forms.ModelForm):
+    """Typed mappings follow the chip file's rules (no formula, a bib a decoder can match)."""
+
+    class Meta:
+        model = ChipMapping
+        fields = ["event", "chip", "bib"]
+
+    def clean_chip(self) -> str:
+        return _cell(chip_cell, self.cleaned_data["chip"])
+
+    def clean_bib(self) -> str:
+        return _cell(bib_cell, self.cleaned_data["bib"])
+
+
+def _cell(check: Callable[[str], str], value: str) -> str:
+    try:
+        return check(value)
+    except LineError as exc:
+        raise forms.ValidationError(exc.reason.capitalize() + ".") from None
+
+
 @admin.register(ChipMapping)
 class ChipMappingAdmin(OrganizerScopedAdmin):
+    form = ChipMappingForm
     list_display = ["chip", "bib", "event"]
     list_filter = ["event"]
     list_select_related = ["event"]

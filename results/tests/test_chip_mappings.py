@@ -51,3 +51,17 @@ def test_the_list_shows_only_the_organizers_mappings(
     client.force_login(alice)
     page = client.get(reverse("admin:results_chipmapping_changelist")).content.decode()
     assert "MINE1" in page and "THEIRS1" not in page
+
+
+def test_a_typed_mapping_follows_the_chip_files_rules(
+    client: Client, alice: Any, alpha: Any
+) -> None:
+    timed = make_timed(alpha)
+    client.force_login(alice)
+    add = reverse("admin:results_chipmapping_add")
+    refused = client.post(add, {"event": timed.race.event.pk, "chip": "=cmd()", "bib": "101"})
+    assert (
+        "Starts with &#x27;=&#x27;: a spreadsheet formula, not a chip." in refused.content.decode()
+    )
+    client.post(add, {"event": timed.race.event.pk, "chip": " ZX9 ", "bib": "101"})
+    assert list(ChipMapping.objects.values_list("chip", "bib")) == [("ZX9", "101")]
