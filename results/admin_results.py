@@ -3,20 +3,25 @@
 A row per race whose results were computed (its ``ResultsPublication``), scoped like
 every organizer admin; the CSV and XLSX exports look the race up through
 ``results.exports``, which refuses another organizer's race whatever id is asked for.
+Owners and admins of the organizer publish official results (``results.publishing``);
+its staff, who run the timing, see and export them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from events.access import MANAGE_ROLES, has_role_for
 from events.admin_scoping import OrganizerScopedAdmin
 from results.exports import results_csv, results_xlsx
 from results.models import ResultsPublication
+from results.publishing import results_publish, results_unpublish
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -29,6 +34,28 @@ class ResultsAdmin(OrganizerScopedAdmin):
     search_fields = ["race__name", "race__event__name"]
     ordering = ["-race__start_time"]
     fields = readonly_fields = ("race", "state", "published_at", "published_by", "changed_at")
+    actions = ["publish", "unpublish"]
+    publish_roles = MANAGE_ROLES
+
+    def has_publish_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_role_for(request.user, obj, self.publish_roles)
+
+    @admin.action(description="Publish official results", permissions=["publish"])
+    def publish(self, request: HttpRequest, queryset: QuerySet[ResultsPublication]) -> None:
+        """Official: computed afresh with the race over (no finish: DNF, no read: DNS)."""
+        races = list(queryset.values_list("race_id", flat=True))
+        for race_id in races:
+            results_publish(race_id=race_id, by=request.user)
+        done = f"Results of {len(races)} race(s) are official."
+        self.message_user(request, done, messages.SUCCESS)
+
+    @admin.action(description="Back to provisional", permissions=["publish"])
+    def unpublish(self, request: HttpRequest, queryset: QuerySet[ResultsPublication]) -> None:
+        races = list(queryset.values_list("race_id", flat=True))
+        for race_id in races:
+            results_unpublish(race_id=race_id, by=request.user)
+        done = f"Results of {len(races)} race(s) are provisional."
+        self.message_user(request, done, messages.SUCCESS)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

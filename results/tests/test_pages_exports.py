@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from results.models import Result, ResultsPublication
 from results.tests.pages import Computed, make_computed
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +102,24 @@ def test_it_lists_the_organizers_races_with_their_exports(
         client.get(reverse("admin:results_export", args=[computed.race.pk, "pdf"])).status_code
         == 404
     )
+
+
+def test_it_lets_owners_publish_and_staff_only_look(
+    client: Client, alpha: Any, alice: Any, bob: Any
+) -> None:
+    computed = make_computed(alpha)
+    publication = ResultsPublication.objects.get(race=computed.race)
+    changelist = reverse("admin:results_resultspublication_changelist")
+    action = {"action": "publish", "_selected_action": [publication.pk]}
+    client.force_login(bob)  # staff: runs the timing, does not publish
+    client.post(changelist, action)
+    publication.refresh_from_db()
+    assert publication.state == ResultsPublication.State.PROVISIONAL
+    client.force_login(alice)
+    client.post(changelist, action)
+    publication.refresh_from_db()
+    assert (publication.state, publication.published_by) == ("official", alice)
+    assert Result.objects.get(registration=computed.entries["Eve"]).status == "dnf"
+    client.post(changelist, {"action": "unpublish", "_selected_action": [publication.pk]})
+    publication.refresh_from_db()
+    assert publication.state == ResultsPublication.State.PROVISIONAL
