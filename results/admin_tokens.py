@@ -80,7 +80,7 @@ class ChipFileForm(forms.Form):
     file = forms.FileField(help_text="Two columns, chip and bib (a header naming them or not).")
 
 
-class ChipMappingForm(forms.ModelForm):
+class ChipMappingForm(forms.ModelForm):  # type: ignore[type-arg]  # generic in the stubs only
     """Typed mappings follow the chip file's rules (no formula, a bib a decoder can match)."""
 
     class Meta:

@@ -175,7 +175,7 @@ def _insert_many(rows: list[Row]) -> None:
     quote = connection.ops.quote_name
     sql = (
         f"INSERT INTO {quote(TimingRead._meta.db_table)} "
-        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"({', '.join(quote(f.column or f.attname) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING"
     )
     with connection.cursor() as cursor:
