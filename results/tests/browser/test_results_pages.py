@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from events.tests.factories import make_course
+from results.compute import recompute_race
+from results.tests.factories import make_read
 from results.tests.pages import Computed, make_computed
 from tracking.models import Position
 
@@ -77,6 +80,30 @@ def test_a_visitor_searches_and_filters_a_races_results(
     expect(page.locator("#race-stats")).to_contain_text("Finishers")
     expect(page.locator(".bar-chart .bar-fill")).not_to_have_count(0)
     _shot(page, "statistics-390.png")
+    assert page.js_errors == []
+
+
+def test_a_live_races_table_follows_new_reads_without_a_reload(
+    page: Any, live_server: Any, alpha: Any
+) -> None:
+    computed = make_computed(alpha, "Alpha Live", days_ahead=0)
+    race = computed.race
+    race.start_time = timezone.now() - dt.timedelta(minutes=50)
+    race.save()
+    page.clock.install()
+    page.goto(live_server.url + computed.url())
+    expect(page.locator("#results-state")).to_contain_text("Live · provisional")
+    eve = page.locator('#results-table tr[data-bib="105"]')
+    expect(eve.locator(".rank")).to_have_text("Racing")
+
+    # A file of reads imported (recompute_race; apply_reads would send spectators'
+    # frames through the channel layer, which Playwright's event loop thread refuses).
+    make_read(computed.points["Finish"], computed.entries["Eve"], 2000)
+    recompute_race(race_id=race.pk)
+    cache.clear()  # as the page cache's stamp expiring
+    page.clock.fast_forward(31_000)
+    expect(eve.locator(".rank")).to_have_text("1")
+    expect(page.locator("#results-table tbody tr").first).to_contain_text("Eve Elm")
     assert page.js_errors == []
 
 
