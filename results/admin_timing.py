@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -116,7 +116,7 @@ class RaceTimingAdmin(OrganizerScopedAdmin):
     ) -> HttpResponse:
         """The race's desk: import, manual entry per point, tokens and the latest reads."""
         if not object_id.isdecimal():
-            raise PermissionDenied
+            raise Http404("No such race")
         race = self._race(request, int(object_id))
         context = self._context(request, race, f"Timing: {race}")
         reads = TimingRead.objects.filter(race=race).select_related("point", "registration")
