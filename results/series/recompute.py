@@ -4,7 +4,9 @@ A series' standings are recomputed whole: a series is a few races of a few thous
 finishers, read in one query, so there is no incremental path to keep in step. While
 a counted race runs, its live reads would ask for this many times a second; a flag in
 the cache lets one recompute be queued per series and ``QUEUE_DELAY_S``, which takes
-in every read before it.
+in every read before it (the task clears the flag before it reads, so nothing read
+after is missed). With tasks run in-process (the embedded topology) there is no delay
+and every change recomputes at once.
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ def series_recompute_queue(*, series_id: int) -> bool:
 
     if not cache.add(_queued_key(series_id), 1, QUEUE_DELAY_S * 4):
         return False
-    recompute_series.apply_async(args=[series_id], countdown=QUEUE_DELAY_S)
+    recompute_series.apply_async(args=(series_id,), countdown=QUEUE_DELAY_S)
     return True
 
 
