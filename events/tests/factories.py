@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from events.courses import course_create
-from events.models import Course, Event, Membership, Organizer, Race
+from events.models import Course, Event, Membership, Organizer, Race, RaceCategory
 from events.organizers import membership_add
 from pace.lib.gpxsynth import synth_course_gpx
 from pace.lib.testing import PASSWORD
@@ -31,6 +31,16 @@ ENTRY_FORM = {
     "emergency_phone": "+33 6 12 34 56 78",
     "waiver": "on",
 }
+
+
+def teammates_form(*mates: tuple[str, str, str]) -> dict[str, str]:
+    """The entry form's teammate rows (POST data) for ``(first name, birth date, sex)``
+    triples, each with the last name X."""
+    form = {"mate-TOTAL_FORMS": str(len(mates)), "mate-INITIAL_FORMS": "0"}
+    for n, (first, born, sex) in enumerate(mates):
+        form |= {f"mate-{n}-first_name": first, f"mate-{n}-last_name": "X"}
+        form |= {f"mate-{n}-birth_date": born, f"mate-{n}-sex": sex}
+    return form
 
 
 def make_user(name: str, *, staff: bool = False, verified: bool = True) -> Any:
@@ -89,3 +99,15 @@ def make_race(
 
 
 ROLES = Membership.Role
+
+
+def make_age_categories(race: Race) -> None:
+    """Women senior (18-39), women 40+ and men senior (18-39): ENTRY_FORM's Rita, born
+    in 1980, falls in women 40+."""
+    RaceCategory.objects.create(
+        race=race, code="F-SEN", name="Women senior", sex="F", min_age=18, max_age=39
+    )
+    RaceCategory.objects.create(race=race, code="F-M40", name="Women 40+", sex="F", min_age=40)
+    RaceCategory.objects.create(
+        race=race, code="M-SEN", name="Men senior", sex="M", min_age=18, max_age=39
+    )

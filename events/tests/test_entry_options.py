@@ -16,7 +16,7 @@ from events.notifications import entry_confirm_email_path
 from events.pricing import platform_fee, quote
 from events.registration import RegistrationError, registration_create
 from events.tasks import release_expired_places
-from events.tests.factories import ENTRY_FORM
+from events.tests.factories import ENTRY_FORM, teammates_form
 
 ENTRY = ENTRY_FORM
 
@@ -92,12 +92,7 @@ def test_it_takes_a_relay_team_with_one_payer(client, race):
     race.team_size = 3
     race.capacity = 1
     race.save()
-    mates = {"mate-TOTAL_FORMS": "2", "mate-INITIAL_FORMS": "0"}
-    for n, (first, born, sex) in enumerate(
-        [("Ann", "1990-01-01", "F"), ("Ben", "1991-01-01", "M")]
-    ):
-        mates |= {f"mate-{n}-first_name": first, f"mate-{n}-last_name": "X"}
-        mates |= {f"mate-{n}-birth_date": born, f"mate-{n}-sex": sex}
+    mates = teammates_form(("Ann", "1990-01-01", "F"), ("Ben", "1991-01-01", "M"))
     assert _enter(client, race, team_name="Fast Three", **mates).status_code == 302
     payer = Registration.objects.get(first_name="Rita")
     assert payer.team.name == "Fast Three"

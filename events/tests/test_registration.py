@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from events.models import Event, RaceCategory, RaceQuestion, Registration
+from events.models import Event, RaceQuestion, Registration
 from events.registration import RegistrationError, category_for, registration_create
-from events.tests.factories import ENTRY_FORM
+from events.tests.factories import ENTRY_FORM, make_age_categories
 
 ENTRY = {**ENTRY_FORM, "club": "AC Annecy", "tshirt_size": "M"}
 
@@ -18,13 +18,7 @@ def race(alpha_event):
     race = alpha_event.races.get()
     race.capacity = 2
     race.save()
-    RaceCategory.objects.create(
-        race=race, code="F-SEN", name="Women senior", sex="F", min_age=18, max_age=39
-    )
-    RaceCategory.objects.create(race=race, code="F-M40", name="Women 40+", sex="F", min_age=40)
-    RaceCategory.objects.create(
-        race=race, code="M-SEN", name="Men senior", sex="M", min_age=18, max_age=39
-    )
+    make_age_categories(race)
     return race
 
 

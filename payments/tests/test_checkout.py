@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events.models import Event, Registration
+from events.tests.factories import teammates_form
 from payments.models import ConnectedAccount, MoneyLog, Payment
 from payments.providers import method_problem
 from payments.tests.conftest import ENTRY, enter, enter_url, post_event, session
@@ -187,10 +188,8 @@ def test_it_confirms_a_whole_team_with_its_payment(
 ):
     card_race.team_size = 2
     card_race.save()
-    mate = {"first_name": "Tom", "last_name": "Mate", "birth_date": "1985-01-01", "sex": "M"}
-    form = {f"mate-0-{name}": value for name, value in mate.items()}
-    form.update({"mate-TOTAL_FORMS": "1", "mate-INITIAL_FORMS": "0", "team_name": "Duo"})
-    registration = enter(client, card_race, **form)
+    form = teammates_form(("Tom", "1985-01-01", "M"))
+    registration = enter(client, card_race, team_name="Duo", **form)
     assert set(Registration.objects.values_list("status", flat=True)) == {"pending"}
     _checkout(client, registration)
 

@@ -13,10 +13,10 @@ from django.core import mail
 from django.urls import reverse
 
 from events import payment_providers
-from events.models import Event, RaceCategory, Registration
+from events.models import Event, Registration
 from events.notifications import entry_confirm_email_path
 from events.payment_providers import PaymentLine
-from events.tests.factories import ENTRY_FORM
+from events.tests.factories import ENTRY_FORM, make_age_categories, teammates_form
 from payments.checkout import CheckoutProvider
 from payments.models import Payment
 
@@ -30,13 +30,7 @@ def race(alpha_event):
     race = alpha_event.races.get()
     race.capacity = 2
     race.save()
-    RaceCategory.objects.create(
-        race=race, code="F-SEN", name="Women senior", sex="F", min_age=18, max_age=39
-    )
-    RaceCategory.objects.create(race=race, code="F-M40", name="Women 40+", sex="F", min_age=40)
-    RaceCategory.objects.create(
-        race=race, code="M-SEN", name="Men senior", sex="M", min_age=18, max_age=39
-    )
+    make_age_categories(race)
     return race
 
 
@@ -111,12 +105,7 @@ def test_it_starts_no_payment_for_an_entry_confirmed_too_late(client, race):
 def test_it_takes_a_relay_teams_fee_once_from_its_payer(client, race):
     race.team_size = 3
     race.save()
-    mates = {"mate-TOTAL_FORMS": "2", "mate-INITIAL_FORMS": "0"}
-    for n, (first, born, sex) in enumerate(
-        [("Ann", "1990-01-01", "F"), ("Ben", "1991-01-01", "M")]
-    ):
-        mates |= {f"mate-{n}-first_name": first, f"mate-{n}-last_name": "X"}
-        mates |= {f"mate-{n}-birth_date": born, f"mate-{n}-sex": sex}
+    mates = teammates_form(("Ann", "1990-01-01", "F"), ("Ben", "1991-01-01", "M"))
     client.post(_url(race), {**ENTRY, "team_name": "Fast Three", **mates})
     payer = Registration.objects.get(first_name="Rita")
     client.post(entry_confirm_email_path(payer))
