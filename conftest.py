@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from events.tests.factories import (
     ROLES,
@@ -97,6 +98,13 @@ def dave(db: None) -> Any:
 @pytest.fixture
 def iris(db: None) -> Any:
     return make_user("iris", staff=True)
+
+
+@pytest.fixture
+def as_alice(client: Client, alice: Any) -> Client:
+    """The test client, signed in as alice."""
+    client.force_login(alice)
+    return client
 
 
 @pytest.fixture

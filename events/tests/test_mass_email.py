@@ -32,12 +32,6 @@ def race(alpha_event: Any) -> Race:
     return alpha_event.races.get()
 
 
-@pytest.fixture
-def as_alice(client: Client, alice: Any) -> Client:
-    client.force_login(alice)
-    return client
-
-
 def confirmed(race: Race, first: str, email: str) -> Registration:
     entry = enter(race, first, email=email)
     Registration.objects.filter(pk=entry.pk).update(status=Registration.Status.CONFIRMED)

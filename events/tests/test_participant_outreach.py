@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.core import mail
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,12 +27,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def race(alpha_event: Any) -> Race:
     return alpha_event.races.get()
-
-
-@pytest.fixture
-def as_alice(client: Client, alice: Any) -> Client:
-    client.force_login(alice)
-    return client
 
 
 # --- Mass e-mail ------------------------------------------------------------------------

@@ -35,12 +35,6 @@ def race(alpha_event: Any) -> Race:
     return alpha_event.races.get()
 
 
-@pytest.fixture
-def as_alice(client: Client, alice: Any) -> Client:
-    client.force_login(alice)
-    return client
-
-
 # --- The list -------------------------------------------------------------------------
 
 
