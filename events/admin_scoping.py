@@ -202,6 +202,20 @@ class OrganizerScopedAdmin(VenueTimesAdmin, _ScopedFormFields, admin.ModelAdmin)
         return checked
 
 
+class ReadOnlyScopedAdmin(OrganizerScopedAdmin):
+    """Records the code writes (payments, the waitlist, logs), never edited by hand:
+    organizers read them and act on them only through the admin's actions."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
 class OrganizerScopedInline(VenueTimesInline, _ScopedFormFields):
     """Inline of an organizer-scoped parent: the parent's object decides access."""
 

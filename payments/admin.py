@@ -25,7 +25,7 @@ from events.access import (
     organizer_ids,
     scope_to_user,
 )
-from events.admin_scoping import OrganizerScopedAdmin, OrganizerScopedInline
+from events.admin_scoping import OrganizerScopedInline, ReadOnlyScopedAdmin
 from events.models import Event, Organizer
 from payments import stripe
 from payments.accounts import account_balance, account_refresh, onboarding_url
@@ -52,19 +52,6 @@ class EventFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReadOnlyAdmin(OrganizerScopedAdmin):
-    """Money records are written by the code that moves money, never by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 class MoneyLogInline(OrganizerScopedInline, admin.TabularInline):
     """The payment's lines of the money log, on its page."""
 
@@ -76,7 +63,7 @@ class MoneyLogInline(OrganizerScopedInline, admin.TabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(ReadOnlyScopedAdmin):
     list_display = [
         "pk", "athlete", "race", "method", "status", "amount", "currency", "platform_fee",
         "refunded_amount", "created_at", "paid_at",
@@ -174,7 +161,7 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin):
+class RefundAdmin(ReadOnlyScopedAdmin):
     list_display = ["pk", "payment", "amount", "reason", "created_by", "created_at"]
     list_select_related = ["payment", "created_by"]
     search_fields = ["reason", "stripe_refund_id", "payment__registration__last_name"]
@@ -182,7 +169,7 @@ class RefundAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MoneyLog)
-class MoneyLogAdmin(ReadOnlyAdmin):
+class MoneyLogAdmin(ReadOnlyScopedAdmin):
     list_display = ["created_at", "organizer", "action", "amount", "currency", "payment", "actor"]
     list_select_related = ["organizer", "payment", "actor"]
     list_filter = ["action", "currency", "organizer"]
@@ -205,7 +192,7 @@ class MoneyLogAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ConnectedAccount)
-class ConnectedAccountAdmin(ReadOnlyAdmin):
+class ConnectedAccountAdmin(ReadOnlyScopedAdmin):
     """Stripe accounts: onboarding and balances, for an organizer's owners and admins."""
 
     list_display = fields = readonly_fields = (

@@ -9,7 +9,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from events.access import EDIT_ROLES, has_role_for
-from events.admin_scoping import OrganizerScopedAdmin, OrganizerScopedInline
+from events.admin_scoping import OrganizerScopedAdmin, OrganizerScopedInline, ReadOnlyScopedAdmin
 from events.models import Race, Registration, Team, WaitlistEntry
 from events.waitlist import waitlist_offer_places
 
@@ -51,7 +51,7 @@ class TeamAdmin(OrganizerScopedAdmin):
 
 
 @admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(OrganizerScopedAdmin):
+class WaitlistEntryAdmin(ReadOnlyScopedAdmin):
     """Read-only: people join themselves; places are offered by ``events.waitlist``."""
 
     list_display = ["name", "email", "race", "status", "offer_expires_at", "created_at"]
@@ -60,15 +60,6 @@ class WaitlistEntryAdmin(OrganizerScopedAdmin):
     search_fields = ["name", "email"]
     exclude = ["offer_token", "user"]
     actions = ["offer_places"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     offer_roles = EDIT_ROLES
 
