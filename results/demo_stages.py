@@ -17,7 +17,7 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
-from events.models import Event, Organizer, Race, RaceCategory, Registration, Sport
+from events.models import Event, Organizer, Race, Registration, Sport
 from results.models import Stage, StagePoint, StageRace, TimingPoint, TimingRead
 from results.publishing import results_publish
 
@@ -81,15 +81,13 @@ def _rider(rng: random.Random) -> Rider:
 def _stage(
     stage_race: StageRace, number: int
 ) -> tuple[Race, TimingPoint, TimingPoint, TimingPoint]:
-    """Stage ``number``: its race, categories, timing points, sprint and climb."""
+    """Stage ``number``: its race, timing points, sprint and climb."""
     event = stage_race.event
     day = event.start_date + dt.timedelta(days=number - 1)
     race = Race.objects.create(
         event=event, name=f"Stage {number}", slug=f"stage-{number}", distance_m=150_000,
         start_time=dt.datetime.combine(day, dt.time(11), tzinfo=event.local_tz), entry_fee=0,
     )  # fmt: skip
-    for sex, label in (("F", "Women"), ("M", "Men")):
-        RaceCategory.objects.create(race=race, code=sex, name=label, sex=sex)
     stage = Stage.objects.create(stage_race=stage_race, race=race, number=number)
     specs = [("Start", "start", 0), ("Sprint", "split", 60_000), ("Col", "split", 110_000)]
     specs.append(("Finish", "finish", 150_000))

@@ -8,10 +8,11 @@ from typing import Any
 from django.http import Http404
 
 from events.access import EDIT_ROLES, has_role_for
-from events.models import Race, RaceCategory, Registration
+from events.models import Race, RaceCategory
 from results.models import ResultsPublication, Series, SeriesStanding
 from results.series.scoring import OVERALL
 
+SEXES = {"F": "Women", "M": "Men", "X": "Non-binary"}
 _RACE_FIELDS = (
     "name", "slug", "start_time", "event__name", "event__slug", "event__place",
     "event__timezone", "results_publication__state",
@@ -63,13 +64,12 @@ def scopes_of(series: Series, races: list[Race]) -> list[tuple[str, str]]:
     stored = set(
         SeriesStanding.objects.filter(series=series).values_list("scope", flat=True).distinct()
     )
-    sexes = dict(Registration.Sex.choices)
     names = dict(
         RaceCategory.objects.filter(race__in=races).order_by("race__start_time")
         .values_list("code", "name")
     )  # fmt: skip
     labels: dict[str, str] = {OVERALL: "Overall"}
-    labels |= {f"sex:{code}": str(label) for code, label in sexes.items()}
+    labels |= {f"sex:{code}": label for code, label in SEXES.items()}
     labels |= {f"cat:{code}": name for code, name in names.items()}
     ordered = sorted(stored, key=lambda s: (s != OVERALL, not s.startswith("sex:"), s))
     return [(scope, labels.get(scope, scope.partition(":")[2])) for scope in ordered]
