@@ -72,11 +72,12 @@ test-services: install
 
 ## make bench: benchmarks (PostgreSQL and Redis on 127.0.0.1); tables printed, JSON in bench/results/.
 ## BENCH=http or BENCH=live runs one of them; BENCH_LIVE_ARGS="--athletes 1000 --spectators 2000" sizes the live one.
-BENCH ?= http live
+BENCH ?= http live results
 BENCH_LIVE_ARGS ?=
 bench: install
 	$(if $(filter http,$(BENCH)),$(PY) -m bench.http)
 	$(if $(filter live,$(BENCH)),$(PY) -m bench.live $(BENCH_LIVE_ARGS))
+	$(if $(filter results,$(BENCH)),$(PY) -m bench.results)
 
 # Production topology (docker-compose.yml), for machines with a Docker engine.
 build:

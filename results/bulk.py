@@ -12,9 +12,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from django.db import connection
+from django.db.models import QuerySet
 
 from results.models import Result
+from results.rules import EpochMs, from_ms, to_ms
 
 # The computed columns of a result, in the order ``RowValues`` holds them.
 COMPUTED = (
@@ -45,7 +48,51 @@ _PG_TYPES = (
     "integer",
     "text",  # JSON, cast to jsonb in the SET
 )
-RowValues = tuple[Any, ...]  # values of COMPUTED
+# Values of COMPUTED; ``started_at`` and ``finished_at`` as ms since the epoch, like every
+# time the computation handles (date-times only in and out of the database).
+RowValues = tuple[Any, ...]
+_TIMES = (COMPUTED.index("started_at"), COMPUTED.index("finished_at"))
+_SPLITS = COMPUTED.index("splits")
+
+
+def db_values(values: RowValues) -> dict[str, Any]:
+    """A result's computed columns as the model's fields take them."""
+    fields = dict(zip(COMPUTED, values, strict=True))
+    for name in ("started_at", "finished_at"):
+        if fields[name] is not None:
+            fields[name] = from_ms(fields[name])
+    return fields
+
+
+def load_results(results: QuerySet[Result], *lead: str, tail: tuple[str, ...] = ()) -> list[Any]:
+    """``(*lead, *computed values, *tail)`` of each result, times in ms.
+
+    On PostgreSQL in one fetch, times turned into ms by the database and the splits'
+    JSON decoded by orjson: 10,000 results through Django's row converters took longer
+    than computing them."""
+    n = len(lead)
+    if connection.vendor != "postgresql":
+        rows = results.values_list(*lead, *COMPUTED, *tail)
+        return [_times_in_ms(row, n) for row in rows]
+    names = list(COMPUTED)
+    names[_TIMES[0]], names[_TIMES[1]] = "_started_ms", "_finished_ms"
+    query = results.annotate(
+        _started_ms=EpochMs("started_at"), _finished_ms=EpochMs("finished_at")
+    ).values_list(*lead, *names, *tail)
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    at = n + _SPLITS
+    return [(*row[:at], orjson.loads(row[at]), *row[at + 1 :]) for row in rows]
+
+
+def _times_in_ms(row: tuple[Any, ...], n: int) -> tuple[Any, ...]:
+    out = list(row)
+    for i in _TIMES:
+        if out[n + i] is not None:
+            out[n + i] = to_ms(out[n + i])
+    return tuple(out)
 
 
 def write_results(rows: Sequence[tuple[int, RowValues]], *, updated_at: Any) -> None:
@@ -55,20 +102,16 @@ def write_results(rows: Sequence[tuple[int, RowValues]], *, updated_at: Any) -> 
     if connection.vendor == "postgresql":
         _write_postgresql(rows, updated_at)
         return
-    objects = []
-    for pk, values in rows:
-        result = Result(pk=pk, updated_at=updated_at)
-        for name, value in zip(COMPUTED, values, strict=True):
-            setattr(result, name, value)
-        objects.append(result)
+    objects = [Result(pk=pk, updated_at=updated_at, **db_values(values)) for pk, values in rows]
     Result.objects.bulk_update(objects, [*COMPUTED, "updated_at"], batch_size=500)
 
 
 def _write_postgresql(rows: Sequence[tuple[int, RowValues]], updated_at: Any) -> None:
     table = Result._meta.db_table
     columns = list(zip(*(values for _, values in rows), strict=True))
-    splits = COMPUTED.index("splits")
-    columns[splits] = tuple(json.dumps(value, separators=(",", ":")) for value in columns[splits])
+    for i in _TIMES:
+        columns[i] = tuple(None if ms is None else from_ms(ms) for ms in columns[i])
+    columns[_SPLITS] = tuple(json.dumps(value, separators=(",", ":")) for value in columns[_SPLITS])
     arrays = ", ".join(f"%s::{kind}[]" for kind in ("bigint", *_PG_TYPES))
     names = ", ".join(("id", *COMPUTED))
     sets = ", ".join(

@@ -18,11 +18,11 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from events.models import Registration
-from results.bulk import COMPUTED, RowValues, write_results
+from results.bulk import COMPUTED, RowValues, db_values, load_results, write_results
 from results.filtering import Read, count_reads
 from results.models import Result, ResultChange, ResultsPublication, TimingRead
 from results.outcome import NO_RANKS, Inputs, Outcome, Ranks, outcome_of, rank_finishers
-from results.rules import RaceSetup, from_ms, load_setup, read_rows
+from results.rules import RaceSetup, load_setup, read_rows
 from results.signals import results_changed
 
 # What a change to official results is audited by; ranks and splits follow from these.
@@ -68,15 +68,13 @@ def row_values(
     setup: RaceSetup, entry: Entry, outcome: Outcome, ranks: Ranks = NO_RANKS
 ) -> RowValues:
     """A result's computed columns, in ``COMPUTED`` order."""
-    started = None if outcome.started_ms is None else from_ms(outcome.started_ms)
-    finished = None if outcome.finished_ms is None else from_ms(outcome.finished_ms)
     category = setup.category_of(entry.birth_date, entry.sex, entry.category_id)
     return (
         outcome.status,
         entry.sex,
         category,
-        started,
-        finished,
+        outcome.started_ms,
+        outcome.finished_ms,
         outcome.gun_time_ms,
         outcome.chip_time_ms,
         outcome.time_ms,
@@ -95,8 +93,12 @@ def athlete_row(setup: RaceSetup, entry: Entry, reads: list[Read], inputs: Input
 def reads_by_athlete(race_id: int) -> dict[int, list[Read]]:
     reads: dict[int, list[Read]] = {}
     rows = TimingRead.objects.filter(race_id=race_id, ignored=False, registration__isnull=False)
-    for reg, *read in read_rows(rows, "registration_id"):
-        reads.setdefault(reg, []).append(tuple(read))  # type: ignore[arg-type]
+    for row in read_rows(rows, "registration_id"):
+        mine = reads.get(row[0])
+        if mine is None:
+            reads[row[0]] = [row[1:]]  # type: ignore[list-item]
+        else:
+            mine.append(row[1:])  # type: ignore[arg-type]
     return reads
 
 
@@ -138,11 +140,14 @@ def recompute_race(
             )
         ]
         current = {
-            reg: (pk, Inputs(manual, penalty, bonus), tuple(values))
-            for pk, reg, manual, penalty, bonus, *values in Result.objects.filter(
-                race_id=race_id
-            ).values_list(
-                "pk", "registration_id", "manual_status", "penalty_ms", "bonus_ms", *COMPUTED
+            row[1]: (row[0], Inputs(*row[2:5]), tuple(row[5:]))
+            for row in load_results(
+                Result.objects.filter(race_id=race_id),
+                "pk",
+                "registration_id",
+                "manual_status",
+                "penalty_ms",
+                "bonus_ms",
             )
         }
         reads = reads_by_athlete(race_id)
@@ -180,7 +185,7 @@ def _store(
             race_id=setup.race_id,
             registration_id=reg,
             updated_at=now,
-            **dict(zip(COMPUTED, rows[reg], strict=True)),
+            **db_values(rows[reg]),
         )
         for reg in new
     )

@@ -54,26 +54,43 @@ class Counted:
 
 
 def count_reads(setup: RaceSetup, *, gun_ms: int, reads: list[Read]) -> Counted:
-    """Sort an athlete's reads into those that count and those set aside (with why)."""
+    """Sort an athlete's reads into those that count and those set aside (with why).
+
+    Run for every athlete of a race in a recompute: the usual point, read once, takes
+    the short way."""
     counted = Counted()
-    by_point = _within_race(setup, gun_ms, reads, counted.rejected)
-    for pid, point_reads in by_point.items():
-        if any(read[2] != GPS for read in point_reads):
-            counted.rejected += [(r, GPS_OVERRULED) for r in point_reads if r[2] == GPS]
-            by_point[pid] = [r for r in point_reads if r[2] != GPS]
+    rejected, times = counted.rejected, counted.times
+    by_point = _within_race(setup, gun_ms, reads, rejected)
     start = setup.start_point
     own_start = None
     if start in by_point:
-        counted.times[start] = _passes(setup, start, by_point.pop(start), counted.rejected)
-        own_start = counted.times[start][0]
+        starts = _chip_first(by_point.pop(start), rejected)
+        times[start] = _passes(setup, start, starts, rejected)
+        own_start = times[start][0]
     for pid, point_reads in by_point.items():
+        if len(point_reads) == 1:
+            read = point_reads[0]
+            if own_start is not None and read[0] < own_start:
+                rejected.append((read, BEFORE_START))
+            else:
+                times[pid] = [read[0]]
+            continue
+        point_reads = _chip_first(point_reads, rejected)
         if own_start is not None:
-            counted.rejected += [(r, BEFORE_START) for r in point_reads if r[0] < own_start]
+            rejected += [(r, BEFORE_START) for r in point_reads if r[0] < own_start]
             point_reads = [r for r in point_reads if r[0] >= own_start]
-        times = _passes(setup, pid, point_reads, counted.rejected)
-        if times:
-            counted.times[pid] = times
+        passes = _passes(setup, pid, point_reads, rejected)
+        if passes:
+            times[pid] = passes
     return counted
+
+
+def _chip_first(reads: list[Read], rejected: list[tuple[Read, str]]) -> list[Read]:
+    """Rule 2: at one point, GPS crossings count only where no chip read does."""
+    if len(reads) == 1 or all(read[2] == GPS for read in reads):
+        return reads
+    rejected += [(r, GPS_OVERRULED) for r in reads if r[2] == GPS]
+    return [r for r in reads if r[2] != GPS]
 
 
 def _within_race(
@@ -95,8 +112,10 @@ def _within_race(
             rejected.append((read, AFTER_CUTOFF))
         elif fastest and point.distance_m * 1000 > fastest * (t - gun_ms):
             rejected.append((read, TOO_FAST))
+        elif pid in by_point:
+            by_point[pid].append(read)
         else:
-            by_point.setdefault(pid, []).append(read)
+            by_point[pid] = [read]
     return by_point
 
 

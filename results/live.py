@@ -23,7 +23,7 @@ from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 from events.models import Registration
-from results.bulk import COMPUTED, RowValues
+from results.bulk import COMPUTED, RowValues, db_values, load_results
 from results.compute import ENTRY_FIELDS, Entry, audit, lock_race, row_values
 from results.filtering import Counted, Read, count_reads
 from results.models import Result, TimingRead
@@ -109,8 +109,10 @@ def _current(
 ) -> tuple[Entry | None, str, int | None, Inputs, RowValues | None]:
     """The entry, its status, and its result's id, inputs and computed values: one query
     when the result exists (as for everyone once the race's results were computed)."""
-    rows = Result.objects.filter(race_id=race_id, registration_id=registration_id).values_list(
-        *_RESULT_FIELDS, *_ENTRY_OF_RESULT
+    rows = load_results(
+        Result.objects.filter(race_id=race_id, registration_id=registration_id),
+        *_RESULT_FIELDS[:4],
+        tail=_ENTRY_OF_RESULT,
     )
     if rows:
         row = rows[0]
@@ -159,7 +161,7 @@ def refresh_entry(
     ranks, moved = move_ranks(race_id=race_id, pk=pk, old=old, new=unranked)
     new = (*unranked[:_RANK], *ranks, *unranked[_RANK + 3 :])
     if old != new:
-        fields = dict(zip(COMPUTED, new, strict=True))
+        fields = db_values(new)
         if pk is None:
             pk = Result.objects.create(
                 race_id=race_id, registration_id=registration_id, updated_at=timezone.now(),

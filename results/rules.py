@@ -186,6 +186,9 @@ class EpochMs(Func):
 
     output_field = BigIntegerField()
 
+    def get_db_converters(self, connection: Any) -> list[Any]:
+        return []  # the driver hands back ints; an int() per read is 10 % of a recompute
+
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         template = "floor(extract(epoch from %(expressions)s) * 1000)::bigint"
         return self.as_sql(compiler, connection, template=template, **extra)
@@ -198,7 +201,11 @@ def read_rows(reads: QuerySet[Any], *lead: str) -> list[tuple[Any, ...]]:
     Python date-times and back was half of a race's recompute."""
     tail = ("point_id", "source", "id")
     if connection.vendor == "postgresql":
-        return list(reads.annotate(ms=EpochMs("time")).values_list(*lead, "ms", *tail))
+        rows = reads.annotate(ms=EpochMs("time")).values_list(*lead, "ms", *tail)
+        sql, params = rows.query.sql_with_params()
+        with connection.cursor() as cursor:  # one fetch, not Django's 100 rows a trip
+            cursor.execute(sql, params)
+            return cursor.fetchall()
     n = len(lead)
     return [
         (*row[:n], to_ms(row[n]), *row[n + 1 :]) for row in reads.values_list(*lead, "time", *tail)
