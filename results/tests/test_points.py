@@ -1,0 +1,55 @@
+"""A race's default timing points come from its course's split points."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from events.models import SplitPoint
+from events.tests.factories import make_course, make_event, make_race
+from results.models import ResultsPublication, TimingPoint
+from results.points import default_timing_points, ensure_timing_points
+
+K = TimingPoint.Kind
+
+
+def test_it_makes_a_point_per_split_point_with_the_ends_as_start_and_finish(alpha: Any) -> None:
+    course = make_course(alpha, distance_m=10_000)
+    race = make_race(make_event(alpha, "Alpha Course"), course=course)
+    splits = list(course.split_points.values_list("name", "distance_m"))
+    points = ensure_timing_points(race=race)
+    assert [(p.name, p.distance_m) for p in points] == splits
+    assert [p.kind for p in points] == [K.START, *[K.SPLIT] * (len(splits) - 2), K.FINISH]
+    assert [p.order for p in points] == list(range(len(splits)))
+    assert ensure_timing_points(race=race) == points  # made once
+
+
+def test_it_adds_a_start_and_finish_to_a_course_without_them(alpha: Any) -> None:
+    course = make_course(alpha, distance_m=10_000)
+    course.split_points.all().delete()
+    SplitPoint.objects.create(course=course, name="Start", distance_m=2500)  # not at 0 m
+    race = make_race(make_event(alpha, "Alpha Odd"), course=course)
+    points = default_timing_points(race=race)
+    assert [(p.name, p.kind) for p in points] == [
+        ("Start line", K.START),
+        ("Start", K.SPLIT),
+        ("Finish", K.FINISH),
+    ]
+    assert points[-1].distance_m == course.distance_m
+
+
+def test_it_gives_a_race_without_a_course_a_start_and_a_finish(race: Any) -> None:
+    points = default_timing_points(race=race)
+    assert [(p.name, p.kind, p.distance_m) for p in points] == [
+        ("Start", K.START, 0.0),
+        ("Finish", K.FINISH, 10_000.0),
+    ]
+
+
+def test_it_tells_live_reads_the_points_changed(race: Any) -> None:
+    publication = ResultsPublication.objects.create(race=race)
+    ensure_timing_points(race=race)
+    publication.refresh_from_db()
+    assert publication.setup_version == 1
+    TimingPoint.objects.filter(race=race).first().save()  # type: ignore[union-attr]
+    publication.refresh_from_db()
+    assert publication.setup_version == 2
