@@ -78,28 +78,32 @@ class ResultsAdmin(OrganizerScopedAdmin):
             '<a href="{}">CSV</a> · <a href="{}">XLSX</a>',
             reverse("results:race", args=[race.event.slug, race.slug]),
             reverse("results:statistics", args=[race.event.slug, race.slug]),
-            reverse("admin:results_export", args=[race.pk, "csv"]),
-            reverse("admin:results_export", args=[race.pk, "xlsx"]),
+            reverse("admin:results_export_csv", args=[race.pk]),
+            reverse("admin:results_export_xlsx", args=[race.pk]),
         )
 
     def get_urls(self) -> list[URLPattern]:
-        export = self.admin_site.admin_view(self.export_view)
+        wrap = self.admin_site.admin_view
+        csv_view, xlsx_view = wrap(self.export_csv), wrap(self.export_xlsx)
         return [
-            path("export/<int:race_id>.<str:fmt>", export, name="results_export"),
+            path("export/<int:race_id>/csv/", csv_view, name="results_export_csv"),
+            path("export/<int:race_id>/xlsx/", xlsx_view, name="results_export_xlsx"),
             *super().get_urls(),
         ]
 
-    def export_view(self, request: HttpRequest, race_id: int, fmt: str) -> HttpResponse:
-        """The race's results as a file; a race of another organizer is a 404."""
-        if fmt == "csv":
-            race, data = results_csv(user=request.user, race_id=race_id)
-            content_type = "text/csv; charset=utf-8"
-        elif fmt == "xlsx":
-            race, data = results_xlsx(user=request.user, race_id=race_id)
-            content_type = XLSX
-        else:
-            return HttpResponse("Ask for .csv or .xlsx", status=404, content_type="text/plain")
-        response = HttpResponse(data, content_type=content_type)
-        name = f"results-{race.event.slug}-{race.slug}.{fmt}"
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response
+    def export_csv(self, request: HttpRequest, race_id: int) -> HttpResponse:
+        """The race's results as CSV; a race of another organizer is a 404."""
+        race, data = results_csv(user=request.user, race_id=race_id)
+        return _download(
+            data, "text/csv; charset=utf-8", f"results-{race.event.slug}-{race.slug}.csv"
+        )
+
+    def export_xlsx(self, request: HttpRequest, race_id: int) -> HttpResponse:
+        race, data = results_xlsx(user=request.user, race_id=race_id)
+        return _download(data, XLSX, f"results-{race.event.slug}-{race.slug}.xlsx")
+
+
+def _download(data: bytes, content_type: str, name: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -47,6 +47,7 @@ from payments import stripe as stripe_api
 from payments.checkout import payment_settle_on_site
 from payments.models import ConnectedAccount, Payment, Refund
 from payments.tests.fake_stripe import FakeStripe
+from results.models import ResultsPublication
 from tracking.models import Post, Tracker
 
 pytestmark = pytest.mark.django_db
@@ -89,6 +90,8 @@ ACTION_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("tracking.post", "delete_selected"): MANAGE,
     ("tracking.tracker", "revoke"): EDIT,
     ("tracking.tracker", "delete_selected"): MANAGE,
+    ("results.resultspublication", "publish"): MANAGE,
+    ("results.resultspublication", "unpublish"): MANAGE,
 }
 # Actions whose effect shows in the database (or the outbox) when they are allowed.
 CHANGING = {
@@ -106,6 +109,8 @@ URL_ROLES: dict[str, frozenset[str] | None] = {
     "payments_fee_report": None,
     "payments_onboard": MANAGE,
     "payments_onboard_return": MANAGE,
+    "results_export_csv": EDIT,
+    "results_export_xlsx": EDIT,
 }
 # What an id in a custom URL names (``object_id``: the admin's own model).
 URL_KWARGS: dict[str, type[Model]] = {"race_id": Race, "organizer_id": Organizer}
@@ -209,6 +214,8 @@ def _tenant(organizer: Organizer, name: str, actor: Any) -> None:
     Post.objects.create(race=race, registration=rita, text=f"{name} shown")
     Post.objects.create(race=race, registration=paul, text=f"{name} hidden", hidden=True)
     ConnectedAccount.objects.create(organizer=organizer, stripe_id=f"acct_{name.lower()}")
+    # Official, so that publishing (computed afresh) and unpublishing both change something.
+    ResultsPublication.objects.create(race=race, state=ResultsPublication.State.OFFICIAL)
 
 
 def _build() -> dict[str, Any]:
