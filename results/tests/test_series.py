@@ -175,6 +175,8 @@ def test_it_shows_the_standings_with_a_fixed_number_of_queries(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "<script>alert" not in body
     assert "&lt;b&gt;Club&lt;/b&gt;" in body
     assert body.count('class="num race-col dropped"') > 0  # best 2 of 3: one struck out
+    with django_assert_num_queries(0):
+        assert client.get(url).content == response.content  # from the page cache
     assert client.get(url, {"scope": "sex:F"}).status_code == 200
     assert client.get(url, {"scope": "nonsense"}).status_code == 200  # falls back to overall
 
