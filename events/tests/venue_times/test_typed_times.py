@@ -1,4 +1,5 @@
-"""Times organizers type are the venue's wall clock, stored in UTC, shown at the venue.
+"""Times organizers type are the venue's wall clock, stored in UTC, shown at the venue:
+a race's start, price tiers and discount codes, and the days an age or a deadline falls on.
 
 Issue 17: 07:30 typed in the admin for a Paris race showed as 08:30 on the
 event page and in the ``.ics``. Zones ahead of and behind UTC, and both
@@ -11,83 +12,29 @@ import csv
 import datetime as dt
 import io
 import json
-import zoneinfo
 from typing import Any
 
 import icalendar
 import pytest
 import time_machine
-from django import forms
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from events.localtime import (
-    NonexistentLocalTimeError,
-    country_default_zone,
-    venue_datetime,
-    venue_local,
-)
 from events.models import DiscountCode, Event, PriceTier, Race, Registration
-from events.registration import category_for, registration_create
-from events.tests.factories import make_event, make_race
-from pace.lib.testing import admin_form_data
+from events.registration import category_for
+from events.tests.factories import make_race
+from events.tests.venue_times.venue import (
+    ADMIN_RACE_ADD,
+    UTC,
+    add_race,
+    enter,
+    race_form,
+    venue_event,
+)
 
 pytestmark = pytest.mark.django_db
-
-UTC = dt.UTC
-# "Now" for every test: before all the races below, in summer time in Europe.
-NOW = dt.datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
-ADMIN_RACE_ADD = "/admin/events/race/add/"
-
-
-@pytest.fixture(autouse=True)
-def _now() -> Any:
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def as_alice(client: Client, alice: Any, alpha: Any) -> Client:
-    client.force_login(alice)
-    return client
-
-
-def venue_event(alpha: Any, zone: str, day: dt.date, name: str = "Venue Run") -> Event:
-    event = make_event(alpha, name, zone=zone)
-    Event.objects.filter(pk=event.pk).update(start_date=day, end_date=day)
-    event.refresh_from_db()
-    return event
-
-
-def race_form(event: Event, day: str, time: str, **over: Any) -> dict[str, Any]:
-    """The race add page's POST, as the browser sends it (date and time apart)."""
-    data = {
-        "event": event.pk, "name": "10K", "slug": "10k", "distance_m": "10000",
-        "start_time_0": day, "start_time_1": time, "entry_fee": "20", "team_size": "1", **over,
-    }  # fmt: skip
-    for prefix in ("categories", "price_tiers", "questions"):
-        data |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"}
-    return data
-
-
-def add_race(client: Client, event: Event, day: str, time: str) -> Race:
-    response = client.post(ADMIN_RACE_ADD, race_form(event, day, time))
-    assert response.status_code == 302, response.context["errors"] if response.context else ""
-    return Race.objects.get(event=event, slug="10k")
-
-
-def enter(race: Race, **over: Any) -> Registration:
-    user = over.pop("user", None)
-    entry = {
-        "email": "rita@example.com", "first_name": "Rita", "last_name": "Runner",
-        "birth_date": dt.date(1985, 3, 4), "sex": "F", "nationality": "FR", "club": "",
-        "emergency_name": "Paul", "emergency_phone": "+33 6 00 00 00 00", **over,
-    }  # fmt: skip
-    return registration_create(race=race, user=user, entry=entry, answers={})
 
 
 # --- Typed in the admin, stored in UTC ---------------------------------------------------
@@ -193,89 +140,6 @@ def test_it_takes_the_first_of_a_repeated_hour_and_says_so(as_alice, alpha):
     )
 
 
-# --- The event's own page: its zone, and races typed with it ------------------------------
-
-
-def event_form(alpha: Any, **over: Any) -> dict[str, Any]:
-    return {
-        "organizer": alpha.pk, "name": "Lakes Run", "slug": "lakes-run", "sport": "running",
-        "status": "draft", "start_date": "2026-09-20", "end_date": "2026-09-20",
-        "timezone": "", "place": "Lyon", "country": "FR", "latitude": "45.7",
-        "longitude": "4.8", "currency": "EUR", "payment_method": "on_site",
-        "registration_open": "on", "races-TOTAL_FORMS": "1", "races-INITIAL_FORMS": "0",
-        "races-0-name": "10K", "races-0-slug": "10k", "races-0-distance_m": "10000",
-        "races-0-start_time_0": "2026-09-20", "races-0-start_time_1": "07:30",
-        "races-0-entry_fee": "10", **over,
-    }  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    ("over", "zone", "stored"),
-    [
-        ({}, "Europe/Paris", dt.datetime(2026, 9, 20, 5, 30, tzinfo=UTC)),  # from the country
-        ({"timezone": "America/New_York", "country": "US"}, "America/New_York",
-         dt.datetime(2026, 9, 20, 11, 30, tzinfo=UTC)),
-    ],
-)  # fmt: skip
-def test_it_reads_races_added_with_a_new_event_in_its_zone(as_alice, alpha, over, zone, stored):
-    response = as_alice.post("/admin/events/event/add/", event_form(alpha, **over))
-    assert response.status_code == 302, response.context["errors"]
-    event = Event.objects.get(slug="lakes-run")
-    assert event.timezone == zone
-    assert event.races.get().start_time == stored
-
-
-def test_it_asks_for_the_zone_of_a_country_with_several(as_alice, alpha):
-    response = as_alice.post("/admin/events/event/add/", event_form(alpha, country="US"))
-    assert response.status_code == 200
-    (error,) = response.context["adminform"].form.errors["timezone"]
-    assert error.startswith("This country has several time zones (America/New_York,")
-    assert not Event.objects.filter(slug="lakes-run").exists()
-
-
-def test_it_offers_no_utc_default_for_a_new_event(as_alice):
-    form = as_alice.get("/admin/events/event/add/").context["adminform"].form
-    assert form["timezone"].value() == ""
-    assert country_default_zone("FR") == "Europe/Paris"
-    assert country_default_zone("DE") == "Europe/Berlin"  # Busingen keeps Berlin's clock
-    assert country_default_zone("ES") is None  # the Canary Islands are an hour behind
-
-
-def test_it_reads_the_races_on_the_event_page_in_a_zone_changed_in_the_same_post(as_alice, alpha):
-    event = venue_event(alpha, "UTC", dt.date(2026, 9, 20), name="Lakes Run")
-    page = as_alice.get(reverse("admin:events_event_change", args=[event.pk]))
-    assert page.context["adminform"].form["timezone"].value() == "UTC"
-    data = event_form(alpha, timezone="America/Denver")
-    response = as_alice.post(reverse("admin:events_event_change", args=[event.pk]), data)
-    assert response.status_code == 302, response.context["errors"]
-    assert event.races.get().start_time == dt.datetime(2026, 9, 20, 13, 30, tzinfo=UTC)
-
-
-def test_it_keeps_the_typed_clock_when_the_events_zone_is_corrected(as_alice, alpha):
-    """An event left on UTC with its start typed 07:30: set to Paris, it still starts 07:30."""
-    event = venue_event(alpha, "UTC", dt.date(2026, 9, 20))
-    race = add_race(as_alice, event, "2026-09-20", "07:30")
-    tier = race.price_tiers.create(
-        name="Early", price=10, until=dt.datetime(2026, 9, 1, 23, 59, tzinfo=UTC)
-    )
-    code = event.discount_codes.create(
-        code="X", amount=5, valid_until=dt.datetime(2026, 9, 10, 12, 0, tzinfo=UTC)
-    )
-    url = reverse("admin:events_event_change", args=[event.pk])
-    data = admin_form_data(as_alice.get(url)) | {"timezone": "Europe/Paris"}
-    response = as_alice.post(url, data, follow=True)
-    assert response.redirect_chain, response.context["errors"]
-    assert "3 time(s) of this event kept their clock in Europe/Paris." in [
-        str(m) for m in response.context["messages"]
-    ]
-    race.refresh_from_db()
-    tier.refresh_from_db()
-    code.refresh_from_db()
-    assert race.start_time == dt.datetime(2026, 9, 20, 5, 30, tzinfo=UTC)  # 07:30 CEST
-    assert tier.until == dt.datetime(2026, 9, 1, 21, 59, tzinfo=UTC)
-    assert code.valid_until == dt.datetime(2026, 9, 10, 10, 0, tzinfo=UTC)
-
-
 # --- Every other typed time: price tiers, discount codes ------------------------------------
 
 
@@ -347,57 +211,3 @@ def test_it_closes_changes_at_the_end_of_the_last_day_at_the_venue(as_alice, alp
     late = dt.datetime(2026, 9, 30, 22, 30, tzinfo=UTC)  # 00:30 on 1 October in Paris
     with time_machine.travel(late, tick=False), pytest.raises(RegistrationError, match="deadline"):
         _changes_allowed(entry, "allow_cancellation")
-
-
-# --- The rule itself, over any time in zones ahead of, behind and at UTC -------------------
-
-ZONES = ["Europe/Paris", "America/New_York", "America/Denver", "Australia/Sydney", "UTC"]
-
-
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    zone=st.sampled_from(ZONES),
-    typed=st.datetimes(min_value=dt.datetime(2025, 1, 1), max_value=dt.datetime(2028, 12, 31)),
-)
-def test_it_gives_back_the_typed_wall_clock_or_says_it_does_not_exist(zone, typed):
-    tz = zoneinfo.ZoneInfo(zone)
-    try:
-        stored, ambiguous = venue_datetime(typed, zone=tz)
-    except NonexistentLocalTimeError:
-        # Only in a gap: the wall clock jumps over it.
-        assert typed.replace(tzinfo=tz).astimezone(UTC).astimezone(tz).replace(tzinfo=None) != typed
-        return
-    assert stored.tzinfo == UTC
-    assert venue_local(stored, zone=tz) == typed
-    if ambiguous:  # the first of the two: the earlier instant
-        later = typed.replace(tzinfo=tz, fold=1).astimezone(UTC)
-        assert stored < later
-
-
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(
-    zone=st.sampled_from(ZONES),
-    day=st.dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2027, 12, 31)),
-    clock=st.one_of(
-        st.times().map(lambda t: t.strftime("%H:%M")),
-        st.sampled_from(["02:30", "01:30", "24:00", "7h30", "", "\x00", "99:99"]),
-        st.text(max_size=8),
-        st.from_regex(r"\A[0-9]{1,2}:[0-9]{1,2}\Z"),
-    ),
-)
-def test_it_stores_any_typed_start_at_the_venue_or_says_why_not(as_alice, alpha, zone, day, clock):
-    Event.objects.filter(slug="any-run").delete()
-    event = venue_event(alpha, zone, day, name="Any Run")
-    response = as_alice.post(ADMIN_RACE_ADD, race_form(event, day.isoformat(), clock))
-    if response.status_code == 200:
-        assert response.context["adminform"].form.errors["start_time"]
-        assert not Race.objects.filter(event=event).exists()
-        return
-    assert response.status_code == 302
-    stored = Race.objects.get(event=event).start_time
-    typed = dt.datetime.combine(day, forms.TimeField().clean(clock))
-    assert venue_local(stored, zone=zoneinfo.ZoneInfo(zone)) == typed
