@@ -13,6 +13,7 @@ never finds these keys and hands them to Django.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -28,8 +29,14 @@ from results.selectors import race_stamp
 STAMP_SECONDS = 5
 
 
+def stamp_key(event_slug: str, race_slug: str) -> str:
+    """The cache key of a race's stamp: hashed, since slugs in a URL can be any length."""
+    digest = hashlib.sha256(f"{event_slug}/{race_slug}".encode()).hexdigest()[:32]
+    return f"results-stamp:{digest}"
+
+
 def _stamp(event_slug: str, race_slug: str) -> str | None:
-    key = f"results-stamp:{event_slug}:{race_slug}"
+    key = stamp_key(event_slug, race_slug)
     stamp = cache.get(key)
     if stamp is None:
         stamp = race_stamp(event_slug=event_slug, race_slug=race_slug)

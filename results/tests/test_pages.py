@@ -13,6 +13,7 @@ from django.test import Client
 
 from events.models import Event
 from events.tests.hostile import ESCAPED, RAW, SCRIPT
+from results.caching import stamp_key
 from results.compute import recompute_race
 from results.live import apply_reads
 from results.models import Result, TimingRead
@@ -30,7 +31,7 @@ def computed(alpha: Any, alice: Any) -> Computed:
 
 def stamp_expires(computed: Computed) -> None:
     """As ``caching.STAMP_SECONDS`` going by: the next page reads the race's results."""
-    cache.delete(f"results-stamp:{computed.race.event.slug}:{computed.race.slug}")
+    cache.delete(stamp_key(computed.race.event.slug, computed.race.slug))
 
 
 def add_finishers(computed: Computed, count: int) -> None:
