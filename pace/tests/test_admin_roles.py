@@ -1,7 +1,7 @@
 """Roles are per organizer: every admin action and view, over people with different roles
 in two organizers.
 
-The isolation matrix (``events/tests/test_admin_isolation.py``) proves organizers cannot
+The isolation matrix (``events/tests/admin_isolation/``) proves organizers cannot
 reach each other. This one proves a role held at one organizer never carries over to another:
 bob is staff at Alpha and owner of the "Bob Org" he started, erin is admin at Bravo
 and staff at Alpha. Every action and custom URL of every registered admin is found
