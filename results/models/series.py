@@ -116,10 +116,11 @@ class SeriesRace(models.Model):
         return f"{self.race} in {self.series}"
 
     def clean(self) -> None:
-        if self.series_id and self.race_id:
-            organizer_id = Race.objects.filter(pk=self.race_id).values("event__organizer_id")
-            if self.series.organizer_id != organizer_id[0]["event__organizer_id"]:
-                raise ValidationError({"race": "Choose a race of the series' organizer."})
+        if not (self.series_id and self.race_id):
+            return
+        races = Race.objects.filter(pk=self.race_id)
+        if races.values_list("event__organizer_id", flat=True).first() != self.series.organizer_id:
+            raise ValidationError({"race": "Choose a race of the series' organizer."})
 
 
 class SeriesStanding(models.Model):

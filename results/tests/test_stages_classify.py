@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from results.models import StagePoint
 from results.stages.classify import PointRule, Rules, StageResult, classify
 
@@ -153,3 +156,48 @@ def test_it_drops_a_team_short_of_riders_on_a_stage() -> None:
         ride(2, "a", 50, 1, club="Blue"), quit_(2, "b", club="Blue"),
     ]  # fmt: skip
     assert classify(NO_BONUS, results).teams == []
+
+
+# Stages of up to 8 riders: each rider's stage time in minutes, None for a DNF.
+stage_times = st.lists(
+    st.lists(st.one_of(st.none(), st.integers(100, 110)), min_size=8, max_size=8),
+    min_size=1,
+    max_size=4,
+)
+
+
+def _stage_results(stages: list[list[int | None]]) -> list[StageResult]:
+    results = []
+    for number, times in enumerate(stages, start=1):
+        finishers = sorted((t, n) for n, t in enumerate(times) if t is not None)
+        rank = {n: 1 + sum(1 for u, _ in finishers if u < t) for t, n in finishers}
+        for n, t in enumerate(times):
+            club = "Blue" if n % 2 else "Red"
+            if t is None:
+                results.append(quit_(number, f"r{n}", club=club))
+            else:
+                results.append(ride(number, f"r{n}", t, rank[n], club=club, passes={1: t * n}))
+    return results
+
+
+@settings(max_examples=80, deadline=None)
+@given(stages=stage_times)
+def test_it_classifies_exactly_the_riders_who_finished_every_stage_run(
+    stages: list[list[int | None]],
+) -> None:
+    sprint = PointRule(
+        stage=1, point_id=1, kind=StagePoint.Kind.SPRINT, points=(3,), bonuses_s=(2,)
+    )
+    got = classify(Rules(points=(sprint,), team_riders=2), _stage_results(stages))
+    run = [n for n, times in enumerate(stages, start=1) if any(t is not None for t in times)]
+    assert got.stages_run == run
+    stayed = {f"r{n}" for n in range(8) if all(stages[s - 1][n] is not None for s in run)}
+    assert {line.rider for line in got.general} == (stayed if run else set())
+    times = [line.time_ms for line in got.general]
+    assert times == sorted(times)
+    ranks = [line.rank for line in got.general]
+    assert ranks == sorted(ranks) and all(r <= i for i, r in enumerate(ranks, start=1))
+    assert all(line.bonus_ms >= 0 for line in got.general)
+    assert {line.rider for line in got.points + got.mountains} <= stayed
+    team_times = [team.time_ms for team in got.teams]
+    assert team_times == sorted(team_times)
