@@ -267,7 +267,7 @@ def recomputes(race: Any, repeat: int) -> dict[str, Any]:
     def nothing() -> None:
         changed.append(recompute_race(race_id=race.pk, now=after_race))
 
-    out = {
+    out: dict[str, Any] = {
         "no_rows_yet_s": timed(fresh, repeat),
         "every_row_changed_s": timed(every_row, 2 * repeat),
         "nothing_changed_s": timed(nothing, repeat),

@@ -96,9 +96,9 @@ def reads_by_athlete(race_id: int) -> dict[int, list[Read]]:
     for row in read_rows(rows, "registration_id"):
         mine = reads.get(row[0])
         if mine is None:
-            reads[row[0]] = [row[1:]]  # type: ignore[list-item]
+            reads[row[0]] = [row[1:]]
         else:
-            mine.append(row[1:])  # type: ignore[arg-type]
+            mine.append(row[1:])
     return reads
 
 

@@ -71,13 +71,15 @@ def apply_reads(
     reads = [r for r in reads if r.registration_id is not None]
     if not reads:
         return []
+    athletes: dict[int, list[TimingRead]] = {}
+    for read in reads:
+        athletes.setdefault(read.registration_id, []).append(read)  # type: ignore[arg-type]
     # No savepoint of our own inside a caller's transaction: two round trips of a read's
     # few, and a failure here is the caller's failure anyway.
     with transaction.atomic(savepoint=False):
         setup = setup_of(lock_race(race_id), now=now)
         frames: list[ResultFrame] = []
-        for registration_id in dict.fromkeys(r.registration_id for r in reads):
-            mine = [r for r in reads if r.registration_id == registration_id]
+        for registration_id, mine in athletes.items():
             one = mine[0].pk if len(mine) == 1 else None
             refreshed = refresh_entry(
                 setup, registration_id=registration_id, by=by, read_id=one, reason="read"
@@ -143,7 +145,7 @@ def refresh_entry(
     race_id = setup.race_id
     entry, status, pk, inputs, old = _current(race_id, registration_id)
     reads: list[Read] = [
-        tuple(row)  # type: ignore[misc]
+        tuple(row)
         for row in read_rows(
             TimingRead.objects.filter(
                 race_id=race_id, registration_id=registration_id, ignored=False
@@ -207,9 +209,12 @@ def move_ranks(
     change are written."""
     before, after = _standing(old), _standing(new)
     if before == after:
-        return (tuple(old[_RANK : _RANK + 3]) if old and after else NO_RANKS), 0  # type: ignore[return-value]
+        kept: Ranks = (old[_RANK], old[_RANK + 1], old[_RANK + 2]) if old and after else NO_RANKS
+        return kept, 0
     ranks = NO_RANKS if after is None else _ranks_at(race_id, pk, before, after)
-    others = Result.objects.filter(race_id=race_id, status=FINISHED).exclude(pk=pk)
+    others = Result.objects.filter(race_id=race_id, status=FINISHED)
+    if pk is not None:
+        others = others.exclude(pk=pk)
     times = [s[0] for s in (before, after) if s is not None]
     # Nobody at or ahead of both times moves; nobody behind both either, unless the
     # athlete changed sex or category (then their old and new groups differ).
@@ -287,10 +292,14 @@ def _ranks_at(
     one's rank plus those tied with them."""
     time_ms, sex, category = after
     table = Result._meta.db_table
-    scopes = [("rank_overall", "", []), ("rank_sex", " AND sex = %s", [sex])]
+    scopes: list[tuple[str, str, list[Any]]] = [
+        ("rank_overall", "", []),
+        ("rank_sex", " AND sex = %s", [sex]),
+    ]
     if category is not None:
         scopes.append(("rank_category", " AND category_id = %s", [category]))
-    sql, params = [], []
+    sql: list[str] = []
+    params: list[Any] = []
     for k, (rank, extra, values) in enumerate(scopes):
         where = f"race_id = %s AND status = 'finished' AND id <> %s{extra}"
         scope = [race_id, pk or 0, *values]
@@ -346,7 +355,8 @@ def _rank_at_point(setup: RaceSetup, point_id: int, n: int, refreshed: Refreshed
     """Overall rank at the finish; at a split, 1 + those through it in less time."""
     values, outcome = refreshed.values, refreshed.outcome
     if point_id == setup.finish_point and n == setup.laps and outcome.finished_ms is not None:
-        return values[_RANK]
+        rank: int | None = values[_RANK]
+        return rank
     key = split_key(point_id, n)
     elapsed = outcome.splits.get(key)
     if elapsed is None:  # the start: nobody is ranked there

@@ -99,7 +99,8 @@ class RaceSetup:
 
 def _one_to_one(race: Race, name: str) -> object | None:
     try:
-        return getattr(race, name)
+        found: object = getattr(race, name)
+        return found
     except (TimingRules.DoesNotExist, ResultsPublication.DoesNotExist):
         return None
 
@@ -201,11 +202,12 @@ def read_rows(reads: QuerySet[Any], *lead: str) -> list[tuple[Any, ...]]:
     Python date-times and back was half of a race's recompute."""
     tail = ("point_id", "source", "id")
     if connection.vendor == "postgresql":
-        rows = reads.annotate(ms=EpochMs("time")).values_list(*lead, "ms", *tail)
-        sql, params = rows.query.sql_with_params()
+        query = reads.annotate(ms=EpochMs("time")).values_list(*lead, "ms", *tail)
+        sql, params = query.query.sql_with_params()
         with connection.cursor() as cursor:  # one fetch, not Django's 100 rows a trip
             cursor.execute(sql, params)
-            return cursor.fetchall()
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+            return rows
     n = len(lead)
     return [
         (*row[:n], to_ms(row[n]), *row[n + 1 :]) for row in reads.values_list(*lead, "time", *tail)

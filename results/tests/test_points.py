@@ -50,6 +50,6 @@ def test_it_tells_live_reads_the_points_changed(race: Any) -> None:
     ensure_timing_points(race=race)
     publication.refresh_from_db()
     assert publication.setup_version == 1
-    TimingPoint.objects.filter(race=race).first().save()  # type: ignore[union-attr]
+    TimingPoint.objects.filter(race=race).first().save()
     publication.refresh_from_db()
     assert publication.setup_version == 2
