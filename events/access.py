@@ -14,11 +14,13 @@ decides whether a menu entry or a button shows, never whether an act is allowed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
 
 from events.models import Membership
+
+_M = TypeVar("_M", bound=Model)
 
 Role = Membership.Role
 EDIT_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.STAFF})
@@ -51,13 +53,14 @@ def organizer_ids(user: Any, roles: frozenset[str] = EDIT_ROLES) -> list[int]:
 
 
 def scope_to_user(
-    queryset: QuerySet[Any], user: Any, roles: frozenset[str] = EDIT_ROLES
-) -> QuerySet[Any]:
+    queryset: QuerySet[_M], user: Any, roles: frozenset[str] = EDIT_ROLES
+) -> QuerySet[_M]:
     """Limit a queryset of an organizer-owned model to the objects of organizers where
     ``user`` holds one of ``roles`` (by default: what they may see)."""
     if is_platform_staff(user):
         return queryset
-    path = queryset.model.ORGANIZER_PATH
+    # Every organizer-owned model declares ORGANIZER_PATH (Model does not).
+    path = queryset.model.ORGANIZER_PATH  # type: ignore[attr-defined]
     lookup = f"{path}__in" if path else "pk__in"
     return queryset.filter(**{lookup: organizer_ids(user, roles)})
 

@@ -20,7 +20,11 @@ from results.models import ResultsPublication, TimingPoint, TimingRules, Wave
 def bump_setup(*, race_ids: list[int] | None = None, event_id: int | None = None) -> None:
     """Make every process read these races' setups again before their next live read."""
     rows = ResultsPublication.objects.all()
-    rows = rows.filter(race__event_id=event_id) if event_id else rows.filter(race_id__in=race_ids)
+    if event_id:
+        rows = rows.filter(race__event_id=event_id)
+    else:
+        assert race_ids is not None  # one of the two is given
+        rows = rows.filter(race_id__in=race_ids)
     rows.update(setup_version=F("setup_version") + 1)
 
 

@@ -21,7 +21,7 @@ from tracking.live.groups import race_group
 S = Result.Status
 
 
-def ranks(*entries: Any) -> list[tuple[int | None, int | None, int | None]]:
+def ranks(*entries: Any) -> list[tuple[int | None, int | None, int | None] | None]:
     by_entry = {
         r.registration_id: (r.rank_overall, r.rank_sex, r.rank_category)
         for r in Result.objects.all()
