@@ -36,7 +36,8 @@ class Rules:
             points_table=tuple(series.points_table),
             formula_n=series.formula_n,
             best_of=series.best_of,
-            tie_breaks=tuple(series.tie_breaks),
+            # Only names this code knows: a row edited outside the admin cannot stop a recompute.
+            tie_breaks=tuple(name for name in series.tie_breaks if name in _TIE_BREAKS),
         )
 
 

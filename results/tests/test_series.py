@@ -206,3 +206,10 @@ def test_it_lists_series_in_the_admin_of_their_organizer_only(
     )
     client.force_login(bob)
     assert "Alpha Cup" in client.get(url).content.decode()
+
+
+def test_it_recomputes_past_a_tie_break_it_does_not_know(alpha: Any) -> None:
+    race = timed_race(alpha, "Spring 10K", [(person("Ann"), 2000), (person("Bea"), 2100)])
+    series = make_series(alpha, [race], tie_breaks=["coin_toss", "countback"])  # not cleaned
+    assert series_recompute(series_id=series.pk) > 0
+    assert overall(series) == [(1, "Ann Martin", 10, 1), (2, "Bea Martin", 6, 1)]
