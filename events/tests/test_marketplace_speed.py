@@ -113,19 +113,23 @@ def test_it_shows_an_edited_event_at_once(client: Client, catalogue):
     assert "Alpha Marathon Renamed" in client.get(reverse("events:home")).content.decode()
 
 
+def _event_action(user: Any, action: str, event: Event) -> None:
+    """Run an admin action on one event from ``user``'s own back office session."""
+    back_office = Client()
+    back_office.force_login(user)
+    back_office.post(
+        reverse("admin:events_event_changelist"), {"action": action, "_selected_action": [event.pk]}
+    )
+
+
 def test_it_shows_an_event_published_in_the_admin_at_once(
     client: Client, catalogue, alice, django_capture_on_commit_callbacks
 ):
     draft = catalogue["draft"]
     assert "Alpha Secret" not in listed(client)
     assert client.get(draft.get_absolute_url()).status_code == 404
-    back_office = Client()
-    back_office.force_login(alice)
     with django_capture_on_commit_callbacks(execute=True):
-        back_office.post(
-            reverse("admin:events_event_changelist"),
-            {"action": "publish", "_selected_action": [draft.pk]},
-        )
+        _event_action(alice, "publish", draft)
     assert "Alpha Secret" in listed(client)
     assert client.get(draft.get_absolute_url()).status_code == 200
 
@@ -135,13 +139,8 @@ def test_it_stops_serving_an_event_sent_back_to_draft_in_the_admin(
 ):
     event = catalogue["marathon"]
     assert client.get(event.get_absolute_url()).status_code == 200
-    back_office = Client()
-    back_office.force_login(alice)
     with django_capture_on_commit_callbacks(execute=True):
-        back_office.post(
-            reverse("admin:events_event_changelist"),
-            {"action": "unpublish", "_selected_action": [event.pk]},
-        )
+        _event_action(alice, "unpublish", event)
     assert client.get(event.get_absolute_url()).status_code == 404
     assert "Alpha Marathon" not in client.get(reverse("events:home")).content.decode()
 
