@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, overload
 
 from django.conf import settings
 from django.core.cache import cache
@@ -124,12 +124,23 @@ def hit_response(version: Any, entry: Any, request: HttpRequest) -> HttpResponse
     return response
 
 
+View = Callable[..., HttpResponse]
+
+
+@overload
 def cached_public_page(
-    view: Callable[..., HttpResponse] | None = None,
+    view: View, *, params: frozenset[str] = ..., per_visitor: str | None = ...
+) -> View: ...
+@overload
+def cached_public_page(
+    view: None = None, *, params: frozenset[str] = ..., per_visitor: str | None = ...
+) -> Callable[[View], View]: ...
+def cached_public_page(
+    view: View | None = None,
     *,
     params: frozenset[str] = frozenset(),
     per_visitor: str | None = None,
-) -> Any:
+) -> View | Callable[[View], View]:
     """Serve anonymous GETs of a public page from the cache.
 
     ``params`` names the query parameters the page varies by. An entry carries the
