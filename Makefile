@@ -44,10 +44,13 @@ run: demo
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
-## make lint: ruff, then the one-way layers of docs/architecture.md (import-linter contracts in pyproject.toml).
+## make lint: ruff, mypy with django-stubs (strict on the logic modules), then the one-way layers
+## of docs/architecture.md (import-linter contracts; all three configured in pyproject.toml).
+## mypy's Django plugin loads the settings, hence the tests' environment.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	env $(TEST_ENV) $(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 format: install
