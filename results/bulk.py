@@ -106,20 +106,52 @@ def write_results(rows: Sequence[tuple[int, RowValues]], *, updated_at: Any) -> 
     Result.objects.bulk_update(objects, [*COMPUTED, "updated_at"], batch_size=500)
 
 
-def _write_postgresql(rows: Sequence[tuple[int, RowValues]], updated_at: Any) -> None:
-    table = Result._meta.db_table
+def create_results(*, race_id: int, rows: Sequence[tuple[int, RowValues]], updated_at: Any) -> None:
+    """Store new results, given as ``(registration id, values)``: a race's first
+    computation makes one per entry (on PostgreSQL in one ``INSERT … SELECT unnest``,
+    not 10,000 model instances)."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        Result.objects.bulk_create(
+            Result(race_id=race_id, registration_id=reg, updated_at=updated_at, **db_values(v))
+            for reg, v in rows
+        )
+        return
+    names = ", ".join(("registration_id", *COMPUTED))
+    values = ", ".join(("v.registration_id", *(f"v.{name}" for name in COMPUTED)))
+    values = values.replace("v.splits", "v.splits::jsonb")
+    sql = (
+        f"INSERT INTO {Result._meta.db_table} (race_id, manual_status, dsq_reason, penalty_ms,"
+        f" bonus_ms, updated_at, {names}) SELECT %s, '', '', 0, 0, %s, {values}"
+        f" FROM unnest({_arrays()}) AS v({names})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [race_id, updated_at, *_columns(rows)])
+
+
+def _arrays() -> str:
+    return ", ".join(f"%s::{kind}[]" for kind in ("bigint", *_PG_TYPES))
+
+
+def _columns(rows: Sequence[tuple[int, RowValues]]) -> list[list[Any]]:
+    """The keys, then each computed column, as lists for ``unnest``."""
     columns = list(zip(*(values for _, values in rows), strict=True))
     for i in _TIMES:
         columns[i] = tuple(None if ms is None else from_ms(ms) for ms in columns[i])
     columns[_SPLITS] = tuple(json.dumps(value, separators=(",", ":")) for value in columns[_SPLITS])
-    arrays = ", ".join(f"%s::{kind}[]" for kind in ("bigint", *_PG_TYPES))
+    return [[key for key, _ in rows], *map(list, columns)]
+
+
+def _write_postgresql(rows: Sequence[tuple[int, RowValues]], updated_at: Any) -> None:
+    table = Result._meta.db_table
     names = ", ".join(("id", *COMPUTED))
     sets = ", ".join(
         f"{name} = v.{name}" + ("::jsonb" if name == "splits" else "") for name in COMPUTED
     )
     sql = (
         f"UPDATE {table} AS r SET {sets}, updated_at = %s "  # the names are ours, not input
-        f"FROM unnest({arrays}) AS v({names}) WHERE r.id = v.id"
+        f"FROM unnest({_arrays()}) AS v({names}) WHERE r.id = v.id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [updated_at, [pk for pk, _ in rows], *map(list, columns)])
+        cursor.execute(sql, [updated_at, *_columns(rows)])

@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from events.models import Registration
-from results.bulk import COMPUTED, RowValues, db_values, load_results, write_results
+from results.bulk import COMPUTED, RowValues, create_results, load_results, write_results
 from results.filtering import Read, count_reads
 from results.models import Result, ResultChange, ResultsPublication, TimingRead
 from results.outcome import NO_RANKS, Inputs, Outcome, Ranks, outcome_of, rank_finishers
@@ -179,16 +179,8 @@ def _store(
         if reg in current and row != current[reg][2]
     ]
     write_results(changed, updated_at=now)
-    new = [reg for reg in rows if reg not in current]
-    created = Result.objects.bulk_create(
-        Result(
-            race_id=setup.race_id,
-            registration_id=reg,
-            updated_at=now,
-            **db_values(rows[reg]),
-        )
-        for reg in new
-    )
+    created = [(reg, row) for reg, row in rows.items() if reg not in current]
+    create_results(race_id=setup.race_id, rows=created, updated_at=now)
     gone = [pk for reg, (pk, _, _) in current.items() if reg not in rows]
     Result.objects.filter(pk__in=gone).delete()
     if setup.official:
