@@ -101,11 +101,16 @@ def standings(
 ) -> list[Standing]:
     """Every standing of the series, each ranked; ``race_ids`` in the series' order.
 
-    ``placings`` in race order: an athlete's name and club are their latest entry's."""
+    ``placings`` in race order, each race's by rank: an athlete's name and club are their
+    latest entry's, and of two entries of one athlete in a race the better one counts."""
     by_scope: dict[tuple[str, str], Standing] = {}
     field_size: dict[tuple[str, int], int] = {}
     entries: list[tuple[Standing, int, int]] = []
+    seen: set[tuple[str, int]] = set()
     for placing in placings:
+        if (placing.athlete, placing.race_id) in seen:
+            continue
+        seen.add((placing.athlete, placing.race_id))
         for scope, rank in _scopes(placing):
             if rank is None:
                 continue

@@ -51,6 +51,14 @@ def test_it_sums_points_over_the_races() -> None:
     ]
 
 
+def test_it_counts_one_result_per_race_for_an_athlete_entered_twice() -> None:
+    placings = [finish(1, "a", 1), finish(1, "b", 2), finish(1, "a", 3)]
+    assert overall(standings(TABLE, race_ids=[1], placings=placings)) == [
+        (1, "a", 100),
+        (2, "b", 80),
+    ]
+
+
 def test_it_counts_only_the_best_n_of_m_results() -> None:
     rules = Rules(points_table=(100, 80, 60), best_of=2, tie_breaks=())
     placings = [finish(1, "a", 3), finish(2, "a", 1), finish(3, "a", 2), finish(1, "b", 1)]
