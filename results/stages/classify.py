@@ -99,9 +99,7 @@ def _set_rank(line: RiderLine | TeamLine, rank: int) -> None:
 
 def classify(rules: Rules, results: Iterable[StageResult]) -> Classifications:
     """Every classification after the stages that have results."""
-    by_stage: dict[int, list[StageResult]] = {}
-    for result in results:
-        by_stage.setdefault(result.stage, []).append(result)
+    by_stage = _one_per_rider(results)
     stages = sorted(s for s, rows in by_stage.items() if any(r.finished for r in rows))
     riders = _riders_in_race(by_stage, stages)
     by_name = sorted(riders.values(), key=lambda r: (r.name.casefold(), r.rider))
@@ -124,6 +122,25 @@ def classify(rules: Rules, results: Iterable[StageResult]) -> Classifications:
     teams = sorted(_teams(rules, by_stage, stages), key=lambda t: t.team.casefold())
     teams = ranked(teams, key=lambda t: t.time_ms, assign=_set_rank)
     return Classifications(stages, general, points, mountains, teams)
+
+
+def _one_per_rider(results: Iterable[StageResult]) -> dict[int, list[StageResult]]:
+    """Each stage's results, one a rider (of two entries in a stage, the better result)."""
+    best: dict[tuple[int, str], StageResult] = {}
+    for result in results:
+        other = best.get((result.stage, result.rider))
+        if other is None or _better(result, other):
+            best[result.stage, result.rider] = result
+    by_stage: dict[int, list[StageResult]] = {}
+    for result in best.values():
+        by_stage.setdefault(result.stage, []).append(result)
+    return by_stage
+
+
+def _better(result: StageResult, other: StageResult) -> bool:
+    if result.finished != other.finished:
+        return result.finished
+    return (result.rank or 0) < (other.rank or 0)
 
 
 def _copies(lines: Iterable[RiderLine]) -> list[RiderLine]:

@@ -92,6 +92,11 @@ def test_it_breaks_gc_ties_by_the_sum_of_placings_then_the_last_stage() -> None:
     ]  # fmt: skip
 
 
+def test_it_counts_one_result_a_stage_for_a_rider_entered_twice() -> None:
+    results = [ride(1, "a", 100, 1), quit_(1, "a"), ride(1, "a", 101, 2), ride(2, "a", 50, 1)]
+    assert gc(NO_BONUS, results) == [(1, "a", 150 * MIN)]
+
+
 def test_it_shares_a_gc_place_when_every_tie_break_is_level() -> None:
     results = [ride(1, "b", 100, 1), ride(1, "a", 100, 1)]
     assert gc(NO_BONUS, results) == [(1, "a", 100 * MIN), (1, "b", 100 * MIN)]
