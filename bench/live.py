@@ -39,22 +39,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.http import (
-    DAPHNE,
-    PY,
-    ROOT,
-    clear_redis,
-    machine_busy,
-    machine_info,
-    recreate_database,
-    run,
-    server_env,
-    stop_processes,
-    write_json,
-)
+from bench.http import clear_redis, recreate_database, run, server_env, write_json
+from bench.http_report import machine_info
 from bench.live_measure import log
 from bench.live_report import TARGETS, _git_head, print_table, verdict
 from bench.live_run import check_db, check_file, run_load
+from bench.procstat import machine_busy
+from bench.servers import DAPHNE, PY, ROOT, stop_processes
 from tracking.live.engine import default_field_interval
 
 RESULTS = ROOT / "bench" / "results" / "live.json"

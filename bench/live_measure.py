@@ -12,12 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.http import (
-    _stat,
-    machine_cpu,
-)
-
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+from bench.procstat import _stat, machine_cpu
 
 
 def log(msg: str) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import subprocess
 from typing import Any
 
-from bench.http import (
-    ROOT,
-)
+from bench.servers import ROOT
 
 TARGETS = {
     "latency_p99_s": "tick + 0.5 s",

@@ -12,10 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.http import (
-    HOST,
-    percentile,
-)
+from bench.http_scenarios import percentile
 from bench.live_client import LoaderConfig, run_loader
 from bench.live_measure import (
     _fds,
@@ -26,6 +23,7 @@ from bench.live_measure import (
     start_profile,
     summarize_profile,
 )
+from bench.servers import HOST
 
 PER_LOADER = 9000  # connections per load generator process (files: 20,000 at most)
 RAMP_SLACK_S = 60.0  # the ramp: the connection schedule plus this
