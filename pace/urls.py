@@ -11,9 +11,10 @@ from django.views.static import serve
 from events.sitemaps import SITEMAPS
 from pace import health
 from results.seo import ResultsSitemap
+from results.standings_seo import StandingsSitemap
 
 # Results pages sit above events: pace, the top, joins their sitemaps.
-SITE_MAPS = {**SITEMAPS, "results": ResultsSitemap}
+SITE_MAPS = {**SITEMAPS, "results": ResultsSitemap, "standings": StandingsSitemap}
 
 
 def robots_txt(request: HttpRequest) -> HttpResponse:

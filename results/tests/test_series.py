@@ -13,7 +13,7 @@ from events.models import RaceCategory, Registration
 from events.tests.factories import make_event, make_race
 from results.athletes import EntryPerson, athlete_keys, normalized_name
 from results.compute import recompute_race
-from results.models import Series, SeriesRace, SeriesStanding
+from results.models import Series, SeriesRace, SeriesStanding, StageRace
 from results.series.recompute import series_recompute
 from results.tests.factories import make_entry, make_points, make_read
 
@@ -39,10 +39,11 @@ def person(first: str, last: str = "Martin", **fields: Any) -> dict[str, Any]:
 
 
 def make_series(organizer: Any, races: list[Any], **fields: Any) -> Series:
-    fields = {"points_table": [10, 6, 4], "is_public": True, **fields}
-    series = Series.objects.create(
-        organizer=organizer, name="Alpha Cup", slug="alpha-cup", **fields
-    )
+    fields = {
+        "name": "Alpha Cup", "slug": "alpha-cup", "points_table": [10, 6, 4], "is_public": True,
+        **fields,
+    }  # fmt: skip
+    series = Series.objects.create(organizer=organizer, **fields)
     for race in races:
         SeriesRace.objects.create(series=series, race=race)
     return series
@@ -213,3 +214,12 @@ def test_it_recomputes_past_a_tie_break_it_does_not_know(alpha: Any) -> None:
     series = make_series(alpha, [race], tie_breaks=["coin_toss", "countback"])  # not cleaned
     assert series_recompute(series_id=series.pk) > 0
     assert overall(series) == [(1, "Ann Martin", 10, 1), (2, "Bea Martin", 6, 1)]
+
+
+def test_it_lists_public_series_and_stage_races_in_the_sitemap(client: Any, cup: Series) -> None:
+    hidden = make_series(cup.organizer, [], slug="hidden-cup", is_public=False)
+    StageRace.objects.create(event=make_event(cup.organizer, "Tour Alpha", sport="cycling"))
+    body = client.get("/sitemap.xml").content.decode()
+    assert reverse("results:series", args=[cup.slug]) in body
+    assert reverse("results:series", args=[hidden.slug]) not in body
+    assert "/results/tour-alpha/classification/" in body
