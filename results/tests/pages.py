@@ -41,11 +41,15 @@ def make_computed(
     *,
     publish_by: Any = None,
     course: Course | None = None,
+    start: dt.datetime | None = None,
     **event: Any,
 ) -> Computed:
     """A 10 km race with two categories, six entries and their reads, computed; official
-    when ``publish_by`` is given."""
+    when ``publish_by`` is given. ``start``: the gun, when not 09:00 on the event's day."""
     race = make_race(make_event(organizer, name, **event), "10K", course=course)
+    if start is not None:
+        race.start_time = start
+        race.save(update_fields=["start_time"])
     RaceCategory.objects.create(race=race, code="SEN", name="Senior", min_age=18, max_age=39)
     RaceCategory.objects.create(race=race, code="M40", name="Master 40+", min_age=40)
     points = make_points(race)

@@ -149,10 +149,9 @@ def test_it_says_official_and_updated_after_a_change(
 
 
 def test_it_marks_a_running_race_live_and_refreshing(client: Client, alpha: Any) -> None:
-    computed = make_computed(alpha, days_ahead=0)
+    gun = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)
+    computed = make_computed(alpha, days_ahead=0, start=gun)
     race = computed.race
-    race.start_time = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)
-    race.save()
     page = client.get(computed.url())
     assert "Live · provisional" in page.text and 'data-live="30"' in page.text
     assert f"/live/{race.event.slug}/{race.slug}/" in page.text

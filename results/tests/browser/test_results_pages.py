@@ -86,10 +86,9 @@ def test_a_visitor_searches_and_filters_a_races_results(
 def test_a_live_races_table_follows_new_reads_without_a_reload(
     page: Any, live_server: Any, alpha: Any
 ) -> None:
-    computed = make_computed(alpha, "Alpha Live", days_ahead=0)
+    gun = timezone.now() - dt.timedelta(minutes=50)
+    computed = make_computed(alpha, "Alpha Live", days_ahead=0, start=gun)
     race = computed.race
-    race.start_time = timezone.now() - dt.timedelta(minutes=50)
-    race.save()
     page.clock.install()
     page.goto(live_server.url + computed.url())
     expect(page.locator("#results-state")).to_contain_text("Live · provisional")
