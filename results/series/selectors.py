@@ -1,10 +1,12 @@
-"""Reads for a series' standings page: five queries whatever the series' size."""
+"""Reads for a series' standings page: six queries whatever the series' size."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.paginator import Page as DjangoPage
+from django.core.paginator import Paginator
 from django.http import Http404
 
 from events.access import EDIT_ROLES, has_role_for
@@ -12,6 +14,7 @@ from events.models import Race, RaceCategory
 from results.models import ResultsPublication, Series, SeriesStanding
 from results.series.scoring import OVERALL
 
+PER_PAGE = 100
 SEXES = {"F": "Women", "M": "Men", "X": "Non-binary"}
 _RACE_FIELDS = (
     "name", "slug", "start_time", "event__name", "event__slug", "event__place",
@@ -34,6 +37,7 @@ class SeriesPage:
     races: list[Race]
     scopes: list[tuple[str, str]]  # (scope, label), overall first
     scope: str
+    listing: DjangoPage[SeriesStanding]
     rows: list[tuple[SeriesStanding, list[Cell]]] = field(default_factory=list)
 
     @property
@@ -75,7 +79,8 @@ def scopes_of(series: Series, races: list[Race]) -> list[tuple[str, str]]:
     return [(scope, labels.get(scope, scope.partition(":")[2])) for scope in ordered]
 
 
-def series_page(*, slug: str, user: Any, scope: str = OVERALL) -> SeriesPage:
+def series_page(*, slug: str, user: Any, scope: str = OVERALL, page: str = "1") -> SeriesPage:
+    """The standings page: ``scope``'s standing, ``PER_PAGE`` athletes of it a page."""
     series = series_of(slug=slug, user=user)
     races = list(
         Race.objects.filter(series_races__series=series)
@@ -86,9 +91,10 @@ def series_page(*, slug: str, user: Any, scope: str = OVERALL) -> SeriesPage:
     scopes = scopes_of(series, races)
     if scope not in dict(scopes):
         scope = OVERALL
-    page = SeriesPage(series=series, races=races, scopes=scopes, scope=scope)
     standings = SeriesStanding.objects.filter(series=series, scope=scope).order_by("rank", "name")
-    for row in standings:
+    listing = Paginator(standings, PER_PAGE).get_page(page)
+    result = SeriesPage(series=series, races=races, scopes=scopes, scope=scope, listing=listing)
+    for row in listing:
         by_race = {d["race"]: Cell(d["rank"], d["points"], d["counted"]) for d in row.detail}
-        page.rows.append((row, [by_race.get(race.pk, Cell()) for race in races]))
-    return page
+        result.rows.append((row, [by_race.get(race.pk, Cell()) for race in races]))
+    return result

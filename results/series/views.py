@@ -13,7 +13,8 @@ from pace.lib.pagecache import cached_public_page
 from results.series.selectors import series_page
 
 
-@cached_public_page(params=frozenset({"scope"}))
+@cached_public_page(params=frozenset({"scope", "page"}))
 def standings(request: HttpRequest, slug: str) -> HttpResponse:
-    page = series_page(slug=slug, user=request.user, scope=request.GET.get("scope", ""))
+    scope, number = request.GET.get("scope", ""), request.GET.get("page", "1")
+    page = series_page(slug=slug, user=request.user, scope=scope, page=number)
     return render(request, "results/series.html", {"page": page})

@@ -169,7 +169,7 @@ def test_it_shows_the_standings_with_a_fixed_number_of_queries(
     client: Any, cup: Series, django_assert_num_queries: Any
 ) -> None:
     url = reverse("results:series", args=[cup.slug])
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):  # series, races, scopes, categories, count, rows
         response = client.get(url)
     assert response.status_code == 200
     body = response.content.decode()
@@ -180,6 +180,7 @@ def test_it_shows_the_standings_with_a_fixed_number_of_queries(
         assert client.get(url).content == response.content  # from the page cache
     assert client.get(url, {"scope": "sex:F"}).status_code == 200
     assert client.get(url, {"scope": "nonsense"}).status_code == 200  # falls back to overall
+    assert client.get(url, {"page": "x"}).status_code == 200
 
 
 def test_it_shows_a_private_series_to_its_organizer_only(
@@ -223,3 +224,13 @@ def test_it_lists_public_series_and_stage_races_in_the_sitemap(client: Any, cup:
     assert reverse("results:series", args=[cup.slug]) in body
     assert reverse("results:series", args=[hidden.slug]) not in body
     assert "/results/tour-alpha/classification/" in body
+
+
+def test_it_pages_long_standings(client: Any, alpha: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr("results.series.selectors.PER_PAGE", 5)
+    race = timed_race(alpha, "Spring 10K", [(person(f"R{n:02}"), 2000 + n) for n in range(12)])
+    series_recompute(series_id=make_series(alpha, [race]).pk)
+    url = reverse("results:series", args=["alpha-cup"])
+    last = client.get(url, {"page": "3"}).content.decode()
+    assert "R10 Martin" in last and "R11 Martin" in last and "R09 Martin" not in last
+    assert "Page 3 of 3" in last
