@@ -24,9 +24,11 @@ ATHLETES = 2400
 FOLLOWS = 100  # 100 snapshots of 2,400 athletes: 8 MB, twice Linux's largest send buffer
 
 
-async def _next(ws: websockets.ClientConnection, kind: str) -> tuple[dict, int]:
+async def _next(
+    ws: websockets.ClientConnection, kind: str, timeout: float = 10
+) -> tuple[dict, int]:
     while True:
-        raw = await asyncio.wait_for(ws.recv(), 10)
+        raw = await asyncio.wait_for(ws.recv(), timeout)
         frame = json.loads(raw)
         if frame["type"] == kind:
             return frame, len(raw.encode())
@@ -144,10 +146,11 @@ def test_a_slow_spectator_skips_to_the_latest_state(tmp_path):
                 await _next(ws, "tick")  # the race's ticker is on: snapshots hold its field
 
         async def ticks_pass() -> None:
-            """Until the ticker has sent two more ticks, which the full socket skips."""
-            async with websockets.connect(live, max_size=None) as ws:
-                first, _ = await _next(ws, "tick")
-                while (await _next(ws, "tick"))[0]["seq"] < first["seq"] + 2:
+            """Until the ticker has sent two more ticks, which the full socket skips (a
+            loaded machine's daphne, building a hundred big snapshots, may be slow to)."""
+            async with websockets.connect(live, max_size=None, open_timeout=30) as ws:
+                first, _ = await _next(ws, "tick", timeout=30)
+                while (await _next(ws, "tick", timeout=30))[0]["seq"] < first["seq"] + 2:
                     pass
 
         run(first_tick)

@@ -113,7 +113,7 @@ def test_it_refuses_a_socket_past_the_ips_open_cap_until_one_goes_even_abruptly(
                     return first if first["type"] == "snapshot" else None
 
                 # Until daphne has seen it go.
-                out["again"] = await wait_until(admitted, timeout=10, every=0.1)
+                out["again"] = await wait_until(admitted, timeout=30, every=0.1)
             return out
 
         out = run(scenario)
