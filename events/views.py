@@ -19,6 +19,7 @@ from events.courses import course_geojson
 from events.forms import EventSearchForm, OrganizerSignupForm
 from events.models import Sport
 from events.organizers import organizer_create
+from events.race_pages import race_links
 from events.registration import closed_reason
 from events.seo import event_json_ld
 from pace.lib.auth import AuthenticatedHttpRequest
@@ -57,9 +58,13 @@ def event_list(request: HttpRequest) -> HttpResponse:
 @cached_public_page
 def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
     event = selectors.event_for_page(slug=slug, user=request.user)
+    races = _with_entry_state(list(event.races.all()))
+    links = race_links(races)
+    for race in races:
+        race.links = links[race.pk]
     context = {
         "event": event,
-        "races": _with_entry_state(list(event.races.all())),
+        "races": races,
         "json_ld": json.dumps(event_json_ld(event)).translate(_JSON_IN_SCRIPT),
     }
     return render(request, "events/event_detail.html", context)

@@ -8,8 +8,10 @@ class ResultsConfig(AppConfig):
     verbose_name = "Results and timing"
 
     def ready(self) -> None:
+        from events import race_pages
         from results import setup_versions
         from results.gps import on_crossings_stored
+        from results.links import results_links
         from results.series.recompute import on_results_changed
         from results.signals import results_changed
         from tracking.signals import crossings_stored
@@ -17,3 +19,4 @@ class ResultsConfig(AppConfig):
         crossings_stored.connect(on_crossings_stored, dispatch_uid="results.gps")
         results_changed.connect(on_results_changed, dispatch_uid="results.series")
         setup_versions.connect()
+        race_pages.register("results", results_links)

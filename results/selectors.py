@@ -93,6 +93,12 @@ def _timed(race_ids: Any) -> Exists:
     return Exists(Result.objects.filter(race_id=race_ids, status__in=TIMED))
 
 
+def timed_race_ids(race_ids: list[int]) -> set[int]:
+    """Which of these races have someone timed, so a results page (one query)."""
+    rows = Result.objects.filter(race_id__in=race_ids, status__in=TIMED)
+    return set(rows.values_list("race_id", flat=True).distinct())
+
+
 def race_page(
     *, event_slug: str, race_slug: str, user: Any, now: dt.datetime | None = None
 ) -> RacePage:
