@@ -15,6 +15,7 @@ from django.db import transaction
 from events import demo as events_demo
 from payments import demo as payments_demo
 from results import demo_stages as stages_demo
+from results import demo_timing as timing_demo
 from tracking.sim import demo as tracking_demo
 
 
@@ -26,9 +27,12 @@ class Command(BaseCommand):
             core = events_demo.demo_seed()
             payments_demo.demo_seed(entries=core.entries)
             tracking_demo.demo_seed(restarted=core.restarted)
+            timing = timing_demo.demo_seed(restarted=core.restarted)
             # The stage race's riders enter every stage: free entries, settled like the core's.
             payments_demo.demo_seed(entries=stages_demo.demo_seed())
         self.stdout.write(f"Demo data ready ({core.created_events} new events).")
+        for race in timing.timed:
+            self.stdout.write(f"Results timed and published: {race.event.name}, {race.name}.")
         self.stdout.write(f"Logins (password {events_demo.DEMO_PASSWORD}):")
         for email, role in core.logins:
             self.stdout.write(f"  {email:<22} {role}")
