@@ -19,6 +19,7 @@ from events.payment_providers import PaymentLine
 from events.tests.factories import ENTRY_FORM, make_age_categories, teammates_form
 from payments.checkout import CheckoutProvider
 from payments.models import Payment
+from payments.tests.conftest import enter_url
 
 pytestmark = pytest.mark.django_db
 
@@ -34,10 +35,6 @@ def race(alpha_event):
     return race
 
 
-def _url(race):
-    return reverse("events:enter", args=[race.event.slug, race.slug])
-
-
 def _confirm_link(message) -> str:
     return next(line for line in message.body.splitlines() if "/confirm/" in line).strip()
 
@@ -46,7 +43,7 @@ def test_it_enters_a_race_as_a_guest_and_sends_the_confirmation(
     client, race, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(_url(race), ENTRY)
+        response = client.post(enter_url(race), ENTRY)
     entry = Registration.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("events:entry", args=[entry.manage_token])
@@ -74,7 +71,7 @@ def test_it_enters_a_race_as_a_guest_and_sends_the_confirmation(
 def test_it_makes_free_entries_paid_at_once(client, race):
     race.entry_fee = 0
     race.save()
-    client.post(_url(race), ENTRY)
+    client.post(enter_url(race), ENTRY)
     client.post(entry_confirm_email_path(Registration.objects.get()))
     payment = Registration.objects.get().payments.get()
     assert (payment.method, payment.status, payment.amount) == ("free", "paid", Decimal(0))
@@ -85,7 +82,7 @@ def test_it_is_the_provider_the_core_takes_payments_through() -> None:
 
 
 def test_it_starts_one_payment_however_often_the_link_is_followed(client, race):
-    client.post(_url(race), ENTRY)
+    client.post(enter_url(race), ENTRY)
     held = Registration.objects.get()
     for _ in range(2):
         assert client.post(entry_confirm_email_path(held)).status_code == 302
@@ -93,7 +90,7 @@ def test_it_starts_one_payment_however_often_the_link_is_followed(client, race):
 
 
 def test_it_starts_no_payment_for_an_entry_confirmed_too_late(client, race):
-    client.post(_url(race), ENTRY)
+    client.post(enter_url(race), ENTRY)
     held = Registration.objects.get()
     Event.objects.filter(pk=race.event_id).update(registration_open=False)
     client.post(entry_confirm_email_path(held))
@@ -106,7 +103,7 @@ def test_it_takes_a_relay_teams_fee_once_from_its_payer(client, race):
     race.team_size = 3
     race.save()
     mates = teammates_form(("Ann", "1990-01-01", "F"), ("Ben", "1991-01-01", "M"))
-    client.post(_url(race), {**ENTRY, "team_name": "Fast Three", **mates})
+    client.post(enter_url(race), {**ENTRY, "team_name": "Fast Three", **mates})
     payer = Registration.objects.get(first_name="Rita")
     client.post(entry_confirm_email_path(payer))
     payment = Payment.objects.get()
@@ -116,10 +113,10 @@ def test_it_takes_a_relay_teams_fee_once_from_its_payer(client, race):
 def test_it_tells_the_core_each_entrys_payments_newest_first_in_one_query(
     client, race, django_assert_num_queries
 ):
-    client.post(_url(race), ENTRY)
+    client.post(enter_url(race), ENTRY)
     paid = Registration.objects.get()
     client.post(entry_confirm_email_path(paid))
-    client.post(_url(race), {**ENTRY, "email": "second@example.com"})
+    client.post(enter_url(race), {**ENTRY, "email": "second@example.com"})
     unconfirmed = Registration.objects.get(email="second@example.com")
     later = Payment.objects.create(
         registration=paid, method=Payment.Method.STRIPE, amount=Decimal("25.00"), currency="EUR",
