@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from events.courses import CourseError, course_create, course_geojson, parse_gpx
-from pace.lib.gpxsynth import synth_course_gpx
 from events.tests.gpx_docs import gpx_doc
 from pace.lib.geo import haversine_m
+from pace.lib.gpxsynth import synth_course_gpx
 
 
 def _track(points: list[tuple[float, float, float]]) -> str:

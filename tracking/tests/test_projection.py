@@ -5,8 +5,8 @@ from typing import cast
 import pytest
 
 from events.courses import parse_gpx
-from pace.lib.gpxsynth import synth_course_gpx
 from pace.lib.geo import cumulative_distances, point_at_distance
+from pace.lib.gpxsynth import synth_course_gpx
 from tracking.live.projection import CourseLine
 
 
