@@ -14,11 +14,12 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from events.access import EDIT_ROLES, has_role_for, scope_to_user
 from events.admin_scoping import OrganizerScopedAdmin
@@ -61,6 +62,8 @@ class RaceTimingAdmin(OrganizerScopedAdmin):
     list_select_related = ["event"]
     search_fields = ["name", "event__name"]
     ordering = ["-start_time"]
+    # No form of the race shows here (its desk replaces the change page): nothing to move.
+    readonly_fields = ["event"]
     timing_roles = EDIT_ROLES
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -82,7 +85,7 @@ class RaceTimingAdmin(OrganizerScopedAdmin):
         return [
             path("<int:race_id>/import/", wrap(self.import_view), name="results_racetiming_import"),
             path(
-                "<int:race_id>/import/<str:key>/",
+                "<int:race_id>/import/preview/",
                 wrap(self.preview_view),
                 name="results_racetiming_preview",
             ),
@@ -114,10 +117,14 @@ class RaceTimingAdmin(OrganizerScopedAdmin):
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
-        """The race's desk: import, manual entry per point, tokens and the latest reads."""
-        if not object_id.isdecimal():
-            raise Http404("No such race")
-        race = self._race(request, int(object_id))
+        """The race's desk: import, manual entry per point, tokens and the latest reads.
+
+        A race the user may not see is answered as Django's change page answers it."""
+        race = self.get_object(request, object_id)
+        if race is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not has_role_for(request.user, race, self.timing_roles):
+            raise PermissionDenied
         context = self._context(request, race, f"Timing: {race}")
         reads = TimingRead.objects.filter(race=race).select_related("point", "registration")
         zone = race.event.local_tz
@@ -145,14 +152,16 @@ class RaceTimingAdmin(OrganizerScopedAdmin):
             except ReadFileError as exc:
                 form.add_error("file", str(exc))
             else:
-                url = reverse("admin:results_racetiming_preview", args=[race.pk, key])
-                return HttpResponseRedirect(url)
+                url = reverse("admin:results_racetiming_preview", args=[race.pk])
+                return HttpResponseRedirect(f"{url}?{urlencode({'key': key})}")
         context = self._context(request, race, f"Import timing reads: {race}")
         context["form"] = form
         return TemplateResponse(request, f"{TEMPLATES}/import.html", context)
 
-    def preview_view(self, request: HttpRequest, race_id: int, key: str) -> HttpResponse:
+    def preview_view(self, request: HttpRequest, race_id: int) -> HttpResponse:
+        """The upload named by ``?key=`` (kept server-side): GET shows it, POST stores it."""
         race = self._race(request, race_id)
+        key = request.GET.get("key", "")
         again = reverse("admin:results_racetiming_import", args=[race.pk])
         try:
             if request.method == "POST":

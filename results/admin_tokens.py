@@ -33,13 +33,14 @@ class TimingTokenAdmin(OrganizerScopedAdmin):
     list_select_related = ["race__event"]
     search_fields = ["name", "race__name"]
     fields = ["race", "name", "hint", "created_by", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["hint", "created_by", "created_at", "last_used_at", "revoked_at"]
+    # A token's race never changes (a new race gets a new token): chosen on adding only.
+    readonly_fields = ["race", "hint", "created_by", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
     revoke_roles = EDIT_ROLES
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        # A token's race never changes: a new race gets a new token.
-        return [*self.readonly_fields, "race"] if obj is not None else self.readonly_fields
+        fields = list(self.readonly_fields)
+        return fields if obj is not None else [f for f in fields if f != "race"]
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"race": request.GET.get("race", "")}

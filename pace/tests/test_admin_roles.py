@@ -47,7 +47,8 @@ from payments import stripe as stripe_api
 from payments.checkout import payment_settle_on_site
 from payments.models import ConnectedAccount, Payment, Refund
 from payments.tests.fake_stripe import FakeStripe
-from results.models import ResultsPublication
+from results.models import ChipMapping, ResultsPublication, TimingPoint
+from results.timing_tokens import timing_token_create
 from tracking.models import Post, Tracker
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +93,9 @@ ACTION_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("tracking.tracker", "delete_selected"): MANAGE,
     ("results.resultspublication", "publish"): MANAGE,
     ("results.resultspublication", "unpublish"): MANAGE,
+    ("results.timingtoken", "revoke"): EDIT,
+    ("results.timingtoken", "delete_selected"): MANAGE,
+    ("results.chipmapping", "delete_selected"): MANAGE,
 }
 # Actions whose effect shows in the database (or the outbox) when they are allowed.
 CHANGING = {
@@ -111,9 +115,15 @@ URL_ROLES: dict[str, frozenset[str] | None] = {
     "payments_onboard_return": MANAGE,
     "results_export_csv": EDIT,
     "results_export_xlsx": EDIT,
+    "results_chipmapping_upload": None,
+    "results_racetiming_import": EDIT,
+    "results_racetiming_preview": EDIT,
+    "results_racetiming_manual": EDIT,
 }
 # What an id in a custom URL names (``object_id``: the admin's own model).
-URL_KWARGS: dict[str, type[Model]] = {"race_id": Race, "organizer_id": Organizer}
+URL_KWARGS: dict[str, type[Model]] = {
+    "race_id": Race, "organizer_id": Organizer, "point_id": TimingPoint,
+}  # fmt: skip
 
 # Who may see, and who may delete, each model's objects (default: any role; managers).
 VIEW_ROLES = {"payments.connectedaccount": MANAGE}
@@ -126,6 +136,7 @@ DELETE_ROLES = {
     "payments.refund": frozenset(),
     "payments.moneylog": frozenset(),
     "payments.connectedaccount": frozenset(),
+    "results.racetiming": frozenset(),
 }
 STANDARD_VIEWS = {"changelist", "add", "history", "delete", "change"}
 SCOPED_MODELS = [m for m in apps.get_models() if hasattr(m, "ORGANIZER_PATH")]
@@ -216,6 +227,9 @@ def _tenant(organizer: Organizer, name: str, actor: Any) -> None:
     ConnectedAccount.objects.create(organizer=organizer, stripe_id=f"acct_{name.lower()}")
     # Official, so that publishing (computed afresh) and unpublishing both change something.
     ResultsPublication.objects.create(race=race, state=ResultsPublication.State.OFFICIAL)
+    TimingPoint.objects.create(race=race, name="Finish", kind="finish", distance_m=10_000)
+    ChipMapping.objects.create(event=event, chip=f"{name.upper()}1", bib="1")
+    timing_token_create(race=race, name=f"{name} decoder", actor=actor)
 
 
 def _build() -> dict[str, Any]:
