@@ -1,6 +1,6 @@
-"""Results' timing part of the demo: the demo's past races timed and official, and the
-live demo race starting each run with no results (the series and stage race are
-``results.demo``'s).
+"""Results' timing part of the demo: the demo's past races timed and official, a series
+over an organizer's 10Ks, and the live demo race starting each run with no results (the
+stage race is ``results.demo_stages``').
 
 A past race is timed the way an organizer times one: a RACE RESULT passings file per
 timing point (``results.demo_passings`` writes what a decoder there would have), each
@@ -26,16 +26,28 @@ from events.demo.catalog import DEMO_ORGANIZERS
 from events.demo.live import LIVE_EVENT_SLUG
 from events.models import Membership, Organizer, Race, Registration
 from results.demo_passings import race_field, raceresult_file
-from results.models import Result, ResultChange, ResultsPublication, TimingPoint, TimingRead
+from results.models import (
+    Result,
+    ResultChange,
+    ResultsPublication,
+    Series,
+    SeriesRace,
+    TimingPoint,
+    TimingRead,
+)
 from results.points import ensure_timing_points
 from results.publishing import result_set_adjustment, result_set_status, results_publish
 from results.reads_import import import_confirm, import_stage
+from results.series.recompute import series_recompute
 
 __all__ = ["TimingDemo", "demo_seed"]
 
 MAX_ENTRIES = 3000  # timed in all, so that ``make demo`` stays quick
 PENALTY_MS = 60_000
 PENALTY_REASON = "Took a bottle outside the feed zone (referee's report after the race)."
+SERIES_SLUG = "northern-lights-10k-cup"
+SERIES_ORGANIZER = "northern-lights-running"
+SERIES_DISTANCE_M = 10_000
 
 
 @dataclass(frozen=True)
@@ -44,11 +56,12 @@ class TimingDemo:
 
     timed: list[Race]  # races timed and published by this run
     forgotten: int  # races starting over whose results went
+    series: Series | None
 
 
 def demo_seed(*, restarted: Sequence[Race], now: dt.datetime | None = None) -> TimingDemo:
-    """Time and publish the demo's past races, and forget the results of the races
-    starting over."""
+    """Time and publish the demo's past races, keep the demo series' standings, and
+    forget the results of the races starting over."""
     now = now or timezone.now()
     results_forget_races(races=restarted)
     timed: list[Race] = []
@@ -60,7 +73,7 @@ def demo_seed(*, restarted: Sequence[Race], now: dt.datetime | None = None) -> T
         budget -= len(entries)
         race_time(race=race, entries=entries, by=_owner(race.event.organizer))
         timed.append(race)
-    return TimingDemo(timed=timed, forgotten=len(restarted))
+    return TimingDemo(timed=timed, forgotten=len(restarted), series=demo_series())
 
 
 def results_forget_races(*, races: Sequence[Race]) -> None:
@@ -157,3 +170,27 @@ def _import(*, race: Race, point: TimingPoint, data: bytes, by: Any) -> None:
     if preview.problem_count:
         raise RuntimeError(f"The demo's {filename} has bad lines: {preview.problems[:3]}")
     import_confirm(race=race, user=by, key=key)
+
+
+def demo_series() -> Series | None:
+    """The season's cup over the demo organizer's 10Ks: the past ones have results, the
+    coming ones count as they are run; the best three count."""
+    organizer = Organizer.objects.filter(slug=SERIES_ORGANIZER).first()
+    if organizer is None:
+        return None
+    series, _ = Series.objects.get_or_create(
+        slug=SERIES_SLUG,
+        defaults={
+            "organizer": organizer, "name": "Northern Lights 10K Cup", "is_public": True,
+            "best_of": 3,
+            "description": "Every 10K Northern Lights Running puts on this season: points "
+            "for each finish by the points table, your best three count.",
+        },
+    )  # fmt: skip
+    races = Race.objects.filter(event__organizer=organizer, distance_m=SERIES_DISTANCE_M)
+    races = races.exclude(event__slug=LIVE_EVENT_SLUG)
+    SeriesRace.objects.bulk_create(
+        [SeriesRace(series=series, race=race) for race in races], ignore_conflicts=True
+    )
+    series_recompute(series_id=series.pk)
+    return series

@@ -16,7 +16,13 @@ from events.tests.factories import (
 )
 from results import demo_timing
 from results.demo_passings import UNKNOWN_CHIP
-from results.models import Result, ResultChange, ResultsPublication, TimingRead
+from results.models import (
+    Result,
+    ResultChange,
+    ResultsPublication,
+    SeriesStanding,
+    TimingRead,
+)
 from results.publishing import results_publish
 
 Status = Result.Status
@@ -78,3 +84,19 @@ def test_it_forgets_the_results_of_a_race_starting_over(alice: Any) -> None:
     assert not TimingRead.objects.filter(race=race).exists()
     publication = ResultsPublication.objects.get(race=race)
     assert publication.state == ResultsPublication.State.PROVISIONAL
+
+
+def test_it_keeps_a_series_over_the_organizers_10ks(alice: Any) -> None:
+    race = _past_race(alice, entries=30)
+    coming = make_race(make_event(race.event.organizer, "Spring Run", days_ahead=30), "10K")
+
+    demo_timing.demo_seed(restarted=[])
+    series = demo_timing.demo_seed(restarted=[]).series
+
+    assert series is not None and series.is_public
+    assert set(series.series_races.values_list("race", flat=True)) == {race.pk, coming.pk}
+    overall = SeriesStanding.objects.filter(series=series, scope="overall")
+    winner = Result.objects.get(race=race, rank_overall=1)
+    first = overall.get(rank=1)
+    assert first.points == 100 and first.name == str(winner.registration.name)
+    assert overall.count() == Result.objects.filter(race=race, status=Status.FINISHED).count()
