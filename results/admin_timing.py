@@ -122,7 +122,11 @@ class RaceTimingAdmin(OrganizerScopedAdmin):
         A race the user may not see is answered as Django's change page answers it."""
         race = self.get_object(request, object_id)
         if race is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            # Django's own answer (a private helper in the stubs' eyes).
+            redirect: HttpResponse = self._get_obj_does_not_exist_redirect(  # type: ignore[attr-defined]
+                request, self.opts, object_id
+            )
+            return redirect
         if not has_role_for(request.user, race, self.timing_roles):
             raise PermissionDenied
         context = self._context(request, race, f"Timing: {race}")
