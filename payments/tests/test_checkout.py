@@ -248,3 +248,8 @@ def test_it_caps_the_unpaid_card_entries_one_ip_holds_in_a_race(
     assert refused.status_code == 429
     assert b"waiting to be confirmed in this race" in refused.content
     assert Registration.objects.count() == 2
+
+
+@pytest.mark.parametrize("token", ["%00", "a%00b", "%C3%A9t%C3%A9", "x" * 300])
+def test_it_answers_404_for_a_token_that_cannot_be_one(client, db, token):
+    assert client.get(f"/payments/checkout/{token}/").status_code == 404
