@@ -199,26 +199,36 @@ def live_reads(race: Any, reads: list[tuple[Any, ...]]) -> dict[str, Any]:
 
     ``apply``: ``apply_reads`` alone (the result, the ranks it moves, the frame handed
     to the channel layer after commit is not in it); ``total``: storing the read, that,
-    the commit (fsync) and the frame's ``group_send`` to Redis."""
-    from django.db import transaction
+    the commit (fsync) and the frame's ``group_send`` to Redis. ``apply_cpu``: this
+    process's CPU for ``apply_reads`` and ``apply_queries`` its round trips to the
+    database, which do not depend on how busy the machine is."""
+    from django.db import connection, transaction
 
     from results.live import apply_reads
     from results.models import TimingRead
 
-    applied, totals, frames = [], [], 0
+    applied, cpu, totals, frames, queries = [], [], [], 0, [0]
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        queries[0] += 1
+        return execute(sql, params, many, context)
+
     for t, p, e, s in reads:
         started = time.perf_counter()
         with transaction.atomic():
             read = TimingRead.objects.create(
                 race=race, point=p, registration=e, bib=e.bib, time=t, source=s
             )
-            begun = time.perf_counter()
-            frames += len(apply_reads(race_id=race.pk, reads=[read], now=t))
+            begun, thread_cpu = time.perf_counter(), time.thread_time()
+            with connection.execute_wrapper(count):
+                frames += len(apply_reads(race_id=race.pk, reads=[read], now=t))
             applied.append((time.perf_counter() - begun) * 1000)
+            cpu.append((time.thread_time() - thread_cpu) * 1000)
         totals.append((time.perf_counter() - started) * 1000)
     return (
-        {"reads": len(reads), "frames": frames}
+        {"reads": len(reads), "frames": frames, "apply_queries": round(queries[0] / len(reads), 1)}
         | _spread("apply", applied)
+        | _spread("apply_cpu", cpu)
         | _spread("total", totals)
     )
 
@@ -379,9 +389,10 @@ def print_table(report: dict[str, Any]) -> None:
     ]
     for name, key in (("mid race", "live_mid_race"), ("last finishes", "live_last_finishes")):
         live = report[key]
-        for part in ("apply", "total"):
+        for part in ("apply", "apply_cpu", "total"):
             value = f"{live[part + '_ms_p50']} / {live[part + '_ms_p95']} ms"
             rows.append((f"live read {part}, {name} (p50 / p95)", value, "< 10 ms"))
+        rows.append((f"live read queries, {name}", str(live["apply_queries"]), ""))
     worst = report["live_worst_case_every_rank_moves"]
     rows.append(("live read moving every rank", f"{worst['ms']} ms", "(worst case)"))
     width = max(len(r[0]) for r in rows)

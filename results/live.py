@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 from events.models import Registration
@@ -212,55 +211,69 @@ def move_ranks(
         kept: Ranks = (old[_RANK], old[_RANK + 1], old[_RANK + 2]) if old and after else NO_RANKS
         return kept, 0
     ranks = NO_RANKS if after is None else _ranks_at(race_id, pk, before, after)
-    others = Result.objects.filter(race_id=race_id, status=FINISHED)
-    if pk is not None:
-        others = others.exclude(pk=pk)
     times = [s[0] for s in (before, after) if s is not None]
     # Nobody at or ahead of both times moves; nobody behind both either, unless the
     # athlete changed sex or category (then their old and new groups differ).
-    bounded = others.filter(time_ms__gt=min(times))
+    where = ["race_id = %s", "status = 'finished'", "time_ms > %s"]
+    where_params: list[Any] = [race_id, min(times)]
+    if pk is not None:
+        where.append("id <> %s")
+        where_params.append(pk)
     if before is not None and after is not None and before[1:] == after[1:]:
-        bounded = bounded.filter(time_ms__lte=max(times))
-    shifts: dict[str, Any] = {}
-    touched = Q(pk__in=[])
-    for name, scope_of in zip(RANK_FIELDS, (_overall, _sex, _category), strict=True):
-        drop = _slower(after, scope_of)  # rows the athlete now beats: one place down
-        lift = _slower(before, scope_of)  # rows the athlete beat before: one place up
+        where.append("time_ms <= %s")
+        where_params.append(max(times))
+    sets: list[str] = []
+    set_params: list[Any] = []
+    touched: list[str] = []
+    for k, name in enumerate(RANK_FIELDS):
+        drop = _slower(after, k)  # rows the athlete now beats: one place down
+        lift = _slower(before, k)  # rows the athlete beat before: one place up
         if drop is None and lift is None:
             continue
-        plus = Case(When(drop, then=1), default=0) if drop is not None else 0
-        minus = Case(When(lift, then=1), default=0) if lift is not None else 0
-        shifts[name] = F(name) + plus - minus
-        touched |= _xor(drop, lift)
-    moved = bounded.filter(touched).update(**shifts) if shifts else 0
+        shift = name
+        for sign, cond in (("+", drop), ("-", lift)):
+            if cond is not None:
+                shift += f" {sign} CASE WHEN {cond[0]} THEN 1 ELSE 0 END"
+                set_params += cond[1]
+        sets.append(f"{name} = {shift}")
+        if drop is not None and lift is not None:  # one of the two, not both
+            touched.append(f"(({drop[0]}) <> ({lift[0]}))")
+            where_params += [*drop[1], *lift[1]]
+        else:
+            only = drop or lift
+            assert only is not None
+            touched.append(only[0])
+            where_params += only[1]
+    if not sets:
+        return ranks, 0
+    # SQL rather than the ORM's Case/When: building those expressions was most of a
+    # read's CPU. Every name below is ours; every value a parameter.
+    sql = (
+        f"UPDATE {Result._meta.db_table} SET {', '.join(sets)}"
+        f" WHERE {' AND '.join(where)} AND ({' OR '.join(touched)})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*set_params, *where_params])
+        moved: int = cursor.rowcount
     return ranks, moved
 
 
-def _overall(standing: tuple[int, str, int | None]) -> Q | None:
-    return Q()
+Cond = tuple[str, list[Any]]
 
 
-def _sex(standing: tuple[int, str, int | None]) -> Q | None:
-    return Q(sex=standing[1])
-
-
-def _category(standing: tuple[int, str, int | None]) -> Q | None:
-    return None if standing[2] is None else Q(category_id=standing[2])
-
-
-def _slower(standing: tuple[int, str, int | None] | None, scope_of: Any) -> Q | None:
+def _slower(standing: tuple[int, str, int | None] | None, scope: int) -> Cond | None:
+    """Rows slower than ``standing`` in a group (0 overall, 1 its sex, 2 its category)."""
     if standing is None:
         return None
-    scope = scope_of(standing)
-    return None if scope is None else scope & Q(time_ms__gt=standing[0])
-
-
-def _xor(a: Q | None, b: Q | None) -> Q:
-    if a is None:
-        return b or Q(pk__in=[])
-    if b is None:
-        return a
-    return (a & ~b) | (b & ~a)
+    time_ms, sex, category = standing
+    if scope == 0:
+        return "time_ms > %s", [time_ms]
+    if scope == 1:
+        return "sex = %s AND time_ms > %s", [sex, time_ms]
+    if category is None:
+        return None
+    # "IS NOT NULL" first: a row without a category is false here, not NULL.
+    return "category_id IS NOT NULL AND category_id = %s AND time_ms > %s", [category, time_ms]
 
 
 _NEXT = (
