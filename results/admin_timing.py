@@ -26,6 +26,7 @@ from events.admin_scoping import OrganizerScopedAdmin
 from events.models import Race
 from results.manual_entry import ManualEntryError, manual_read_add, manual_read_undo, recent_reads
 from results.models import RaceTiming, TimingPoint, TimingRead
+from results.points import ensure_timing_points
 from results.readfiles import LAYOUTS, ReadFileError
 from results.readfiles.base import MAX_BYTES
 from results.reads_import import (
@@ -98,11 +99,15 @@ class RaceTimingAdmin(OrganizerScopedAdmin):
         ]
 
     def _race(self, request: HttpRequest, race_id: int) -> Race:
-        """The race of the URL: 404 unless the user may see it, 403 without timing roles."""
+        """The race of the URL: 404 unless the user may see it, 403 without timing roles.
+
+        Its default timing points are made here if it has none, so a new race's desk
+        offers its start, splits and finish for manual entry and imports."""
         races = scope_to_user(Race.objects.select_related("event"), request.user)
         race: Race = get_object_or_404(races, pk=race_id)
         if not has_role_for(request.user, race, self.timing_roles):
             raise PermissionDenied
+        ensure_timing_points(race=race)
         return race
 
     def _context(self, request: HttpRequest, race: Race, title: str) -> dict[str, Any]:
@@ -129,6 +134,7 @@ class RaceTimingAdmin(OrganizerScopedAdmin):
             return redirect
         if not has_role_for(request.user, race, self.timing_roles):
             raise PermissionDenied
+        ensure_timing_points(race=race)
         context = self._context(request, race, f"Timing: {race}")
         reads = TimingRead.objects.filter(race=race).select_related("point", "registration")
         zone = race.event.local_tz
