@@ -8,7 +8,7 @@ and staff at Alpha. Every action and custom URL of every registered admin is fou
 from the admin site's registry (each ModelAdmin's ``get_actions`` and ``get_urls``), so
 a new one fails ``test_it_knows_the_roles_of_every_action_and_view`` until its roles
 are named below, and is then run against the objects of both organizers. It lives at the
-top as it spans the admins of every app (events, payments, tracking).
+top as it spans the admins of every app (events, payments, tracking, results).
 """
 
 from __future__ import annotations
@@ -47,7 +47,15 @@ from payments import stripe as stripe_api
 from payments.checkout import payment_settle_on_site
 from payments.models import ConnectedAccount, Payment, Refund
 from payments.tests.fake_stripe import FakeStripe
-from results.models import ChipMapping, ResultsPublication, TimingPoint
+from results.models import (
+    ChipMapping,
+    ResultsPublication,
+    Series,
+    SeriesRace,
+    Stage,
+    StageRace,
+    TimingPoint,
+)
 from results.timing_tokens import timing_token_create
 from tracking.models import Post, Tracker
 
@@ -96,11 +104,16 @@ ACTION_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("results.timingtoken", "revoke"): EDIT,
     ("results.timingtoken", "delete_selected"): MANAGE,
     ("results.chipmapping", "delete_selected"): MANAGE,
+    ("results.series", "recompute"): EDIT,
+    ("results.series", "delete_selected"): MANAGE,
+    ("results.stagerace", "delete_selected"): MANAGE,
+    ("results.stage", "delete_selected"): MANAGE,
 }
 # Actions whose effect shows in the database (or the outbox) when they are allowed.
 CHANGING = {
     "publish", "unpublish", "cancel", "check_in", "assign_bibs", "email_selected",
     "cancel_entries", "offer_places", "mark_paid_on_site", "hide", "show", "revoke",
+    "recompute",
 }  # fmt: skip
 
 # The roles each custom admin URL needs at the organizer of the object it names
@@ -230,6 +243,9 @@ def _tenant(organizer: Organizer, name: str, actor: Any) -> None:
     TimingPoint.objects.create(race=race, name="Finish", kind="finish", distance_m=10_000)
     ChipMapping.objects.create(event=event, chip=f"{name.upper()}1", bib="1")
     timing_token_create(race=race, name=f"{name} decoder", actor=actor)
+    series = Series.objects.create(organizer=organizer, name=f"{name} Cup", slug=f"{name}-cup")
+    SeriesRace.objects.create(series=series, race=race)
+    Stage.objects.create(stage_race=StageRace.objects.create(event=event), race=race, number=1)
 
 
 def _build() -> dict[str, Any]:
