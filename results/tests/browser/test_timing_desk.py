@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from results.models import TimingRead
+from results.tests.factories import make_entry
 from results.tests.timing_fixtures import make_timed
 
 pytestmark = pytest.mark.browser
@@ -84,3 +85,17 @@ def test_a_timer_enters_bibs_with_the_keyboard_and_undoes_a_mistake(
     _shot(page, "manual-entry.png")
     assert sorted(TimingRead.objects.values_list("bib", flat=True)) == ["101", "102"]
     assert page.js_errors == []
+
+
+def test_manual_entry_fits_a_phone_held_upright(
+    page: Any, live_server: Any, log_in: Any, alice: Any, alpha: Any
+) -> None:
+    timed = make_timed(alpha)
+    make_entry(timed.race, bib="10095", first_name="Maximiliane", last_name="Oberhuber-Santos")
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(alice, then=timed.url("manual", timed.points["Finish"].pk))
+    page.keyboard.type("10095")
+    page.keyboard.press("Enter")
+    expect(page.locator("#manual-reads tbody tr")).to_contain_text("Oberhuber-Santos")
+    _shot(page, "manual-entry-phone.png")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
