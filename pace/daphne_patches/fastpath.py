@@ -5,7 +5,8 @@ Under daphne, Django's ASGI handler costs several milliseconds of CPU per reques
 hit needs none of it: ``PageFastPath`` builds Django's own request for an HTTP scope,
 runs the request and response halves of the middleware itself (they do no I/O for a
 visitor without a session), reads the cache without leaving the event loop and
-answers with ``pagecache.hit_response``. Anything else (a miss, a session cookie, a
+answers with ``pagecache.hit_response`` (a guarded entry, a results page, costs a
+second read: its guard's value). Anything else (a miss, a session cookie, a
 POST, a bad Host, a redirect the middleware asks for, a WebSocket) goes to Django
 unchanged, so a hit is the response Django would give, by construction.
 
@@ -37,7 +38,7 @@ from django.core.handlers.asgi import ASGIHandler, ASGIRequest
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
-from pace.lib.pagecache import VERSION_KEY, cacheable, hit_response, page_key
+from pace.lib.pagecache import VERSION_KEY, cacheable, entry_guard, hit_response, page_key
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,10 @@ SKIP = frozenset(
 )
 
 
+# Pages whose guard the fast path remembers (about 100 bytes each).
+GUARD_HINTS = 50_000
+
+
 class PageFastPath:
     """ASGI wrapper of Django's handler for the "http" scope type."""
 
@@ -80,6 +85,10 @@ class PageFastPath:
         self.store = _store(caches["default"])
         self.enabled = middleware is not None and self.store is not None
         self.middleware: list[Any] = middleware or []
+        # The guard each guarded page's entry named last time (a results page's race
+        # stamp key), read in the same MGET as the entry on the next request: one round
+        # trip per hit instead of two. Only a hint: the entry's own guard decides.
+        self.guards: dict[str, str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = None
@@ -96,14 +105,30 @@ class PageFastPath:
         if found is None or self.store is None:
             return None
         request, key = found
-        version, entry = await self.store.get_many([VERSION_KEY, key])
-        response = hit_response(version, entry, request)
+        response = await self.hit(request, key)
         if response is None:
             return None
         for middleware in reversed(self.middleware):
             if hasattr(middleware, "process_response"):
                 response = middleware.process_response(request, response)
         return response
+
+    async def hit(self, request: HttpRequest, key: str) -> HttpResponse | None:
+        """``hit_response`` for the entry under ``key``, its guard's value read with it when
+        the page was seen before."""
+        assert self.store is not None  # checked by cached_response
+        hinted = self.guards.get(key)
+        names = [VERSION_KEY, key] if hinted is None else [VERSION_KEY, key, hinted]
+        version, entry, *read = await self.store.get_many(names)
+        guard = entry_guard(entry) if entry is not None and entry[0] == version else None
+        if guard is None:
+            return hit_response(version, entry, request)
+        if guard != hinted:
+            if len(self.guards) >= GUARD_HINTS:
+                self.guards.clear()  # a crawler's walk must not grow it without bound
+            self.guards[key] = guard
+            read = await self.store.get_many([guard])
+        return hit_response(version, entry, request, read[0])
 
     def cacheable_request(self, scope: Scope) -> tuple[HttpRequest, str] | None:
         """Django's request after the middleware's request half, and its page-cache key.

@@ -108,18 +108,47 @@ def visitor_finish(request: HttpRequest, response: HttpResponse, per_visitor: st
         _per_visitor(per_visitor)(request, response)
 
 
-def hit_response(version: Any, entry: Any, request: HttpRequest) -> HttpResponse | None:
-    """The cached page as a response, or None unless ``entry`` was stored at ``version``.
+def entry_guard(entry: Any) -> str | None:
+    """The cache key whose value an entry also depends on, or None (the version alone).
+
+    A page that changes more often than the site-wide version (a live race's results)
+    is stored with a guard: the key of a value that changes with it (the race's results
+    stamp) and the value it was rendered at. Whoever reads the entry reads that key too
+    and passes its value to ``hit_response``; the fast path can then answer such pages
+    without knowing what the guard means.
+    """
+    return entry[5] if entry is not None and len(entry) > 5 else None
+
+
+def guarded_entry(
+    version: Any, response: HttpResponse, *, max_age: int, guard: str, guard_value: Any
+) -> tuple[Any, ...]:
+    """A page-cache entry valid while the version and ``guard``'s value stay as they are,
+    sent with ``max_age`` (what a browser may keep it: the guard's lifetime)."""
+    return (version, response.content, response["Content-Type"], None, max_age, guard,
+            guard_value)  # fmt: skip
+
+
+def hit_response(
+    version: Any, entry: Any, request: HttpRequest, guard_value: Any = None
+) -> HttpResponse | None:
+    """The cached page as a response, or None unless ``entry`` was stored at ``version``
+    (and, for a guarded entry, ``guard_value`` is the value read for ``entry_guard``).
 
     ``version`` and ``entry`` are the values read for ``VERSION_KEY`` and the page's key.
-    Shared by the view wrapper and ``pace.daphne_patches.fastpath``, so a hit is the same response
-    whichever serves it, the page's ``per_visitor`` (named in the entry) included.
+    Shared by the view wrappers and ``pace.daphne_patches.fastpath``, so a hit is the same
+    response whichever serves it, the page's ``per_visitor`` (named in the entry) included.
     """
     if version is None or entry is None or entry[0] != version:
         return None
+    if entry_guard(entry) is not None and (guard_value is None or entry[6] != guard_value):
+        return None
     content, content_type = entry[1], entry[2]
     response = HttpResponse(content, content_type=content_type)
-    patch_cache_control(response, public=True, max_age=settings.PAGE_CACHE_SECONDS)
+    max_age = entry[4] if len(entry) > 4 else None
+    patch_cache_control(
+        response, public=True, max_age=settings.PAGE_CACHE_SECONDS if max_age is None else max_age
+    )
     visitor_finish(request, response, entry[3] if len(entry) > 3 else None)
     return response
 

@@ -330,3 +330,31 @@ def test_it_passes_websockets_straight_through():
 
     async_to_sync(run)()
     assert seen == ["websocket"]
+
+
+def test_it_answers_a_results_page_while_its_race_stamp_holds(alpha, alice):
+    """Results pages are guarded by their race's stamp (``results.caching``): a hit is
+    answered as Django answers it (max-age of the stamp), the stamp read with the entry
+    once the page was seen; a changed or expired stamp leaves the page to Django, which
+    reads the stamp afresh, and the fast path serves the page again."""
+    from django.core.cache import cache
+
+    from results.caching import stamp_key
+    from results.tests.pages import make_computed
+
+    computed = make_computed(alpha, publish_by=alice)
+    django, fast = _apps()
+    for url in (computed.url(), computed.url() + "?sort=name&page=1", computed.url("102")):
+        _fetch(django, url)  # a miss: rendered and stored
+        expected = _fetch(django, url)
+        answers = [_fetch(fast, url), _fetch(fast, url)]  # the guard read apart, then with
+        assert not any(a.by_django for a in answers)
+        assert all(a.status == 200 and a.same_as(expected) for a in answers)
+        assert dict(answers[0].headers)[b"Cache-Control"] == b"public, max-age=5"
+    stamp = stamp_key(computed.race.event.slug, computed.race.slug)
+    cache.set(stamp, "results-changed", 5)
+    assert _fetch(fast, computed.url()).by_django
+    assert not _fetch(fast, computed.url()).by_django
+    cache.delete(stamp)
+    assert _fetch(fast, computed.url()).by_django
+    assert not _fetch(fast, computed.url()).by_django
