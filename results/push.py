@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from results.models import TimingPoint, TimingRead, TimingToken
+from results.points import ensure_timing_points
 from results.readfiles.base import (
     LineError,
     Venue,
@@ -103,7 +104,8 @@ def push_reads(*, token: TimingToken, body: Any) -> PushAnswer:
     """Store a pushed batch in the token's race; the answer per read (README "Timing")."""
     race = token.race
     reads = _batch(body)
-    points = {p.name.strip().lower(): p for p in TimingPoint.objects.filter(race=race)}
+    # A race whose desk was never opened has its default points made here, not every read refused.
+    points = {p.name.strip().lower(): p for p in ensure_timing_points(race=race)}
     venue, seen = race_venue(race), set[str]()
     results: list[dict[str, Any]] = []
     valid: list[NewRead] = []

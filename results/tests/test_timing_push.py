@@ -11,6 +11,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from events.tests.factories import make_event, make_race
 from results.models import Result, TimingRead, TimingToken
 from results.models.tokens import token_digest
 from results.tests.factories import make_read
@@ -292,3 +293,20 @@ def test_another_organizer_cannot_make_a_token_for_the_race(
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
     assert not TimingToken.objects.exists()
+
+
+def test_a_race_with_no_points_yet_gets_its_defaults_and_stores_the_reads(
+    client: Client, alpha: Any, alice: Any
+) -> None:
+    """A token made from the token list for a race whose desk was never opened."""
+    race = make_race(make_event(alpha, "Fresh 10K"))
+    fresh_secret = timing_token_create(race=race, name="Finish decoder", actor=alice)[1]
+    read = {
+        "id": "F-1",
+        "bib": "7",
+        "point": "Finish",
+        "time": f"{race.start_time:%Y-%m-%d}T09:41:02Z",
+    }
+    response = push(client, fresh_secret, {"reads": [read]})
+    assert response.status_code == 200, response.json()
+    assert TimingRead.objects.get(race=race).point.name == "Finish"
