@@ -11,14 +11,18 @@ duplicates and GPS crossings mixed in), then measures, in this process:
   200 reads mid-race (half the field through) and the last 200 finishes (9,800
   finishers ranked), and a worst case: a corrected finish that puts the last
   athlete ahead of the 9,999 others (every rank moves);
+- **a decoder file imported**: 100,000 lines of Pace's generic CSV (every athlete at
+  every point, absolute UTC times, read ids) through the admin's two steps
+  (``results.reads_import.import_stage``: parse and preview; ``import_confirm``: store
+  and recompute the race once), and the parser alone on 100,000 lines of each layout;
 - **full recompute** (``results.compute.recompute_race``) of the 10,000 finishers:
   from no result rows (all created), every row changed (ranking switched between
   chip and gun time), and nothing changed; then checks that what the live reads
   built equals a recompute (0 rows changed).
 
 Prints a table and writes ``bench/results/results.json``. Targets (issue 13):
-full recompute < 2 s, one live read < 10 ms. Needs PostgreSQL and Redis as
-``bench.http`` does (``BENCH_RESULTS_DATABASE_URL``, ``BENCH_REDIS_URL``).
+full recompute < 2 s, one live read < 10 ms, a 100,000-line file < 10 s. Needs
+PostgreSQL and Redis as ``bench.http`` does (``BENCH_RESULTS_DATABASE_URL``, ``BENCH_REDIS_URL``).
 """
 
 from __future__ import annotations
@@ -314,6 +318,74 @@ def worst_read(race: Any, data: dict[str, Any]) -> dict[str, Any]:
     return {"ms": round(ms, 2), "rank_after": now_first}
 
 
+FILE_LINES = 100_000
+LAYOUT_LINES = {
+    "generic": "{i},{day}T{h:02d}:{m:02d}:{s:02d}.{ms:03d}Z,Finish",
+    "raceresult": "{i};{i};0000-00-00;{h:02d}:{m:02d}:{s:02d}.{ms:03d};0;12;27;;0;1;1;0;B;1",
+    "chronotrack": "CT01_33~{i}~Finish~{i}~{h:02d}:{m:02d}:{s:02d}.{ms:03d}~0~0F2A38~1",
+}
+
+
+def decoder_file(data: dict[str, Any], lines: int) -> bytes:
+    """The first ``lines`` chip reads of the race as a timing company would send them:
+    Pace's generic CSV with a read id (a second source beside the chip reads stored)."""
+    rows = ["id,bib,time,point"]
+    for n, (at, point, entry, source) in enumerate(data["reads"]):
+        if source == "chip_file":
+            stamp = at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+            rows.append(f"f{n},{entry.bib},{stamp}Z,{point.name}")
+        if len(rows) > lines:
+            break
+    return ("\n".join(rows) + "\n").encode()
+
+
+def file_import(race: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """A 100,000-line file through the admin's two steps, and each parser alone."""
+    from django.contrib.auth import get_user_model
+
+    from results.readfiles import parse
+    from results.reads_import import import_confirm, import_stage
+    from results.timing_reads import race_venue
+
+    user = get_user_model().objects.create_user("bench-timer", "t@example.com", "-")
+    body = decoder_file(data, FILE_LINES)
+    started, cpu = time.monotonic(), time.process_time()
+    key, preview = import_stage(
+        race=race, user=user, data=body, layout="generic", point=None, filename="bench.csv"
+    )
+    staged_s = time.monotonic() - started
+    outcome = import_confirm(race=race, user=user, key=key)
+    report: dict[str, Any] = {
+        "lines": body.count(b"\n") - 1,
+        "bytes": len(body),
+        "stage_s": round(staged_s, 2),
+        "total_s": round(time.monotonic() - started, 2),
+        "python_cpu_s": round(time.process_time() - cpu, 2),
+        "problems": preview.problem_count,
+        "stored": outcome.stored_count,
+        "parse_cpu_s": {},
+    }
+    venue = race_venue(race)
+    for layout, line in LAYOUT_LINES.items():
+        rows = (
+            line.format(
+                i=i,
+                day=race.start_time.date(),
+                h=8 + i // 3600 % 8,
+                m=i // 60 % 60,
+                s=i % 60,
+                ms=i % 1000,
+            )
+            for i in range(FILE_LINES)
+        )
+        text = ("bib,time,point\n" if layout == "generic" else "") + "\n".join(rows)
+        cpu = time.process_time()
+        parsed = parse(text.encode(), layout=layout, venue=venue)
+        report["parse_cpu_s"][layout] = round(time.process_time() - cpu, 2)
+        report.setdefault("parse_problems", {})[layout] = parsed.problem_count
+    return report
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     setup_django(args)
     from django.db import connection
@@ -361,6 +433,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     full = recomputes(race, args.repeat)
     worst = worst_read(race, data)
     log(f"worst case read: {worst['ms']} ms")
+    imported = file_import(race, data)
+    log(f"decoder file: {imported['lines']} lines in {imported['total_s']} s")
     from results.models import Result
 
     return {
@@ -377,6 +451,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "live_worst_case_every_rank_moves": worst,
         "live_equals_recompute": consistent,
         "full_recompute": full,
+        "decoder_file_import": imported,
     }
 
 
@@ -395,6 +470,12 @@ def print_table(report: dict[str, Any]) -> None:
         rows.append((f"live read queries, {name}", str(live["apply_queries"]), ""))
     worst = report["live_worst_case_every_rank_moves"]
     rows.append(("live read moving every rank", f"{worst['ms']} ms", "(worst case)"))
+    imported = report["decoder_file_import"]
+    rows.append(
+        (f"decoder file, {imported['lines']:,} lines", f"{imported['total_s']} s", "< 10 s")
+    )
+    for layout, cpu in imported["parse_cpu_s"].items():
+        rows.append((f"parse only, {layout}", f"{cpu} s CPU", ""))
     width = max(len(r[0]) for r in rows)
     print(f"\n{'results, ' + str(report['data']['finishers']) + ' finishers':<{width}}  value")
     for name, value, target in rows:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import time
 import zoneinfo
 from pathlib import Path
 
@@ -171,7 +170,9 @@ class TestHostileFiles:
             parse(b"bib,time\n1,09:00:00\n", layout="excel", venue=VENUE)
 
     @pytest.mark.parametrize("layout", ["generic", "raceresult", "chronotrack"])
-    def test_100000_lines_take_less_than_ten_seconds(self, layout: str) -> None:
+    def test_a_100000_line_file_is_read_whole(self, layout: str) -> None:
+        """How fast is ``make bench``'s business (bench/results.py: parse only and the whole
+        import); here, that a file of that size is read to its last line."""
         line = {
             "generic": "{i},09:{m:02d}:{s:02d}.{ms:03d},Finish",
             "raceresult": "{i};{i};0000-00-00;09:{m:02d}:{s:02d}.{ms:03d};0;12;27;;0;1;1;0;B;1",
@@ -179,14 +180,9 @@ class TestHostileFiles:
         }[layout]
         rows = (line.format(i=i, m=i // 60 % 60, s=i % 60, ms=i % 1000) for i in range(100_000))
         header = "bib,time,point\n" if layout == "generic" else ""
-        data = (header + "\n".join(rows)).encode()
-        # CPU time of this process: the machine's other work (tests run in parallel on a
-        # shared box) must not fail it, and a slow parser still would.
-        started = time.process_time()
-        parsed = parse(data, layout=layout, venue=VENUE)
-        elapsed = time.process_time() - started
+        parsed = parse((header + "\n".join(rows)).encode(), layout=layout, venue=VENUE)
         assert len(parsed.reads) == 100_000 and parsed.problem_count == 0
-        assert elapsed < 10, f"{layout}: 100,000 lines in {elapsed:.1f} s of CPU"
+        assert "99999" in (parsed.reads[-1].bib, parsed.reads[-1].chip)
 
 
 lines = st.lists(
