@@ -42,6 +42,7 @@ from bench.http_scenarios import (
     DB_MODES,
     KEY_PREFIX,
     PAGE_CACHE_SECONDS,
+    RESULTS_MIX,
     TARGET_P95_MS,
     fetch_all,
     run_scenarios,
@@ -162,6 +163,7 @@ def collectstatic(env: dict[str, str], warnings: list[str]) -> None:
 READ_DATA = """
 import json, django
 django.setup()
+from bench.seed_results import results_data
 from events.models import Course, Event, Race, RaceCategory
 events = Event.objects.published()
 print(json.dumps({
@@ -171,7 +173,7 @@ print(json.dumps({
     "slugs": list(events.values_list("slug", flat=True)),
     "sports": sorted(set(events.values_list("sport", flat=True))),
     "countries": sorted(set(events.values_list("country", flat=True))),
-}))
+} | results_data()))
 """
 
 
@@ -188,10 +190,32 @@ def prepare(args: argparse.Namespace, env: dict[str, str], warnings: list[str]) 
         log(f"creating {args.events} events")
         out = run([PY, "-m", "bench.seed", str(args.events)], env, "seed")
         data = json.loads(out.strip().splitlines()[-1])
+        log(f"timing {args.results_races} races of {args.results_athletes} athletes, official")
+        cmd = [PY, "-m", "bench.seed_results", str(args.results_races), str(args.results_athletes)]
+        data |= json.loads(run(cmd, env, "results seed").strip().splitlines()[-1])
     log("collectstatic")
     collectstatic(env, warnings)
     data["setup_s"] = round(time.monotonic() - t, 1)
     return data
+
+
+def keep_earlier(report: dict[str, Any], path: Path) -> None:
+    """Carry over the scenarios of ``path`` this run did not run, under
+    ``earlier_scenarios`` with the date of their run: a run of some scenarios (the
+    results pages' alone) leaves the others' last figures in the file."""
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    ran = {s["name"] for s in report["scenarios"]}
+    earlier = [s | {"created": old["created"]} for s in old.get("scenarios", [])]
+    earlier += old.get("earlier_scenarios", [])
+    seen: set[str] = set(ran)
+    report["earlier_scenarios"] = []
+    for sc in earlier:
+        if sc["name"] not in seen:
+            seen.add(sc["name"])
+            report["earlier_scenarios"].append(sc)
 
 
 def write_json(report: dict[str, Any], path: Path) -> None:
@@ -222,6 +246,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--servers", type=int, default=2, help="daphne processes (2)")
     p.add_argument("--loaders", type=int, default=2, help="load generator processes (2)")
     p.add_argument("--events", type=int, default=1000)
+    p.add_argument("--results-races", type=int, default=3, help="races with results (3)")
+    p.add_argument("--results-athletes", type=int, default=3000, help="entries a race (3,000)")
     p.add_argument(
         "--db",
         choices=sorted(DB_MODES),
@@ -240,8 +266,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--app", default="pace.asgi:application", help="ASGI application (to try)")
     p.add_argument(
         "--scenarios",
-        default="floor,cold,served,cached",
-        help="comma list (all four); served and cached are held to the target",
+        default="floor,cold,served,cached,results-cold,results-served,results-cached",
+        help="comma list (all seven; the results- ones over the results pages); served and "
+        "cached are held to the target; the output keeps the scenarios a run leaves out "
+        "(earlier_scenarios)",
     )
     p.add_argument(
         "--miss-share",
@@ -290,7 +318,7 @@ def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
     servers = Servers(args.servers, args.port, env, logdir, args.app)
     stack.callback(servers.stop)
     servers.wait_ready()
-    smoke = [urls[k][0] for k in MIX]
+    smoke = [urls[k][0] for k in (*MIX, *RESULTS_MIX)]
     statuses = asyncio.run(fetch_all(servers.port, smoke, connections=1))
     if set(statuses) != {200}:
         raise RuntimeError(f"{smoke} answered {statuses}; daphne log:\n{servers.log_tail()}")
@@ -319,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         log("interrupted")
         return 130
+    keep_earlier(report, args.output)
     write_json(report, args.output)
     verdict = ", ".join(
         f"{k} {'PASS' if v else 'FAIL'}" for k, v in report["pass_by_scenario"].items()

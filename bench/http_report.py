@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.http_scenarios import DB_MODES, KEY_PREFIX, PAGE_CACHE_SECONDS, PAGE_KINDS, TARGET_P95_MS
+from bench.http_scenarios import (
+    DB_MODES,
+    KEY_PREFIX,
+    PAGE_CACHE_SECONDS,
+    PAGE_KINDS,
+    RESULTS_MIX,
+    TARGET_P95_MS,
+)
 
 # --- report -----------------------------------------------------------------------------
 
@@ -53,7 +60,7 @@ def machine_info(args: argparse.Namespace) -> dict[str, Any]:
 
 def print_table(scenarios: list[dict[str, Any]]) -> None:
     head = (
-        f"{'scenario':<8} {'kind':<7} {'requests':>8} {'errors':>6} {'req/s':>7} "
+        f"{'scenario':<14} {'kind':<7} {'requests':>8} {'errors':>6} {'req/s':>7} "
         f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7}  p95<50"
     )
     print()
@@ -69,13 +76,13 @@ def print_table(scenarios: list[dict[str, Any]]) -> None:
             if mark and not sc["gated"]:
                 mark += " (worst case, not held)"
             print(
-                f"{sc['name'] if i == 0 else '':<8} {kind:<7} {r['requests']:>8} "
+                f"{sc['name'] if i == 0 else '':<14} {kind:<7} {r['requests']:>8} "
                 f"{r['errors']:>6} {r['rps']:>7.1f} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} "
                 f"{r['p99_ms']:>7.1f} {r['max_ms']:>7.1f}  {mark}"
             )
         c = sc["cpu"]
         print(
-            f"{'':<8} CPU s: daphne {c['daphne_s']} ({c.get('daphne_ms_per_request')} ms/req), "
+            f"{'':<14} CPU s: daphne {c['daphne_s']} ({c.get('daphne_ms_per_request')} ms/req), "
             f"postgres {c['postgres_s']}, redis {c['redis_s']}, load generator "
             f"{c['load_generator_s']}, other processes {c['other_processes_s']}; "
             f"machine busy {c['machine_busy_pct']}%; {c['db_sessions_opened']} DB sessions opened"
@@ -117,6 +124,7 @@ def build_report(
             "warmup_s": args.warmup,
             "duration_s": args.duration,
             "mix": args.mix,
+            "results_mix": RESULTS_MIX,
             "distinct_urls": {k: len(v) for k, v in urls.items()},
             "database": "PostgreSQL " + urlsplit(args.database_url).path.lstrip("/"),
             "settings": args.settings,
@@ -127,6 +135,10 @@ def build_report(
             "page_cache_seconds": PAGE_CACHE_SECONDS,
             "data": {k: data[k] for k in ("events", "races", "categories") if k in data},
             "courses": len(data["courses"]),
+            "results_races": [
+                {k: v for k, v in race.items() if k != "bibs"}
+                for race in data.get("results_races", [])
+            ],
             "setup_s": data.get("setup_s"),
         },
         "scenarios": scenarios,

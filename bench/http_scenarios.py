@@ -8,6 +8,7 @@ import asyncio
 import math
 import random
 import time
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -16,7 +17,12 @@ from bench.procstat import cpu_snapshot, db_sessions
 from bench.servers import HOST, Servers, log
 
 TARGET_P95_MS = 50.0
-PAGE_KINDS = ("home", "list", "event")
+# Results pages: a race's list (pages, searches, filters, sorts) and athletes' pages.
+RESULTS_KINDS = ("results", "athlete")
+RESULTS_MIX = {"results": 0.6, "athlete": 0.4}
+RESULTS_PAGE_SIZE = 100  # results.views.PAGE_SIZE
+ATHLETES_PER_RACE = 600  # athlete pages in the mix per race, drawn once (priming cost)
+PAGE_KINDS = ("home", "list", "event", *RESULTS_KINDS)
 # Everything the page cache holds: the pages, and the course GeoJSON their maps load.
 CACHED_KINDS = (*PAGE_KINDS, "course")
 KEY_PREFIX = "pacebench"
@@ -54,7 +60,26 @@ def url_mix(data: dict[str, Any], page_size: int = 20) -> dict[str, list[str]]:
         "list": sorted(set(lists)),
         "event": [f"/events/{slug}/" for slug in data["slugs"]],
         "course": [f"/courses/{pk}/" for pk in sorted(data["courses"].values())],
+        **results_urls(data, rng),
     }
+
+
+def results_urls(data: dict[str, Any], rng: random.Random) -> dict[str, list[str]]:
+    """Per timed race: every page of its list, searches, each category (pages 1 and 2), the
+    women, four sorts; and ``ATHLETES_PER_RACE`` athletes' pages."""
+    lists, athletes = [], []
+    for race in data.get("results_races", []):
+        base = f"/results/{race['event_slug']}/{race['race_slug']}/"
+        pages = max(1, math.ceil(race["listed"] / RESULTS_PAGE_SIZE))
+        lists += [base] + [f"{base}?page={p}" for p in range(2, pages + 1)]
+        lists += [f"{base}?{urlencode({'q': q})}" for q in data["searches"]]
+        for code in race["categories"]:
+            lists += [f"{base}?{urlencode({'category': code, 'page': p})}" for p in (1, 2)]
+        lists += [f"{base}?sex=F", f"{base}?sex=F&page=2"]
+        lists += [f"{base}?sort={key}" for key in ("name", "bib", "-rank", "chip")]
+        bibs = race["bibs"]
+        athletes += [f"{base}{bib}/" for bib in rng.sample(bibs, min(ATHLETES_PER_RACE, len(bibs)))]
+    return {"results": lists, "athlete": athletes}
 
 
 async def fetch_all(port: int, paths: list[str], connections: int) -> dict[int, int]:
@@ -233,10 +258,14 @@ CACHED = (
 
 
 def prime(
-    servers: Servers, urls: dict[str, list[str]], warnings: list[str], args: argparse.Namespace
+    servers: Servers,
+    urls: dict[str, list[str]],
+    warnings: list[str],
+    args: argparse.Namespace,
+    kinds: Iterable[str],
 ) -> float:
     """Request every URL of the mix once, so that the page cache holds them all."""
-    paths = [p for k in CACHED_KINDS for p in urls[k]]
+    paths = [p for k in CACHED_KINDS if k in kinds for p in urls[k]]
     t = time.monotonic()
     statuses = asyncio.run(fetch_all(servers.port, paths, connections=8))
     prime_s = time.monotonic() - t
@@ -257,18 +286,22 @@ def run_scenarios(
     pool: Any,
     warnings: list[str],
 ) -> list[dict[str, Any]]:
-    page_mix = {k: (w, urls[k]) for k, w in args.mix.items() if w > 0}
+    """The scenarios asked for, in order; ``results-cold``, ``results-served`` and
+    ``results-cached`` are the page ones over the results mix (``RESULTS_MIX``)."""
     scenarios = []
     for name in [s.strip() for s in args.scenarios.split(",") if s.strip()]:
+        shares = RESULTS_MIX if name.startswith("results-") else args.mix
+        page_mix = {k: (w, urls[k]) for k, w in shares.items() if w > 0}
+        kind = name.removeprefix("results-")
         if name == "floor":
             mix = {"healthz": (1.0, ["/healthz"])}
             scenarios.append(run_scenario(name, FLOOR, args, servers, mix, pool))
-        elif name == "cold":
+        elif kind == "cold":
             sc = run_scenario(name, COLD, args, servers, page_mix, pool, unique=1.0, gated=False)
             scenarios.append(sc)
-        elif name in ("cached", "served"):
-            prime_s = prime(servers, urls, warnings, args)
-            if name == "cached":
+        elif kind in ("cached", "served"):
+            prime_s = prime(servers, urls, warnings, args, page_mix)
+            if kind == "cached":
                 sc = run_scenario(name, CACHED, args, servers, page_mix, pool)
             else:
                 sc = run_scenario(name, SERVED, args, servers, page_mix, pool, args.miss_share)
