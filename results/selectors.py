@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from events.access import EDIT_ROLES, has_role_for
 from events.models import Event, Race, RaceCategory
-from results.models import Result, ResultsPublication, TimingPoint
+from results.models import Result, ResultsPublication, Series, TimingPoint
 
 Status = Result.Status
 # A race with no time limit is taken as live for this long after its gun.
@@ -104,7 +104,9 @@ def race_page(
 ) -> RacePage:
     """The race of a results URL, or 404 (unknown, never timed, or a draft for a stranger)."""
     race = (
-        Race.objects.select_related("event__organizer", "results_publication", "course")
+        Race.objects.select_related(
+            "event__organizer", "event__stage_race", "results_publication", "course"
+        )
         .defer("event__description", "event__organizer__description", "course__gpx")
         .defer("course__line", "course__profile")
         .annotate(timed=_timed(OuterRef("pk")))
@@ -261,3 +263,9 @@ def sitemap_races() -> QuerySet[Race]:
         .only("slug", "event__slug", "start_time")
         .order_by("pk")
     )
+
+
+def race_series(race: Race) -> list[Series]:
+    """The public series counting this race, linked from its results page (one query)."""
+    rows = Series.objects.filter(series_races__race=race, is_public=True).distinct()
+    return list(rows.only("name", "slug").order_by("name"))

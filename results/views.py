@@ -76,6 +76,7 @@ def race_results(request: HttpRequest, event_slug: str, race_slug: str) -> HttpR
         "sort_query": without_sort.urlencode(),
         "speed": formatting.uses_speed(page.event.sport),
         "json_ld": seo.results_json_ld(page, leaders),
+        "series": selectors.race_series(page.race),
     }
     return render(request, "results/race.html", context)
 
