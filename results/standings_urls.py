@@ -1,6 +1,6 @@
-"""Series standings and stage race classifications: listed in ``results.urls`` before the
-race pages, whose ``/results/EVENT/RACE/`` would otherwise take these addresses (so no
-event may be called "series", nor a race "classification")."""
+"""Series standings and stage race classifications, at addresses of their own: under
+``/results/`` they would share the race pages' ``/results/EVENT/RACE/`` shape, and an event
+slugged "series" or a race "classification" would lose its results page to them."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from results.series import views as series_views
 from results.stages import views as stage_views
 
 urlpatterns = [
-    path("results/series/<slug:slug>/", series_views.standings, name="series"),
+    path("series/<slug:slug>/", series_views.standings, name="series"),
     path(
-        "results/<slug:event_slug>/classification/",
+        "stage-races/<slug:event_slug>/",
         stage_views.classifications,
         name="stage_race",
     ),

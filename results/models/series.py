@@ -49,7 +49,7 @@ class Series(models.Model):
     organizer = models.ForeignKey(Organizer, on_delete=models.CASCADE, related_name="series")
     name = models.CharField(max_length=200)
     slug = models.SlugField(
-        max_length=120, unique=True, help_text="Used in the address: /results/series/SLUG/"
+        max_length=120, unique=True, help_text="Used in the address: /series/SLUG/"
     )
     description = models.TextField(blank=True)
     is_public = models.BooleanField(

@@ -1,4 +1,4 @@
-"""The public standings page of a series: ``/results/series/SLUG/``.
+"""The public standings page of a series: ``/series/SLUG/``.
 
 Served from the marketplace's page cache: recomputed standings show within
 ``PAGE_CACHE_SECONDS``.

@@ -2,5 +2,5 @@
 
 ``classify`` computes them from the stages' results (pure functions); ``selectors``
 reads what it needs in a fixed number of queries; ``views`` shows them at
-``/results/EVENT/classification/``.
+``/stage-races/EVENT/``.
 """

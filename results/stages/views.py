@@ -1,4 +1,4 @@
-"""A stage race's classifications: ``/results/EVENT/classification/``.
+"""A stage race's classifications: ``/stage-races/EVENT/``.
 
 Computed when read, and served from the marketplace's page cache: a stage's new
 results show within ``PAGE_CACHE_SECONDS``.

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import Client
 from django.urls import reverse
 
 from events.models import RaceCategory, Registration
@@ -16,6 +17,7 @@ from results.compute import recompute_race
 from results.models import Series, SeriesRace, SeriesStanding, StageRace
 from results.series.recompute import series_recompute
 from results.tests.factories import make_entry, make_points, make_read
+from results.tests.pages import make_computed
 
 BORN = dt.date(1985, 3, 1)
 
@@ -223,7 +225,7 @@ def test_it_lists_public_series_and_stage_races_in_the_sitemap(client: Any, cup:
     body = client.get("/sitemap.xml").content.decode()
     assert reverse("results:series", args=[cup.slug]) in body
     assert reverse("results:series", args=[hidden.slug]) not in body
-    assert "/results/tour-alpha/classification/" in body
+    assert "/stage-races/tour-alpha/" in body
 
 
 def test_it_pages_long_standings(client: Any, alpha: Any, monkeypatch: Any) -> None:
@@ -234,3 +236,12 @@ def test_it_pages_long_standings(client: Any, alpha: Any, monkeypatch: Any) -> N
     last = client.get(url, {"page": "3"}).content.decode()
     assert "R10 Martin" in last and "R11 Martin" in last and "R09 Martin" not in last
     assert "Page 3 of 3" in last
+
+
+def test_an_event_slugged_series_keeps_its_results_page(alpha: Any, client: Client) -> None:
+    """Standings live at /series/SLUG/, so they never take a race's /results/EVENT/RACE/."""
+    computed = make_computed(alpha, "Series")
+    assert computed.race.event.slug == "series"
+    response = client.get(computed.url())
+    assert response.status_code == 200
+    assert "Anna" in response.content.decode()

@@ -35,7 +35,7 @@ def velo() -> Any:
 def test_a_visitor_reads_a_stage_races_classifications(
     page: Any, live_server: Any, velo: Any
 ) -> None:
-    page.goto(f"{live_server.url}/results/{demo_stages.STAGE_RACE_SLUG}/classification/")
+    page.goto(f"{live_server.url}/stage-races/{demo_stages.STAGE_RACE_SLUG}/")
     left = len(demo_stages.ABANDON_ON_LAST_STAGE)
     expect(page.locator("#gc tbody tr")).to_have_count(demo_stages.RIDERS - left)
     expect(page.locator("#gc tbody tr").nth(1)).to_contain_text("+")
@@ -60,7 +60,7 @@ def test_a_visitor_reads_a_series_standings_by_category(
         SeriesRace.objects.create(series=series, race=stage.race)
     series_recompute(series_id=series.pk)
 
-    page.goto(f"{live_server.url}/results/series/sierra-cup/")
+    page.goto(f"{live_server.url}/series/sierra-cup/")
     rows = page.locator("#standings tbody tr")
     expect(rows).to_have_count(demo_stages.RIDERS)
     expect(rows.first.locator("td").first).to_have_text("1")
