@@ -263,6 +263,7 @@ def test_the_admin_shows_a_new_token_once(client: Client, alice: Any, timed: Tim
     secret = response.context["secret"]
     assert token_digest(secret) == token.digest
     assert secret in response.content.decode()
+    assert f'href="{timed.url("change")}"' in response.content.decode()  # back to the desk
     change = client.get(reverse("admin:results_timingtoken_change", args=[token.pk]))
     assert secret not in change.content.decode()
     assert token.hint in change.content.decode()
