@@ -39,7 +39,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.decoder_file import file_import
 from bench.http import clear_redis, recreate_database, server_env, write_json
+from bench.results_report import print_table
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "results.json"
@@ -318,74 +320,6 @@ def worst_read(race: Any, data: dict[str, Any]) -> dict[str, Any]:
     return {"ms": round(ms, 2), "rank_after": now_first}
 
 
-FILE_LINES = 100_000
-LAYOUT_LINES = {
-    "generic": "{i},{day}T{h:02d}:{m:02d}:{s:02d}.{ms:03d}Z,Finish",
-    "raceresult": "{i};{i};0000-00-00;{h:02d}:{m:02d}:{s:02d}.{ms:03d};0;12;27;;0;1;1;0;B;1",
-    "chronotrack": "CT01_33~{i}~Finish~{i}~{h:02d}:{m:02d}:{s:02d}.{ms:03d}~0~0F2A38~1",
-}
-
-
-def decoder_file(data: dict[str, Any], lines: int) -> bytes:
-    """The first ``lines`` chip reads of the race as a timing company would send them:
-    Pace's generic CSV with a read id (a second source beside the chip reads stored)."""
-    rows = ["id,bib,time,point"]
-    for n, (at, point, entry, source) in enumerate(data["reads"]):
-        if source == "chip_file":
-            stamp = at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
-            rows.append(f"f{n},{entry.bib},{stamp}Z,{point.name}")
-        if len(rows) > lines:
-            break
-    return ("\n".join(rows) + "\n").encode()
-
-
-def file_import(race: Any, data: dict[str, Any]) -> dict[str, Any]:
-    """A 100,000-line file through the admin's two steps, and each parser alone."""
-    from django.contrib.auth import get_user_model
-
-    from results.readfiles import parse
-    from results.reads_import import import_confirm, import_stage
-    from results.timing_reads import race_venue
-
-    user = get_user_model().objects.create_user("bench-timer", "t@example.com", "-")
-    body = decoder_file(data, FILE_LINES)
-    started, cpu = time.monotonic(), time.process_time()
-    key, preview = import_stage(
-        race=race, user=user, data=body, layout="generic", point=None, filename="bench.csv"
-    )
-    staged_s = time.monotonic() - started
-    outcome = import_confirm(race=race, user=user, key=key)
-    report: dict[str, Any] = {
-        "lines": body.count(b"\n") - 1,
-        "bytes": len(body),
-        "stage_s": round(staged_s, 2),
-        "total_s": round(time.monotonic() - started, 2),
-        "python_cpu_s": round(time.process_time() - cpu, 2),
-        "problems": preview.problem_count,
-        "stored": outcome.stored_count,
-        "parse_cpu_s": {},
-    }
-    venue = race_venue(race)
-    for layout, line in LAYOUT_LINES.items():
-        rows = (
-            line.format(
-                i=i,
-                day=race.start_time.date(),
-                h=8 + i // 3600 % 8,
-                m=i // 60 % 60,
-                s=i % 60,
-                ms=i % 1000,
-            )
-            for i in range(FILE_LINES)
-        )
-        text = ("bib,time,point\n" if layout == "generic" else "") + "\n".join(rows)
-        cpu = time.process_time()
-        parsed = parse(text.encode(), layout=layout, venue=venue)
-        report["parse_cpu_s"][layout] = round(time.process_time() - cpu, 2)
-        report.setdefault("parse_problems", {})[layout] = parsed.problem_count
-    return report
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     setup_django(args)
     from django.db import connection
@@ -453,39 +387,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "full_recompute": full,
         "decoder_file_import": imported,
     }
-
-
-def print_table(report: dict[str, Any]) -> None:
-    full = report["full_recompute"]
-    rows = [
-        ("full recompute, no rows yet", f"{min(full['no_rows_yet_s']):.2f} s", "< 2 s"),
-        ("full recompute, every row changed", f"{max(full['every_row_changed_s']):.2f} s", "< 2 s"),
-        ("full recompute, nothing changed", f"{max(full['nothing_changed_s']):.2f} s", "< 2 s"),
-    ]
-    for name, key in (("mid race", "live_mid_race"), ("last finishes", "live_last_finishes")):
-        live = report[key]
-        for part in ("apply", "apply_cpu", "total"):
-            value = f"{live[part + '_ms_p50']} / {live[part + '_ms_p95']} ms"
-            rows.append((f"live read {part}, {name} (p50 / p95)", value, "< 10 ms"))
-        rows.append((f"live read queries, {name}", str(live["apply_queries"]), ""))
-    worst = report["live_worst_case_every_rank_moves"]
-    rows.append(("live read moving every rank", f"{worst['ms']} ms", "(worst case)"))
-    imported = report["decoder_file_import"]
-    rows.append(
-        (f"decoder file, {imported['lines']:,} lines", f"{imported['total_s']} s", "< 10 s")
-    )
-    for layout, cpu in imported["parse_cpu_s"].items():
-        rows.append((f"parse only, {layout}", f"{cpu} s CPU", ""))
-    width = max(len(r[0]) for r in rows)
-    print(f"\n{'results, ' + str(report['data']['finishers']) + ' finishers':<{width}}  value")
-    for name, value, target in rows:
-        print(f"{name:<{width}}  {value:<18} {target}")
-    print(f"live reads equal a full recompute: {report['live_equals_recompute']}")
-    cpu = report["full_recompute"]["python_cpu_s"]
-    print(f"recompute CPU of this process: {min(cpu):.2f} to {max(cpu):.2f} s")
-    env = report.get("environment", {})
-    print(f"load average at start / end: {env.get('load_average_at_start')} / "
-          f"{env.get('load_average_at_end')} ({os.cpu_count()} cores)\n")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
