@@ -98,9 +98,16 @@ def import_stage(
 ) -> tuple[str, ImportPreview]:
     """Read an uploaded file and keep it for confirming; its key and its preview.
 
-    Raises ``ReadFileError`` when the file cannot be read at all (nothing is kept).
+    Raises ``ReadFileError`` when the file cannot be read at all, or names no timing point
+    and none is chosen (nothing is kept).
     """
     parsed = parse(data, layout=layout, venue=race_venue(race))
+    if point is None and parsed.reads and not any(read.point for read in parsed.reads):
+        # Asked once, up front, rather than as the same problem on every line.
+        raise ReadFileError(
+            "This file names no timing point (a RACE RESULT decoder's never does): "
+            "choose the point where its decoder stood."
+        )
     preview = _preview(race=race, parsed=parsed, point=point, filename=filename)
     key = secrets.token_urlsafe(18)
     pending = {

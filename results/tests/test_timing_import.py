@@ -115,8 +115,9 @@ def test_a_decoder_file_without_points_takes_the_chosen_one(
 ) -> None:
     passings = b"1;101;0000-00-00;09:41:02.250;0;12;27;;0;1;1;0;0;0;0;0;Box;17;1;D-1\n"
     client.force_login(alice)
-    without = client.get(upload(client, timed, passings)["Location"]).content.decode()
-    assert "the file names no timing point: choose one for it" in without
+    without = upload(client, timed, passings)
+    assert without.status_code == 200  # the form again, nothing kept
+    assert "choose the point where its decoder stood" in without.context["form"].errors["file"][0]
     finish = timed.points["Finish"]
     preview_url = upload(client, timed, passings, point=finish.pk)["Location"]
     client.post(preview_url)
