@@ -100,7 +100,7 @@ def test_it_sends_spectators_the_result_frame_through_the_races_group(race) -> N
             apply = sync_to_async(_store_and_apply)
             split = await apply(points["5 km"], second, 1400.5)
             finish = await apply(points["Finish"], second, 3000.25, "push")
-            got = [await asyncio.wait_for(layer.receive(channel), 5) for _ in range(2)]
+            got = [await asyncio.wait_for(layer.receive(channel), 30) for _ in range(2)]
         finally:
             await layer.group_discard(race_group(race.pk), channel)
             await sync_to_async(connections.close_all)()  # the thread's own connection
