@@ -3,8 +3,9 @@
 A row per race whose results were computed (its ``ResultsPublication``), scoped like
 every organizer admin; the CSV and XLSX exports look the race up through
 ``results.exports``, which refuses another organizer's race whatever id is asked for.
-Owners and admins of the organizer publish official results (``results.publishing``);
-its staff, who run the timing, see and export them.
+Owners and admins of the organizer publish official results (``results.publishing``)
+and change an athlete's result (``results.admin_edits``); its staff, who run the timing,
+see and export them. A race's page lists its results and their audit trail.
 """
 
 from __future__ import annotations
@@ -12,22 +13,24 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from events.access import MANAGE_ROLES, has_role_for
 from events.admin_scoping import OrganizerScopedAdmin
+from results.admin_edits import ResultEditsMixin, audit_rows
 from results.exports import results_csv, results_xlsx
-from results.models import ResultsPublication
+from results.formatting import duration
+from results.models import Result, ResultChange, ResultsPublication
 from results.publishing import results_publish, results_unpublish
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @admin.register(ResultsPublication)
-class ResultsAdmin(OrganizerScopedAdmin):
+class ResultsAdmin(ResultEditsMixin, OrganizerScopedAdmin):
     list_display = ["race", "event", "state", "published_at", "changed_at", "links"]
     list_select_related = ["race__event"]
     list_filter = ["state"]
@@ -88,8 +91,29 @@ class ResultsAdmin(OrganizerScopedAdmin):
         return [
             path("export/<int:race_id>/csv/", csv_view, name="results_export_csv"),
             path("export/<int:race_id>/xlsx/", xlsx_view, name="results_export_xlsx"),
+            *self.result_urls(),
             *super().get_urls(),
         ]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        """The race's state, then its results (each leading to its page) and its audit trail."""
+        publication = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if publication is not None:
+            race = publication.race
+            results = Result.objects.filter(race=race).select_related("registration")
+            extra["results"] = [
+                (result, duration(result.time_ms))
+                for result in results.order_by(
+                    F("rank_overall").asc(nulls_last=True), "registration__bib"
+                )
+            ]
+            changes = ResultChange.objects.filter(race=race)
+            extra["changes"] = audit_rows(changes, race.event.local_tz)
+            extra["zone"] = race.event.local_tz
+        return super().change_view(request, object_id, form_url, extra)
 
     def export_csv(self, request: HttpRequest, race_id: int) -> HttpResponse:
         """The race's results as CSV; a race of another organizer is a 404."""
