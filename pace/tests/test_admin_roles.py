@@ -49,12 +49,14 @@ from payments.models import ConnectedAccount, Payment, Refund
 from payments.tests.fake_stripe import FakeStripe
 from results.models import (
     ChipMapping,
+    Result,
     ResultsPublication,
     Series,
     SeriesRace,
     Stage,
     StageRace,
     TimingPoint,
+    TimingRead,
 )
 from results.timing_tokens import timing_token_create
 from tracking.models import Post, Tracker
@@ -132,10 +134,12 @@ URL_ROLES: dict[str, frozenset[str] | None] = {
     "results_racetiming_import": EDIT,
     "results_racetiming_preview": EDIT,
     "results_racetiming_manual": EDIT,
+    "results_result": EDIT,
+    "results_result_edit": MANAGE,
 }
 # What an id in a custom URL names (``object_id``: the admin's own model).
 URL_KWARGS: dict[str, type[Model]] = {
-    "race_id": Race, "organizer_id": Organizer, "point_id": TimingPoint,
+    "race_id": Race, "organizer_id": Organizer, "point_id": TimingPoint, "result_id": Result,
 }  # fmt: skip
 
 # Who may see, and who may delete, each model's objects (default: any role; managers).
@@ -240,7 +244,11 @@ def _tenant(organizer: Organizer, name: str, actor: Any) -> None:
     ConnectedAccount.objects.create(organizer=organizer, stripe_id=f"acct_{name.lower()}")
     # Official, so that publishing (computed afresh) and unpublishing both change something.
     ResultsPublication.objects.create(race=race, state=ResultsPublication.State.OFFICIAL)
-    TimingPoint.objects.create(race=race, name="Finish", kind="finish", distance_m=10_000)
+    finish = TimingPoint.objects.create(race=race, name="Finish", kind="finish", distance_m=10_000)
+    # A result with its read, for the pages that change one athlete's result.
+    at = race.start_time + dt.timedelta(minutes=50)
+    TimingRead.objects.create(race=race, point=finish, registration=rita, time=at, source="manual")
+    Result.objects.create(race=race, registration=rita)
     ChipMapping.objects.create(event=event, chip=f"{name.upper()}1", bib="1")
     timing_token_create(race=race, name=f"{name} decoder", actor=actor)
     series = Series.objects.create(organizer=organizer, name=f"{name} Cup", slug=f"{name}-cup")
