@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
@@ -26,6 +26,7 @@ from results.formatting import duration
 from results.models import Result, ResultChange, ResultsPublication
 from results.publishing import results_publish, results_unpublish
 
+RESULTS_SHOWN = 100
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -104,12 +105,19 @@ class ResultsAdmin(ResultEditsMixin, OrganizerScopedAdmin):
         if publication is not None:
             race = publication.race
             results = Result.objects.filter(race=race).select_related("registration")
-            extra["results"] = [
-                (result, duration(result.time_ms))
-                for result in results.order_by(
-                    F("rank_overall").asc(nulls_last=True), "registration__bib"
+            query = request.GET.get("q", "").strip()[:100]
+            if query:
+                results = results.filter(
+                    Q(registration__bib=query)
+                    | Q(registration__last_name__icontains=query)
+                    | Q(registration__first_name__icontains=query)
                 )
+            ordered = results.order_by(F("rank_overall").asc(nulls_last=True), "registration__bib")
+            # A big race's results are found by bib or name: the page lists the first ones.
+            extra["results"] = [
+                (result, duration(result.time_ms)) for result in ordered[:RESULTS_SHOWN]
             ]
+            extra["results_count"], extra["q"] = results.count(), query
             changes = ResultChange.objects.filter(race=race)
             extra["changes"] = audit_rows(changes, race.event.local_tz)
             extra["zone"] = race.event.local_tz

@@ -25,7 +25,7 @@ from events.access import EDIT_ROLES, has_role_for, scope_to_user
 from events.admin_scoping import OrganizerScopedAdmin
 from events.models import Race
 from results.manual_entry import ManualEntryError, manual_read_add, manual_read_undo, recent_reads
-from results.models import RaceTiming, TimingPoint, TimingRead
+from results.models import RaceTiming, ResultsPublication, TimingPoint, TimingRead
 from results.points import ensure_timing_points
 from results.readfiles import LAYOUTS, ReadFileError
 from results.readfiles.base import MAX_BYTES
@@ -145,6 +145,7 @@ class RaceTimingAdmin(OrganizerScopedAdmin):
         context["zone"] = zone
         context["read_count"] = reads.count()
         context["tokens"] = race.timing_tokens.all()
+        context["publication"] = ResultsPublication.objects.filter(race=race).first()
         return TemplateResponse(request, f"{TEMPLATES}/desk.html", context)
 
     def import_view(self, request: HttpRequest, race_id: int) -> HttpResponse:

@@ -196,3 +196,19 @@ def test_another_organizer_finds_no_such_result(client: Client, timed, bravo, ch
         edit(client, timed["anna"], form="adjustment", penalty="60", reason="x").status_code == 404
     )
     assert list(Result.objects.values()) == before
+
+
+def test_it_finds_a_result_by_bib_or_name_on_the_race_s_page(as_alice: Client, timed) -> None:
+    publication = ResultsPublication.objects.get(race=timed["race"])
+    url = reverse("admin:results_resultspublication_change", args=[publication.pk])
+    for query in ("ben", timed["ben"].bib):
+        shown = as_alice.get(url, {"q": query}).context["results"]
+        assert [r.registration_id for r, _ in shown] == [timed["ben"].pk]
+
+
+def test_the_timing_desk_leads_to_the_race_s_results_to_edit(as_alice: Client, timed) -> None:
+    publication = ResultsPublication.objects.get(race=timed["race"])
+    desk = as_alice.get(reverse("admin:results_racetiming_change", args=[timed["race"].pk]))
+    assert reverse("admin:results_resultspublication_change", args=[publication.pk]) in (
+        desk.content.decode()
+    )
