@@ -29,7 +29,9 @@ from results.publishing import read_update, result_set_adjustment, result_set_st
 from results.readfiles.base import LineError, date_time, time_of_day
 from results.timing_reads import race_venue, venue_clock
 
+SHOWN_PRECISION = dt.timedelta(milliseconds=1)
 TEMPLATE = "admin/results/resultspublication/result.html"
+DSQ = Result.ManualStatus.DSQ
 _DURATION = re.compile(r"(?:(\d+):)?(\d+):(\d{2})(?:\.(\d{1,3}))?|(\d+)(?:\.(\d{1,3}))?")
 
 
@@ -124,8 +126,10 @@ class ResultEditsMixin:
         if form.is_valid():
             try:
                 done = self._apply(request, result, kind, form.cleaned_data)
-            except (ValueError, forms.ValidationError) as exc:
-                form.add_error(None, exc.messages if hasattr(exc, "messages") else str(exc))
+            except forms.ValidationError as exc:
+                form.add_error(None, exc)
+            except ValueError as exc:  # what results.publishing refuses, said in its words
+                form.add_error(None, str(exc))
             else:
                 self.message_user(request, done, messages.SUCCESS)  # type: ignore[attr-defined]
                 return HttpResponseRedirect(page)
@@ -138,7 +142,8 @@ class ResultEditsMixin:
         who: dict[str, Any] = {"race_id": result.race_id, "registration_id": result.registration_id}
         if kind == "status":
             result_set_status(
-                **who, manual_status=data["manual_status"], dsq_reason=data["dsq_reason"],
+                **who, manual_status=data["manual_status"],
+                dsq_reason=data["dsq_reason"] if data["manual_status"] == DSQ else "",
                 by=request.user,
             )  # fmt: skip
             return "Status saved; times and ranks recomputed."
@@ -151,7 +156,7 @@ class ResultEditsMixin:
         read = get_object_or_404(TimingRead, pk=data["read"], **who)
         time = _read_time(result, data["time"])
         changes: dict[str, Any] = {"ignored": data["ignored"]}
-        if time != read.time:
+        if abs(time - read.time) >= SHOWN_PRECISION:  # the form shows milliseconds
             changes["time"] = time
         read_update(read=read, by=request.user, reason=data["reason"], **changes)
         return "Read saved; times and ranks recomputed."
