@@ -177,6 +177,7 @@ class ResultEditsMixin:
             form = bound.get("read")
             if form is None or form.data.get("read") != str(read.pk):
                 form = ReadForm(initial=initial)
+            form.auto_id = f"id_read{read.pk}_%s"  # one form per read on the page
             read_rows.append((read, shown, form))
         entry = result.registration
         context = {
@@ -187,7 +188,7 @@ class ResultEditsMixin:
             "race": race,
             "zone": zone,
             "time": duration(result.time_ms, precise=True),
-            "adjusted": (duration(result.penalty_ms), duration(result.bonus_ms)),
+            "adjusted": [duration(ms) if ms else "" for ms in (result.penalty_ms, result.bonus_ms)],
             "may_edit": may_edit,
             "status_form": bound.get("status")
             or StatusForm(

@@ -169,7 +169,10 @@ def test_it_shows_the_audit_trail_newest_first_on_the_race_s_page(as_alice, time
     edit(as_alice, timed["anna"], form="adjustment", penalty="20", reason="Second")
     publication = ResultsPublication.objects.get(race=timed["race"])
     url = reverse("admin:results_resultspublication_change", args=[publication.pk])
-    changes = as_alice.get(url).context["changes"]
+    page = as_alice.get(url)
+    changes = page.context["changes"]
+    html = page.content.decode()
+    assert html.index("<td>Second</td>") < html.index("<td>First</td>")
     assert [c["reason"] for c in changes if c["what"] == "penalty_ms"] == ["Second", "First"]
     latest = changes[0]
     assert (latest["who"], latest["athlete"].startswith("Anna")) == (alice, True)
