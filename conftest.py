@@ -20,6 +20,7 @@ from events.tests.factories import (
     make_race,
     make_user,
 )
+from pace.lib.testing import cache_clear_own
 
 # Browser fixtures (browser, page, log_in) for every app's tests/browser/.
 pytest_plugins = ["pace.browser_testing"]
@@ -64,15 +65,7 @@ def _tasks_in_process() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _isolated_cache(settings: Any) -> None:
     """Each test starts with an empty cache; on Redis only this worker's keys go."""
-    from django.core.cache import cache
-
-    if settings.REDIS_URL:
-        client = cache._cache.get_client(write=True)
-        keys = list(client.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"))
-        if keys:
-            client.delete(*keys)
-    else:
-        cache.clear()
+    cache_clear_own()
 
 
 @pytest.fixture

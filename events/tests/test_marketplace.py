@@ -11,7 +11,6 @@ import gpxpy
 import icalendar
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +18,7 @@ from django.utils import timezone
 from events.models import Event
 from events.tests.catalogue import listed, make_catalogue
 from events.tests.factories import make_event
+from pace.lib.testing import cache_clear_own
 
 pytestmark = pytest.mark.django_db
 
@@ -193,7 +193,7 @@ def test_it_says_on_the_event_page_when_a_race_takes_no_more_entries(client: Cli
     race = alpha_event.races.get()
     enter = reverse("events:enter", args=[alpha_event.slug, race.slug])
     assert enter in client.get(alpha_event.get_absolute_url()).content.decode()
-    cache.clear()
+    cache_clear_own()
     with time_machine.travel(race.start_time + dt.timedelta(minutes=1), tick=False):
         page = client.get(alpha_event.get_absolute_url()).content.decode()
     assert enter not in page

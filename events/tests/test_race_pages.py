@@ -6,11 +6,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 
 from events import race_pages
 from events.models import Race
 from events.race_pages import RaceLink
+from pace.lib.testing import cache_clear_own
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ def only_finders() -> Iterator[dict[str, race_pages.RaceLinkFinder]]:
     """The registry emptied for one test (the installed apps' finders put back after)."""
     saved = dict(race_pages._finders)
     race_pages._finders.clear()
-    cache.clear()
+    cache_clear_own()
     yield race_pages._finders
     race_pages._finders.clear()
     race_pages._finders.update(saved)

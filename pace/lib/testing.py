@@ -136,3 +136,19 @@ async def _settle() -> None:
     """Let the tasks woken so far run up to their next wait that is not a bare yield."""
     for _ in range(20):
         await asyncio.sleep(0)
+
+
+def cache_clear_own() -> None:
+    """Empty this test process's cache: on Redis only its own keys (its prefix), as
+    ``cache.clear()`` would flush the keys of every test worker sharing the database
+    (their pending uploads, rate-limit counters and pages)."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    if settings.REDIS_URL:
+        client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+        keys = list(client.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()

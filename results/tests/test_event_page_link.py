@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 
 from events.tests.factories import make_event, make_race
+from pace.lib.testing import cache_clear_own
 from results.links import results_links
 from results.tests.pages import make_computed
 
@@ -23,7 +23,7 @@ def test_a_timed_race_links_to_its_results_and_an_untimed_one_does_not(
     links = results_links([race, untimed])
     assert list(links) == [race.pk]
     assert links[race.pk].url == computed.url()
-    cache.clear()
+    cache_clear_own()
     html = client.get(f"/events/{race.event.slug}/").content.decode()
     assert f'href="{computed.url()}"' in html
 

@@ -8,11 +8,11 @@ import re
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
 from events.tests.hostile import ESCAPED, RAW, SCRIPT
+from pace.lib.testing import cache_clear_own
 from results.tests.pages import Computed, make_computed
 from tracking.models import Position
 
@@ -83,7 +83,7 @@ def test_it_draws_the_gps_trace_when_the_athlete_had_a_tracker(
         )
         for n in range(5)
     )  # fmt: skip
-    cache.clear()
+    cache_clear_own()
     page = client.get(computed.url("101"))
     assert 'id="trace-map"' in page.text and "leaflet.js" in page.text
     trace = client.get(computed.url("101") + "trace.json").json()["trace"]
