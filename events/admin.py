@@ -131,7 +131,7 @@ class EventAdmin(OrganizerScopedAdmin):
     search_fields = ["name", "place", "slug"]
     date_hierarchy = "start_date"
     prepopulated_fields = {"slug": ["name"]}
-    autocomplete_fields = ["organizer"]
+    autocomplete_fields = ["organizer", "previous_edition"]
     inlines = [RaceInline]
     actions = ["publish", "unpublish", "cancel"]
     fieldsets = [
@@ -139,6 +139,14 @@ class EventAdmin(OrganizerScopedAdmin):
         ("When", {"fields": ["start_date", "end_date", "timezone"]}),
         ("Where", {"fields": ["place", "region", "country", "latitude", "longitude"]}),
         ("Page", {"fields": ["summary", "description", "cover_image", "website", "currency"]}),
+        (
+            "Editions",
+            {
+                "fields": ["previous_edition"],
+                "description": "A yearly event: pick last year's event, and its results "
+                "pages and the participation dashboard compare the editions.",
+            },
+        ),
         (
             "Entries",
             {

@@ -137,6 +137,10 @@ class SplitPoint(models.Model):
         return f"{self.name} @ {self.distance_m / 1000:.2f} km"
 
 
+# How far back a chain of editions is followed (a yearly event's century).
+MAX_EDITIONS = 100
+
+
 class EventQuerySet(models.QuerySet["Event"]):
     def published(self) -> EventQuerySet:
         return self.filter(status__in=[Event.Status.PUBLISHED, Event.Status.CANCELLED])
@@ -202,6 +206,15 @@ class Event(models.Model):
     is_test = models.BooleanField(
         default=False, help_text="Load-test data (create_test_race): reachable, never listed."
     )
+    previous_edition = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="next_editions",
+        help_text="Last year's event (or the one before this in the series), of the same "
+        "organizer: its results are compared with this one's, year on year.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -238,6 +251,36 @@ class Event(models.Model):
     @property
     def is_public(self) -> bool:
         return self.status != self.Status.DRAFT
+
+    def clean(self) -> None:
+        super().clean()
+        self._clean_previous_edition()
+
+    def _clean_previous_edition(self) -> None:
+        """An edition follows an earlier event of the same organizer, with no loop."""
+        previous = self.previous_edition
+        if previous is None:
+            return
+        problem = ""
+        if self.pk is not None and previous.pk == self.pk:
+            problem = "An event cannot be its own previous edition."
+        elif previous.organizer_id != self.organizer_id:
+            problem = "The previous edition must be an event of the same organizer."
+        elif self.start_date is not None and previous.start_date >= self.start_date:
+            problem = "The previous edition must start before this one."
+        else:
+            seen = {self.pk}
+            step: Event | None = previous
+            for _ in range(MAX_EDITIONS):
+                if step is None:
+                    break
+                if step.pk in seen:
+                    problem = "Those editions would follow each other in a loop."
+                    break
+                seen.add(step.pk)
+                step = step.previous_edition
+        if problem:
+            raise ValidationError({"previous_edition": problem})
 
 
 class Race(models.Model):
