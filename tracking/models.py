@@ -159,3 +159,31 @@ class SplitCrossing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.registration_id} at {self.point}"
+
+
+class FamilyLink(models.Model):
+    """A no-login link an athlete gives their family: the race's live page focused on them,
+    even for a race that is not public, until it expires or is revoked.
+
+    The token is shown once, when made, and stored only as its SHA-256
+    (``tracking.familylinks``), as timing tokens are.
+    """
+
+    ORGANIZER_PATH = "registration__race__event__organizer"
+
+    registration = models.ForeignKey(
+        Registration, on_delete=models.CASCADE, related_name="family_links"
+    )
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    # The token's first characters, to tell links apart in lists; the rest is never kept.
+    hint = models.CharField(max_length=12, editable=False)
+    label = models.CharField(max_length=60, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Family link {self.hint}… of {self.registration_id}"
