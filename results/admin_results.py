@@ -15,18 +15,22 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from events.access import MANAGE_ROLES, has_role_for
+from events.access import EDIT_ROLES, MANAGE_ROLES, has_role_for, scope_to_user
 from events.admin_scoping import OrganizerScopedAdmin
+from events.models import Event
 from results.admin_edits import ResultEditsMixin, audit_rows
+from results.editions import participation
 from results.exports import results_csv, results_xlsx
 from results.formatting import duration
 from results.models import Result, ResultChange, ResultsPublication
 from results.publishing import results_publish, results_unpublish
 
 RESULTS_SHOWN = 100
+PARTICIPATION_FIELDS = ("pk", "name", "slug", "start_date", "status", "previous_edition_id")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -92,6 +96,7 @@ class ResultsAdmin(ResultEditsMixin, OrganizerScopedAdmin):
         return [
             path("export/<int:race_id>/csv/", csv_view, name="results_export_csv"),
             path("export/<int:race_id>/xlsx/", xlsx_view, name="results_export_xlsx"),
+            path("participation/", wrap(self.participation_view), name="results_participation"),
             *self.result_urls(),
             *super().get_urls(),
         ]
@@ -122,6 +127,18 @@ class ResultsAdmin(ResultEditsMixin, OrganizerScopedAdmin):
             extra["changes"] = audit_rows(changes, race.event.local_tz)
             extra["zone"] = race.event.local_tz
         return super().change_view(request, object_id, form_url, extra)
+
+    def participation_view(self, request: HttpRequest) -> HttpResponse:
+        """Entries, starters and finishers of each edition of the user's organizers'
+        recurring events, by sex and category, with a chart per event."""
+        events = scope_to_user(Event.objects.all(), request.user, EDIT_ROLES)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Participation over the years",
+            "series": participation(events.only(*PARTICIPATION_FIELDS)),
+        }
+        return TemplateResponse(request, "admin/results/participation.html", context)
 
     def export_csv(self, request: HttpRequest, race_id: int) -> HttpResponse:
         """The race's results as CSV; a race of another organizer is a 404."""

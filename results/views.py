@@ -23,6 +23,7 @@ from pace.lib.auth import AuthenticatedHttpRequest
 from results import formatting, presenting, selectors, seo
 from results.caching import cached_results_page
 from results.certificate import Certificate, certificate_pdf
+from results.editions import year_on_year
 from results.models import Result
 from results.statistics import race_statistics
 from results.templatetags.results_tags import ordinal
@@ -162,7 +163,11 @@ def _certificate(page: selectors.RacePage, result: Result, finishers: int) -> Ce
 @cached_results_page()
 def statistics(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
     page = _page(request, event_slug, race_slug)
-    context = {"page": page, "stats": race_statistics(page)}
+    context = {
+        "page": page,
+        "stats": race_statistics(page),
+        "editions": year_on_year(page.race, page.event),
+    }
     return render(request, "results/statistics.html", context)
 
 
