@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
     "django_celery_beat",
     "pace",
     "events",
@@ -210,6 +211,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "tracking.tasks.thin_old_positions",
         "schedule": 3600.0,
     },
+    # Strava's queue is drained when the quota allows: this picks it up after a window's
+    # or a day's reset without any worker sleeping until then (docs/integrations.md).
+    "strava-drain": {
+        "task": "integrations.tasks.strava_drain",
+        "schedule": 60.0,
+    },
 }
 # Without Redis there is no Celery beat: the web process runs the schedule itself.
 EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=not REDIS_URL)
@@ -250,7 +257,8 @@ USE_TZ = True
 
 # --- Static and media --------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+# STATIC_ROOT: where collectstatic writes (bench.pages collects into a temporary one).
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
@@ -406,6 +414,9 @@ TRACKING_PUBLISH_WINDOW_SECONDS = env.float("TRACKING_PUBLISH_WINDOW_SECONDS", d
 # An athlete with no fix for this long is lost_signal; not moving for this long, stopped.
 TRACKING_LOST_SIGNAL_SECONDS = env.int("TRACKING_LOST_SIGNAL_SECONDS", default=60)
 TRACKING_STOPPED_SECONDS = env.int("TRACKING_STOPPED_SECONDS", default=120)
+# An athlete further than this from the course shows as off course to spectators (a
+# race's own threshold, when it has one, comes first).
+TRACKING_OFF_COURSE_METRES = env.float("TRACKING_OFF_COURSE_METRES", default=150.0)
 # Tracking opens this long before a race's start and closes this long after its time
 # limit (or after a day when the race has none).
 TRACKING_OPENS_BEFORE_MINUTES = env.int("TRACKING_OPENS_BEFORE_MINUTES", default=120)
@@ -459,6 +470,52 @@ if STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET:
     raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY")
 if any(not secret.startswith("whsec_") for secret in STRIPE_WEBHOOK_SECRET):
     raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET must be Stripe signing secrets (whsec_...)")
+
+# --- Integrations (integrations/; docs/integrations.md) -------------------------------
+# Keys sealing provider tokens at rest (AES-256-GCM): "id:base64key" items, the first seals,
+# all open (rotate: put a new key first, run manage.py rotate_token_key, drop the old one).
+# Unset: a key derived from SECRET_KEY, for the embedded default only (`manage.py check
+# --deploy` and docker-compose.yml refuse that in production).
+PACE_TOKEN_KEYS: list[str] = env.list("PACE_TOKEN_KEYS", default=[])
+# Strava: on when both are set (https://www.strava.com/settings/api), off otherwise.
+STRAVA_CLIENT_ID = env.str("STRAVA_CLIENT_ID", default="")
+STRAVA_CLIENT_SECRET = env.str("STRAVA_CLIENT_SECRET", default="")
+STRAVA_ENABLED = bool(STRAVA_CLIENT_ID and STRAVA_CLIENT_SECRET)
+if bool(STRAVA_CLIENT_ID) != bool(STRAVA_CLIENT_SECRET):
+    raise ImproperlyConfigured("STRAVA_CLIENT_ID and STRAVA_CLIENT_SECRET go together")
+# The token given to Strava when subscribing to webhooks, checked on its validation call.
+STRAVA_WEBHOOK_VERIFY_TOKEN = env.str("STRAVA_WEBHOOK_VERIFY_TOKEN", default="")
+# Where Strava is (tests and the demo point these at a local fake).
+STRAVA_API_URL = env.str("STRAVA_API_URL", default="https://www.strava.com/api/v3").rstrip("/")
+STRAVA_OAUTH_URL = env.str("STRAVA_OAUTH_URL", default="https://www.strava.com/oauth").rstrip("/")
+STRAVA_TIMEOUT_SECONDS = env.float("STRAVA_TIMEOUT_SECONDS", default=15.0)
+# Strava's default limits per application, until its responses' headers say otherwise.
+STRAVA_READ_LIMITS = (
+    env.int("STRAVA_READ_LIMIT_15MIN", default=100),
+    env.int("STRAVA_READ_LIMIT_DAILY", default=1000),
+)
+STRAVA_OVERALL_LIMITS = (
+    env.int("STRAVA_LIMIT_15MIN", default=200),
+    env.int("STRAVA_LIMIT_DAILY", default=2000),
+)
+STRAVA_PAGE_SIZE = env.int("STRAVA_PAGE_SIZE", default=200)
+# Pages after the first fetched at once (as tasks) on connect; the rest queue as backlog.
+STRAVA_FIRST_PAGES = env.int("STRAVA_FIRST_PAGES", default=5)
+# API calls one drain task makes before handing over to the next (keeps tasks short).
+STRAVA_DRAIN_BATCH = env.int("STRAVA_DRAIN_BATCH", default=20)
+if STRAVA_ENABLED:
+    INSTALLED_APPS.append("allauth.socialaccount.providers.strava")
+# allauth keeps tokens in plain text and never refreshes them: Pace keeps its own sealed
+# copy (integrations.strava.oauth copies them from the login in flight).
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_ADAPTER = "integrations.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, Any]] = {}
+if STRAVA_ENABLED:
+    SOCIALACCOUNT_PROVIDERS["strava"] = {
+        "APPS": [{"client_id": STRAVA_CLIENT_ID, "secret": STRAVA_CLIENT_SECRET}],
+        # One comma-separated string, as Strava wants it.
+        "SCOPE": ["read,activity:read_all"],
+    }
 
 LOGGING = {
     "version": 1,

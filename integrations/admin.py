@@ -1,0 +1,62 @@
+"""Platform staff see connections and activities; tokens never appear (only their key id)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from events.access import is_platform_staff
+from integrations.models import Activity, Connection
+
+
+class PlatformOnly(admin.ModelAdmin):
+    """Athletes' own data: platform staff only, never an organizer's members."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_platform_staff(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_platform_staff(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # made by connecting, importing or uploading
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_platform_staff(request.user)
+
+
+@admin.register(Connection)
+class ConnectionAdmin(PlatformOnly):
+    list_display = ["user", "provider", "external_id", "status", "expires_at", "token_key_id"]
+    list_filter = ["provider", "status"]
+    search_fields = ["user__email", "external_id"]
+    # The sealed columns are not editable (editable=False) and so never on the form.
+    readonly_fields = ["token_key_id", "expires_at", "created_at", "updated_at"]
+    fields = [
+        "user",
+        "provider",
+        "external_id",
+        "display_name",
+        "scopes",
+        "status",
+        "broken_reason",
+        "token_key_id",
+        "expires_at",
+        "created_at",
+        "updated_at",
+    ]
+    raw_id_fields = ["user"]
+
+
+@admin.register(Activity)
+class ActivityAdmin(PlatformOnly):
+    list_display = ["user", "source", "sport", "name", "start", "distance"]
+    list_filter = ["source", "sport"]
+    search_fields = ["user__email", "name", "external_id"]
+    raw_id_fields = ["user"]
+    exclude = ["summary"]

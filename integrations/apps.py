@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class IntegrationsConfig(AppConfig):
+    name = "integrations"
+    verbose_name = "Integrations"
+
+    def ready(self) -> None:
+        from integrations import checks  # noqa: F401  (registers the system checks)
+        from integrations.strava import oauth
+
+        oauth.configure_allauth_adapter()
+        oauth.connect_signals()
