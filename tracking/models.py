@@ -8,6 +8,8 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, validate_email
 from django.db import models
 
 from events.models import Race, Registration
@@ -161,6 +163,65 @@ class SplitCrossing(models.Model):
         return f"{self.registration_id} at {self.point}"
 
 
+class SosCall(models.Model):
+    """An athlete's emergency call from the tracker (PROTOCOL.md §1 ``sos``): race control
+    sees it at once (``tracking.ingest.sos.raise_sos``); spectators never do."""
+
+    ORGANIZER_PATH = "race__event__organizer"
+
+    race = models.ForeignKey(Race, on_delete=models.CASCADE, related_name="+")
+    registration = models.ForeignKey(
+        Registration, on_delete=models.CASCADE, related_name="sos_calls"
+    )
+    text = models.CharField(max_length=280, blank=True)
+    lat = models.FloatField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
+    t = models.DateTimeField(help_text="When the athlete pressed SOS (as the server got it).")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-t"]
+        verbose_name = "SOS call"
+        indexes = [models.Index(fields=["race", "t"])]
+
+    def __str__(self) -> str:
+        return f"SOS from {self.registration_id} at {self.t:%H:%M:%S}"
+
+
+class RaceMessage(models.Model):
+    """A message from race control to one athlete's tracker or to every athlete of a race
+    (``registration`` empty): sent live, kept so a tracker that reconnects gets what it
+    missed (``tracking.ingest.race_messages``)."""
+
+    ORGANIZER_PATH = "race__event__organizer"
+
+    race = models.ForeignKey(Race, on_delete=models.CASCADE, related_name="+")
+    registration = models.ForeignKey(
+        Registration,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="race_messages",
+        help_text="Empty: to every athlete of the race.",
+    )
+    sender = models.CharField(max_length=100, help_text="Shown as who the message is from.")
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    text = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["race", "id"])]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
 class FamilyLink(models.Model):
     """A no-login link an athlete gives their family: the race's live page focused on them,
     even for a race that is not public, until it expires or is revoked.
@@ -187,3 +248,87 @@ class FamilyLink(models.Model):
 
     def __str__(self) -> str:
         return f"Family link {self.hint}… of {self.registration_id}"
+
+
+class RaceSafety(models.Model):
+    """A race's safety settings for race control (``/control/EVENT/RACE/``): when an
+    athlete is off course, stopped too long or lost, and whom to e-mail about it."""
+
+    ORGANIZER_PATH = "race__event__organizer"
+
+    race = models.OneToOneField(Race, on_delete=models.CASCADE, related_name="safety")
+    off_course_m = models.PositiveIntegerField(
+        "off course after (metres)",
+        default=150,
+        validators=[MinValueValidator(1)],
+        help_text="Further than this from the course is off course (race control and spectators).",
+    )
+    stopped_minutes = models.PositiveIntegerField(
+        "stopped too long after (minutes)", default=10, validators=[MinValueValidator(1)]
+    )
+    lost_minutes = models.PositiveIntegerField(
+        "lost signal after (minutes)", default=5, validators=[MinValueValidator(1)]
+    )
+    contacts = models.TextField(
+        "safety contacts",
+        blank=True,
+        help_text="E-mail addresses, one a line: they get an e-mail when an athlete goes off "
+        "course or presses SOS (once per incident).",
+    )
+
+    class Meta:
+        verbose_name = "safety settings"
+        verbose_name_plural = "safety settings"
+
+    def __str__(self) -> str:
+        return f"Safety settings of {self.race}"
+
+    def clean(self) -> None:
+        bad = [a for a in self.contact_list() if not _is_email(a)]
+        if bad:
+            raise ValidationError({"contacts": f"Not an e-mail address: {bad[0][:80]}"})
+
+    def contact_list(self) -> list[str]:
+        lines = self.contacts.replace(",", "\n").replace(";", "\n").splitlines()
+        return [line.strip() for line in lines if line.strip()]
+
+
+def _is_email(text: str) -> bool:
+    try:
+        validate_email(text)
+    except ValidationError:
+        return False
+    return True
+
+
+class Withdrawal(models.Model):
+    """Race control marked an athlete DNF during the race: who and when (the audit), and
+    why. Spectators see ``dnf`` from the next roster refresh; results set DNF at once."""
+
+    ORGANIZER_PATH = "race__event__organizer"
+
+    race = models.ForeignKey(Race, on_delete=models.CASCADE, related_name="+")
+    registration = models.OneToOneField(
+        Registration, on_delete=models.CASCADE, related_name="withdrawal"
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"DNF of {self.registration_id}"
+
+
+class RaceControl(Race):
+    """A race as race control's admin sees it: a link to its live page and its safety
+    settings (admin only)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "race control"
+        verbose_name_plural = "race control"

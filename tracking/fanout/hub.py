@@ -25,7 +25,7 @@ from pace.daphne_patches.outlet import Outlet, text_frame
 from pace.lib.clock import SYSTEM, Clock
 from tracking.fanout.mirror import RaceMirror
 from tracking.fanout.tick import Tick
-from tracking.live.groups import race_group
+from tracking.live.groups import race_athletes_group, race_group
 from tracking.live.livestore import live_store
 
 logger = logging.getLogger(__name__)
@@ -81,6 +81,9 @@ class RaceHub:
         layer = get_channel_layer()
         self.channel = await layer.new_channel()
         await layer.group_add(race_group(self.race_id), self.channel)
+        # Race control's messages to athletes come on a group of their own: spectators'
+        # processes with no tracker still hear them, and drop them in one comparison.
+        await layer.group_add(race_athletes_group(self.race_id), self.channel)
         self.task = asyncio.ensure_future(self._receive(layer))
         self.loading = asyncio.ensure_future(self._load())
 
@@ -88,7 +91,9 @@ class RaceHub:
         for task in (self.task, self.loading):
             if task:
                 task.cancel()
-        await get_channel_layer().group_discard(race_group(self.race_id), self.channel)
+        layer = get_channel_layer()
+        await layer.group_discard(race_group(self.race_id), self.channel)
+        await layer.group_discard(race_athletes_group(self.race_id), self.channel)
 
     async def _load(self) -> None:
         """(Re)read the race's whole state; the ticks that came meanwhile are applied after."""
@@ -153,6 +158,11 @@ class RaceHub:
         elif kind == "race.result":  # a timed result (tracking.fanout.results)
             for listener in self.everyone():
                 listener.hub_result(message["athlete"], message["frame"], self)
+        elif kind == "athlete.message":  # race control to athletes (tracking.ingest.race_messages)
+            for phone in list(self.phones):
+                hear = getattr(phone, "hub_message", None)
+                if hear is not None:
+                    hear(message, self)
 
     def _on_tick(self, tick: Tick) -> None:
         if not self.synced:

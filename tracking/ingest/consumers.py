@@ -1,8 +1,9 @@
-"""``/ws/track/``: an athlete's phone sends fixes and posts, gets acks, kudos, its state.
+"""``/ws/track/``: an athlete's phone sends fixes, posts and SOS, gets acks, kudos, its
+state and race control's messages.
 
-Thin: it parses frames and calls the ingest (``athletes``, ``fixes``, ``commit``),
-``tracking.fanout.posts`` and the race's hub, whose ticks and kudos it hears like a
-spectator; no rule lives here.
+Thin: it parses frames and calls the ingest (``athletes``, ``fixes``, ``commit``,
+``sos``, ``race_messages``), ``tracking.fanout.posts`` and the race's hub, whose ticks,
+kudos and messages it hears like a spectator; no rule lives here.
 """
 
 from __future__ import annotations
@@ -23,12 +24,16 @@ from tracking.fanout.hub import RaceHub
 from tracking.fanout.kudos import Bucket
 from tracking.fanout.sockets import JsonFrames, is_int, query, token_value
 from tracking.fanout.tick import Tick
-from tracking.ingest import athletes, commit, fixes
+from tracking.ingest import athletes, commit, fixes, race_messages, sos
 
 MAX_SEQ = 2**63 - 1  # Position.seq is a 64-bit column: one more fails the whole group commit
 # A hello naming another device costs a query (its last_seq): a phone sends one per
 # connection, so 5 at once and one more every 10 s is plenty.
 HELLO_BURST, HELLO_REFILL_SECONDS = 5, 10.0
+# An athlete pressing SOS again and again is each time told race control has it; a new
+# call is stored for the first few, then one every 12 s.
+SOS_BURST, SOS_REFILL_SECONDS = 5, 12.0
+STATE_FIELDS = ("rank", "gap", "eta", "pace", "status")
 
 
 class TrackerConsumer(JsonFrames):
@@ -46,6 +51,8 @@ class TrackerConsumer(JsonFrames):
     async def connect(self) -> None:
         self.tasks: set[asyncio.Task[None]] = set()
         self.hello_bucket = Bucket(HELLO_BURST, HELLO_REFILL_SECONDS)
+        self.sos_bucket = Bucket(SOS_BURST, SOS_REFILL_SECONDS)
+        self.last_sos_t: float | None = None
         if await self.refused():
             return
         await self.accept()
@@ -88,8 +95,20 @@ class TrackerConsumer(JsonFrames):
             if device and athletes.device_key(device) != self.device:
                 await self._learn_device(device)
             await self.send_frame(dumps(self.athlete.welcome(self.last_seq)))
+        else:
+            await self.authenticate(token_value(frame.get("token")), device)
+        await self._send_missed(frame.get("messages_since"))
+
+    async def _send_missed(self, since: Any) -> None:
+        """Race control's messages after ``since`` (a message id), sent while away. Asked
+        for by the ``hello`` only (a client that does not ask gets none again)."""
+        if self.athlete is None or not is_int(since) or not 0 <= since <= MAX_SEQ:
             return
-        await self.authenticate(token_value(frame.get("token")), device)
+        frames = await database_sync_to_async(race_messages.missed)(
+            race_id=self.athlete.race_id, registration_id=self.athlete.id, since=since
+        )
+        for text in frames:
+            await self.send_frame(text)
 
     async def _require(self) -> bool:
         if self.athlete is None:
@@ -150,7 +169,33 @@ class TrackerConsumer(JsonFrames):
             return
         await posts.post_create(athlete=self.athlete, text=text)
 
-    handlers = {"hello": on_hello, "pos": on_pos, "post": on_post}
+    async def on_sos(self, frame: dict[str, Any]) -> None:
+        """An emergency: to race control at once (``sos.raise_sos``), answered with
+        ``sos_received`` once it is stored and sent."""
+        if not await self._require():
+            return
+        assert self.athlete is not None
+        try:
+            text, lat, lon = sos.clean_sos(frame)
+        except sos.SosError as exc:
+            await self.error("bad_sos", str(exc))
+            return
+        if not self.sos_bucket.take() and self.last_sos_t is not None:
+            # Pressed again within seconds: race control has the call already.
+            await self.send_frame(dumps({"type": "sos_received", "t": self.last_sos_t}))
+            return
+        call = await database_sync_to_async(sos.raise_sos)(
+            registration_id=self.athlete.id,
+            race_id=self.athlete.race_id,
+            text=text,
+            lat=lat,
+            lon=lon,
+        )
+        self.last_sos_t = round(call.t.timestamp(), 3)
+        frame = {"type": "sos_received", "t": self.last_sos_t, "id": call.pk}
+        await self.send_frame(dumps(frame))
+
+    handlers = {"hello": on_hello, "pos": on_pos, "post": on_post, "sos": on_sos}
 
     # --- from the race's hub -------------------------------------------------------
     def hub_synced(self, race_hub: RaceHub) -> None:
@@ -160,7 +205,7 @@ class TrackerConsumer(JsonFrames):
         """The athlete's standing, every TRACKING_STATE_SECONDS and when its status changes.
 
         Every athlete changes every tick: the state is decoded only when it is sent, and a
-        new status is seen in the field entry, whose last item is the status."""
+        new status is seen in the field entry, whose fifth item is the status."""
         assert self.athlete is not None
         athlete = self.athlete.id
         encoded = tick.states.get(athlete)
@@ -170,15 +215,31 @@ class TrackerConsumer(JsonFrames):
             return
         now = self.clock.monotonic()
         entry = tick.field_changes.get(athlete)
-        new_status = entry is not None and not entry.endswith(f'"{self.standing_status}"]')
+        # The status is the entry's fifth item (PROTOCOL.md §3; more are appended after it).
+        new_status = (
+            entry is not None and entry.split(",", 5)[4].rstrip("]") != f'"{self.standing_status}"'
+        )
         if now < self.standing_due and not new_status:
             return
         state = loads(self.standing)
         frame = {"type": "state", "distance": state["distance"], "progress": state["progress"]}
-        frame |= {key: state[key] for key in ("rank", "eta", "status") if key in state}
+        frame |= {key: state[key] for key in STATE_FIELDS if state.get(key) is not None}
         race_hub.post(self.outlet, dumps(frame))
         self.standing, self.standing_status = None, state["status"]
         self.standing_due = now + settings.TRACKING_STATE_SECONDS
+
+    def hub_message(self, message: dict[str, Any], race_hub: RaceHub) -> None:
+        """Race control's message (``race_messages``): to this athlete, or to all."""
+        if self.athlete is None:
+            return
+        to = message.get("registration")
+        if to is not None and to != self.athlete.id:
+            return
+        text = message.get("frame")
+        if not isinstance(text, str):  # sent to the group by hand: PROTOCOL.md's fields
+            fields = {key: message.get(key) for key in ("from", "text", "t")}
+            text = dumps({"type": "message", **fields, "to": "all" if to is None else "you"})
+        race_hub.post(self.outlet, text)
 
     def hub_post(self, encoded: str, race_hub: RaceHub) -> None:
         """Spectators' business: an athlete's phone does not show the race's posts."""
