@@ -2,6 +2,9 @@
 over an organizer's 10Ks, and the live demo race starting each run with no results (the
 stage race is ``results.demo_stages``').
 
+The recurring events get their earlier editions first (``results.demo_editions``), timed
+like the rest, and the demo athlete her entries in them.
+
 A past race is timed the way an organizer times one: a RACE RESULT passings file per
 timing point (``results.demo_passings`` writes what a decoder there would have), each
 imported through the admin's own two steps (``import_stage``, then ``import_confirm``),
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Exists, OuterRef
@@ -25,6 +28,7 @@ from django.utils import timezone
 from events.demo.catalog import DEMO_ORGANIZERS
 from events.demo.live import LIVE_EVENT_SLUG
 from events.models import Membership, Organizer, Race, Registration
+from results.demo_editions import demo_athlete, demo_editions
 from results.demo_passings import race_field, raceresult_file
 from results.models import (
     Result,
@@ -57,6 +61,7 @@ class TimingDemo:
     timed: list[Race]  # races timed and published by this run
     forgotten: int  # races starting over whose results went
     series: Series | None
+    entries: list[Registration] = field(default_factory=list)  # added (earlier editions)
 
 
 def demo_seed(*, restarted: Sequence[Race], now: dt.datetime | None = None) -> TimingDemo:
@@ -64,6 +69,7 @@ def demo_seed(*, restarted: Sequence[Race], now: dt.datetime | None = None) -> T
     forget the results of the races starting over."""
     now = now or timezone.now()
     results_forget_races(races=restarted)
+    entries_added = demo_editions()
     timed: list[Race] = []
     budget = MAX_ENTRIES
     for race in past_demo_races(now=now):
@@ -73,7 +79,9 @@ def demo_seed(*, restarted: Sequence[Race], now: dt.datetime | None = None) -> T
         budget -= len(entries)
         race_time(race=race, entries=entries, by=_owner(race.event.organizer))
         timed.append(race)
-    return TimingDemo(timed=timed, forgotten=len(restarted), series=demo_series())
+    series = demo_series()
+    demo_athlete()
+    return TimingDemo(timed=timed, forgotten=len(restarted), series=series, entries=entries_added)
 
 
 def results_forget_races(*, races: Sequence[Race]) -> None:
@@ -188,7 +196,8 @@ def demo_series() -> Series | None:
         },
     )  # fmt: skip
     races = Race.objects.filter(event__organizer=organizer, distance_m=SERIES_DISTANCE_M)
-    races = races.exclude(event__slug=LIVE_EVENT_SLUG)
+    # This season's: not the live race, nor an earlier edition of a recurring event.
+    races = races.exclude(event__slug=LIVE_EVENT_SLUG).filter(event__next_editions__isnull=True)
     SeriesRace.objects.bulk_create(
         [SeriesRace(series=series, race=race) for race in races], ignore_conflicts=True
     )

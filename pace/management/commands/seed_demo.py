@@ -28,6 +28,7 @@ class Command(BaseCommand):
             payments_demo.demo_seed(entries=core.entries)
             tracking_demo.demo_seed(restarted=core.restarted)
             timing = timing_demo.demo_seed(restarted=core.restarted)
+            payments_demo.demo_seed(entries=timing.entries)  # earlier editions' entries
             # The stage race's riders enter every stage: free entries, settled like the core's.
             payments_demo.demo_seed(entries=stages_demo.demo_seed())
         self.stdout.write(f"Demo data ready ({core.created_events} new events).")
