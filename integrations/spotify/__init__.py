@@ -1,0 +1,1 @@
+"""Spotify: the athlete's recently played tracks, polled, lined up with their workouts."""
