@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from integrations.models.activities import Activity, ActivitySource, ActivityStream
 from integrations.models.connections import Connection, ConnectionStatus, Provider
+from integrations.models.music import Play, PlaySource
 from integrations.models.strava import (
     JobKind,
     JobPriority,
@@ -22,6 +23,8 @@ __all__ = [
     "ConnectionStatus",
     "JobKind",
     "JobPriority",
+    "Play",
+    "PlaySource",
     "Provider",
     "StravaJob",
     "StravaSubscription",
