@@ -74,13 +74,15 @@ test-services: install
 	else echo "== DATABASE_URL/REDIS_URL not set: PostgreSQL/Redis pass skipped"; fi
 
 ## make bench: benchmarks (PostgreSQL and Redis on 127.0.0.1); tables printed, JSON in bench/results/.
-## BENCH=http or BENCH=live runs one of them; BENCH_LIVE_ARGS="--athletes 1000 --spectators 2000" sizes the live one.
-BENCH ?= http live results
+## BENCH=http, live, results or pages runs one of them; BENCH_LIVE_ARGS="--athletes 1000 --spectators 2000" sizes the live one.
+BENCH ?= http live results pages
 BENCH_LIVE_ARGS ?=
+BENCH_PAGES_ARGS ?=
 bench: install
 	$(if $(filter http,$(BENCH)),$(PY) -m bench.http)
 	$(if $(filter live,$(BENCH)),$(PY) -m bench.live $(BENCH_LIVE_ARGS))
 	$(if $(filter results,$(BENCH)),$(PY) -m bench.results)
+	$(if $(filter pages,$(BENCH)),$(PY) -m bench.pages $(BENCH_PAGES_ARGS))
 
 # Production topology (docker-compose.yml), for machines with a Docker engine.
 build:
