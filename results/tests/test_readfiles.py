@@ -79,6 +79,48 @@ class TestChronoTrack:
         assert 3 not in found and 4 not in found  # ack~ping and newlocation are no reads
 
 
+class TestMylaps:
+    def test_it_reads_every_passing_of_a_message_with_its_location(self) -> None:
+        parsed = read("mylaps_passings.txt")
+        assert parsed.layout == "mylaps"
+        by_chip = {r.chip: r for r in parsed.reads}
+        assert set(by_chip) == {"KV86583", "0000041", "DX93845", "AB12346"}
+        # d=260510, t at the venue (09:31 Paris = 07:31 UTC); two passings on line 2.
+        assert by_chip["KV86583"].at == utc(2026, 5, 10, 7, 31, 2, 117000)
+        assert (by_chip["KV86583"].line, by_chip["KV86583"].point) == (2, "Finish")
+        assert (by_chip["0000041"].line, by_chip["0000041"].bib) == (2, "41")  # BibTag's b=
+        assert by_chip["KV86583"].bib == ""
+        # A Store message (passings sent again) reads the same; no d=: the race day.
+        assert (by_chip["DX93845"].point, by_chip["DX93845"].line) == ("5 km", 3)
+        assert by_chip["AB12346"].at == utc(2026, 5, 10, 7, 33, 10, 1000)
+
+    def test_a_bad_passing_is_reported_and_its_message_keeps_the_good_ones(self) -> None:
+        parsed = read("mylaps_passings.txt")
+        found = problems(parsed)
+        assert found[4] == ("passing 1: t", "09:61:00 is not a time of day")
+        assert found[6][0] == "passing 1: chip" and "spreadsheet formula" in found[6][1]
+        assert found[7][0] == "passing 1: d" and "too far from the race day" in found[7][1]
+        assert found[9] == ("id", "the same read as line 2")
+        # Pong, Marker and AckPing carry no passing: skipped, not problems.
+        assert set(found) == {4, 6, 7, 9}
+
+    def test_bare_passings_are_read_at_the_chosen_point(self) -> None:
+        data = b"t=09:00:01.5|c=0000041|ct=UH|d=260510|dv=2\nt=09:00:02|b=7|dv=2\n"
+        parsed = parse(data, layout="auto", venue=VENUE)
+        assert parsed.layout == "mylaps"
+        assert [(r.chip, r.bib, r.point) for r in parsed.reads] == [
+            ("0000041", "", ""),
+            ("", "7", ""),
+        ]
+        assert parsed.reads[0].at == utc(2026, 5, 10, 7, 0, 1, 500000)
+
+    def test_the_same_passing_resent_has_the_same_id(self) -> None:
+        passing = "t=09:31:02.117|c=KV86583|d=260510|dv=4"
+        first = parse(f"Finish@Passing@{passing}@1@$".encode(), layout="mylaps", venue=VENUE)
+        again = parse(f"Finish@Store@{passing}@77@$".encode(), layout="mylaps", venue=VENUE)
+        assert first.reads[0].read_id == again.reads[0].read_id
+
+
 class TestGeneric:
     def test_it_reads_bibs_chips_and_every_time_form(self) -> None:
         parsed = read("generic_semicolon.csv")
@@ -169,7 +211,7 @@ class TestHostileFiles:
         with pytest.raises(ReadFileError):
             parse(b"bib,time\n1,09:00:00\n", layout="excel", venue=VENUE)
 
-    @pytest.mark.parametrize("layout", ["generic", "raceresult", "chronotrack"])
+    @pytest.mark.parametrize("layout", ["generic", "raceresult", "chronotrack", "mylaps"])
     def test_a_100000_line_file_is_read_whole(self, layout: str) -> None:
         """How fast is ``make bench``'s business (bench/results.py: parse only and the whole
         import); here, that a file of that size is read to its last line."""
@@ -177,6 +219,7 @@ class TestHostileFiles:
             "generic": "{i},09:{m:02d}:{s:02d}.{ms:03d},Finish",
             "raceresult": "{i};{i};0000-00-00;09:{m:02d}:{s:02d}.{ms:03d};0;12;27;;0;1;1;0;B;1",
             "chronotrack": "CT01_33~{i}~Finish~{i}~09:{m:02d}:{s:02d}.{ms:03d}~0~0F2A38~1",
+            "mylaps": "Finish@Passing@t=09:{m:02d}:{s:02d}.{ms:03d}|c={i}|ct=CX|dv=1@{i}@$",
         }[layout]
         rows = (line.format(i=i, m=i // 60 % 60, s=i % 60, ms=i % 1000) for i in range(100_000))
         header = "bib,time,point\n" if layout == "generic" else ""
@@ -194,6 +237,7 @@ lines = st.lists(
                 "chip;time",
                 "CT01_33~1~F~1~09:00:00~0~A~1",
                 "1;2;0000-00-00;9:00:00;0;1;1",
+                "Finish@Passing@t=09:00:00.001|c=A1|d=260510@1@$",
             ]
         ),
         st.builds(

@@ -130,6 +130,30 @@ def test_a_decoder_file_without_points_takes_the_chosen_one(
     )
 
 
+def test_a_mylaps_file_is_imported_at_its_locations_with_the_chip_file(
+    client: Client, alice: Any, timed: Timed
+) -> None:
+    ChipMapping.objects.create(event=timed.race.event, chip="KV86583", bib="102")
+    day = timed.day.replace("-", "")[2:]
+    data = (
+        "Finish@Pong@$\r\n"
+        f"Finish@Passing@t=09:41:02.117|c=KV86583|ct=CX|d={day}|dv=4"
+        f"@t=09:41:03.904|c=0000041|ct=UH|d={day}|dv=4|b=101@12@$\r\n"
+        f"Halfway@Passing@t=09:20:00.000|c=KV86583|d={day}|dv=1@3@$\r\n"
+    ).encode()
+    client.force_login(alice)
+    preview_url = upload(client, timed, data)["Location"]
+    page = client.get(preview_url).content.decode()
+    assert "<strong>2</strong> valid reads" in page
+    assert "no timing point named &#x27;Halfway&#x27; in this race" in page
+    client.post(preview_url)
+    reads = {r.chip: r for r in TimingRead.objects.filter(race=timed.race)}
+    assert reads["KV86583"].registration == timed.ben  # by the chip file
+    assert (reads["0000041"].bib, reads["0000041"].registration) == ("101", timed.anna)
+    assert {r.point for r in reads.values()} == {timed.points["Finish"]}
+    assert reads["KV86583"].time.isoformat() == f"{timed.day}T09:41:02.117000+00:00"
+
+
 def test_a_file_that_cannot_be_read_is_refused_with_its_reason(
     client: Client, alice: Any, timed: Timed
 ) -> None:
