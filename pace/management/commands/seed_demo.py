@@ -16,6 +16,7 @@ from events import demo as events_demo
 from payments import demo as payments_demo
 from results import demo_stages as stages_demo
 from results import demo_timing as timing_demo
+from results.demo_editions import DEMO_ATHLETE
 from tracking.sim import demo as tracking_demo
 
 
@@ -37,3 +38,4 @@ class Command(BaseCommand):
         self.stdout.write(f"Logins (password {events_demo.DEMO_PASSWORD}):")
         for email, role in core.logins:
             self.stdout.write(f"  {email:<22} {role}")
+        self.stdout.write(f"  {DEMO_ATHLETE:<22} an athlete with results (My results)")
