@@ -10,6 +10,9 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         from integrations import checks  # noqa: F401  (registers the system checks)
         from integrations.strava import oauth
+        from integrations.strava.backfill import strava_refresher
+        from integrations.tokens import register_refresher
 
         oauth.configure_allauth_adapter()
         oauth.connect_signals()
+        register_refresher("strava", strava_refresher)

@@ -1,3 +1,38 @@
 """Celery tasks of integrations: thin, idempotent, taking ids."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
+
+from integrations.strava import backfill, webhooks
+from pace.lib.clock import SYSTEM
+
+# A deferral longer than this is left to the beat (every minute): Redis redelivers tasks
+# whose eta lies beyond the broker's visibility timeout (1 h).
+MAX_ETA_SECONDS = 20 * 60
+
+
+@shared_task(bind=True, ignore_result=True)
+def strava_drain(self: Any) -> None:
+    """Make queued Strava calls while the shared quota allows, then hand over."""
+    result = backfill.drain(max_calls=settings.STRAVA_DRAIN_BATCH)
+    if self.request.is_eager:
+        return  # in-process: the embedded beat comes back every minute
+    if result.deferred_until is not None:
+        wait = result.deferred_until - SYSTEM.time()
+        # One scheduled drain per reset time, however many workers were turned away.
+        if wait <= MAX_ETA_SECONDS and cache.add(
+            f"strava:drain-at:{int(result.deferred_until)}", 1, timeout=int(wait) + 120
+        ):
+            strava_drain.apply_async(countdown=max(0.0, wait) + 1)
+    elif result.more:
+        strava_drain.apply_async()
+
+
+@shared_task(ignore_result=True)
+def strava_webhook_event(event: dict[str, Any]) -> None:
+    webhooks.handle_event(event)

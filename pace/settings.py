@@ -103,6 +103,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Gzips HTML for browsers that take it, public pages once per process (see the module);
+    # after WhiteNoise, whose static files are compressed by collectstatic.
+    "pace.lib.compression.PublicGZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -340,6 +343,12 @@ RATE_LIMITS: dict[str, str | None] = {
         "kudos.cookieless.ip": "120/m",
         # Mid-race posts of one athlete: typed while running, a few an hour.
         "post.athlete": "10/10m",
+        # Strava's webhook deliveries, from Strava's few addresses: every connected
+        # athlete's uploads and edits. Generous; it only stops a flood from elsewhere.
+        "strava.webhook.ip": "1200/m",
+        # The tracker page asking whether a tracker app's first fix arrived (every 5 s
+        # while its setup is open), from one IP: a club's phones on one Wi-Fi.
+        "tracker.device.ip": "600/m",
         # /osmand/ fixes of one device id. Traccar Client and OsmAnd send one request a
         # fix and, back in coverage, their stored fixes one request at a time, each
         # waiting for its answer, which waits for the group commit (0.1 s): at most
@@ -367,6 +376,15 @@ RATE_LIMITS: dict[str, str | None] = {
         # decoder retries every few seconds; guessing a token (256 random bits) is hopeless
         # anyway, this only keeps the lookups cheap. Past it, 429 without a query.
         "timing.push.badtoken.ip": "30/m",
+        # Family links one entry makes: a link for each of a few relatives, and again
+        # for the next race day; ten working at once at most (tracking.familylinks).
+        "family.create.entry": "10/h",
+        # Family links made from one IP, all entries together: a club secretary making
+        # them for a few dozen members' families from the club house.
+        "family.create.ip": "60/h",
+        # /f/TOKEN/ answers "not working" to one IP: a family opening an expired link a
+        # few times, not a walk through guessed tokens (192 random bits anyway).
+        "family.badtoken.ip": "30/m",
     }.items()
 }
 
@@ -516,6 +534,47 @@ if STRAVA_ENABLED:
         # One comma-separated string, as Strava wants it.
         "SCOPE": ["read,activity:read_all"],
     }
+
+# Spotify (music over workouts): on when both are set (developer.spotify.com dashboard),
+# off otherwise. Connected through allauth's provider with PKCE; polled every
+# MUSIC_POLL_MINUTES with the `after` cursor (Spotify returns at most 50 plays a call).
+SPOTIFY_CLIENT_ID = env.str("SPOTIFY_CLIENT_ID", default="")
+SPOTIFY_CLIENT_SECRET = env.str("SPOTIFY_CLIENT_SECRET", default="")
+SPOTIFY_ENABLED = bool(SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET)
+if bool(SPOTIFY_CLIENT_ID) != bool(SPOTIFY_CLIENT_SECRET):
+    raise ImproperlyConfigured("SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET go together")
+SPOTIFY_API_URL = env.str("SPOTIFY_API_URL", default="https://api.spotify.com").rstrip("/")
+SPOTIFY_ACCOUNTS_URL = env.str(
+    "SPOTIFY_ACCOUNTS_URL", default="https://accounts.spotify.com"
+).rstrip("/")
+if SPOTIFY_ENABLED:
+    INSTALLED_APPS.append("allauth.socialaccount.providers.spotify")
+    SOCIALACCOUNT_PROVIDERS["spotify"] = {
+        "APPS": [{"client_id": SPOTIFY_CLIENT_ID, "secret": SPOTIFY_CLIENT_SECRET}],
+        "SCOPE": ["user-read-recently-played"],
+        "OAUTH_PKCE_ENABLED": True,
+    }
+# Last.fm: an API key (last.fm/api/account/create) switches on connecting by username.
+LASTFM_API_KEY = env.str("LASTFM_API_KEY", default="")
+LASTFM_ENABLED = bool(LASTFM_API_KEY)
+LASTFM_API_URL = env.str("LASTFM_API_URL", default="https://ws.audioscrobbler.com/2.0/")
+MUSIC_POLL_MINUTES = env.int("MUSIC_POLL_MINUTES", default=30)
+# "The tracks you run fastest to" counts a track once it covered this many metres in all.
+MUSIC_FASTEST_MIN_METRES = env.int("MUSIC_FASTEST_MIN_METRES", default=1000)
+# Uploaded activity files (GPX, TCX, FIT): larger ones are refused with a form error.
+ACTIVITY_UPLOAD_MAX_BYTES = env.int("ACTIVITY_UPLOAD_MAX_BYTES", default=25 * 1024 * 1024)
+# Raw activity streams are kept this many days, then downsampled to one sample per
+# INTEGRATIONS_DOWNSAMPLE_SECONDS by a scheduled task (the map and the music table stay).
+INTEGRATIONS_RAW_STREAM_DAYS = env.int("INTEGRATIONS_RAW_STREAM_DAYS", default=92)
+INTEGRATIONS_DOWNSAMPLE_SECONDS = env.int("INTEGRATIONS_DOWNSAMPLE_SECONDS", default=10)
+CELERY_BEAT_SCHEDULE["poll-music"] = {
+    "task": "integrations.tasks_music.poll_music",
+    "schedule": 60.0 * MUSIC_POLL_MINUTES,
+}
+CELERY_BEAT_SCHEDULE["downsample-old-streams"] = {
+    "task": "integrations.tasks_music.downsample_old_streams",
+    "schedule": 3600.0,
+}
 
 LOGGING = {
     "version": 1,

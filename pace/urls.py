@@ -42,6 +42,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
+    path("", include("integrations.urls")),
     path("", include("payments.urls")),
     path("", include("tracking.urls")),
     path("", include("results.urls")),
