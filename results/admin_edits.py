@@ -169,7 +169,7 @@ class ResultEditsMixin:
         may_edit = has_role_for(request.user, result, self.publish_roles)
         reads = TimingRead.objects.filter(
             race=race, registration_id=result.registration_id
-        ).select_related("point")
+        ).select_related("point", "token")
         read_rows = []
         for read in reads.order_by("time", "pk"):
             shown = venue_clock(read.time, zone, date=True)
@@ -223,7 +223,9 @@ def _read_time(result: Result, typed: str) -> dt.datetime:
 def audit_rows(changes: Any, zone: Any) -> list[dict[str, Any]]:
     """ResultChange rows as the audit trail shows them, newest first."""
     rows = []
-    query = changes.select_related("changed_by", "result__registration", "read__point")
+    query = changes.select_related(
+        "changed_by", "result__registration", "read__point", "read__token"
+    )
     for change in query.order_by("-changed_at", "-pk"):
         entry = change.result.registration if change.result else None
         what = change.field
@@ -232,7 +234,7 @@ def audit_rows(changes: Any, zone: Any) -> list[dict[str, Any]]:
         rows.append(
             {
                 "when": venue_clock(change.changed_at, zone, date=True),
-                "who": change.changed_by or "",
+                "who": change.changed_by or _sender(change.read),
                 "athlete": f"{entry.first_name} {entry.last_name} ({entry.bib})" if entry else "",
                 "what": what,
                 "before": _shown(change.before),
@@ -241,6 +243,13 @@ def audit_rows(changes: Any, zone: Any) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _sender(read: TimingRead | None) -> str:
+    """Who sent a read that no user entered: the timing token that pushed it."""
+    if read is None or read.token is None:
+        return ""
+    return f"timing token “{read.token.name}” ({read.token.hint}…)"
 
 
 def _shown(value: Any) -> str:

@@ -136,7 +136,9 @@ class RaceTimingAdmin(OrganizerScopedAdmin):
             raise PermissionDenied
         ensure_timing_points(race=race)
         context = self._context(request, race, f"Timing: {race}")
-        reads = TimingRead.objects.filter(race=race).select_related("point", "registration")
+        reads = TimingRead.objects.filter(race=race).select_related(
+            "point", "registration", "token"
+        )
         zone = race.event.local_tz
         context["reads"] = [
             (read, venue_clock(read.time, zone, date=True))

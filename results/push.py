@@ -117,7 +117,7 @@ def push_reads(*, token: TimingToken, body: Any) -> PushAnswer:
         except LineError as exc:
             entry.update(status="rejected", field=exc.column, reason=exc.reason)
         results.append(entry)
-    outcome = reads_store(race=race, source=SOURCE, reads=valid, actor=None)
+    outcome = reads_store(race=race, source=SOURCE, reads=valid, token=token)
     for entry in results:
         if "status" not in entry:
             duplicate = entry["id"] in outcome.duplicates

@@ -98,7 +98,9 @@ def already_stored(*, race: Race, source: str, read_ids: Iterable[str]) -> set[s
 Row = dict[str, Any]  # a read's columns by attribute name, before it is stored
 
 
-def _rows(*, race: Race, source: str, reads: list[NewRead], actor: Any) -> list[Row]:
+def _rows(
+    *, race: Race, source: str, reads: list[NewRead], actor: Any, token_id: int | None = None
+) -> list[Row]:
     mapped = chip_bibs(race=race, chips=(r.chip for r in reads if not r.bib))
     bibs = [r.bib or mapped.get(r.chip, r.chip) for r in reads]
     entries = entries_by_bib(race=race, bibs=bibs)
@@ -118,15 +120,17 @@ def _rows(*, race: Race, source: str, reads: list[NewRead], actor: Any) -> list[
                 "source": source,
                 "source_read_id": read.read_id,
                 "created_by_id": user_id,
+                "token_id": token_id,
             }
         )
     return rows
 
 
 def reads_store(
-    *, race: Race, source: str, reads: list[NewRead], actor: Any = None
+    *, race: Race, source: str, reads: list[NewRead], actor: Any = None, token: Any = None
 ) -> StoreOutcome:
-    """Store ``reads`` of one source in ``race``; those already stored are duplicates."""
+    """Store ``reads`` of one source in ``race``; those already stored are duplicates.
+    ``actor``: the user who sent them, or ``token``: the timing token that pushed them."""
     outcome = StoreOutcome()
     # Every read gets an id (one the sender did not give is new each time): the rows
     # stored are found again by them, as ``bulk_create`` returns no ids everywhere.
@@ -141,7 +145,8 @@ def reads_store(
                 continue
             seen.add(read.read_id)
             fresh.append(read)
-        rows = _rows(race=race, source=source, reads=fresh, actor=actor)
+        token_id = getattr(token, "pk", None)
+        rows = _rows(race=race, source=source, reads=fresh, actor=actor, token_id=token_id)
         outcome.unmatched = sum(1 for row in rows if row["registration_id"] is None)
         if len(rows) <= LIVE_BATCH:
             # A read stored by a concurrent request since the duplicates' check is skipped.

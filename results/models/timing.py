@@ -173,6 +173,10 @@ class TimingRead(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # A pushed read's sender (no user sends those): the audit trail names the token.
+    token = models.ForeignKey(
+        "results.TimingToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     ignored = models.BooleanField(default=False)
     ignore_reason = models.CharField(max_length=200, blank=True)

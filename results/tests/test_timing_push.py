@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -12,8 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events.tests.factories import make_event, make_race
-from results.models import Result, TimingRead, TimingToken
+from results.admin_edits import audit_rows
+from results.models import Result, ResultChange, ResultsPublication, TimingRead, TimingToken
 from results.models.tokens import token_digest
+from results.publishing import results_publish
 from results.tests.factories import make_read
 from results.tests.timing_fixtures import Timed, make_timed
 from results.timing_tokens import timing_token_create, timing_token_revoke
@@ -74,6 +77,25 @@ def test_a_pushed_finish_moves_the_athletes_result(
     push(client, secret, {"reads": [a_read(timed, "r1")]})
     result = Result.objects.get(registration=timed.anna)
     assert (result.status, result.time_ms) == (Result.Status.FINISHED, 41 * 60_000 + 2_250)
+
+
+def test_a_pushed_read_names_its_token_as_its_author_in_the_audit_trail(
+    client: Client, timed: Timed, secret: str, alice: Any
+) -> None:
+    make_read(timed.points["Start"], timed.anna, 0)
+    results_publish(race_id=timed.race.pk, by=alice)  # official: every change is audited
+    push(client, secret, {"reads": [a_read(timed, "r1")]})
+    token = TimingToken.objects.get(race=timed.race)
+    read = TimingRead.objects.get(source_read_id="r1")
+    assert (read.token, read.created_by) == (token, None)
+    rows = audit_rows(ResultChange.objects.filter(race=timed.race, read=read), dt.UTC)
+    assert rows and {row["who"] for row in rows} == {
+        f"timing token “Finish decoder” ({token.hint}…)"
+    }
+    client.force_login(alice)
+    publication = ResultsPublication.objects.get(race=timed.race)
+    page = client.get(f"/admin/results/resultspublication/{publication.pk}/change/")
+    assert "timing token “Finish decoder”" in page.content.decode()
 
 
 def test_the_same_read_id_again_is_a_duplicate_not_a_new_read(
