@@ -21,7 +21,17 @@ GAP_BUCKET_M = 100.0
 MAX_SPEED_MS = 40.0  # faster than any athlete: a jump further than this is GPS noise
 SPEED_TAU_S = 20.0  # smoothing time constant of the speed
 MOVING_M = 5.0  # moving less than this is standing still
-COMPACT_ENTRY_BYTES = 40  # about the size of one [id, lat, lon, distance, status] entry
+# A split passed between two fixes both further than this from it: no fix shows the
+# athlete there (a shortcut, or a long gap in the signal): race control checks.
+MISSED_M = 200.0
+# About the size of one ``[id, lat, lon, distance, status, rank, pace, gap, finish, flags]``
+# entry of a field frame with its comma (measured: tests/test_field_budget.py).
+COMPACT_ENTRY_BYTES = 64
+# What a default viewer's focus (the leaders' states, every tick they move) and the
+# frames around it take of the viewer's budget; the field gets the rest.
+FOCUS_BYTES_PER_S = 2500
+MAX_DEFAULT_FIELD_INTERVAL = 180  # a viewer may ask for 1-60 s; the race's default may be longer
+OFF_COURSE = 1  # flags: further from the course than the race's threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +81,8 @@ class Athlete:
     split_eta: float | None = None
     key: tuple[object, ...] = ()
     compact_key: tuple[object, ...] = ()
+    withdrawn: bool = False  # race control marked the athlete DNF (tracking.control)
+    missed: list[str] = field(default_factory=list)  # splits passed with no fix near them
 
 
 @dataclass(slots=True)
@@ -86,8 +98,11 @@ class TickOutput:
 
 
 def default_field_interval(athletes: int, budget_bytes_per_s: int) -> int:
-    """Seconds between field frames that keep the whole field within a viewer's budget."""
-    return max(1, min(60, math.ceil(athletes * COMPACT_ENTRY_BYTES / max(1, budget_bytes_per_s))))
+    """Seconds between field frames that keep a viewer's whole traffic (its focus's ticks
+    and the whole field) within its budget."""
+    field_budget = max(1, budget_bytes_per_s - FOCUS_BYTES_PER_S)
+    seconds = math.ceil(athletes * COMPACT_ENTRY_BYTES / field_budget)
+    return max(1, min(MAX_DEFAULT_FIELD_INTERVAL, seconds))
 
 
 @dataclass
@@ -103,6 +118,7 @@ class RaceEngine:
     lost_after: float = 60.0
     stopped_after: float = 120.0
     field_budget: int = 5000
+    off_course_after: float = 150.0  # metres from the course: shown to spectators as off course
     seq: int = 0
     pending: dict[int, list[Fix]] = field(default_factory=lambda: defaultdict(list))
     first_at: dict[int, float] = field(default_factory=dict)
@@ -210,6 +226,8 @@ class RaceEngine:
             if d1 < split.distance:
                 break
             self.split_counts[athlete.next_split] += 1
+            if split.distance - d0 > MISSED_M and d1 - split.distance > MISSED_M:
+                athlete.missed.append(split.name)
             rank = self.split_counts[athlete.next_split]
             crossings.append(
                 Crossing(athlete.id, split.name, split.distance, at(split.distance), rank)
@@ -230,6 +248,8 @@ class RaceEngine:
     def _status(self, athlete: Athlete, now: float) -> str:
         if athlete.finish_time is not None:
             return "finished"
+        if athlete.withdrawn:
+            return "dnf"
         if athlete.t is None or now < self.start:
             return "not_started"
         if self.time_limit is not None and now > self.start + self.time_limit:
@@ -303,6 +323,9 @@ class RaceEngine:
             "status": athlete.status,
             "off_course": round(athlete.off_course),
         }
+        flags = self.flags(athlete)
+        if flags:
+            out["flags"] = flags
         if athlete.category:
             out["category"] = athlete.category
         if athlete.hr is not None:
@@ -326,14 +349,36 @@ class RaceEngine:
             }
         return out
 
+    def flags(self, athlete: Athlete) -> int:
+        """What spectators are told beside the status: ``OFF_COURSE`` while an athlete
+        racing or stopped is further from the course than the race's threshold."""
+        off = athlete.status in ("racing", "stopped") and athlete.off_course > self.off_course_after
+        return OFF_COURSE if off else 0
+
     def compact(self, athlete: Athlete) -> list[object]:
-        """``[id, lat, lon, distance, status]``: an athlete in a field frame."""
+        """``[id, lat, lon, distance, status, rank, pace, gap, finish, flags]``: an athlete
+        in a field frame. The first five are PROTOCOL.md's; the others are appended
+        (docs/live-tracking.md, "Protocol additions"): pace in s/km, gap in s behind the
+        leader, finish in s after the start (the finish time once finished, else the
+        projected one), flags (1: off course)."""
+        moving = athlete.speed >= 0.3 and athlete.status in ("racing", "stopped")
+        if athlete.finish_time is not None:
+            finish: int | None = round(athlete.finish_time - self.start)
+        elif athlete.eta is not None:
+            finish = round(athlete.eta - self.start)
+        else:
+            finish = None
         return [
             athlete.id,
             None if athlete.lat is None else round(athlete.lat, 5),
             None if athlete.lon is None else round(athlete.lon, 5),
             round(athlete.distance),
             athlete.status,
+            athlete.rank,
+            round(1000 / athlete.speed) if moving else None,
+            round(athlete.gap) if athlete.gap is not None and athlete.rank is not None else None,
+            finish,
+            self.flags(athlete),
         ]
 
 

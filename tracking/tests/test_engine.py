@@ -86,8 +86,13 @@ def test_it_ignores_late_fixes_and_jumps_no_athlete_could_make(engine):
 
 
 def test_it_encodes_only_athletes_that_changed():
-    assert default_field_interval(100, 5000) == 1
-    assert default_field_interval(5000, 5000) == 40
+    # The whole field within what a viewer's focus leaves of its 5 KB/s
+    # (tests/test_field_budget.py measures the frames).
+    assert default_field_interval(30, 5000) == 1
+    assert default_field_interval(60, 5000) == 2
+    assert default_field_interval(1000, 5000) == 26
+    assert default_field_interval(5000, 5000) == 128
+    assert default_field_interval(20_000, 5000) == 180  # the longest default
 
 
 def test_it_sends_nothing_for_an_unchanged_tick(engine):
@@ -114,3 +119,29 @@ def test_fixes_applied_between_ticks_give_the_tick_the_same_standings_and_splits
     assert apart.crossings == together.crossings
     assert [(c.athlete, c.point) for c in together.crossings] == [(1, "5 km")]
     assert ahead.tick(START + 901).crossings == []  # reported once
+
+
+def test_a_compact_entry_appends_rank_pace_gap_finish_and_the_off_course_flag(engine):
+    engine.off_course_after = 150
+    engine.add_fixes([fix(engine, 1, 0, 1), fix(engine, 2, 0, 1)])
+    engine.tick(START + 1)
+    lon, lat = point_at_distance(LINE, CUM, 1000 * CUM[-1] / 10_000)
+    far = Fix(2, START + 330, lat, lon - 0.006)  # about 450 m off the line
+    engine.add_fixes([fix(engine, 1, 1000, 300), far])
+    engine.tick(START + 331)
+    leader, lost = engine.athletes[1], engine.athletes[2]
+    entry = engine.compact(leader)
+    # PROTOCOL.md's five first, as old clients read them.
+    assert entry[:5] == [1, round(leader.lat, 5), round(leader.lon, 5), 1000, "racing"]
+    rank, pace, gap, finish, flags = entry[5:]
+    assert (rank, gap, flags) == (1, 0, 0)
+    assert pace == round(1000 / leader.speed)
+    assert finish == pytest.approx(3000, rel=0.05)  # projected, in s after the start
+    assert lost.status == "racing" and lost.off_course > 300
+    assert engine.compact(lost)[9] == 1 and engine.state(lost)["flags"] == 1
+    assert "flags" not in engine.state(leader)
+    engine.add_fixes([fix(engine, 1, 9_990, 3000)])
+    engine.tick(START + 3001)
+    finished = engine.compact(leader)
+    assert finished[4] == "finished" and finished[8] == round(leader.finish_time - START)
+    assert finished[6] is None  # no pace once finished

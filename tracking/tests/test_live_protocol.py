@@ -141,8 +141,14 @@ def test_it_sends_field_frames_at_the_viewers_interval(race, course):
     frames = run(scenario)
     fields = [f for f in frames if f["type"] == "field"]
     assert [f["seq"] for f in fields] == [4, 7]
-    # Every athlete that moved since the last field frame, once, in its latest state.
-    assert sorted(e[0] for e in fields[1]["field"]) == sorted(ids[4:7])  # seq 5, 6, 7
+    # Every athlete that moved since the last field frame (seq 5, 6, 7), once, in its
+    # latest state; and those whose standing changed with it (passed: a new rank).
+    later = {e[0]: e for e in fields[1]["field"]}
+    assert len(later) == len(fields[1]["field"]) and set(ids[4:7]) <= set(later)
+    earlier = {e[0]: e for e in fields[0]["field"]}
+    for athlete in set(later) - set(ids[4:7]):
+        assert later[athlete][5] != earlier[athlete][5]  # its rank
+    assert [later[ids[k]][3] for k in (4, 5, 6)] == [400, 500, 600]
 
 
 def test_it_stores_kudos_tells_the_athlete_and_limits_the_rate(race, course, settings):
