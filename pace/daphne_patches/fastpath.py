@@ -56,6 +56,7 @@ RUN = frozenset(
         "django.middleware.csrf.CsrfViewMiddleware",
         "django.contrib.auth.middleware.AuthenticationMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        "pace.lib.compression.PublicGZipMiddleware",  # compresses a public page once
     }
 )
 # Middleware that leaves a cached page's response as it is. One that answers a path

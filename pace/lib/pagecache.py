@@ -129,6 +129,16 @@ def guarded_entry(
             guard_value)  # fmt: skip
 
 
+def mark_public(response: HttpResponse) -> None:
+    """Say that ``response`` is the page every anonymous visitor gets (no secret in it):
+    ``pace.lib.compression`` compresses such a body once per process."""
+    response.pace_public_page = True  # type: ignore[attr-defined]
+
+
+def is_public(response: object) -> bool:
+    return getattr(response, "pace_public_page", False) is True
+
+
 def hit_response(
     version: Any, entry: Any, request: HttpRequest, guard_value: Any = None
 ) -> HttpResponse | None:
@@ -145,6 +155,7 @@ def hit_response(
         return None
     content, content_type = entry[1], entry[2]
     response = HttpResponse(content, content_type=content_type)
+    mark_public(response)
     max_age = entry[4] if len(entry) > 4 else None
     patch_cache_control(
         response, public=True, max_age=settings.PAGE_CACHE_SECONDS if max_age is None else max_age
@@ -205,6 +216,7 @@ def cached_public_page(
             if not response.streaming:
                 entry = (version, response.content, response["Content-Type"], per_visitor)
                 cache.set(key, entry, settings.PAGE_CACHE_SECONDS)
+                mark_public(response)
             patch_cache_control(response, public=True, max_age=settings.PAGE_CACHE_SECONDS)
         visitor_finish(request, response, per_visitor)
         return response

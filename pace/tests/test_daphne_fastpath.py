@@ -174,6 +174,26 @@ def test_it_gives_each_visitor_what_the_page_gives_visitors_on_a_hit(alpha_event
     assert b"public" in dict(back.headers)[b"Cache-Control"]
 
 
+def test_it_gzips_a_hit_as_django_does_compressing_it_once(alpha_event):
+    """``PublicGZipMiddleware`` on the hits: the same gzipped bytes Django gives (a public
+    page is compressed once per process), which are the page."""
+    import gzip
+
+    race = alpha_event.races.get()
+    live = f"/live/{alpha_event.slug}/{race.slug}/"
+    gz = ((b"accept-encoding", b"gzip, deflate"),)
+    django, fast = _apps()
+    plain = _fetch(django, live)  # a miss: rendered and stored
+    expected = _fetch(django, live, headers=gz)
+    answer = _fetch(fast, live, headers=gz)
+    assert not answer.by_django
+    assert dict(answer.headers)[b"Content-Encoding"] == b"gzip"
+    assert b"Accept-Encoding" in dict(answer.headers)[b"Vary"]
+    assert answer.body == expected.body and len(answer.body) < len(plain.body) / 2
+    assert gzip.decompress(answer.body) == plain.body
+    assert b"Content-Encoding" not in dict(_fetch(fast, live).headers)  # gzip not accepted
+
+
 def test_it_leaves_the_https_redirect_to_django(pages, settings):
     settings.SECURE_SSL_REDIRECT = True
     django, fast = _apps()

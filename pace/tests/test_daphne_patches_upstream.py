@@ -181,6 +181,10 @@ RELIED_ON: dict[str, dict[str, str]] = {
         "django.middleware.clickjacking:XFrameOptionsMiddleware.process_response": (
             "045e5788270860c67495f3749df26a405900ef54018858cf78a013692b61d926"
         ),
+        # pace.lib.compression.PublicGZipMiddleware repeats its compressing half.
+        "django.middleware.gzip:GZipMiddleware.process_response": (
+            "6bd0b6187b78782f5ddd6b9130c734e82618cc83712f316db034e644a9e9909d"
+        ),
     },
     # Relies on Django adapting each middleware to the mode of the one inside it.
     "syncchain": {
