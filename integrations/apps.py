@@ -16,3 +16,7 @@ class IntegrationsConfig(AppConfig):
         oauth.configure_allauth_adapter()
         oauth.connect_signals()
         register_refresher("strava", strava_refresher)
+
+        from integrations import music_setup
+
+        music_setup.ready()  # Spotify, Last.fm, uploads, retention, export and deletion

@@ -341,8 +341,16 @@ RATE_LIMITS: dict[str, str | None] = {
         # a browser on our page, but a script or a bot. A handful of such clients
         # behind one NAT; far below a browser's IP, so dropping the cookie never pays.
         "kudos.cookieless.ip": "120/m",
+        # The live page's athlete panel data from one IP (a JSON read, cached 15 s): a
+        # spectator opens a few athletes a minute; a stadium's NAT, many spectators.
+        "live.athlete.ip": "600/m",
         # Mid-race posts of one athlete: typed while running, a few an hour.
         "post.athlete": "10/10m",
+        # Activity files one athlete uploads: a season's workouts one by one in an
+        # evening is a few dozen; each is parsed, so not thousands.
+        "activity.upload.account": "120/h",
+        # Exports of everything Pace holds about one athlete (a ZIP built on request).
+        "account.export.account": "10/h",
         # Strava's webhook deliveries, from Strava's few addresses: every connected
         # athlete's uploads and edits. Generous; it only stops a flood from elsewhere.
         "strava.webhook.ip": "1200/m",

@@ -1,0 +1,138 @@
+"""Spotify and Last.fm polled into stored plays, through the real clients and tasks
+against the local fake APIs; connecting Last.fm by username; disconnecting."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.urls import reverse
+
+from integrations import music, tasks_music
+from integrations.models import Connection, ConnectionStatus, Play, Provider
+from integrations.tests.music_fixtures import T0, TRACKS, fakes
+from integrations.tokens import TokenSet
+from pace.lib.testing import FakeClock
+from pace.scheduler import run_due
+
+__all__ = ["fakes"]
+pytestmark = pytest.mark.django_db
+
+
+def _spotify(user: Any, *, expires_at: dt.datetime) -> Connection:
+    return music.spotify_connected(
+        user=user,
+        spotify_user_id="sp-dave",
+        display_name="Dave",
+        tokens=TokenSet("access-0", "refresh-1", expires_at),
+        scopes="user-read-recently-played",
+    )
+
+
+def test_it_polls_spotify_after_its_cursor_and_stores_each_play_once(
+    fakes, dave, django_capture_on_commit_callbacks
+) -> None:
+    spotify, _ = fakes
+    spotify.plays = [(TRACKS[i % 4], T0 + dt.timedelta(minutes=5 * i)) for i in range(70)]
+    spotify.access_tokens.add("access-0")
+    with django_capture_on_commit_callbacks(execute=True):
+        connection = _spotify(dave, expires_at=T0 + dt.timedelta(days=3650))
+    # The connect's first poll saw the newest 50 (all Spotify gives without a cursor).
+    assert Play.objects.filter(user=dave).count() == 50
+    spotify.plays += [(TRACKS[0], T0 + dt.timedelta(minutes=5 * i)) for i in range(70, 130)]
+    assert music.poll_connection(connection) == 60  # 50 then 10, after the newest stored
+    assert music.poll_connection(connection) == 0
+    plays = list(Play.objects.filter(user=dave).order_by("played_at"))
+    assert len(plays) == 110 and len({p.played_at for p in plays}) == 110
+    first = plays[0]
+    assert first.source == "spotify" and first.duration_ms == TRACKS[20 % 4].duration_ms
+    assert first.started_at == first.played_at - dt.timedelta(milliseconds=first.duration_ms)
+    cursors = [path for method, path in spotify.requests if "after=" in path]
+    assert cursors and cursors[0].endswith(str(int(plays[49].played_at.timestamp() * 1000)))
+
+
+def test_it_refreshes_an_expired_spotify_token_before_polling(fakes, dave) -> None:
+    spotify, _ = fakes
+    spotify.plays = [(TRACKS[1], T0)]
+    clock = FakeClock(start=T0.timestamp())
+    connection = _spotify(dave, expires_at=T0 - dt.timedelta(minutes=1))
+    assert music.poll_connection(connection, clock=clock) == 1
+    connection.refresh_from_db()
+    assert connection.access_token() == "access-1"
+    assert connection.expires_at > dt.datetime.now(dt.UTC)
+    assert ("POST", "/api/token") in spotify.requests
+
+
+def test_it_marks_a_spotify_connection_broken_when_its_refresh_token_is_revoked(
+    fakes, dave
+) -> None:
+    spotify, _ = fakes
+    spotify.refresh_tokens = set()
+    connection = _spotify(dave, expires_at=T0 - dt.timedelta(minutes=1))
+    clock = FakeClock(start=T0.timestamp())
+    assert music.poll_safely(connection.pk, clock=clock) == 0
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.BROKEN
+    assert "Spotify refused" in connection.broken_reason
+    assert music.connections_to_poll() == []
+
+
+def test_it_polls_lastfm_from_its_newest_scrobble(fakes, dave) -> None:
+    _, lastfm = fakes
+    now = dt.datetime.now(dt.UTC)
+    lastfm.users["dave_runs"] = [
+        (t.name, t.artist, t.album, now - dt.timedelta(days=40) + dt.timedelta(minutes=4 * i))
+        for i, t in enumerate(TRACKS)
+    ] + [
+        (TRACKS[i % 4].name, TRACKS[i % 4].artist, "Run Mix", now - dt.timedelta(minutes=4 * i))
+        for i in range(1, 260)
+    ]
+    connection = Connection.objects.create(
+        user=dave, provider=Provider.LASTFM, external_id="dave_runs"
+    )
+    assert music.poll_connection(connection) == 259  # the last 30 days, over two pages
+    lastfm.users["dave_runs"].append(("Fresh", "New", "", now + dt.timedelta(seconds=30)))
+    assert music.poll_connection(connection) == 1
+    assert lastfm.requests[-1]["from"] == str(int((now - dt.timedelta(minutes=4)).timestamp()) + 1)
+    play = Play.objects.get(user=dave, track="Fresh")
+    assert play.duration_ms is None and play.started_at == play.played_at
+
+
+def test_it_runs_the_poll_every_30_minutes_from_the_beat(fakes, dave) -> None:
+    _, lastfm = fakes
+    lastfm.users["dave_runs"] = [("One", "A", "", dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))]
+    Connection.objects.create(user=dave, provider=Provider.LASTFM, external_id="dave_runs")
+    entry = django_settings.CELERY_BEAT_SCHEDULE["poll-music"]
+    assert entry["schedule"] == 30 * 60 and entry["task"] == tasks_music.poll_music.name
+    assert "poll-music" in run_due({}, now=1e9)  # the embedded beat runs it
+    assert Play.objects.filter(user=dave).count() == 1
+    assert "poll-music" not in run_due({"poll-music": 1e9}, now=1e9 + 29 * 60)
+
+
+def test_it_connects_lastfm_by_username_from_the_connections_page(client, fakes, dave) -> None:
+    _, lastfm = fakes
+    lastfm.users["dave_runs"] = []
+    client.force_login(dave)
+    page = client.get(reverse("integrations:connections"))
+    assert b"Last.fm username" in page.content
+    unknown = client.post(reverse("music:lastfm_connect"), {"username": "nobody"})
+    assert unknown.status_code == 400 and b"Last.fm knows no user of that name" in unknown.content
+    bad = client.post(reverse("music:lastfm_connect"), {"username": "<script>"})
+    assert bad.status_code == 400 and b"letters, digits" in bad.content
+    ok = client.post(reverse("music:lastfm_connect"), {"username": "dave_runs"}, follow=True)
+    assert b"Reading the scrobbles of <strong>dave_runs</strong>" in ok.content
+    assert Connection.objects.get(user=dave, provider="lastfm").external_id == "dave_runs"
+
+
+def test_it_deletes_the_plays_of_a_disconnected_source_only(client, dave) -> None:
+    for source in ("spotify", "lastfm"):
+        Connection.objects.create(user=dave, provider=source, external_id=f"{source}-dave")
+        Play.objects.create(user=dave, source=source, track="T", played_at=T0, started_at=T0)
+    client.force_login(dave)
+    client.post(reverse("music:disconnect", args=["lastfm"]))
+    assert list(Play.objects.filter(user=dave).values_list("source", flat=True)) == ["spotify"]
+    assert list(Connection.objects.filter(user=dave).values_list("provider", flat=True)) == [
+        "spotify"
+    ]

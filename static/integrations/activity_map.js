@@ -1,0 +1,25 @@
+// The activity's route, one line per track in its legend colour (grey where nothing
+// played). Track names stay in the server-rendered legend: the map draws lines only.
+(function () {
+  "use strict";
+  var el = document.getElementById("activity-map");
+  if (!el || !window.L) { return; }
+  var tiles = JSON.parse(document.getElementById("pace-tiles").textContent);
+  var data = JSON.parse(document.getElementById("activity-map-data").textContent);
+  var map = L.map(el, { scrollWheelZoom: false });
+  if (tiles.url) {
+    L.tileLayer(tiles.url, { maxZoom: 18, attribution: tiles.attribution }).addTo(map);
+  }
+  var bounds = null;
+  data.segments.forEach(function (segment) {
+    var line = L.polyline(segment.points, {
+      color: segment.color,
+      weight: segment.track === null ? 4 : 6,
+      opacity: 0.95,
+      className: segment.track === null ? "silence-line" : "track-line track-" + segment.track
+    }).addTo(map);
+    bounds = bounds ? bounds.extend(line.getBounds()) : line.getBounds();
+  });
+  if (bounds) { map.fitBounds(bounds, { padding: [16, 16] }); }
+  el.dataset.ready = "1";
+})();
