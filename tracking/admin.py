@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
-from events.admin_scoping import OrganizerScopedAdmin
+from events.admin_scoping import OrganizerScopedAdmin, OrganizerScopedInline
+from events.models import Race
 from tracking.fanout.posts import posts_set_hidden
 from tracking.ingest.devices import devices_forget_on_commit
 from tracking.ingest.trackers import TrackerError, clean_device_id, trackers_revoke
-from tracking.models import Post, Tracker
+from tracking.models import Position, Post, RaceControl, RaceSafety, Tracker
 
 
 @admin.register(Post)
@@ -62,8 +68,35 @@ class TrackerForm(forms.ModelForm):
 @admin.register(Tracker)
 class TrackerAdmin(OrganizerScopedAdmin):
     form = TrackerForm
-    list_display = ["registration", "device_id", "kudos", "revoked_at"]
+    list_display = ["registration", "device_id", "status", "last_fix", "kudos", "revoked_at"]
     search_fields = ["registration__last_name", "registration__bib", "device_id"]
+    list_select_related = ["registration"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tracker]:
+        last = Position.objects.filter(registration=OuterRef("registration")).order_by("-t")
+        return super().get_queryset(request).annotate(last_fix_at=Subquery(last.values("t")[:1]))
+
+    @admin.display(description="last fix", ordering="last_fix_at")
+    def last_fix(self, obj: Tracker) -> str:
+        at = getattr(obj, "last_fix_at", None)
+        return "-" if at is None else timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description="status")
+    def status(self, obj: Tracker) -> str:
+        """Revoked, no fix yet, live (a fix within the lost-signal time) or silent since."""
+        if obj.revoked_at is not None:
+            return "Revoked"
+        at = getattr(obj, "last_fix_at", None)
+        if at is None:
+            return "No fix yet" if obj.device_id else "No fix yet (no device linked)"
+        silent = timezone.now() - at
+        if silent <= dt.timedelta(seconds=settings.TRACKING_LOST_SIGNAL_SECONDS):
+            return "Live"
+        minutes = int(silent.total_seconds() // 60)
+        if minutes < 120:
+            return f"Silent for {minutes} min"
+        return f"Silent for {minutes // 60} h"
+
     readonly_fields = ["registration", "token", "kudos", "created_at", "revoked_at"]
     fields = ["registration", "device_id", "token", "kudos", "created_at", "revoked_at"]
     actions = ["revoke"]
@@ -80,3 +113,47 @@ class TrackerAdmin(OrganizerScopedAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[Tracker]) -> None:
         count = trackers_revoke(trackers=queryset)
         self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)
+
+
+class RaceSafetyInline(OrganizerScopedInline, admin.StackedInline):
+    model = RaceSafety
+    extra = 1
+    max_num = 1
+    can_delete = False
+    verbose_name = "safety settings"
+
+
+@admin.register(RaceControl)
+class RaceControlAdmin(OrganizerScopedAdmin):
+    """Races, each leading to its race control page; the change page holds the race's
+    safety settings (thresholds of the alerts, contacts e-mailed)."""
+
+    list_display = ["name", "event", "start_time", "open_control", "safety"]
+    list_select_related = ["event", "safety"]
+    search_fields = ["name", "event__name"]
+    ordering = ["-start_time"]
+    fields = ["name", "event", "start_time", "open_control"]
+    readonly_fields = ["name", "event", "start_time", "open_control"]
+    inlines = [RaceSafetyInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Race control")
+    def open_control(self, obj: Race) -> str:
+        url = reverse("tracking:control", args=[obj.event.slug, obj.slug])
+        return format_html('<a href="{}">Open race control</a>', url)
+
+    @admin.display(description="Safety settings")
+    def safety(self, obj: Race) -> str:
+        settings_of = getattr(obj, "safety", None)
+        if settings_of is None:
+            return "Defaults, no contact"
+        contacts = len(settings_of.contact_list())
+        return (
+            f"Off course {settings_of.off_course_m} m, stopped {settings_of.stopped_minutes} min, "
+            f"lost {settings_of.lost_minutes} min, {contacts} contact{'s' if contacts != 1 else ''}"
+        )

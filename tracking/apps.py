@@ -10,8 +10,12 @@ class TrackingConfig(AppConfig):
     def ready(self) -> None:
         from events import race_pages
         from events.signals import registration_transferred
+        from tracking.control.mail import on_alert_raised, on_sos_raised
         from tracking.ingest.trackers import on_registration_transferred
+        from tracking.signals import alert_raised, sos_raised
         from tracking.web.links import live_links
 
         registration_transferred.connect(on_registration_transferred, dispatch_uid="tracking")
         race_pages.register("tracking.live", live_links)
+        alert_raised.connect(on_alert_raised, dispatch_uid="tracking.control.alerts")
+        sos_raised.connect(on_sos_raised, dispatch_uid="tracking.control.sos")

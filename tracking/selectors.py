@@ -14,9 +14,11 @@ from django.utils import timezone
 
 from events.access import EDIT_ROLES, has_role_for
 from events.models import Event, Race, Registration
+from tracking.live.alerts import Thresholds
 from tracking.live.engine import Athlete, Split, default_field_interval
 from tracking.live.projection import CourseLine
 from tracking.live.window import tracking_window
+from tracking.models import RaceSafety, Withdrawal
 
 
 def race_info(race: Race) -> dict[str, Any]:
@@ -28,6 +30,25 @@ def race_info(race: Race) -> dict[str, Any]:
         "course_url": reverse("events:course", args=[race.course_id]) if race.course_id else None,
         "distance": race.distance_m or (race.course.distance_m if race.course else None),
     }
+
+
+def race_thresholds(*, race_id: int) -> tuple[Thresholds, list[str]]:
+    """A race's safety settings for race control's alerts, and its safety contacts."""
+    safety = RaceSafety.objects.filter(race_id=race_id).first()
+    if safety is None:
+        off = float(settings.TRACKING_OFF_COURSE_METRES)
+        return Thresholds(off_course_m=off), []
+    thresholds = Thresholds(
+        off_course_m=float(safety.off_course_m),
+        stopped_s=60.0 * safety.stopped_minutes,
+        lost_s=60.0 * safety.lost_minutes,
+    )
+    return thresholds, safety.contact_list()
+
+
+def withdrawn_ids(*, race_id: int) -> set[int]:
+    """Athletes race control marked DNF (``tracking.models.Withdrawal``)."""
+    return set(Withdrawal.objects.filter(race_id=race_id).values_list("registration_id", flat=True))
 
 
 def race_for_ticker(*, race_id: int) -> tuple[Race, CourseLine | None, list[Split]]:
@@ -58,11 +79,16 @@ def roster(*, race_id: int, known: set[int] | None = None) -> list[Athlete]:
         .only("pk", "bib", "first_name", "last_name", "category__code")
         .order_by("pk")
     )
-    return [
+    out = [
         Athlete(id=r.pk, bib=r.bib, name=r.name, category=r.category.code if r.category else "")
         for r in rows
         if r.pk not in known
     ]
+    if out:
+        withdrawn = withdrawn_ids(race_id=race_id)
+        for athlete in out:
+            athlete.withdrawn = athlete.id in withdrawn
+    return out
 
 
 def live_race_ids(*, now: dt.datetime | None = None) -> list[int]:

@@ -21,18 +21,29 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.cache import cache
 
 from pace.lib.clock import SYSTEM, Clock
+from tracking.live.alerts import MAILED, AlertBook, Thresholds, alerts_cache_key
 from tracking.live.engine import Crossing, RaceEngine, TickOutput
-from tracking.live.groups import race_group
+from tracking.live.groups import control_group, race_group
 from tracking.live.livestore import TickerMemory, live_store
 from tracking.models import SplitCrossing
-from tracking.selectors import live_race_ids, race_for_ticker, race_info, roster
-from tracking.signals import crossings_stored
+from tracking.selectors import (
+    live_race_ids,
+    race_for_ticker,
+    race_info,
+    race_thresholds,
+    roster,
+    withdrawn_ids,
+)
+from tracking.signals import alert_raised, crossings_stored
 
 logger = logging.getLogger(__name__)
 ROSTER_REFRESH_SECONDS = 10.0
 TAKE_FIXES_SECONDS = 0.1  # between ticks, fixes are read and applied this often
+ALERT_DETAIL_SECONDS = 5.0  # alerts' details (minutes lost, metres off) refreshed this often
+ALERTS_CACHE_SECONDS = 6 * 3600
 
 
 def restore(engine: RaceEngine, memory: TickerMemory, *, skip: bool) -> None:
@@ -53,6 +64,7 @@ def restore(engine: RaceEngine, memory: TickerMemory, *, skip: bool) -> None:
         athlete.lat, athlete.lon, athlete.t = state["lat"], state["lon"], state["t"]
         athlete.distance, athlete.speed = state["distance"], state["speed"]
         athlete.hr, athlete.gap = state.get("hr"), state.get("gap")
+        athlete.off_course = state.get("off_course") or 0.0
         athlete.moved_at = athlete.t
         if "finish_time" in state:
             athlete.finish_time = engine.start + state["finish_time"]
@@ -112,6 +124,9 @@ class RaceTicker:
         self.info: dict[str, Any] = {}
         self.cursor = "0"
         self.roster_at = 0.0
+        self.alerts = AlertBook()  # race control's open incidents (tracking.live.alerts)
+        self.thresholds = Thresholds()
+        self.alerts_sent_at: float | None = None
 
     async def load(self) -> None:
         race, line, splits = await database_sync_to_async(race_for_ticker)(race_id=self.race_id)
@@ -132,6 +147,8 @@ class RaceTicker:
         if memory is not None:
             self.cursor = memory.cursor
             restore(self.engine, memory, skip=self.after_unstored)
+        self.thresholds, _ = await database_sync_to_async(race_thresholds)(race_id=self.race_id)
+        self.engine.off_course_after = self.thresholds.off_course_m  # spectators' flag too
         self.roster_at = self.clock.monotonic()
 
     async def _refresh_roster(self) -> None:
@@ -139,6 +156,12 @@ class RaceTicker:
         known = set(self.engine.athletes)
         for athlete in await database_sync_to_async(roster)(race_id=self.race_id, known=known):
             self.engine.athletes[athlete.id] = athlete
+        # Race control's DNFs and safety settings, changed at any time (tracking.control).
+        withdrawn = await database_sync_to_async(withdrawn_ids)(race_id=self.race_id)
+        for athlete in self.engine.athletes.values():
+            athlete.withdrawn = athlete.id in withdrawn
+        self.thresholds, _ = await database_sync_to_async(race_thresholds)(race_id=self.race_id)
+        self.engine.off_course_after = self.thresholds.off_course_m  # spectators' flag too
         self.roster_at = self.clock.monotonic()
 
     async def take_fixes(self) -> None:
@@ -162,6 +185,7 @@ class RaceTicker:
         out = self.engine.tick(now)
         self.unstored = True
         await get_channel_layer().group_send(race_group(self.race_id), tick_message(out))
+        await self.control(now)
         if out.crossings:
             await database_sync_to_async(store_crossings)(
                 race_id=self.race_id, crossings=out.crossings
@@ -178,6 +202,37 @@ class RaceTicker:
             logger.warning("race %s: live state was lost; writing it whole again", self.race_id)
             self.engine.forget_encodings()
         return out
+
+    async def control(self, now: float) -> None:
+        """Race control's alerts after a tick: the whole list to its screens when an
+        incident opened or closed (details every few seconds), new e-mailed ones to
+        ``alert_raised``. All from the engine in memory: no database read."""
+        engine = self.engine
+        assert engine is not None
+        changes = self.alerts.update(
+            engine.athletes.values(), now=now, start=engine.start, thresholds=self.thresholds
+        )
+        last = self.alerts_sent_at
+        stale = self.alerts.detail_changed and (last is None or now - last >= ALERT_DETAIL_SECONDS)
+        if not (changes.any or stale or last is None):
+            return
+        listing = self.alerts.listing(engine.athletes)
+        await cache.aset(alerts_cache_key(self.race_id), listing, ALERTS_CACHE_SECONDS)
+        message = {"type": "control.alerts", "t": round(now, 3), "alerts": listing}
+        await get_channel_layer().group_send(control_group(self.race_id), message)
+        self.alerts_sent_at = now
+        opened = {(a.athlete, a.kind) for a in changes.opened if a.kind in MAILED}
+        if opened:
+            raised = [a for a in listing if (a["athlete"], a["kind"]) in opened]
+            await database_sync_to_async(send_alert_raised)(race_id=self.race_id, alerts=raised)
+
+
+def send_alert_raised(*, race_id: int, alerts: list[dict[str, Any]]) -> None:
+    for receiver, error in alert_raised.send_robust(
+        sender=RaceTicker, race_id=race_id, alerts=alerts
+    ):
+        if isinstance(error, Exception):
+            logger.error("race %s: %r failed on alerts", race_id, receiver, exc_info=error)
 
 
 class TickerRunner:
