@@ -11,9 +11,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
-from events import courses, localtime, payment_providers
+from events import courses, localtime, payment_providers, race_pages
 from events.access import MANAGE_ROLES, is_platform_staff
 from events.admin_entries.shaping import PriceTierInline, RaceQuestionInline
 from events.admin_scoping import CountryListFilter, OrganizerScopedAdmin, OrganizerScopedInline
@@ -201,6 +201,20 @@ class RaceAdmin(OrganizerScopedAdmin):
     autocomplete_fields = ["event", "course"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [RaceCategoryInline, PriceTierInline, RaceQuestionInline]
+    readonly_fields = ["snippets"]
+
+    @admin.display(description="On your own site")
+    def snippets(self, obj: Race) -> str:
+        """What the organizer copies onto their own site (the live widget's iframe)."""
+        found = race_pages.race_snippets(obj) if obj.pk else []
+        if not found:
+            return "Shown once the race is saved."
+        return format_html_join(
+            "",
+            '<p><label>{}<br><textarea readonly rows="3" cols="90" class="race-snippet" '
+            'onfocus="this.select()">{}</textarea></label></p>',
+            found,
+        )
 
     def save_model(self, request: HttpRequest, obj: Race, form: Any, change: bool) -> None:
         """Distance and climb left empty are taken from the course."""

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from events import payment_providers, selectors
+from events import entry_panels, payment_providers, selectors
 from events.entry_changes import registration_cancel, registration_transfer
 from events.entry_forms import EntryForm, TransferForm, WaitlistForm, teammate_formset
 from events.models import Race, Registration
@@ -172,6 +172,7 @@ def entry_detail(request: HttpRequest, token: str) -> HttpResponse:
         "members": registration.team.members.all() if registration.team is not None else [],
         "pay_url": provider.pay_url(registration=registration),
         "payments": provider.payment_lines(registrations=[registration])[registration.pk],
+        "panels": entry_panels.entry_panels(request=request, registration=registration),
     }
     return render(request, "events/entry_detail.html", context)
 

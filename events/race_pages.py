@@ -46,3 +46,19 @@ def race_links(races: Sequence[Race]) -> dict[int, list[RaceLink]]:
     for race_links_of_one in links.values():
         race_links_of_one.sort(key=lambda link: link.order)
     return links
+
+
+RaceSnippet = Callable[[Race], tuple[str, str] | None]
+"""Given a race, a snippet its organizer copies onto their own site: (label, text)."""
+
+_snippets: dict[str, RaceSnippet] = {}
+
+
+def register_snippet(name: str, snippet: RaceSnippet) -> None:
+    """Add (or replace) a snippet the race's admin page shows to copy (tracking's embed)."""
+    _snippets[name] = snippet
+
+
+def race_snippets(race: Race) -> list[tuple[str, str]]:
+    """Every registered app's snippet of ``race``, in the apps' order."""
+    return [found for snippet in _snippets.values() if (found := snippet(race)) is not None]

@@ -8,14 +8,18 @@ class TrackingConfig(AppConfig):
     verbose_name = "Live tracking"
 
     def ready(self) -> None:
-        from events import race_pages
+        from events import entry_panels, race_pages
         from events.signals import registration_transferred
         from tracking.control.mail import on_alert_raised, on_sos_raised
         from tracking.ingest.trackers import on_registration_transferred
         from tracking.signals import alert_raised, sos_raised
+        from tracking.web.embed import embed_snippet
+        from tracking.web.family import entry_family_panel
         from tracking.web.links import live_links
 
         registration_transferred.connect(on_registration_transferred, dispatch_uid="tracking")
         race_pages.register("tracking.live", live_links)
         alert_raised.connect(on_alert_raised, dispatch_uid="tracking.control.alerts")
         sos_raised.connect(on_sos_raised, dispatch_uid="tracking.control.sos")
+        entry_panels.register("tracking.family", entry_family_panel)
+        race_pages.register_snippet("tracking.embed", embed_snippet)

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from events.access import EDIT_ROLES, has_role_for
 from events.models import Event, Race, Registration
+from tracking.familylinks import family_link_for
 from tracking.live.alerts import Thresholds
 from tracking.live.engine import Athlete, Split, default_field_interval
 from tracking.live.projection import CourseLine
@@ -156,19 +157,31 @@ def can_watch(*, race: Race, user: Any) -> bool:
     return user is not None and user.is_authenticated and has_role_for(user, race, EDIT_ROLES)
 
 
-def watchable_race(*, race_id: int, user: Any) -> Watchable | None:
-    """A race this user may watch (its snapshot info and athlete ids), else None."""
+def watchable_race(*, race_id: int, user: Any, family: str = "") -> Watchable | None:
+    """A race this user, or the holder of a working family link of it (``family``, its
+    token), may watch (its snapshot info and athlete ids), else None."""
     found = _watchable_race(race_id)
-    if found is None or not can_watch(race=found.race, user=user):
+    if found is None:
         return None
-    return found
+    if can_watch(race=found.race, user=user):
+        return found
+    if family and family_link_for(token=family, race_id=found.race.pk) is not None:
+        return found
+    return None
 
 
-def live_page_race(*, event_slug: str, race_slug: str, user: Any) -> Race | None:
-    """The race of a live page, if this user may watch it."""
+def live_page_race(*, event_slug: str, race_slug: str, user: Any, family: str = "") -> Race | None:
+    """The race of a live page, if this user (or ``family``, a family link's token of
+    it) may watch it."""
     race = (
         Race.objects.select_related("event", "course")
         .filter(event__slug=event_slug, slug=race_slug)
         .first()
     )
-    return race if race is not None and can_watch(race=race, user=user) else None
+    if race is None:
+        return None
+    if can_watch(race=race, user=user):
+        return race
+    if family and family_link_for(token=family, race_id=race.pk) is not None:
+        return race
+    return None

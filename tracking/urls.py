@@ -4,13 +4,22 @@ from django.urls import path
 
 from tracking.control import views as control
 from tracking.ingest import views
-from tracking.web import pages
+from tracking.web import embed, family, pages, replay
 
 app_name = "tracking"
 
 urlpatterns = [
     path("osmand/", views.osmand_point, name="osmand"),
     path("live/<slug:event_slug>/<slug:race_slug>/", pages.live, name="live"),
+    path("live/<slug:event_slug>/<slug:race_slug>/replay/", replay.replay, name="replay"),
+    path(
+        "live/<slug:event_slug>/<slug:race_slug>/replay/data/",
+        replay.replay_data,
+        name="replay_data",
+    ),
+    path("embed/<slug:event_slug>/<slug:race_slug>/", embed.embed, name="embed"),
+    path("family-links/", family.family_links, name="family_links"),
+    path("f/<str:token>/", family.family_open, name="family_open"),
     path("track/", pages.track, name="track"),
     path("control/<slug:event_slug>/<slug:race_slug>/", control.control, name="control"),
     path(

@@ -14,7 +14,7 @@ from tracking import selectors
 from tracking.fanout import hub
 from tracking.fanout.hub import RaceHub
 from tracking.fanout.kudos import Bucket, Cheer, kudos_batcher, kudos_limited, spectator_key
-from tracking.fanout.sockets import JsonFrames, is_int
+from tracking.fanout.sockets import JsonFrames, is_int, query, token_value
 from tracking.fanout.spectators import spectator_id_from_cookies
 from tracking.fanout.viewer import MAX_FOLLOWS, Viewer
 
@@ -29,8 +29,9 @@ class LiveConsumer(JsonFrames):
         if await self.refused():
             return
         race_id = self.scope["url_route"]["kwargs"]["race_id"]
+        # ``?token=``: a family link's token lets its holder watch a race that is not public.
         allowed = await database_sync_to_async(selectors.watchable_race)(
-            race_id=race_id, user=self.scope.get("user")
+            race_id=race_id, user=self.scope.get("user"), family=token_value(query(self.scope, "token"))
         )
         if allowed is None:
             await self.close(code=4404)

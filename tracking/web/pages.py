@@ -42,7 +42,10 @@ def live(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
     gets its signed spectator id (``tracking.fanout.spectators``) after the cache: its kudos
     are counted under it.
     """
-    race = live_page_race(event_slug=event_slug, race_slug=race_slug, user=request.user)
+    family = request.GET.get("family", "")
+    race = live_page_race(
+        event_slug=event_slug, race_slug=race_slug, user=request.user, family=family
+    )
     if race is None:
         raise Http404("No such race")
     config = {
@@ -56,6 +59,8 @@ def live(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
         "roster": [[a.id, a.bib, a.name] for a in roster(race_id=race.pk)],
         "tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION},
     }
+    if family:  # a family link's holder: its socket shows the token (PROTOCOL.md §3)
+        config["ws"] += "?" + urlencode({"token": family})
     context = {"race": race, "event": race.event, "config": config}
     return render(request, "tracking/live.html", context)
 

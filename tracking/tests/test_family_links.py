@@ -1,0 +1,176 @@
+"""Family links: an athlete shares their race without a login, for a while, revocably."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.utils import timezone
+
+from events.models import Event, Race, Registration
+from events.tests.factories import make_event, make_organizer, make_race
+from tracking.familylinks import (
+    MAX_ACTIVE,
+    FamilyLinkError,
+    family_link_create,
+    family_link_for,
+    token_digest,
+)
+from tracking.models import FamilyLink
+from tracking.sim.testrace import load_test_race_create
+from tracking.tests.helpers import frame, run
+
+pytestmark = pytest.mark.django_db(transaction=True)
+LINKS = "/family-links/"
+
+
+@pytest.fixture
+def race() -> Race:
+    data = load_test_race_create(athletes=3)
+    race = Race.objects.select_related("event").get(pk=data["race_id"])
+    Event.objects.filter(pk=race.event_id).update(status=Event.Status.DRAFT)  # not public
+    return race
+
+
+@pytest.fixture
+def entry(race: Race, dave: Any) -> Registration:
+    registration = race.registrations.order_by("pk").first()
+    assert registration is not None
+    registration.user = dave
+    registration.save(update_fields=["user"])
+    return registration
+
+
+def live(race: Race) -> str:
+    return f"/live/{race.event.slug}/{race.slug}/"
+
+
+def make(client: Any, entry: Registration, **auth: str) -> Any:
+    form = {"action": "create", "registration": entry.pk, "duration": "3d", "label": "Mum"}
+    return client.post(LINKS, form | auth)
+
+
+def token_of(response: Any) -> str:
+    path = urlsplit(response.context["url"]).path
+    return path.removeprefix("/f/").strip("/")
+
+
+def test_it_makes_a_link_from_the_entry_page_and_keeps_only_its_hash(
+    client: Any, entry: Registration
+) -> None:
+    page = client.get(f"/entries/{entry.manage_token}/")
+    assert b"Share with family" in page.content
+    response = make(client, entry, manage=entry.manage_token)
+    assert response.status_code == 200
+    token = token_of(response)
+    link = FamilyLink.objects.get()
+    assert link.digest == token_digest(token) and token not in (link.digest, link.hint)
+    assert link.label == "Mum"
+    assert link.expires_at - link.created_at == dt.timedelta(days=3)
+    # Its page lists it (by its hint) with a button to revoke it.
+    listed = client.get(f"/entries/{entry.manage_token}/")
+    assert link.hint.encode() in listed.content and b"Revoke" in listed.content
+
+
+def test_it_makes_links_for_the_owner_logged_in_or_with_the_tracking_token(
+    client: Any, entry: Registration, charlie: Any
+) -> None:
+    assert make(client, entry, token=entry.tracker.token).status_code == 200
+    assert make(client, entry).status_code == 404  # nobody proved anything
+    client.force_login(charlie)
+    assert make(client, entry).status_code == 404  # not theirs
+    other = Registration.objects.exclude(pk=entry.pk).first()
+    assert other is not None
+    # Their own tracking token does not open somebody else's entry.
+    assert make(client, entry, token=other.tracker.token).status_code == 404
+    client.force_login(entry.user)
+    assert make(client, entry).status_code == 200
+    assert FamilyLink.objects.count() == 2
+
+
+def test_it_opens_the_private_live_page_focused_without_a_login(
+    client: Any, race: Race, entry: Registration
+) -> None:
+    assert client.get(live(race)).status_code == 404
+    token = token_of(make(client, entry, manage=entry.manage_token))
+    opened = client.get(f"/f/{token}/")
+    assert opened.status_code == 302
+    target = urlsplit(opened["Location"])
+    assert target.path == live(race)
+    assert parse_qs(target.query) == {"athlete": [entry.bib], "family": [token]}
+    page = client.get(opened["Location"])
+    assert page.status_code == 200
+    assert page.context["config"]["ws"] == f"/ws/live/{race.pk}/?token={token}"
+    # Only the page of its own race.
+    organizer = make_organizer("Bravo Events")
+    other = make_race(make_event(organizer, "Night Run", status=Event.Status.DRAFT))
+    assert client.get(live(other), {"family": token}).status_code == 404
+    assert family_link_for(token=token, race_id=other.pk) is None
+
+
+def test_it_refuses_expired_and_revoked_links(client: Any, race: Race, entry: Registration) -> None:
+    _old, expired = family_link_create(
+        registration=entry, duration="24h", now=timezone.now() - dt.timedelta(hours=25)
+    )
+    assert client.get(f"/f/{expired}/").status_code == 404
+    assert client.get(live(race), {"family": expired}).status_code == 404
+    token = token_of(make(client, entry, manage=entry.manage_token))
+    link = FamilyLink.objects.get(digest=token_digest(token))
+    revoke = {"action": "revoke", "registration": entry.pk, "link": link.pk}
+    response = client.post(LINKS, revoke | {"manage": entry.manage_token, "next": "/me/races/"})
+    assert response.status_code == 302 and response["Location"] == "/me/races/"
+    assert client.get(f"/f/{token}/").status_code == 404
+    assert client.get(live(race), {"family": token}).status_code == 404
+    assert (
+        client.post(LINKS, revoke | {"link": "x", "manage": entry.manage_token}).status_code == 404
+    )
+
+
+def test_it_refuses_links_for_entries_not_confirmed_and_past_the_cap(entry: Registration) -> None:
+    for _ in range(MAX_ACTIVE):
+        family_link_create(registration=entry, duration="7d")
+    with pytest.raises(FamilyLinkError, match="revoke one"):
+        family_link_create(registration=entry, duration="7d")
+    with pytest.raises(FamilyLinkError, match="24 hours"):
+        family_link_create(registration=entry, duration="1y")
+    entry.status = Registration.Status.CANCELLED
+    entry.save(update_fields=["status"])
+    with pytest.raises(FamilyLinkError, match="confirmed"):
+        family_link_create(registration=entry, duration="24h")
+
+
+def test_it_limits_how_many_links_are_made(client: Any, entry: Registration, settings: Any) -> None:
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "family.create.entry": "2/h"}
+    for _ in range(2):
+        assert make(client, entry, manage=entry.manage_token).status_code == 200
+    refused = make(client, entry, manage=entry.manage_token)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert b"Too many family links" in refused.content
+
+
+def test_it_lets_a_family_token_open_the_socket_of_a_private_race(
+    race: Race, entry: Registration
+) -> None:
+    link, token = family_link_create(registration=entry, duration="24h")
+
+    async def attempt(query: str) -> Any:
+        from channels.testing import WebsocketCommunicator
+
+        from tracking.tests.helpers import APP
+
+        client = WebsocketCommunicator(APP, f"/ws/live/{race.pk}/{query}")
+        connected, code = await client.connect(timeout=5)
+        if not connected:
+            return code
+        first = await frame(client, timeout=5)
+        await client.disconnect()
+        return first["type"]
+
+    assert run(lambda: attempt(f"?token={token}")) == "snapshot"
+    assert run(lambda: attempt("")) == 4404
+    assert run(lambda: attempt("?token=pf_not-a-real-token")) == 4404
+    link.revoked_at = timezone.now()
+    link.save()
+    assert run(lambda: attempt(f"?token={token}")) == 4404

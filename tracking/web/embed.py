@@ -1,0 +1,78 @@
+"""``/embed/EVENT/RACE/``: the live race as a small widget organizers put on their own site.
+
+The only page any site may frame: it answers with ``Content-Security-Policy:
+frame-ancestors *`` and without ``X-Frame-Options`` (every other page keeps DENY). It
+is never stored in the page cache, whose hits get the site's DENY from the fast path.
+Only public races embed: a frame on another site carries no cookie of ours
+(``SameSite=Lax``), so nobody's session could open a private race there anyway, and
+the widget's socket is the public one, ``/ws/live/RACE_ID/``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_GET
+
+from events.models import Race, Registration
+from tracking.selectors import live_page_race, race_info
+
+TOP = 5  # athletes on the widget's board
+
+
+def embed_snippet(race: Race) -> tuple[str, str]:
+    """The ``<iframe>`` an organizer copies into their own site (the race's admin page)."""
+    url = settings.SITE_URL + reverse("tracking:embed", args=[race.event.slug, race.slug])
+    title = f"{race.event.name} {race.name} live".replace('"', "")
+    code = (
+        f'<iframe src="{url}" title="{title}" width="100%" height="480" '
+        'style="border:0;max-width:720px" loading="lazy"></iframe>'
+    )
+    return "Live tracking widget (add ?athlete=BIB to the address for one athlete)", code
+
+
+@xframe_options_exempt
+@require_GET
+def embed(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
+    """The widget: the map and the top of the board, or one athlete (``?athlete=BIB``)."""
+    race = live_page_race(event_slug=event_slug, race_slug=race_slug, user=AnonymousUser())
+    if race is None:
+        raise Http404("No such race")
+    bib = request.GET.get("athlete", "")[:20]
+    athlete = None
+    if bib:
+        athlete = (
+            Registration.objects.filter(race=race, bib=bib, status=Registration.Status.CONFIRMED)
+            .values("pk", "bib", "first_name", "last_name")
+            .first()
+        )
+        if athlete is None:
+            raise Http404("No athlete with that bib in this race")
+    live = reverse("tracking:live", args=[race.event.slug, race.slug])
+    config = {
+        **race_info(race),
+        "ws": f"/ws/live/{race.pk}/",
+        "top": TOP,
+        "athlete": athlete["pk"] if athlete else None,
+        "tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION},
+    }
+    context = {
+        "race": race,
+        "event": race.event,
+        "config": config,
+        "athlete": athlete,
+        "open_url": settings.SITE_URL
+        + live
+        + (f"?{urlencode({'athlete': athlete['bib']})}" if athlete else ""),
+    }
+    response = render(request, "tracking/embed.html", context)
+    response["Content-Security-Policy"] = "frame-ancestors *"
+    patch_cache_control(response, public=True, max_age=60)
+    return response

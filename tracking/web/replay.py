@@ -1,0 +1,78 @@
+"""``/live/EVENT/RACE/replay/``: a race replayed from its stored positions.
+
+The page is a shell (``static/tracking/replay.js``) that loads the race's replay from
+``…/replay/data/`` once: every athlete's downsampled track (``tracking.web.replaydata``),
+gzipped, with an ETag, so a second visit costs a 304. Who may watch the live page may
+watch its replay (a family link's token too, as ``?family=``).
+"""
+
+from __future__ import annotations
+
+import gzip
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from events.models import Event, Race
+from tracking.selectors import live_page_race, race_info
+from tracking.web.replaydata import race_replay
+
+# A browser or proxy may keep a build this long before asking again (an ETag then).
+MAX_AGE = 30
+
+
+def _race(request: HttpRequest, event_slug: str, race_slug: str) -> Race:
+    race = live_page_race(
+        event_slug=event_slug,
+        race_slug=race_slug,
+        user=request.user,
+        family=request.GET.get("family", ""),
+    )
+    if race is None:
+        raise Http404("No such race")
+    return race
+
+
+@require_GET
+def replay(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
+    """The replay's page: the map, the time slider and the board."""
+    race = _race(request, event_slug, race_slug)
+    family = request.GET.get("family", "")
+    data = reverse("tracking:replay_data", args=[event_slug, race_slug])
+    config = {
+        **race_info(race),
+        "event": race.event.name,
+        "race": race.name,
+        "data": f"{data}?{urlencode({'family': family})}" if family else data,
+        "timezone": race.event.timezone,
+        "tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION},
+    }
+    context = {"race": race, "event": race.event, "config": config}
+    return render(request, "tracking/replay.html", context)
+
+
+@require_GET
+def replay_data(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponseBase:
+    """The race's replay as gzipped JSON (``tracking.web.trackcodec`` says its shape)."""
+    race = _race(request, event_slug, race_slug)
+    built = race_replay(race=race)
+    public = race.event.status == Event.Status.PUBLISHED
+    if built.etag in request.headers.get("If-None-Match", ""):
+        response: HttpResponseBase = HttpResponse(status=304)
+    elif "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = HttpResponse(built.gz, content_type="application/json")
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(gzip.decompress(built.gz), content_type="application/json")
+    response["ETag"] = built.etag
+    patch_vary_headers(response, ["Accept-Encoding"])
+    if public:
+        patch_cache_control(response, public=True, max_age=MAX_AGE)
+    else:
+        patch_cache_control(response, private=True, max_age=MAX_AGE)
+    return response

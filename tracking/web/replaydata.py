@@ -1,0 +1,215 @@
+"""A race's replay: every athlete's downsampled track, built once from stored positions
+and kept in the cache, gzipped, until the race's positions change.
+
+Built in one grouped query (the database averages each athlete's fixes per sample
+interval: a few hundred thousand rows come back for a 5,000-athlete race, never a query
+per athlete), then projected on the course and delta-encoded
+(``tracking.web.trackcodec``). A stamp of the race's positions (their count and last
+id) names the build: it is the ETag, and a new fix makes a new build. While the race
+runs its positions change every second, so a build is served for up to
+``REBUILD_SECONDS`` before the next one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection
+
+from events.models import Race
+from pace.lib.geo import haversine_m
+from pace.lib.jsonfast import dumps
+from tracking.live.projection import AHEAD_M
+from tracking.live.window import tracking_window
+from tracking.models import Position
+from tracking.selectors import race_for_ticker, race_info, roster
+from tracking.web.trackcodec import Projector, build_track, encode_track, group_rows, sample_step
+
+FORMAT = 1
+# Samples in a whole replay at most (about 6 bytes each once gzipped): a 5,000-athlete
+# 10K of two hours gets one every 30 s, a 60-athlete race one every 5 s.
+SAMPLE_BUDGET = 1_500_000
+REBUILD_SECONDS = 60  # while the race runs
+STAMP_SECONDS_LIVE = 10
+STAMP_SECONDS_CLOSED = 600
+BLOB_SECONDS = 24 * 3600
+# How fast an athlete may move between samples (m/s), to look for them on the course.
+TOP_SPEED = {"cycling": 25.0, "triathlon": 25.0}
+RUNNING_TOP_SPEED = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """What the race's stored positions are now: a new fix changes it."""
+
+    count: int
+    last_id: int
+    first_t: float | None
+    last_t: float | None
+
+    def etag(self, race_id: int) -> str:
+        return f'"replay-{FORMAT}-{race_id}-{self.count}-{self.last_id}"'
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """A built replay: its ETag, its gzipped JSON, and how long building it took."""
+
+    etag: str
+    gz: bytes
+    built_at: float
+    build_seconds: float
+
+
+def positions_stamp(*, race_id: int) -> Stamp:
+    """One aggregate over the race's positions."""
+    from django.db.models import Count, Max, Min
+
+    found = Position.objects.filter(race_id=race_id).aggregate(
+        count=Count("id"), last_id=Max("id"), first_t=Min("t"), last_t=Max("t")
+    )
+    first, last = found["first_t"], found["last_t"]
+    return Stamp(
+        count=found["count"] or 0,
+        last_id=found["last_id"] or 0,
+        first_t=first.timestamp() if first else None,
+        last_t=last.timestamp() if last else None,
+    )
+
+
+def _closed(race: Race, now: float) -> bool:
+    return tracking_window(start=race.start_time, time_limit=race.time_limit)[1] < now
+
+
+def race_stamp(*, race: Race, now: float | None = None) -> Stamp:
+    """``positions_stamp``, remembered for a few seconds (long once tracking has closed:
+    no fix arrives after that)."""
+    key = f"replay:{race.pk}:stamp"
+    stamp = cache.get(key)
+    if isinstance(stamp, Stamp):
+        return stamp
+    stamp = positions_stamp(race_id=race.pk)
+    closed = _closed(race, now if now is not None else time.time())
+    cache.set(key, stamp, STAMP_SECONDS_CLOSED if closed else STAMP_SECONDS_LIVE)
+    return stamp
+
+
+def _sample_sql() -> str:
+    """The sample a fix falls in (never negative: fixes start half a step before t0)."""
+    if connection.vendor == "postgresql":
+        return "FLOOR((EXTRACT(EPOCH FROM t) - %s) / %s + 0.5)::bigint"
+    # SQLite keeps Django's datetimes as UTC text, which julianday() reads; its CAST
+    # truncates, which is the floor of what is never negative.
+    return "CAST((((julianday(t) - 2440587.5) * 86400.0) - %s) / %s + 0.5 AS INTEGER)"
+
+
+def sample_rows(
+    *, race_id: int, t0: float, step: int, until: float
+) -> Iterator[tuple[int, int, float, float]]:
+    """``(athlete, sample, lat, lon)``: each athlete's fixes averaged over each sample's
+    interval (sample k covers ``t0 + k*step`` ± half a step), by athlete and sample."""
+    sql = (
+        f"SELECT registration_id, {_sample_sql()} AS k, "
+        "AVG(lat), AVG(lon) FROM tracking_position "
+        "WHERE race_id = %s AND t >= %s AND t <= %s "
+        "GROUP BY registration_id, k ORDER BY registration_id, k"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    low = adapt(dt.datetime.fromtimestamp(t0 - step / 2, tz=dt.UTC))
+    high = adapt(dt.datetime.fromtimestamp(until, tz=dt.UTC))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [t0, step, race_id, low, high])
+        while rows := cursor.fetchmany(10_000):
+            for athlete, k, lat, lon in rows:
+                yield int(athlete), int(k), float(lat), float(lon)
+
+
+def _projector(race: Race, step: int) -> Projector:
+    """Distance along the course of a sample; along the track itself without a course."""
+    _race, line, _splits = race_for_ticker(race_id=race.pk)
+    top = TOP_SPEED.get(race.event.sport, RUNNING_TOP_SPEED)
+    ahead = min(AHEAD_M, max(300.0, top * step))
+    if line is not None:
+        course = line
+
+        def along(lat: float, lon: float, previous: float | None) -> float:
+            return course.project(lat, lon, previous, ahead=ahead).distance
+
+        return along
+    last: list[float] = []
+
+    def walked(lat: float, lon: float, previous: float | None) -> float:
+        if previous is None or not last:
+            last[:] = [lat, lon]
+            return 0.0
+        moved = haversine_m(last[0], last[1], lat, lon)
+        last[:] = [lat, lon]
+        return previous + moved
+
+    return walked
+
+
+def replay_document(*, race: Race, stamp: Stamp) -> dict[str, Any]:
+    """The replay as the page reads it (see ``trackcodec`` for a track row)."""
+    t0 = race.start_time.timestamp()
+    last = stamp.last_t if stamp.last_t is not None else t0
+    closes = tracking_window(start=race.start_time, time_limit=race.time_limit)[1]
+    until = max(t0, min(last, closes))
+    athletes = roster(race_id=race.pk)
+    step = sample_step(duration=until - t0, athletes=len(athletes), budget=SAMPLE_BUDGET)
+    project = _projector(race, step)
+    known = {a.id for a in athletes}
+    tracks = [
+        encode_track(build_track(athlete, samples, project))
+        for athlete, samples in group_rows(
+            sample_rows(race_id=race.pk, t0=t0, step=step, until=until)
+        )
+        if athlete in known and samples
+    ]
+    return {
+        "v": FORMAT,
+        "race": race_info(race),
+        "t0": t0,
+        "step": step,
+        "end": int((until - t0) // step) + 1,
+        "athletes": [[a.id, a.bib, a.name] for a in athletes],
+        "tracks": tracks,
+    }
+
+
+def replay_build(*, race: Race, stamp: Stamp) -> Replay:
+    """Build the replay now (and keep it), whatever the cache holds."""
+    started = time.perf_counter()
+    document = replay_document(race=race, stamp=stamp)
+    gz = gzip.compress(dumps(document).encode(), compresslevel=6, mtime=0)
+    took = time.perf_counter() - started
+    built = Replay(etag=stamp.etag(race.pk), gz=gz, built_at=time.time(), build_seconds=took)
+    cache.set(f"replay:{race.pk}:latest", built, BLOB_SECONDS)
+    return built
+
+
+def race_replay(*, race: Race, now: float | None = None) -> Replay:
+    """The race's replay: the cached build while it is current (or, while the race runs,
+    younger than ``REBUILD_SECONDS``), else a new build."""
+    moment = now if now is not None else time.time()
+    stamp = race_stamp(race=race, now=moment)
+    latest = cache.get(f"replay:{race.pk}:latest")
+    if isinstance(latest, Replay):
+        if latest.etag == stamp.etag(race.pk):
+            return latest
+        if not _closed(race, moment) and moment - latest.built_at < REBUILD_SECONDS:
+            return latest
+        # Someone else is building it: the previous build meanwhile.
+        if not cache.add(f"replay:{race.pk}:building", 1, 120):
+            return latest
+        try:
+            return replay_build(race=race, stamp=stamp)
+        finally:
+            cache.delete(f"replay:{race.pk}:building")
+    return replay_build(race=race, stamp=stamp)
