@@ -26,7 +26,7 @@ from results.bulk import COMPUTED, RowValues, db_values, load_results
 from results.compute import ENTRY_FIELDS, Entry, audit, lock_race, row_values
 from results.filtering import Counted, Read, count_reads
 from results.models import Result, TimingRead
-from results.outcome import NO_RANKS, Inputs, Outcome, Ranks, outcome_of
+from results.outcome import NO_RANKS, Inputs, Outcome, Ranks, outcome_of, split_key
 from results.rules import RaceSetup, read_rows, setup_of, to_ms
 from tracking.fanout.results import publish_result
 
@@ -35,6 +35,7 @@ _STATUS, _SEX, _CATEGORY, _TIME = (
     COMPUTED.index(name) for name in ("status", "sex", "category_id", "time_ms")
 )
 _RANK = COMPUTED.index("rank_overall")
+_SPLITS = COMPUTED.index("splits")
 RANK_FIELDS = ("rank_overall", "rank_sex", "rank_category")
 
 
@@ -47,6 +48,9 @@ class ResultFrame:
     point: str
     time: float
     rank: int | None
+    # At a split: its key and the athlete's time there from their start, ranked on sending.
+    split_key: str = ""
+    split_ms: int | None = None
 
 
 @dataclass(slots=True)
@@ -352,23 +356,25 @@ def _frames(
         passes = refreshed.counted.times.get(read.point_id, [])
         if read.source == TimingRead.Source.GPS or point is None or t not in passes:
             continue
+        n = passes.index(t) + 1
+        rank = _rank_at_point(setup, point.id, n, refreshed)
+        key = split_key(point.id, n)
+        timed_there = rank is None and point.id != setup.start_point
+        split_ms = refreshed.values[_SPLITS].get(key) if timed_there else None
         frames.append(
             ResultFrame(
-                race_id=setup.race_id,
-                athlete=registration_id,
-                point=point.name,
-                time=round(t / 1000, 3),
-                rank=_rank_at_point(setup, point.id, passes.index(t) + 1, refreshed),
+                race_id=setup.race_id, athlete=registration_id, point=point.name,
+                time=round(t / 1000, 3), rank=rank, split_key=key if split_ms is not None else "",
+                split_ms=split_ms,
             )
-        )
+        )  # fmt: skip
     return frames
 
 
 def _rank_at_point(setup: RaceSetup, point_id: int, n: int, refreshed: Refreshed) -> int | None:
-    """The overall rank, at the finish; none at a start or split (``rank`` is optional in
-    the frame). A rank at a split would count the splits JSON of every result of the race
-    (10-30 ms at 10,000 athletes, more than the rest of the read): the results pages rank
-    splits for the whole race at once instead."""
+    """The overall rank, at the finish; none here at a start or split: a split's place
+    counts the splits of every result of the race, done on sending (``split_rank``), after
+    the read's transaction, so the race's lock is not held for it."""
     values, outcome = refreshed.values, refreshed.outcome
     if point_id == setup.finish_point and n == setup.laps and outcome.finished_ms is not None:
         rank: int | None = values[_RANK]
@@ -376,12 +382,22 @@ def _rank_at_point(setup: RaceSetup, point_id: int, n: int, refreshed: Refreshed
     return None
 
 
+def split_rank(*, race_id: int, key: str, ms: int) -> int:
+    """The place at a split of an athlete there ``ms`` after their start: 1 + those
+    faster from their own start (competition ranks, as the athlete's page counts them)."""
+    lookup = {f"splits__{key}__lt": ms}
+    return Result.objects.filter(race_id=race_id, **lookup).count() + 1
+
+
 def send_frames(frames: list[ResultFrame]) -> None:
     for frame in frames:
+        rank = frame.rank
+        if rank is None and frame.split_ms is not None:
+            rank = split_rank(race_id=frame.race_id, key=frame.split_key, ms=frame.split_ms)
         publish_result(
             race_id=frame.race_id,
             athlete=frame.athlete,
             point=frame.point,
             time=frame.time,
-            rank=frame.rank,
+            rank=rank,
         )

@@ -88,7 +88,9 @@ def test_it_sends_spectators_the_result_frame_through_the_races_group(race) -> N
     """As in a web process: the read is applied in a thread, the frame goes out on the
     event loop, where a hub listening to the race's group receives it."""
     points = make_points(race)
-    leader, second = make_entry(race), make_entry(race)
+    leader, second, third = make_entry(race), make_entry(race), make_entry(race)
+    make_read(points["5 km"], leader, 1300)
+    make_read(points["5 km"], third, 1500)
     make_read(points["Finish"], leader, 2900)
     recompute_race(race_id=race.pk)
 
@@ -113,6 +115,7 @@ def test_it_sends_spectators_the_result_frame_through_the_races_group(race) -> N
         "athlete": second.pk,
         "point": "5 km",
         "time": round(split.time.timestamp(), 3),
+        "rank": 2,  # behind the leader's 1,300 s, ahead of the third's 1,500 s
     }
     assert json.loads(then["frame"]) == {
         "type": "result",
