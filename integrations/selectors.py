@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django.urls import NoReverseMatch, reverse
 
 from integrations.models import Activity, ActivitySource, Connection, Provider, StravaSync
 from integrations.strava.quota import Quota
@@ -54,10 +55,20 @@ def strava_progress(connection: Connection, *, clock: Clock = SYSTEM) -> StravaP
     )
 
 
+def _strava_connect_url() -> str | None:
+    """allauth's Strava login, in "connect" mode; None while Strava is not set up."""
+    if not settings.STRAVA_ENABLED:
+        return None
+    try:
+        return reverse("strava_login") + "?process=connect"
+    except NoReverseMatch:  # keys set after start-up: the provider's URLs are not loaded
+        return None
+
+
 def connections_page(*, user: Any, clock: Clock = SYSTEM) -> dict[str, Any]:
     strava = Connection.objects.filter(user=user, provider=Provider.STRAVA).first()
     return {
-        "strava_enabled": settings.STRAVA_ENABLED,
+        "strava_connect_url": _strava_connect_url(),
         "strava": strava,
         "strava_progress": strava_progress(strava, clock=clock) if strava else None,
         "recent_activities": list(Activity.objects.filter(user=user).order_by("-start")[:20]),

@@ -33,7 +33,8 @@ def connections(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def strava_disconnect(request: HttpRequest) -> HttpResponse:
-    connection = Connection.objects.filter(user=request.user, provider=Provider.STRAVA).first()
+    user_id = int(request.user.pk or 0)  # login_required: never None here
+    connection = Connection.objects.filter(user_id=user_id, provider=Provider.STRAVA).first()
     if connection is not None:
         revoked = disconnect_strava(connection)
         messages.success(

@@ -56,9 +56,10 @@ def parse_event(body: Any) -> dict[str, Any]:
     """The fields Pace uses of an event body, checked; BadEvent says what is wrong."""
     if not isinstance(body, dict):
         raise BadEvent("the body must be a JSON object")
-    if body.get("object_type") not in OBJECT_TYPES:
+    object_type, aspect_type = body.get("object_type"), body.get("aspect_type")
+    if not isinstance(object_type, str) or object_type not in OBJECT_TYPES:
         raise BadEvent("object_type must be activity or athlete")
-    if body.get("aspect_type") not in ASPECT_TYPES:
+    if not isinstance(aspect_type, str) or aspect_type not in ASPECT_TYPES:
         raise BadEvent("aspect_type must be create, update or delete")
     updates = body.get("updates", {})
     if not isinstance(updates, dict):
