@@ -32,7 +32,7 @@
     return node;
   }
   function who(a) { return (a.bib ? a.bib + " · " : "") + a.name; }
-  var timeFormat = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: cfg.timezone || undefined });
+  var timeFormat = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZone: cfg.timezone || undefined });
   function clockTime(t) { return t == null ? "–" : timeFormat.format(new Date(t * 1000)); }
   function now() { return Date.now() / 1000 + clockOffset; }
   function ago(t) {
@@ -125,7 +125,8 @@
         .addTo(map);
     });
     var finish = cfg.distance || feature.properties.distance;
-    if (finish && !splits.some(function (sp) { return Math.abs(sp.distance - finish) < 50; })) {
+    var hasFinish = splits.some(function (sp) { return /^finish$/i.test(sp.name) || Math.abs(sp.distance - finish) < 50; });
+    if (finish && !hasFinish) {
       splits.push({ name: "Finish", distance: finish });
     }
     map.fitBounds(line.getBounds(), { padding: [24, 24] });

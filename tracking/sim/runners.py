@@ -89,6 +89,8 @@ class Runner:
     offline_until: float = 0.0
     next_gap: float = math.inf
     posted: bool = False
+    detour_at: float | None = None  # metres: from here on it runs ``detour_m`` off the course
+    detour_m: float = 0.0
 
     @classmethod
     def make(cls, athlete: SimAthlete, course: Course, sport: str, rng: random.Random) -> Runner:
@@ -113,6 +115,13 @@ class Runner:
             runner.post_at = rng.uniform(0.1, 0.9) * course.length
         return runner
 
+    def send_off_course(self, *, at_m: float, by_m: float) -> None:
+        """From ``at_m`` metres on, run ``by_m`` metres north of the course, with no other
+        fate (no stop, no drop-out, no signal gap): race control must see it."""
+        self.detour_at, self.detour_m = at_m, by_m
+        self.dnf_at = self.stop_at = None
+        self.next_gap = math.inf
+
     @property
     def done(self) -> bool:
         return self.out or (self.finished_at is not None and time.time() - self.finished_at > 15)
@@ -133,6 +142,8 @@ class Runner:
     def fix(self, now: float) -> dict[str, Any]:
         lat, lon = self.course.at(self.distance)
         north, east = self.rng.gauss(0, 3.0), self.rng.gauss(0, 3.0)
+        if self.detour_at is not None and self.distance >= self.detour_at:
+            north += self.detour_m  # lost its way: a parallel track, off the course
         lat += math.degrees(north / EARTH_M)
         lon += math.degrees(east / (EARTH_M * math.cos(math.radians(lat))))
         moving = self.finished_at is None and now >= self.stopped_until and not self.out

@@ -79,6 +79,9 @@ class Simulation:
     fix_every: float = 1.0
     send_every: float = 3.0
     osmand_every: float = 5.0
+    off_course: int = 0  # the first this many athletes leave the course (race control's test)
+    off_course_at: float = 300.0  # metres after the start
+    off_course_by: float = 800.0  # metres from the course
     report: Callable[[str], None] = print
     stats: Stats = field(default_factory=Stats)
     runners: list[Runner] = field(default_factory=list)
@@ -95,6 +98,9 @@ class Simulation:
         tasks = []
         for athlete in self.athletes:
             runner = Runner.make(athlete, course, self.race.sport, random.Random(rng.random()))
+            if len(self.runners) < self.off_course:
+                runner.send_off_course(at_m=self.off_course_at, by_m=self.off_course_by)
+                self.report(f"athlete {athlete.id} goes off course after {self.off_course_at:g} m")
             self.runners.append(runner)
             if athlete.device_id and rng.random() < self.osmand_share:
                 client: Any = OsmAndClient(runner, base_url=self.base_url, stats=self.stats)

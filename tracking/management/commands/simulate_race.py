@@ -27,6 +27,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument(
+            "--off-course",
+            type=int,
+            default=0,
+            help="send this many athletes 800 m off the course after 300 m (race control)",
+        )
+        parser.add_argument(
             "--wait", type=float, default=0, help="wait this long for the server to answer first"
         )
 
@@ -62,6 +68,7 @@ class Command(BaseCommand):
             osmand_share=options["osmand_share"],
             duration=options["duration"],
             seed=options["seed"],
+            off_course=max(0, options["off_course"]),
             report=lambda line: self.stdout.write(line),
         )
         try:
