@@ -71,13 +71,9 @@ def same_race(race: Race, candidates: Iterable[Race]) -> Race | None:
     for other in candidates:
         if other.slug == race.slug:
             return other
-    near = [
-        (abs(other.distance_m - race.distance_m), other.pk, other)
-        for other in candidates
-        if race.distance_m and abs(other.distance_m - race.distance_m) <= (
-            DISTANCE_TOLERANCE * race.distance_m
-        )
-    ]  # fmt: skip
+    metres = race.distance_m or 0
+    near = [(abs((other.distance_m or 0) - metres), other.pk, other) for other in candidates]
+    near = [n for n in near if metres and n[0] <= DISTANCE_TOLERANCE * metres]
     return min(near, key=lambda t: (t[0], t[1]))[2] if near else None
 
 
@@ -139,7 +135,8 @@ def year_on_year(race: Race, event: Event) -> YearOnYear | None:
         race_id__in=ids, status=Status.FINISHED, time_ms__isnull=False
     ).values_list("race_id", "time_ms")
     for race_id, time_ms in finished.order_by("race_id", "time_ms"):
-        times[race_id].append(time_ms)
+        if time_ms is not None:
+            times[race_id].append(time_ms)
     editions = []
     for other in matched:
         c = counts.get(other.pk, {})
