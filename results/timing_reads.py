@@ -89,6 +89,16 @@ def entries_by_bib(*, race: Race, bibs: Iterable[str]) -> dict[str, int]:
 
 def already_stored(*, race: Race, source: str, read_ids: Iterable[str]) -> set[str]:
     wanted, found = sorted(set(read_ids) - {""}), set[str]()
+    connection = connections[router.db_for_read(TimingRead)]
+    if connection.vendor == "postgresql" and len(wanted) > CHUNK:
+        # One array, not 50 statements of 2,000 parameters each (a file's 100,000 ids).
+        sql = (
+            f"SELECT source_read_id FROM {TimingRead._meta.db_table} WHERE race_id = %s"
+            " AND source = %s AND source_read_id <> '' AND source_read_id = ANY(%s::text[])"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [race.pk, source, wanted])
+            return {row[0] for row in cursor.fetchall()}
     for chunk in _chunks(wanted):
         rows = TimingRead.objects.filter(race=race, source=source, source_read_id__in=chunk)
         found.update(rows.values_list("source_read_id", flat=True))
@@ -136,8 +146,11 @@ def reads_store(
     # stored are found again by them, as ``bulk_create`` returns no ids everywhere.
     reads = [r if r.read_id else replace(r, read_id=f"u-{uuid.uuid4().hex}") for r in reads]
     ids = [r.read_id for r in reads]
+    # A file on PostgreSQL: the insert finds what was stored before (ON CONFLICT … RETURNING).
+    bulk = len(reads) > LIVE_BATCH and _vendor() == "postgresql"
     with transaction.atomic():
-        outcome.duplicates = already_stored(race=race, source=source, read_ids=ids)
+        if not bulk:
+            outcome.duplicates = already_stored(race=race, source=source, read_ids=ids)
         fresh, seen = [], set(outcome.duplicates)
         for read in reads:
             if read.read_id in seen:
@@ -148,7 +161,18 @@ def reads_store(
         token_id = getattr(token, "pk", None)
         rows = _rows(race=race, source=source, reads=fresh, actor=actor, token_id=token_id)
         outcome.unmatched = sum(1 for row in rows if row["registration_id"] is None)
-        if len(rows) <= LIVE_BATCH:
+        if bulk:
+            stored_ids = _insert_returning(rows)
+            outcome.duplicates |= {row["source_read_id"] for row in rows} - stored_ids
+            outcome.stored_count = len(stored_ids)
+            outcome.unmatched = sum(
+                1
+                for row in rows
+                if row["registration_id"] is None and row["source_read_id"] in stored_ids
+            )
+            if outcome.unmatched < outcome.stored_count:
+                recompute_race(race_id=race.pk, by=_user(actor))
+        elif len(rows) <= LIVE_BATCH:
             # A read stored by a concurrent request since the duplicates' check is skipped.
             TimingRead.objects.bulk_create([TimingRead(**r) for r in rows], ignore_conflicts=True)
             outcome.stored = _stored(race=race, source=source, rows=rows)
@@ -162,6 +186,49 @@ def reads_store(
             if outcome.unmatched < len(rows):
                 recompute_race(race_id=race.pk, by=_user(actor))
     return outcome
+
+
+def _vendor() -> str:
+    return str(connections[router.db_for_write(TimingRead)].vendor)
+
+
+# Columns written by ``_insert_returning``, with their PostgreSQL array types; the others
+# are one value for the whole batch.
+_ARRAYS = (
+    ("point_id", "bigint"),
+    ("registration_id", "bigint"),
+    ("bib", "text"),
+    ("chip", "text"),
+    ("time", "timestamptz"),
+    ("source_read_id", "text"),
+)
+_CONSTANTS = ("race_id", "source", "created_by_id", "token_id")
+
+
+def _insert_returning(rows: list[Row]) -> set[str]:
+    """PostgreSQL: ``INSERT … SELECT unnest(arrays) ON CONFLICT DO NOTHING RETURNING`` the
+    ids stored, 20,000 rows a statement (a column a parameter, not 13 per row)."""
+    connection = connections[router.db_for_write(TimingRead)]
+    quote = connection.ops.quote_name
+    names = [name for name, _ in _ARRAYS]
+    sql = (
+        f"INSERT INTO {quote(TimingRead._meta.db_table)} "
+        f"({', '.join(quote(n) for n in (*_CONSTANTS, *names))}, created_at, ignored,"
+        " ignore_reason) "
+        f"SELECT {', '.join(['%s'] * len(_CONSTANTS))}, {', '.join(f'v.{n}' for n in names)},"
+        " %s, false, '' "
+        f"FROM unnest({', '.join(f'%s::{kind}[]' for _, kind in _ARRAYS)}) AS v({', '.join(names)})"
+        " ON CONFLICT DO NOTHING RETURNING source_read_id"
+    )
+    stored: set[str] = set()
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        for chunk in _chunks(rows, 20_000):
+            first = chunk[0]
+            columns = [[row[name] for row in chunk] for name in names]
+            cursor.execute(sql, [*(first[c] for c in _CONSTANTS), now, *columns])
+            stored.update(row[0] for row in cursor.fetchall())
+    return stored
 
 
 def _insert_many(rows: list[Row]) -> None:
