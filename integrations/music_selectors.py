@@ -54,6 +54,12 @@ def format_pace(seconds_per_km: float | None) -> str:
     return f"{minutes}:{seconds:02d} /km"
 
 
+def format_duration(seconds: float) -> str:
+    hours, rest = divmod(round(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def _windows(plays: Sequence[Play]) -> list[PlayWindow]:
     return [
         PlayWindow(track=p.track, artist=p.artist, started_at=p.started_at, duration=p.duration)
@@ -111,6 +117,8 @@ def activity_page(*, user: Any, activity_id: int) -> dict[str, Any]:
             activity.moving_time / (activity.distance / 1000) if activity.distance > 50 else None
         ),
         "downsampled": bool(stream and stream.resolution),
+        "distance_km": f"{activity.distance / 1000:.2f}",
+        "moving": format_duration(activity.moving_time),
     }
 
 

@@ -22,3 +22,7 @@ class ResultsConfig(AppConfig):
         results_changed.connect(on_results_changed, dispatch_uid="results.series")
         setup_versions.connect()
         race_pages.register("results", results_links)
+
+        from results import personal_data
+
+        personal_data.register_part()  # an athlete's results in their data export

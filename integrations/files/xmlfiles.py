@@ -78,6 +78,7 @@ class _Reader:
         self.text: list[str] = []
         self.parsed: ParsedActivity | None = None
         self.name_depth: int | None = None
+        self.meta = "name"
         self.sport = ""
         self.count = 0
 
@@ -98,8 +99,8 @@ class _Reader:
             self.key, self.text = _VALUES[self.format][name], []
         elif name == "Activity" and "Sport" in attrs:
             self.sport = attrs["Sport"][:30]
-        elif name == "name" and self.point is None and self.depth <= 3:
-            self.name_depth, self.text = self.depth, []
+        elif name in ("name", "type") and self.point is None and self.depth <= 3:
+            self.name_depth, self.meta, self.text = self.depth, name, []
 
     def end(self, tag: str) -> None:
         name = tag.rpartition(" ")[2]
@@ -107,7 +108,11 @@ class _Reader:
             self.point.setdefault(self.key, "".join(self.text))
             self.key = None
         elif self.name_depth == self.depth and self.parsed is not None:
-            self.parsed.name = self.parsed.name or " ".join("".join(self.text).split())[:200]
+            text = " ".join("".join(self.text).split())
+            if self.meta == "type":  # GPX's <trk><type>: the sport
+                self.sport = self.sport or text[:30]
+            else:
+                self.parsed.name = self.parsed.name or text[:200]
             self.name_depth = None
         if name == _POINT.get(self.format) and self.point is not None:
             self._add(self.point)

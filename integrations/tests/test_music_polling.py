@@ -61,6 +61,7 @@ def test_it_refreshes_an_expired_spotify_token_before_polling(fakes, dave) -> No
     assert music.poll_connection(connection, clock=clock) == 1
     connection.refresh_from_db()
     assert connection.access_token() == "access-1"
+    assert connection.expires_at is not None
     assert connection.expires_at > dt.datetime.now(dt.UTC)
     assert ("POST", "/api/token") in spotify.requests
 
