@@ -128,7 +128,7 @@ class RaceControlAdmin(OrganizerScopedAdmin):
     """Races, each leading to its race control page; the change page holds the race's
     safety settings (thresholds of the alerts, contacts e-mailed)."""
 
-    list_display = ["name", "event", "start_time", "open_control", "safety"]
+    list_display = ["name", "event", "start_time", "open_control", "safety_settings"]
     list_select_related = ["event", "safety"]
     search_fields = ["name", "event__name"]
     ordering = ["-start_time"]
@@ -148,7 +148,7 @@ class RaceControlAdmin(OrganizerScopedAdmin):
         return format_html('<a href="{}">Open race control</a>', url)
 
     @admin.display(description="Safety settings")
-    def safety(self, obj: Race) -> str:
+    def safety_settings(self, obj: Race) -> str:
         settings_of = getattr(obj, "safety", None)
         if settings_of is None:
             return "Defaults, no contact"
