@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -60,3 +61,10 @@ class ActivityAdmin(PlatformOnly):
     search_fields = ["user__email", "name", "external_id"]
     raw_id_fields = ["user"]
     exclude = ["summary"]
+
+
+# allauth's own admin pages: apps are configured in settings (their secrets stay out of the
+# admin) and Pace stores no allauth token (SOCIALACCOUNT_STORE_TOKENS off).
+for _model in (SocialApp, SocialToken, SocialAccount):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from integrations.models import Activity, ActivitySource, Connection, Provider, StravaSync
 from integrations.strava.quota import Quota
@@ -59,10 +59,7 @@ def _strava_connect_url() -> str | None:
     """allauth's Strava login, in "connect" mode; None while Strava is not set up."""
     if not settings.STRAVA_ENABLED:
         return None
-    try:
-        return reverse("strava_login") + "?process=connect"
-    except NoReverseMatch:  # keys set after start-up: the provider's URLs are not loaded
-        return None
+    return reverse("strava_login") + "?process=connect"
 
 
 def connections_page(*, user: Any, clock: Clock = SYSTEM) -> dict[str, Any]:

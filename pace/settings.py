@@ -529,19 +529,21 @@ STRAVA_PAGE_SIZE = env.int("STRAVA_PAGE_SIZE", default=200)
 STRAVA_FIRST_PAGES = env.int("STRAVA_FIRST_PAGES", default=5)
 # API calls one drain task makes before handing over to the next (keeps tasks short).
 STRAVA_DRAIN_BATCH = env.int("STRAVA_DRAIN_BATCH", default=20)
-if STRAVA_ENABLED:
-    INSTALLED_APPS.append("allauth.socialaccount.providers.strava")
+# The provider is always installed (it has no tables); without its keys it has no app, and
+# integrations.adapter answers its URLs with 404.
+INSTALLED_APPS.append("allauth.socialaccount.providers.strava")
 # allauth keeps tokens in plain text and never refreshes them: Pace keeps its own sealed
 # copy (integrations.strava.oauth copies them from the login in flight).
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_ADAPTER = "integrations.adapter.SocialAccountAdapter"
-SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, Any]] = {}
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, Any]] = {
+    # One comma-separated string, as Strava wants it.
+    "strava": {"SCOPE": ["read,activity:read_all"]},
+}
 if STRAVA_ENABLED:
-    SOCIALACCOUNT_PROVIDERS["strava"] = {
-        "APPS": [{"client_id": STRAVA_CLIENT_ID, "secret": STRAVA_CLIENT_SECRET}],
-        # One comma-separated string, as Strava wants it.
-        "SCOPE": ["read,activity:read_all"],
-    }
+    SOCIALACCOUNT_PROVIDERS["strava"]["APPS"] = [
+        {"client_id": STRAVA_CLIENT_ID, "secret": STRAVA_CLIENT_SECRET}
+    ]
 
 # Spotify (music over workouts): on when both are set (developer.spotify.com dashboard),
 # off otherwise. Connected through allauth's provider with PKCE; polled every

@@ -18,14 +18,17 @@ logger = logging.getLogger(__name__)
 
 
 def configure_allauth_adapter() -> None:
-    """Point allauth's Strava adapter at settings' Strava (a local fake in tests)."""
-    if not settings.STRAVA_ENABLED:
-        return
+    """Point allauth's Strava adapter at settings' Strava (a local fake in tests), read
+    when used so that settings changed later (tests) count."""
     from allauth.socialaccount.providers.strava.views import StravaOAuth2Adapter
 
-    StravaOAuth2Adapter.access_token_url = f"{settings.STRAVA_OAUTH_URL}/token"
-    StravaOAuth2Adapter.authorize_url = f"{settings.STRAVA_OAUTH_URL}/authorize"
-    StravaOAuth2Adapter.profile_url = f"{settings.STRAVA_API_URL}/athlete"
+    StravaOAuth2Adapter.access_token_url = property(
+        lambda self: f"{settings.STRAVA_OAUTH_URL}/token"
+    )
+    StravaOAuth2Adapter.authorize_url = property(
+        lambda self: f"{settings.STRAVA_OAUTH_URL}/authorize"
+    )
+    StravaOAuth2Adapter.profile_url = property(lambda self: f"{settings.STRAVA_API_URL}/athlete")
 
 
 def _on_social_account(request: HttpRequest, sociallogin: Any, **kwargs: Any) -> None:

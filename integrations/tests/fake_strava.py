@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 from integrations.strava.quota import day_start, window_start
 from pace.lib.clock import SYSTEM, Clock
@@ -56,6 +56,7 @@ class FakeStrava:
         self.subscriptions: dict[int, str] = {}
         self.deauthorized: list[str] = []
         self.force_429 = False
+        self.authorizing = 0  # the athlete whose browser goes through /oauth/authorize
         self.serial = 0
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -127,6 +128,8 @@ class FakeStrava:
                 pass
 
             def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
+                if status == 302:
+                    headers, body = {**headers, **body}, {}
                 raw = b"" if status == 204 else json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -156,6 +159,9 @@ class FakeStrava:
         url = urlparse(h.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         path = url.path
+        if path == "/oauth/authorize":  # the athlete says yes at once
+            h._send(*self._authorize(query), {})
+            return
         self.requests.append((method, path))
         headers, over = self._count(read=method == "GET")
         if over:
@@ -183,6 +189,18 @@ class FakeStrava:
             h._send(401, {"message": "Authorization Error", "errors": []}, headers)
             return
         h._send(*self._read(athlete, path, query), headers)
+
+    def _authorize(self, query: dict[str, str]) -> tuple[int, Any]:
+        athlete_id = self.authorizing
+        target = query.get("redirect_uri", "")
+        code = urlencode(
+            {
+                "state": query.get("state", ""),
+                "code": f"code-{athlete_id}",
+                "scope": query.get("scope", ""),
+            }
+        )
+        return 302, {"Location": f"{target}?{code}"}
 
     def _token(self, form: dict[str, str]) -> tuple[int, Any]:
         if form.get("grant_type") == "authorization_code":

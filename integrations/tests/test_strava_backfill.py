@@ -168,3 +168,47 @@ def test_the_connections_page_disconnects_by_post_only(
     assert b"5 activities, all imported" in page.content
     assert client.post("/integrations/strava/disconnect/").status_code == 302
     assert not Connection.objects.exists()
+
+
+def test_connecting_through_allauth_keeps_only_pace_s_sealed_tokens(
+    strava: FakeStrava, settings: Any, client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from urllib.parse import parse_qs, urlparse
+
+    import requests
+    from allauth.socialaccount.models import SocialAccount, SocialToken
+
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "strava": {
+            "SCOPE": ["read,activity:read_all"],
+            "APPS": [{"client_id": "1234", "secret": "shh-client-secret"}],
+        }
+    }
+    athlete = strava.add_athlete(7, activities=25)
+    strava.authorizing = 7
+    user = make_user("ann")
+    client.force_login(user)
+    start = client.post("/accounts/strava/login/?process=connect")
+    assert start.status_code == 302 and start["Location"].startswith(
+        f"{strava.url}/oauth/authorize"
+    )
+    assert parse_qs(urlparse(start["Location"]).query)["scope"] == ["read,activity:read_all"]
+    back = requests.get(start["Location"], allow_redirects=False, timeout=5).headers["Location"]
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.get(urlparse(back).path + "?" + urlparse(back).query)
+    assert done.status_code == 302 and done["Location"] == "/integrations/"
+    conn = Connection.objects.get(user=user)
+    assert conn.external_id == "7" and conn.scopes == "read,activity:read_all"
+    assert (
+        conn.access_token() == athlete.access_token
+        and conn.refresh_token() == athlete.refresh_token
+    )
+    assert SocialAccount.objects.filter(user=user, provider="strava").exists()
+    assert not SocialToken.objects.exists()  # allauth keeps no copy
+    assert Activity.objects.filter(user=user).count() == 25  # page 1, then the queued pages
+
+
+def test_strava_s_urls_are_not_there_without_its_keys(settings: Any, client: Any) -> None:
+    settings.SOCIALACCOUNT_PROVIDERS = {"strava": {"SCOPE": ["read"]}}
+    client.force_login(make_user("ann"))
+    assert client.post("/accounts/strava/login/?process=connect").status_code == 404
