@@ -20,6 +20,13 @@
     }).addTo(map);
     bounds = bounds ? bounds.extend(line.getBounds()) : line.getBounds();
   });
-  if (bounds) { map.fitBounds(bounds, { padding: [16, 16] }); }
+  if (bounds) {
+    map.fitBounds(bounds, { padding: [16, 16] });
+    // A phone turned sideways (or a resized window) keeps the whole route in view.
+    window.addEventListener("resize", function () {
+      map.invalidateSize();
+      map.fitBounds(bounds, { padding: [16, 16] });
+    });
+  }
   el.dataset.ready = "1";
 })();
