@@ -4,7 +4,7 @@ from django.urls import path
 
 from tracking.control import views as control
 from tracking.ingest import views
-from tracking.web import embed, family, pages, replay
+from tracking.web import embed, family, pages, replay, tracker_app
 
 app_name = "tracking"
 
@@ -21,6 +21,9 @@ urlpatterns = [
     path("family-links/", family.family_links, name="family_links"),
     path("f/<str:token>/", family.family_open, name="family_open"),
     path("track/", pages.track, name="track"),
+    path("track/sw.js", tracker_app.service_worker, name="track_sw"),
+    path("track/manifest.webmanifest", tracker_app.manifest, name="track_manifest"),
+    path("track/device/", tracker_app.device, name="track_device"),
     path("control/<slug:event_slug>/<slug:race_slug>/", control.control, name="control"),
     path(
         "control/<slug:event_slug>/<slug:race_slug>/act/", control.control_act, name="control_act"

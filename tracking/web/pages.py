@@ -32,6 +32,7 @@ from tracking.ingest.trackers import (
 )
 from tracking.models import Tracker
 from tracking.selectors import live_page_race, race_info, roster
+from tracking.web.tracker_app import device_status, qr_svg
 
 
 @cached_public_page(per_visitor="tracking.fanout.spectators.spectator_cookie_give")
@@ -151,18 +152,24 @@ def track(request: HttpRequest) -> HttpResponse:
             limited, outcome = outcome, _too_many_links(outcome)
         errors[entry.registration.pk] = outcome
     posted = request.POST.get("device_id", "")
+    osmand_url = settings.SITE_URL + reverse("tracking:osmand")
     rows = [
         {
             "entry": e,
             "error": errors.get(e.registration.pk),
             "device_value": posted if e.registration.pk in errors else e.tracker.device_id,
+            "device_status": device_status(tracker=e.tracker),
+            "qr_device": qr_svg(e.tracker.device_id) if e.tracker.device_id else "",
         }
         for e in entries
     ]
     context = {
         "rows": rows,
         "token": token,
-        "osmand_url": settings.SITE_URL + reverse("tracking:osmand"),
+        "osmand_url": osmand_url,
+        "qr_url": qr_svg(osmand_url),
+        # The installed app opens on this page: with the token it was installed from.
+        "manifest_token": token or (entries[0].tracker.token if len(entries) == 1 else ""),
     }
     response = render(request, "tracking/track.html", context, status=429 if limited else 200)
     if limited:

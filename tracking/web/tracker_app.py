@@ -1,0 +1,130 @@
+"""The tracker page as an installable app: its service worker, its manifest, the QR
+codes of the tracker-app settings and the "first fix arrived" check.
+
+The service worker is served from ``/track/sw.js`` (not ``/static/``) so that its scope
+is ``/track/``: it keeps the page and its assets so that ``/track/`` opens with no
+signal. Its list of assets names the static files' (hashed, in production) URLs, and
+so changes, and updates the worker, with every deploy that changes one of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import segno
+from django.db.models import Count, Max, Min
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.templatetags.static import static
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from pace.lib.ratelimits import hit, request_ip, too_many_requests
+from tracking.ingest.athletes import device_key, is_plausible_key
+from tracking.models import Position, Tracker
+
+# What the tracker page needs to open offline, besides the page itself.
+ASSETS = [
+    "css/pace.css",
+    "tracking/tracking.css",
+    "tracking/track.css",
+    "tracking/track.js",
+    "img/favicon.svg",
+    "tracking/icons/icon-192.png",
+]
+
+
+def asset_urls() -> list[str]:
+    return [static(name) for name in ASSETS]
+
+
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """``/track/sw.js``: the tracker's service worker, scoped to ``/track/``."""
+    urls = asset_urls()
+    version = hashlib.sha256("\n".join(urls).encode()).hexdigest()[:12]
+    body = render_to_string(
+        "tracking/track_sw.js",
+        {"assets_json": json.dumps(urls), "version": version, "scope": reverse("tracking:track")},
+    )
+    response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
+    # Browsers check for a new worker at most daily anyway; never serve a stale one.
+    response["Cache-Control"] = "no-cache"
+    response["Service-Worker-Allowed"] = reverse("tracking:track")
+    return response
+
+
+@require_GET
+def manifest(request: HttpRequest) -> HttpResponse:
+    """``/track/manifest.webmanifest``: installs the tracker; opened from the home screen,
+    it starts on the tracker page of the token it was installed from."""
+    scope = reverse("tracking:track")
+    token = request.GET.get("token", "")
+    start = scope
+    if is_plausible_key(token, max_length=64) and token.replace("-", "").replace("_", "").isalnum():
+        start = f"{scope}?token={token}"
+    data: dict[str, Any] = {
+        "name": "Pace live tracker",
+        "short_name": "Pace tracker",
+        "description": "Share your position with spectators while you race.",
+        "start_url": start,
+        "scope": scope,
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#f7f8fb",
+        "theme_color": "#e4572e",
+        "icons": [
+            {"src": static("tracking/icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+            {"src": static("tracking/icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+            {
+                "src": static("tracking/icons/maskable-512.png"),
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "maskable",
+            },
+        ],
+    }
+    response = JsonResponse(data, content_type="application/manifest+json")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+def qr_svg(text: str) -> str:
+    """``text`` as an inline SVG QR code (our own URL or device id: no user markup)."""
+    code = segno.make(text, error="m", micro=False)
+    svg: str = code.svg_inline(scale=4, border=2, dark="#14213d", light="#ffffff", omitsize=True)
+    return svg
+
+
+def device_status(*, tracker: Tracker) -> dict[str, Any]:
+    """When the tracker app's first and last fixes arrived (from its linked device id)."""
+    if not tracker.device_id:
+        return {"device_id": None, "first": None, "last": None, "fixes": 0}
+    found = Position.objects.filter(
+        registration_id=tracker.registration_id, seq=0, device_key=device_key(tracker.device_id)
+    ).aggregate(first=Min("received_at"), last=Max("received_at"), fixes=Count("id"))
+    return {
+        "device_id": tracker.device_id,
+        "first": found["first"].timestamp() if found["first"] else None,
+        "last": found["last"].timestamp() if found["last"] else None,
+        "fixes": found["fixes"],
+    }
+
+
+@require_GET
+def device(request: HttpRequest) -> HttpResponse:
+    """``/track/device/?token=``: has the tracker app's first fix arrived? (The page polls.)"""
+    limited = hit(name="tracker.device.ip", key=request_ip(request))
+    if limited:
+        return too_many_requests(limited)
+    token = request.GET.get("token", "")
+    tracker = None
+    if is_plausible_key(token, max_length=64):
+        tracker = Tracker.objects.filter(token=token, revoked_at__isnull=True).first()
+    if tracker is None:
+        return JsonResponse({"error": "unknown or revoked tracking token"}, status=404)
+    response = JsonResponse(device_status(tracker=tracker))
+    response["Cache-Control"] = "no-store"
+    return response
