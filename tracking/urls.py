@@ -11,6 +11,11 @@ app_name = "tracking"
 urlpatterns = [
     path("osmand/", views.osmand_point, name="osmand"),
     path("live/<slug:event_slug>/<slug:race_slug>/", pages.live, name="live"),
+    path(
+        "live/<slug:event_slug>/<slug:race_slug>/athlete/<int:athlete_id>.json",
+        pages.live_athlete,
+        name="live_athlete",
+    ),
     path("live/<slug:event_slug>/<slug:race_slug>/replay/", replay.replay, name="replay"),
     path(
         "live/<slug:event_slug>/<slug:race_slug>/replay/data/",

@@ -1,33 +1,20 @@
-// Spectator page: a race live from /ws/live/RACE_ID/ (PROTOCOL.md §3) on a Leaflet map,
-// with a leaderboard, followed athletes (kudos) and the athletes' posts.
+// Spectator page: a race live from /ws/live/RACE_ID/ (PROTOCOL.md §3 and the additions in
+// docs/live-tracking.md) on a Leaflet map, with a leaderboard of every athlete, filters,
+// followed athletes pinned, an athlete panel (charts, splits, posts, kudos, share) and posts.
+//
+// window.PaceLive holds the pieces other pages reuse (the embed, the replay): formatting,
+// compact entries, the board's ordering and rows. They take plain athlete objects.
 (function () {
   "use strict";
-  var cfg = JSON.parse(document.getElementById("live-config").textContent);
+
+  // --- reusable pieces -----------------------------------------------------------------------
   var STATUS = {
     not_started: "Not started", racing: "Racing", stopped: "Stopped", finished: "Finished",
-    dnf: "DNF", lost_signal: "No signal"
+    dnf: "DNF", lost_signal: "No signal", off_course: "Off course"
   };
-  var RANKED = { racing: 0, stopped: 0, lost_signal: 0, finished: 0, not_started: 1, dnf: 2 };
-  var BOARD_ROWS = 200;
-  var followKey = "pace-follow-" + cfg.id;
+  var OFF_COURSE = 1; // compact entry's flags
+  var COUNTED = ["racing", "off_course", "stopped", "lost_signal", "finished", "dnf", "not_started"];
 
-  var athletes = new Map();
-  cfg.roster.forEach(function (r) {
-    athletes.set(r[0], { id: r[0], bib: r[1], name: r[2], lat: null, lon: null, distance: 0,
-      status: "not_started", state: null, kudos: null });
-  });
-  var follows = loadFollows();
-  var seq = 0;
-  var clockOffset = 0; // server time minus this device's time, in seconds
-  var ws = null;
-  var attempt = 0;
-  var retryTimer = null;
-  var followTimer = null;
-  var renderQueued = false;
-  var search = "";
-
-  // --- helpers ---------------------------------------------------------------------
-  function $(id) { return document.getElementById(id); }
   // Names, bibs, split names and posts are typed by athletes and organizers: they reach
   // the page only as text (textContent, text nodes), never through HTML.
   function el(tag, className, text) {
@@ -38,13 +25,11 @@
   }
   function append(parent, children) {
     children.forEach(function (child) {
+      if (child == null) { return; }
       parent.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
     });
     return parent;
   }
-  function label(a) { return (a.bib ? "#" + a.bib + " " : "") + (a.name == null ? "" : a.name); }
-  function badge(status) { return el("span", "st st-" + status, STATUS[status] || status); }
-  function now() { return Date.now() / 1000 + clockOffset; }
   function two(n) { return (n < 10 ? "0" : "") + n; }
   function duration(s) {
     if (s == null || !isFinite(s)) { return "–"; }
@@ -57,7 +42,116 @@
     var s = Math.round(secPerKm);
     return Math.floor(s / 60) + ":" + two(s % 60);
   }
-  // Times of day in the venue's time zone, as the start time on the page.
+  function km(m) { return (m / 1000).toFixed(2); }
+  function ordinal(n) {
+    var s = ["th", "st", "nd", "rd"], v = n % 100;
+    return n + (s[(v - 20) % 10] || s[v] || s[0]);
+  }
+  function blank(id, roster) {
+    return { id: id, bib: roster ? roster[1] : "", name: roster ? roster[2] : "Athlete " + id,
+      cat: roster ? roster[3] || "" : "", sex: roster ? roster[4] || "" : "",
+      lat: null, lon: null, distance: 0, status: "not_started", rank: null, pace: null,
+      gap: null, finish: null, flags: 0, hr: null, state: null, kudos: null };
+  }
+  // A compact entry [id, lat, lon, distance, status, rank, pace, gap, finish, flags]: the
+  // first five from any server, the rest when it sends them.
+  function applyCompact(a, e) {
+    a.lat = e[1]; a.lon = e[2]; a.distance = e[3]; a.status = e[4];
+    if (e.length > 5) {
+      a.rank = e[5]; a.pace = e[6]; a.gap = e[7]; a.finish = e[8]; a.flags = e[9] || 0;
+    }
+  }
+  function applyState(a, s, start) {
+    a.state = s;
+    if (s.bib) { a.bib = s.bib; }
+    if (s.name) { a.name = s.name; }
+    if (s.category) { a.cat = s.category; }
+    a.lat = s.lat; a.lon = s.lon; a.distance = s.distance; a.status = s.status;
+    a.rank = s.rank == null ? null : s.rank;
+    a.pace = s.pace == null ? null : s.pace;
+    a.gap = s.gap == null ? null : s.gap;
+    a.hr = s.hr == null ? null : s.hr;
+    a.flags = s.flags || 0;
+    if (s.finish_time != null) { a.finish = s.finish_time; }
+    else if (s.eta) { a.finish = s.eta - start; }
+    else { a.finish = null; }
+  }
+  // What spectators see: off course in place of racing or stopped (never SOS: private).
+  function shownStatus(a) {
+    return (a.flags & OFF_COURSE) && (a.status === "racing" || a.status === "stopped") ? "off_course" : a.status;
+  }
+  var GROUP = { finished: 0, racing: 0, stopped: 0, lost_signal: 0, not_started: 1, dnf: 2 };
+  function byStanding(a, b) {
+    var ga = GROUP[a.status] || 0, gb = GROUP[b.status] || 0;
+    if (ga !== gb) { return ga - gb; }
+    if (a.rank != null && b.rank != null && a.rank !== b.rank) { return a.rank - b.rank; }
+    if ((a.rank == null) !== (b.rank == null)) { return a.rank == null ? 1 : -1; }
+    if (b.distance !== a.distance) { return b.distance - a.distance; }
+    return a.id - b.id;
+  }
+  function badge(status) { return el("span", "st st-" + status, STATUS[status] || status); }
+  function label(a) { return (a.bib ? "#" + a.bib + " " : "") + (a.name == null ? "" : a.name); }
+
+  // One board row's cells: rank, bib, athlete (name, bib · category · status), km, pace,
+  // gap, ETA (projected finish as a time of day; the finish time once finished).
+  function rowCells(a, clockTime, start) {
+    var shown = shownStatus(a);
+    var finished = a.status === "finished";
+    return {
+      rank: a.rank != null && GROUP[a.status] === 0 ? String(a.rank) : "–",
+      bib: a.bib || "",
+      name: a.name == null ? "" : String(a.name),
+      meta: [a.bib ? "#" + a.bib : "", a.cat].filter(Boolean).join(" · "),
+      status: shown === "racing" ? "" : shown,
+      km: a.lat == null && !a.distance ? "–" : km(a.distance),
+      pace: finished ? "–" : pace(a.pace),
+      gap: a.rank === 1 && GROUP[a.status] === 0 ? "Leader" : (a.gap != null ? "+" + duration(a.gap) : "–"),
+      eta: finished ? duration(a.finish) : (a.finish != null ? clockTime(start + a.finish) : "–")
+    };
+  }
+  var Live = window.PaceLive = window.PaceLive || {};
+  Object.assign(Live, {
+    STATUS: STATUS, el: el, append: append, duration: duration, pace: pace, km: km,
+    ordinal: ordinal, blank: blank, applyCompact: applyCompact, applyState: applyState,
+    shownStatus: shownStatus, byStanding: byStanding, badge: badge, label: label, rowCells: rowCells
+  });
+
+  var config = document.getElementById("live-config");
+  if (!config || !document.getElementById("live")) { return; } // another page reusing the pieces
+  var cfg = JSON.parse(config.textContent);
+
+  // --- the page --------------------------------------------------------------------------------
+  var BOARD_STEP = 200;
+  var MAX_FOLLOWS = 50;
+  var STALE_MS = 5000; // ticks come every second: five without one is stale
+  var DEAD_MS = 25000; // and this long without a frame, the socket is reconnected
+  var ANNOUNCE_MS = 10000;
+  var followKey = "pace-follow-" + cfg.id;
+
+  var athletes = new Map();
+  var byBib = new Map();
+  cfg.roster.forEach(function (r) {
+    var a = blank(r[0], r);
+    athletes.set(a.id, a);
+    if (a.bib) { byBib.set(String(a.bib), a); }
+  });
+  var follows = loadFollows();
+  var seq = 0;
+  var clockOffset = 0; // server time minus this device's time, in seconds
+  var ws = null;
+  var attempt = 0;
+  var retryTimer = null;
+  var followTimer = null;
+  var renderQueued = false;
+  var lastFrame = 0;
+  var filters = { q: "", cat: "", sex: "", status: "" };
+  var boardLimit = BOARD_STEP;
+  var activeRow = null; // the board row in the Tab order (roving tabindex)
+  var panelId = null;
+  var notified = new Set();
+
+  function $(id) { return document.getElementById(id); }
+  function now() { return Date.now() / 1000 + clockOffset; }
   var hhmm;
   try {
     hhmm = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: cfg.timezone });
@@ -65,49 +159,61 @@
     hhmm = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hour12: false });
   }
   function clockTime(epoch) { return epoch ? hhmm.format(new Date(epoch * 1000)) : "–"; }
-  function km(m) { return (m / 1000).toFixed(2); }
+  function athlete(id) {
+    var a = athletes.get(id);
+    if (!a) { a = blank(id, null); athletes.set(id, a); } // joined after the page was rendered
+    return a;
+  }
+  function isFollowed(id) { return follows.indexOf(id) >= 0; }
   function loadFollows() {
     try {
       var ids = JSON.parse(localStorage.getItem(followKey) || "[]");
-      return ids.filter(function (id) { return athletes.has(id); }).slice(0, 50);
+      return ids.filter(function (id) { return athletes.has(id); }).slice(0, MAX_FOLLOWS);
     } catch (e) { return []; }
   }
   function saveFollows() {
     try { localStorage.setItem(followKey, JSON.stringify(follows)); } catch (e) { /* private mode */ }
   }
   function toast(text) {
-    var el = $("toast");
-    el.textContent = text;
-    el.hidden = false;
+    var box = $("toast");
+    box.textContent = text;
+    box.hidden = false;
     clearTimeout(toast.timer);
-    toast.timer = setTimeout(function () { el.hidden = true; }, 3000);
+    toast.timer = setTimeout(function () { box.hidden = true; }, 3000);
   }
-  function athlete(id) {
-    var a = athletes.get(id);
-    if (!a) { // joined after the page was rendered
-      a = { id: id, bib: "", name: "Athlete " + id, lat: null, lon: null, distance: 0,
-        status: "not_started", state: null, kudos: null };
-      athletes.set(id, a);
+  // One live region, at most one announcement every ANNOUNCE_MS: the latest waits its turn.
+  var announced = 0, announceNext = null, announceTimer = null;
+  function announce(text) {
+    announceNext = text;
+    if (announceTimer) { return; }
+    var wait = Math.max(0, announced + ANNOUNCE_MS - Date.now());
+    announceTimer = setTimeout(function () {
+      announceTimer = null;
+      announced = Date.now();
+      $("announcer").textContent = announceNext;
+    }, wait);
+  }
+  function notify(title, body) {
+    if (!("Notification" in window) || Notification.permission !== "granted") { return; }
+    try { new Notification(title, { body: body, tag: "pace-" + cfg.id + "-" + title }); } catch (e) { /* Android: needs a service worker */ }
+  }
+
+  // --- map ---------------------------------------------------------------------------------
+  var map = null, markers = new Map(), fitted = false, centerOn = null, courseBounds = null;
+  function startMap() {
+    if (!window.L) { return; }
+    map = L.map("live-map", { zoomControl: true, preferCanvas: cfg.roster.length > 1500 });
+    if (cfg.tiles.url) {
+      L.tileLayer(cfg.tiles.url, { maxZoom: 19, attribution: cfg.tiles.attribution }).addTo(map);
     }
-    return a;
+    map.setView([0, 0], 2);
+    if (cfg.course_url) {
+      fetch(cfg.course_url, { headers: { Accept: "application/geo+json" } })
+        .then(function (r) { if (!r.ok) { throw new Error("course " + r.status); } return r.json(); })
+        .then(drawCourse)
+        .catch(function () { toast("The course could not be loaded."); });
+    }
   }
-
-  // --- map ---------------------------------------------------------------------------
-  var map = L.map("live-map", { zoomControl: true, preferCanvas: cfg.roster.length > 1500 });
-  if (cfg.tiles.url) {
-    L.tileLayer(cfg.tiles.url, { maxZoom: 19, attribution: cfg.tiles.attribution }).addTo(map);
-  }
-  map.setView([0, 0], 2);
-  var fitted = false;
-  var markers = new Map();
-
-  if (cfg.course_url) {
-    fetch(cfg.course_url, { headers: { Accept: "application/geo+json" } })
-      .then(function (r) { if (!r.ok) { throw new Error("course " + r.status); } return r.json(); })
-      .then(drawCourse)
-      .catch(function () { toast("The course could not be loaded."); });
-  }
-
   function drawCourse(feature) {
     var latlngs = feature.geometry.coordinates.map(function (c) { return [c[1], c[0]]; });
     L.polyline(latlngs, { color: "#1d3557", weight: 7, opacity: 0.25, className: "course-casing", interactive: false }).addTo(map);
@@ -117,71 +223,97 @@
         .bindTooltip(el("span", null, sp.name + " · " + (sp.distance / 1000).toFixed(1) + " km"))
         .addTo(map);
     });
-    map.fitBounds(line.getBounds(), { padding: [24, 24] });
-    fitted = true;
+    courseBounds = line.getBounds();
+    fitted = false;
+    fitMap();
   }
-
-  function markerStyle(a, rank) {
-    var followed = follows.indexOf(a.id) >= 0;
-    var color = { finished: "#2a9d8f", stopped: "#f4a261", lost_signal: "#8d99ae", dnf: "#8d99ae" }[a.status] || "#e4572e";
-    if (rank === 1 && a.status !== "finished") { color = "#f2b705"; }
+  // A map in a hidden tab (a phone on the board) has no size: fitted once it shows.
+  function mapShown() { return $("live-map").offsetWidth > 0; }
+  function fitMap() {
+    if (!map || fitted || !mapShown() || centerOn) { return; }
+    if (courseBounds) { map.fitBounds(courseBounds, { padding: [24, 24] }); fitted = true; }
+  }
+  var COLORS = { finished: "#2a9d8f", stopped: "#f4a261", lost_signal: "#8d99ae", dnf: "#8d99ae", off_course: "#7b2cbf" };
+  function markerStyle(a) {
+    var followed = isFollowed(a.id), shown = shownStatus(a);
+    var color = COLORS[shown] || "#e4572e";
+    if (a.rank === 1 && shown === "racing") { color = "#f2b705"; }
     return {
       radius: followed ? 9 : 6, color: followed ? "#14213d" : "#fff", weight: followed ? 3 : 1.5,
       fillColor: color, fillOpacity: 0.95
     };
   }
-
-  function placeMarker(a, rank) {
-    if (a.lat == null || a.lon == null) { return; }
+  function placeMarker(a) {
+    if (!map || a.lat == null || a.lon == null) { return; }
     var m = markers.get(a.id);
     if (!m) {
-      m = L.circleMarker([a.lat, a.lon], Object.assign({ className: "athlete-marker" }, markerStyle(a, rank)));
-      m.on("click", function () { toggleFollow(a.id); });
+      // Circle markers are SVG paths with no tabindex: the keyboard goes through the
+      // board's rows, never through hundreds of markers.
+      m = L.circleMarker([a.lat, a.lon], Object.assign({ className: "athlete-marker" }, markerStyle(a)));
+      m.on("click", function () { openPanel(a.id); });
       m.label = el("span", null, "");
       m.bindTooltip(m.label, { direction: "top", offset: [0, -6] });
       m.addTo(map);
       markers.set(a.id, m);
     } else {
       m.setLatLng([a.lat, a.lon]);
-      m.setStyle(markerStyle(a, rank));
+      m.setStyle(markerStyle(a));
     }
-    var followed = follows.indexOf(a.id) >= 0;
-    var text = label(a);
+    var followed = isFollowed(a.id);
+    var text = label(a) + (shownStatus(a) === "off_course" ? " · Off course" : "");
     if (m.label.textContent !== text) {
       m.label.textContent = text;
       if (m.isTooltipOpen()) { m.getTooltip().update(); }
     }
     if (followed && !m.isTooltipOpen()) { m.openTooltip(); }
     if (followed) { m.bringToFront(); }
+    if (centerOn === a.id && mapShown()) { centerOn = null; fitted = true; map.setView([a.lat, a.lon], Math.max(map.getZoom(), 15)); }
   }
 
-  // --- frames ------------------------------------------------------------------------
-  function applyCompact(e) {
+  // --- frames ------------------------------------------------------------------------------
+  function compact(e) {
     var a = athlete(e[0]);
-    a.lat = e[1]; a.lon = e[2]; a.distance = e[3]; a.status = e[4];
+    var before = a.status;
+    applyCompact(a, e);
+    watch(a, before);
   }
-  function applyState(s) {
+  function state(s) {
     var a = athlete(s.id);
-    a.state = s;
-    if (s.bib) { a.bib = s.bib; }
-    if (s.name) { a.name = s.name; }
-    a.lat = s.lat; a.lon = s.lon; a.distance = s.distance; a.status = s.status;
+    var before = a.status;
+    applyState(a, s, cfg.start);
+    watch(a, before);
+    if (a.bib) { byBib.set(String(a.bib), a); }
+  }
+  function watch(a, before) {
+    // A followed athlete finishing without a result frame (a replaced socket): say so once.
+    if (before !== "finished" && a.status === "finished" && isFollowed(a.id) && seq) {
+      passed(a, "Finish", a.finish != null ? cfg.start + a.finish : null, null);
+    }
+  }
+  function passed(a, point, time, rank) {
+    var key = a.id + "|" + point;
+    if (notified.has(key)) { return; }
+    notified.add(key);
+    var text = (point === "Finish" ? "finished in " : "passed " + point + " in ") + duration(time - cfg.start) + (rank ? " (" + ordinal(rank) + ")" : "");
+    if (isFollowed(a.id)) {
+      notify(label(a), text);
+      announce(label(a) + " " + text);
+    }
+    return text;
   }
   function resync() {
     // A lost tick: ask for a fresh snapshot (the server answers a follow with one).
     if (ws && ws.readyState === WebSocket.OPEN) { sendFollow(); }
   }
-  function sendFollow() {
-    ws.send(JSON.stringify({ type: "follow", athletes: follows }));
-  }
+  function sendFollow() { ws.send(JSON.stringify({ type: "follow", athletes: follows })); }
 
   var handlers = {
     snapshot: function (f) {
       seq = f.seq;
       if (f.t) { clockOffset = f.t - Date.now() / 1000; }
       athletes.forEach(function (a) { a.state = null; });
-      f.field.forEach(applyCompact);
-      f.athletes.forEach(applyState);
+      f.field.forEach(compact);
+      f.athletes.forEach(state);
       renderFeed(f.posts || []);
       attempt = 0;
       setStatus("live", "Live");
@@ -192,16 +324,19 @@
       if (seq && f.seq > seq + 1) { resync(); return; }
       seq = f.seq;
       clockOffset = f.t - Date.now() / 1000;
-      f.athletes.forEach(applyState);
+      f.athletes.forEach(state);
+      setStatus("live", "Live");
       queueRender();
     },
-    field: function (f) { f.field.forEach(applyCompact); queueRender(); },
+    field: function (f) { f.field.forEach(compact); queueRender(); },
     kudos: function (f) { athlete(f.athlete).kudos = f.count; queueRender(); },
-    post: function (f) { addPost(f, true); },
+    post: function (f) { addPost(f); if (panelId === f.athlete) { panelPost(f); } },
     result: function (f) {
       var a = athlete(f.athlete);
-      var text = f.point === "Finish" ? "finished in " : "passed " + f.point + " in ";
-      addFeed("result", a, text + duration(f.time - cfg.start) + (f.rank ? " (" + ordinal(f.rank) + ")" : ""), f.time);
+      var text = passed(a, f.point, f.time, f.rank) ||
+        (f.point === "Finish" ? "finished in " : "passed " + f.point + " in ") + duration(f.time - cfg.start) + (f.rank ? " (" + ordinal(f.rank) + ")" : "");
+      addFeed("result", a, text, f.time);
+      if (panelId === a.id) { loadPanelData(a.id); }
     },
     error: function (f) {
       if (f.code === "rate_limited" && f.limit === "follow") {
@@ -214,41 +349,54 @@
     }
   };
 
-  function ordinal(n) {
-    var s = ["th", "st", "nd", "rd"], v = n % 100;
-    return n + (s[(v - 20) % 10] || s[v] || s[0]);
+  // --- connection --------------------------------------------------------------------------
+  function setStatus(name, text) {
+    var badgeEl = $("live-status");
+    if (badgeEl.dataset.state === name && badgeEl.textContent === text) { return; }
+    badgeEl.dataset.state = name;
+    badgeEl.textContent = text;
   }
-
-  // --- connection ----------------------------------------------------------------------
-  function setStatus(state, text) {
-    var el = $("live-status");
-    el.dataset.state = state;
-    el.textContent = text;
-  }
-
   function connect() {
     clearTimeout(retryTimer);
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    ws = new WebSocket(scheme + location.host + cfg.ws);
+    // live.html opened the first socket while this script was downloading: take it over.
+    var early = window.paceEarlySocket;
+    window.paceEarlySocket = null;
+    var socket = ws = early ? early.ws : new WebSocket(scheme + location.host + cfg.ws);
+    lastFrame = Date.now();
     setStatus("connecting", attempt ? "Reconnecting…" : "Connecting…");
-    ws.onopen = function () { if (follows.length) { sendFollow(); } };
-    ws.onmessage = function (ev) {
+    socket.onopen = function () { if (follows.length) { sendFollow(); } };
+    socket.onmessage = function (ev) {
+      lastFrame = Date.now();
       var f;
       try { f = JSON.parse(ev.data); } catch (e) { return; }
       var handler = handlers[f.type];
       if (handler) { handler(f); }
     };
-    ws.onclose = function (ev) {
+    socket.onclose = function (ev) {
+      if (ws !== socket) { return; }
       ws = null;
       if (ev.code === 4404) { setStatus("off", "Not available"); return; }
       attempt += 1;
-      var delay = Math.min(30, Math.pow(2, attempt - 1)) * (0.5 + Math.random() / 2);
+      // Backoff from 1 s to 60 s with jitter, so a restart's reconnects spread out.
+      var delay = Math.min(60, Math.pow(2, attempt - 1)) * (0.5 + Math.random() / 2);
       // 1013 "retry=S": the server asks for S seconds (PROTOCOL.md), plus some jitter.
       var asked = ev.code === 1013 && /^retry=(\d+)$/.exec(ev.reason || "");
       if (asked) { delay = Number(asked[1]) * (1 + Math.random() / 4); }
       setStatus("off", "Offline · retrying in " + Math.ceil(delay) + " s");
       retryTimer = setTimeout(connect, delay * 1000);
     };
+    if (early) { // what it received (or how it closed) before this script ran
+      early.frames.forEach(function (ev) { socket.onmessage(ev); });
+      if (early.closed) { socket.onclose(early.closed); } else if (socket.readyState === 1) { socket.onopen(); }
+    }
+  }
+  // Stale data is shown; a socket silent for DEAD_MS is replaced (a fresh snapshot follows).
+  function checkStale() {
+    if (!ws || ws.readyState !== WebSocket.OPEN || !seq) { return; }
+    var quiet = Date.now() - lastFrame;
+    if (quiet > DEAD_MS) { ws.close(); return; }
+    if (quiet > STALE_MS) { setStatus("stale", "Stale · " + Math.round(quiet / 1000) + " s ago"); }
   }
   // Back on a network (or back to a tab the phone had frozen): do not wait out the backoff.
   window.addEventListener("online", function () { if (!ws) { attempt = 0; connect(); } });
@@ -256,12 +404,18 @@
     if (document.visibilityState === "visible" && !ws) { connect(); }
   });
 
-  // --- following and kudos -------------------------------------------------------------
+  // --- following and kudos -----------------------------------------------------------------
   function toggleFollow(id) {
     var i = follows.indexOf(id);
     if (i >= 0) { follows.splice(i, 1); }
-    else if (follows.length >= 50) { toast("You can follow at most 50 athletes."); return; }
-    else { follows.push(id); }
+    else if (follows.length >= MAX_FOLLOWS) { toast("You can follow at most 50 athletes."); return; }
+    else {
+      follows.push(id);
+      // Asked on this click (a user gesture), once: splits and finishes of those followed.
+      if ("Notification" in window && Notification.permission === "default") {
+        try { Notification.requestPermission(); } catch (e) { /* old Safari: callback form */ }
+      }
+    }
     saveFollows();
     var m = markers.get(id);
     if (m && i >= 0) { m.closeTooltip(); }
@@ -271,81 +425,110 @@
   function kudos(id) {
     if (!ws || ws.readyState !== WebSocket.OPEN) { toast("Offline: kudos will work again once reconnected."); return; }
     ws.send(JSON.stringify({ type: "kudos", athlete: id }));
-    var btn = document.querySelector('.kudos[data-id="' + id + '"]');
-    if (btn) { btn.classList.remove("pop"); void btn.offsetWidth; btn.classList.add("pop"); }
-  }
-
-  // --- rendering -------------------------------------------------------------------------
-  function queueRender() {
-    if (renderQueued) { return; }
-    renderQueued = true;
-    requestAnimationFrame(function () { renderQueued = false; render(); });
-  }
-
-  function ranked() {
-    var list = Array.from(athletes.values());
-    list.sort(function (a, b) {
-      var ga = RANKED[a.status] === undefined ? 1 : RANKED[a.status];
-      var gb = RANKED[b.status] === undefined ? 1 : RANKED[b.status];
-      if (ga !== gb) { return ga - gb; }
-      var fa = a.status === "finished" ? 0 : 1, fb = b.status === "finished" ? 0 : 1;
-      if (fa !== fb) { return fa - fb; }
-      var ra = a.state && a.state.rank, rb = b.state && b.state.rank;
-      if (fa === 0 && ra && rb) { return ra - rb; }
-      if (b.distance !== a.distance) { return b.distance - a.distance; }
-      if (ra && rb) { return ra - rb; }
-      return a.id - b.id;
+    document.querySelectorAll('.kudos[data-id="' + id + '"]').forEach(function (btn) {
+      btn.classList.remove("pop"); void btn.offsetWidth; btn.classList.add("pop");
     });
-    return list;
   }
 
-  function avgPace(a) {
-    var elapsed = now() - cfg.start;
-    return a.distance > 100 && elapsed > 0 ? elapsed / (a.distance / 1000) : null;
-  }
-
-  function boardRow(a, rank) {
-    var s = a.state || {};
-    var followed = follows.indexOf(a.id) >= 0;
-    var p = s.pace ? pace(s.pace) : (a.status === "racing" ? pace(avgPace(a)) : "–");
-    var gap = rank === 1 ? "Leader" : (s.gap != null ? "+" + duration(s.gap) : "–");
-    var eta = a.status === "finished" && s.finish_time != null ? duration(s.finish_time) : clockTime(s.eta);
-    var star = el("span", "star", followed ? "★" : "☆");
+  // --- the board -----------------------------------------------------------------------------
+  var rows = new Map(); // id -> tr, reused from render to render (focus stays on its row)
+  function setText(node, text) { if (node.textContent !== text) { node.textContent = text; } }
+  function makeRow(id) {
+    var tr = el("tr");
+    tr.dataset.id = id;
+    tr.tabIndex = -1;
+    var who = el("td", "who");
+    var star = el("span", "star");
     star.setAttribute("aria-hidden", "true");
-    var who = append(el("td", "who"), [star, a.name == null ? "" : String(a.name)]);
-    if (a.status !== "racing") { append(who, [" ", badge(a.status)]); }
-    var tr = append(el("tr", (followed ? "followed " : "") + "row-" + a.status), [
-      el("td", "num rank", rank || "–"),
-      el("td", "bib", a.bib),
-      who,
-      el("td", "num", a.lat == null && !a.distance ? "–" : km(a.distance)),
-      el("td", "num hide-s" + (s.pace ? "" : " est"), p),
-      el("td", "num", gap),
-      el("td", "hide-s", eta)
-    ]);
-    tr.dataset.id = a.id;
+    append(who, [star, el("span", "nm"), el("span", "meta"), el("span", "st")]);
+    append(tr, [el("td", "num rank"), el("td", "bib"), who, el("td", "num km"), el("td", "num pace"), el("td", "num gap"), el("td", "num eta")]);
     return tr;
   }
-
-  function renderBoard(list) {
-    var rows = [];
-    var q = search.toLowerCase();
-    list.forEach(function (a, i) {
-      var rank = RANKED[a.status] === 0 ? i + 1 : null;
-      if (q && (a.bib + " " + a.name).toLowerCase().indexOf(q) < 0) { return; }
-      if (rows.length < BOARD_ROWS || follows.indexOf(a.id) >= 0) { rows.push(boardRow(a, rank)); }
-    });
-    if (!rows.length) {
-      var empty = el("td", null, q ? "Nobody matches." : "Waiting for the race…");
-      empty.colSpan = 7;
-      rows.push(append(el("tr", "board-empty"), [empty]));
-    }
-    var body = $("board-body");
-    body.textContent = "";
-    body.appendChild(append(document.createDocumentFragment(), rows));
+  function fillRow(a) {
+    var tr = rows.get(a.id);
+    if (!tr) { tr = makeRow(a.id); rows.set(a.id, tr); }
+    var c = rowCells(a, clockTime, cfg.start), td = tr.children, who = td[2].children;
+    var followed = isFollowed(a.id);
+    var cls = "row-" + (c.status || "racing") + (followed ? " followed" : "") + (panelId === a.id ? " open" : "");
+    if (tr.className !== cls) { tr.className = cls; }
+    setText(td[0], c.rank); setText(td[1], c.bib);
+    setText(who[0], followed ? "★" : "☆"); setText(who[1], c.name); setText(who[2], c.meta);
+    setText(who[3], c.status ? STATUS[c.status] || c.status : "");
+    who[3].className = c.status ? "st st-" + c.status : "st";
+    setText(td[3], c.km); setText(td[4], c.pace); setText(td[5], c.gap); setText(td[6], c.eta);
+    return tr;
   }
-
-  function renderFollows(ranks) {
+  function matches(a) {
+    if (filters.cat && a.cat !== filters.cat) { return false; }
+    if (filters.sex && a.sex !== filters.sex) { return false; }
+    if (filters.q) {
+      var q = filters.q.toLowerCase();
+      if (String(a.bib).toLowerCase() !== q && (a.bib + " " + a.name).toLowerCase().indexOf(q) < 0) { return false; }
+    }
+    return true;
+  }
+  function place(body, wanted) {
+    // Put the wanted rows in order, moving only those out of place; drop the others.
+    var focused = document.activeElement;
+    var keep = new Set(wanted);
+    Array.prototype.slice.call(body.children).forEach(function (tr) { if (!keep.has(tr)) { body.removeChild(tr); } });
+    var at = body.firstChild;
+    wanted.forEach(function (tr) {
+      if (tr === at) { at = at.nextSibling; } else { body.insertBefore(tr, at); }
+    });
+    if (focused && focused.tagName === "TR" && keep.has(focused) && document.activeElement !== focused) {
+      focused.focus({ preventScroll: true });
+    }
+  }
+  function renderBoard(list, counts) {
+    var pinned = [], main = [], more = 0;
+    list.forEach(function (a) {
+      if (isFollowed(a.id)) { pinned.push(a); return; }
+      if (!matches(a) || (filters.status && shownStatus(a) !== filters.status)) { return; }
+      if (main.length < boardLimit) { main.push(a); } else { more += 1; }
+    });
+    var pinnedRows = pinned.map(fillRow), mainRows = main.map(fillRow);
+    var all = pinnedRows.concat(mainRows);
+    var inBoard = $("board").contains(document.activeElement);
+    if (!activeRow || all.indexOf(activeRow) < 0 || (!inBoard && panelId == null)) { activeRow = all[0] || null; }
+    all.forEach(function (tr) { var t = tr === activeRow ? 0 : -1; if (tr.tabIndex !== t) { tr.tabIndex = t; } });
+    place($("board-pinned"), pinnedRows);
+    if (!mainRows.length) {
+      var filtered = filters.q || filters.cat || filters.sex || filters.status;
+      var empty = el("td", null, filtered ? "Nobody matches." : (pinnedRows.length ? "" : "Waiting for the race…"));
+      empty.colSpan = 7;
+      mainRows = [append(el("tr", "board-empty"), [empty])];
+    }
+    place($("board-body"), mainRows);
+    var btn = $("board-more");
+    btn.hidden = more === 0;
+    if (more) { setText(btn, "Show " + Math.min(more, BOARD_STEP) + " more of " + more); }
+    renderCounts(counts);
+  }
+  // The status chips: made once, their counts updated in place (no layout jumps under a
+  // finger or the pointer); a status nobody has is hidden unless it is the filter.
+  function renderCounts(counts) {
+    var box = $("board-counts");
+    if (!box.firstChild) {
+      [""].concat(COUNTED).forEach(function (k) {
+        var b = el("button", "schip schip-" + (k || "all"));
+        b.type = "button";
+        b.dataset.status = k;
+        append(b, [(k ? STATUS[k] : "All") + " ", el("span", "schip-n", "0")]);
+        box.appendChild(b);
+      });
+    }
+    var total = 0;
+    COUNTED.forEach(function (k) { total += counts[k] || 0; });
+    Array.prototype.forEach.call(box.children, function (b) {
+      var k = b.dataset.status, n = k ? counts[k] || 0 : total;
+      setText(b.lastChild, String(n));
+      b.hidden = k !== "" && n === 0 && filters.status !== k;
+      var pressed = filters.status === k ? "true" : "false";
+      if (b.getAttribute("aria-pressed") !== pressed) { b.setAttribute("aria-pressed", pressed); }
+    });
+  }
+  function renderFollows() {
     var box = $("live-follow");
     box.hidden = follows.length === 0;
     var list = $("follow-list");
@@ -353,47 +536,212 @@
     list.appendChild(append(document.createDocumentFragment(), follows.map(function (id) {
       var a = athlete(id), s = a.state || {};
       var facts = [km(a.distance) + " km"];
-      if (ranks.get(id)) { facts.push(ordinal(ranks.get(id))); }
-      if (s.pace) { facts.push(pace(s.pace) + "/km"); }
+      if (a.rank && GROUP[a.status] === 0) { facts.push(ordinal(a.rank)); }
+      if (a.pace && a.status !== "finished") { facts.push(pace(a.pace) + "/km"); }
       if (s.hr) { facts.push(s.hr + " bpm"); }
-      if (a.status === "finished" && s.finish_time != null) { facts.push("finished " + duration(s.finish_time)); }
-      else if (s.eta) { facts.push("ETA " + clockTime(s.eta)); }
+      if (a.status === "finished" && a.finish != null) { facts.push("finished " + duration(a.finish)); }
+      else if (a.finish != null) { facts.push("ETA " + clockTime(cfg.start + a.finish)); }
       var unfollow = el("button", "unfollow", "×");
+      unfollow.type = "button";
       unfollow.dataset.id = id;
-      unfollow.title = "Stop following";
+      unfollow.setAttribute("aria-label", "Stop following " + label(a));
       var cheer = el("button", "kudos", "Kudos");
+      cheer.type = "button";
       cheer.dataset.id = id;
       if (a.kudos) { append(cheer, [" ", el("span", "kc", a.kudos)]); }
+      var who = el("button", "fw-name", label(a));
+      who.type = "button";
+      who.dataset.open = id;
       return append(el("li"), [
         unfollow,
-        append(el("div", "fw-who"), [el("strong", null, label(a)), badge(a.status)]),
+        append(el("div", "fw-who"), [who, badge(shownStatus(a))]),
         el("div", "fw-facts", facts.join(" · ")),
         cheer
       ]);
     })));
   }
-
   function render() {
-    var list = ranked();
-    var ranks = new Map();
-    var racing = 0, finished = 0;
-    list.forEach(function (a, i) {
-      var rank = RANKED[a.status] === 0 ? i + 1 : null;
-      if (rank) { ranks.set(a.id, rank); }
-      if (a.status === "finished") { finished += 1; } else if (rank) { racing += 1; }
-      placeMarker(a, rank);
+    renderQueued = false;
+    var list = Array.from(athletes.values()).sort(byStanding);
+    var counts = {}, racing = 0, finished = 0;
+    list.forEach(function (a) {
+      placeMarker(a);
+      if (!matches(a)) { return; }
+      var shown = shownStatus(a);
+      counts[shown] = (counts[shown] || 0) + 1;
+      if (a.status === "finished") { finished += 1; } else if (GROUP[a.status] === 0) { racing += 1; }
     });
-    if (!fitted && markers.size) {
+    if (map && !fitted && markers.size && mapShown()) {
       map.fitBounds(L.featureGroup(Array.from(markers.values())).getBounds(), { padding: [24, 24], maxZoom: 15 });
       fitted = true;
     }
-    $("live-count").textContent = racing;
-    $("live-finished").textContent = finished;
-    renderBoard(list);
-    renderFollows(ranks);
+    setText($("live-count"), String(racing));
+    setText($("live-finished"), String(finished));
+    renderBoard(list, counts);
+    renderFollows();
+    if (panelId != null) { renderPanelFacts(athlete(panelId)); }
+    // bench/pages.py's "live": the first snapshot is on the board and the map.
+    if (!render.live && $("live-status").dataset.state === "live") { render.live = true; performance.mark("pace:live"); }
+  }
+  function queueRender() {
+    if (renderQueued) { return; }
+    renderQueued = true;
+    requestAnimationFrame(render);
   }
 
-  // --- posts and results ----------------------------------------------------------------
+  // --- the athlete panel ---------------------------------------------------------------------
+  var panelOpener = null, panelTimer = null, uplot = null, charts = [];
+  function openPanel(id, opts) {
+    var a = athlete(id);
+    panelId = id;
+    panelOpener = opts && opts.opener || document.activeElement;
+    var panel = $("athlete-panel");
+    setText($("ap-name"), a.name == null ? "" : String(a.name));
+    $("ap-kudos").dataset.id = id;
+    $("ap-splits").textContent = "";
+    $("ap-splits").appendChild(append(el("tr"), [append(el("td", "muted"), ["Loading…"])]));
+    $("ap-posts").textContent = "";
+    panel.hidden = false;
+    document.body.classList.add("panel-open");
+    renderPanelFacts(a);
+    if (!(opts && opts.noFocus)) { $("ap-name").focus(); }
+    loadPanelData(id);
+    clearInterval(panelTimer);
+    panelTimer = setInterval(function () { if (panelId === id) { loadPanelData(id); } }, 30000);
+    queueRender();
+  }
+  function closePanel() {
+    if (panelId == null) { return; }
+    var id = panelId;
+    panelId = null;
+    clearInterval(panelTimer);
+    $("athlete-panel").hidden = true;
+    document.body.classList.remove("panel-open");
+    charts.forEach(function (c) { c.destroy(); });
+    charts = [];
+    var back = rows.get(id);
+    if (back && back.isConnected) { activeRow = back; back.focus(); }
+    else if (panelOpener && panelOpener.isConnected) { panelOpener.focus(); }
+    queueRender();
+  }
+  function fact(dl, term, value) {
+    append(dl, [append(el("div"), [el("dt", null, term), el("dd", null, value)])]);
+  }
+  function renderPanelFacts(a) {
+    var followed = isFollowed(a.id), s = a.state || {};
+    var shown = shownStatus(a);
+    var sub = $("ap-sub");
+    sub.textContent = "";
+    append(sub, [[a.bib ? "#" + a.bib : "", a.cat].filter(Boolean).join(" · ") + " ", badge(shown)]);
+    var btn = $("ap-follow");
+    setText(btn, followed ? "Following" : "Follow");
+    btn.setAttribute("aria-pressed", followed ? "true" : "false");
+    var kb = $("ap-kudos");
+    var kudosText = "Kudos" + (a.kudos ? " " + a.kudos : "");
+    if (kb.textContent !== kudosText) { kb.textContent = "Kudos"; if (a.kudos) { append(kb, [" ", el("span", "kc", a.kudos)]); } }
+    var dl = el("dl", "ap-facts");
+    dl.id = "ap-facts";
+    fact(dl, "Distance", a.lat == null && !a.distance ? "–" : km(a.distance) + " km");
+    fact(dl, "Rank", a.rank && GROUP[a.status] === 0 ? ordinal(a.rank) : "–");
+    fact(dl, "Pace", a.status === "finished" ? "–" : pace(a.pace) + (a.pace ? " /km" : ""));
+    fact(dl, "Gap", a.rank === 1 ? "Leader" : (a.gap != null ? "+" + duration(a.gap) : "–"));
+    fact(dl, "Heart rate", s.hr ? s.hr + " bpm" : (a.hr ? a.hr + " bpm" : "–"));
+    if (a.status === "finished") { fact(dl, "Finish time", duration(a.finish)); }
+    else { fact(dl, "Projected finish", a.finish != null ? clockTime(cfg.start + a.finish) + " (" + duration(a.finish) + ")" : "–"); }
+    if (s.next_split) { fact(dl, "Next: " + s.next_split.name, "ETA " + clockTime(s.next_split.eta)); }
+    var old = $("ap-facts");
+    var key = dl.textContent;
+    if (old.dataset.key !== key) { dl.dataset.key = key; old.replaceWith(dl); }
+  }
+  function athleteUrl(id) {
+    var url = cfg.athlete_url.replace(/0\.json$/, id + ".json");
+    var family = new URLSearchParams(location.search).get("family");
+    return family ? url + "?" + new URLSearchParams({ family: family }) : url;
+  }
+  function loadPanelData(id) {
+    fetch(athleteUrl(id), { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) { throw new Error("athlete " + r.status); } return r.json(); })
+      .then(function (data) { if (panelId === id) { renderPanelData(data); } })
+      .catch(function () { if (panelId === id) { setText($("ap-splits"), ""); } });
+  }
+  function renderPanelData(data) {
+    var body = $("ap-splits");
+    body.textContent = "";
+    if (!data.splits.length) { body.appendChild(append(el("tr"), [append(el("td", "muted"), ["None yet."])])); body.firstChild.firstChild.colSpan = 4; }
+    data.splits.forEach(function (sp) {
+      append(body, [append(el("tr"), [el("td", null, sp.point), el("td", "num", km(sp.distance)), el("td", "num", duration(sp.time)), el("td", "num", sp.rank ? ordinal(sp.rank) : "–")])]);
+    });
+    var posts = $("ap-posts");
+    posts.textContent = "";
+    if (!data.posts.length) { posts.appendChild(el("li", "muted", "No posts yet.")); }
+    data.posts.forEach(function (p) { panelPost(p, true); });
+    drawCharts(data);
+  }
+  function panelPost(p, atEnd) {
+    var posts = $("ap-posts");
+    var empty = posts.querySelector(".muted");
+    if (empty) { empty.remove(); }
+    var li = append(el("li"), [el("time", null, clockTime(p.t)), " ", el("span", null, p.text)]);
+    if (atEnd) { posts.appendChild(li); } else { posts.insertBefore(li, posts.firstChild); }
+  }
+  // uPlot is loaded when a panel first opens: the page itself does not wait for it.
+  function loadUplot() {
+    if (uplot) { return uplot; }
+    uplot = new Promise(function (resolve, reject) {
+      var css = el("link"); css.rel = "stylesheet"; css.href = cfg.uplot[1];
+      document.head.appendChild(css);
+      var script = el("script"); script.src = cfg.uplot[0]; script.async = true;
+      script.onload = function () { resolve(window.uPlot); };
+      script.onerror = reject;
+      document.head.appendChild(script);
+    });
+    return uplot;
+  }
+  function drawCharts(data) {
+    loadUplot().then(function (UPlot) {
+      if (panelId !== data.athlete.id) { return; }
+      charts.forEach(function (c) { c.destroy(); });
+      charts = [];
+      var width = Math.max(240, $("ap-charts").clientWidth);
+      var xs = data.points.map(function (p) { return p[1] / 1000; });
+      // Every chart on the same axis: the whole course, so the three line up.
+      var maxKm = data.distance ? data.distance / 1000 : Math.max.apply(null, xs.concat([1]));
+      function chart(target, x, y, color, fmt, fill, invert) {
+        var node = $(target);
+        node.textContent = "";
+        if (!y.some(function (v) { return v != null; })) { node.appendChild(el("p", "muted", "No data yet.")); return; }
+        charts.push(new UPlot({
+          width: width, height: 110, legend: { show: false }, cursor: { show: true, drag: { x: false, y: false } },
+          scales: { x: { time: false, range: [0, maxKm] }, y: invert ? { dir: -1 } : {} },
+          axes: [
+            { values: function (u, vals) { return vals.map(function (v) { return v + " km"; }); }, size: 28 },
+            { values: function (u, vals) { return vals.map(fmt); }, size: 46 }
+          ],
+          series: [{}, { stroke: color, width: 2, fill: fill || null, spanGaps: true }]
+        }, [x, y], node));
+      }
+      chart("ap-chart-pace", xs, data.points.map(function (p) { return p[2]; }), "#e4572e", function (v) { return pace(v); }, null, true);
+      chart("ap-chart-hr", xs, data.points.map(function (p) { return p[3]; }), "#b3261e", function (v) { return Math.round(v); });
+      var profile = data.profile.length ? data.profile : data.points.map(function (p) { return [p[1], p[4]]; });
+      chart("ap-chart-ele", profile.map(function (p) { return p[0] / 1000; }), profile.map(function (p) { return p[1]; }), "#1d3557", function (v) { return Math.round(v) + " m"; }, "rgba(29,53,87,.12)");
+    }).catch(function () { /* charts are extra: the facts and splits are there */ });
+  }
+  function shareUrl(a) {
+    return location.origin + location.pathname + "?athlete=" + encodeURIComponent(a.bib || "");
+  }
+  function share(id) {
+    var a = athlete(id), url = shareUrl(a);
+    if (navigator.share) {
+      navigator.share({ title: label(a) + " · " + cfg.event + " " + cfg.race, url: url }).catch(function () { /* dismissed */ });
+      return;
+    }
+    var done = function () { toast("Link copied: " + url); };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(url).then(done, function () { toast(url); });
+    } else { toast(url); }
+  }
+
+  // --- posts and results -----------------------------------------------------------------------
   function addFeed(kind, a, text, t) {
     var feed = $("feed");
     var empty = feed.querySelector(".feed-empty");
@@ -424,32 +772,92 @@
     }
   }
 
-  // --- page events ------------------------------------------------------------------------
-  $("board-body").addEventListener("click", function (ev) {
-    var row = ev.target.closest("tr[data-id]");
-    if (row) { toggleFollow(Number(row.dataset.id)); }
+  // --- page events -----------------------------------------------------------------------------
+  function boardRows() { return Array.prototype.slice.call(document.querySelectorAll("#board tbody tr[data-id]")); }
+  function rowEvents(body) {
+    body.addEventListener("click", function (ev) {
+      var row = ev.target.closest("tr[data-id]");
+      if (row) { activeRow = row; openPanel(Number(row.dataset.id), { opener: row }); }
+    });
+    body.addEventListener("keydown", function (ev) {
+      var row = ev.target.closest("tr[data-id]");
+      if (!row) { return; }
+      var list = boardRows(), i = list.indexOf(row), next = null;
+      if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); openPanel(Number(row.dataset.id), { opener: row }); return; }
+      if (ev.key === "ArrowDown") { next = list[i + 1]; }
+      else if (ev.key === "ArrowUp") { next = list[i - 1]; }
+      else if (ev.key === "Home") { next = list[0]; }
+      else if (ev.key === "End") { next = list[list.length - 1]; }
+      else { return; }
+      ev.preventDefault();
+      if (next) { row.tabIndex = -1; next.tabIndex = 0; activeRow = next; next.focus(); }
+    });
+  }
+  rowEvents($("board-pinned"));
+  rowEvents($("board-body"));
+  $("board-more").addEventListener("click", function () { boardLimit += BOARD_STEP; queueRender(); });
+  $("board-counts").addEventListener("click", function (ev) {
+    var b = ev.target.closest("button[data-status]");
+    if (b) { filters.status = filters.status === b.dataset.status ? "" : b.dataset.status; boardLimit = BOARD_STEP; queueRender(); }
   });
+  $("board-search").addEventListener("input", function (ev) { filters.q = ev.target.value.trim(); boardLimit = BOARD_STEP; queueRender(); });
+  $("board-category").addEventListener("change", function (ev) { filters.cat = ev.target.value; queueRender(); });
+  $("board-sex").addEventListener("change", function (ev) { filters.sex = ev.target.value; queueRender(); });
   $("follow-list").addEventListener("click", function (ev) {
-    var btn = ev.target.closest("button[data-id]");
+    var btn = ev.target.closest("button");
     if (!btn) { return; }
+    if (btn.dataset.open) { openPanel(Number(btn.dataset.open), { opener: btn }); return; }
     var id = Number(btn.dataset.id);
-    if (btn.classList.contains("kudos")) { kudos(id); }
-    else { toggleFollow(id); }
+    if (btn.classList.contains("kudos")) { kudos(id); } else { toggleFollow(id); }
   });
-  $("board-search").addEventListener("input", function (ev) { search = ev.target.value.trim(); queueRender(); });
-  document.querySelectorAll(".live-tabs button").forEach(function (btn) {
-    btn.addEventListener("click", function () {
-      document.querySelectorAll(".live-tabs button").forEach(function (b) {
-        b.setAttribute("aria-selected", b === btn ? "true" : "false");
-      });
-      $("panel-board").hidden = btn.dataset.tab !== "board";
-      $("panel-feed").hidden = btn.dataset.tab !== "feed";
+  $("ap-close").addEventListener("click", closePanel);
+  $("ap-follow").addEventListener("click", function () { if (panelId != null) { toggleFollow(panelId); } });
+  $("ap-kudos").addEventListener("click", function () { if (panelId != null) { kudos(panelId); } });
+  $("ap-share").addEventListener("click", function () { if (panelId != null) { share(panelId); } });
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key === "Escape" && panelId != null) { closePanel(); }
+  });
+  var tabs = Array.prototype.slice.call(document.querySelectorAll(".live-tabs [role=tab]"));
+  function showView(name, focus) {
+    $("live-body").dataset.view = name;
+    tabs.forEach(function (t) {
+      var on = t.dataset.tab === name;
+      t.setAttribute("aria-selected", on ? "true" : "false");
+      t.tabIndex = on ? 0 : -1;
+      if (on && focus) { t.focus(); }
+    });
+    $("panel-board").hidden = name === "feed";
+    $("panel-feed").hidden = name !== "feed";
+    if (name === "map" && map) { setTimeout(function () { map.invalidateSize(); fitMap(); queueRender(); }, 0); }
+  }
+  tabs.forEach(function (tab) {
+    tab.addEventListener("click", function () { showView(tab.dataset.tab); });
+    tab.addEventListener("keydown", function (ev) {
+      var shown = tabs.filter(function (t) { return t.offsetParent !== null; });
+      var i = shown.indexOf(tab);
+      var next = ev.key === "ArrowRight" ? shown[(i + 1) % shown.length] : ev.key === "ArrowLeft" ? shown[(i - 1 + shown.length) % shown.length] : null;
+      if (next) { ev.preventDefault(); showView(next.dataset.tab, true); }
     });
   });
   setInterval(function () {
     var elapsed = now() - cfg.start;
     $("live-clock").textContent = elapsed < 0 ? "starts in " + duration(-elapsed) : duration(elapsed);
+    checkStale();
   }, 1000);
 
+  // ?athlete=BIB: the page opens on that athlete (followed, panel open, map centred).
+  function focusShared() {
+    var bib = new URLSearchParams(location.search).get("athlete");
+    if (!bib) { return; }
+    var a = byBib.get(bib);
+    if (!a) { toast("No athlete with bib " + bib + " in this race."); return; }
+    if (!isFollowed(a.id) && follows.length < MAX_FOLLOWS) { follows.push(a.id); saveFollows(); }
+    centerOn = a.id;
+    openPanel(a.id, { noFocus: false });
+  }
+
+  startMap();
+  focusShared();
   connect();
+  queueRender();
 })();

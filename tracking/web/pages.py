@@ -13,13 +13,15 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from events.models import Registration
 from pace.lib.pagecache import cached_public_page
-from pace.lib.ratelimits import Limited, hit
+from pace.lib.ratelimits import Limited, hit, request_ip, too_many_requests
 from tracking.ingest.trackers import (
     TAKEN,
     TrackedEntry,
@@ -31,7 +33,8 @@ from tracking.ingest.trackers import (
     tracker_rotate_token,
 )
 from tracking.models import Tracker
-from tracking.selectors import live_page_race, race_info, roster
+from tracking.selectors import live_page_race, race_info
+from tracking.web.athletedata import athlete_race, race_categories, spectator_roster
 from tracking.web.tracker_app import device_status, qr_svg
 
 
@@ -56,14 +59,48 @@ def live(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
         "ws": f"/ws/live/{race.pk}/",
         "timezone": race.event.timezone,
         "time_limit": race.time_limit.total_seconds() if race.time_limit else None,
-        # Field frames carry ids only: the page names them from this.
-        "roster": [[a.id, a.bib, a.name] for a in roster(race_id=race.pk)],
+        # Field frames carry ids only: the page names them from this, and filters by
+        # category and sex: [id, bib, name, category, sex].
+        "roster": spectator_roster(race_id=race.pk),
+        "categories": race_categories(race=race),
+        "athlete_url": reverse("tracking:live_athlete", args=[event_slug, race_slug, 0]),
+        # The athlete panel's charts: loaded when a panel first opens, not with the page.
+        "uplot": [static("vendor/uplot/uPlot.iife.min.js"), static("vendor/uplot/uPlot.min.css")],
         "tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION},
     }
     if family:  # a family link's holder: its socket shows the token (PROTOCOL.md §3)
         config["ws"] += "?" + urlencode({"token": family})
     context = {"race": race, "event": race.event, "config": config}
     return render(request, "tracking/live.html", context)
+
+
+@require_http_methods(["GET"])
+def live_athlete(
+    request: HttpRequest, event_slug: str, race_slug: str, athlete_id: int
+) -> HttpResponse:
+    """``/live/EVENT/RACE/athlete/ID.json``: the athlete panel's charts, splits and posts
+    (``tracking.web.athletedata``), cached briefly for everyone, limited per IP."""
+    limited = hit(name="live.athlete.ip", key=request_ip(request))
+    if limited:
+        return too_many_requests(limited)
+    race = live_page_race(
+        event_slug=event_slug,
+        race_slug=race_slug,
+        user=request.user,
+        family=request.GET.get("family", ""),
+    )
+    if race is None:
+        raise Http404("No such race")
+    registration = Registration.objects.filter(
+        pk=athlete_id, race_id=race.pk, status=Registration.Status.CONFIRMED
+    ).first()
+    if registration is None:
+        return JsonResponse({"error": "No such athlete in this race."}, status=404)
+    response = JsonResponse(athlete_race(race=race, registration=registration))
+    response["Cache-Control"] = (
+        "public, max-age=10" if race.event.is_public else "private, max-age=10"
+    )
+    return response
 
 
 def _entries(request: HttpRequest, token: str) -> list[TrackedEntry] | None:
