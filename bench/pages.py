@@ -265,13 +265,12 @@ def measure_live(
     return {"url": url, "cold": cold, "warm": warm}
 
 
-def measure_other(
-    browser: Any, profile: Profile, base: str, path: str, live: bool, timeout: float
-) -> dict[str, Any]:
+def measure_other(browser: Any, profile: Profile, base: str, path: str) -> dict[str, Any]:
+    """First paint and bytes of a page (no ``pace:live`` mark), cold then warm."""
     context = open_phone(browser, profile)
     try:
-        cold = visit(context, base + path, profile, live=live, live_timeout_s=timeout)
-        warm = visit(context, base + path, profile, live=live, live_timeout_s=timeout)
+        cold = visit(context, base + path, profile, live=False)
+        warm = visit(context, base + path, profile, live=False)
     finally:
         context.close()
     return {"url": base + path, "cold": cold, "warm": warm}
@@ -301,18 +300,15 @@ def run_size(
         # Race day: thousands open the page, so it is in the page cache: prime it.
         get_status(port, f"/live/{race['event_slug']}/{race['race_slug']}/")
         out["live"] = measure_live(args, browser, profile, base, race)
-        if last:
+        if last and "track" in args.pages:
             token = race["athletes"][0]["token"]
             log("the tracker page")
-            out["track"] = measure_other(browser, profile, base, f"/track/?token={token}", False, 0)
-            embed = f"/embed/{race['event_slug']}/{race['race_slug']}/"
-            if get_status(port, embed) == 200:
-                log("the embed page")
-                out["embed"] = measure_other(
-                    browser, profile, base, embed, True, min(args.live_timeout, 20)
-                )
-            else:
-                out["embed"] = None
+            out["track"] = measure_other(browser, profile, base, f"/track/?token={token}")
+        embed = f"/embed/{race['event_slug']}/{race['race_slug']}/"
+        if last and "embed" in args.pages and get_status(port, embed) == 200:
+            log("the embed page")
+            get_status(port, embed)  # cached, as for the live page
+            out["embed"] = measure_other(browser, profile, base, embed)
     finally:
         out["athletes_run"] = athletes.stop()
     return out
@@ -328,6 +324,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=lambda s: [int(x) for x in s.split(",")],
         default=[60, 1000, 5000],
         help="athletes per race, comma list (60,1000,5000)",
+    )
+    p.add_argument(
+        "--pages",
+        type=lambda s: set(s.split(",")),
+        default={"live", "track", "embed"},
+        help="live,track,embed (all three; track and embed on the last race)",
     )
     p.add_argument("--live-seconds", type=float, default=60.0, help="WebSocket bytes window (60)")
     p.add_argument("--live-timeout", type=float, default=60.0, help="wait for live at most (60)")

@@ -213,7 +213,7 @@ def visit(
             except Exception as exc:  # reported, not fatal: the other figures still count
                 errors.append(f"not live within {live_timeout_s:g} s: {str(exc)[:200]}")
         else:
-            page.wait_for_timeout(500)  # paint entries of the last frames
+            page.wait_for_timeout(2000)  # paint entries of the last frames, its first frames
         probe = page.evaluate("() => window.__paceBench")
         nav = page.evaluate(
             "() => { const n = performance.getEntriesByType('navigation')[0];"
@@ -222,7 +222,7 @@ def visit(
         )
         out["resources"] = page.evaluate(RESOURCES)
         out.update(_timings(probe, nav))
-        out["ws"] = _ws_figures(net, page, ws_seconds) if live else None
+        out["ws"] = _ws_figures(net, page, ws_seconds if live else 0.0) if net.frames else None
     finally:
         out["bytes_by_type"] = net.bytes_by_type()
         out["bytes_total"] = sum(out["bytes_by_type"].values())
