@@ -146,9 +146,16 @@ def categories_of(race: Race) -> list[RaceCategory]:
 
 
 def results_rows(
-    *, race: Race, q: str = "", category: str = "", sex: str = "", sort: str = "rank"
+    *,
+    race: Race,
+    q: str = "",
+    category: str = "",
+    sex: str = "",
+    sort: str = "rank",
+    values: tuple[str, ...] = (),
 ) -> QuerySet[Result]:
-    """The listed results of a race, searched, filtered and sorted (``-key`` reverses)."""
+    """The listed results of a race, searched, filtered and sorted (``-key`` reverses);
+    with ``values``, as tuples of those columns rather than model instances."""
     rows = (
         Result.objects.filter(race=race, status__in=LISTED)
         .select_related("registration", "category")
@@ -165,7 +172,8 @@ def results_rows(
     order = SORTS.get(key, SORTS["rank"])
     if sort.startswith("-") and key in SORTS:
         order = tuple(_reverse(o) for o in order)
-    return rows.order_by(*order)
+    rows = rows.order_by(*order)
+    return rows.values_list(*values) if values else rows
 
 
 def _reverse(term: Any) -> Any:

@@ -58,16 +58,21 @@ def race_event_ld(page: RacePage) -> dict[str, Any]:
 
 def person_ld(result: Result) -> dict[str, Any]:
     entry = result.registration
-    person: dict[str, Any] = {"@type": "Person", "name": entry.name}
-    if entry.club:
-        person["memberOf"] = {"@type": "SportsOrganization", "name": entry.club}
+    return _person(entry.name, entry.club)
+
+
+def _person(name: str, club: str) -> dict[str, Any]:
+    person: dict[str, Any] = {"@type": "Person", "name": name}
+    if club:
+        person["memberOf"] = {"@type": "SportsOrganization", "name": club}
     return person
 
 
-def results_json_ld(page: RacePage, leaders: list[Result]) -> str:
+def results_json_ld(page: RacePage, leaders: list[dict[str, Any]]) -> str:
+    """The race, with its leading finishers (table rows: ``name``, ``club``)."""
     data = {"@context": "https://schema.org", **race_event_ld(page)}
     if leaders:
-        data["competitor"] = [person_ld(result) for result in leaders]
+        data["competitor"] = [_person(row["name"], row["club"]) for row in leaders]
     return script_json(data)
 
 

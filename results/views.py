@@ -7,7 +7,7 @@ its reads within seconds without retiring any other cached page.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -57,18 +57,24 @@ def _page(request: HttpRequest, event_slug: str, race_slug: str) -> selectors.Ra
 def race_results(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
     page = _page(request, event_slug, race_slug)
     filters = _filters(request)
-    rows = selectors.results_rows(race=page.race, **filters)
+    rows = selectors.results_rows(race=page.race, **filters, values=presenting.TABLE_FIELDS)
     listing = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    presenting.decorate_rows(list(listing), distance_m=page.distance_m, sport=page.event.sport)
+    athlete_url = reverse("results:athlete", args=[page.event.slug, page.race.slug, "0"])
+    table = presenting.table_rows(
+        cast(list[tuple[Any, ...]], list(listing)),
+        athlete_url=athlete_url[: -len("0/")] + "{bib}/",
+        distance_m=page.distance_m, sport=page.event.sport,
+    )  # fmt: skip
     query = request.GET.copy()
     query.pop("page", None)
     without_sort = query.copy()
     without_sort.pop("sort", None)
     filtered = any(filters[k] for k in ("q", "category", "sex")) or filters["sort"] != "rank"
-    leaders = [] if filtered or listing.number > 1 else [r for r in listing if r.rank_overall][:10]
+    leaders = [] if filtered or listing.number > 1 else [r for r in table if r["rank"]][:10]
     context = {
         "page": page,
         "listing": listing,
+        "rows": table,
         "filters": filters,
         "filtered": filtered,
         "categories": selectors.categories_of(page.race),
