@@ -557,13 +557,16 @@ SPOTIFY_API_URL = env.str("SPOTIFY_API_URL", default="https://api.spotify.com").
 SPOTIFY_ACCOUNTS_URL = env.str(
     "SPOTIFY_ACCOUNTS_URL", default="https://accounts.spotify.com"
 ).rstrip("/")
+# Installed always (no tables), as Strava's: without keys it has no app and answers 404.
+INSTALLED_APPS.append("allauth.socialaccount.providers.spotify")
+SOCIALACCOUNT_PROVIDERS["spotify"] = {
+    "SCOPE": ["user-read-recently-played"],
+    "OAUTH_PKCE_ENABLED": True,
+}
 if SPOTIFY_ENABLED:
-    INSTALLED_APPS.append("allauth.socialaccount.providers.spotify")
-    SOCIALACCOUNT_PROVIDERS["spotify"] = {
-        "APPS": [{"client_id": SPOTIFY_CLIENT_ID, "secret": SPOTIFY_CLIENT_SECRET}],
-        "SCOPE": ["user-read-recently-played"],
-        "OAUTH_PKCE_ENABLED": True,
-    }
+    SOCIALACCOUNT_PROVIDERS["spotify"]["APPS"] = [
+        {"client_id": SPOTIFY_CLIENT_ID, "secret": SPOTIFY_CLIENT_SECRET}
+    ]
 # Last.fm: an API key (last.fm/api/account/create) switches on connecting by username.
 LASTFM_API_KEY = env.str("LASTFM_API_KEY", default="")
 LASTFM_ENABLED = bool(LASTFM_API_KEY)

@@ -11,14 +11,17 @@ from django.http import HttpRequest
 
 
 def configure_allauth_adapter() -> None:
-    """Point allauth's Spotify adapter at settings' Spotify (a local fake in tests)."""
-    if not settings.SPOTIFY_ENABLED:
-        return
+    """Point allauth's Spotify adapter at settings' Spotify (a local fake in tests), read
+    when used so that settings changed later (tests) count."""
     from allauth.socialaccount.providers.spotify.views import SpotifyOAuth2Adapter
 
-    SpotifyOAuth2Adapter.access_token_url = f"{settings.SPOTIFY_ACCOUNTS_URL}/api/token"
-    SpotifyOAuth2Adapter.authorize_url = f"{settings.SPOTIFY_ACCOUNTS_URL}/authorize"
-    SpotifyOAuth2Adapter.profile_url = f"{settings.SPOTIFY_API_URL}/v1/me"
+    SpotifyOAuth2Adapter.access_token_url = property(
+        lambda self: f"{settings.SPOTIFY_ACCOUNTS_URL}/api/token"
+    )
+    SpotifyOAuth2Adapter.authorize_url = property(
+        lambda self: f"{settings.SPOTIFY_ACCOUNTS_URL}/authorize"
+    )
+    SpotifyOAuth2Adapter.profile_url = property(lambda self: f"{settings.SPOTIFY_API_URL}/v1/me")
 
 
 def _on_social_account(request: HttpRequest, sociallogin: Any, **kwargs: Any) -> None:

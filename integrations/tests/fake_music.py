@@ -3,7 +3,9 @@ clients run over HTTP in the tests (threading ``http.server`` on 127.0.0.1)."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -11,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 
 @dataclass
@@ -34,8 +36,39 @@ class FakeSpotify:
     fail_next: list[int] = field(default_factory=list)  # statuses to answer next, in order
     requests: list[tuple[str, str]] = field(default_factory=list)
     issued: int = 0
+    user_id: str = "sp-dave"
+    challenges: dict[str, str] = field(default_factory=dict)  # code -> PKCE code_challenge
+
+    def authorize(self, query: dict[str, str]) -> tuple[int, dict[str, str]]:
+        """The athlete says yes at once: back to Pace with a code bound to the challenge."""
+        if query.get("code_challenge_method") != "S256" or "code_challenge" not in query:
+            return 400, {}
+        code = f"code-{len(self.challenges) + 1}"
+        self.challenges[code] = query["code_challenge"]
+        location = f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query['state']})}"
+        return 302, {"Location": location}
+
+    def _exchange(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        challenge = self.challenges.pop(form.get("code", ""), None)
+        verifier = form.get("code_verifier", "").encode()
+        digest = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=")
+        if challenge is None or digest.decode() != challenge:
+            return 400, {"error": "invalid_grant", "error_description": "Invalid code verifier"}
+        self.refresh_tokens.add("refresh-1")
+        status, body = self.token(
+            {**form, "grant_type": "refresh_token", "refresh_token": "refresh-1"}
+        )
+        return status, {"refresh_token": "refresh-1", **body}  # a first grant always has one
+
+    def me(self, query: dict[str, str], auth: str) -> tuple[int, dict[str, Any]]:
+        token = query.get("access_token") or auth.removeprefix("Bearer ")
+        if token not in self.access_tokens:
+            return 401, {"error": {"status": 401, "message": "Invalid access token"}}
+        return 200, {"id": self.user_id, "display_name": "Dave on Spotify", "type": "user"}
 
     def token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if form.get("grant_type") == "authorization_code" and form.get("client_id"):
+            return self._exchange(form)
         if form.get("grant_type") != "refresh_token" or not form.get("client_id"):
             return 400, {"error": "invalid_request"}
         if form.get("refresh_token") not in self.refresh_tokens:
@@ -163,14 +196,35 @@ class FakeLastfm:
         }
 
 
+def _spotify_get(
+    spotify: FakeSpotify, path: str, query: dict[str, str], auth: str
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    if path == "/authorize":
+        status, headers = spotify.authorize(query)
+        return status, {}, headers
+    if path == "/v1/me":
+        return (*spotify.me(query, auth), {})
+    if path == "/v1/me/player/recently-played":
+        spotify.requests.append(("GET", f"{path}?{urlencode(query)}"))
+        if spotify.fail_next:
+            status = spotify.fail_next.pop(0)
+            return status, {"error": {"status": status, "message": "Failed"}}, {}
+        return (*spotify.recently_played(query, auth), {})
+    return 404, {"error": {"status": 404, "message": "Not found"}}, {}
+
+
 def _handler(spotify: FakeSpotify | None, lastfm: FakeLastfm | None) -> type:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:
             pass
 
-        def _answer(self, status: int, body: dict[str, Any]) -> None:
+        def _answer(
+            self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+        ) -> None:
             raw = json.dumps(body).encode()
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(raw)))
             self.end_headers()
@@ -179,15 +233,11 @@ def _handler(spotify: FakeSpotify | None, lastfm: FakeLastfm | None) -> type:
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            auth = self.headers.get("Authorization", "")
             if url.path == "/2.0/" and lastfm is not None:
                 self._answer(*lastfm.call(query))
-            elif url.path == "/v1/me/player/recently-played" and spotify is not None:
-                spotify.requests.append(("GET", self.path))
-                if spotify.fail_next:
-                    status = spotify.fail_next.pop(0)
-                    self._answer(status, {"error": {"status": status, "message": "Failed"}})
-                    return
-                self._answer(*spotify.recently_played(query, self.headers.get("Authorization", "")))
+            elif spotify is not None and url.path.startswith(("/authorize", "/v1/")):
+                self._answer(*_spotify_get(spotify, url.path, query, auth))
             else:
                 self._answer(404, {"error": {"status": 404, "message": "Not found"}})
 

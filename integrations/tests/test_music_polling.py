@@ -137,3 +137,51 @@ def test_it_deletes_the_plays_of_a_disconnected_source_only(client, dave) -> Non
     assert list(Connection.objects.filter(user=dave).values_list("provider", flat=True)) == [
         "spotify"
     ]
+
+
+def test_it_connects_spotify_through_allauth_with_pkce_and_keeps_only_sealed_tokens(
+    fakes, dave, client, settings, django_capture_on_commit_callbacks
+) -> None:
+    from urllib.parse import parse_qs, urlparse
+
+    import requests
+    from allauth.socialaccount.models import SocialAccount, SocialToken
+
+    spotify, _ = fakes
+    spotify.plays = [(TRACKS[2], dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10))]
+    settings.SPOTIFY_ENABLED = True
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        **settings.SOCIALACCOUNT_PROVIDERS,
+        "spotify": {
+            "SCOPE": ["user-read-recently-played"],
+            "OAUTH_PKCE_ENABLED": True,
+            "APPS": [{"client_id": "pace-spotify-client", "secret": "pace-spotify-secret"}],
+        },
+    }
+    client.force_login(dave)
+    page = client.get(reverse("integrations:connections"))
+    assert b'data-testid="spotify-connect"' in page.content
+    start = client.post("/accounts/spotify/login/?process=connect")
+    assert start.status_code == 302
+    query = parse_qs(urlparse(start["Location"]).query)
+    assert query["scope"] == ["user-read-recently-played"]
+    assert query["code_challenge_method"] == ["S256"]
+    back = requests.get(start["Location"], allow_redirects=False, timeout=5).headers["Location"]
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.get(urlparse(back).path + "?" + urlparse(back).query)
+    assert done.status_code == 302 and done["Location"] == "/integrations/"
+    connection = Connection.objects.get(user=dave, provider=Provider.SPOTIFY)
+    assert connection.external_id == "sp-dave"
+    assert connection.display_name == "Dave on Spotify"
+    assert connection.access_token() == "access-1" and connection.refresh_token() == "refresh-1"
+    assert "access-1" not in connection.access_token_sealed
+    assert SocialAccount.objects.filter(user=dave, provider="spotify").exists()
+    assert not SocialToken.objects.exists()
+    assert Play.objects.get(user=dave).track == TRACKS[2].name  # polled at once
+
+
+def test_spotify_s_urls_are_not_there_without_its_keys(client, dave) -> None:
+    client.force_login(dave)
+    assert client.post("/accounts/spotify/login/?process=connect").status_code == 404
+    page = client.get(reverse("integrations:connections"))
+    assert b"Spotify is not set up on this Pace" in page.content
