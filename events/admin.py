@@ -194,14 +194,22 @@ class RaceCategoryInline(OrganizerScopedInline, admin.TabularInline):
 
 @admin.register(Race)
 class RaceAdmin(OrganizerScopedAdmin):
-    list_display = ["name", "event", "distance_km", "start_time", "capacity", "entry_fee"]
+    list_display = [
+        "name", "event", "distance_km", "start_time", "capacity", "entry_fee", "race_day",
+    ]  # fmt: skip
     list_filter = ["event__sport", "event"]
     list_select_related = ["event"]
     search_fields = ["name", "event__name"]
     autocomplete_fields = ["event", "course"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [RaceCategoryInline, PriceTierInline, RaceQuestionInline]
-    readonly_fields = ["snippets"]
+    readonly_fields = ["snippets", "race_day"]
+
+    @admin.display(description="Race day")
+    def race_day(self, obj: Race) -> str:
+        """Back-office pages of the race other apps offer (tracking's race control)."""
+        found = race_pages.race_admin_links(obj) if obj.pk else []
+        return format_html_join(" · ", '<a href="{}">{}</a>', ((u, label) for label, u in found))
 
     @admin.display(description="On your own site")
     def snippets(self, obj: Race) -> str:

@@ -62,3 +62,19 @@ def register_snippet(name: str, snippet: RaceSnippet) -> None:
 def race_snippets(race: Race) -> list[tuple[str, str]]:
     """Every registered app's snippet of ``race``, in the apps' order."""
     return [found for snippet in _snippets.values() if (found := snippet(race)) is not None]
+
+
+RaceAdminLink = Callable[[Race], tuple[str, str] | None]
+"""Given a race, a page of the back office about it: (label, url), e.g. race control."""
+
+_admin_links: dict[str, RaceAdminLink] = {}
+
+
+def register_admin_link(name: str, link: RaceAdminLink) -> None:
+    """Add (or replace) a link the race's admin page and list show (tracking's race control)."""
+    _admin_links[name] = link
+
+
+def race_admin_links(race: Race) -> list[tuple[str, str]]:
+    """Every registered app's back-office link of ``race``, in the apps' order."""
+    return [found for link in _admin_links.values() if (found := link(race)) is not None]

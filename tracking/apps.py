@@ -10,6 +10,7 @@ class TrackingConfig(AppConfig):
     def ready(self) -> None:
         from events import entry_panels, race_pages
         from events.signals import registration_transferred
+        from tracking.control.links import control_admin_link
         from tracking.control.mail import on_alert_raised, on_sos_raised
         from tracking.ingest.trackers import on_registration_transferred
         from tracking.signals import alert_raised, sos_raised
@@ -19,7 +20,8 @@ class TrackingConfig(AppConfig):
 
         registration_transferred.connect(on_registration_transferred, dispatch_uid="tracking")
         race_pages.register("tracking.live", live_links)
-        alert_raised.connect(on_alert_raised, dispatch_uid="tracking.control.alerts")
-        sos_raised.connect(on_sos_raised, dispatch_uid="tracking.control.sos")
         entry_panels.register("tracking.family", entry_family_panel)
         race_pages.register_snippet("tracking.embed", embed_snippet)
+        alert_raised.connect(on_alert_raised, dispatch_uid="tracking.control.alerts")
+        sos_raised.connect(on_sos_raised, dispatch_uid="tracking.control.sos")
+        race_pages.register_admin_link("tracking.control", control_admin_link)

@@ -82,3 +82,11 @@ def test_the_trackers_list_shows_each_ones_status_and_last_fix(
     assert "No fix yet" in listing and "Revoked" in listing
     local = timezone.localtime(now - dt.timedelta(seconds=600)).strftime("%Y-%m-%d %H:%M:%S")
     assert local in listing
+
+
+def test_the_race_admin_links_each_race_to_its_race_control(client, alice, alpha_event):
+    client.login(username="alice", password=PASSWORD)
+    race = alpha_event.races.get()
+    link = f'href="/control/{alpha_event.slug}/{race.slug}/">Race control</a>'
+    assert link in client.get("/admin/events/race/").content.decode()
+    assert link in client.get(f"/admin/events/race/{race.pk}/change/").content.decode()
