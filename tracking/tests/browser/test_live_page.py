@@ -55,8 +55,10 @@ def test_it_shows_athletes_moving_on_the_map_and_the_leaderboard(
             # Rows move as athletes pass each other: follow the leader of now by its id.
             leader = page.locator("#board-body tr[data-id]").first.get_attribute("data-id")
             row = page.locator(f"#board-body tr[data-id='{leader}']")
-            name = row.locator(".who").inner_text()
-            row.click()
+            name = row.locator(".nm").inner_text()
+            row.click()  # opens the athlete's panel, where they are followed
+            page.click("#ap-follow")
+            page.keyboard.press("Escape")
             page.wait_for_selector("#live-follow:not([hidden]) .kudos")
             expect(page.locator("#follow-list")).to_contain_text(name.lstrip("☆★"))
             page.click("#follow-list .kudos")

@@ -92,7 +92,9 @@ def test_it_shows_split_results_arriving_and_on_the_results_page(
             row = page.locator("#board-body tr[data-id]").first
             athlete = row.get_attribute("data-id")
             bib = race["bibs"][athlete]
-            row.click()
+            row.click()  # the athlete's panel: follow them
+            page.click("#ap-follow")
+            page.keyboard.press("Escape")
             page.wait_for_selector("#live-follow:not([hidden])")
             page.click(".live-tabs button[data-tab=feed]")
 

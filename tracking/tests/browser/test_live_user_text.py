@@ -122,10 +122,13 @@ def test_it_shows_hostile_names_and_posts_as_text_on_the_tracker_and_live_pages(
             # The leaderboard row, then the marker's tooltip once followed.
             row = spectator.locator(f"#board-body tr[data-id='{athlete['id']}']")
             expect(row.locator(".who")).to_contain_text(f"{FIRST} {LAST}")
-            row.click()
+            row.click()  # the athlete's panel, named as text; following them from it
+            expect(spectator.locator("#ap-name")).to_have_text(f"{FIRST} {LAST}")
+            spectator.click("#ap-follow")
+            spectator.keyboard.press("Escape")
             tooltip = spectator.locator(".leaflet-tooltip", has_text="#1 ")
             expect(tooltip).to_have_text(f"#1 {FIRST} {LAST}")
-            who = spectator.locator("#follow-list .fw-who strong")
+            who = spectator.locator("#follow-list .fw-who .fw-name")
             expect(who).to_have_text(f"#1 {FIRST} {LAST}")
 
             # A split point's tooltip on the course.
@@ -147,7 +150,7 @@ def test_it_shows_hostile_names_and_posts_as_text_on_the_tracker_and_live_pages(
             spectator.click(".live-tabs button[data-tab=feed]")
             expect(spectator.locator("#feed .feed-post p").first).to_have_text(POST)
             spectator.wait_for_function(
-                f"document.querySelector(\"#board-body tr[data-id='{athlete['id']}']\")"
+                f"document.querySelector(\"#board tr[data-id='{athlete['id']}']\")"
             )
             _assert_nothing_ran(spectator)
             _assert_nothing_ran(phone)
