@@ -197,8 +197,30 @@
   Tracker.prototype.q = function (sel) { return this.card.querySelector(sel); };
   Tracker.prototype.log = function (text) { this.q(".tracker-log").textContent = text; };
 
+  // One tab (or installed app window) of this browser at a time drives an entry's
+  // tracker: two would number batches from the same store. Another one waits, and
+  // takes over when the first closes.
   Tracker.prototype.load = function () {
+    var self = this, name = "pace-tracker-" + this.token;
+    if (!navigator.locks) { return this.run(); }
+    return new Promise(function (loaded) {
+      navigator.locks.request(name, { ifAvailable: true }, function (lock) {
+        if (lock) { self.run().then(loaded, loaded); return new Promise(function () {}); }
+        self.status("idle", "Open in another tab or window of this browser");
+        self.log("This entry is tracked from another tab or window: close it to track from here.");
+        loaded();
+        return navigator.locks.request(name, function () {
+          self.log("");
+          self.run();
+          return new Promise(function () {}); // held as long as this page lives
+        });
+      });
+    });
+  };
+
+  Tracker.prototype.run = function () {
     var self = this;
+    this.active = true;
     return this.store.meta(this.token).then(function (meta) {
       self.meta = meta;
       meta.nextSeq = meta.nextSeq || 1;
@@ -247,6 +269,7 @@
   };
 
   Tracker.prototype.start = function () {
+    if (!this.active) { this.log("This entry is tracked from another tab or window: close it to track from here."); return; }
     if (!navigator.geolocation) { this.log("This browser cannot share its location."); return; }
     var self = this;
     this.running = true;
@@ -325,7 +348,7 @@
 
   Tracker.prototype.connect = function () {
     var self = this;
-    if (!this.open || (this.ws && this.ws.readyState <= WebSocket.OPEN)) { return; }
+    if (!this.active || !this.open || (this.ws && this.ws.readyState <= WebSocket.OPEN)) { return; }
     clearTimeout(this.retry);
     if (navigator.onLine === false) { // the "online" event brings us back (or this, if it never comes)
       this.refreshStatus();
@@ -503,6 +526,7 @@
       self.meta.sos = sos;
       self.store.putMeta(self.meta);
       if (!self.open) { self.sosStatus("Tracking is not open for this race: call 112 or the race's emergency number."); return; }
+      if (!self.active) { self.sosStatus("This entry is open in another tab or window: send the SOS from there, or call 112."); return; }
       self.sendSos(sos);
     });
   };

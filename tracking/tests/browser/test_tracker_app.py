@@ -186,6 +186,13 @@ def test_the_tracker_buffers_offline_reopens_offline_and_stores_each_fix_once(
                 assert answer.status == 200
             expect(card.locator(".t-first-fix")).to_contain_text("arrived at")
             card.locator("details.app").screenshot(path=str(SCREENSHOT.with_suffix(".app.png")))
+            # A second tab of the same entry waits: one tab numbers the batches.
+            second = context.new_page()
+            second.goto(f"{base}/track/?token={athlete['token']}")
+            expect(second.locator(".t-status")).to_contain_text("another tab")
+            second.locator(".start-tracking").click()
+            expect(second.locator(".tracker-log")).to_contain_text("another tab")
+            second.close()
             page.set_viewport_size({"width": 1280, "height": 800})
             page.evaluate("() => window.scrollTo(0, 0)")
             page.screenshot(path=str(SCREENSHOT.with_suffix(".desktop.png")), full_page=True)
