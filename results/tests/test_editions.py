@@ -107,7 +107,7 @@ def test_statistics_compare_the_public_editions_year_on_year(
     html = response.content.decode()
     assert 'id="year-on-year"' in html
     table = html.split('id="year-on-year"')[1].split("</table>")[0]
-    labels = re.findall(r'<th scope="row">(.*?)</th>', table, re.S)
+    labels = re.findall(r'<td class="edition">(.*?)</td>', table, re.S)
     assert len(labels) == 3
     assert "(this race)" in labels[-1]
     assert f"/results/{editions[0].race.event.slug}/10k/statistics/" in labels[0]

@@ -33,7 +33,9 @@
   function two(n) { return (n < 10 ? "0" : "") + n; }
   function duration(s) {
     if (s == null || !isFinite(s)) { return "–"; }
-    s = Math.max(0, Math.round(s));
+    // As results.formatting.duration (the results pages): to the millisecond, then a time
+    // not on a whole second is rounded up (road-race rule), so the feed and the results agree.
+    s = Math.max(0, Math.ceil(Math.round(s * 1000) / 1000));
     var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
     return h ? h + ":" + two(m) + ":" + two(sec) : m + ":" + two(sec);
   }
