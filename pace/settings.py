@@ -527,6 +527,12 @@ STRAVA_OVERALL_LIMITS = (
 STRAVA_PAGE_SIZE = env.int("STRAVA_PAGE_SIZE", default=200)
 # Pages after the first fetched at once (as tasks) on connect; the rest queue as backlog.
 STRAVA_FIRST_PAGES = env.int("STRAVA_FIRST_PAGES", default=5)
+# The share of Strava's limits older backlogs leave to new athletes' first pages and webhook
+# events, so that an athlete connecting after the day's quota went to backlogs still sees
+# their activities at once (docs/integrations.md).
+STRAVA_FRESH_RESERVE = env.float("STRAVA_FRESH_RESERVE", default=0.05)
+if not 0.0 <= STRAVA_FRESH_RESERVE < 1.0:
+    raise ImproperlyConfigured("STRAVA_FRESH_RESERVE must be a share from 0 to below 1")
 # API calls one drain task makes before handing over to the next (keeps tasks short).
 STRAVA_DRAIN_BATCH = env.int("STRAVA_DRAIN_BATCH", default=20)
 # The provider is always installed (it has no tables); without its keys it has no app, and

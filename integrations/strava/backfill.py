@@ -53,6 +53,11 @@ SUMMARY_KEYS = (
 )  # fmt: skip
 
 
+UPSERTED_FIELDS = [
+    "sport", "name", "start", "end", "elapsed_time", "moving_time", "distance", "summary",
+]  # fmt: skip
+
+
 def _now(clock: Clock) -> datetime:
     return datetime.fromtimestamp(clock.time(), tz=UTC)
 
@@ -82,24 +87,38 @@ def _activity_fields(data: dict[str, Any]) -> dict[str, Any] | None:
 def store_activities(
     connection: Connection, items: list[dict[str, Any]], *, streams_priority: int
 ) -> int:
-    """Upsert Strava summaries as activities and queue their streams; returns how many."""
-    stored = 0
+    """Upsert Strava summaries as activities (one statement a page) and queue their
+    streams; returns how many."""
+    rows: dict[str, Activity] = {}
+    streams: list[int] = []
     for data in items:
         fields = _activity_fields(data)
         if fields is None:
             continue
-        Activity.objects.update_or_create(
+        rows[str(data["id"])] = Activity(
             user_id=connection.user_id,
             source=ActivitySource.STRAVA,
             external_id=str(data["id"]),
-            defaults=fields,
+            **fields,
         )
-        stored += 1
         if not data.get("manual"):  # a manual entry has no recorded samples
-            enqueue(
-                connection, JobKind.STREAMS, priority=streams_priority, strava_id=int(data["id"])
+            streams.append(int(data["id"]))
+    Activity.objects.bulk_create(
+        list(rows.values()),
+        update_conflicts=True,
+        unique_fields=["user", "source", "external_id"],
+        update_fields=[*UPSERTED_FIELDS, "updated_at"],
+    )
+    StravaJob.objects.bulk_create(
+        [
+            StravaJob(
+                connection=connection, kind=JobKind.STREAMS, strava_id=i, priority=streams_priority
             )
-    return stored
+            for i in streams
+        ],
+        ignore_conflicts=True,
+    )
+    return len(rows)
 
 
 def store_streams(activity: Activity, body: dict[str, Any]) -> ActivityStream:
@@ -145,14 +164,13 @@ def kick() -> None:
     transaction.on_commit(lambda: strava_drain.delay())
 
 
-def claim_next(*, now: datetime) -> StravaJob | None:
+def claim_next(*, now: datetime, fresh_only: bool = False) -> StravaJob | None:
     """The first job in line nobody holds, now held by this worker until its lease ends."""
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    candidates = (
-        StravaJob.objects.filter(free, connection__status=ConnectionStatus.OK)
-        .order_by("priority", "id")
-        .values_list("id", flat=True)[:8]
-    )
+    jobs = StravaJob.objects.filter(free, connection__status=ConnectionStatus.OK)
+    if fresh_only:
+        jobs = jobs.filter(priority=JobPriority.FRESH)
+    candidates = jobs.order_by("priority", "id").values_list("id", flat=True)[:8]
     for job_id in candidates:
         if StravaJob.objects.filter(free, id=job_id).update(claimed_until=now + LEASE):
             return StravaJob.objects.select_related("connection").get(id=job_id)
@@ -225,6 +243,7 @@ def run_job(job: StravaJob, client: StravaClient, *, clock: Clock = SYSTEM) -> N
 
     QuotaSpentError is raised with the job released for later."""
     connection = job.connection
+    client.reserve = 0.0 if job.priority == JobPriority.FRESH else settings.STRAVA_FRESH_RESERVE
     try:
         token = get_access_token(connection, clock=clock)
         if job.kind == JobKind.PAGE:
@@ -262,13 +281,16 @@ def drain(
 ) -> DrainResult:
     """Make up to ``max_calls`` queued calls, best first, while the quota allows."""
     client = client or StravaClient(clock=clock)
+    quota = client.quota
     for done in range(max_calls):
-        blocked = client.quota.blocked_until(read=True)
+        blocked = quota.blocked_until(read=True)
         if blocked is not None:
             return DrainResult(done, blocked, True)
-        job = claim_next(now=_now(clock))
+        # Past the backlog's share only fresh work (new athletes, webhooks) may go.
+        backlog_blocked = quota.blocked_until(read=True, reserve=settings.STRAVA_FRESH_RESERVE)
+        job = claim_next(now=_now(clock), fresh_only=backlog_blocked is not None)
         if job is None:
-            return DrainResult(done, None, False)
+            return DrainResult(done, backlog_blocked, backlog_blocked is not None)
         try:
             run_job(job, client, clock=clock)
         except QuotaSpentError as exc:

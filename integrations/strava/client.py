@@ -52,9 +52,12 @@ class StravaClient:
         self.api_url = settings.STRAVA_API_URL
         self.oauth_url = settings.STRAVA_OAUTH_URL
         self.timeout = settings.STRAVA_TIMEOUT_SECONDS
+        # The share of each limit this client's calls leave to fresh work (the backfill's
+        # backlog sets it; see docs/integrations.md).
+        self.reserve = 0.0
 
     def _send(self, method: str, url: str, *, read: bool, **kwargs: Any) -> requests.Response:
-        window = self.quota.acquire(read=read)
+        window = self.quota.acquire(read=read, reserve=self.reserve)
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.RequestException as exc:

@@ -104,12 +104,15 @@ class Quota:
             (f"strava:quota:{kind}:day:{d}", DAY + 60, d + DAY),
         )
 
-    def _counters(self, *, read: bool, t: float) -> list[tuple[str, int, int, int]]:
-        """(key, ttl, reset, limit) of every counter a request of this kind counts in."""
+    def _counters(
+        self, *, read: bool, t: float, reserve: float = 0.0
+    ) -> list[tuple[str, int, int, int]]:
+        """(key, ttl, reset, limit) of every counter a request of this kind counts in;
+        ``reserve`` keeps that share of each limit for others (fresh work)."""
         limits = self.limits()
         kinds = [("all", limits.overall)] + ([("read", limits.read)] if read else [])
         return [
-            (key, ttl, reset, limit[i])
+            (key, ttl, reset, int(limit[i] * (1.0 - reserve)))
             for kind, limit in kinds
             for i, (key, ttl, reset) in enumerate(self._keys(kind, t))
         ]
@@ -118,14 +121,15 @@ class Quota:
         until = cache.get(_PAUSE_KEY)
         return float(until) if until is not None and until > self.clock.time() else None
 
-    def acquire(self, *, read: bool) -> int:
-        """Reserve one request now; returns its window's start, or raises QuotaSpentError."""
+    def acquire(self, *, read: bool, reserve: float = 0.0) -> int:
+        """Reserve one request now; returns its window's start, or raises QuotaSpentError.
+        With ``reserve``, refuse once only that share of a limit is left."""
         now = self.clock.time()
         paused = self.paused_until()
         if paused is not None:
             raise QuotaSpentError(paused, "paused after a 429")
         taken: list[str] = []
-        for key, ttl, reset, limit in self._counters(read=read, t=now):
+        for key, ttl, reset, limit in self._counters(read=read, t=now, reserve=reserve):
             cache.add(key, 0, timeout=ttl)
             try:
                 count = cache.incr(key)
@@ -149,7 +153,7 @@ class Quota:
         for key, *_ in self._counters(read=read, t=window):
             self._give_back(key)
 
-    def blocked_until(self, *, read: bool = True) -> float | None:
+    def blocked_until(self, *, read: bool = True, reserve: float = 0.0) -> float | None:
         """When a request of this kind may next go out, or None if it may now."""
         paused = self.paused_until()
         if paused is not None:
@@ -157,7 +161,7 @@ class Quota:
         now = self.clock.time()
         spent = [
             reset
-            for key, _, reset, limit in self._counters(read=read, t=now)
+            for key, _, reset, limit in self._counters(read=read, t=now, reserve=reserve)
             if (cache.get(key) or 0) >= limit
         ]
         return float(max(spent)) if spent else None

@@ -20,6 +20,7 @@ from integrations.selectors import strava_progress
 from integrations.strava import backfill
 from integrations.strava.client import StravaClient
 from integrations.strava.connect import disconnect_strava, strava_connected
+from integrations.strava.quota import window_start
 from integrations.tests.fake_strava import FakeAthlete, FakeStrava
 from integrations.tokens import TokenSet
 from pace.lib.testing import FakeClock
@@ -85,8 +86,9 @@ def test_a_new_athletes_first_pages_go_before_an_old_backlog(
 
 
 def test_it_defers_to_the_next_window_when_the_quota_is_spent(
-    strava: FakeStrava, clock: FakeClock
+    strava: FakeStrava, clock: FakeClock, settings: Any
 ) -> None:
+    settings.STRAVA_FRESH_RESERVE = 0.0
     strava.limits["read"] = (30, 1000)  # Strava's headers say so: Pace follows them
     conn = connect(strava, strava.add_athlete(7, activities=300), clock)
     result = backfill.drain(max_calls=1000, clock=clock, client=StravaClient(clock=clock))
@@ -99,6 +101,23 @@ def test_it_defers_to_the_next_window_when_the_quota_is_spent(
     clock.elapsed += 5 * 60
     again = backfill.drain(max_calls=5, clock=clock, client=StravaClient(clock=clock))
     assert again.calls == 5
+
+
+def test_backlogs_leave_a_share_of_the_quota_to_a_new_athlete(
+    strava: FakeStrava, clock: FakeClock, settings: Any
+) -> None:
+    settings.STRAVA_FRESH_RESERVE = 0.1
+    old = connect(strava, strava.add_athlete(1, activities=3000), clock, "old")
+    result = backfill.drain(max_calls=1000, clock=clock, client=StravaClient(clock=clock))
+    assert result.more and StravaJob.objects.filter(connection=old).exists()
+    assert strava.usage[("read", "15", window_start(clock.time()))] == 90  # 100 less 10 %
+    new = connect(strava, strava.add_athlete(2, activities=3000), clock, "new")
+    assert Activity.objects.filter(user=new.user).count() == 10  # at once, from the reserve
+    backfill.drain(max_calls=1000, clock=clock, client=StravaClient(clock=clock))
+    # Its stats, page 1 and pages 2-6 came out of the reserve; its streams wait like the rest.
+    assert strava.usage[("read", "15", window_start(clock.time()))] == 97
+    assert StravaJob.objects.filter(connection=new, kind=JobKind.PAGE).count() == 1  # page 7
+    assert strava.responses_429 == 0
 
 
 def test_a_429_pauses_the_drain_until_the_reset(strava: FakeStrava, clock: FakeClock) -> None:
