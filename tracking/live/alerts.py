@@ -123,7 +123,24 @@ class AlertBook:
         for key in self.open:
             kinds_of.setdefault(key[0], set()).add(key[1])
         self.detail_changed = False
+        lost_s, stopped_s, off_m = thresholds.lost_s, thresholds.stopped_s, thresholds.off_course_m
         for athlete in athletes:
+            # The common case first, cheaply: out on the course and nothing wrong (or not
+            # out on the course), and no incident open. NaN fails every comparison, so an
+            # odd value takes the long way, which handles it.
+            if athlete.id not in kinds_of:
+                t = athlete.t
+                if athlete.status not in ON_COURSE or t is None:
+                    continue
+                moved = athlete.moved_at if athlete.moved_at is not None else start
+                if (
+                    now - t <= lost_s
+                    and t - max(moved, start) <= stopped_s
+                    and athlete.off_course <= off_m
+                    and not athlete.missed
+                    and now >= start
+                ):
+                    continue
             mine = frozenset(kinds_of.get(athlete.id, ()))
             found = conditions(
                 athlete, now=now, start=start, thresholds=thresholds, open_kinds=mine

@@ -166,3 +166,35 @@ def test_the_book_opens_at_most_one_incident_more_than_it_closes(offs):
         opened += len(changes.opened)
         closed += len(changes.closed)
         assert opened - closed == len(book.open) <= 1
+
+
+athlete_states = st.tuples(
+    st.sampled_from(["racing", "stopped", "lost_signal", "finished", "not_started"]),
+    st.one_of(st.none(), st.floats(min_value=START - 100, max_value=START + 2000)),  # t
+    st.one_of(st.none(), floats),  # moved_at
+    floats,  # off course
+    st.booleans(),  # missed a split
+)
+
+
+@given(ticks=st.lists(st.lists(athlete_states, min_size=3, max_size=3), min_size=1, max_size=6))
+def test_the_books_shortcut_agrees_with_the_conditions_of_each_athlete(ticks):
+    book = AlertBook()
+    for n, states in enumerate(ticks):
+        athletes = []
+        for i, (status, t, moved, off, missed) in enumerate(states):
+            athlete = Athlete(id=i, bib=str(i), name="x", status=status, t=t)
+            athlete.moved_at, athlete.off_course = moved, off
+            athlete.missed = ["CP"] if missed else []
+            athletes.append(athlete)
+        now = START + 2000 + n
+        was = {a: {k for (i, k) in book.open if i == a} for a in range(3)}
+        book.update(athletes, now=now, start=START, thresholds=LIMITS)
+        expected = {
+            (a.id, kind)
+            for a in athletes
+            for kind in conditions(
+                a, now=now, start=START, thresholds=LIMITS, open_kinds=frozenset(was[a.id])
+            )
+        }
+        assert set(book.open) == expected
