@@ -398,6 +398,7 @@
       this.attempt += 1;
       delay = Math.min(60, Math.pow(2, this.attempt - 1)) * (0.5 + Math.random() / 2);
     }
+    this.lastRetry = { hint: hint, delay: delay };
     if (this.running) { this.log("No connection: positions are kept on the phone. Retrying in " + Math.ceil(delay) + " s."); }
     clearTimeout(this.retry);
     this.retry = setTimeout(function () { self.connect(); }, delay * 1000);

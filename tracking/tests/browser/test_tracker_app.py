@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tracking.tests.serving import daphne_server
+from tracking.tests.serving import daphne_server, migrated_db, sqlite_env
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = Path(os.environ.get("PACE_TRACK_SCREENSHOT", "/tmp/pace-track-page.png"))
@@ -197,5 +197,40 @@ def test_the_tracker_buffers_offline_reopens_offline_and_stores_each_fix_once(
             page.evaluate("() => window.scrollTo(0, 0)")
             page.screenshot(path=str(SCREENSHOT.with_suffix(".desktop.png")), full_page=True)
             assert errors == []
+        finally:
+            context.close()
+
+
+def test_a_refused_tracker_waits_as_long_as_the_server_asks(browser: Any, tmp_path: Path) -> None:
+    """A server over its limit closes the socket 1013 ``retry=S`` (PROTOCOL.md "Overload
+    and reconnects"): the tracker waits S seconds or a little more, never less."""
+    env = sqlite_env(migrated_db(tmp_path / "db.sqlite3")) | {"RATE_LIMIT_WS_CONNECT_IP": "1/h"}
+    with daphne_server(tmp_path, env=env) as server:
+        race = server.test_race(athletes=1)
+        athlete = race["athletes"][0]
+        base = server.url.replace("127.0.0.1", "localhost")
+        lat, lon = _course(base + race["course_url"])[0]
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844},
+            geolocation={"latitude": lat, "longitude": lon},
+            permissions=["geolocation"],
+        )
+        context.set_default_timeout(20_000)
+        page = context.new_page()
+        try:
+            page.goto(f"{base}/track/?token={athlete['token']}")
+            card = page.locator(".track-card")
+            card.locator(".start-tracking").click()
+            expect(card.locator(".t-status")).to_have_attribute("data-state", "live")
+            # The signal drops and returns: the second socket of the hour is refused.
+            context.set_offline(True)
+            expect(card.locator(".t-status")).to_have_attribute("data-state", "offline")
+            context.set_offline(False)
+            page.wait_for_function("() => window.paceTrackers[0].lastRetry")
+            retry = page.evaluate("() => window.paceTrackers[0].lastRetry")
+            assert retry["hint"] >= 1
+            assert retry["hint"] <= retry["delay"] <= retry["hint"] * 1.5
+            expect(card.locator(".tracker-log")).to_contain_text("Retrying in")
+            expect(card.locator(".t-status")).to_have_attribute("data-state", "offline")
         finally:
             context.close()
