@@ -60,7 +60,9 @@ def test_it_renders_the_live_page_with_the_race_and_its_athletes(client, race, e
     config = response.context["config"]
     assert config["id"] == race.pk and config["ws"] == f"/ws/live/{race.pk}/"
     assert config["course_url"] == f"/courses/{race.course_id}/"
-    assert config["roster"] == [[entry.pk, "7", "Dave Runner7"]]
+    # [id, bib, name, category, sex]: the board names and filters athletes from it.
+    assert config["roster"] == [[entry.pk, "7", "Dave Runner7", "", "M"]]
+    assert config["athlete_url"] == f"/live/{race.event.slug}/{race.slug}/athlete/0.json"
     html = response.content.decode()
     assert 'id="live-config"' in html and "tracking/live.js" in html and "leaflet.js" in html
 
@@ -281,3 +283,62 @@ def test_it_limits_failed_attempts_to_link_an_id_linked_elsewhere(
     data = {**form, "token": tracker.token, "device_id": "Pixel8.Anna_~x"}
     assert Client().post(TRACK, data).status_code == 302
     assert client.post(TRACK, {"action": "issue", "registration": entry.pk}).status_code == 302
+
+
+def _athlete_url(race, athlete_id) -> str:
+    return reverse("tracking:live_athlete", args=[race.event.slug, race.slug, athlete_id])
+
+
+def test_the_athlete_json_gives_pace_hr_and_elevation_along_the_course_and_splits(
+    client, race, entry
+):
+    from pace.lib.geo import cumulative_distances, point_at_distance
+    from tracking.models import Position, Post, SplitCrossing
+    from tracking.web.athletedata import MAX_POINTS
+
+    start = race.start_time
+    line = race.course.line
+    cumulative = cumulative_distances(line)
+    # Two hours of a fix a second at 2.5 m/s: downsampled to at most MAX_POINTS.
+    rows = []
+    for i in range(0, 3_600):
+        lon, lat = point_at_distance(line, cumulative, 2.5 * i * cumulative[-1] / 10_000)
+        t = start + dt.timedelta(seconds=i)
+        rows.append(Position(race=race, registration=entry, seq=i, t=t, lat=lat, lon=lon,
+                             hr=150, received_at=t))  # fmt: skip
+    Position.objects.bulk_create(rows)
+    SplitCrossing.objects.create(race=race, registration=entry, point="5 km", distance_m=5000,
+                                 time=start + dt.timedelta(seconds=2000), rank=3)  # fmt: skip
+    Post.objects.create(race=race, registration=entry, text="<b>Hot</b> out here")
+    Post.objects.create(race=race, registration=entry, text="hidden", hidden=True)
+    response = client.get(_athlete_url(race, entry.pk))
+    assert response.status_code == 200
+    data = response.json()
+    assert data["athlete"] == {"id": entry.pk, "bib": "7", "name": "Dave Runner7"}
+    points = data["points"]
+    assert 100 <= len(points) <= MAX_POINTS
+    elapsed, distance, pace, hr, ele = points[len(points) // 2]
+    assert distance == pytest.approx(2.5 * elapsed, rel=0.05)
+    assert pace == pytest.approx(400, rel=0.05)  # 2.5 m/s is 6:40 a kilometre
+    assert hr == 150 and ele is not None
+    assert [p[1] for p in points] == sorted(p[1] for p in points)  # never backwards
+    assert len(data["profile"]) > 10 and data["profile"][-1][0] == pytest.approx(10_000, rel=0.01)
+    assert data["splits"] == [{"point": "5 km", "distance": 5000, "time": 2000.0, "rank": 3}]
+    assert [p["text"] for p in data["posts"]] == ["<b>Hot</b> out here"]
+
+
+def test_the_athlete_json_is_cached_limited_and_refuses_other_races_athletes(
+    client, race, entry, alpha, settings, django_assert_max_num_queries
+):
+    url = _athlete_url(race, entry.pk)
+    assert client.get(url).status_code == 200
+    with django_assert_max_num_queries(3):  # the race and the entry; the data is cached
+        assert client.get(url).status_code == 200
+    other = make_race(make_event(alpha, "Other Run", days_ahead=0), "5K")
+    stranger = register(other, None, bib="9")
+    answer = client.get(_athlete_url(race, stranger.pk))
+    assert answer.status_code == 404 and "error" in answer.json()
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "live.athlete.ip": "2/m"}
+    assert [client.get(url).status_code for _ in range(2)] == [200, 200]
+    limited = client.get(url)
+    assert limited.status_code == 429 and int(limited["Retry-After"]) > 0
