@@ -140,6 +140,7 @@ def test_the_tracker_buffers_offline_reopens_offline_and_stores_each_fix_once(
             expect(card.locator(".t-pending")).to_have_text("5")
             move(3)
             expect(card.locator(".t-pending")).to_have_text("8")
+            page.screenshot(path=str(SCREENSHOT.with_suffix(".offline.png")))
             assert _rows(server.db, "SELECT count(*) FROM tracking_position")[0][0] == online_rows
 
             # Back online: everything is sent, and stored once.
