@@ -248,3 +248,39 @@ def test_axe_finds_no_serious_violation(browser, live, viewport) -> None:
     assert _axe(page) == []
     assert page.js_errors == []
     page.context.close()
+
+
+def test_a_silent_socket_shows_stale_then_reconnects_and_resyncs(browser, live) -> None:
+    server, race = live
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(60_000)
+    sockets: list[Any] = []
+    muted = {"on": False}
+
+    def relay(ws: Any) -> None:
+        # Between the page and the server: the first socket goes silent when muted (a
+        # network that stops delivering without closing), later ones pass everything.
+        upstream = ws.connect_to_server()
+        first = not sockets
+        sockets.append(ws)
+        upstream.on_message(lambda m: None if (muted["on"] and first) else ws.send(m))
+        ws.on_message(upstream.send)
+
+    context.route_web_socket(re.compile(r".*/ws/live/.*"), relay)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    base = server.url.replace("127.0.0.1", "localhost")
+    page.goto(f"{base}/live/{race['event_slug']}/{race['race_slug']}/")
+    page.wait_for_selector("#live-status[data-state=live]")
+    page.wait_for_function(ALL_ROWS)
+    muted["on"] = True
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "stale")
+    expect(page.locator("#live-status")).to_contain_text("Stale")
+    # Silent too long: the page drops that socket, reconnects and takes a fresh snapshot.
+    page.wait_for_function("() => document.querySelector('#live-status').dataset.state === 'live'")
+    assert len(sockets) == 2
+    before = page.locator("#board-body").inner_text()
+    page.wait_for_function("b => document.querySelector('#board-body').innerText !== b", arg=before)
+    assert errors == []
+    context.close()
