@@ -160,8 +160,8 @@ class TrackerConsumer(JsonFrames):
         if not isinstance(text, str) or not text.strip() or len(text) > posts.MAX_LENGTH:
             await self.error("bad_post", f"text must be 1 to {posts.MAX_LENGTH} characters")
             return
-        if "\x00" in text:
-            await self.error("bad_post", "text must not hold NUL characters")
+        if any((ord(c) < 32 and c not in "\n\t") or 127 <= ord(c) < 160 for c in text):
+            await self.error("bad_post", "text must be plain text (no control characters)")
             return
         limited = await ahit(name="post.athlete", key=str(self.athlete.id))
         if limited is not None:

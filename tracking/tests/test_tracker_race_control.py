@@ -170,16 +170,16 @@ def test_a_post_reaches_spectators_and_bad_posts_are_answered(race):
         client = await connect(f"/ws/track/?token={athlete['token']}")
         await frame(client)
         errors = []
-        for bad in ["", "   ", "x" * 281, 42, "a\x00b"]:
+        for bad in ["", "   ", "x" * 281, 42, "a\x00b", "ring\x07", "\x1b[31mred"]:
             await send(client, {"type": "post", "text": bad})
             errors.append((await frame(client))["code"])
-        await send(client, {"type": "post", "text": "Summit!"})
+        await send(client, {"type": "post", "text": "Summit!\nOn to the finish"})
         posted = await frames_until(spectator, "post")
         return errors, posted[-1]
 
     errors, posted = run(scenario)
-    assert errors == ["bad_post"] * 5
-    assert posted["athlete"] == athlete["id"] and posted["text"] == "Summit!"
+    assert errors == ["bad_post"] * 7
+    assert posted["athlete"] == athlete["id"] and posted["text"] == "Summit!\nOn to the finish"
     assert posted["name"] == "Athlete 1"
 
 
