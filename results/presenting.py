@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from results import formatting
 from results.models import Result, TimingPoint
+from results.seo import RESERVED_BIBS
 
 STATUS_SHORT: dict[str, str] = {
     Result.Status.FINISHED: "",
@@ -44,6 +45,12 @@ TABLE_FIELDS = (
 )
 
 
+def _athlete(prefix: str, bib: str, suffix: str) -> str:
+    if bib in RESERVED_BIBS:  # the page of that name has the address: the other one
+        return f"{prefix}bib/{quote(bib, safe='')}{suffix}"
+    return f"{prefix}{quote(bib, safe='')}{suffix}"
+
+
 def table_rows(
     rows: list[tuple[Any, ...]], *, athlete_url: str, distance_m: float | None, sport: str
 ) -> list[dict[str, Any]]:
@@ -68,7 +75,7 @@ def table_rows(
                 "rank": str(rank) if rank else "",
                 "status_short": STATUS_SHORT.get(status, status),
                 "title": f"{title}: {dsq_reason}" if dsq_reason else title,
-                "url": f"{prefix}{quote(bib, safe='')}{suffix}" if bib else "",
+                "url": _athlete(prefix, bib, suffix) if bib else "",
                 "name": name,
                 "sub": f"{club} · {category or sex}" if club else (category or sex),
                 "club": club,

@@ -32,6 +32,18 @@ def results_url(race: Race) -> str:
     return reverse("results:race", args=[race.event.slug, race.slug])
 
 
+# Bibs that are also the name of a race's page (``…/statistics/``): their athlete's page
+# is at ``…/bib/BIB/`` instead (any bib is reachable there).
+RESERVED_BIBS = frozenset({"statistics"})
+
+
+def athlete_path(event_slug: str, race_slug: str, bib: str) -> str:
+    """An athlete's page: ``/results/EVENT/RACE/BIB/``, or ``…/bib/BIB/`` for a bib that
+    is a page's name."""
+    name = "results:athlete_bib" if bib in RESERVED_BIBS else "results:athlete"
+    return reverse(name, args=[event_slug, race_slug, bib])
+
+
 def race_event_ld(page: RacePage) -> dict[str, Any]:
     event, race = page.event, page.race
     return {
@@ -77,9 +89,7 @@ def results_json_ld(page: RacePage, leaders: list[dict[str, Any]]) -> str:
 
 
 def athlete_json_ld(page: RacePage, result: Result) -> str:
-    path = reverse(
-        "results:athlete", args=[page.event.slug, page.race.slug, result.registration.bib]
-    )
+    path = athlete_path(page.event.slug, page.race.slug, result.registration.bib)
     data = {
         "@context": "https://schema.org",
         **person_ld(result),

@@ -17,6 +17,12 @@ urlpatterns = [
         name="statistics",
     ),
     path("results/<slug:event_slug>/<slug:race_slug>/<str:bib>/", views.athlete, name="athlete"),
+    # Any athlete, whatever their bib (one named "statistics" cannot use the address above).
+    path(
+        "results/<slug:event_slug>/<slug:race_slug>/bib/<str:bib>/",
+        views.athlete,
+        name="athlete_bib",
+    ),
     path(
         "results/<slug:event_slug>/<slug:race_slug>/<str:bib>/trace.json",
         views.athlete_trace,

@@ -200,4 +200,4 @@ def _athlete_url(result: Result) -> str | None:
     race, bib = result.race, result.registration.bib
     if not bib:
         return None  # an athlete's page is found by bib
-    return reverse("results:athlete", args=[race.event.slug, race.slug, bib])
+    return seo.athlete_path(race.event.slug, race.slug, bib)

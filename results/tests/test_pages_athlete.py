@@ -161,3 +161,26 @@ def test_it_shows_hostile_names_as_text_on_athlete_and_statistics_pages(
         head, body = client.get(path).text.split("</head>")
         assert not any(raw in body for raw in RAW) and ESCAPED[0] in body
         assert "<script>window" not in head
+
+
+def test_a_bib_named_statistics_still_reaches_its_athletes_page(
+    client: Client, computed: Computed
+) -> None:
+    """``…/statistics/`` is the race's statistics; such a bib's page is ``…/bib/statistics/``,
+    and every link to that athlete goes there (any bib works at ``…/bib/BIB/``)."""
+    anna = computed.entries["Anna"]
+    anna.bib = "statistics"
+    anna.save(update_fields=["bib"])
+    cache_clear_own()
+
+    assert 'id="race-stats"' in client.get(computed.url("statistics")).text
+    page = client.get(computed.url("bib", "statistics"))
+    assert page.status_code == 200
+    assert '<h1 id="athlete-name">Anna Alder</h1>' in page.text
+    canonical = re.search(r'<link rel="canonical" href="([^"]+)"', page.text)
+    assert canonical is not None and canonical[1].endswith(computed.url("bib", "statistics"))
+    table = client.get(computed.url()).text
+    assert f'href="{computed.url("bib", "statistics")}">Anna Alder</a>' in table
+    assert client.get(computed.url("bib", "102")).status_code == 200  # any bib, the same page
+    certificate = computed.url("statistics") + "certificate.pdf"
+    assert client.get(certificate)["Content-Type"] == "application/pdf"
