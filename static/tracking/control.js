@@ -124,9 +124,10 @@
         .bindTooltip(el("span", null, sp.name + " · " + (sp.distance / 1000).toFixed(1) + " km"))
         .addTo(map);
     });
+    // As the engine: the finish is the race's official distance, splits are those before it.
     var finish = cfg.distance || feature.properties.distance;
-    var hasFinish = splits.some(function (sp) { return /^finish$/i.test(sp.name) || Math.abs(sp.distance - finish) < 50; });
-    if (finish && !hasFinish) {
+    if (finish) {
+      splits = splits.filter(function (sp) { return !/^finish$/i.test(sp.name) && sp.distance < finish - 30; });
       splits.push({ name: "Finish", distance: finish });
     }
     map.fitBounds(line.getBounds(), { padding: [24, 24] });
