@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from celery import current_app
 from django.conf import settings as django_settings
 from django.urls import reverse
 
@@ -15,7 +16,6 @@ from integrations.models import Connection, ConnectionStatus, Play, Provider
 from integrations.tests.music_fixtures import T0, TRACKS, fakes
 from integrations.tokens import TokenSet
 from pace.lib.testing import FakeClock
-from pace.scheduler import run_due
 
 __all__ = ["fakes"]
 pytestmark = pytest.mark.django_db
@@ -107,9 +107,8 @@ def test_it_runs_the_poll_every_30_minutes_from_the_beat(fakes, dave) -> None:
     Connection.objects.create(user=dave, provider=Provider.LASTFM, external_id="dave_runs")
     entry = django_settings.CELERY_BEAT_SCHEDULE["poll-music"]
     assert entry["schedule"] == 30 * 60 and entry["task"] == tasks_music.poll_music.name
-    assert "poll-music" in run_due({}, now=1e9)  # the embedded beat runs it
+    current_app.tasks[entry["task"]].apply()  # as the beat (or the embedded one) runs it
     assert Play.objects.filter(user=dave).count() == 1
-    assert "poll-music" not in run_due({"poll-music": 1e9}, now=1e9 + 29 * 60)
 
 
 def test_it_connects_lastfm_by_username_from_the_connections_page(client, fakes, dave) -> None:
