@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import segno
+from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.db.models import Count, Max, Min
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -44,7 +47,13 @@ def asset_urls() -> list[str]:
 def service_worker(request: HttpRequest) -> HttpResponse:
     """``/track/sw.js``: the tracker's service worker, scoped to ``/track/``."""
     urls = asset_urls()
-    version = hashlib.sha256("\n".join(urls).encode()).hexdigest()[:12]
+    stamp = "\n".join(urls)
+    if settings.DEBUG:  # unhashed names: the files' contents change the worker instead
+        for name in ASSETS:
+            found = finders.find(name)
+            if isinstance(found, str):
+                stamp += f"\n{Path(found).stat().st_mtime_ns}"
+    version = hashlib.sha256(stamp.encode()).hexdigest()[:12]
     body = render_to_string(
         "tracking/track_sw.js",
         {"assets_json": json.dumps(urls), "version": version, "scope": reverse("tracking:track")},
