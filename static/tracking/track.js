@@ -430,9 +430,9 @@
         self.sentOn = {};
         if (self.meta.sos && !self.meta.sos.received) { self.sendSos(self.meta.sos); }
         return self.flush();
-      });
+      }).catch(function (e) { self.log("Could not read the positions kept on the phone: " + e.message); });
     } else if (f.type === "ack") {
-      this.store.drop(this.meta, f.seq, f.seq).then(function () { return self.show(); });
+      this.store.drop(this.meta, f.seq, f.seq).then(function () { return self.show(); }).catch(function () { /* kept: resent */ });
     } else if (f.type === "state") {
       this.meta.state = f;
       this.store.putMeta(this.meta);

@@ -34,7 +34,7 @@ self.addEventListener("fetch", function (event) {
   if (isPage(request, url)) {
     event.respondWith(
       fetch(request).then(function (response) {
-        if (response.ok) {
+        if (response.ok && !response.redirected) { // not a login page in the tracker's place
           var copy = response.clone();
           caches.open(CACHE).then(function (cache) { cache.put(request.url, copy); });
         }
@@ -70,7 +70,7 @@ self.addEventListener("message", function (event) {
   if (url.origin !== self.location.origin || url.pathname !== SCOPE) { return; }
   event.waitUntil(
     fetch(url.href, { credentials: "same-origin" }).then(function (response) {
-      if (!response.ok) { return; }
+      if (!response.ok || response.redirected) { return; }
       return caches.open(CACHE).then(function (cache) { return cache.put(url.href, response); });
     }).catch(function () {})
   );
