@@ -70,7 +70,11 @@ def _compose_app_environment() -> dict[str, str]:
     import re
 
     raw = _compose()["x-app"]["environment"]
-    given = {"SECRET_KEY": "a-production-key-" + "x" * 50, "SITE_HOST": "race.example.org"}
+    given = {
+        "SECRET_KEY": "a-production-key-" + "x" * 50,
+        "SITE_HOST": "race.example.org",
+        "PACE_TOKEN_KEYS": "k1:" + "MTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTE=",  # 32 bytes
+    }
 
     def resolve(value: str) -> str:
         pattern = r"\$\{(\w+)(?::[-?]([^}]*))?\}"
