@@ -16,6 +16,7 @@ from django.utils.html import format_html
 
 from events.admin_scoping import OrganizerScopedAdmin, OrganizerScopedInline
 from events.models import Race
+from tracking.control.actions import race_refresh
 from tracking.fanout.posts import posts_set_hidden
 from tracking.ingest.devices import devices_forget_on_commit
 from tracking.ingest.trackers import TrackerError, clean_device_id, trackers_revoke
@@ -141,6 +142,10 @@ class RaceControlAdmin(OrganizerScopedAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        race_refresh(form.instance.pk)  # new thresholds from the ticker's next tick
 
     @admin.display(description="Race control")
     def open_control(self, obj: Race) -> str:

@@ -10,12 +10,14 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from events.models import Race, Registration
 from tracking.fanout.posts import posts_set_hidden
 from tracking.ingest.race_messages import send_message_to_athletes
+from tracking.live.alerts import refresh_cache_key
 from tracking.live.groups import control_group
 from tracking.models import Post, RaceMessage, SosCall, Withdrawal
 from tracking.signals import athlete_withdrawn
@@ -23,6 +25,7 @@ from tracking.signals import athlete_withdrawn
 logger = logging.getLogger(__name__)
 MAX_REASON = 200
 SENDER = "Race control"
+REFRESH_SECONDS = 60  # the ticker reads it within a tick; none running, it lapses
 SOS_ACK_TEXT = "Race control has your SOS. Help is being organised: stay where you are if safe."
 
 
@@ -35,6 +38,11 @@ def _tell_screens(race_id: int, message: dict[str, Any]) -> None:
         async_to_sync(get_channel_layer().group_send)(control_group(race_id), message)
     except Exception:  # the action is done; the other screens see it on their next load
         logger.exception("race %s: %s not sent to race control's screens", race_id, message)
+
+
+def race_refresh(race_id: int) -> None:
+    """Make the race's ticker read its DNFs and safety settings at its next tick."""
+    cache.set(refresh_cache_key(race_id), True, REFRESH_SECONDS)
 
 
 def _athlete(race: Race, registration_id: Any) -> Registration:
@@ -63,6 +71,7 @@ def athlete_withdraw(*, race: Race, registration_id: Any, by: Any, reason: str =
         )
     if not created:
         return withdrawal
+    race_refresh(race.pk)
     for receiver, error in athlete_withdrawn.send_robust(
         sender=Withdrawal,
         race_id=race.pk,

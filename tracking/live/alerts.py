@@ -190,3 +190,9 @@ class AlertBook:
 def alerts_cache_key(race_id: int) -> str:
     """Where the ticker keeps a race's open alerts for race control's new screens."""
     return f"tracking:control:alerts:{race_id}"
+
+
+def refresh_cache_key(race_id: int) -> str:
+    """Set when race control changes a race (a DNF, its safety settings): its ticker reads
+    the roster, DNFs and thresholds again at its next tick."""
+    return f"tracking:control:refresh:{race_id}"

@@ -24,7 +24,13 @@ from django.conf import settings
 from django.core.cache import cache
 
 from pace.lib.clock import SYSTEM, Clock
-from tracking.live.alerts import MAILED, AlertBook, Thresholds, alerts_cache_key
+from tracking.live.alerts import (
+    MAILED,
+    AlertBook,
+    Thresholds,
+    alerts_cache_key,
+    refresh_cache_key,
+)
 from tracking.live.engine import Crossing, RaceEngine, TickOutput
 from tracking.live.groups import control_group, race_group
 from tracking.live.livestore import TickerMemory, live_store
@@ -44,6 +50,7 @@ ROSTER_REFRESH_SECONDS = 10.0
 TAKE_FIXES_SECONDS = 0.1  # between ticks, fixes are read and applied this often
 ALERT_DETAIL_SECONDS = 5.0  # alerts' details (minutes lost, metres off) refreshed this often
 ALERTS_CACHE_SECONDS = 6 * 3600
+REFRESH_ASKED_SECONDS = 2.0  # how often the ticker asks whether race control changed the race
 
 
 def restore(engine: RaceEngine, memory: TickerMemory, *, skip: bool) -> None:
@@ -127,6 +134,7 @@ class RaceTicker:
         self.alerts = AlertBook()  # race control's open incidents (tracking.live.alerts)
         self.thresholds = Thresholds()
         self.alerts_sent_at: float | None = None
+        self.asked_at = 0.0  # when the cache was last asked whether race control changed the race
 
     async def load(self) -> None:
         race, line, splits = await database_sync_to_async(race_for_ticker)(race_id=self.race_id)
@@ -179,7 +187,16 @@ class RaceTicker:
         if self.engine is None:
             await self.load()
         assert self.engine is not None
-        if self.clock.monotonic() - self.roster_at > ROSTER_REFRESH_SECONDS:
+        monotonic = self.clock.monotonic()
+        due = monotonic - self.roster_at > ROSTER_REFRESH_SECONDS
+        if not due and monotonic - self.asked_at >= REFRESH_ASKED_SECONDS:
+            # Race control changed the race (a DNF, its settings): read it now, not in up
+            # to 10 s. A cache read every few seconds, no database query.
+            self.asked_at = monotonic
+            if await cache.aget(refresh_cache_key(self.race_id)):
+                await cache.adelete(refresh_cache_key(self.race_id))
+                due = True
+        if due:
             await self._refresh_roster()
         await self.take_fixes()
         out = self.engine.tick(now)
