@@ -382,7 +382,13 @@ def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
     stack.callback(browser.close)
     runs = []
     for i, n in enumerate(args.sizes):
-        runs.append(run_size(args, env, procs.port, browser, profile, n, i == len(args.sizes) - 1))
+        try:
+            runs.append(
+                run_size(args, env, procs.port, browser, profile, n, i == len(args.sizes) - 1)
+            )
+        except Exception as exc:  # the other sizes' figures still count
+            log(f"race of {n} failed: {exc!r}")
+            warnings.append(f"race of {n} failed: {str(exc)[:300]}")
         if bad := procs.check():
             warnings.append(f"{bad} during the race of {n}")
     busy_after = machine_busy()
