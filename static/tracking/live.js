@@ -248,6 +248,10 @@
   function placeMarker(a) {
     if (!map || a.lat == null || a.lon == null) { return; }
     var m = markers.get(a.id);
+    var followed = isFollowed(a.id);
+    // A big race's markers are redrawn only when they moved or changed their look.
+    var key = a.lat + "," + a.lon + "," + shownStatus(a) + "," + (a.rank === 1) + "," + followed + "," + a.name + "," + (centerOn === a.id);
+    if (m && m.key === key && centerOn !== a.id) { return; }
     if (!m) {
       // Circle markers are SVG paths with no tabindex: the keyboard goes through the
       // board's rows, never through hundreds of markers.
@@ -261,7 +265,7 @@
       m.setLatLng([a.lat, a.lon]);
       m.setStyle(markerStyle(a));
     }
-    var followed = isFollowed(a.id);
+    m.key = key;
     var text = label(a) + (shownStatus(a) === "off_course" ? " · Off course" : "");
     if (m.label.textContent !== text) {
       m.label.textContent = text;
