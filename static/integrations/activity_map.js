@@ -6,7 +6,8 @@
   if (!el || !window.L) { return; }
   var tiles = JSON.parse(document.getElementById("pace-tiles").textContent);
   var data = JSON.parse(document.getElementById("activity-map-data").textContent);
-  var map = L.map(el, { scrollWheelZoom: false });
+  // maxZoom: without tiles (offline, tests) Leaflet has no zoom limit of its own.
+  var map = L.map(el, { scrollWheelZoom: false, maxZoom: 18 });
   if (tiles.url) {
     L.tileLayer(tiles.url, { maxZoom: 18, attribution: tiles.attribution }).addTo(map);
   }
@@ -23,9 +24,11 @@
   if (bounds) {
     map.fitBounds(bounds, { padding: [16, 16] });
     // A phone turned sideways (or a resized window) keeps the whole route in view.
+    // Not animated: a screenshot or a print resizes the window and draws at once.
     window.addEventListener("resize", function () {
-      map.invalidateSize();
-      map.fitBounds(bounds, { padding: [16, 16] });
+      if (!el.clientWidth || !el.clientHeight) { return; }
+      map.invalidateSize(false);
+      map.fitBounds(bounds, { padding: [16, 16], animate: false });
     });
   }
   el.dataset.ready = "1";

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from events import demo as events_demo
+from integrations import demo as integrations_demo
 from payments import demo as payments_demo
 from results import demo_stages as stages_demo
 from results import demo_timing as timing_demo
@@ -32,6 +34,8 @@ class Command(BaseCommand):
             payments_demo.demo_seed(entries=timing.entries)  # earlier editions' entries
             # The stage race's riders enter every stage: free entries, settled like the core's.
             payments_demo.demo_seed(entries=stages_demo.demo_seed())
+            runner = get_user_model().objects.filter(email=DEMO_ATHLETE).first()
+            music_activity = integrations_demo.demo_seed(user=runner) if runner else None
         self.stdout.write(f"Demo data ready ({core.created_events} new events).")
         for race in timing.timed:
             self.stdout.write(f"Results timed and published: {race.event.name}, {race.name}.")
@@ -39,3 +43,7 @@ class Command(BaseCommand):
         for email, role in core.logins:
             self.stdout.write(f"  {email:<22} {role}")
         self.stdout.write(f"  {DEMO_ATHLETE:<22} an athlete with results (My results)")
+        if music_activity:
+            self.stdout.write(
+                f"Music over a run: /me/activities/{music_activity}/ ({DEMO_ATHLETE})"
+            )
