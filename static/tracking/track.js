@@ -520,6 +520,9 @@
       confirmBox.hidden = true;
       self.q(".btn-sos").focus();
     });
+    confirmBox.addEventListener("keydown", function (ev) {
+      if (ev.key === "Escape") { self.q(".sos-cancel").click(); }
+    });
     this.q(".sos-send").addEventListener("click", function () {
       confirmBox.hidden = true;
       var fix = self.meta.lastFix || {};
