@@ -12,6 +12,9 @@ MAX_SAMPLES = 200_000
 ELEVATION_RANGE_M = (-500.0, 9000.0)
 HEART_RATE_RANGE = (20.0, 260.0)
 CADENCE_RANGE = (0.0, 300.0)
+# Longer than this is not one workout (a multi-day ultra is a few days): a device's
+# clock reset to 1970 or 2080 between two points.
+MAX_DURATION = dt.timedelta(days=7)
 # m/s: faster than this is no runner nor cyclist (a GPS jump or a unit mix-up).
 SPEED_MAX = 60.0
 
@@ -71,4 +74,9 @@ def finish(parsed: ParsedActivity) -> ParsedActivity:
             seen.add(sample.time)
             kept.append(sample)
     parsed.samples = kept
+    if kept[-1].time - kept[0].time > MAX_DURATION:
+        raise ActivityFileError(
+            f"The file's points span {kept[0].time:%Y-%m-%d} to {kept[-1].time:%Y-%m-%d}:"
+            " more than a week is not one workout (check the device's clock)"
+        )
     return parsed

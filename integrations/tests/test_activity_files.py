@@ -84,6 +84,12 @@ def test_it_leaves_out_garbage_measurements() -> None:
             "DTD",
         ),
         (REAL["run.fit"][:-400], "cut short"),
+        (
+            gpx_bytes(run_samples(minutes=1)).replace(
+                b"<time>2026-05-10T07:30:05Z", b"<time>1970-01-01T00:00:00Z", 1
+            ),
+            "more than a week is not one workout",
+        ),
         (REAL["run.fit"][:-2] + b"\x00\x00", "checksum"),
     ],
 )
