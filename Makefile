@@ -74,8 +74,8 @@ test-services: install
 	else echo "== DATABASE_URL/REDIS_URL not set: PostgreSQL/Redis pass skipped"; fi
 
 ## make bench: benchmarks (PostgreSQL and Redis on 127.0.0.1); tables printed, JSON in bench/results/.
-## BENCH=http, live, results or pages runs one of them; BENCH_LIVE_ARGS="--athletes 1000 --spectators 2000" sizes the live one.
-BENCH ?= http live results pages
+## BENCH=http, live, results, pages or strava runs one of them; BENCH_LIVE_ARGS="--athletes 1000 --spectators 2000" sizes the live one.
+BENCH ?= http live results pages strava replay
 BENCH_LIVE_ARGS ?=
 BENCH_PAGES_ARGS ?=
 bench: install
@@ -83,6 +83,8 @@ bench: install
 	$(if $(filter live,$(BENCH)),$(PY) -m bench.live $(BENCH_LIVE_ARGS))
 	$(if $(filter results,$(BENCH)),$(PY) -m bench.results)
 	$(if $(filter pages,$(BENCH)),$(PY) -m bench.pages $(BENCH_PAGES_ARGS))
+	$(if $(filter strava,$(BENCH)),$(PY) -m bench.strava)
+	$(if $(filter replay,$(BENCH)),$(PY) -m bench.replay)
 
 # Production topology (docker-compose.yml), for machines with a Docker engine.
 build:
