@@ -6,11 +6,10 @@ and that of the apps below it; results registers its own from above).
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import zipfile
-from typing import Any
+from typing import IO, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -40,20 +39,19 @@ def _account(user: Any) -> dict[str, Any]:
     }
 
 
-def export_zip(*, user: Any) -> bytes:
-    """``pace-data.json`` (every app's part) plus each part's files, as a ZIP."""
+def export_zip(*, user: Any, into: IO[bytes]) -> None:
+    """``pace-data.json`` (every app's part) plus each part's files, as a ZIP written into
+    ``into`` (a temporary file: years of activities are more than memory should hold)."""
     data: dict[str, Any] = {"exported_at": timezone.now().isoformat(), "account": _account(user)}
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(into, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for registered in parts():
             if registered.exporter is None:
                 continue
             part = registered.exporter(user)
             data[registered.name] = part.data
-            for name, content in part.files.items():
+            for name, content in part.files:
                 archive.writestr(name, content)
         archive.writestr("pace-data.json", json.dumps(data, indent=1, ensure_ascii=False))
-    return buffer.getvalue()
 
 
 def owned_alone(*, user: Any) -> list[str]:

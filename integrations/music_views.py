@@ -3,12 +3,14 @@ Spotify and Last.fm connections, and their data (export, delete). Owner only."""
 
 from __future__ import annotations
 
+import tempfile
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -127,10 +129,14 @@ def my_data(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def my_data_export(request: HttpRequest) -> HttpResponse:
+def my_data_export(request: HttpRequest) -> HttpResponseBase:
     limited = ratelimits.hit(name="account.export.account", key=str(request.user.pk))
     if limited:
         return HttpResponse(limited.reason, status=429, content_type="text/plain")
-    response = HttpResponse(account.export_zip(user=request.user), content_type="application/zip")
-    response["Content-Disposition"] = 'attachment; filename="pace-my-data.zip"'
-    return response
+    archive = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    account.export_zip(user=request.user, into=archive)
+    archive.seek(0)
+    # FileResponse streams the file and closes it when sent.
+    return FileResponse(
+        archive, as_attachment=True, filename="pace-my-data.zip", content_type="application/zip"
+    )

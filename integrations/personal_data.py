@@ -15,7 +15,9 @@ Erasure rules (README "Your data: export and delete"):
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
+from collections.abc import Iterator
 from typing import Any
 
 import gpxpy.gpx
@@ -62,20 +64,27 @@ def activity_gpx(activity: Activity, stream: ActivityStream | None) -> bytes:
     return gpx.to_xml().encode()
 
 
-def export_integrations(user: Any) -> ExportPart:
-    part = ExportPart()
-    activities = []
-    for activity in Activity.objects.filter(user=user).select_related("stream").order_by("start"):
+def _activity_files(user: Any) -> Iterator[tuple[str, bytes]]:
+    """Each activity as JSON (its summary and streams) and GPX, read one at a time."""
+    activities = Activity.objects.filter(user=user).order_by("start").values_list("pk", flat=True)
+    for pk in activities.iterator():
+        activity = Activity.objects.select_related("stream").get(pk=pk)
         stream = getattr(activity, "stream", None)
-        row = _json(model_to_dict(activity, exclude=["user"]))
-        row["id"] = activity.pk
+        row = _json(model_to_dict(activity, exclude=["user"])) | {"id": activity.pk}
         if stream is not None:
             row["stream"] = _json(model_to_dict(stream, exclude=["id", "activity"]))
-        activities.append(row)
-        part.files[f"activities/{activity.start:%Y-%m-%d}-{activity.pk}.gpx"] = activity_gpx(
-            activity, stream
+        name = f"activities/{activity.start:%Y-%m-%d}-{activity.pk}"
+        yield f"{name}.json", json.dumps(row, ensure_ascii=False).encode()
+        yield f"{name}.gpx", activity_gpx(activity, stream)
+
+
+def export_integrations(user: Any) -> ExportPart:
+    part = ExportPart(files=_activity_files(user))
+    part.data["activities"] = [
+        _json(a) for a in Activity.objects.filter(user=user).order_by("start").values(
+            "id", "source", "external_id", "sport", "name", "start", "end", "distance"
         )
-    part.data["activities"] = activities
+    ]  # fmt: skip
     part.data["plays"] = [
         _json(model_to_dict(p, exclude=["id", "user"])) for p in Play.objects.filter(user=user)
     ]

@@ -62,7 +62,8 @@ def test_it_exports_everything_pace_holds_about_the_athlete(client, dave, daves_
     client.force_login(dave)
     response = client.get(reverse("music:export"))
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
-    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert 'filename="pace-my-data.zip"' in response["Content-Disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     data = json.loads(archive.read("pace-data.json"))
     assert data["account"]["email"] == dave.email
     [entry] = data["entries"]["entries"]
@@ -76,7 +77,9 @@ def test_it_exports_everything_pace_holds_about_the_athlete(client, dave, daves_
     assert integrations["connections"][0]["external_id"] == "dave_runs"
     assert "access_token_sealed" not in json.dumps(integrations)
     [activity] = integrations["activities"]
-    assert len(activity["stream"]["time"]) == 121
+    [json_name] = [n for n in archive.namelist() if n.endswith(".json") and "activities/" in n]
+    assert json_name.endswith(f"-{activity['id']}.json")
+    assert len(json.loads(archive.read(json_name))["stream"]["time"]) == 121
     [gpx_name] = [n for n in archive.namelist() if n.endswith(".gpx")]
     gpx = gpxpy.parse(archive.read(gpx_name).decode())
     assert len(gpx.tracks[0].segments[0].points) == 121
@@ -85,7 +88,8 @@ def test_it_exports_everything_pace_holds_about_the_athlete(client, dave, daves_
 
 def test_it_exports_nothing_of_another_athlete(client, charlie, daves_data) -> None:
     client.force_login(charlie)
-    archive = zipfile.ZipFile(io.BytesIO(client.get(reverse("music:export")).content))
+    response = client.get(reverse("music:export"))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     data = json.loads(archive.read("pace-data.json"))
     assert data["entries"]["entries"] == [] and data["integrations"]["activities"] == []
     assert [n for n in archive.namelist() if n.endswith(".gpx")] == []

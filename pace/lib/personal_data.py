@@ -9,17 +9,19 @@ over integrations) adds its part without the lower one knowing it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 
 @dataclass
 class ExportPart:
-    """One app's share of an export: JSON data and files (archive path -> bytes)."""
+    """One app's share of an export: JSON data and files, ``(archive path, bytes)`` pairs
+    that may be a generator: an athlete's thousands of activities go into the archive one
+    by one, never all in memory at once."""
 
     data: dict[str, Any] = field(default_factory=dict)
-    files: dict[str, bytes] = field(default_factory=dict)
+    files: Iterable[tuple[str, bytes]] = ()
 
 
 Exporter = Callable[[Any], ExportPart]
