@@ -16,10 +16,11 @@ class TrackingConfig(AppConfig):
         from tracking.signals import alert_raised, sos_raised
         from tracking.web.embed import embed_snippet
         from tracking.web.family import entry_family_panel
-        from tracking.web.links import live_links
+        from tracking.web.links import live_links, replay_links
 
         registration_transferred.connect(on_registration_transferred, dispatch_uid="tracking")
         race_pages.register("tracking.live", live_links)
+        race_pages.register("tracking.replay", replay_links)
         entry_panels.register("tracking.family", entry_family_panel)
         race_pages.register_snippet("tracking.embed", embed_snippet)
         alert_raised.connect(on_alert_raised, dispatch_uid="tracking.control.alerts")

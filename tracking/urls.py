@@ -25,6 +25,11 @@ urlpatterns = [
     path("embed/<slug:event_slug>/<slug:race_slug>/", embed.embed, name="embed"),
     path("family-links/", family.family_links, name="family_links"),
     path("f/<str:token>/", family.family_open, name="family_open"),
+    path(
+        "live/<slug:event_slug>/<slug:race_slug>/course/",
+        family.family_course,
+        name="family_course",
+    ),
     path("track/", pages.track, name="track"),
     path("track/sw.js", tracker_app.service_worker, name="track_sw"),
     path("track/manifest.webmanifest", tracker_app.manifest, name="track_manifest"),

@@ -164,11 +164,13 @@
     tr.tabIndex = 0;
     if (state.selected === track.id) { tr.className = "selected"; tr.setAttribute("aria-current", "true"); }
     var done = finished(track, t);
-    var time = done ? duration(track.finishAt) : duration(t);
+    var who = el("td", "who");
+    if (track.bib) { who.appendChild(el("span", "bib", track.bib)); }
+    who.appendChild(document.createTextNode(track.name));
     [
-      el("td", "num rank", rank), el("td", "bib", track.bib || "–"), el("td", "who", track.name),
+      el("td", "num rank", rank), who,
       el("td", "num", (track.at.distance / 1000).toFixed(2)),
-      el("td", "num" + (done ? " fin" : " est"), done ? time : "")
+      el("td", "num" + (done ? " fin" : ""), done ? duration(track.finishAt) : "")
     ].forEach(function (td) { tr.appendChild(td); });
     return tr;
   }
@@ -186,9 +188,9 @@
     var fragment = document.createDocumentFragment();
     shown.forEach(function (s) { fragment.appendChild(row(s[0], s[1], t)); });
     if (!shown.length) {
-      var empty = el("tr", "board-empty");
+      var empty = el("tr", "rp-empty");
       var td = el("td", null, state.search ? "No athlete matches." : "Nobody has started yet at this time.");
-      td.colSpan = 5;
+      td.colSpan = 4;
       empty.appendChild(td);
       fragment.appendChild(empty);
     }
@@ -247,7 +249,8 @@
     var track = data.byId.get(id);
     render(true);
     if (track && track.at.lat != null && state.selected === id) {
-      map.panTo([track.at.lat, track.at.lon]);
+      var where = L.latLng(track.at.lat, track.at.lon);
+      if (!map.getBounds().pad(-0.1).contains(where)) { map.panTo(where); }
       var m = markers.get(id);
       if (m) { m.openTooltip(); }
       $("replay-announce").textContent = track.name + " selected";
@@ -299,9 +302,10 @@
       }
       if (!data.tracks.length) {
         setStatus("No positions", "empty");
-        $("replay-body").replaceChildren(el("tr", "board-empty"));
-        $("replay-body").firstChild.appendChild(el("td", null, "No athlete was tracked in this race."));
-        $("replay-body").firstChild.firstChild.colSpan = 5;
+        var none = el("td", null, "No athlete was tracked in this race.");
+        none.colSpan = 4;
+        $("replay-body").replaceChildren(el("tr", "rp-empty"));
+        $("replay-body").firstChild.appendChild(none);
         return;
       }
       setStatus("Replay", "ready");

@@ -103,6 +103,11 @@ def test_it_opens_the_private_live_page_focused_without_a_login(
     page = client.get(opened["Location"])
     assert page.status_code == 200
     assert page.context["config"]["ws"] == f"/ws/live/{race.pk}/?token={token}"
+    # Its course too, which the course's own address shows only to the organizer.
+    course = page.context["config"]["course_url"]
+    assert client.get(f"/courses/{race.course_id}/").status_code == 404
+    assert client.get(course).json()["geometry"]["type"] == "LineString"
+    assert client.get(course.split("?")[0]).status_code == 404
     # Only the page of its own race.
     organizer = make_organizer("Bravo Events")
     other = make_race(make_event(organizer, "Night Run", status=Event.Status.DRAFT))

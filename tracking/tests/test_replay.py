@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -85,6 +86,10 @@ def test_it_serves_gzipped_json_with_an_etag_and_answers_304(client: Any) -> Non
     assert again.status_code == 304 and again.content == b""
     plain = client.get(data_url(race))
     assert "Content-Encoding" not in plain and json.loads(plain.content) == doc
+    # The bytes evicted from the cache (but not what they are): built again.
+    cache.delete(f"replay:{race.pk}:blob")
+    rebuilt = client.get(data_url(race), HTTP_ACCEPT_ENCODING="gzip")
+    assert rebuilt["ETag"] == etag and json.loads(gzip.decompress(rebuilt.content)) == doc
 
 
 def test_it_rebuilds_once_the_race_has_new_positions() -> None:
@@ -97,8 +102,6 @@ def test_it_rebuilds_once_the_race_has_new_positions() -> None:
         race=race, registration_id=latest.registration_id, seq=99_999, t=latest.t,
         lat=latest.lat, lon=latest.lon, received_at=timezone.now(),
     )  # fmt: skip
-    from django.core.cache import cache
-
     cache.delete(f"replay:{race.pk}:stamp")  # as it expires after a few seconds
     now = timezone.now().timestamp()
     # Within REBUILD_SECONDS of a build the running race gets that build...
@@ -143,3 +146,18 @@ def test_it_renders_the_replay_page_with_its_data_address(client: Any) -> None:
     config = response.context["config"]
     assert config["data"] == data_url(race)
     assert b'id="replay-time"' in response.content and b"<table" in response.content
+
+
+def test_it_links_the_replay_from_the_event_page_once_the_race_is_over(client: Any) -> None:
+    race = past_race(2, hours_ago=1)  # still running: the live page's link, no replay yet
+    replay = f"/live/{race.event.slug}/{race.slug}/replay/"
+    assert replay.encode() not in client.get(race.event.get_absolute_url()).content
+    race.start_time = timezone.now() - dt.timedelta(days=2)
+    race.save()
+    page = client.get(race.event.get_absolute_url())
+    assert replay.encode() in page.content and b"Replay" in page.content
+    Position.objects.filter(race=race).delete()  # nobody tracked: nothing to replay
+    from pace.lib.pagecache import bump_public_version
+
+    bump_public_version()
+    assert replay.encode() not in client.get(race.event.get_absolute_url()).content

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -21,7 +21,8 @@ from django.utils.safestring import SafeString
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from events.models import Registration
+from events.courses import course_geojson
+from events.models import Race, Registration
 from pace.lib.ratelimits import first_limited, hit, request_ip
 from tracking.familylinks import (
     DURATIONS,
@@ -32,6 +33,7 @@ from tracking.familylinks import (
     family_link_revoke,
 )
 from tracking.ingest.trackers import entry_for_token
+from tracking.selectors import live_page_race
 
 
 def _registration(request: HttpRequest) -> Registration | None:
@@ -148,3 +150,32 @@ def entry_family_panel(request: HttpRequest, registration: Registration) -> Safe
     return family_panel(
         request=request, registration=registration, manage=registration.manage_token
     )
+
+
+@require_GET
+def family_course(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
+    """The race's course as GeoJSON for whoever may watch it, a family link's holder
+    (``?family=``) too: the course's own address shows a race that is not public only to
+    its organizer's members."""
+    race = live_page_race(
+        event_slug=event_slug,
+        race_slug=race_slug,
+        user=request.user,
+        family=request.GET.get("family", ""),
+    )
+    if race is None or race.course is None:
+        raise Http404("No such race")
+    data = course_geojson(race.course, list(race.course.split_points.all()))
+    response = JsonResponse(data, content_type="application/geo+json")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+def watch_course_url(*, race: Race, family: str) -> str | None:
+    """Where a live or replay page of ``race`` loads its course from."""
+    if race.course_id is None:
+        return None
+    if not family:
+        return reverse("events:course", args=[race.course_id])
+    url = reverse("tracking:family_course", args=[race.event.slug, race.slug])
+    return f"{url}?{urlencode({'family': family})}"

@@ -1,4 +1,5 @@
-"""The event page's link to a race's live page, while the race is live."""
+"""The event page's links to a race's live page, while the race is live, and to its
+replay once it is over."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.utils import timezone
 from events.models import Race
 from events.race_pages import RaceLink
 from tracking.live.window import tracking_window
+from tracking.models import Position
 
 
 def live_links(races: Sequence[Race], *, now: dt.datetime | None = None) -> dict[int, RaceLink]:
@@ -24,4 +26,17 @@ def live_links(races: Sequence[Race], *, now: dt.datetime | None = None) -> dict
         if opens <= moment <= closes:
             url = reverse("tracking:live", args=[race.event.slug, race.slug])
             links[race.pk] = RaceLink(label="Live tracking", url=url, order=0)
+    return links
+
+
+def replay_links(races: Sequence[Race], *, now: dt.datetime | None = None) -> dict[int, RaceLink]:
+    """Races whose tracking has closed and which have stored positions link to their
+    replay (one cheap EXISTS a race: an event page has a few)."""
+    moment = (now or timezone.now()).timestamp()
+    links = {}
+    for race in races:
+        _opens, closes = tracking_window(start=race.start_time, time_limit=race.time_limit)
+        if closes < moment and Position.objects.filter(race_id=race.pk).exists():
+            url = reverse("tracking:replay", args=[race.event.slug, race.slug])
+            links[race.pk] = RaceLink(label="Replay", url=url, order=5)
     return links

@@ -35,6 +35,7 @@ from tracking.ingest.trackers import (
 from tracking.models import Tracker
 from tracking.selectors import live_page_race, race_info
 from tracking.web.athletedata import athlete_race, race_categories, spectator_roster
+from tracking.web.family import watch_course_url
 from tracking.web.tracker_app import device_status, qr_svg
 
 
@@ -70,6 +71,7 @@ def live(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
     }
     if family:  # a family link's holder: its socket shows the token (PROTOCOL.md §3)
         config["ws"] += "?" + urlencode({"token": family})
+        config["course_url"] = watch_course_url(race=race, family=family)
     context = {"race": race, "event": race.event, "config": config}
     return render(request, "tracking/live.html", context)
 

@@ -20,7 +20,8 @@ from django.views.decorators.http import require_GET
 
 from events.models import Event, Race
 from tracking.selectors import live_page_race, race_info
-from tracking.web.replaydata import race_replay
+from tracking.web.family import watch_course_url
+from tracking.web.replaydata import race_replay, replay_gz
 
 # A browser or proxy may keep a build this long before asking again (an ETag then).
 MAX_AGE = 30
@@ -49,6 +50,7 @@ def replay(request: HttpRequest, event_slug: str, race_slug: str) -> HttpRespons
         "event": race.event.name,
         "race": race.name,
         "data": f"{data}?{urlencode({'family': family})}" if family else data,
+        "course_url": watch_course_url(race=race, family=family),
         "timezone": race.event.timezone,
         "tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION},
     }
@@ -65,9 +67,11 @@ def replay_data(request: HttpRequest, event_slug: str, race_slug: str) -> HttpRe
     if built.etag in request.headers.get("If-None-Match", ""):
         response: HttpResponseBase = HttpResponse(status=304)
     elif "gzip" in request.headers.get("Accept-Encoding", ""):
+        built = replay_gz(race=race, replay=built)
         response = HttpResponse(built.gz, content_type="application/json")
         response["Content-Encoding"] = "gzip"
     else:
+        built = replay_gz(race=race, replay=built)
         response = HttpResponse(gzip.decompress(built.gz), content_type="application/json")
     response["ETag"] = built.etag
     patch_vary_headers(response, ["Accept-Encoding"])

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import itertools
+import math
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.core.cache import cache
@@ -25,7 +28,7 @@ from django.db import connection
 from events.models import Race
 from pace.lib.geo import haversine_m
 from pace.lib.jsonfast import dumps
-from tracking.live.projection import AHEAD_M
+from tracking.live.projection import AHEAD_M, CourseLine
 from tracking.live.window import tracking_window
 from tracking.models import Position
 from tracking.selectors import race_for_ticker, race_info, roster
@@ -39,9 +42,12 @@ REBUILD_SECONDS = 60  # while the race runs
 STAMP_SECONDS_LIVE = 10
 STAMP_SECONDS_CLOSED = 600
 BLOB_SECONDS = 24 * 3600
-# How fast an athlete may move between samples (m/s), to look for them on the course.
+# How fast an athlete may move between samples (m/s), to look for them on the course
+# (a 10K world record runs 6.3 m/s), and how far behind (samples are averaged fixes,
+# and the distance kept never goes back).
 TOP_SPEED = {"cycling": 25.0, "triathlon": 25.0}
-RUNNING_TOP_SPEED = 10.0
+RUNNING_TOP_SPEED = 8.0
+REPLAY_BEHIND_M = 50.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +65,8 @@ class Stamp:
 
 @dataclass(frozen=True, slots=True)
 class Replay:
-    """A built replay: its ETag, its gzipped JSON, and how long building it took."""
+    """A built replay: its ETag, its gzipped JSON (empty when not read from the cache),
+    when it was built and how long that took."""
 
     etag: str
     gz: bytes
@@ -103,7 +110,8 @@ def race_stamp(*, race: Race, now: float | None = None) -> Stamp:
 def _sample_sql() -> str:
     """The sample a fix falls in (never negative: fixes start half a step before t0)."""
     if connection.vendor == "postgresql":
-        return "FLOOR((EXTRACT(EPOCH FROM t) - %s) / %s + 0.5)::bigint"
+        # date_part is a float; EXTRACT a numeric since PostgreSQL 14, several times slower.
+        return "FLOOR((date_part('epoch', t) - %s) / %s + 0.5)::bigint"
     # SQLite keeps Django's datetimes as UTC text, which julianday() reads; its CAST
     # truncates, which is the floor of what is never negative.
     return "CAST((((julianday(t) - 2440587.5) * 86400.0) - %s) / %s + 0.5 AS INTEGER)"
@@ -130,29 +138,59 @@ def sample_rows(
                 yield int(athlete), int(k), float(lat), float(lon)
 
 
+def along_course(
+    line: CourseLine, points: Sequence[tuple[float, float]], ahead: float
+) -> list[float]:
+    """Each of one athlete's samples, in time order, projected on the course: the first on
+    the whole line, each next one within the stretch from a little behind the last to
+    ``ahead`` metres past it (a loop or an out-and-back passes the same places twice).
+
+    The replay's hot loop (every sample of every athlete): ``CourseLine.project``'s
+    search inlined, with no call and no object per sample."""
+    pairs = zip(line.xy, line.seg, strict=False)  # one segment fewer than points
+    segments = [(ax, ay, dx, dy, seg2) for (ax, ay), (dx, dy, seg2) in pairs]
+    cumulative, kx, ky, last = line.cumulative, line.kx, line.ky, len(line.xy) - 1
+    out: list[float] = []
+    covered: float | None = None
+    for lat, lon in points:
+        x, y = lon * kx, lat * ky
+        if covered is None:
+            lo, hi = 0, last
+        else:
+            lo = max(0, bisect_left(cumulative, covered - REPLAY_BEHIND_M) - 1)
+            hi = min(last, bisect_right(cumulative, covered + ahead) + 1)
+        best_d2, best_i, best_f = math.inf, lo, 0.0
+        for i in range(lo, hi):
+            ax, ay, dx, dy, seg2 = segments[i]
+            f = 0.0 if seg2 == 0 else ((x - ax) * dx + (y - ay) * dy) / seg2
+            f = 0.0 if f < 0 else 1.0 if f > 1 else f
+            px, py = ax + f * dx - x, ay + f * dy - y
+            d2 = px * px + py * py
+            if d2 < best_d2:
+                best_d2, best_i, best_f = d2, i, f
+        along = cumulative[best_i] + best_f * (cumulative[best_i + 1] - cumulative[best_i])
+        covered = along if covered is None else max(covered, along)
+        out.append(along)
+    return out
+
+
+def along_track(points: Sequence[tuple[float, float]]) -> list[float]:
+    """Without a course: the distance walked along the samples themselves."""
+    out = [0.0]
+    for (lat0, lon0), (lat1, lon1) in itertools.pairwise(points):
+        out.append(out[-1] + haversine_m(lat0, lon0, lat1, lon1))
+    return out[: len(points)]
+
+
 def _projector(race: Race, step: int) -> Projector:
-    """Distance along the course of a sample; along the track itself without a course."""
+    """Distance along the course of each sample; along the track itself without a course."""
     _race, line, _splits = race_for_ticker(race_id=race.pk)
+    if line is None:
+        return along_track
+    course = line
     top = TOP_SPEED.get(race.event.sport, RUNNING_TOP_SPEED)
-    ahead = min(AHEAD_M, max(300.0, top * step))
-    if line is not None:
-        course = line
-
-        def along(lat: float, lon: float, previous: float | None) -> float:
-            return course.project(lat, lon, previous, ahead=ahead).distance
-
-        return along
-    last: list[float] = []
-
-    def walked(lat: float, lon: float, previous: float | None) -> float:
-        if previous is None or not last:
-            last[:] = [lat, lon]
-            return 0.0
-        moved = haversine_m(last[0], last[1], lat, lon)
-        last[:] = [lat, lon]
-        return previous + moved
-
-    return walked
+    ahead = min(AHEAD_M, max(150.0, top * step))
+    return lambda points: along_course(course, points, ahead)
 
 
 def replay_document(*, race: Race, stamp: Stamp) -> dict[str, Any]:
@@ -190,26 +228,40 @@ def replay_build(*, race: Race, stamp: Stamp) -> Replay:
     gz = gzip.compress(dumps(document).encode(), compresslevel=6, mtime=0)
     took = time.perf_counter() - started
     built = Replay(etag=stamp.etag(race.pk), gz=gz, built_at=time.time(), build_seconds=took)
-    cache.set(f"replay:{race.pk}:latest", built, BLOB_SECONDS)
+    # What it is apart from its bytes: a revalidation (304) never reads the bytes.
+    cache.set(f"replay:{race.pk}:latest", replace(built, gz=b""), BLOB_SECONDS)
+    cache.set(f"replay:{race.pk}:blob", (built.etag, gz), BLOB_SECONDS)
     return built
 
 
 def race_replay(*, race: Race, now: float | None = None) -> Replay:
-    """The race's replay: the cached build while it is current (or, while the race runs,
-    younger than ``REBUILD_SECONDS``), else a new build."""
+    """The race's replay (its bytes may be left to ``replay_gz``): the cached build while
+    it is current or, while the race runs, young enough (``REBUILD_SECONDS``, or five
+    times what building it took, whichever is longer), else a new build."""
     moment = now if now is not None else time.time()
     stamp = race_stamp(race=race, now=moment)
     latest = cache.get(f"replay:{race.pk}:latest")
     if isinstance(latest, Replay):
         if latest.etag == stamp.etag(race.pk):
             return latest
-        if not _closed(race, moment) and moment - latest.built_at < REBUILD_SECONDS:
+        age = moment - latest.built_at
+        if not _closed(race, moment) and age < max(REBUILD_SECONDS, 5 * latest.build_seconds):
             return latest
         # Someone else is building it: the previous build meanwhile.
-        if not cache.add(f"replay:{race.pk}:building", 1, 120):
+        if not cache.add(f"replay:{race.pk}:building", 1, 300):
             return latest
         try:
             return replay_build(race=race, stamp=stamp)
         finally:
             cache.delete(f"replay:{race.pk}:building")
     return replay_build(race=race, stamp=stamp)
+
+
+def replay_gz(*, race: Race, replay: Replay) -> Replay:
+    """``replay`` with its gzipped bytes, read from the cache (built again if they went)."""
+    if replay.gz:
+        return replay
+    found = cache.get(f"replay:{race.pk}:blob")
+    if isinstance(found, tuple) and found[0] == replay.etag:
+        return replace(replay, gz=found[1])
+    return replay_build(race=race, stamp=race_stamp(race=race))

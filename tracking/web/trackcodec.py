@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 COORD_SCALE = 100_000  # 1e-5 degrees
 
-Projector = Callable[[float, float, float | None], float]
-"""``(lat, lon, previous distance or None) -> distance along the course (m)``."""
+Projector = Callable[[Sequence[tuple[float, float]]], list[float]]
+"""One athlete's ``(lat, lon)`` in time order -> each one's distance along the course (m)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +36,8 @@ class Track:
 
 def deltas(values: Iterable[int]) -> list[int]:
     """The first value, then each value's difference from the one before."""
-    out: list[int] = []
-    previous = 0
-    for value in values:
-        out.append(value - previous)
-        previous = value
-    return out
+    whole = list(values)
+    return [b - a for a, b in zip([0, *whole], whole, strict=False)]
 
 
 def undeltas(values: Iterable[int]) -> list[int]:
@@ -95,19 +91,10 @@ def build_track(
     and each sample's distance along the course, which never goes back (GPS noise around
     the finish must not move a finished athlete down the board)."""
     filled = fill_gaps(samples)
-    distances: list[float] = []
-    covered: float | None = None
-    for _k, lat, lon in filled:
-        distance = project(lat, lon, covered)
-        covered = distance if covered is None else max(covered, distance)
-        distances.append(covered)
-    return Track(
-        athlete=athlete,
-        first=filled[0][0],
-        distances=distances,
-        lats=[lat for _k, lat, _lon in filled],
-        lons=[lon for _k, _lat, lon in filled],
-    )
+    lats = [lat for _k, lat, _lon in filled]
+    lons = [lon for _k, _lat, lon in filled]
+    distances = list(itertools.accumulate(project(list(zip(lats, lons, strict=True))), max))
+    return Track(athlete=athlete, first=filled[0][0], distances=distances, lats=lats, lons=lons)
 
 
 def group_rows(
