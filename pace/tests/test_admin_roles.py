@@ -130,6 +130,7 @@ URL_ROLES: dict[str, frozenset[str] | None] = {
     "payments_onboard_return": MANAGE,
     "results_export_csv": EDIT,
     "results_export_xlsx": EDIT,
+    "results_participation": None,
     "results_chipmapping_upload": None,
     "results_racetiming_import": EDIT,
     "results_racetiming_preview": EDIT,
