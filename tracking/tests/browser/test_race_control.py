@@ -32,15 +32,20 @@ RaceSafety.objects.create(race=race, off_course_m=150, contacts="safety@example.
 """
 
 
-def _sos(server_url: str, token: str, text: str) -> dict[str, Any]:
-    """An athlete presses SOS on the tracker socket (PROTOCOL.md §1); race control's answer."""
+def _phone(server_url: str, token: str, sent: dict[str, Any], until: tuple[str, ...]) -> Any:
+    """An athlete's tracker socket (PROTOCOL.md §1) sends a frame; the answer awaited."""
     url = server_url.replace("http", "ws", 1) + f"/ws/track/?token={token}"
     with ws_connect(url, open_timeout=20) as phone:
-        phone.send(json.dumps({"type": "sos", "text": text}))
+        phone.send(json.dumps(sent))
         while True:
             frame = json.loads(phone.recv(timeout=20))
-            if frame["type"] in ("sos_received", "error"):
+            if frame["type"] in (*until, "error"):
                 return frame
+
+
+def _sos(server_url: str, token: str, text: str) -> dict[str, Any]:
+    """An athlete presses SOS on the tracker; race control's answer."""
+    return _phone(server_url, token, {"type": "sos", "text": text}, ("sos_received",))
 
 
 def test_race_control_shows_off_course_and_sos_and_marks_dnf(browser: Any, tmp_path: Path) -> None:
@@ -100,11 +105,47 @@ def test_race_control_shows_off_course_and_sos_and_marks_dnf(browser: Any, tmp_p
             expect(page.locator("#crew-card")).to_be_visible()
             expect(page.locator("#crew-splits tr").last).to_contain_text(re.compile(r"\d\d:\d\d"))
             page.screenshot(path=str(SCREENSHOT.with_suffix(".crew.png")))
-            # DNF from race control: the row says so, and the spectators' board shows it.
-            page.locator("#panel-crew #crew-dnf").click()
-            expect(page.locator("#crew-dnf")).to_be_disabled()
+            # A message to every athlete, from the Messages tab, reaches a tracker.
+            page.locator(".rc-tabs [data-tab=messages]").click()
+            page.fill("#message-text", "Storm at 15:00: shelter at the aid stations")
+            page.locator("#message-form button[type=submit]").click()
+            expect(page.locator("#sent-list li").first).to_contain_text("To every athlete")
+            got = _phone(
+                server.url, race["athletes"][3]["token"],
+                {"type": "hello", "messages_since": 0}, ("message",),
+            )  # fmt: skip
+            assert got["text"] == "Storm at 15:00: shelter at the aid stations"
+            # A post from the course, hidden from race control, leaves the spectators' feed.
             spectator = context.new_page()
             spectator.goto(f"{base}/live/{race['event_slug']}/{race['race_slug']}/")
+            spectator.wait_for_selector("#live-status[data-state=live]")
+            # (Frames are handled in order: the post is stored before the socket closes.)
+            _phone(
+                server.url,
+                race["athletes"][4]["token"],
+                {"type": "post", "text": "Rude"},
+                ("welcome",),
+            )
+            page.locator(".rc-tabs [data-tab=posts]").click()
+            post = page.locator("#post-list li", has_text="Rude")
+            expect(post).to_be_visible()
+            spectator.locator("[data-tab=feed]").click()
+            expect(spectator.locator("#feed")).to_contain_text("Rude")
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.screenshot(path=str(SCREENSHOT.with_suffix(".posts.mobile.png")), full_page=True)
+            page.set_viewport_size({"width": 1280, "height": 800})
+            post.locator(".b-hide").click()
+            expect(post).to_have_count(0)
+            # Hidden from new snapshots: a spectator arriving (or reloading) no longer gets it.
+            spectator.reload()
+            spectator.wait_for_selector("#live-status[data-state=live]")
+            spectator.locator("[data-tab=feed]").click()
+            expect(spectator.locator("#feed")).not_to_contain_text("Rude")
+            # DNF from race control: the row says so, and the spectators' board shows it.
+            page.locator(".rc-tabs [data-tab=crew]").click()
+            page.locator("#panel-crew #crew-dnf").click()
+            expect(page.locator("#crew-dnf")).to_be_disabled()
+            spectator.locator("[data-tab=board]").click()
             expect(spectator.locator(f"#board-body tr[data-id='{off_id}'] .st-dnf")).to_be_visible(
                 timeout=40_000
             )
