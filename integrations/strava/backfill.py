@@ -305,7 +305,7 @@ def estimate_total(stats: dict[str, Any]) -> int | None:
         (stats.get(key) or {}).get("count")
         for key in ("all_run_totals", "all_ride_totals", "all_swim_totals")
     ]
-    counts = [int(c) for c in totals if isinstance(c, int | float)]
+    counts = [int(c) for c in totals if isinstance(c, int | float) and 0 <= c < 10**7]
     return sum(counts) if counts else None
 
 

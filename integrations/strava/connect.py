@@ -37,7 +37,7 @@ def strava_connected(
         )
         if not created and connection.external_id != athlete_id:
             # Another Strava athlete on the same Pace account: the old one's data goes.
-            delete_strava_data(connection)
+            delete_strava_data(connection, keep_uid=athlete_id)
             return strava_connected(
                 user=user, athlete_id=athlete_id, display_name=display_name,
                 tokens=tokens, scopes=scopes, client=client, clock=clock,
@@ -53,13 +53,15 @@ def strava_connected(
     return connection
 
 
-def delete_strava_data(connection: Connection) -> None:
-    """Everything Pace imported from this Strava connection, and the connection itself."""
+def delete_strava_data(connection: Connection, *, keep_uid: str | None = None) -> None:
+    """Everything Pace imported from this Strava connection, and the connection itself
+    (``keep_uid``: the allauth account of the athlete connecting instead stays)."""
     from allauth.socialaccount.models import SocialAccount
 
     with transaction.atomic():
         Activity.objects.filter(user_id=connection.user_id, source=ActivitySource.STRAVA).delete()
-        SocialAccount.objects.filter(user_id=connection.user_id, provider="strava").delete()
+        accounts = SocialAccount.objects.filter(user_id=connection.user_id, provider="strava")
+        accounts.exclude(uid=keep_uid or "").delete()
         connection.delete()
 
 

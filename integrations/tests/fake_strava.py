@@ -227,7 +227,7 @@ class FakeStrava:
             return 200, [athlete.activity(i) for i in range(first, last)]
         if path == f"/api/v3/athletes/{athlete.athlete_id}/stats":
             return 200, {
-                "all_run_totals": {"count": athlete.activities - 5},
+                "all_run_totals": {"count": max(0, athlete.activities - 5)},
                 "all_ride_totals": {"count": 0},
                 "all_swim_totals": {"count": 0},
             }

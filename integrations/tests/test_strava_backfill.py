@@ -231,3 +231,18 @@ def test_strava_s_urls_are_not_there_without_its_keys(settings: Any, client: Any
     settings.SOCIALACCOUNT_PROVIDERS = {"strava": {"SCOPE": ["read"]}}
     client.force_login(make_user("ann"))
     assert client.post("/accounts/strava/login/?process=connect").status_code == 404
+
+
+def test_connecting_another_athlete_replaces_the_first_ones_data(
+    strava: FakeStrava, clock: FakeClock
+) -> None:
+    first = connect(strava, strava.add_athlete(7, activities=5), clock)
+    second_athlete = strava.add_athlete(8, activities=3)
+    body = strava.token_body(second_athlete)
+    second = strava_connected(
+        user=first.user, athlete_id="8", display_name="Other",
+        tokens=TokenSet(body["access_token"], body["refresh_token"], None),
+        scopes="read", client=StravaClient(clock=clock), clock=clock,
+    )  # fmt: skip
+    assert second.external_id == "8" and Connection.objects.count() == 1
+    assert Activity.objects.filter(user=first.user).count() == 3
