@@ -32,7 +32,8 @@ from pace.lib.clock import SYSTEM, Clock
 
 logger = logging.getLogger(__name__)
 MAX_PAGES = 10
-LASTFM_FIRST_DAYS = 30
+# How far back a new Last.fm connection's first poll reaches.
+LASTFM_FIRST_POLL = dt.timedelta(days=30)
 MUSIC_PROVIDERS = (Provider.SPOTIFY, Provider.LASTFM)
 
 
@@ -109,26 +110,42 @@ def _lastfm_row(scrobble: lastfm.Scrobble) -> Play:
     )
 
 
+def _lastfm_page(
+    connection: Connection, *, since: dt.datetime, until: dt.datetime, page: int
+) -> lastfm.RecentTracks:
+    try:
+        return lastfm.recent_tracks(
+            username=connection.external_id, since=since, until=until, page=page
+        )
+    except lastfm.LastfmError as exc:
+        if exc.code == lastfm.USER_NOT_FOUND:
+            mark_broken(connection, reason="Last.fm no longer knows this username")
+        raise
+
+
 def poll_lastfm(connection: Connection, *, clock: Clock = SYSTEM) -> int:
-    """Store the user's scrobbles since the newest stored one; returns how many are new."""
+    """Store the user's scrobbles since the newest stored one; returns how many are new.
+
+    Last.fm pages newest first. The window is frozen (``to`` = now) so that pages do not
+    shift under new scrobbles, and when it holds more than ``MAX_PAGES`` pages the oldest
+    are taken first: the next poll goes on from the newest stored, leaving no gap."""
     newest = Play.objects.filter(user_id=connection.user_id, source=PlaySource.LASTFM).aggregate(
         at=Max("played_at")
     )["at"]
-    since = (
-        newest + dt.timedelta(seconds=1)
-        if newest
-        else now_of(clock) - dt.timedelta(days=LASTFM_FIRST_DAYS)
+    until = now_of(clock)
+    since = newest + dt.timedelta(seconds=1) if newest else until - LASTFM_FIRST_POLL
+    first = _lastfm_page(connection, since=since, until=until, page=1)
+    pages = (
+        range(1, first.total_pages + 1)
+        if first.total_pages <= MAX_PAGES
+        else range(first.total_pages, first.total_pages - MAX_PAGES, -1)
     )
-    added, page, pages = 0, 1, 1
-    while page <= min(pages, MAX_PAGES):
-        try:
-            result = lastfm.recent_tracks(username=connection.external_id, since=since, page=page)
-        except lastfm.LastfmError as exc:
-            if exc.code == lastfm.USER_NOT_FOUND:
-                mark_broken(connection, reason="Last.fm no longer knows this username")
-            raise
+    added = 0
+    for page in pages:
+        result = (
+            first if page == 1 else _lastfm_page(connection, since=since, until=until, page=page)
+        )
         added += _store(connection.user_id, PlaySource.LASTFM, map(_lastfm_row, result.scrobbles))
-        page, pages = page + 1, result.total_pages
     return added
 
 

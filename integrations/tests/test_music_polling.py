@@ -95,10 +95,33 @@ def test_it_polls_lastfm_from_its_newest_scrobble(fakes, dave) -> None:
     )
     assert music.poll_connection(connection) == 259  # the last 30 days, over two pages
     lastfm.users["dave_runs"].append(("Fresh", "New", "", now + dt.timedelta(seconds=30)))
-    assert music.poll_connection(connection) == 1
+    assert music.poll_connection(connection) == 0  # a scrobble from the future waits
     assert lastfm.requests[-1]["from"] == str(int((now - dt.timedelta(minutes=4)).timestamp()) + 1)
+    clock = FakeClock(start=(now + dt.timedelta(minutes=1)).timestamp())
+    assert music.poll_connection(connection, clock=clock) == 1
     play = Play.objects.get(user=dave, track="Fresh")
     assert play.duration_ms is None and play.started_at == play.played_at
+
+
+def test_it_takes_the_oldest_pages_first_when_a_poll_cannot_take_them_all(
+    fakes, dave, monkeypatch
+) -> None:
+    _, lastfm = fakes
+    monkeypatch.setattr(music, "MAX_PAGES", 2)
+    now = dt.datetime.now(dt.UTC)
+    lastfm.users["dave_runs"] = [
+        (f"Track {i}", "Band", "", now - dt.timedelta(minutes=3 * (1000 - i))) for i in range(1000)
+    ]  # 1000 scrobbles over the last 50 hours: 5 pages of 200
+    connection = Connection.objects.create(
+        user=dave, provider=Provider.LASTFM, external_id="dave_runs"
+    )
+    assert music.poll_connection(connection) == 400  # pages 5 and 4: the oldest
+    stored = set(Play.objects.filter(user=dave).values_list("track", flat=True))
+    assert stored == {f"Track {i}" for i in range(400)}
+    assert music.poll_connection(connection) == 400
+    assert music.poll_connection(connection) == 200
+    assert Play.objects.filter(user=dave).count() == 1000  # no gap
+    assert {r["to"] for r in lastfm.requests[:3]} == {lastfm.requests[0]["to"]}  # one window
 
 
 def test_it_runs_the_poll_every_30_minutes_from_the_beat(fakes, dave) -> None:
