@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tracking.tests.serving import ROOT, Server, daphne_server, migrated_db, sqlite_env
+from tracking.tests.serving import ROOT, Server, daphne_server, manage, migrated_db, sqlite_env
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(os.environ.get("PACE_LIVE_SCREENSHOT_DIR", "/tmp"))
@@ -33,6 +33,23 @@ DEEP_ROWS_FILLED = """() => [...document.querySelectorAll('#board-body tr[data-i
     && /^\\+/.test(tr.querySelector('.gap').textContent)
     && /^\\d\\d:\\d\\d$/.test(tr.querySelector('.eta').textContent)).length"""
 ALL_ROWS = f"document.querySelectorAll('#board-body tr[data-id]').length >= {ATHLETES}"
+ADD_SPLIT = """
+from events.models import Race, SplitPoint
+race = Race.objects.get(pk={race})
+SplitPoint.objects.create(course=race.course, name="1 km", distance_m=1000)
+"""
+# Notifications as the page makes them, recorded, then shown as the browser would.
+NOTIFICATIONS = """(() => {
+  window.__notes = [];
+  const Real = window.Notification;
+  function Spy(title, options) {
+    window.__notes.push([title, options && options.body]);
+    try { return new Real(title, options); } catch (e) { return {}; }
+  }
+  Spy.requestPermission = () => Real.requestPermission();
+  Object.defineProperty(Spy, "permission", {get: () => Real.permission});
+  window.Notification = Spy;
+})();"""
 AXE_RUN = """async () => {
   const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
   const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
@@ -46,8 +63,11 @@ AXE_RUN = """async () => {
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, Any]]]:
     tmp = tmp_path_factory.mktemp("live")
     env = sqlite_env(migrated_db(tmp / "db.sqlite3"))
+    # A split 1 km in, added before the server's ticker reads the course: the athletes
+    # pass it within a minute (the course's own first is at 5 km).
+    race = json.loads(manage(env, "create_test_race", "--athletes", str(ATHLETES), "--json"))
+    manage(env, "shell", "-c", ADD_SPLIT.format(race=race["race_id"]))
     with daphne_server(tmp, env=env) as server:
-        race = server.test_race(athletes=ATHLETES)
         sim = server.simulate(
             race["race_id"], "--athletes", str(ATHLETES), "--speed", "30", "--duration", "600",
             "--osmand-share", "0", "--seed", "11", "--off-course", "1",
@@ -79,6 +99,29 @@ def _axe(page: Any) -> list[dict[str, Any]]:
 
 def _settle(page: Any) -> None:
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def test_a_followed_athlete_passing_a_split_is_notified_and_announced(browser, live) -> None:
+    server, race = live
+    context = browser.new_context(viewport=DESKTOP, permissions=["notifications"])
+    context.set_default_timeout(120_000)
+    context.add_init_script(NOTIFICATIONS)
+    page = context.new_page()
+    base = server.url.replace("127.0.0.1", "localhost")
+    page.goto(f"{base}/live/{race['event_slug']}/{race['race_slug']}/")
+    page.wait_for_selector("#live-status[data-state=live]")
+    page.wait_for_function(ALL_ROWS)
+    # Whoever is last now: they pass the 1 km split after the page is open.
+    row = page.locator("#board-body tr[data-id]").last
+    name = row.locator(".nm").inner_text()
+    row.click()
+    page.click("#ap-follow")
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => window.__notes.some(([, body]) => /^passed 1 km in /.test(body))")
+    notes = page.evaluate("window.__notes")
+    assert all(title.endswith(name) for title, _ in notes), notes
+    expect(page.locator("#announcer")).to_contain_text(f"{name} passed 1 km in")
+    context.close()
 
 
 def test_every_athlete_has_pace_gap_and_eta_and_the_board_filters(browser, live) -> None:
