@@ -77,6 +77,9 @@ def test_it_makes_a_link_from_the_entry_page_and_keeps_only_its_hash(
 def test_it_makes_links_for_the_owner_logged_in_or_with_the_tracking_token(
     client: Any, entry: Registration, charlie: Any
 ) -> None:
+    Event.objects.filter(pk=entry.event_id).update(status=Event.Status.PUBLISHED)
+    tracker_page = client.get("/track/", {"token": entry.tracker.token})
+    assert b"Share with family" in tracker_page.content
     assert make(client, entry, token=entry.tracker.token).status_code == 200
     assert make(client, entry).status_code == 404  # nobody proved anything
     client.force_login(charlie)

@@ -15,12 +15,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from events.models import Race
+from events.models import Event, Race
 from tracking.sim.pastrace import past_race_positions_create
 from tracking.sim.testrace import load_test_race_create
 from tracking.tests.serving import daphne_server, migrated_db, sqlite_env
@@ -228,3 +229,41 @@ def test_it_opens_a_private_race_live_from_a_family_link_without_login(
             sim.terminate()
             sim.communicate(timeout=20)
         assert errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_makes_a_family_link_from_the_entry_page_and_the_family_opens_it(
+    page: Any, live_server: Any, browser: Any
+) -> None:
+    data = load_test_race_create(athletes=2)
+    race = Race.objects.select_related("event").get(pk=data["race_id"])
+    Event.objects.filter(pk=race.event_id).update(status=Event.Status.DRAFT)
+    entry = race.registrations.order_by("pk").first()
+    assert entry is not None
+    page.goto(f"{live_server.url}/entries/{entry.manage_token}/")
+    panel = page.locator(".family-panel")
+    expect(panel).to_contain_text("Share with family")
+    panel.locator("input[name=label]").fill("Grandma")
+    panel.locator("select[name=duration]").select_option("3d")
+    shoot(page, "entry-family-panel")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    panel.locator("button[type=submit]").first.click()
+    link = page.locator("#family-url").input_value()
+    assert "/f/pf_" in link
+    shoot(page, "family-link-created")
+    # The family: another browser, no account, no cookie.
+    family = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        other = family.new_page()
+        response = other.goto(live_server.url + urlsplit(link).path)  # SITE_URL's host here
+        assert response is not None and response.status == 200
+        assert f"/live/{race.event.slug}/{race.slug}/" in other.url
+    finally:
+        family.close()
+    # Back on the entry page: listed, and revoked with one click.
+    page.goto(f"{live_server.url}/entries/{entry.manage_token}/")
+    expect(page.locator(".family-links li")).to_have_count(1)
+    expect(page.locator(".family-links")).to_contain_text("Grandma")
+    page.locator(".family-links button").click()
+    expect(page.locator(".family-links li")).to_have_count(0)
+    assert page.js_errors == []
