@@ -22,15 +22,17 @@ def strava_drain(self: Any) -> None:
     result = backfill.drain(max_calls=settings.STRAVA_DRAIN_BATCH)
     if self.request.is_eager:
         return  # in-process: the embedded beat comes back every minute
+    # Follow-ups stay on the queue this drain came from (an operator may route Strava's).
+    queue = {"queue": key} if (key := (self.request.delivery_info or {}).get("routing_key")) else {}
     if result.deferred_until is not None:
         wait = result.deferred_until - SYSTEM.time()
         # One scheduled drain per reset time, however many workers were turned away.
         if wait <= MAX_ETA_SECONDS and cache.add(
             f"strava:drain-at:{int(result.deferred_until)}", 1, timeout=int(wait) + 120
         ):
-            strava_drain.apply_async(countdown=max(0.0, wait) + 1)
+            strava_drain.apply_async(countdown=max(0.0, wait) + 1, **queue)
     elif result.more:
-        strava_drain.apply_async()
+        strava_drain.apply_async(**queue)
 
 
 @shared_task(ignore_result=True)
