@@ -43,7 +43,7 @@ class Play(models.Model):
         ordering = ["started_at"]
 
     def __str__(self) -> str:
-        return f"{self.track} – {self.artist} at {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.track} by {self.artist} at {self.started_at:%Y-%m-%d %H:%M}"
 
     @property
     def duration(self) -> dt.timedelta | None:
