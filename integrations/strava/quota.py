@@ -158,12 +158,9 @@ class Quota:
         paused = self.paused_until()
         if paused is not None:
             return paused
-        now = self.clock.time()
-        spent = [
-            reset
-            for key, _, reset, limit in self._counters(read=read, t=now, reserve=reserve)
-            if (cache.get(key) or 0) >= limit
-        ]
+        counters = self._counters(read=read, t=self.clock.time(), reserve=reserve)
+        counts = cache.get_many([key for key, *_ in counters])  # one round trip
+        spent = [reset for key, _, reset, limit in counters if counts.get(key, 0) >= limit]
         return float(max(spent)) if spent else None
 
     def record(self, headers: Mapping[str, str], *, window: int) -> None:
@@ -176,15 +173,17 @@ class Quota:
                 cache.set(_LIMITS_KEY, limits, timeout=DAY)
         if window_start(self.clock.time()) != window:
             return  # answered in the next window: its usage is not this window's
+        theirs: dict[str, tuple[int, int]] = {}
         for kind, header in (("read", "X-ReadRateLimit-Usage"), ("all", "X-RateLimit-Usage")):
             usage = _pair(headers.get(header))
-            if usage is None:
-                continue
-            for (key, ttl, _), theirs in zip(self._keys(kind, window), usage, strict=True):
+            for (key, ttl, _), count in zip(self._keys(kind, window), usage or (), strict=False):
+                theirs[key] = (count, ttl)
+        ours = cache.get_many(list(theirs))  # one round trip; this call's own keys exist
+        for key, (count, ttl) in theirs.items():
+            behind = count - ours.get(key, 0)
+            if behind > 0:  # calls we did not count: catch up, never count down
                 cache.add(key, 0, timeout=ttl)
-                ours = cache.get(key) or 0
-                if theirs > ours:  # calls we did not count: catch up, never count down
-                    cache.incr(key, theirs - ours)
+                cache.incr(key, behind)
 
     def pause(self, *, headers: Mapping[str, str]) -> float:
         """After a 429: nobody sends until the window (or, when a daily limit is spent,
