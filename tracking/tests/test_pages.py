@@ -65,6 +65,7 @@ def test_it_renders_the_live_page_with_the_race_and_its_athletes(client, race, e
     assert config["athlete_url"] == f"/live/{race.event.slug}/{race.slug}/athlete/0.json"
     html = response.content.decode()
     assert 'id="live-config"' in html and "tracking/live.js" in html and "leaflet.js" in html
+    assert "{#" not in html and "{%" not in html  # no template comment shown as text
 
 
 def test_it_renders_the_live_page_in_a_few_queries(
