@@ -31,7 +31,9 @@ class LiveConsumer(JsonFrames):
         race_id = self.scope["url_route"]["kwargs"]["race_id"]
         # ``?token=``: a family link's token lets its holder watch a race that is not public.
         allowed = await database_sync_to_async(selectors.watchable_race)(
-            race_id=race_id, user=self.scope.get("user"), family=token_value(query(self.scope, "token"))
+            race_id=race_id,
+            user=self.scope.get("user"),
+            family=token_value(query(self.scope, "token")),
         )
         if allowed is None:
             await self.close(code=4404)
