@@ -102,9 +102,9 @@ def test_three_workers_share_one_quota(settings: Any) -> None:
     ]
     try:
         from integrations.tasks import strava_drain
-        from pace.celery import app
 
-        app.conf.task_always_eager = False  # to the workers, through Redis (fixture restores)
+        # To the workers, through Redis (the conftest fixture restores it).
+        strava_drain.app.conf.task_always_eager = False
         for _ in range(6):  # more drains than workers: they run side by side
             strava_drain.apply_async(queue=queue)
         deadline = time.monotonic() + 90
