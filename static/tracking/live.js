@@ -534,37 +534,54 @@
       if (b.getAttribute("aria-pressed") !== pressed) { b.setAttribute("aria-pressed", pressed); }
     });
   }
+  // The followed athletes over the map: one item each, made once and updated in place, so
+  // a keyboard's focus on its buttons survives the ticks.
+  var followItems = new Map();
+  function followItem(id) {
+    var item = followItems.get(id);
+    if (item) { return item; }
+    var unfollow = el("button", "unfollow", "×");
+    unfollow.type = "button";
+    unfollow.dataset.id = id;
+    var cheer = el("button", "kudos");
+    cheer.type = "button";
+    cheer.dataset.id = id;
+    var who = el("button", "fw-name");
+    who.type = "button";
+    who.dataset.open = id;
+    var st = el("span", "st");
+    var facts = el("div", "fw-facts");
+    item = { li: append(el("li"), [unfollow, append(el("div", "fw-who"), [who, st]), facts, cheer]),
+      unfollow: unfollow, cheer: cheer, who: who, st: st, facts: facts, kudos: undefined };
+    followItems.set(id, item);
+    return item;
+  }
   function renderFollows() {
     var box = $("live-follow");
     box.hidden = follows.length === 0;
-    var list = $("follow-list");
-    list.textContent = "";
-    list.appendChild(append(document.createDocumentFragment(), follows.map(function (id) {
-      var a = athlete(id), s = a.state || {};
+    var wanted = follows.map(function (id) {
+      var a = athlete(id), s = a.state || {}, item = followItem(id);
       var facts = [km(a.distance) + " km"];
       if (a.rank && GROUP[a.status] === 0) { facts.push(ordinal(a.rank)); }
       if (a.pace && a.status !== "finished") { facts.push(pace(a.pace) + "/km"); }
       if (s.hr) { facts.push(s.hr + " bpm"); }
       if (a.status === "finished" && a.finish != null) { facts.push("finished " + duration(a.finish)); }
       else if (a.finish != null) { facts.push("ETA " + clockTime(cfg.start + a.finish)); }
-      var unfollow = el("button", "unfollow", "×");
-      unfollow.type = "button";
-      unfollow.dataset.id = id;
-      unfollow.setAttribute("aria-label", "Stop following " + label(a));
-      var cheer = el("button", "kudos", "Kudos");
-      cheer.type = "button";
-      cheer.dataset.id = id;
-      if (a.kudos) { append(cheer, [" ", el("span", "kc", a.kudos)]); }
-      var who = el("button", "fw-name", label(a));
-      who.type = "button";
-      who.dataset.open = id;
-      return append(el("li"), [
-        unfollow,
-        append(el("div", "fw-who"), [who, badge(shownStatus(a))]),
-        el("div", "fw-facts", facts.join(" · ")),
-        cheer
-      ]);
-    })));
+      var shown = shownStatus(a);
+      setText(item.who, label(a));
+      item.unfollow.setAttribute("aria-label", "Stop following " + label(a));
+      setText(item.st, STATUS[shown] || shown);
+      item.st.className = "st st-" + shown;
+      setText(item.facts, facts.join(" · "));
+      if (item.kudos !== a.kudos) {
+        item.kudos = a.kudos;
+        item.cheer.textContent = "Kudos";
+        if (a.kudos) { append(item.cheer, [" ", el("span", "kc", a.kudos)]); }
+      }
+      return item.li;
+    });
+    followItems.forEach(function (item, id) { if (!isFollowed(id)) { followItems.delete(id); } });
+    place($("follow-list"), wanted);
   }
   function render() {
     renderQueued = false;

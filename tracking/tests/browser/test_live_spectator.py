@@ -201,8 +201,13 @@ def test_following_pins_an_athlete_and_survives_a_reload(browser, live) -> None:
     page.reload()
     page.wait_for_selector("#live-status[data-state=live]")
     expect(page.locator(f"#board-pinned tr[data-id='{athlete}']")).to_have_count(1)
-    # The socket follows it too: its full state comes every tick (its heart rate).
-    expect(page.locator("#follow-list")).to_contain_text("bpm")
+    # The socket follows it too: its full state comes every tick (what only a state
+    # object has: the next split's ETA, or the heart rate of a phone that sends it).
+    page.locator(f"#board-pinned tr[data-id='{athlete}']").click()
+    page.wait_for_function(
+        "() => /Next: /.test(document.querySelector('#ap-facts').textContent)"
+        " || / bpm/.test(document.querySelector('#follow-list').textContent)"
+    )
     assert page.js_errors == []
     page.context.close()
 
