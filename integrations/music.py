@@ -207,9 +207,9 @@ def spotify_connected(
 
 
 def _enqueue_poll(connection_id: int) -> None:
-    from integrations import tasks_music
+    from integrations import tasks
 
-    transaction.on_commit(lambda: tasks_music.poll_music_connection.delay(connection_id))
+    transaction.on_commit(lambda: tasks.poll_music_connection.delay(connection_id))
 
 
 def disconnect_music(connection: Connection) -> None:

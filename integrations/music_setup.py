@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def ready() -> None:
-    from integrations import personal_data, tasks_music  # noqa: F401  (registers the tasks)
+    from integrations import personal_data
     from integrations.music import spotify_refresher
     from integrations.spotify import oauth
     from integrations.tokens import register_refresher

@@ -8,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 
+from integrations import music, retention
 from integrations.strava import backfill, webhooks
 from pace.lib.clock import SYSTEM
 
@@ -38,3 +39,20 @@ def strava_drain(self: Any) -> None:
 @shared_task(ignore_result=True)
 def strava_webhook_event(event: dict[str, Any]) -> None:
     webhooks.handle_event(event)
+
+
+@shared_task(ignore_result=True)
+def poll_music() -> None:
+    """The beat's every-30-minutes poll: one task per connected Spotify or Last.fm account."""
+    for connection_id in music.connections_to_poll():
+        poll_music_connection.delay(connection_id)
+
+
+@shared_task(ignore_result=True)
+def poll_music_connection(connection_id: int) -> None:
+    music.poll_safely(connection_id)
+
+
+@shared_task(ignore_result=True)
+def downsample_old_streams() -> None:
+    retention.downsample_old_streams()

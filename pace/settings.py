@@ -587,11 +587,11 @@ ACTIVITY_UPLOAD_MAX_BYTES = env.int("ACTIVITY_UPLOAD_MAX_BYTES", default=25 * 10
 INTEGRATIONS_RAW_STREAM_DAYS = env.int("INTEGRATIONS_RAW_STREAM_DAYS", default=92)
 INTEGRATIONS_DOWNSAMPLE_SECONDS = env.int("INTEGRATIONS_DOWNSAMPLE_SECONDS", default=10)
 CELERY_BEAT_SCHEDULE["poll-music"] = {
-    "task": "integrations.tasks_music.poll_music",
+    "task": "integrations.tasks.poll_music",
     "schedule": 60.0 * MUSIC_POLL_MINUTES,
 }
 CELERY_BEAT_SCHEDULE["downsample-old-streams"] = {
-    "task": "integrations.tasks_music.downsample_old_streams",
+    "task": "integrations.tasks.downsample_old_streams",
     "schedule": 3600.0,
 }
 

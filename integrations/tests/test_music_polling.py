@@ -11,7 +11,7 @@ from celery import current_app
 from django.conf import settings as django_settings
 from django.urls import reverse
 
-from integrations import music, tasks_music
+from integrations import music, tasks
 from integrations.models import Connection, ConnectionStatus, Play, Provider
 from integrations.tests.music_fixtures import T0, TRACKS, fakes
 from integrations.tokens import TokenSet
@@ -129,7 +129,7 @@ def test_it_runs_the_poll_every_30_minutes_from_the_beat(fakes, dave) -> None:
     lastfm.users["dave_runs"] = [("One", "A", "", dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))]
     Connection.objects.create(user=dave, provider=Provider.LASTFM, external_id="dave_runs")
     entry = django_settings.CELERY_BEAT_SCHEDULE["poll-music"]
-    assert entry["schedule"] == 30 * 60 and entry["task"] == tasks_music.poll_music.name
+    assert entry["schedule"] == 30 * 60 and entry["task"] == tasks.poll_music.name
     current_app.tasks[entry["task"]].apply()  # as the beat (or the embedded one) runs it
     assert Play.objects.filter(user=dave).count() == 1
 

@@ -9,7 +9,7 @@ import time_machine
 from django.conf import settings as django_settings
 from django.urls import reverse
 
-from integrations import tasks_music
+from integrations import tasks
 from integrations.models import ActivityStream, Play
 from integrations.retention import downsample_old_streams
 from integrations.tests.activity_files import START, gpx_bytes, run_samples
@@ -47,9 +47,9 @@ def test_it_runs_from_the_beat_on_a_moved_clock_and_the_page_still_draws(client,
         duration_ms=300_000,
     )  # fmt: skip
     entry = django_settings.CELERY_BEAT_SCHEDULE["downsample-old-streams"]
-    assert entry["task"] == tasks_music.downsample_old_streams.name
+    assert entry["task"] == tasks.downsample_old_streams.name
     with time_machine.travel(START + dt.timedelta(days=93), tick=False):
-        tasks_music.downsample_old_streams.apply()
+        tasks.downsample_old_streams.apply()
     stream.refresh_from_db()
     assert stream.resolution == 10
     client.force_login(dave)

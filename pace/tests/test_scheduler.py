@@ -32,7 +32,14 @@ def test_it_runs_the_beat_schedule_in_the_embedded_scheduler(alpha_event):
     Registration.objects.filter(pk=held.pk).update(
         status="pending", hold_expires_at=timezone.now() - dt.timedelta(seconds=1)
     )
+    load_tasks()  # as the embedded beat's thread does first (the worker may not have yet)
+    every_minute = [
+        name
+        for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
+        if float(entry["schedule"]) <= 60.0
+    ]
     last: dict[str, float] = {}
-    assert run_due(last, 1000.0) == ["release-expired-places"]
+    assert "release-expired-places" in every_minute
+    assert run_due(last, 1000.0) == every_minute
     assert run_due(last, 1010.0) == []
     assert Registration.objects.get(pk=held.pk).status == "cancelled"
