@@ -24,7 +24,7 @@ def test_the_page_benchmark_runs_on_a_tiny_race(tmp_path):
     drop = ("DJANGO_SETTINGS_MODULE", "PYTEST_XDIST_WORKER", "DATABASE_URL", "REDIS_URL")
     env = {k: v for k, v in os.environ.items() if k not in drop}
     cmd = [sys.executable, "-m", "bench.pages", "--services", "no", "--sizes", "2", "--pages",
-           "live", "--live-seconds", "2", "--settle", "2", "--output", str(out)]  # fmt: skip
+           "live", "--live-seconds", "8", "--settle", "4", "--output", str(out)]  # fmt: skip
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads(out.read_text())
@@ -35,7 +35,7 @@ def test_the_page_benchmark_runs_on_a_tiny_race(tmp_path):
         assert visit["status"] == 200 and not visit["errors"], visit["errors"]
         assert visit["first_paint_ms"] > 0 and visit["live_ms"] > 0
         assert visit["ws"]["first_frame_bytes"] > 0
-    cold = run["live"]["cold"]
+    cold = run["live"]["cold"]  # 8 s: ticks arrive even when a loaded machine is slow to start the phones
     assert cold["bytes_by_type"]["Script"] > 0 and cold["ws"]["bytes"] > 0
     assert cold["encodings"]["/"] == "gzip"  # the HTML, as a browser gets it
     assert "| live 2 cold |" in proc.stdout
