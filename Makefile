@@ -63,14 +63,14 @@ format: install
 test: install chromium lint test-sqlite test-services
 
 test-sqlite: install
-	env -u DATABASE_URL -u REDIS_URL $(TEST_ENV) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q -m "not browser"
-	env -u DATABASE_URL -u REDIS_URL $(TEST_ENV) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q -m browser
+	env -u DATABASE_URL -u REDIS_URL $(TEST_ENV) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q --durations=10 -m "not browser"
+	env -u DATABASE_URL -u REDIS_URL $(TEST_ENV) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q --durations=10 -m browser
 
 test-services: install
 	@if [ -n "$$DATABASE_URL$$REDIS_URL" ]; then \
 		echo "== again on DATABASE_URL=$$DATABASE_URL REDIS_URL=$$REDIS_URL"; \
-		env $(TEST_ENV) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q -m "not browser" && \
-		env $(TEST_ENV) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q -m browser; \
+		env $(TEST_ENV) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q --durations=10 -m "not browser" && \
+		env $(TEST_ENV) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q --durations=10 -m browser; \
 	else echo "== DATABASE_URL/REDIS_URL not set: PostgreSQL/Redis pass skipped"; fi
 
 ## make bench: benchmarks (PostgreSQL and Redis on 127.0.0.1); tables printed, JSON in bench/results/.
