@@ -1,4 +1,7 @@
-"""Platform staff see connections and activities; tokens never appear (only their key id)."""
+"""Platform staff see connections (for support); tokens never appear (only their key id).
+
+Activities, streams and plays are not in the admin at all: Strava's terms let an athlete's
+Strava data be shown to that athlete only, and Pace treats every source's data the same."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from events.access import is_platform_staff
-from integrations.models import Activity, Connection
+from integrations.models import Connection
 
 
 class PlatformOnly(admin.ModelAdmin):
@@ -52,15 +55,6 @@ class ConnectionAdmin(PlatformOnly):
         "updated_at",
     ]
     raw_id_fields = ["user"]
-
-
-@admin.register(Activity)
-class ActivityAdmin(PlatformOnly):
-    list_display = ["user", "source", "sport", "name", "start", "distance"]
-    list_filter = ["source", "sport"]
-    search_fields = ["user__email", "name", "external_id"]
-    raw_id_fields = ["user"]
-    exclude = ["summary"]
 
 
 # allauth's own admin pages: apps are configured in settings (their secrets stay out of the

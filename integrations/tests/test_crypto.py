@@ -110,3 +110,13 @@ def test_rotate_token_key_reseals_with_the_first_key(settings: Any) -> None:
     assert conn.token_key_id == "k2" and conn.access_token_sealed.startswith("k2$")
     settings.PACE_TOKEN_KEYS = [K2]  # the old key can go now
     assert conn.access_token() == "a-1" and conn.refresh_token() == "r-1"
+
+
+def test_no_athletes_activity_data_is_in_the_admin() -> None:
+    """Strava's terms: an athlete's data is shown to that athlete only, not to staff."""
+    from django.contrib import admin
+
+    from integrations.models import Activity, ActivityStream, Play
+
+    for model in (Activity, ActivityStream, Play):
+        assert not admin.site.is_registered(model), model
