@@ -77,6 +77,10 @@ class Viewer:
 
     def set_interval(self, seconds: int) -> None:
         self.interval = seconds
+        # The spread of the first field after a snapshot was drawn for the race's interval
+        # (a minute or more in a big race): a viewer asking for a shorter one gets it within
+        # that, not after a lag longer than what it asked for.
+        self.field_lag = min(self.field_lag, seconds - 1)
 
     # --- from the hub -------------------------------------------------------------------
     def hub_synced(self, hub: RaceHub) -> None:

@@ -365,6 +365,27 @@ def test_a_viewer_that_shortens_its_interval_still_gets_every_change_since_its_l
     }  # fmt: skip
 
 
+def test_a_viewer_that_asks_for_a_short_interval_after_its_snapshot_gets_no_longer_lag(
+    monkeypatch,
+):
+    """The first field after a snapshot is spread over the race's interval; asking for 1 s
+    must not leave a viewer waiting out a lag drawn for a 2-minute interval."""
+    monkeypatch.setattr("tracking.fanout.viewer.field_lag", lambda interval: 120)
+    sent: list[dict] = []
+
+    async def scenario():
+        await _store_tick(1, {1: 100, 2: 90, 3: 80})
+        viewer = _viewer(sent)
+        hub = await _hub([viewer])
+        hub.dispatch(_message(2, {1: 200}))
+        viewer.set_interval(1)
+        hub.dispatch(_message(3, {2: 300}))
+        await outbox_written(hub)
+
+    run(scenario)
+    assert _fields(sent) == [(3, [1, 2])]
+
+
 class _Wire:
     """daphne's side of a connection, as an Outlet sees it: autobahn's state and queue."""
 
