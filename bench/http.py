@@ -117,6 +117,25 @@ def recreate_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def django_on_fresh_database(
+    *, database_url: str, redis_url: str, key_prefix: str, env: dict[str, str] | None = None
+) -> None:
+    """This process's Django on a dropped and recreated bench database, migrated, with the
+    bench's Redis keys cleared (``env``: more settings' variables)."""
+    os.environ.update(
+        server_env(database_url=database_url, redis_url=redis_url, key_prefix=key_prefix)
+        | {"DJANGO_SETTINGS_MODULE": "pace.settings", "LOG_LEVEL": "WARNING"}
+        | (env or {})
+    )
+    recreate_database(database_url)
+    clear_redis(redis_url, key_prefix)
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+
+
 def clear_redis(url: str, prefix: str = KEY_PREFIX) -> int:
     """Delete the bench's keys (its own prefix, in its own Redis db)."""
     import redis
