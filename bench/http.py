@@ -49,7 +49,7 @@ from bench.http_scenarios import (
     url_mix,
 )
 from bench.procstat import machine_busy
-from bench.servers import HOST, PY, ROOT, Servers, log
+from bench.servers import HOST, PY, ROOT, Servers, log, run_until_stopped
 
 RESULTS = ROOT / "bench" / "results" / "http.json"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/pace_bench"
@@ -355,16 +355,8 @@ def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-
-    def on_term(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
-    try:
-        with contextlib.ExitStack() as stack:
-            report = bench(args, stack)
-    except KeyboardInterrupt:
-        log("interrupted")
+    report = run_until_stopped(bench, args)
+    if report is None:
         return 130
     keep_earlier(report, args.output)
     write_json(report, args.output)

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.http import django_on_fresh_database, write_json
+from bench.servers import log
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "replay.json"
@@ -72,10 +73,6 @@ for (let r = 0; r < 3; r++) {
 }
 console.log(JSON.stringify({ ms: runs }));
 """
-
-
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 def setup_django(args: argparse.Namespace) -> None:

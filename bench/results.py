@@ -43,6 +43,7 @@ from bench.decoder_file import file_import
 from bench.http import clear_redis, django_on_fresh_database, write_json
 from bench.results_report import print_table
 from bench.seed import AGES, confirmed_entries_create, race_timing_create
+from bench.servers import log
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "results.json"
@@ -53,10 +54,6 @@ TARGET_RECOMPUTE_S = 2.0
 TARGET_READ_MS = 10.0
 DISTANCE_M = 42_195
 SEED = 13
-
-
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 def setup_django(args: argparse.Namespace) -> None:

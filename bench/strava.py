@@ -21,16 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.http import django_on_fresh_database, write_json
+from bench.servers import log
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "strava.json"
 KEY_PREFIX = "pacebench-strava"
 T0 = datetime(2026, 12, 1, tzinfo=UTC).timestamp()
 SECONDS_PER_CALL = 0.3  # simulated time a Strava call takes
-
-
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 def setup(args: argparse.Namespace, fake_url: str) -> None:
