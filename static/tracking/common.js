@@ -32,5 +32,17 @@
     return feature.geometry.coordinates.map(function (c) { return [c[1], c[0]]; });
   }
 
-  window.PaceCommon = { el: el, two: two, baseMap: baseMap, fetchCourse: fetchCourse, courseLatLngs: courseLatLngs };
+  // Seconds to wait before the `attempt`th reconnect of a live socket closed with `ev`:
+  // backoff from 1 s to 60 s with jitter, so a restart's reconnects spread out, or, on
+  // 1013 "retry=S", the S seconds the server asks for (PROTOCOL.md) plus some jitter.
+  function reconnectDelay(attempt, ev) {
+    var asked = ev.code === 1013 && /^retry=(\d+)$/.exec(ev.reason || "");
+    if (asked) { return Number(asked[1]) * (1 + Math.random() / 4); }
+    return Math.min(60, Math.pow(2, attempt - 1)) * (0.5 + Math.random() / 2);
+  }
+
+  window.PaceCommon = {
+    el: el, two: two, baseMap: baseMap, fetchCourse: fetchCourse, courseLatLngs: courseLatLngs,
+    reconnectDelay: reconnectDelay
+  };
 })();

@@ -133,9 +133,7 @@
       ws = null;
       if (ev.code === 4404) { setStatus("off", "Not available"); return; }
       attempt += 1;
-      var delay = Math.min(60, Math.pow(2, attempt - 1)) * (0.5 + Math.random() / 2);
-      var asked = ev.code === 1013 && /^retry=(\d+)$/.exec(ev.reason || "");
-      if (asked) { delay = Number(asked[1]) * (1 + Math.random() / 4); }
+      var delay = C.reconnectDelay(attempt, ev);
       setStatus("off", "Offline");
       setTimeout(connect, delay * 1000);
     };

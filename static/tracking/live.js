@@ -373,11 +373,7 @@
       ws = null;
       if (ev.code === 4404) { setStatus("off", "Not available"); return; }
       attempt += 1;
-      // Backoff from 1 s to 60 s with jitter, so a restart's reconnects spread out.
-      var delay = Math.min(60, Math.pow(2, attempt - 1)) * (0.5 + Math.random() / 2);
-      // 1013 "retry=S": the server asks for S seconds (PROTOCOL.md), plus some jitter.
-      var asked = ev.code === 1013 && /^retry=(\d+)$/.exec(ev.reason || "");
-      if (asked) { delay = Number(asked[1]) * (1 + Math.random() / 4); }
+      var delay = C.reconnectDelay(attempt, ev);
       setStatus("off", "Offline · retrying in " + Math.ceil(delay) + " s");
       retryTimer = setTimeout(connect, delay * 1000);
     };
