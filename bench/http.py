@@ -49,7 +49,7 @@ from bench.http_scenarios import (
     url_mix,
 )
 from bench.procstat import machine_busy
-from bench.servers import HOST, PY, ROOT, Servers, log
+from bench.servers import HOST, PY, ROOT, Servers, log, run_until_stopped
 
 RESULTS = ROOT / "bench" / "results" / "http.json"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/pace_bench"
@@ -115,6 +115,25 @@ def recreate_database(url: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def django_on_fresh_database(
+    *, database_url: str, redis_url: str, key_prefix: str, env: dict[str, str] | None = None
+) -> None:
+    """This process's Django on a dropped and recreated bench database, migrated, with the
+    bench's Redis keys cleared (``env``: more settings' variables)."""
+    os.environ.update(
+        server_env(database_url=database_url, redis_url=redis_url, key_prefix=key_prefix)
+        | {"DJANGO_SETTINGS_MODULE": "pace.settings", "LOG_LEVEL": "WARNING"}
+        | (env or {})
+    )
+    recreate_database(database_url)
+    clear_redis(redis_url, key_prefix)
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
 
 
 def clear_redis(url: str, prefix: str = KEY_PREFIX) -> int:
@@ -336,16 +355,8 @@ def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-
-    def on_term(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
-    try:
-        with contextlib.ExitStack() as stack:
-            report = bench(args, stack)
-    except KeyboardInterrupt:
-        log("interrupted")
+    report = run_until_stopped(bench, args)
+    if report is None:
         return 130
     keep_earlier(report, args.output)
     write_json(report, args.output)

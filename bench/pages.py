@@ -52,24 +52,15 @@ from bench.live_report import _git_head
 from bench.pages_browser import Profile, launch, open_phone, visit
 from bench.pages_report import TARGETS, print_table, verdicts
 from bench.procstat import machine_busy
-from bench.servers import DAPHNE, HOST, PY, ROOT, log
+from bench.servers import DAPHNE, HOST, PY, ROOT, log, run_until_stopped
+from pace.lib.chromium import CHROMIUM, chromium_args
 
 RESULTS = ROOT / "bench" / "results" / "pages.json"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/pace_bench_pages"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/3"
 KEY_PREFIX = "pacebenchpages"
-CHROMIUM = os.environ.get("PACE_CHROMIUM", "/usr/bin/chromium")
-# pace/browser_testing.py's flags; no host name resolves (the pages are on 127.0.0.1).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]
+# The browser tests' flags; no host name resolves (the pages are on 127.0.0.1).
+CHROMIUM_ARGS = chromium_args(HOST)
 
 
 # --- services and environment -------------------------------------------------------------
@@ -428,16 +419,8 @@ def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-
-    def on_term(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
-    try:
-        with contextlib.ExitStack() as stack:
-            report = bench(args, stack)
-    except KeyboardInterrupt:
-        log("interrupted")
+    report = run_until_stopped(bench, args)
+    if report is None:
         return 130
     print_table(report)
     write_json(report, args.output)

@@ -36,7 +36,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.http import clear_redis, recreate_database, server_env, write_json
+from bench.http import django_on_fresh_database, write_json
+from bench.servers import log
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "replay.json"
@@ -74,22 +75,10 @@ console.log(JSON.stringify({ ms: runs }));
 """
 
 
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
 def setup_django(args: argparse.Namespace) -> None:
-    env = server_env(
+    django_on_fresh_database(
         database_url=args.database_url, redis_url=args.redis_url, key_prefix=KEY_PREFIX
     )
-    os.environ.update(env | {"DJANGO_SETTINGS_MODULE": "pace.settings", "LOG_LEVEL": "WARNING"})
-    recreate_database(args.database_url)
-    clear_redis(args.redis_url, KEY_PREFIX)
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 def seed(athletes: int, every: int) -> dict[str, Any]:

@@ -40,8 +40,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.decoder_file import file_import
-from bench.http import clear_redis, recreate_database, server_env, write_json
+from bench.http import clear_redis, django_on_fresh_database, write_json
 from bench.results_report import print_table
+from bench.seed import AGES, confirmed_entries_create, race_timing_create
+from bench.servers import log
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "results.json"
@@ -54,22 +56,10 @@ DISTANCE_M = 42_195
 SEED = 13
 
 
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
 def setup_django(args: argparse.Namespace) -> None:
-    env = server_env(
+    django_on_fresh_database(
         database_url=args.database_url, redis_url=args.redis_url, key_prefix=KEY_PREFIX
     )
-    os.environ.update(env | {"DJANGO_SETTINGS_MODULE": "pace.settings", "LOG_LEVEL": "WARNING"})
-    recreate_database(args.database_url)
-    clear_redis(args.redis_url, KEY_PREFIX)
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -79,8 +69,8 @@ def seed(athletes: int, splits: int) -> dict[str, Any]:
     """One race, its entries, points and every read its athletes would make (not stored)."""
     from django.utils import timezone
 
-    from events.models import Event, Organizer, Race, RaceCategory, Registration
-    from results.models import TimingPoint, Wave, WaveEntry
+    from events.models import Event, Organizer, Race
+    from results.models import Wave, WaveEntry
 
     rng = random.Random(SEED)
     organizer = Organizer.objects.create(
@@ -97,48 +87,12 @@ def seed(athletes: int, splits: int) -> dict[str, Any]:
         event=event, name="Marathon", slug="marathon", distance_m=DISTANCE_M, start_time=gun,
         time_limit=dt.timedelta(hours=7),
     )  # fmt: skip
-    RaceCategory.objects.bulk_create(
-        RaceCategory(race=race, code=f"{s}{lo}", name=f"{s} {lo}+", sex=s, min_age=lo, max_age=hi)
-        for s in "FM"
-        for lo, hi in ((18, 34), (35, 44), (45, 54), (55, None))
-    )
-    step = DISTANCE_M / (splits + 1)
-    specs = [("Start", "start", 0.0)]
-    specs += [(f"{k * step / 1000:.1f} km", "split", k * step) for k in range(1, splits + 1)]
-    specs.append(("Finish", "finish", float(DISTANCE_M)))
-    points = TimingPoint.objects.bulk_create(
-        TimingPoint(race=race, name=n, kind=k, distance_m=d, order=i, min_gap_ms=30_000)
-        for i, (n, k, d) in enumerate(specs)
-    )
+    _, points = race_timing_create(race, splits=splits, ages=AGES, min_gap_ms=30_000)
     waves = Wave.objects.bulk_create(
         Wave(race=race, name=f"Wave {i + 1}", start_time=gun + dt.timedelta(minutes=5 * i))
         for i in range(3)
     )
-    now = timezone.now()
-    entries = Registration.objects.bulk_create(
-        (
-            Registration(
-                race=race,
-                event=event,
-                status=Registration.Status.CONFIRMED,
-                email=f"r{i}@example.com",
-                first_name="Runner",
-                last_name=str(i),
-                birth_date=dt.date(rng.randint(1950, 2005), rng.randint(1, 12), rng.randint(1, 28)),
-                sex=rng.choice("FM"),
-                nationality="FR",
-                emergency_name="-",
-                emergency_phone="-",
-                bib=str(i + 1),
-                price=0,
-                currency="EUR",
-                waiver_accepted_at=now,
-                manage_token=f"bench-{i}",
-            )
-            for i in range(athletes)
-        ),
-        batch_size=2000,
-    )
+    entries = confirmed_entries_create(race, athletes=athletes, rng=rng, key="r")
     WaveEntry.objects.bulk_create(
         (WaveEntry(wave=waves[i % 3], registration=e) for i, e in enumerate(entries) if i % 3),
         batch_size=5000,

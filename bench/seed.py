@@ -73,6 +73,8 @@ WORDS = [
     "Valley",
 ]
 SPORT_WORD = {"running": "Run", "trail": "Trail", "cycling": "Gran Fondo", "triathlon": "Triathlon"}
+# Age bands of the timed races' categories, per sex: (lowest, highest) age.
+AGES = ((18, 34), (35, 44), (45, 54), (55, None))
 CATEGORIES = [
     ("SEN", "Senior", 18, 39),
     ("M40", "Master 40", 40, 49),
@@ -204,3 +206,76 @@ def seed(n_events: int) -> dict[str, Any]:
 
 if __name__ == "__main__":
     print(json.dumps(seed(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)))
+
+
+def race_timing_create(
+    race: Any, *, splits: int, ages: Any, min_gap_ms: int | None = None
+) -> tuple[list[Any], list[Any]]:
+    """A timed race's age categories (per sex, each ``(lowest, highest)`` of ``ages``) and
+    its timing points: start, ``splits`` evenly spaced splits, finish."""
+    from events.models import RaceCategory
+    from results.models import TimingPoint
+
+    categories = RaceCategory.objects.bulk_create(
+        RaceCategory(race=race, code=f"{s}{lo}", name=f"{s} {lo}+", sex=s, min_age=lo, max_age=hi)
+        for s in "FM"
+        for lo, hi in ages
+    )
+    metres = race.distance_m
+    step = metres / (splits + 1)
+    specs = [("Start", "start", 0.0)]
+    specs += [(f"{k * step / 1000:.1f} km", "split", k * step) for k in range(1, splits + 1)]
+    specs.append(("Finish", "finish", float(metres)))
+    gap = {} if min_gap_ms is None else {"min_gap_ms": min_gap_ms}
+    points = TimingPoint.objects.bulk_create(
+        TimingPoint(race=race, name=n, kind=k, distance_m=d, order=i, **gap)
+        for i, (n, k, d) in enumerate(specs)
+    )
+    return categories, points
+
+
+def confirmed_entries_create(
+    race: Any,
+    *,
+    athletes: int,
+    rng: random.Random,
+    key: str,
+    person: Any = None,
+    nationalities: tuple[str, ...] = ("FR",),
+) -> list[Any]:
+    """``athletes`` confirmed, free entries of ``race``, bibs 1 to N, born 1950 to 2005.
+    ``person(rng, i)`` gives (first name, last name, club); e-mail and manage token are
+    made of ``key`` and the athlete's index."""
+    from django.utils import timezone
+
+    from events.models import Registration
+
+    now = timezone.now()
+    entries = []
+    for i in range(athletes):
+        first, last, club = person(rng, i) if person else ("Runner", str(i), "")
+        born = dt.date(rng.randint(1950, 2005), rng.randint(1, 12), rng.randint(1, 28))
+        sex = rng.choice("FM")
+        nationality = rng.choice(nationalities) if len(nationalities) > 1 else nationalities[0]
+        entries.append(
+            Registration(
+                race=race,
+                event=race.event,
+                status=Registration.Status.CONFIRMED,
+                email=f"{key}{i}@bench.local",
+                first_name=first,
+                last_name=last,
+                club=club,
+                birth_date=born,
+                sex=sex,
+                nationality=nationality,
+                emergency_name="-",
+                emergency_phone="-",
+                bib=str(i + 1),
+                price=0,
+                currency="EUR",
+                waiver_accepted_at=now,
+                manage_token=f"bench-{key}{i}",
+            )
+        )
+    return Registration.objects.bulk_create(entries, batch_size=2000)

@@ -17,6 +17,8 @@ import random
 import sys
 from typing import Any
 
+from bench.seed import AGES, confirmed_entries_create, race_timing_create
+
 FIRST = [
     "Anna",
     "Ben",
@@ -56,15 +58,14 @@ RACES = [
     ("Bench Results 10K", "10K", 10_000, 0.16, 0.40),
 ]
 SPLITS = 5
-AGES = ((18, 34), (35, 44), (45, 54), (55, None))
 SEARCHES = ["Weber", "anna", "Lakeside", "Nina Rossi", "17"]
 
 
 def seed_race(organizer: Any, index: int, athletes: int, rng: random.Random) -> dict[str, Any]:
     from django.utils import timezone
 
-    from events.models import Event, Race, RaceCategory, Registration
-    from results.models import TimingPoint, TimingRead
+    from events.models import Event, Race
+    from results.models import TimingRead
 
     event_name, race_name, metres, fast, slow = RACES[index % len(RACES)]
     day = timezone.localdate() - dt.timedelta(days=14 + 7 * index)
@@ -78,44 +79,14 @@ def seed_race(organizer: Any, index: int, athletes: int, rng: random.Random) -> 
         event=event, name=race_name, slug=race_name.lower().replace(" ", "-"), distance_m=metres,
         start_time=gun, time_limit=dt.timedelta(hours=7),
     )  # fmt: skip
-    categories = RaceCategory.objects.bulk_create(
-        RaceCategory(race=race, code=f"{s}{lo}", name=f"{s} {lo}+", sex=s, min_age=lo, max_age=hi)
-        for s in "FM"
-        for lo, hi in AGES
-    )
-    specs = [("Start", "start", 0.0)]
-    specs += [(f"{k * metres / (SPLITS + 1) / 1000:.1f} km", "split", k * metres / (SPLITS + 1))
-              for k in range(1, SPLITS + 1)]  # fmt: skip
-    specs.append(("Finish", "finish", float(metres)))
-    points = TimingPoint.objects.bulk_create(
-        TimingPoint(race=race, name=n, kind=k, distance_m=d, order=i)
-        for i, (n, k, d) in enumerate(specs)
-    )
-    now = timezone.now()
-    entries = Registration.objects.bulk_create(
-        (
-            Registration(
-                race=race,
-                event=event,
-                status=Registration.Status.CONFIRMED,
-                email=f"r{index}-{i}@bench.local",
-                first_name=rng.choice(FIRST),
-                last_name=rng.choice(LAST),
-                club=rng.choice(CLUBS),
-                birth_date=dt.date(rng.randint(1950, 2005), rng.randint(1, 12), rng.randint(1, 28)),
-                sex=rng.choice("FM"),
-                nationality=rng.choice(["DE", "FR", "NL", "GB", "IT"]),
-                emergency_name="-",
-                emergency_phone="-",
-                bib=str(i + 1),
-                price=0,
-                currency="EUR",
-                waiver_accepted_at=now,
-                manage_token=f"bench-results-{index}-{i}",
-            )
-            for i in range(athletes)
-        ),
-        batch_size=2000,
+    categories, points = race_timing_create(race, splits=SPLITS, ages=AGES)
+    entries = confirmed_entries_create(
+        race,
+        athletes=athletes,
+        rng=rng,
+        key=f"results-{index}-",
+        person=lambda rng, i: (rng.choice(FIRST), rng.choice(LAST), rng.choice(CLUBS)),
+        nationalities=("DE", "FR", "NL", "GB", "IT"),
     )
     reads = []
     for entry in entries:

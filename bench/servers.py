@@ -3,14 +3,17 @@ the log line, and the daphne processes (started on one shared socket, stopped on
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import http.client
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -20,6 +23,25 @@ HOST = "127.0.0.1"
 
 def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def run_until_stopped(
+    bench: Callable[[argparse.Namespace, contextlib.ExitStack], dict[str, Any]],
+    args: argparse.Namespace,
+) -> dict[str, Any] | None:
+    """Run ``bench(args, stack)``; what it puts on the stack (servers, pools, browsers) is
+    undone on the way out, on Ctrl-C and on SIGTERM too (then: None, logged)."""
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        with contextlib.ExitStack() as stack:
+            return bench(args, stack)
+    except KeyboardInterrupt:
+        log("interrupted")
+        return None
 
 
 # --- servers -------------------------------------------------------------------------

@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.http import clear_redis, recreate_database, server_env, write_json
+from bench.http import django_on_fresh_database, write_json
+from bench.servers import log
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "strava.json"
@@ -29,29 +30,16 @@ T0 = datetime(2026, 12, 1, tzinfo=UTC).timestamp()
 SECONDS_PER_CALL = 0.3  # simulated time a Strava call takes
 
 
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
 def setup(args: argparse.Namespace, fake_url: str) -> None:
-    env = server_env(
-        database_url=args.database_url, redis_url=args.redis_url, key_prefix=KEY_PREFIX
-    )
-    env |= {
-        "DJANGO_SETTINGS_MODULE": "pace.settings", "LOG_LEVEL": "WARNING",
+    env = {
         "STRAVA_CLIENT_ID": "1234", "STRAVA_CLIENT_SECRET": "bench-secret",
         "STRAVA_API_URL": f"{fake_url}/api/v3", "STRAVA_OAUTH_URL": f"{fake_url}/oauth",
         # Connecting enqueues a drain task; here the loop below drains, on the simulated clock.
         "STRAVA_DRAIN_BATCH": "0",
     }  # fmt: skip
-    os.environ.update(env)
-    recreate_database(args.database_url)
-    clear_redis(args.redis_url, KEY_PREFIX)
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0, interactive=False)
+    django_on_fresh_database(
+        database_url=args.database_url, redis_url=args.redis_url, key_prefix=KEY_PREFIX, env=env
+    )
     from pace.celery import app
 
     app.conf.task_always_eager = True

@@ -15,8 +15,9 @@ import codecs
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
 from xml.parsers import expat
+
+from pace.lib.safexml import DTDRefusedError, parse_without_dtd
 
 # A 30-hour ultra recorded every second has 108,000 points; more is not a course.
 MAX_POINTS = 200_000
@@ -196,23 +197,14 @@ class _Reader:
         self.encoding = encoding
 
 
-def _refuse_dtd(*_: Any) -> NoReturn:
-    raise GPXReadError("GPX files must not contain a DTD (<!DOCTYPE …>)")
-
-
 def _parse(raw: bytes) -> _Reader:
     reader = _Reader()
-    parser = expat.ParserCreate(namespace_separator=" ")
-    parser.StartElementHandler = reader.start
-    parser.EndElementHandler = reader.end
-    parser.CharacterDataHandler = reader.chars
-    parser.XmlDeclHandler = reader.xml_decl
-    parser.StartDoctypeDeclHandler = _refuse_dtd
-    parser.EntityDeclHandler = _refuse_dtd
-    parser.ExternalEntityRefHandler = _refuse_dtd
-    parser.buffer_text = True
     try:
-        parser.Parse(raw, True)
+        parse_without_dtd(
+            raw, start=reader.start, end=reader.end, chars=reader.chars, xml_decl=reader.xml_decl
+        )
+    except DTDRefusedError:
+        raise GPXReadError("GPX files must not contain a DTD (<!DOCTYPE …>)") from None
     except expat.ExpatError as exc:
         if _mislabelled_utf8(raw, reader.encoding):
             raise GPXReadError(

@@ -17,20 +17,11 @@ from urllib.parse import urlencode
 
 import pytest
 
+from pace.lib.chromium import CHROMIUM, chromium_args
 from pace.lib.testing import PASSWORD, WAIT_SECONDS
 
-CHROMIUM = os.environ.get("PACE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # Every host name but the live server's fails to resolve: nothing leaves the machine.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
-]
+# Every host name but the live server's fails to resolve: nothing leaves the machine.
+CHROMIUM_ARGS = chromium_args("localhost")
 TIMEOUT_MS = int(WAIT_SECONDS * 1000)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.pages import CHROMIUM
+from pace.lib.chromium import CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[2]
 

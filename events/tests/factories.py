@@ -111,3 +111,13 @@ def make_age_categories(race: Race) -> None:
     RaceCategory.objects.create(
         race=race, code="M-SEN", name="Men senior", sex="M", min_age=18, max_age=39
     )
+
+
+def make_entry_race(event: Event, *, capacity: int = 2) -> Race:
+    """The event's only race made small (``capacity`` places) with make_age_categories'
+    categories: what the entry form's tests enter."""
+    race = event.races.get()
+    race.capacity = capacity
+    race.save()
+    make_age_categories(race)
+    return race

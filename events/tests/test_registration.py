@@ -8,18 +8,14 @@ from django.urls import reverse
 
 from events.models import Event, RaceQuestion, Registration
 from events.registration import RegistrationError, category_for, registration_create
-from events.tests.factories import ENTRY_FORM, make_age_categories
+from events.tests.factories import ENTRY_FORM, make_entry_race
 
 ENTRY = {**ENTRY_FORM, "club": "AC Annecy", "tshirt_size": "M"}
 
 
 @pytest.fixture
 def race(alpha_event):
-    race = alpha_event.races.get()
-    race.capacity = 2
-    race.save()
-    make_age_categories(race)
-    return race
+    return make_entry_race(alpha_event)
 
 
 def _url(race):

@@ -12,7 +12,6 @@ Garmin's, Strava's and Polar's namespaces and extensions read alike.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, NoReturn
 from xml.parsers import expat
 
 from integrations.files.samples import (
@@ -27,6 +26,7 @@ from integrations.files.samples import (
     in_range,
     valid_position,
 )
+from pace.lib.safexml import DTDRefusedError, parse_without_dtd
 
 # Local names of a point's element, and of the values read inside it, per format.
 _POINT = {"gpx": "trkpt", "tcx": "Trackpoint"}
@@ -141,23 +141,13 @@ class _Reader:
             self.text.append(data)
 
 
-def _refuse_dtd(*_: Any) -> NoReturn:
-    raise ActivityFileError("Activity files must not contain a DTD (<!DOCTYPE …>)")
-
-
 def read_xml_activity(raw: bytes) -> ParsedActivity:
     """The samples of a GPX or TCX file; raises ``ActivityFileError`` with a reason."""
     reader = _Reader()
-    parser = expat.ParserCreate(namespace_separator=" ")
-    parser.StartElementHandler = reader.start
-    parser.EndElementHandler = reader.end
-    parser.CharacterDataHandler = reader.chars
-    parser.StartDoctypeDeclHandler = _refuse_dtd
-    parser.EntityDeclHandler = _refuse_dtd
-    parser.ExternalEntityRefHandler = _refuse_dtd
-    parser.buffer_text = True
     try:
-        parser.Parse(raw, True)
+        parse_without_dtd(raw, start=reader.start, end=reader.end, chars=reader.chars)
+    except DTDRefusedError:
+        raise ActivityFileError("Activity files must not contain a DTD (<!DOCTYPE …>)") from None
     except expat.ExpatError as exc:
         raise ActivityFileError(
             f"Not a valid GPX or TCX file: {expat.errors.messages[exc.code]} "

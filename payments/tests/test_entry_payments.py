@@ -16,7 +16,7 @@ from events import payment_providers
 from events.models import Event, Registration
 from events.notifications import entry_confirm_email_path
 from events.payment_providers import PaymentLine
-from events.tests.factories import ENTRY_FORM, make_age_categories, teammates_form
+from events.tests.factories import ENTRY_FORM, make_entry_race, teammates_form
 from payments.checkout import CheckoutProvider
 from payments.models import Payment
 from payments.tests.conftest import enter_url
@@ -28,11 +28,7 @@ ENTRY = {**ENTRY_FORM, "club": "AC Annecy", "tshirt_size": "M"}
 
 @pytest.fixture
 def race(alpha_event):
-    race = alpha_event.races.get()
-    race.capacity = 2
-    race.save()
-    make_age_categories(race)
-    return race
+    return make_entry_race(alpha_event)
 
 
 def _confirm_link(message) -> str:

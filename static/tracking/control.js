@@ -4,6 +4,7 @@
 // Names, bibs, posts and messages are typed by people: they reach the page as text only.
 (function () {
   "use strict";
+  var C = window.PaceCommon, el = C.el;
   var cfg = JSON.parse(document.getElementById("control-config").textContent);
   var KINDS = ["off_course", "missed_checkpoint", "stopped", "lost_signal"];
   var STATUS = {
@@ -25,12 +26,6 @@
 
   // --- helpers ---------------------------------------------------------------------
   function $(id) { return document.getElementById(id); }
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) { node.className = className; }
-    if (text != null) { node.textContent = String(text); }
-    return node;
-  }
   function who(a) { return (a.bib ? a.bib + " · " : "") + a.name; }
   var timeFormat = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZone: cfg.timezone || undefined });
   function clockTime(t) { return t == null ? "–" : timeFormat.format(new Date(t * 1000)); }
@@ -102,21 +97,16 @@
   });
 
   // --- map -------------------------------------------------------------------------------
-  var map = L.map("rc-map", { zoomControl: true, preferCanvas: cfg.roster.length > 1500 });
-  if (cfg.tiles.url) {
-    L.tileLayer(cfg.tiles.url, { maxZoom: 19, attribution: cfg.tiles.attribution }).addTo(map);
-  }
-  map.setView([0, 0], 2);
+  var map = C.baseMap("rc-map", { zoomControl: true, preferCanvas: cfg.roster.length > 1500 }, cfg.tiles);
   var markers = new Map();
   var fitted = false;
   if (cfg.course_url) {
-    fetch(cfg.course_url, { headers: { Accept: "application/geo+json" } })
-      .then(function (r) { if (!r.ok) { throw new Error("course " + r.status); } return r.json(); })
+    C.fetchCourse(cfg.course_url)
       .then(drawCourse)
       .catch(function () { toast("The course could not be loaded."); });
   }
   function drawCourse(feature) {
-    var latlngs = feature.geometry.coordinates.map(function (c) { return [c[1], c[0]]; });
+    var latlngs = C.courseLatLngs(feature);
     var line = L.polyline(latlngs, { color: "#e4572e", weight: 3.5, className: "course-line", interactive: false }).addTo(map);
     splits = (feature.properties.split_points || []).filter(function (sp) { return sp.distance > 0; });
     splits.forEach(function (sp) {

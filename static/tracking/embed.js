@@ -3,6 +3,7 @@
 // field; below it the leaders (or, with ?athlete=BIB, that one athlete, followed).
 (function () {
   "use strict";
+  var C = window.PaceCommon, el = C.el, two = C.two;
   var cfg = JSON.parse(document.getElementById("embed-config").textContent);
   var STATUS = {
     not_started: "Not started", racing: "Racing", stopped: "Stopped", finished: "Finished",
@@ -14,13 +15,6 @@
   var ws = null, attempt = 0, seq = 0, queued = false, centred = false;
 
   function $(id) { return document.getElementById(id); }
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) { node.className = className; }
-    if (text != null) { node.textContent = String(text); }
-    return node;
-  }
-  function two(n) { return (n < 10 ? "0" : "") + n; }
   function duration(s) {
     if (s == null || !isFinite(s)) { return "–"; }
     s = Math.max(0, Math.round(s));
@@ -38,16 +32,11 @@
     badge.textContent = text;
   }
 
-  var map = L.map("embed-map", { zoomControl: false, attributionControl: !!cfg.tiles.url, keyboard: false });
-  if (cfg.tiles.url) {
-    L.tileLayer(cfg.tiles.url, { maxZoom: 19, attribution: cfg.tiles.attribution }).addTo(map);
-  }
-  map.setView([0, 0], 2);
+  var map = C.baseMap("embed-map", { zoomControl: false, attributionControl: !!cfg.tiles.url, keyboard: false }, cfg.tiles);
   if (cfg.course_url) {
-    fetch(cfg.course_url, { headers: { Accept: "application/geo+json" } })
-      .then(function (r) { if (!r.ok) { throw new Error("course " + r.status); } return r.json(); })
+    C.fetchCourse(cfg.course_url)
       .then(function (feature) {
-        var latlngs = feature.geometry.coordinates.map(function (c) { return [c[1], c[0]]; });
+        var latlngs = C.courseLatLngs(feature);
         var line = L.polyline(latlngs, { color: "#e4572e", weight: 3, className: "course-line", interactive: false }).addTo(map);
         if (!centred) { map.fitBounds(line.getBounds(), { padding: [12, 12] }); }
       })
@@ -144,9 +133,7 @@
       ws = null;
       if (ev.code === 4404) { setStatus("off", "Not available"); return; }
       attempt += 1;
-      var delay = Math.min(60, Math.pow(2, attempt - 1)) * (0.5 + Math.random() / 2);
-      var asked = ev.code === 1013 && /^retry=(\d+)$/.exec(ev.reason || "");
-      if (asked) { delay = Number(asked[1]) * (1 + Math.random() / 4); }
+      var delay = C.reconnectDelay(attempt, ev);
       setStatus("off", "Offline");
       setTimeout(connect, delay * 1000);
     };

@@ -6,6 +6,7 @@
 // compact entries, the board's ordering and rows. They take plain athlete objects.
 (function () {
   "use strict";
+  var C = window.PaceCommon, el = C.el, two = C.two;
 
   // --- reusable pieces -----------------------------------------------------------------------
   var STATUS = {
@@ -16,13 +17,7 @@
   var COUNTED = ["racing", "off_course", "stopped", "lost_signal", "finished", "dnf", "not_started"];
 
   // Names, bibs, split names and posts are typed by athletes and organizers: they reach
-  // the page only as text (textContent, text nodes), never through HTML.
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) { node.className = className; }
-    if (text != null) { node.textContent = String(text); }
-    return node;
-  }
+  // the page only as text (textContent, text nodes, common.js's el), never through HTML.
   function append(parent, children) {
     children.forEach(function (child) {
       if (child == null) { return; }
@@ -30,7 +25,6 @@
     });
     return parent;
   }
-  function two(n) { return (n < 10 ? "0" : "") + n; }
   function duration(s) {
     if (s == null || !isFinite(s)) { return "–"; }
     // As results.formatting.duration (the results pages): to the millisecond, then a time
@@ -204,20 +198,15 @@
   var map = null, markers = new Map(), fitted = false, centerOn = null, courseBounds = null;
   function startMap() {
     if (!window.L) { return; }
-    map = L.map("live-map", { zoomControl: true, preferCanvas: cfg.roster.length > 1500 });
-    if (cfg.tiles.url) {
-      L.tileLayer(cfg.tiles.url, { maxZoom: 19, attribution: cfg.tiles.attribution }).addTo(map);
-    }
-    map.setView([0, 0], 2);
+    map = C.baseMap("live-map", { zoomControl: true, preferCanvas: cfg.roster.length > 1500 }, cfg.tiles);
     if (cfg.course_url) {
-      fetch(cfg.course_url, { headers: { Accept: "application/geo+json" } })
-        .then(function (r) { if (!r.ok) { throw new Error("course " + r.status); } return r.json(); })
+      C.fetchCourse(cfg.course_url)
         .then(drawCourse)
         .catch(function () { toast("The course could not be loaded."); });
     }
   }
   function drawCourse(feature) {
-    var latlngs = feature.geometry.coordinates.map(function (c) { return [c[1], c[0]]; });
+    var latlngs = C.courseLatLngs(feature);
     L.polyline(latlngs, { color: "#1d3557", weight: 7, opacity: 0.25, className: "course-casing", interactive: false }).addTo(map);
     var line = L.polyline(latlngs, { color: "#e4572e", weight: 3.5, className: "course-line", interactive: false }).addTo(map);
     (feature.properties.split_points || []).forEach(function (sp) {
@@ -384,11 +373,7 @@
       ws = null;
       if (ev.code === 4404) { setStatus("off", "Not available"); return; }
       attempt += 1;
-      // Backoff from 1 s to 60 s with jitter, so a restart's reconnects spread out.
-      var delay = Math.min(60, Math.pow(2, attempt - 1)) * (0.5 + Math.random() / 2);
-      // 1013 "retry=S": the server asks for S seconds (PROTOCOL.md), plus some jitter.
-      var asked = ev.code === 1013 && /^retry=(\d+)$/.exec(ev.reason || "");
-      if (asked) { delay = Number(asked[1]) * (1 + Math.random() / 4); }
+      var delay = C.reconnectDelay(attempt, ev);
       setStatus("off", "Offline · retrying in " + Math.ceil(delay) + " s");
       retryTimer = setTimeout(connect, delay * 1000);
     };

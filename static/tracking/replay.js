@@ -4,6 +4,7 @@
 // replayed time; the map and the board follow it.
 (function () {
   "use strict";
+  var C = window.PaceCommon, el = C.el, two = C.two;
   var cfg = JSON.parse(document.getElementById("replay-config").textContent);
   var COORD = 100000;
   var BOARD_ROWS = 100;
@@ -19,13 +20,6 @@
   var lastDraw = 0, lastBoard = 0, lastFrame = 0;
 
   function $(id) { return document.getElementById(id); }
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) { node.className = className; }
-    if (text != null) { node.textContent = String(text); }
-    return node;
-  }
-  function two(n) { return (n < 10 ? "0" : "") + n; }
   function duration(s) {
     if (s == null || !isFinite(s)) { return "–"; }
     s = Math.max(0, Math.round(s));
@@ -96,17 +90,12 @@
   function finished(track, t) { return track.finishAt != null && track.finishAt <= t; }
 
   // --- map ---------------------------------------------------------------------------
-  var map = L.map("replay-map", { zoomControl: true, preferCanvas: false, keyboard: false });
-  if (cfg.tiles.url) {
-    L.tileLayer(cfg.tiles.url, { maxZoom: 19, attribution: cfg.tiles.attribution }).addTo(map);
-  }
-  map.setView([0, 0], 2);
+  var map = C.baseMap("replay-map", { zoomControl: true, preferCanvas: false, keyboard: false }, cfg.tiles);
   var renderer = null; // canvas for big races (thousands of SVG nodes are slow to move)
   if (cfg.course_url) {
-    fetch(cfg.course_url, { headers: { Accept: "application/geo+json" } })
-      .then(function (r) { if (!r.ok) { throw new Error("course " + r.status); } return r.json(); })
+    C.fetchCourse(cfg.course_url)
       .then(function (feature) {
-        var latlngs = feature.geometry.coordinates.map(function (c) { return [c[1], c[0]]; });
+        var latlngs = C.courseLatLngs(feature);
         L.polyline(latlngs, { color: "#1d3557", weight: 7, opacity: 0.25, interactive: false }).addTo(map);
         var line = L.polyline(latlngs, { color: "#e4572e", weight: 3.5, className: "course-line", interactive: false }).addTo(map);
         map.fitBounds(line.getBounds(), { padding: [24, 24] });

@@ -157,18 +157,27 @@ def family_course(request: HttpRequest, event_slug: str, race_slug: str) -> Http
     """The race's course as GeoJSON for whoever may watch it, a family link's holder
     (``?family=``) too: the course's own address shows a race that is not public only to
     its organizer's members."""
+    race = watched_race_or_404(request, event_slug, race_slug)
+    if race.course is None:
+        raise Http404("No such race")
+    data = course_geojson(race.course, list(race.course.split_points.all()))
+    response = JsonResponse(data, content_type="application/geo+json")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+def watched_race_or_404(request: HttpRequest, event_slug: str, race_slug: str) -> Race:
+    """The race of a live, replay or course address if this visitor may watch it (its
+    access rules, or a family link's token of it as ``?family=``); 404 otherwise."""
     race = live_page_race(
         event_slug=event_slug,
         race_slug=race_slug,
         user=request.user,
         family=request.GET.get("family", ""),
     )
-    if race is None or race.course is None:
+    if race is None:
         raise Http404("No such race")
-    data = course_geojson(race.course, list(race.course.split_points.all()))
-    response = JsonResponse(data, content_type="application/geo+json")
-    response["Cache-Control"] = "private, max-age=300"
-    return response
+    return race
 
 
 def watch_course_url(*, race: Race, family: str) -> str | None:

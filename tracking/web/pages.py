@@ -33,9 +33,9 @@ from tracking.ingest.trackers import (
     tracker_rotate_token,
 )
 from tracking.models import Tracker
-from tracking.selectors import live_page_race, race_info
+from tracking.selectors import race_info
 from tracking.web.athletedata import athlete_race, race_categories, spectator_roster
-from tracking.web.family import watch_course_url
+from tracking.web.family import watch_course_url, watched_race_or_404
 from tracking.web.tracker_app import device_status, qr_svg
 
 
@@ -47,12 +47,8 @@ def live(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
     gets its signed spectator id (``tracking.fanout.spectators``) after the cache: its kudos
     are counted under it.
     """
+    race = watched_race_or_404(request, event_slug, race_slug)
     family = request.GET.get("family", "")
-    race = live_page_race(
-        event_slug=event_slug, race_slug=race_slug, user=request.user, family=family
-    )
-    if race is None:
-        raise Http404("No such race")
     config = {
         **race_info(race),
         "event": race.event.name,
@@ -85,14 +81,7 @@ def live_athlete(
     limited = hit(name="live.athlete.ip", key=request_ip(request))
     if limited:
         return too_many_requests(limited)
-    race = live_page_race(
-        event_slug=event_slug,
-        race_slug=race_slug,
-        user=request.user,
-        family=request.GET.get("family", ""),
-    )
-    if race is None:
-        raise Http404("No such race")
+    race = watched_race_or_404(request, event_slug, race_slug)
     registration = Registration.objects.filter(
         pk=athlete_id, race_id=race.pk, status=Registration.Status.CONFIRMED
     ).first()

@@ -12,37 +12,25 @@ import gzip
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from events.models import Event, Race
-from tracking.selectors import live_page_race, race_info
-from tracking.web.family import watch_course_url
+from events.models import Event
+from tracking.selectors import race_info
+from tracking.web.family import watch_course_url, watched_race_or_404
 from tracking.web.replaydata import race_replay, replay_gz
 
 # A browser or proxy may keep a build this long before asking again (an ETag then).
 MAX_AGE = 30
 
 
-def _race(request: HttpRequest, event_slug: str, race_slug: str) -> Race:
-    race = live_page_race(
-        event_slug=event_slug,
-        race_slug=race_slug,
-        user=request.user,
-        family=request.GET.get("family", ""),
-    )
-    if race is None:
-        raise Http404("No such race")
-    return race
-
-
 @require_GET
 def replay(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
     """The replay's page: the map, the time slider and the board."""
-    race = _race(request, event_slug, race_slug)
+    race = watched_race_or_404(request, event_slug, race_slug)
     family = request.GET.get("family", "")
     data = reverse("tracking:replay_data", args=[event_slug, race_slug])
     config = {
@@ -61,7 +49,7 @@ def replay(request: HttpRequest, event_slug: str, race_slug: str) -> HttpRespons
 @require_GET
 def replay_data(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponseBase:
     """The race's replay as gzipped JSON (``tracking.web.trackcodec`` says its shape)."""
-    race = _race(request, event_slug, race_slug)
+    race = watched_race_or_404(request, event_slug, race_slug)
     built = race_replay(race=race)
     public = race.event.status == Event.Status.PUBLISHED
     if built.etag in request.headers.get("If-None-Match", ""):

@@ -1,0 +1,48 @@
+// What the live, embed, replay and race control pages share, loaded before each page's
+// own script: text-only elements, and the map with its tiles and the race's course.
+(function () {
+  "use strict";
+
+  // Names, bibs, split names and posts are typed by athletes and organizers: they reach
+  // the page only as text (textContent), never through HTML.
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text != null) { node.textContent = String(text); }
+    return node;
+  }
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+
+  // A Leaflet map in element `id` with the configured tiles (none: a blank map), showing
+  // the whole world until something is placed on it.
+  function baseMap(id, options, tiles) {
+    var map = L.map(id, options);
+    if (tiles.url) {
+      L.tileLayer(tiles.url, { maxZoom: 19, attribution: tiles.attribution }).addTo(map);
+    }
+    map.setView([0, 0], 2);
+    return map;
+  }
+  // The race's course (GeoJSON Feature) from `url`; rejects when it cannot be had.
+  function fetchCourse(url) {
+    return fetch(url, { headers: { Accept: "application/geo+json" } })
+      .then(function (r) { if (!r.ok) { throw new Error("course " + r.status); } return r.json(); });
+  }
+  function courseLatLngs(feature) {
+    return feature.geometry.coordinates.map(function (c) { return [c[1], c[0]]; });
+  }
+
+  // Seconds to wait before the `attempt`th reconnect of a live socket closed with `ev`:
+  // backoff from 1 s to 60 s with jitter, so a restart's reconnects spread out, or, on
+  // 1013 "retry=S", the S seconds the server asks for (PROTOCOL.md) plus some jitter.
+  function reconnectDelay(attempt, ev) {
+    var asked = ev.code === 1013 && /^retry=(\d+)$/.exec(ev.reason || "");
+    if (asked) { return Number(asked[1]) * (1 + Math.random() / 4); }
+    return Math.min(60, Math.pow(2, attempt - 1)) * (0.5 + Math.random() / 2);
+  }
+
+  window.PaceCommon = {
+    el: el, two: two, baseMap: baseMap, fetchCourse: fetchCourse, courseLatLngs: courseLatLngs,
+    reconnectDelay: reconnectDelay
+  };
+})();
