@@ -35,7 +35,8 @@ def test_the_page_benchmark_runs_on_a_tiny_race(tmp_path):
         assert visit["status"] == 200 and not visit["errors"], visit["errors"]
         assert visit["first_paint_ms"] > 0 and visit["live_ms"] > 0
         assert visit["ws"]["first_frame_bytes"] > 0
-    cold = run["live"]["cold"]  # 8 s: ticks arrive even when a loaded machine is slow to start the phones
+    # Watched 8 s: ticks arrive even when a loaded machine is slow to start the phones.
+    cold = run["live"]["cold"]
     assert cold["bytes_by_type"]["Script"] > 0 and cold["ws"]["bytes"] > 0
     assert cold["encodings"]["/"] == "gzip"  # the HTML, as a browser gets it
     assert "| live 2 cold |" in proc.stdout
