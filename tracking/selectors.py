@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -93,13 +92,18 @@ def roster(*, race_id: int, known: set[int] | None = None) -> list[Athlete]:
 
 
 def live_race_ids(*, now: dt.datetime | None = None) -> list[int]:
-    """Races whose tracking window is open now (their tickers should run)."""
+    """Races whose tracking window is open now (their tickers should run): published or
+    draft alike, since a draft's organizer and family links watch it live (a cancelled
+    event's race does not run)."""
     now = now or timezone.now()
-    candidates = Race.objects.filter(
-        Q(event__status=Event.Status.PUBLISHED),
-        start_time__gte=now - dt.timedelta(days=3),
-        start_time__lte=now + dt.timedelta(days=1),
-    ).only("pk", "start_time", "time_limit")
+    candidates = (
+        Race.objects.exclude(event__status=Event.Status.CANCELLED)
+        .filter(
+            start_time__gte=now - dt.timedelta(days=3),
+            start_time__lte=now + dt.timedelta(days=1),
+        )
+        .only("pk", "start_time", "time_limit")
+    )
     stamp = now.timestamp()
     out = []
     for race in candidates:

@@ -182,3 +182,43 @@ def test_it_lets_a_family_token_open_the_socket_of_a_private_race(
     link.revoked_at = timezone.now()
     link.save()
     assert run(lambda: attempt(f"?token={token}")) == 4404
+
+
+def test_a_private_races_family_link_gets_ticks_while_its_tracking_is_open(
+    race: Race, entry: Registration
+) -> None:
+    """A draft's race ticks as a published one does (its organizer and family links watch
+    it live); a cancelled event's race does not."""
+    from channels.testing import WebsocketCommunicator
+
+    from pace.lib.geo import cumulative_distances, point_at_distance
+    from tracking.live.engine import Fix
+    from tracking.live.livestore import live_store
+    from tracking.live.ticker import TickerRunner
+    from tracking.selectors import live_race_ids
+    from tracking.tests.helpers import APP, frames_until
+
+    _link, token = family_link_create(registration=entry, duration="24h")
+    line = race.course.line
+    cumulative = cumulative_distances(line)
+    lon, lat = point_at_distance(line, cumulative, 800)
+    start = race.start_time.timestamp()
+
+    async def scenario() -> list[dict[str, Any]]:
+        client = WebsocketCommunicator(APP, f"/ws/live/{race.pk}/?token={token}")
+        connected, _ = await client.connect(timeout=5)
+        assert connected
+        assert (await frame(client, timeout=5))["type"] == "snapshot"
+        runner = TickerRunner(owner="family")
+        await live_store().publish_fixes(race.pk, [Fix(entry.pk, start + 240, lat, lon)])
+        ran = await runner.run_once(start + 240)
+        assert ran == [race.pk]
+        frames = await frames_until(client, "tick", timeout=5)
+        await client.disconnect()
+        return frames
+
+    assert race.pk in live_race_ids()
+    ticks = [f for f in run(scenario) if f["type"] == "tick"]
+    assert any(s["id"] == entry.pk for s in ticks[-1]["athletes"])
+    Event.objects.filter(pk=race.event_id).update(status=Event.Status.CANCELLED)
+    assert race.pk not in live_race_ids()
