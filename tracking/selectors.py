@@ -126,6 +126,7 @@ class Watchable:
     race: Race
     info: dict[str, Any]
     athletes: frozenset[int]
+    field_url: str  # the whole field over HTTP, for lean snapshots (``?field=later``)
 
 
 _watchable: dict[int, tuple[float, Watchable | None]] = {}
@@ -147,7 +148,8 @@ def _watchable_race(race_id: int) -> Watchable | None:
         # interval from here; every tick restates them (``tracking.fanout.mirror``).
         interval = default_field_interval(len(ids), settings.TRACKING_FIELD_BYTES_PER_SECOND)
         info = race_info(race) | {"athletes": len(ids), "field_interval": interval}
-        found = Watchable(race, info, ids)
+        page = reverse("tracking:live", args=[race.event.slug, race.slug])
+        found = Watchable(race, info, ids, field_url=f"{page}field.json")
     if len(_watchable) > 1000:
         _watchable.clear()
     _watchable[race_id] = (now, found)

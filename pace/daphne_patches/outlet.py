@@ -28,18 +28,20 @@ from typing import Any
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+def frame_header(size: int) -> bytes:
+    """The header of a final, unmasked WebSocket text frame of ``size`` payload bytes."""
+    if size <= 125:
+        return bytes((0x81, size))
+    if size <= 0xFFFF:
+        return struct.pack("!BBH", 0x81, 126, size)
+    return struct.pack("!BBQ", 0x81, 127, size)
+
+
 def text_frame(text: str) -> bytes:
     """``text`` as one final, unmasked WebSocket text frame (RFC 6455 §5.2): what a server
     writes to the wire for it."""
     payload = text.encode()
-    size = len(payload)
-    if size <= 125:
-        header = bytes((0x81, size))
-    elif size <= 0xFFFF:
-        header = struct.pack("!BBH", 0x81, 126, size)
-    else:
-        header = struct.pack("!BBQ", 0x81, 127, size)
-    return header + payload
+    return frame_header(len(payload)) + payload
 
 
 def _daphne_protocol(send: Send) -> Any:

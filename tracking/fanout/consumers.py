@@ -53,9 +53,17 @@ class LiveConsumer(JsonFrames):
         self.follow_bucket = Bucket(
             settings.TRACKING_FOLLOW_BURST, settings.TRACKING_FOLLOW_REFILL_SECONDS
         )
+        # ``?field=later``: snapshots carry the focus's field entries, and the race's
+        # ``field_url`` where the whole field is fetched (docs/live-tracking.md).
+        lean = query(self.scope, "field") == "later"
+        if lean:
+            info = {**info, "field_url": allowed.field_url}
         await self.accept()
         self.viewer = Viewer(
-            race=info, outlet=self.outlet, max_backlog=settings.TRACKING_VIEWER_BACKLOG_BYTES
+            race=info,
+            outlet=self.outlet,
+            max_backlog=settings.TRACKING_VIEWER_BACKLOG_BYTES,
+            lean=lean,
         )
         self.hub = await hub.join(self.race_id, self.viewer)
         self.viewer.resync(self.hub)  # the snapshot, from the hub's copy of the race

@@ -37,8 +37,11 @@ def field_lag(interval: int) -> int:
 class Viewer:
     """A spectator's (or a media client's) subscription to one race."""
 
-    def __init__(self, *, race: dict[str, Any], outlet: Outlet, max_backlog: int) -> None:
+    def __init__(
+        self, *, race: dict[str, Any], outlet: Outlet, max_backlog: int, lean: bool = False
+    ) -> None:
         self.race = race
+        self.lean = lean  # ``?field=later``: snapshots carry the focus's field entries only
         self.outlet = outlet
         self.max_backlog = max_backlog
         self.lagging = False  # its socket was full: nothing more until a fresh snapshot
@@ -61,7 +64,8 @@ class Viewer:
         self.seq, self.leaders = hub.mirror.seq, list(hub.mirror.leaders)
         self.field_seq = self.seq
         self.field_lag = field_lag(self.interval or hub.mirror.race.get("field_interval") or 1)
-        hub.post(self.outlet, hub.mirror.snapshot_frame(self.race, self.follows, self.interval))
+        text, framed = hub.mirror.snapshot(self.race, self.follows, self.interval, lean=self.lean)
+        hub.post(self.outlet, text, framed)
         self.synced = True
         self.snapshots += 1
 
