@@ -13,6 +13,17 @@
   }
   function two(n) { return (n < 10 ? "0" : "") + n; }
 
+  // A duration in seconds as h:mm:ss (m:ss under an hour, unless `hours`): one rule for
+  // every page (live, embed, replay), as results.formatting.duration on the results pages:
+  // to the millisecond, then a time not on a whole second is rounded up (road-race rule),
+  // so an athlete's time or gap reads the same on the board, in an embed and in results.
+  function duration(s, hours) {
+    if (s == null || !isFinite(s)) { return "–"; }
+    s = Math.max(0, Math.ceil(Math.round(s * 1000) / 1000));
+    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    return h || hours ? h + ":" + two(m) + ":" + two(sec) : m + ":" + two(sec);
+  }
+
   // A Leaflet map in element `id` with the configured tiles (none: a blank map), showing
   // the whole world until something is placed on it.
   function baseMap(id, options, tiles) {
@@ -42,7 +53,7 @@
   }
 
   window.PaceCommon = {
-    el: el, two: two, baseMap: baseMap, fetchCourse: fetchCourse, courseLatLngs: courseLatLngs,
+    el: el, two: two, duration: duration, baseMap: baseMap, fetchCourse: fetchCourse, courseLatLngs: courseLatLngs,
     reconnectDelay: reconnectDelay
   };
 })();

@@ -15,12 +15,7 @@
   var ws = null, attempt = 0, seq = 0, queued = false, centred = false;
 
   function $(id) { return document.getElementById(id); }
-  function duration(s) {
-    if (s == null || !isFinite(s)) { return "–"; }
-    s = Math.max(0, Math.round(s));
-    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-    return h ? h + ":" + two(m) + ":" + two(sec) : m + ":" + two(sec);
-  }
+  var duration = C.duration; // common.js: the live page's rounding rule
   function pace(s) {
     if (!s || !isFinite(s) || s > 3600) { return "–"; }
     s = Math.round(s);

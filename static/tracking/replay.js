@@ -20,12 +20,8 @@
   var lastDraw = 0, lastBoard = 0, lastFrame = 0;
 
   function $(id) { return document.getElementById(id); }
-  function duration(s) {
-    if (s == null || !isFinite(s)) { return "–"; }
-    s = Math.max(0, Math.round(s));
-    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-    return h + ":" + two(m) + ":" + two(sec);
-  }
+  // common.js's rule (the live page's), always with hours on the slider's clock.
+  function duration(s) { return C.duration(s, true); }
   var hms;
   try {
     hms = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZone: cfg.timezone });
