@@ -84,15 +84,24 @@ def cacheable(request: HttpRequest) -> bool:
     )
 
 
+# Query parameters only a page's script reads (``/live/E/R/?athlete=BIB``, a share link,
+# is the live page focused by live.js): never part of a cache key, so every such link is
+# the one cached page. A cached page's view must not read them (``cached_public_page``
+# refuses them as ``params``); the fast path drops them too, through ``page_key``.
+CLIENT_ONLY_PARAMS = frozenset({"athlete"})
+
+
 def page_key(request: HttpRequest, params: frozenset[str]) -> str | None:
     """The cache key of a request, or None when it has a parameter the page does not use.
 
     Unknown parameters (``?x=1``, ``?x=2``...) would each make a new entry: anyone could
     fill the cache. Known ones are put in a canonical order, so equal pages share one.
+    ``CLIENT_ONLY_PARAMS`` are left out of the key.
     """
-    if not set(request.GET) <= params:
+    names = set(request.GET) - CLIENT_ONLY_PARAMS
+    if not names <= params:
         return None
-    query = urlencode(sorted((k, v) for k in request.GET for v in request.GET.getlist(k)))
+    query = urlencode(sorted((k, v) for k in names for v in request.GET.getlist(k)))
     digest = hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()
     return f"public-page:{digest}"
 
@@ -192,6 +201,8 @@ def cached_public_page(
     page gives each visitor (a cookie) cannot be in the entry all visitors share. The
     entry names it, so the fast path, which runs no view, runs it too.
     """
+    if params & CLIENT_ONLY_PARAMS:
+        raise ValueError(f"{sorted(params & CLIENT_ONLY_PARAMS)} are read by pages' scripts only")
     if view is None:
         return lambda v: cached_public_page(v, params=params, per_visitor=per_visitor)
 
