@@ -30,6 +30,8 @@ import datetime as dt
 import json
 import math
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -42,13 +44,14 @@ from urllib.parse import urlsplit
 from bench.http import clear_redis, recreate_database, run, server_env, write_json
 from bench.http_report import machine_info
 from bench.live_measure import log
+from bench.live_probe import probe_connections
 from bench.live_report import TARGETS, _git_head, print_table, verdict
-from bench.live_run import check_db, check_file, run_load
-from bench.procstat import machine_busy
+from bench.live_run import Restart, check_db, check_file, run_load
+from bench.procstat import client_peers, machine_busy
 from bench.servers import DAPHNE, PY, ROOT, stop_processes
 from tracking.live.engine import default_field_interval
 
-RESULTS = ROOT / "bench" / "results" / "live.json"
+RESULTS = ROOT / "bench" / "results"
 HOST = "127.0.0.1"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/pace_bench_live"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/2"
@@ -116,8 +119,10 @@ class Procs:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.logs: list[Any] = []
 
-    def start(self, name: str, cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        logf = open(self.logdir / f"{name}.log", "wb")  # noqa: SIM115
+    def start(
+        self, name: str, cmd: list[str], env: dict[str, str], log_name: str = ""
+    ) -> subprocess.Popen[bytes]:
+        logf = open(self.logdir / f"{log_name or name}.log", "wb")  # noqa: SIM115
         self.logs.append(logf)
         p = subprocess.Popen(
             cmd,
@@ -174,10 +179,9 @@ def run_pace(
     procs = Procs(logdir)
     try:
         fd = procs.sock.fileno()
+        daphne = [DAPHNE, "--fd", str(fd), "-v", "0", "pace.asgi:application"]
         for i in range(args.web):
-            procs.start(
-                f"daphne{i}", [DAPHNE, "--fd", str(fd), "-v", "0", "pace.asgi:application"], env
-            )
+            procs.start(f"daphne{i}", daphne, env)
         procs.start("ticker", [PY, "manage.py", "run_tickers"], env)
         wait_http(procs.port, "/readyz", procs)
         time.sleep(2.0)  # every daphne process imports Django before it accepts
@@ -197,13 +201,35 @@ def run_pace(
             raw = client.get(meta_key)
             return json.loads(raw)["seq"] if raw else 0
 
+        restart = None
+        if args.scenario == "restart":
+            victim = f"daphne{args.web - 1}"
+
+            def kill() -> set[tuple[str, int]]:
+                p = procs.procs[victim]
+                peers = client_peers(p.pid, procs.port)
+                os.kill(p.pid, signal.SIGKILL)
+                p.wait()
+                return peers
+
+            def start() -> int:
+                return procs.start(victim, daphne, env, log_name=f"{victim}-restarted").pid
+
+            restart = Restart(victim, kill, start, args.restart_after)
         out = run_load(
-            args, procs.port, race, course, named, dbname, profile, logdir, "pace", ticks_seq
-        )
+            args, procs.port, race, course, named, dbname, profile, logdir, "pace", ticks_seq,
+            restart,
+        )  # fmt: skip
         client.close()
+        if args.probe:
+            named = {n: p.pid for n, p in procs.procs.items()}
+            out["per_connection"] = probe_connections(
+                HOST, procs.port, race, named, dbname, args.probe
+            )
         out["_course"] = course
         out["exited"] = procs.check()
-        out["log_errors"] = {n: _errors(logdir / f"{n}.log") for n in procs.procs}
+        out["log_errors"] = {p.stem: _errors(p) for p in sorted(logdir.glob("*.log"))}
+        out["log_error_counts"] = _error_counts(sorted(logdir.glob("daphne*.log")))
     finally:
         procs.stop()
     time.sleep(1.0)
@@ -216,6 +242,21 @@ def _errors(path: Path) -> list[str]:
     lines = path.read_text(errors="replace").splitlines()
     bad = [ln for ln in lines if "Error" in ln or "Traceback" in ln or "WARNING" in ln]
     return bad[-8:]
+
+
+LOG_PATTERNS = {
+    "took_too_long_to_shut_down": "took too long to shut down",
+    "send_on_closed_protocol": "Attempt to send on a closed protocol",
+    "tracebacks": "Traceback",
+}
+
+
+def _error_counts(paths: list[Path]) -> dict[str, int]:
+    """How often daphne logged what the issue saw in a surge (all daphne logs together)."""
+    text = "\n".join(p.read_text(errors="replace") for p in paths)
+    out = {k: text.count(v) for k, v in LOG_PATTERNS.items()}
+    out["other_errors"] = len(re.findall(r"(?m)^.*(?:Error|ERROR).*$", text)) - out["tracebacks"]
+    return out
 
 
 def run_baseline(
@@ -260,6 +301,47 @@ FIELD_BYTES_PER_SECOND = 5000  # TRACKING_FIELD_BYTES_PER_SECOND: the bench runs
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.live", description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--scenario",
+        choices=("steady", "surge", "restart"),
+        default="steady",
+        help="steady: ramp at --connect-rate, warm-up, measured window (and the baseline); "
+        "surge: athletes arrive over --athletes-in s, then spectators over --spectators-in s, "
+        "measured from the first arrival; restart: steady, then kill -9 one daphne process "
+        "--kill-after s into the window and start it again --restart-after s later",
+    )
+    p.add_argument(
+        "--client",
+        choices=("full", "skim"),
+        default="full",
+        help="full: every frame parsed and applied as the page does (default); skim: the "
+        "older generator, counting frames from their first bytes, big field frames unread",
+    )
+    p.add_argument(
+        "--batch-sched",
+        action="store_true",
+        help="run the loaders as SCHED_BATCH (the older generator's setting, for comparison)",
+    )
+    p.add_argument(
+        "--honour-retry-after",
+        action="store_true",
+        help="clients honour an HTTP 503's Retry-After (a browser's WebSocket cannot see it: "
+        "the pages back off as after any failed connection; off by default)",
+    )
+    p.add_argument("--athletes-in", type=float, default=5.0, help="surge: athletes' arrival (5 s)")
+    p.add_argument(
+        "--spectators-in", type=float, default=15.0, help="surge: spectators' arrival (15 s)"
+    )
+    p.add_argument(
+        "--kill-after", type=float, default=10.0, help="restart: seconds into the window (10)"
+    )
+    p.add_argument("--restart-after", type=float, default=2.0, help="restart: seconds down (2)")
+    p.add_argument(
+        "--probe",
+        type=int,
+        default=200,
+        help="connections of the per-connection cost probe after the load (200; 0: none)",
+    )
     p.add_argument("--athletes", type=int, default=200)
     p.add_argument("--spectators", type=int, default=500)
     p.add_argument("--web", type=int, default=2, help="daphne processes (2)")
@@ -301,15 +383,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--no-profile", dest="profile", action="store_false", help="no py-spy")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--output", type=Path, default=RESULTS)
+    p.add_argument(
+        "--output", type=Path, default=None, help="default: bench/results/live-SCENARIO-AxS.json"
+    )
     p.add_argument(
         "--database-url", default=os.environ.get("BENCH_LIVE_DATABASE_URL", DEFAULT_DATABASE_URL)
     )
     p.add_argument("--redis-url", default=os.environ.get("BENCH_LIVE_REDIS_URL", DEFAULT_REDIS_URL))
     args = p.parse_args(argv)
     if args.duration is None:
-        interval = default_field_interval(args.athletes, FIELD_BYTES_PER_SECOND)
-        args.duration = float(math.ceil(20.0 / interval) * interval)
+        if args.scenario == "steady":
+            interval = default_field_interval(args.athletes, FIELD_BYTES_PER_SECOND)
+            args.duration = float(math.ceil(20.0 / interval) * interval)
+        else:  # after the arrivals (surge) or after the restart
+            args.duration = 40.0
+    if args.output is None:
+        name = f"live-{args.scenario}-{args.athletes}x{args.spectators}.json"
+        args.output = RESULTS / name
+    if args.scenario != "steady":
+        args.skip_baseline = True  # one process: neither a restart nor 25,000 sockets
     return args
 
 
@@ -368,6 +460,13 @@ def main(argv: list[str] | None = None) -> int:
             "follows_per_spectator": 5,
             "fix_interval_s": 1.0,
             "points_per_batch": 1,
+            "scenario": args.scenario,
+            "client": args.client,
+            "batch_sched": args.batch_sched,
+            "honour_retry_after": args.honour_retry_after,
+            "athletes_in_s": args.athletes_in if args.scenario == "surge" else None,
+            "spectators_in_s": args.spectators_in if args.scenario == "surge" else None,
+            "connect_rate": args.connect_rate if args.scenario != "surge" else None,
             "topology": f"{args.web} x daphne --fd (one socket) + 1 x manage.py run_tickers, "
             "PostgreSQL, Redis (channel layer, live store)",
             "database": urlsplit(args.database_url).path.lstrip("/"),

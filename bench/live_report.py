@@ -19,18 +19,24 @@ TARGETS = {
 # --- report ------------------------------------------------------------------------------------
 
 
+def _served(r: dict[str, Any], kind: str) -> str:
+    x = r["served"][kind]
+    return f"{x['served']}/{x['arrived']} ({x['served_within_30s_pct']} % in 30 s)"
+
+
+def _wait(r: dict[str, Any], kind: str) -> str:
+    w = r["served"][kind]["wait_s"]
+    return f"{w['p50']}/{w['p95']}/{w['p99']}/{w['max']}"
+
+
 ROWS = [
-    ("athletes connected", lambda r: r["athletes_connected"]),
-    ("spectators connected", lambda r: r["spectators_connected"]),
-    (
-        "connect failures (ath/spec)",
-        lambda r: f"{r['connect_failed']['athlete']}/{r['connect_failed']['spectator']}",
-    ),
-    (
-        "connect retries (ath/spec)",
-        lambda r: f"{r['connect_retried']['athlete']}/{r['connect_retried']['spectator']}",
-    ),
-    ("connect s (ramp)", lambda r: r["connect_s"]),
+    ("client (generator)", lambda r: r["client"] + (" batch" if r["batch_sched"] else "")),
+    ("athletes served", lambda r: _served(r, "athlete")),
+    ("spectators served", lambda r: _served(r, "spectator")),
+    ("ath arrival→served p50/95/99/max", lambda r: _wait(r, "athlete")),
+    ("spec arrival→served p50/95/99/max", lambda r: _wait(r, "spectator")),
+    ("connects per spectator", lambda r: r["served"]["spectator"]["connects_per_client"]),
+    ("refusals", lambda r: ", ".join(f"{k} {v}" for k, v in r["refusals"].items()) or 0),
     ("fixes/s sent", lambda r: r["fixes_sent_per_s"]),
     ("fixes/s accepted (acked)", lambda r: r["fixes_accepted_per_s"]),
     ("ack ms p50/p99", lambda r: f"{r['ack_ms']['p50']}/{r['ack_ms']['p99']}"),
@@ -46,7 +52,7 @@ ROWS = [
     ("ticks issued in window", lambda r: r["ticks_issued"]),
     ("ticks recv/spectator", lambda r: r["ticks_received_per_spectator"]),
     ("missed ticks (seq gaps)", lambda r: r["missed_ticks"]),
-    ("resyncs (extra snapshots)", lambda r: r["resyncs"]),
+    ("resyncs (gap → follow)", lambda r: r["resyncs"]),
     (
         "disconnects (ath/spec)",
         lambda r: f"{r['athletes_disconnected']}/{r['spectators_disconnected']}",
@@ -54,9 +60,30 @@ ROWS = [
     ("acked fixes lost", lambda r: r["durability"]["acked_lost"]),
     ("duplicates stored", lambda r: r["durability"]["duplicates"]),
     ("unacked after grace", lambda r: r["unacked_after_grace"]),
+    ("server cores", lambda r: r["cost"]["server_cores"]),
+    ("server µs / frame delivered", lambda r: r["cost"]["server_us_per_frame"]),
+    ("server µs / fix acked", lambda r: r["cost"]["server_us_per_acked_fix"]),
+    (
+        "conn ms CPU spec/ath",
+        lambda r: (
+            f"{r['per_connection']['spectator']['server_cpu_ms_per_connection']}/"
+            f"{r['per_connection']['athlete']['server_cpu_ms_per_connection']}"
+        ),
+    ),
+    (
+        "conn bytes in spec/ath",
+        lambda r: (
+            f"{r['per_connection']['spectator']['bytes_received']}/"
+            f"{r['per_connection']['athlete']['bytes_received']}"
+        ),
+    ),
     ("load generator cores", lambda r: r["load_generator_cpu_s_per_s"]),
     ("machine busy %", lambda r: r["cpu_cores"]["machine_busy_pct"]),
     ("other processes cores", lambda r: r["cpu_cores"]["other_processes"]),
+    (
+        "daphne log errors",
+        lambda r: ", ".join(f"{k} {v}" for k, v in r["log_error_counts"].items()),
+    ),
 ]
 
 
@@ -68,7 +95,7 @@ def print_table(report: dict[str, Any]) -> None:
         f"Live tracking: {report['config']['athletes']} athletes, "
         f"{report['config']['spectators']} spectators, {report['config']['duration_s']:g}s measured"
     )
-    head = f"{'':<28}" + "".join(f"{n:>18}" for n in names)
+    head = f"{'':<34}" + "".join(f"{n:>28}" for n in names)
     print(head)
     print("-" * len(head))
     for label, fn in ROWS:
@@ -78,10 +105,19 @@ def print_table(report: dict[str, Any]) -> None:
                 cells.append(str(fn(runs[n])))
             except (KeyError, TypeError):
                 cells.append("-")
-        print(f"{label:<28}" + "".join(f"{c:>18}" for c in cells))
+        print(f"{label:<34}" + "".join(f"{c:>28}" for c in cells))
     for n in names:
         cpu = {k: v for k, v in runs[n]["cpu_cores"].items() if k not in ("machine_busy_pct",)}
         print(f"CPU cores used ({n}): " + ", ".join(f"{k} {v}" for k, v in cpu.items()))
+    pace = runs.get("pace", {})
+    if pace.get("ack_windows"):
+        cells = [f"{w['from_s']:g}s {w['p50_ms']}/{w['p99_ms']} ({w['acks']})"
+                 for w in pace["ack_windows"]]  # fmt: skip
+        print("ack ms p50/p99 (acks) per 5 s of sending: " + "; ".join(cells))
+    if "restart" in pace:
+        print(
+            "restart: " + ", ".join(f"{k} {v}" for k, v in pace["restart"].items() if k != "note")
+        )
     if "ratio_vs_baseline" in report:
         print(f"Pace / baseline: {report['ratio_vs_baseline']}")
     v = report["verdict"]
@@ -121,8 +157,15 @@ def verdict(pace: dict[str, Any], ratio: dict[str, Any] | None, tick: float) -> 
         and pace["durability"]["duplicates"] == 0,
         "missed_ticks_0": pace["missed_ticks"] == 0 and pace["resyncs"] == 0,
         "bytes_per_spectator": (pace["bytes_per_spectator_per_s"] or 0) <= 10_000,
-        "all_connected": not any(pace["connect_failed"].values()),
+        "all_served_within_30s": all(
+            x["served_within_30s"] == x["arrived"] for x in pace["served"].values()
+        ),
+        "ack_p99_1s_every_5s": all((w["p99_ms"] or 0) <= 1000 for w in pace.get("ack_windows", [])),
     }
+    if "restart" in pace:
+        rs = pace["restart"]
+        v["restart_served_again_30s"] = rs["killed_served_again_within_30s"] == rs["killed_clients"]
+        v["restart_others_untouched"] = not rs["other_disconnects"] and not rs["other_missed_ticks"]
     if ratio:
         v["throughput_vs_baseline"] = min(ratio["fixes"], ratio["frames"]) >= 0.5
     return v

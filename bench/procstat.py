@@ -92,3 +92,26 @@ def machine_busy(seconds: float = 2.0) -> tuple[float, list[float]]:
     total = b["machine_total"] - a["machine_total"]
     busy = 100 * (b["machine_busy"] - a["machine_busy"]) / total if total else 0.0
     return round(busy, 1), [round(x, 2) for x in os.getloadavg()]
+
+
+def client_peers(pid: int, port: int) -> set[tuple[str, int]]:
+    """The client addresses (ip, port) of the TCP connections a process holds on ``port``
+    (its sockets' inodes in /proc/PID/fd, matched in /proc/PID/net/tcp)."""
+    inodes = set()
+    fd_dir = Path(f"/proc/{pid}/fd")
+    for fd in os.listdir(fd_dir):
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd_dir / fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    peers = set()
+    with open(f"/proc/{pid}/net/tcp") as f:
+        next(f)
+        for line in f:
+            cols = line.split()
+            local, remote, inode = cols[1], cols[2], cols[9]
+            if inode in inodes and int(local.split(":")[1], 16) == port:
+                ip_hex, port_hex = remote.split(":")
+                ip = ".".join(str(b) for b in bytes.fromhex(ip_hex)[::-1])
+                peers.add((ip, int(port_hex, 16)))
+    return peers

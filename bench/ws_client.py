@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 from typing import Any
 
@@ -53,6 +54,11 @@ class WsClient(asyncio.Protocol):
         self.ready: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.parts: list[bytes] = []
         self.close_code: int | None = None
+        self.close_reason = ""
+        # A refused upgrade: its HTTP status and Retry-After (seconds), when it had one.
+        self.http_status: int | None = None
+        self.retry_after: float | None = None
+        self.bytes_in = 0  # received on this socket, the handshake's response included
         # A big frame whose body nobody reads (``skim``): its first bytes and size, and
         # how many of its bytes are still to come and be dropped.
         self.skimmed: tuple[bytes, int] | None = None
@@ -71,6 +77,7 @@ class WsClient(asyncio.Protocol):
         self.on_close()
 
     def data_received(self, data: bytes) -> None:  # noqa: C901
+        self.bytes_in += len(data)
         if self.skipping:  # the rest of a skimmed frame: dropped, not copied
             if len(data) < self.skipping:
                 self.skipping -= len(data)
@@ -89,6 +96,7 @@ class WsClient(asyncio.Protocol):
             status = bytes(buf[:end])
             del buf[: end + 4]
             if not status.startswith(b"HTTP/1.1 101"):
+                self._refused(status)
                 if not self.ready.done():
                     self.ready.set_result(False)
                 self.transport.close()  # type: ignore[union-attr]
@@ -96,6 +104,7 @@ class WsClient(asyncio.Protocol):
             self.open = True
             if not self.ready.done():
                 self.ready.set_result(True)
+            self.on_open()
         while True:
             n = len(buf)
             if n < 2:
@@ -135,6 +144,7 @@ class WsClient(asyncio.Protocol):
                 self.send_raw(encode_frame(payload, 10))
             elif opcode == 8:
                 self.close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+                self.close_reason = payload[2:].decode(errors="replace")
                 self.send_raw(encode_frame(payload[:2], 8))
                 self.transport.close()  # type: ignore[union-attr]
                 return
@@ -152,7 +162,22 @@ class WsClient(asyncio.Protocol):
             self.send_raw(encode_frame(b"\x03\xe8", 8))
             self.transport.close()
 
+    def _refused(self, head: bytes) -> None:
+        lines = head.split(b"\r\n")
+        try:
+            self.http_status = int(lines[0].split()[1])
+        except (IndexError, ValueError):
+            self.http_status = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"retry-after":
+                with contextlib.suppress(ValueError):  # an HTTP date: not what Pace sends
+                    self.retry_after = float(value.strip())
+
     # for subclasses
+    def on_open(self) -> None:
+        """The upgrade succeeded (frames that came with it follow)."""
+
     def on_message(self, payload: bytes, nbytes: int) -> None: ...
 
     def skim(self, head: bytes) -> bool:
