@@ -8,15 +8,19 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Integrations"
 
     def ready(self) -> None:
-        from integrations import checks  # noqa: F401  (registers the system checks)
-        from integrations.strava import oauth
+        # Each provider's allauth wiring and token refresher; personal data's export and deletion.
+        import integrations.checks  # noqa: F401  (registers the system checks)
+        from integrations import personal_data
+        from integrations.music import spotify_refresher
+        from integrations.spotify import oauth as spotify_oauth
+        from integrations.strava import oauth as strava_oauth
         from integrations.strava.backfill import strava_refresher
         from integrations.tokens import register_refresher
 
-        oauth.configure_allauth_adapter()
-        oauth.connect_signals()
+        strava_oauth.configure_allauth_adapter()
+        strava_oauth.connect_signals()
         register_refresher("strava", strava_refresher)
-
-        from integrations import music_setup
-
-        music_setup.ready()  # Spotify, Last.fm, uploads, retention, export and deletion
+        spotify_oauth.configure_allauth_adapter()
+        spotify_oauth.connect_signals()
+        register_refresher("spotify", spotify_refresher)
+        personal_data.register_parts()

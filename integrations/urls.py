@@ -1,18 +1,30 @@
+"""URLs of the athlete's connections, activities and data pages, and Strava's webhook."""
+
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
-from integrations import views
+from integrations.views import activities, connections, my_data, strava
 
 app_name = "integrations"
 
 urlpatterns = [
-    path("integrations/", views.connections, name="connections"),
-    path("integrations/strava/disconnect/", views.strava_disconnect, name="strava_disconnect"),
+    path("integrations/", connections.connections, name="connections"),
+    path("integrations/lastfm/connect/", connections.lastfm_connect, name="lastfm_connect"),
+    re_path(
+        r"^integrations/(?P<provider>strava|spotify|lastfm)/disconnect/$",
+        connections.disconnect,
+        name="disconnect",
+    ),
+    path("integrations/strava/webhook/", strava.strava_webhook, name="strava_webhook"),
     path(
         "integrations/strava/race-activity/<int:registration_id>/",
-        views.race_activity,
+        strava.race_activity,
         name="race_activity",
     ),
-    path("integrations/strava/webhook/", views.strava_webhook, name="strava_webhook"),
+    path("me/activities/", activities.activities, name="activities"),
+    path("me/activities/<int:activity_id>/", activities.activity, name="activity"),
+    path("me/music/fastest/", activities.fastest_tracks, name="fastest_tracks"),
+    path("me/data/", my_data.my_data, name="my_data"),
+    path("me/data/export/", my_data.my_data_export, name="my_data_export"),
 ]

@@ -43,7 +43,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
     path("", include("integrations.urls")),
-    path("", include("integrations.music_urls")),
     path("", include("payments.urls")),
     path("", include("tracking.urls")),
     path("", include("results.urls")),

@@ -6,8 +6,8 @@ from typing import Any
 
 from django import template
 
-from integrations.music_forms import LastfmForm
-from integrations.music_selectors import music_connections as music_connections_read
+from integrations.forms import LastfmForm
+from integrations.selectors import music_connections as music_connections_read
 
 register = template.Library()
 

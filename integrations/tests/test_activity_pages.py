@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from integrations.models import Activity, Play
-from integrations.music_selectors import PALETTE, SILENCE
+from integrations.selectors import PALETTE, SILENCE
 from integrations.tests.activity_files import START, gpx_bytes, run_samples
 from integrations.uploads import upload_activity
 
@@ -51,7 +51,7 @@ def test_it_colours_the_route_by_track_with_a_legend_and_a_table(
     _play(dave, "Tempo", 2, 5)
     client.force_login(dave)
     with django_assert_max_num_queries(8):
-        response = client.get(reverse("music:activity", args=[activity.pk]))
+        response = client.get(reverse("integrations:activity", args=[activity.pk]))
     assert response.status_code == 200
     html = response.content.decode()
     assert "Warm &lt;Up&gt;" in html and "DJ &amp; Co" in html and "<Up>" not in html
@@ -68,10 +68,12 @@ def test_it_colours_the_route_by_track_with_a_legend_and_a_table(
 def test_it_says_when_no_music_played(client, dave) -> None:
     activity = _run(dave)
     client.force_login(dave)
-    html = client.get(reverse("music:activity", args=[activity.pk])).content.decode()
+    html = client.get(reverse("integrations:activity", args=[activity.pk])).content.decode()
     assert "Connect Spotify or Last.fm" in html
     assert (
-        _map(client.get(reverse("music:activity", args=[activity.pk])))["segments"][0]["color"]
+        _map(client.get(reverse("integrations:activity", args=[activity.pk])))["segments"][0][
+            "color"
+        ]
         == SILENCE
     )
 
@@ -79,11 +81,11 @@ def test_it_says_when_no_music_played(client, dave) -> None:
 def test_it_shows_an_activity_to_its_athlete_only(client, dave, charlie) -> None:
     activity = _run(dave)
     client.force_login(charlie)
-    assert client.get(reverse("music:activity", args=[activity.pk])).status_code == 404
-    assert client.get(reverse("music:activity", args=[activity.pk + 999])).status_code == 404
+    assert client.get(reverse("integrations:activity", args=[activity.pk])).status_code == 404
+    assert client.get(reverse("integrations:activity", args=[activity.pk + 999])).status_code == 404
     client.logout()
-    assert client.get(reverse("music:activity", args=[activity.pk])).status_code == 302
-    assert client.get(reverse("music:fastest")).status_code == 302
+    assert client.get(reverse("integrations:activity", args=[activity.pk])).status_code == 302
+    assert client.get(reverse("integrations:fastest_tracks")).status_code == 302
 
 
 def test_it_ranks_the_tracks_run_fastest_to_across_activities(
@@ -105,7 +107,7 @@ def test_it_ranks_the_tracks_run_fastest_to_across_activities(
     )  # fmt: skip
     _play(charlie, "Charlie's", 0, 10)
     client.force_login(dave)
-    html = client.get(reverse("music:fastest")).content.decode()
+    html = client.get(reverse("integrations:fastest_tracks")).content.decode()
     fast, steady = html.index("Fast"), html.index("Steady")
     assert fast < steady  # 4 m/s before 3 m/s
     assert "4:10 /km" in html and "5:34 /km" in html

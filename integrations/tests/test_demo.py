@@ -19,6 +19,6 @@ def test_it_seeds_a_run_with_its_music_once(client, dave) -> None:
     activity = Activity.objects.get(pk=first)
     assert 5600 < activity.distance < 5800 and activity.elapsed_time == 30 * 60
     client.force_login(dave)
-    html = client.get(reverse("music:activity", args=[first])).content.decode()
+    html = client.get(reverse("integrations:activity", args=[first])).content.decode()
     assert html.count("<tr>") - 1 == 8  # every track of the 30 minutes, header row aside
     assert "Run Boy Run" in html and "Till I Collapse" in html

@@ -140,11 +140,11 @@ def test_it_connects_lastfm_by_username_from_the_connections_page(client, fakes,
     client.force_login(dave)
     page = client.get(reverse("integrations:connections"))
     assert b"Last.fm username" in page.content
-    unknown = client.post(reverse("music:lastfm_connect"), {"username": "nobody"})
+    unknown = client.post(reverse("integrations:lastfm_connect"), {"username": "nobody"})
     assert unknown.status_code == 400 and b"Last.fm knows no user of that name" in unknown.content
-    bad = client.post(reverse("music:lastfm_connect"), {"username": "<script>"})
+    bad = client.post(reverse("integrations:lastfm_connect"), {"username": "<script>"})
     assert bad.status_code == 400 and b"letters, digits" in bad.content
-    ok = client.post(reverse("music:lastfm_connect"), {"username": "dave_runs"}, follow=True)
+    ok = client.post(reverse("integrations:lastfm_connect"), {"username": "dave_runs"}, follow=True)
     assert b"Reading the scrobbles of <strong>dave_runs</strong>" in ok.content
     assert Connection.objects.get(user=dave, provider="lastfm").external_id == "dave_runs"
 
@@ -154,7 +154,7 @@ def test_it_deletes_the_plays_of_a_disconnected_source_only(client, dave) -> Non
         Connection.objects.create(user=dave, provider=source, external_id=f"{source}-dave")
         Play.objects.create(user=dave, source=source, track="T", played_at=T0, started_at=T0)
     client.force_login(dave)
-    client.post(reverse("music:disconnect", args=["lastfm"]))
+    client.post(reverse("integrations:disconnect", args=["lastfm"]))
     assert list(Play.objects.filter(user=dave).values_list("source", flat=True)) == ["spotify"]
     assert list(Connection.objects.filter(user=dave).values_list("provider", flat=True)) == [
         "spotify"

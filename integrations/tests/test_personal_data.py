@@ -60,7 +60,7 @@ def daves_data(dave: Any, alpha_event: Any) -> dict[str, Any]:
 
 def test_it_exports_everything_pace_holds_about_the_athlete(client, dave, daves_data) -> None:
     client.force_login(dave)
-    response = client.get(reverse("music:export"))
+    response = client.get(reverse("integrations:my_data_export"))
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
     assert 'filename="pace-my-data.zip"' in response["Content-Disposition"]
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
@@ -88,7 +88,7 @@ def test_it_exports_everything_pace_holds_about_the_athlete(client, dave, daves_
 
 def test_it_exports_nothing_of_another_athlete(client, charlie, daves_data) -> None:
     client.force_login(charlie)
-    response = client.get(reverse("music:export"))
+    response = client.get(reverse("integrations:my_data_export"))
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     data = json.loads(archive.read("pace-data.json"))
     assert data["entries"]["entries"] == [] and data["integrations"]["activities"] == []
@@ -97,10 +97,10 @@ def test_it_exports_nothing_of_another_athlete(client, charlie, daves_data) -> N
 
 def test_it_deletes_the_account_only_with_its_password(client, dave, daves_data) -> None:
     client.force_login(dave)
-    wrong = client.post(reverse("music:my_data"), {"password": "guess"})
+    wrong = client.post(reverse("integrations:my_data"), {"password": "guess"})
     assert wrong.status_code == 400 and b"That is not your password." in wrong.content
     assert get_user_model().objects.filter(pk=dave.pk).exists()
-    done = client.post(reverse("music:my_data"), {"password": PASSWORD})
+    done = client.post(reverse("integrations:my_data"), {"password": PASSWORD})
     assert done.status_code == 302
     assert not get_user_model().objects.filter(pk=dave.pk).exists()
     assert not Activity.objects.exists() and not Play.objects.exists()
@@ -118,14 +118,14 @@ def test_it_deletes_the_account_only_with_its_password(client, dave, daves_data)
     )
     assert Payment.objects.filter(registration=entry).count() == 1  # kept for the accounts
     assert not Position.objects.exists() and not Post.objects.exists()
-    assert client.get(reverse("music:activities")).status_code == 302  # logged out
+    assert client.get(reverse("integrations:activities")).status_code == 302  # logged out
 
 
 def test_it_keeps_an_organizer_from_losing_its_only_owner(client, dave) -> None:
     make_organizer("Dave Events", members={dave: ROLES.OWNER})
     client.force_login(dave)
-    page = client.get(reverse("music:my_data"))
+    page = client.get(reverse("integrations:my_data"))
     assert b"You are the only owner of Dave Events" in page.content
-    refused = client.post(reverse("music:my_data"), {"password": PASSWORD})
+    refused = client.post(reverse("integrations:my_data"), {"password": PASSWORD})
     assert refused.status_code == 400
     assert get_user_model().objects.filter(pk=dave.pk).exists()

@@ -53,5 +53,5 @@ def test_it_runs_from_the_beat_on_a_moved_clock_and_the_page_still_draws(client,
     stream.refresh_from_db()
     assert stream.resolution == 10
     client.force_login(dave)
-    html = client.get(reverse("music:activity", args=[stream.activity_id])).content.decode()
+    html = client.get(reverse("integrations:activity", args=[stream.activity_id])).content.decode()
     assert "downsampled" in html and "Kept" in html

@@ -19,7 +19,7 @@ FILES = Path(__file__).parent / "files"
 
 
 def _upload(client, name: str, raw: bytes):
-    return client.post(reverse("music:activities"), {"file": SimpleUploadedFile(name, raw)})
+    return client.post(reverse("integrations:activities"), {"file": SimpleUploadedFile(name, raw)})
 
 
 @pytest.mark.parametrize("name", ["run.gpx", "run.tcx", "run.fit"])
@@ -28,7 +28,7 @@ def test_it_stores_an_uploaded_file_as_an_activity_with_its_stream(client, dave,
     response = _upload(client, name, (FILES / name).read_bytes())
     activity = Activity.objects.get(user=dave)
     assert response.status_code == 302
-    assert response["Location"] == reverse("music:activity", args=[activity.pk])
+    assert response["Location"] == reverse("integrations:activity", args=[activity.pk])
     assert activity.source == "upload" and activity.sport == "Run"
     assert activity.start == START and activity.end == START + dt.timedelta(minutes=10)
     assert activity.elapsed_time == 600 and activity.moving_time == 600
@@ -89,7 +89,7 @@ def test_it_limits_how_many_files_an_athlete_uploads(client, dave, settings) -> 
 
 
 def test_it_asks_for_a_login(client) -> None:
-    response = client.get(reverse("music:activities"))
+    response = client.get(reverse("integrations:activities"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 

@@ -32,10 +32,10 @@ def test_it_exports_the_athletes_results_and_keeps_them_anonymised(
         race=race, registration=entry, status="finished", time_ms=3_000_000, rank_overall=4
     )
     client.force_login(dave)
-    response = client.get(reverse("music:export"))
+    response = client.get(reverse("integrations:my_data_export"))
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     [row] = json.loads(archive.read("pace-data.json"))["results"]["results"]
     assert (row["race"], row["time_ms"], row["rank_overall"]) == (race.name, 3_000_000, 4)
-    client.post(reverse("music:my_data"), {"password": PASSWORD})
+    client.post(reverse("integrations:my_data"), {"password": PASSWORD})
     result = Result.objects.select_related("registration").get()
     assert result.rank_overall == 4 and result.registration.last_name == "athlete"

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from integrations.models import Play
-from integrations.music_selectors import PALETTE, SILENCE
+from integrations.selectors import PALETTE, SILENCE
 from integrations.tests.activity_files import START
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -1,49 +1,21 @@
-"""The athlete's connections page, disconnecting, and Strava's webhook endpoint."""
+"""Strava's webhook endpoint, and the Strava activity of an athlete's race entry."""
 
 from __future__ import annotations
 
 import json
 import logging
 
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from events.models import Registration
-from integrations import race_match, selectors
-from integrations.models import Connection, Provider
+from integrations import race_match
 from integrations.strava import webhooks
-from integrations.strava.connect import disconnect_strava
 from pace.lib import ratelimits
 
 logger = logging.getLogger(__name__)
-
-
-@login_required
-def connections(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "integrations/connections.html", selectors.connections_page(user=request.user)
-    )
-
-
-@login_required
-@require_POST
-def strava_disconnect(request: HttpRequest) -> HttpResponse:
-    user_id = int(request.user.pk or 0)  # login_required: never None here
-    connection = Connection.objects.filter(user_id=user_id, provider=Provider.STRAVA).first()
-    if connection is not None:
-        revoked = disconnect_strava(connection)
-        messages.success(
-            request,
-            "Strava disconnected; Pace deleted the activities it imported."
-            + ("" if revoked else " Strava could not be reached to revoke access: remove Pace"
-               " under Settings → My Apps on Strava."),
-        )  # fmt: skip
-    return redirect("integrations:connections")
 
 
 @require_http_methods(["GET"])

@@ -1,4 +1,4 @@
-"""Forms of the music and uploads pages: they parse input, the modules do the work."""
+"""Forms of the athlete's own pages: they parse input, the modules do the work."""
 
 from __future__ import annotations
 
