@@ -177,6 +177,9 @@ class SosCall(models.Model):
     lat = models.FloatField(null=True, blank=True)
     lon = models.FloatField(null=True, blank=True)
     t = models.DateTimeField(help_text="When the athlete pressed SOS (as the server got it).")
+    # The phone's own id of the call (``sos`` frame's ``client_id``): a call resent after
+    # a reconnect (the phone retries until ``sos_received``) is this call, not another.
+    client_id = models.CharField(max_length=64, blank=True, default="")
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -186,6 +189,13 @@ class SosCall(models.Model):
         ordering = ["-t"]
         verbose_name = "SOS call"
         indexes = [models.Index(fields=["race", "t"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration", "client_id"],
+                condition=~models.Q(client_id=""),
+                name="sos_call_once_per_client_id",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"SOS from {self.registration_id} at {self.t:%H:%M:%S}"

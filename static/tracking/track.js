@@ -526,7 +526,8 @@
     this.q(".sos-send").addEventListener("click", function () {
       confirmBox.hidden = true;
       var fix = self.meta.lastFix || {};
-      var sos = { text: self.q(".t-sos-text").value.trim().slice(0, 280), lat: fix.lat, lon: fix.lon, pressed: Date.now() / 1000 };
+      // Its own id: resent after a reconnect (until sos_received), it stays one call.
+      var sos = { text: self.q(".t-sos-text").value.trim().slice(0, 280), lat: fix.lat, lon: fix.lon, pressed: Date.now() / 1000, client_id: randomId() };
       self.meta.sos = sos;
       self.store.putMeta(self.meta);
       if (!self.open) { self.sosStatus("Tracking is not open for this race: call 112 or the race's emergency number."); return; }
@@ -535,8 +536,15 @@
     });
   };
 
+  function randomId() {
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
+
   Tracker.prototype.sendSos = function (sos) {
     var frame = { type: "sos", text: sos.text || "" };
+    if (sos.client_id) { frame.client_id = sos.client_id; }
     if (sos.lat != null && sos.lon != null) { frame.lat = sos.lat; frame.lon = sos.lon; }
     if (this.ws && this.synced && this.ws.readyState === WebSocket.OPEN) {
       this.ws.send(JSON.stringify(frame));

@@ -177,6 +177,7 @@ class TrackerConsumer(JsonFrames):
         assert self.athlete is not None
         try:
             text, lat, lon = sos.clean_sos(frame)
+            client_id = sos.sos_client_id(frame)
         except sos.SosError as exc:
             await self.error("bad_sos", str(exc))
             return
@@ -190,6 +191,7 @@ class TrackerConsumer(JsonFrames):
             text=text,
             lat=lat,
             lon=lon,
+            client_id=client_id,
         )
         self.last_sos_t = round(call.t.timestamp(), 3)
         frame = {"type": "sos_received", "t": self.last_sos_t, "id": call.pk}

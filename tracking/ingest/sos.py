@@ -6,6 +6,11 @@ control's own tools and tests may too). It stores a ``SosCall``, sends
 race control's screens) and then the robust signal ``tracking.signals.sos_raised``
 (e-mails to the race's safety contacts hang off it). A receiver that fails is logged;
 the athlete is still told race control has the call.
+
+A phone resends its ``sos`` until it hears ``sos_received`` (the answer may be lost with
+the socket), so a call carries the phone's own ``client_id``: a second frame with the same
+id from the same athlete is the stored call, answered again, not a second call (nor a
+second alert or e-mail).
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import re
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tracking.live.groups import control_group
@@ -26,6 +33,7 @@ from tracking.signals import sos_raised
 logger = logging.getLogger(__name__)
 
 MAX_TEXT = 280
+CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 class SosError(ValueError):
@@ -52,6 +60,17 @@ def clean_sos(frame: dict[str, Any]) -> tuple[str, float | None, float | None]:
             raise SosError("lat and lon must both be numbers: lat in [-90, 90], lon in [-180, 180]")
     assert isinstance(lat, int | float) and isinstance(lon, int | float)
     return text.strip(), float(lat), float(lon)
+
+
+def sos_client_id(frame: dict[str, Any]) -> str:
+    """The phone's id of its call (``client_id``: 8 to 64 letters, digits, ``-``, ``_``),
+    or "" for a phone that sends none (each frame of theirs is a call)."""
+    value = frame.get("client_id")
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or not CLIENT_ID.fullmatch(value):
+        raise SosError("client_id must be 8 to 64 letters, digits, '-' or '_'")
+    return value
 
 
 def last_position(registration_id: int) -> tuple[float, float] | None:
@@ -90,19 +109,35 @@ def raise_sos(
     lat: float | None = None,
     lon: float | None = None,
     t: dt.datetime | None = None,
+    client_id: str = "",
 ) -> SosCall:
     """Store an SOS and alert race control now. Without a position, the athlete's last
-    stored fix stands in. Returns the stored ``SosCall``."""
+    stored fix stands in. Returns the stored ``SosCall``: with a ``client_id`` the athlete
+    sent before, that call, as it is, and nobody is alerted again."""
+    if client_id:
+        known = _call_of_client(registration_id, client_id)
+        if known is not None:
+            return known
     if lat is None or lon is None:
         lat, lon = last_position(registration_id) or (None, None)
-    sos = SosCall.objects.create(
-        race_id=race_id,
-        registration_id=registration_id,
-        text=text[:MAX_TEXT],
-        lat=lat,
-        lon=lon,
-        t=t or timezone.now(),
-    )
+    try:
+        with transaction.atomic():
+            sos = SosCall.objects.create(
+                race_id=race_id,
+                registration_id=registration_id,
+                text=text[:MAX_TEXT],
+                lat=lat,
+                lon=lon,
+                t=t or timezone.now(),
+                client_id=client_id,
+            )
+    except IntegrityError:
+        # The same call on another socket at the same moment (a phone reconnecting
+        # twice): the one stored first is the call.
+        known = _call_of_client(registration_id, client_id) if client_id else None
+        if known is None:
+            raise
+        return known
     sos = SosCall.objects.select_related("registration", "race").get(pk=sos.pk)
     try:
         async_to_sync(get_channel_layer().group_send)(control_group(race_id), sos_message(sos))
@@ -112,3 +147,11 @@ def raise_sos(
         if isinstance(error, Exception):
             logger.error("race %s: %r failed on SOS %s", race_id, receiver, sos.pk, exc_info=error)
     return sos
+
+
+def _call_of_client(registration_id: int, client_id: str) -> SosCall | None:
+    return (
+        SosCall.objects.select_related("registration", "race")
+        .filter(registration_id=registration_id, client_id=client_id)
+        .first()
+    )

@@ -4,6 +4,7 @@ with its gap, and the device's first fix for the tracker page."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -100,6 +101,67 @@ def test_an_sos_without_a_position_takes_the_last_stored_fix_and_repeats_are_ans
     calls = list(SosCall.objects.all())
     assert len(calls) == 5  # the socket's burst; the rest are told race control has it
     assert {(c.lat, c.lon) for c in calls} == {(45.2, 6.3)}
+
+
+def test_an_sos_resent_after_a_reconnect_is_the_same_call(race):
+    """The phone resends until it hears ``sos_received``: the answer lost with the socket,
+    the same frame (its ``client_id``) on a new socket is the stored call again, and race
+    control and the safety e-mails hear of it once. Another id is another call."""
+    athlete = race["athletes"][0]
+    signalled: list[int] = []
+
+    def receiver(sender: Any, sos: SosCall, **kwargs: Any) -> None:
+        signalled.append(sos.pk)
+
+    sos_raised.connect(receiver, weak=False)
+    sent = {"type": "sos", "text": "Fell", "lat": 45.1, "lon": 6.2, "client_id": "c0ffee-0001"}
+
+    async def scenario():
+        layer = get_channel_layer()
+        control = await layer.new_channel()
+        await layer.group_add(control_group(race["race_id"]), control)
+        answers, alerts = [], []
+        for frames in ([sent], [sent, sent], [sent | {"client_id": "c0ffee-0002"}]):
+            client = await connect(f"/ws/track/?token={athlete['token']}")
+            await frame(client)  # welcome
+            for one in frames:
+                await send(client, one)
+                answers.append(await frame(client))
+            await client.disconnect()  # a tunnel: the socket goes
+        while True:
+            try:
+                alerts.append(await asyncio.wait_for(layer.receive(control), 0.3))
+            except TimeoutError:
+                return answers, alerts
+
+    try:
+        answers, alerts = run(scenario)
+    finally:
+        sos_raised.disconnect(receiver)
+    first, second = SosCall.objects.order_by("pk")
+    assert SosCall.objects.count() == 2
+    assert [a["type"] for a in answers] == ["sos_received"] * 4
+    assert [a.get("id") for a in answers] == [first.pk, first.pk, first.pk, second.pk]
+    assert answers[1]["t"] == answers[0]["t"]
+    assert [a["id"] for a in alerts] == [first.pk, second.pk]
+    assert signalled == [first.pk, second.pk]
+
+
+def test_an_sos_with_a_malformed_client_id_is_refused(race):
+    athlete = race["athletes"][0]
+
+    async def scenario():
+        client = await connect(f"/ws/track/?token={athlete['token']}")
+        await frame(client)
+        replies = []
+        for bad in ("short", "x" * 65, 12345678, "has space in it", "nul\x00nul-nul"):
+            await send(client, {"type": "sos", "client_id": bad})
+            replies.append(await frame(client))
+        return replies
+
+    replies = run(scenario)
+    assert [r.get("code") for r in replies] == ["bad_sos"] * 5
+    assert not SosCall.objects.exists()
 
 
 def test_raise_sos_is_callable_from_plain_code(race):
