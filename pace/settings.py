@@ -344,6 +344,10 @@ RATE_LIMITS: dict[str, str | None] = {
         # The live page's athlete panel data from one IP (a JSON read, cached 15 s): a
         # spectator opens a few athletes a minute; a stadium's NAT, many spectators.
         "live.athlete.ip": "600/m",
+        # The live page's field.json and roster.json from one IP: each page fetches both
+        # when it opens and the field again every minute at most; a stadium's thousand
+        # phones behind one carrier NAT opening the page at the gun.
+        "live.field.ip": "3000/m",
         # Mid-race posts of one athlete: typed while running, a few an hour.
         "post.athlete": "10/10m",
         # Activity files one athlete uploads: a season's workouts one by one in an

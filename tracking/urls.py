@@ -16,6 +16,12 @@ urlpatterns = [
         pages.live_athlete,
         name="live_athlete",
     ),
+    path("live/<slug:event_slug>/<slug:race_slug>/field.json", pages.live_field, name="live_field"),
+    path(
+        "live/<slug:event_slug>/<slug:race_slug>/roster.json",
+        pages.live_roster,
+        name="live_roster",
+    ),
     path("live/<slug:event_slug>/<slug:race_slug>/replay/", replay.replay, name="replay"),
     path(
         "live/<slug:event_slug>/<slug:race_slug>/replay/data/",

@@ -116,14 +116,23 @@
   var DEAD_MS = 25000; // and this long without a frame, the socket is reconnected
   var ANNOUNCE_MS = 10000;
   var followKey = "pace-follow-" + cfg.id;
+  // The whole field over HTTP (field.json) while the socket's field frames would be
+  // further apart than this: every athlete at most a minute old.
+  var FIELD_MAX_AGE_S = 60;
+  var FIELD_PERIOD_MAX_S = 55; // + the shared copy's 2 s + the fetch: within the minute
+  // What the field's refreshes may take of a spectator's 5 KB/s: what the focus's ticks
+  // leave (docs/live-tracking.md, "The page on a slow phone").
+  var FIELD_HTTP_BYTES_PER_S = 2500;
+  var FIELD_GUESS_BYTES = 30; // an athlete in field.json compressed, until one is measured
 
+  // Athletes by id. The roster (names, bibs, categories) and the whole field arrive over
+  // HTTP beside the socket (roster.json, field.json), so until then only those the
+  // snapshot brought are known: its state objects carry names and bibs.
   var athletes = new Map();
   var byBib = new Map();
-  cfg.roster.forEach(function (r) {
-    var a = blank(r[0], r);
-    athletes.set(a.id, a);
-    if (a.bib) { byBib.set(String(a.bib), a); }
-  });
+  var rosterLoaded = false, fieldLoaded = false;
+  var raceInfo = {}; // the snapshot's race: athletes (count), field_interval, field_url
+  var fieldTimer = null, fieldFetch = null, fieldBytes = null, fieldFollowUp = false;
   var follows = loadFollows();
   var seq = 0;
   var clockOffset = 0; // server time minus this device's time, in seconds
@@ -155,9 +164,10 @@
   }
   function isFollowed(id) { return follows.indexOf(id) >= 0; }
   function loadFollows() {
+    // Checked against the roster once it has come (applyRoster).
     try {
       var ids = JSON.parse(localStorage.getItem(followKey) || "[]");
-      return ids.filter(function (id) { return athletes.has(id); }).slice(0, MAX_FOLLOWS);
+      return ids.filter(function (id) { return typeof id === "number"; }).slice(0, MAX_FOLLOWS);
     } catch (e) { return []; }
   }
   function saveFollows() {
@@ -189,9 +199,24 @@
 
   // --- map ---------------------------------------------------------------------------------
   var map = null, markers = new Map(), fitted = false, centerOn = null, courseBounds = null;
+  // Leaflet (37 KB gzipped) is fetched once the board is live, not with the page: on a
+  // 400 kbps phone it would share the line with live.js and the snapshot, and a phone
+  // opens on the board (the map is a tab away). A tap on the map tab fetches it at once.
+  var leaflet = null;
+  function loadMap() {
+    if (leaflet) { return; }
+    leaflet = true;
+    var css = el("link"); css.rel = "stylesheet"; css.href = cfg.leaflet[1];
+    document.head.appendChild(css);
+    var script = el("script"); script.src = cfg.leaflet[0]; script.async = true;
+    script.onload = function () { startMap(); queueRender(); };
+    script.onerror = function () { leaflet = null; };
+    document.head.appendChild(script);
+  }
   function startMap() {
-    if (!window.L) { return; }
-    map = C.baseMap("live-map", { zoomControl: true, preferCanvas: cfg.roster.length > 1500 }, cfg.tiles);
+    if (!window.L || map) { return; }
+    var big = Math.max(raceInfo.athletes || 0, athletes.size) > 1500;
+    map = C.baseMap("live-map", { zoomControl: true, preferCanvas: big }, cfg.tiles);
     if (cfg.course_url) {
       C.fetchCourse(cfg.course_url)
         .then(drawCourse)
@@ -229,6 +254,7 @@
   }
   function placeMarker(a) {
     if (!map || a.lat == null || a.lon == null) { return; }
+    if (!render.mapped) { render.mapped = true; performance.mark("pace:map"); }
     var m = markers.get(a.id);
     var followed = isFollowed(a.id);
     // A big race's markers are redrawn only when they moved or changed their look.
@@ -259,18 +285,25 @@
   }
 
   // --- frames ------------------------------------------------------------------------------
-  function compact(e) {
+  // An athlete's `at` is the seq of the frame its figures are from: the socket's frames
+  // and field.json (shared, up to two seconds old) arrive in any order, and an entry only
+  // replaces figures from its own seq or before.
+  function compact(e, at) {
     var a = athlete(e[0]);
+    if (a.at != null && a.at > at) { return; }
     var before = a.status;
     applyCompact(a, e);
+    a.at = at;
     watch(a, before);
   }
-  function state(s) {
+  function state(s, at) {
     var a = athlete(s.id);
     var before = a.status;
     applyState(a, s, cfg.start);
+    if (a.at == null || a.at < at) { a.at = at; }
     watch(a, before);
     if (a.bib) { byBib.set(String(a.bib), a); }
+    if (sharedBib && !rosterLoaded) { focusShared(); }
   }
   function watch(a, before) {
     // A followed athlete finishing without a result frame (a replaced socket): say so once.
@@ -297,14 +330,24 @@
 
   var handlers = {
     snapshot: function (f) {
+      var again = seq > 0;
       seq = f.seq;
+      raceInfo = f.race || {};
       if (f.t) { clockOffset = f.t - Date.now() / 1000; }
       athletes.forEach(function (a) { a.state = null; });
-      f.field.forEach(compact);
-      f.athletes.forEach(state);
+      f.field.forEach(function (e) { compact(e, f.seq); });
+      f.athletes.forEach(function (s) { state(s, f.seq); });
       renderFeed(f.posts || []);
       attempt = 0;
       setStatus("live", "Live");
+      if (!raceInfo.field_url) {
+        // A server without ?field=later: its snapshot held the whole field.
+        if (fieldFetch) { fieldFetch.abort(); }
+        fieldLoaded = true;
+      } else if (again) {
+        loadField(); // back after a break: the field moved meanwhile
+      }
+      scheduleField();
       queueRender();
     },
     tick: function (f) {
@@ -312,13 +355,14 @@
       if (seq && f.seq > seq + 1) { resync(); return; }
       seq = f.seq;
       clockOffset = f.t - Date.now() / 1000;
-      f.athletes.forEach(state);
+      f.athletes.forEach(function (s) { state(s, f.seq); });
       setStatus("live", "Live");
       queueRender();
     },
-    field: function (f) { f.field.forEach(compact); queueRender(); },
+    field: function (f) { f.field.forEach(function (e) { compact(e, f.seq); }); queueRender(); },
     kudos: function (f) { athlete(f.athlete).kudos = f.count; queueRender(); },
     post: function (f) { addPost(f); if (panelId === f.athlete) { panelPost(f); } },
+    post_hidden: function (f) { removePost(f.id); },
     result: function (f) {
       var a = athlete(f.athlete);
       var text = passed(a, f.point, f.time, f.rank) ||
@@ -336,6 +380,80 @@
       } else if (f.code === "too_many") { toast("You can follow at most 50 athletes."); }
     }
   };
+
+  // --- the field and the roster over HTTP ------------------------------------------------------
+  function fetchJson(url, signal) {
+    return fetch(url, { credentials: "same-origin", signal: signal })
+      .then(function (r) { if (!r.ok) { throw new Error(url + " " + r.status); } return r.json(); });
+  }
+  // field.json: every athlete's compact entry at the server's latest tick (two seconds
+  // old at most), fetched as the page opens, beside the socket's snapshot (its focus only).
+  function loadField() {
+    if (fieldFetch) { return; }
+    var ctl = window.AbortController ? new AbortController() : null;
+    fieldFetch = ctl || { abort: function () {} };
+    fetchJson(cfg.field_url, ctl && ctl.signal).then(function (doc) {
+      fieldFetch = null;
+      measureField();
+      doc.field.forEach(function (e) { compact(e, doc.seq); });
+      if (!fieldLoaded) { fieldLoaded = true; render.fieldMark = true; }
+      // Older than the snapshot (the shared copy is up to two seconds old): an athlete
+      // that changed in between and not since would keep its older figures until the
+      // next refresh; with no refresh due, fetch it once more when a fresher one is there.
+      if (doc.seq < seq && !fieldPeriod() && !fieldFollowUp) {
+        fieldFollowUp = true;
+        setTimeout(loadField, 2500);
+      }
+      queueRender();
+    }).catch(function () {
+      fieldFetch = null;
+      if (!fieldLoaded) { setTimeout(loadField, 5000); } // the socket's field frames come too
+    });
+  }
+  function measureField() {
+    // What the last field.json took on the wire (compressed), to space the refreshes.
+    var url = new URL(cfg.field_url, location.href).href;
+    var entries = performance.getEntriesByName ? performance.getEntriesByName(url) : [];
+    var last = entries[entries.length - 1];
+    if (last && last.encodedBodySize) { fieldBytes = last.encodedBodySize; }
+  }
+  // Seconds between field.json refreshes, or 0 when the socket's field frames come often
+  // enough (every FIELD_MAX_AGE_S or less): in a big race they are further apart (128 s at
+  // 5,000 athletes); field.json, compressed, refreshes everyone within the budget.
+  function fieldPeriod() {
+    var interval = raceInfo.field_interval || 0;
+    if (!raceInfo.field_url || interval <= FIELD_MAX_AGE_S) { return 0; }
+    var bytes = fieldBytes || (raceInfo.athletes || athletes.size) * FIELD_GUESS_BYTES;
+    return Math.max(10, Math.min(FIELD_PERIOD_MAX_S, Math.ceil(bytes / FIELD_HTTP_BYTES_PER_S)));
+  }
+  function scheduleField() {
+    if (fieldTimer) { return; }
+    var period = fieldPeriod();
+    if (period) {
+      fieldTimer = setTimeout(function () { fieldTimer = null; loadField(); scheduleField(); }, period * 1000);
+    }
+  }
+  // roster.json: [[id, bib, name, category, sex], ...], for the board's names and filters.
+  function loadRoster() {
+    fetchJson(cfg.roster_url).then(applyRoster).catch(function () { setTimeout(loadRoster, 5000); });
+  }
+  function applyRoster(doc) {
+    doc.roster.forEach(function (r) {
+      var a = athlete(r[0]);
+      a.bib = r[1]; a.name = r[2]; a.cat = r[3] || ""; a.sex = r[4] || "";
+      if (a.bib) { byBib.set(String(a.bib), a); }
+    });
+    rosterLoaded = true;
+    // Followed athletes no longer in the race (a cancelled entry) are dropped.
+    var kept = follows.filter(function (id) { return doc.roster.some(function (r) { return r[0] === id; }); });
+    if (kept.length !== follows.length) {
+      follows = kept;
+      saveFollows();
+      if (ws && ws.readyState === WebSocket.OPEN) { sendFollow(); }
+    }
+    if (sharedBib) { focusShared(); }
+    queueRender();
+  }
 
   // --- connection --------------------------------------------------------------------------
   function setStatus(name, text) {
@@ -468,6 +586,7 @@
     var pinned = [], main = [], more = 0;
     list.forEach(function (a) {
       if (isFollowed(a.id)) { pinned.push(a); return; }
+      if (!fieldLoaded && a.at == null) { return; } // named by the roster, no figures yet
       if (!matches(a) || (filters.status && shownStatus(a) !== filters.status)) { return; }
       if (main.length < boardLimit) { main.push(a); } else { more += 1; }
     });
@@ -487,7 +606,7 @@
     var btn = $("board-more");
     btn.hidden = more === 0;
     if (more) { setText(btn, "Show " + Math.min(more, BOARD_STEP) + " more of " + more); }
-    renderCounts(counts);
+    if (fieldLoaded) { renderCounts(counts); } // counts of a part of the field would mislead
   }
   // The status chips: made once, their counts updated in place (no layout jumps under a
   // finger or the pointer); a status nobody has is hidden unless it is the filter.
@@ -576,13 +695,21 @@
       map.fitBounds(L.featureGroup(Array.from(markers.values())).getBounds(), { padding: [24, 24], maxZoom: 15 });
       fitted = true;
     }
-    setText($("live-count"), String(racing));
-    setText($("live-finished"), String(finished));
+    if (fieldLoaded) {
+      setText($("live-count"), String(racing));
+      setText($("live-finished"), String(finished));
+    }
     renderBoard(list, counts);
     renderFollows();
     if (panelId != null) { renderPanelFacts(athlete(panelId)); }
-    // bench/pages.py's "live": the first snapshot is on the board and the map.
-    if (!render.live && $("live-status").dataset.state === "live") { render.live = true; performance.mark("pace:live"); }
+    // bench/pages.py's "live": the first snapshot is on the board (the leaders and those
+    // followed; a phone opens on it); "field": the whole field too. Then the map's script.
+    if (!render.live && $("live-status").dataset.state === "live") {
+      render.live = true;
+      performance.mark("pace:live");
+      setTimeout(loadMap, 0);
+    }
+    if (render.fieldMark) { render.fieldMark = false; performance.mark("pace:field"); }
   }
   function queueRender() {
     if (renderQueued) { return; }
@@ -683,6 +810,7 @@
     var empty = posts.querySelector(".muted");
     if (empty) { empty.remove(); }
     var li = append(el("li"), [el("time", null, clockTime(p.t)), " ", el("span", null, p.text)]);
+    if (p.id != null) { li.dataset.post = p.id; }
     if (atEnd) { posts.appendChild(li); } else { posts.insertBefore(li, posts.firstChild); }
   }
   // uPlot is loaded when a panel first opens: the page itself does not wait for it.
@@ -758,11 +886,21 @@
       count.hidden = false;
       count.textContent = feed.querySelectorAll(".feed-post").length;
     }
+    return li;
   }
   function addPost(p) {
     var a = athlete(p.athlete);
     if (p.name) { a.name = a.name || p.name; }
-    addFeed("post", a, p.text, p.t);
+    var li = addFeed("post", a, p.text, p.t);
+    if (p.id != null) { li.dataset.post = p.id; }
+  }
+  // Race control hid a post: off the feed and the athlete's panel at once.
+  function removePost(id) {
+    document.querySelectorAll('#feed [data-post="' + Number(id) + '"], #ap-posts [data-post="' + Number(id) + '"]')
+      .forEach(function (li) { li.remove(); });
+    var count = $("feed-count"), left = $("feed").querySelectorAll(".feed-post").length;
+    count.textContent = left;
+    count.hidden = !left;
   }
   function renderFeed(posts) {
     $("feed").textContent = "";
@@ -829,6 +967,7 @@
     });
     $("panel-board").hidden = name === "feed";
     $("panel-feed").hidden = name !== "feed";
+    if (name === "map" && !map) { loadMap(); }
     if (name === "map" && map) { setTimeout(function () { map.invalidateSize(); fitMap(); queueRender(); }, 0); }
   }
   tabs.forEach(function (tab) {
@@ -846,19 +985,31 @@
     checkStale();
   }, 1000);
 
-  // ?athlete=BIB: the page opens on that athlete (followed, panel open, map centred).
+  // ?athlete=BIB: the page opens on that athlete (followed, panel open, map centred), as
+  // soon as it is known: a leader is in the snapshot, anyone else in the roster.
   function focusShared() {
-    var bib = new URLSearchParams(location.search).get("athlete");
+    var bib = sharedBib;
     if (!bib) { return; }
     var a = byBib.get(bib);
-    if (!a) { toast("No athlete with bib " + bib + " in this race."); return; }
-    if (!isFollowed(a.id) && follows.length < MAX_FOLLOWS) { follows.push(a.id); saveFollows(); }
+    if (!a) {
+      if (rosterLoaded) { sharedBib = null; toast("No athlete with bib " + bib + " in this race."); }
+      return;
+    }
+    sharedBib = null;
+    if (!isFollowed(a.id) && follows.length < MAX_FOLLOWS) {
+      follows.push(a.id);
+      saveFollows();
+      if (ws && ws.readyState === WebSocket.OPEN) { sendFollow(); } // its state, every tick
+    }
     centerOn = a.id;
     openPanel(a.id, { noFocus: false });
   }
 
-  startMap();
-  focusShared();
+  var sharedBib = new URLSearchParams(location.search).get("athlete");
   connect();
+  loadField();
+  loadRoster();
+  // Nothing live within a few seconds (no race yet, a socket refused): the map anyway.
+  setTimeout(loadMap, 4000);
   queueRender();
 })();

@@ -100,6 +100,11 @@ class MemoryLiveStore:
             posts=list(self.posts.get(race_id, [])),
         )
 
+    async def field_state(self, race_id: int) -> tuple[dict[str, Any] | None, dict[int, str]]:
+        """The race's meta and every athlete's encoded compact entry, of the same tick."""
+        meta = self.meta.get(race_id)
+        return (dict(meta) if meta is not None else None), dict(self.field.get(race_id, {}))
+
     async def ticker_memory(self, race_id: int) -> TickerMemory | None:
         memory = self.tickers.get(race_id)
         if memory is None:
@@ -237,6 +242,15 @@ class RedisLiveStore:
             field={int(k): v for k, v in field.items()},
             posts=list(posts),
         )
+
+    async def field_state(self, race_id: int) -> tuple[dict[str, Any] | None, dict[int, str]]:
+        """The race's meta and every athlete's encoded compact entry, in one transaction (of
+        the same tick): the live page's ``field.json``, without the states a snapshot needs."""
+        pipe = self._client().pipeline(transaction=True)
+        pipe.get(self._key(race_id, "meta"))
+        pipe.hgetall(self._key(race_id, "field"))
+        meta, field = await pipe.execute()
+        return (json.loads(meta) if meta else None), {int(k): v for k, v in field.items()}
 
     async def ticker_memory(self, race_id: int) -> TickerMemory | None:
         client = self._client()

@@ -105,7 +105,12 @@ def test_it_opens_the_private_live_page_focused_without_a_login(
     assert parse_qs(target.query) == {"athlete": [entry.bib], "family": [token]}
     page = client.get(opened["Location"])
     assert page.status_code == 200
-    assert page.context["config"]["ws"] == f"/ws/live/{race.pk}/?token={token}"
+    config = page.context["config"]
+    assert config["ws"] == f"/ws/live/{race.pk}/?field=later&token={token}"
+    # Its field and roster, which the race's own addresses show only to the organizer.
+    for name in ("field_url", "roster_url"):
+        assert client.get(config[name]).status_code == 200
+        assert client.get(config[name].split("?")[0]).status_code == 404
     # Its course too, which the course's own address shows only to the organizer.
     course = page.context["config"]["course_url"]
     assert client.get(f"/courses/{race.course_id}/").status_code == 404

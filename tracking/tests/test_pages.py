@@ -58,13 +58,16 @@ def test_it_renders_the_live_page_with_the_race_and_its_athletes(client, race, e
         reverse("tracking:live", args=[race.event.slug, race.slug]) == response.request["PATH_INFO"]
     )
     config = response.context["config"]
-    assert config["id"] == race.pk and config["ws"] == f"/ws/live/{race.pk}/"
+    assert config["id"] == race.pk and config["ws"] == f"/ws/live/{race.pk}/?field=later"
     assert config["course_url"] == f"/courses/{race.course_id}/"
     # [id, bib, name, category, sex]: the board names and filters athletes from it.
-    assert config["roster"] == [[entry.pk, "7", "Dave Runner7", "", "M"]]
+    assert client.get(config["roster_url"]).json() == {
+        "roster": [[entry.pk, "7", "Dave Runner7", "", "M"]]
+    }
     assert config["athlete_url"] == f"/live/{race.event.slug}/{race.slug}/athlete/0.json"
     html = response.content.decode()
     assert 'id="live-config"' in html and "tracking/live.js" in html and "leaflet.js" in html
+    assert "Dave Runner7" not in html  # the roster is fetched beside the socket
     assert "{#" not in html and "{%" not in html  # no template comment shown as text
 
 

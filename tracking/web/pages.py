@@ -17,7 +17,8 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods
 
 from events.models import Registration
 from pace.lib.pagecache import cached_public_page
@@ -34,8 +35,16 @@ from tracking.ingest.trackers import (
 )
 from tracking.models import Tracker
 from tracking.selectors import race_info
-from tracking.web.athletedata import athlete_race, race_categories, spectator_roster
+from tracking.web.athletedata import athlete_race, race_categories
 from tracking.web.family import watch_course_url, watched_race_or_404
+from tracking.web.livefield import (
+    FIELD_SECONDS,
+    ROSTER_SECONDS,
+    Built,
+    field_document,
+    roster_document,
+    watched_race_id,
+)
 from tracking.web.tracker_app import device_status, qr_svg
 
 
@@ -49,24 +58,32 @@ def live(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
     """
     race = watched_race_or_404(request, event_slug, race_slug)
     family = request.GET.get("family", "")
+    # A family link's holder: its socket shows the token (PROTOCOL.md §3), its fetches too.
+    holder = "&" + urlencode({"token": family}) if family else ""
+    holder_query = "?" + urlencode({"family": family}) if family else ""
     config = {
         **race_info(race),
         "event": race.event.name,
         "race": race.name,
-        "ws": f"/ws/live/{race.pk}/",
+        # The snapshot holds the page's focus only; the whole field comes compressed over
+        # HTTP, fetched at the same time (tracking.web.livefield).
+        "ws": f"/ws/live/{race.pk}/?field=later{holder}",
+        "field_url": reverse("tracking:live_field", args=[event_slug, race_slug]) + holder_query,
+        # Field frames carry ids only: the page names them from the roster, and filters
+        # by category and sex: [id, bib, name, category, sex]. Not in the page: a big
+        # race's is 48 KB gzipped, and nothing live needs it first.
+        "roster_url": reverse("tracking:live_roster", args=[event_slug, race_slug]) + holder_query,
         "timezone": race.event.timezone,
         "time_limit": race.time_limit.total_seconds() if race.time_limit else None,
-        # Field frames carry ids only: the page names them from this, and filters by
-        # category and sex: [id, bib, name, category, sex].
-        "roster": spectator_roster(race_id=race.pk),
         "categories": race_categories(race=race),
         "athlete_url": reverse("tracking:live_athlete", args=[event_slug, race_slug, 0]),
         # The athlete panel's charts: loaded when a panel first opens, not with the page.
         "uplot": [static("vendor/uplot/uPlot.iife.min.js"), static("vendor/uplot/uPlot.min.css")],
+        # The map's script, fetched once the board is live (not on the page's critical path).
+        "leaflet": [static("vendor/leaflet/leaflet.js"), static("vendor/leaflet/leaflet.css")],
         "tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION},
     }
-    if family:  # a family link's holder: its socket shows the token (PROTOCOL.md §3)
-        config["ws"] += "?" + urlencode({"token": family})
+    if family:
         config["course_url"] = watch_course_url(race=race, family=family)
     context = {"race": race, "event": race.event, "config": config}
     return render(request, "tracking/live.html", context)
@@ -92,6 +109,49 @@ def live_athlete(
         "public, max-age=10" if race.event.is_public else "private, max-age=10"
     )
     return response
+
+
+def _shared_document(
+    request: HttpRequest, document: Built, public: bool, seconds: float
+) -> HttpResponse:
+    """A document built once for everyone: compressed as the client accepts, 304 when the
+    client holds it, cacheable by the browser (and a shared cache for a public race)."""
+    if document.etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponse(status=304)
+    else:
+        body, encoding = document.body(request.headers.get("Accept-Encoding", ""))
+        response = HttpResponse(body, content_type="application/json")
+        if encoding:
+            response["Content-Encoding"] = encoding
+    response["ETag"] = document.etag
+    patch_vary_headers(response, ["Accept-Encoding"])
+    if public:
+        patch_cache_control(response, public=True, max_age=int(seconds))
+    else:
+        patch_cache_control(response, private=True, max_age=int(seconds))
+    return response
+
+
+@require_GET
+def live_field(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
+    """``/live/EVENT/RACE/field.json``: every athlete's compact entry at the latest tick
+    (``tracking.web.livefield``), shared for FIELD_SECONDS, limited per IP."""
+    limited = hit(name="live.field.ip", key=request_ip(request))
+    if limited:
+        return too_many_requests(limited)
+    race_id, public = watched_race_id(request, event_slug, race_slug)
+    return _shared_document(request, field_document(race_id=race_id), public, FIELD_SECONDS)
+
+
+@require_GET
+def live_roster(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
+    """``/live/EVENT/RACE/roster.json``: who the race's athletes are (names, bibs,
+    categories, sex), shared for ROSTER_SECONDS, limited per IP with ``field.json``."""
+    limited = hit(name="live.field.ip", key=request_ip(request))
+    if limited:
+        return too_many_requests(limited)
+    race_id, public = watched_race_id(request, event_slug, race_slug)
+    return _shared_document(request, roster_document(race_id=race_id), public, ROSTER_SECONDS)
 
 
 def _entries(request: HttpRequest, token: str) -> list[TrackedEntry] | None:
