@@ -143,6 +143,8 @@ class RaceHub:
                 listener.hub_post(message["post"], self)
         elif kind == "race.posts":
             self.mirror.set_posts(message["posts"])
+        elif kind == "race.post_hidden":  # race control hid posts (tracking.fanout.posts)
+            self._hide_posts(message["frames"])
         else:
             self._tell(kind, message)
 
@@ -163,6 +165,13 @@ class RaceHub:
                 hear = getattr(phone, "hub_message", None)
                 if hear is not None:
                     hear(message, self)
+
+    def _hide_posts(self, frames: list[str]) -> None:
+        """To spectators (``Viewer.hub_post_hidden``); phones show no posts."""
+        for listener in list(self.listeners):
+            hide = getattr(listener, "hub_post_hidden", None)
+            for frame in frames if hide is not None else ():
+                hide(frame, self)
 
     def _on_tick(self, tick: Tick) -> None:
         if not self.synced:

@@ -56,10 +56,17 @@ async def post_create(*, athlete: Author, text: str) -> Post:
     return post
 
 
+def post_hidden_frame(post_id: int) -> str:
+    """The spectators' ``post_hidden`` frame (a protocol addition): the page removes it."""
+    return dumps({"type": "post_hidden", "id": post_id})
+
+
 def posts_set_hidden(*, posts: QuerySet[Post], hidden: bool) -> int:
-    """Hide or show posts; new snapshots (every process's hub) show only the visible ones."""
-    count = posts.update(hidden=hidden)
-    for race_id in set(posts.values_list("race_id", flat=True)):
+    """Hide or show posts; new snapshots (every process's hub) show only the visible ones,
+    and spectators watching now are told to remove a hidden one from their screens."""
+    chosen = list(posts.values_list("pk", "race_id"))  # before the update: a filter on
+    count = posts.update(hidden=hidden)  # ``hidden`` would match nothing after it
+    for race_id in {race for _pk, race in chosen}:
         visible = (
             Post.objects.filter(race_id=race_id, hidden=False)
             .select_related("registration")
@@ -69,4 +76,8 @@ def posts_set_hidden(*, posts: QuerySet[Post], hidden: bool) -> int:
         async_to_sync(live_store().set_posts)(race_id, frames)
         message = {"type": "race.posts", "posts": frames}
         async_to_sync(get_channel_layer().group_send)(race_group(race_id), message)
+        if hidden:
+            gone = [post_hidden_frame(pk) for pk, race in chosen if race == race_id]
+            message = {"type": "race.post_hidden", "frames": gone}
+            async_to_sync(get_channel_layer().group_send)(race_group(race_id), message)
     return count

@@ -129,6 +129,11 @@ class Viewer:
         if self.synced and not self.lagging:  # a lagging viewer's snapshot brings it
             hub.post(self.outlet, encoded)
 
+    def hub_post_hidden(self, encoded: str, hub: RaceHub) -> None:
+        """A post race control hid: off the screen (a lagging viewer's snapshot lacks it)."""
+        if self.synced and not self.lagging:
+            hub.post(self.outlet, encoded)
+
     def hub_kudos(self, athlete: int, count: int, sender: str, hub: RaceHub) -> None:
         if self.lagging or not self.synced:
             return

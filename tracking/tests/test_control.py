@@ -295,3 +295,33 @@ def test_hiding_a_post_and_messaging_athletes(race, alice):
     assert [(m.registration_id, m.text, m.sent_by) for m in sent] == [
         (athlete, "Storm at 15:00", alice), (None, "Course shortened", alice)
     ]  # fmt: skip
+
+
+def test_a_hidden_post_leaves_the_screens_of_spectators_watching(race, alice):
+    """Race control hides a post: every spectator connected gets ``post_hidden`` with its
+    id (the page removes it); a new snapshot no longer holds it."""
+    from tracking.control.actions import post_hide
+    from tracking.tests.helpers import send
+
+    athlete = race["athletes"][2]
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        spectator = await connect(f"/ws/live/{race['race_id']}/")
+        await frame(spectator)  # snapshot
+        phone = await connect(f"/ws/track/?token={athlete['token']}")
+        await frame(phone)  # welcome
+        await send(phone, {"type": "post", "text": "Rude"})
+        shown = (await frames_until(spectator, "post"))[-1]
+        await database_sync_to_async(post_hide)(race=race["race"], post_id=shown["id"])
+        hidden = (await frames_until(spectator, "post_hidden"))[-1]
+        late = await connect(f"/ws/live/{race['race_id']}/")
+        snapshot = await frame(late)
+        for client in (spectator, phone, late):
+            await client.disconnect()
+        return shown, hidden, snapshot
+
+    shown, hidden, snapshot = run(scenario)
+    assert shown["text"] == "Rude"
+    assert hidden == {"type": "post_hidden", "id": shown["id"]}
+    assert Post.objects.get(pk=shown["id"]).hidden
+    assert all(p["id"] != shown["id"] for p in snapshot.get("posts", []))

@@ -143,7 +143,7 @@ def athlete_race(*, race: Race, registration: Registration) -> dict[str, Any]:
         ).order_by("time")
     ]
     posts = [
-        {"text": p.text, "t": p.created_at.timestamp()}
+        {"id": p.pk, "text": p.text, "t": p.created_at.timestamp()}
         for p in Post.objects.filter(
             race_id=race.pk, registration_id=registration.pk, hidden=False
         ).order_by("-created_at")[:20]

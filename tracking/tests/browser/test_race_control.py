@@ -136,6 +136,8 @@ def test_race_control_shows_off_course_and_sos_and_marks_dnf(browser: Any, tmp_p
             page.set_viewport_size({"width": 1280, "height": 800})
             post.locator(".b-hide").click()
             expect(post).to_have_count(0)
+            # Gone from the screen of the spectator watching (post_hidden), no reload.
+            expect(spectator.locator("#feed")).not_to_contain_text("Rude", timeout=5_000)
             # Hidden from new snapshots: a spectator arriving (or reloading) no longer gets it.
             spectator.reload()
             spectator.wait_for_selector("#live-status[data-state=live]")
