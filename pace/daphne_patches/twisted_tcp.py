@@ -69,6 +69,17 @@ def write_now(self: Any, data: bytes) -> None:
     _buffered_write(self, data)
 
 
+def send_now(self: Any, data: bytes) -> None:
+    """``write_now`` on a connection known idle (``Outlet.idle_transport``): its checks
+    already made, once, for a tick's frame."""
+    try:
+        sent = self.socket.send(data)
+    except OSError:
+        sent = 0
+    if sent != len(data):
+        _buffered_write(self, data[sent:])
+
+
 def _buffered_write(self: Any, data: bytes) -> None:
     from twisted.internet import _newtls
 

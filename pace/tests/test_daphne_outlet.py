@@ -16,6 +16,7 @@ from twisted.internet import abstract, tcp
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 
+from pace.daphne_patches import twisted_tcp
 from pace.daphne_patches.outlet import Outlet, text_frame
 
 
@@ -96,5 +97,52 @@ def test_the_backlog_is_what_twisted_holds_for_the_socket():
             theirs.recv(1 << 20)
         connection.doWrite()
     assert outlet.backlog() == 0
+    ours.close()
+    theirs.close()
+
+
+def test_a_tick_goes_straight_to_the_socket_only_on_an_idle_open_connection():
+    ours, theirs = socket.socketpair()
+    reactor = SimpleNamespace(addWriter=lambda _: None, removeWriter=lambda _: None)
+    server, protocol, _ = _open_connection()
+    connection = tcp.Connection(ours, protocol=None, reactor=reactor)  # type: ignore[arg-type]
+    connection.connected = True
+    protocol.transport = connection
+    outlet = Outlet(functools.partial(server.handle_reply, protocol))
+    assert outlet.idle_transport() is connection
+    twisted_tcp.send_now(connection, text_frame("now"))
+    assert theirs.recv(100) == text_frame("now")
+    abstract.FileDescriptor.write(connection, b"held")  # Twisted holds bytes: not idle
+    assert outlet.idle_transport() is None
+    connection.doWrite()
+    assert theirs.recv(100) == b"held" and outlet.idle_transport() is connection
+    outlet.queued = 1  # our sender holds frames for it
+    assert outlet.idle_transport() is None
+    outlet.queued = 0
+    protocol.send_queue.append((b"queued", False))  # autobahn's queue goes first
+    assert outlet.idle_transport() is None
+    protocol.send_queue.clear()
+    protocol.state = protocol.STATE_CLOSING
+    assert outlet.idle_transport() is None
+    ours.close()
+    theirs.close()
+
+
+def test_what_the_socket_does_not_take_is_buffered_after_what_it_took():
+    ours, theirs = socket.socketpair()
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    reactor = SimpleNamespace(addWriter=lambda _: None, removeWriter=lambda _: None)
+    connection = tcp.Connection(ours, protocol=None, reactor=reactor)  # type: ignore[arg-type]
+    connection.connected = True
+    data = bytes(range(256)) * 4000
+    twisted_tcp.send_now(connection, data)
+    assert connection._tempDataLen or len(connection.dataBuffer)  # the rest waits in order
+    theirs.setblocking(False)
+    got = b""
+    while len(got) < len(data):
+        with contextlib.suppress(BlockingIOError):
+            got += theirs.recv(1 << 20)
+        connection.doWrite()
+    assert got == data
     ours.close()
     theirs.close()
