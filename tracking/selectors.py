@@ -163,6 +163,17 @@ def can_watch(*, race: Race, user: Any) -> bool:
     return user is not None and user.is_authenticated and has_role_for(user, race, EDIT_ROLES)
 
 
+def public_race_remembered(*, race_id: int) -> Watchable | None:
+    """The race, when this process read it less than ``WATCHABLE_CACHE_SECONDS`` ago and
+    anyone may watch it (a published event's), else None (then ask ``watchable_race``).
+    No query: a spectator's socket opens without a hop to the database thread."""
+    hit = _watchable.get(race_id)
+    if hit is None or hit[1] is None or time.monotonic() - hit[0] >= WATCHABLE_CACHE_SECONDS:
+        return None
+    found = hit[1]
+    return found if found.race.event.status == Event.Status.PUBLISHED else None
+
+
 def watchable_race(*, race_id: int, user: Any, family: str = "") -> Watchable | None:
     """A race this user, or the holder of a working family link of it (``family``, its
     token), may watch (its snapshot info and athlete ids), else None."""

@@ -29,12 +29,16 @@ class LiveConsumer(JsonFrames):
         if await self.refused():
             return
         race_id = self.scope["url_route"]["kwargs"]["race_id"]
-        # ``?token=``: a family link's token lets its holder watch a race that is not public.
-        allowed = await database_sync_to_async(selectors.watchable_race)(
-            race_id=race_id,
-            user=self.scope.get("user"),
-            family=token_value(query(self.scope, "token")),
-        )
+        # A public race read in the last seconds: no hop to the database thread (a start
+        # gun's thousands of spectators all watch it). Else it is read, and who may watch
+        # it checked; ``?token=``: a family link's token opens a race that is not public.
+        allowed = selectors.public_race_remembered(race_id=race_id)
+        if allowed is None:
+            allowed = await database_sync_to_async(selectors.watchable_race)(
+                race_id=race_id,
+                user=self.scope.get("user"),
+                family=token_value(query(self.scope, "token")),
+            )
         if allowed is None:
             await self.close(code=4404)
             return

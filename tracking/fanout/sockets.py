@@ -96,6 +96,13 @@ class JsonFrames(AsyncWebsocketConsumer):  # type: ignore[misc]
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        """Channels' own then closes stale database connections, a hop to the one shared
+        sync thread for every socket that closes (a restart's thousands at once); ours
+        reach the database only through ``database_sync_to_async``, which does that."""
+        await self.disconnect(message["code"])
+        raise StopConsumer()
+
     async def error(self, code: str, detail: str, **extra: Any) -> None:
         """Answer a bad frame, unless the socket holds more than a viewer may unread: a
         client sending frames it is refused, and reading nothing, grows no buffer."""

@@ -7,12 +7,23 @@ import json
 from typing import Any
 
 import pytest
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.test import Client
 
-from events.models import Race
+from events.models import Event, Race
+from events.organizers import membership_add
+from events.tests.factories import make_user
 from pace.daphne_patches.outlet import text_frame
+from pace.lib.wsauth import SessionWhenCookie
+from tracking import selectors
 from tracking.fanout.mirror import RaceMirror
 from tracking.live.livestore import RaceState
 from tracking.live.ticker import RaceTicker
+from tracking.routing import websocket_urlpatterns
 from tracking.sim.testrace import load_test_race_create
 from tracking.tests.helpers import connect, frame, frames_until, run, send
 from tracking.tests.test_live_protocol import Course, move
@@ -107,3 +118,76 @@ def test_a_lean_viewer_gets_its_focus_and_the_field_url_then_field_frames(race):
     assert lean["race"]["field_url"] == url and followed["race"]["field_url"] == url
     assert sorted(e[0] for e in followed["field"]) == sorted({*leaders, ids[20]})
     assert field["seq"] == 2 and sorted(e[0] for e in field["field"]) == sorted([ids[0], ids[25]])
+
+
+# --- admission: what a socket costs before its snapshot ---------------------------------
+
+APP = SessionWhenCookie(URLRouter(websocket_urlpatterns))
+
+
+async def _open(path: str, cookie: str = "") -> tuple[Any, Any]:
+    """A socket through the server's own session stack: (close code or None, first frame)."""
+    headers = [(b"cookie", cookie.encode())] if cookie else []
+    client = WebsocketCommunicator(APP, path, headers=headers)
+    connected, code = await client.connect(timeout=5)
+    if not connected:
+        return code, None
+    first = await frame(client, timeout=5)
+    await client.disconnect()
+    return None, first
+
+
+def test_a_cookie_less_socket_is_the_anonymous_user_without_a_session_lookup():
+    seen: list[dict] = []
+
+    async def inner(scope, receive, send):
+        seen.append(scope)
+
+    async def scenario():
+        headers = [(b"cookie", b"pace_spectator=abc; other=1")]
+        await SessionWhenCookie(inner)({"type": "websocket", "headers": headers}, None, None)
+
+    run(scenario)
+    (scope,) = seen
+    assert isinstance(scope["user"], AnonymousUser) and "session" not in scope
+    assert scope["cookies"] == {"pace_spectator": "abc", "other": "1"}
+
+
+@pytestmark_db
+def test_spectators_of_a_public_race_open_sockets_with_no_database_hop(race, monkeypatch):
+    """The race is read once (then remembered for seconds); every later socket opens with
+    no call to the database thread: no session, no user, no race lookup."""
+    hops: list[str] = []
+    real = database_sync_to_async.__call__
+
+    def counted(self, *args, **kwargs):
+        hops.append(getattr(self.func, "__name__", repr(self.func)))
+        return real(self, *args, **kwargs)
+
+    async def scenario():
+        first = await _open(f"/ws/live/{race['race_id']}/")
+        monkeypatch.setattr(database_sync_to_async, "__call__", counted)
+        later = [await _open(f"/ws/live/{race['race_id']}/") for _ in range(3)]
+        return first, later
+
+    first, later = run(scenario)
+    assert first[1]["type"] == "snapshot" and all(f["type"] == "snapshot" for _, f in later)
+    assert hops == []
+
+
+@pytestmark_db
+def test_a_draft_race_still_needs_its_organizers_session_or_a_family_link(race):
+    race_obj = Race.objects.select_related("event").get(pk=race["race_id"])
+    organizer = make_user("org")
+    membership_add(organizer=race_obj.event.organizer, user=organizer, role="owner")
+    browser = Client()
+    browser.force_login(organizer)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}"
+    path = f"/ws/live/{race_obj.pk}/"
+    assert run(lambda: _open(path))[1]["type"] == "snapshot"  # published: remembered
+    Event.objects.filter(pk=race_obj.event_id).update(status=Event.Status.DRAFT)
+    selectors._watchable.clear()  # a process that reads the race after it became a draft
+    assert run(lambda: _open(path)) == (4404, None)
+    assert run(lambda: _open(path))[0] == 4404  # remembered as a draft: read again, refused
+    assert run(lambda: _open(path, cookie))[1]["type"] == "snapshot"
+    assert run(lambda: _open(path, "sessionid=forged"))[0] == 4404
