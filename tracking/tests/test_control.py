@@ -325,3 +325,56 @@ def test_a_hidden_post_leaves_the_screens_of_spectators_watching(race, alice):
     assert hidden == {"type": "post_hidden", "id": shown["id"]}
     assert Post.objects.get(pk=shown["id"]).hidden
     assert all(p["id"] != shown["id"] for p in snapshot.get("posts", []))
+
+
+def test_a_member_removed_from_the_organizer_loses_the_control_socket(race, alice, bob):
+    """Removed (or deactivated) while watching: the screen is closed with 4403 at once,
+    and others' screens stay open."""
+    path = f"/ws/control/{race['race_id']}/"
+    bobs, alices = cookie(bob), cookie(alice)
+
+    async def scenario() -> tuple[Any, Any, bool]:
+        staff = await connect(path, headers=bobs)
+        owner = await connect(path, headers=alices)
+        await frame(staff), await frame(owner)  # snapshots
+        await database_sync_to_async(Membership.objects.filter(user=bob).delete)()
+        closed = await staff.receive_output(timeout=5)
+        untouched = await owner.receive_nothing(0.3)
+        # The owner deactivated: the same.
+        alice.is_active = False
+        await database_sync_to_async(alice.save)()
+        return closed, await owner.receive_output(timeout=5), untouched
+
+    closed, owner_closed, untouched = run(scenario)
+    assert closed == {"type": "websocket.close", "code": 4403}
+    assert owner_closed == {"type": "websocket.close", "code": 4403}
+    assert untouched
+
+
+def test_the_control_socket_checks_access_again_every_so_often(race, bob, bravo, monkeypatch):
+    """A change no signal tells of (a queryset update moving the membership elsewhere)
+    is caught by the periodic check."""
+    from tracking.control import access
+    from tracking.control.consumers import ControlConsumer
+
+    clock = FakeClock()
+    monkeypatch.setattr(ControlConsumer, "clock", clock)
+    path = f"/ws/control/{race['race_id']}/"
+    bobs = cookie(bob)
+
+    async def scenario() -> tuple[bool, Any]:
+        staff = await connect(path, headers=bobs)
+        await frame(staff)
+        await clock.sleeping()
+        await clock.advance(access.RECHECK_SECONDS)  # still a member: nothing happens
+        kept = await staff.receive_nothing(0.3)
+        await clock.sleeping()
+        await database_sync_to_async(Membership.objects.filter(user=bob).update)(
+            organizer=bravo
+        )
+        await clock.advance(access.RECHECK_SECONDS)
+        return kept, await staff.receive_output(timeout=5)
+
+    kept, closed = run(scenario)
+    assert kept
+    assert closed == {"type": "websocket.close", "code": 4403}
