@@ -75,6 +75,8 @@ def on_membership_changed(sender: Any, instance: Membership, **kwargs: Any) -> N
 
 
 def on_user_saved(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
-    """``post_save`` of a user: a deactivated account (or platform staff no longer)."""
-    if not created:
+    """``post_save`` of a user: a deactivated account (or platform staff no longer). Not
+    a login (Django saves ``last_login`` alone), which changes nothing of that."""
+    fields = kwargs.get("update_fields")
+    if not created and not (fields and set(fields) <= {"last_login"}):
         control_recheck_on_commit(instance.pk)
