@@ -39,7 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from bench.http import clear_redis, recreate_database, run, server_env, write_json
 from bench.http_report import machine_info
@@ -66,7 +66,7 @@ def bench_env(args: argparse.Namespace) -> dict[str, str]:
     # about 1,300 a second: the per-IP limit on new sockets (ws.connect.ip) is off, and
     # so is the cap on sockets one IP holds open (TRACKING_MAX_SOCKETS_PER_IP).
     return server_env(
-        database_url=args.database_url, redis_url=args.redis_url, key_prefix=KEY_PREFIX,
+        database_url=args.database_url, redis_url=args.redis_url, key_prefix=args.key_prefix,
         EMBEDDED_TICKERS="0", EMBEDDED_SCHEDULER="0", DB_POOL="1",
         RATE_LIMIT_WS_CONNECT_IP="", TRACKING_MAX_SOCKETS_PER_IP="",
     )  # fmt: skip
@@ -74,8 +74,12 @@ def bench_env(args: argparse.Namespace) -> dict[str, str]:
 
 def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     name = urlsplit(args.database_url).path.lstrip("/")
-    log(f"recreating database {name}, migrating")
-    recreate_database(args.database_url)  # refuses a name without "bench"
+    if args.reuse_database and _database_exists(args.database_url):
+        # The race is extended, not recreated: its phones start from the stored last_seq.
+        log(f"reusing database {name}, migrating")
+    else:
+        log(f"recreating database {name}, migrating")
+        recreate_database(args.database_url)  # refuses a name without "bench"
     run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], env, "migrate")
     t = time.monotonic()
     out = run(
@@ -87,6 +91,18 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     took = time.monotonic() - t
     log(f"test race {race['race_id']}: {len(race['athletes'])} athletes in {took:.1f}s")
     return race
+
+
+def _database_exists(url: str) -> bool:
+    import psycopg
+
+    parts = urlsplit(url)
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [parts.path.lstrip("/")]
+        ).fetchone()
+    return row is not None
 
 
 def fetch_course(port: int, path: str) -> list[list[float]]:
@@ -175,7 +191,9 @@ def run_pace(
     args: argparse.Namespace, env: dict[str, str], race: dict[str, Any], logdir: Path
 ) -> dict[str, Any]:
     dbname = urlsplit(args.database_url).path.lstrip("/")
-    log(f"cleared {clear_redis(args.redis_url, KEY_PREFIX)} Redis keys under {KEY_PREFIX}")
+    log(
+        f"cleared {clear_redis(args.redis_url, args.key_prefix)} Redis keys under {args.key_prefix}"
+    )
     procs = Procs(logdir)
     try:
         fd = procs.sock.fileno()
@@ -195,7 +213,7 @@ def run_pace(
         import redis
 
         client = redis.Redis.from_url(args.redis_url)
-        meta_key = f"{KEY_PREFIX}:live:{race['race_id']}:meta"
+        meta_key = f"{args.key_prefix}:live:{race['race_id']}:meta"
 
         def ticks_seq() -> int:
             raw = client.get(meta_key)
@@ -234,7 +252,7 @@ def run_pace(
         procs.stop()
     time.sleep(1.0)
     out["durability"] = check_db(args.database_url, race["race_id"], out.pop("_acked"))
-    log(f"cleared {clear_redis(args.redis_url, KEY_PREFIX)} Redis keys")
+    log(f"cleared {clear_redis(args.redis_url, args.key_prefix)} Redis keys")
     return out
 
 
@@ -390,6 +408,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--database-url", default=os.environ.get("BENCH_LIVE_DATABASE_URL", DEFAULT_DATABASE_URL)
     )
     p.add_argument("--redis-url", default=os.environ.get("BENCH_LIVE_REDIS_URL", DEFAULT_REDIS_URL))
+    p.add_argument(
+        "--reuse-database",
+        action="store_true",
+        help="keep the database of an earlier run (the smoke tests: no migrations from scratch)",
+    )
+    p.add_argument(
+        "--key-prefix",
+        default=KEY_PREFIX,
+        help=f"Redis key prefix (CACHE_KEY_PREFIX; {KEY_PREFIX}); its keys are deleted",
+    )
     args = p.parse_args(argv)
     if args.duration is None:
         if args.scenario == "steady":
@@ -470,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
             "topology": f"{args.web} x daphne --fd (one socket) + 1 x manage.py run_tickers, "
             "PostgreSQL, Redis (channel layer, live store)",
             "database": urlsplit(args.database_url).path.lstrip("/"),
-            "redis": f"{args.redis_url} prefix {KEY_PREFIX}",
+            "redis": f"{args.redis_url} prefix {args.key_prefix}",
         },
         "commit": _git_head(),
         "machine": machine_info(args)

@@ -58,6 +58,7 @@ class LoaderConfig:
     full: bool = True
     batch_sched: bool = False
     honour_retry_after: bool = False
+    token_in_url: bool = False  # the baseline relay's way; Pace's page sends a hello
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 

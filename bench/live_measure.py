@@ -39,23 +39,29 @@ def _fds(pid: int) -> int | None:
         return None
 
 
+PG = "pg:"  # cpu_snapshot's per-backend keys of the bench database's PostgreSQL backends
+
+
 def cpu_snapshot(named: dict[str, int], dbname: str) -> dict[str, float]:
-    """Cumulative CPU seconds of the named processes, PostgreSQL, Redis and the machine."""
+    """Cumulative CPU seconds of the named processes, PostgreSQL (the bench database's
+    backends, each on its own, and the WAL writer and checkpointer), Redis and the machine.
+    A backend that ends between two snapshots loses what it used since the first."""
     stats = {int(p): s for p in os.listdir("/proc") if p.isdigit() and (s := _stat(int(p)))}
     out = {name: stats[pid][2] for name, pid in named.items() if pid in stats}
-    out["postgres"] = out["redis"] = 0.0
-    for pid, (comm, ppid, own, children) in stats.items():
+    out["redis"] = 0.0
+    for pid, (comm, ppid, own, _children) in stats.items():
         if comm == "postgres" or comm.startswith("postgres:"):
             parent = stats.get(ppid)
-            if parent is None or not parent[0].startswith("postgres"):
-                out["postgres"] += children
-            else:
+            if parent is not None and parent[0].startswith("postgres"):
                 try:
                     cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
                 except OSError:
                     cmd = ""
                 if f" {dbname} " in cmd or "walwriter" in cmd or "checkpointer" in cmd:
-                    out["postgres"] += own
+                    # Per backend (cpu_delta adds them up): the postmaster's reaped
+                    # children would count other databases' backends too, and on a
+                    # machine shared with test suites those are most of it.
+                    out[f"{PG}{pid}"] = own
         elif comm == "redis-server":
             out["redis"] += own
     out["machine_total"], out["machine_busy"] = machine_cpu()
@@ -65,9 +71,13 @@ def cpu_snapshot(named: dict[str, int], dbname: str) -> dict[str, float]:
 def cpu_delta(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, Any]:
     """CPU used in the window: seconds per second (1.0 = one core busy) per process."""
     out: dict[str, Any] = {}
+    pg = 0.0
     for k in after:
-        if k in before and not k.startswith("machine"):
+        if k.startswith(PG):  # a backend that began in the window: all its CPU is in it
+            pg += after[k] - before.get(k, 0.0)
+        elif k in before and not k.startswith("machine"):
             out[k] = round((after[k] - before[k]) / seconds, 3)
+    out["postgres"] = round(pg / seconds, 3)
     busy = after["machine_busy"] - before["machine_busy"]
     total = after["machine_total"] - before["machine_total"]
     accounted = sum(v for v in out.values())

@@ -258,6 +258,7 @@ class Phone(Person):
     def __init__(self, lg: Loader, info: dict[str, Any], speed: float, d0: float, at: float):
         super().__init__(lg, at)
         self.id = info["id"]
+        self.token = info["token"]
         self.hello = json.dumps(
             {"type": "hello", "token": info["token"], "device": "Pace bench phone"}
         )
@@ -272,14 +273,16 @@ class Phone(Person):
         self.handle: asyncio.TimerHandle | None = None
 
     def path(self) -> str:
-        return "/ws/track/"
+        # The baseline relay takes the token only in the URL (PROTOCOL.md allows both).
+        return f"/ws/track/?token={self.token}" if self.lg.cfg.token_in_url else "/ws/track/"
 
     def on_arrive(self) -> None:
         self.handle = asyncio.get_running_loop().call_later(random.random(), self.fix)
 
     def on_open(self, conn: Conn) -> None:
         self.synced = False
-        conn.send_text(self.hello)
+        if not self.lg.cfg.token_in_url:
+            conn.send_text(self.hello)
 
     def delay(self, conn: Conn) -> float:
         code = conn.close_code

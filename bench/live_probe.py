@@ -15,7 +15,7 @@ from typing import Any
 
 import uvloop
 
-from bench.live_measure import cpu_snapshot
+from bench.live_measure import cpu_delta, cpu_snapshot
 from bench.ws_client import WsClient
 
 SERVER_KEYS = ("daphne", "ticker", "redis", "postgres")
@@ -63,8 +63,9 @@ async def _probe(host: str, port: int, paths: list[tuple[str, str | None]], infl
     return got
 
 
-def _server_cpu(snap: dict[str, float]) -> float:
-    return sum(v for k, v in snap.items() if k.startswith(SERVER_KEYS))
+def _server_cpu(a: dict[str, float], b: dict[str, float]) -> float:
+    """CPU seconds the servers used between two snapshots."""
+    return sum(v for k, v in cpu_delta(a, b, 1.0).items() if k.startswith(SERVER_KEYS))
 
 
 def probe_connections(
@@ -84,13 +85,13 @@ def probe_connections(
         a = cpu_snapshot(servers, dbname)
         time.sleep(3.0)
         b = cpu_snapshot(servers, dbname)
-        rest = (_server_cpu(b) - _server_cpu(a)) / 3.0
+        rest = _server_cpu(a, b) / 3.0
         t = time.monotonic()
         got = uvloop.run(_probe(host, port, paths, 4))
         took = time.monotonic() - t
         c = cpu_snapshot(servers, dbname)
         ok = [g for g in got if g[0] >= 0]
-        cpu = _server_cpu(c) - _server_cpu(b) - rest * took
+        cpu = _server_cpu(b, c) - rest * took
         ms = sorted(g[3] for g in ok)
         out[kind] = {
             "connections": len(paths),

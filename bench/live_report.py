@@ -91,9 +91,11 @@ def print_table(report: dict[str, Any]) -> None:
     runs = report["runs"]
     names = list(runs)
     print()
+    cfg = report["config"]
+    measured = next((r["duration_s"] for r in runs.values() if "duration_s" in r), None)
     print(
-        f"Live tracking: {report['config']['athletes']} athletes, "
-        f"{report['config']['spectators']} spectators, {report['config']['duration_s']:g}s measured"
+        f"Live tracking, {cfg.get('scenario', 'steady')}: {cfg['athletes']} athletes, "
+        f"{cfg['spectators']} spectators, {measured}s measured"
     )
     head = f"{'':<34}" + "".join(f"{n:>28}" for n in names)
     print(head)

@@ -103,6 +103,7 @@ def run_load(  # noqa: C901
             connect_concurrency=0 if surge else max(1, args.connect_concurrency // n_loaders),
             ramp_end=ramp_end, window=window, full=args.client == "full",
             batch_sched=args.batch_sched, honour_retry_after=args.honour_retry_after,
+            token_in_url=label == "baseline",
             seed=args.seed,
         )  # fmt: skip
         parent, child = ctx.Pipe()
