@@ -234,6 +234,9 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
+# A logout lands on a page that removes the live tracker's offline copy (its pages hold
+# the entries' tokens) and its IndexedDB from the device, then goes home (tracking.web).
+ACCOUNT_LOGOUT_REDIRECT_URL = "/track/signed-out/"
 # Account e-mails name Pace and link to SITE_URL's scheme (pace/sites.py keeps the Site).
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https://") else "http"

@@ -38,6 +38,7 @@ urlpatterns = [
     ),
     path("track/", pages.track, name="track"),
     path("track/sw.js", tracker_app.service_worker, name="track_sw"),
+    path("track/signed-out/", tracker_app.signed_out, name="track_signed_out"),
     path("track/manifest.webmanifest", tracker_app.manifest, name="track_manifest"),
     path("track/device/", tracker_app.device, name="track_device"),
     path("control/<slug:event_slug>/<slug:race_slug>/", control.control, name="control"),

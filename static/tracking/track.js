@@ -31,7 +31,11 @@
       db.createObjectStore("batches", { keyPath: ["token", "seq"] });
       db.createObjectStore("messages", { keyPath: ["token", "id"] });
     };
-    return req(open);
+    return req(open).then(function (db) {
+      // A logout elsewhere deletes the database (track_forget.js): let it.
+      db.onversionchange = function () { db.close(); };
+      return db;
+    });
   }
 
   function Store(db) { this.db = db; this.mem = { meta: {}, points: [], batches: [], messages: [] }; }

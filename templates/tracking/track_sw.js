@@ -37,6 +37,10 @@ self.addEventListener("fetch", function (event) {
         if (response.ok && !response.redirected) { // not a login page in the tracker's place
           var copy = response.clone();
           caches.open(CACHE).then(function (cache) { cache.put(request.url, copy); });
+        } else if (response.redirected && !url.search) {
+          // Sent to log in: the session ended (elsewhere, or expired). The copy of the
+          // signed-in page (every entry's token) must not open offline any more.
+          caches.open(CACHE).then(function (cache) { cache.delete(SCOPE); });
         }
         return response;
       }).catch(function () {

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.db.models import Count, Max, Min
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
@@ -62,6 +63,18 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     # Browsers check for a new worker at most daily anyway; never serve a stale one.
     response["Cache-Control"] = "no-cache"
     response["Service-Worker-Allowed"] = reverse("tracking:track")
+    return response
+
+
+@require_GET
+def signed_out(request: HttpRequest) -> HttpResponse:
+    """``/track/signed-out/``: where a logout lands (``ACCOUNT_LOGOUT_REDIRECT_URL``). The
+    tracker keeps its page (the entries' tokens in it) in the service worker's cache and
+    the tokens' pending fixes in IndexedDB, so that it opens with no signal: after a
+    logout neither may stay on the phone for the next person to open offline. This page
+    deletes both (``static/tracking/track_forget.js``), then goes to the home page."""
+    response = render(request, "tracking/track_signed_out.html", {"next": "/"})
+    response["Cache-Control"] = "no-store"
     return response
 
 
