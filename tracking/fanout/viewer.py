@@ -25,6 +25,9 @@ from tracking.fanout.hub import RaceHub
 from tracking.fanout.tick import Tick
 
 MAX_FOLLOWS = 50
+# A lean viewer (``?field=later``) of a race whose field interval is longer than this (what
+# a viewer may ask for at most) gets no field frames: it fetches ``field.json`` instead.
+HTTP_FIELD_ABOVE_S = 60
 
 
 def field_lag(interval: int) -> int:
@@ -105,7 +108,7 @@ class Viewer:
             self.seq, self.leaders = tick.seq, tick.leaders
             frame = tick.frame(self.follows)
             hub.post(self.outlet, frame[frame_header_size(frame) :].decode(), frame)
-        if tick.seq - self.field_seq >= (self.interval or tick.field_interval) + self.field_lag:
+        if self._field_due(tick):
             hub.post(self.outlet, *hub.field_frame(tick, self.field_seq))
             self.field_seq, self.field_lag = tick.seq, 0
         if tick.results:
@@ -135,6 +138,15 @@ class Viewer:
             self.resync(hub)  # a tick went missing: heal with a snapshot (it has this one)
             return False
         return True
+
+    def _field_due(self, tick: Tick) -> bool:
+        interval = self.interval or tick.field_interval
+        if self.lean and not self.interval and interval > HTTP_FIELD_ABOVE_S:
+            # A big race's lean viewer (the live page) refreshes the whole field over HTTP,
+            # compressed, within its budget (docs/live-tracking.md, "The page on a slow
+            # phone"): the socket's uncompressed field frames on top would double it.
+            return False
+        return tick.seq - self.field_seq >= interval + self.field_lag
 
     def hub_post(self, encoded: str, hub: RaceHub) -> None:
         if self.synced and not self.lagging:  # a lagging viewer's snapshot brings it

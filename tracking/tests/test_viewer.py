@@ -342,6 +342,38 @@ def test_field_frames_fall_due_from_each_viewers_own_snapshot_not_all_on_one_tic
     assert _fields(late) == [(5, [1, 2]), (8, [1, 2, 3])]  # since seq 2, then since 5
 
 
+@pytest.mark.parametrize(
+    ("lean", "race_interval", "fields"), [(True, 61, []), (False, 61, [62]), (True, 30, [31, 61])]
+)
+def test_a_lean_viewer_of_a_big_race_gets_no_field_frames(lean, race_interval, fields):
+    """The live page (``?field=later``) refreshes a big race's field over HTTP, compressed
+    (``field.json``); a race whose field fits the socket's budget every minute or less
+    keeps its field frames, and so does a viewer that is not lean."""
+    sent: list[dict] = []
+
+    async def scenario():
+        await _store_tick(1, {1: 100, 2: 90, 3: 80})
+        viewer = Viewer(
+            race={"id": RACE, "name": "R"}, outlet=_Socket(_sender(sent)), max_backlog=10**6,
+            lean=lean,
+        )  # fmt: skip
+        hub = await _hub([viewer])
+        for seq in range(2, 65):
+            hub.dispatch(_message(seq, {1: 100 * seq}) | {"field_interval": race_interval})
+        await outbox_written(hub)
+
+    run(scenario)
+    assert [seq for seq, _ in _fields(sent)] == fields
+    assert [f["seq"] for f in sent if f["type"] == "tick"] == list(range(2, 65))
+
+
+def _sender(sent: list[dict]):
+    async def send(message: dict) -> None:
+        sent.append(json.loads(message["text"]))
+
+    return send
+
+
 def test_a_viewer_that_shortens_its_interval_still_gets_every_change_since_its_last_field():
     sent: list[dict] = []
 
