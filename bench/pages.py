@@ -28,14 +28,12 @@ See bench/README.md, "Race-day pages on a slow phone".
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import datetime as dt
 import http.client
 import json
 import multiprocessing as mp
 import os
-import random
 import shutil
 import signal
 import socket
@@ -161,7 +159,8 @@ def get_status(port: int, path: str) -> int:
 
 
 def drive_athletes(cfg: Any, conn: Any) -> None:
-    """Process entry: ``cfg.athletes`` send a fix a second until the parent says stop."""
+    """Process entry: ``cfg.athletes`` send a fix a second (``bench.live_client.Loader``,
+    the live bench's phones) until the parent says stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
     with contextlib.suppress(ImportError, ValueError, OSError):
         import resource
@@ -170,34 +169,9 @@ def drive_athletes(cfg: Any, conn: Any) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     import uvloop
 
-    uvloop.run(_drive(cfg, conn))
-
-
-async def _drive(cfg: Any, conn: Any) -> None:
     from bench.live_client import Loader
-    from bench.live_people import Athlete
 
-    lg = Loader(cfg, conn)
-    rng = random.Random(cfg.seed)
-    for info in cfg.athletes:
-        lg.athletes.append(Athlete(lg, info, speed=rng.uniform(2.5, 4.5), d0=rng.uniform(0, 300)))
-    loop = asyncio.get_running_loop()
-    t1 = loop.time()
-    rate = max(1.0, cfg.connect_rate)
-    connects = [lg._connect(a, "athlete", t1 + i / rate) for i, a in enumerate(lg.athletes)]
-    await lg._ramp(connects, "athlete", t1 + cfg.ramp_s)
-    opened = sum(1 for a in lg.athletes if a.open)
-    deadline = loop.time() + 30
-    while lg.athletes_ready < opened and loop.time() < deadline:  # welcomed: sending fixes
-        await asyncio.sleep(0.1)
-    conn.send({"connected": lg.athletes_ready, "failed": lg.connect_failed["athlete"]})
-    await loop.run_in_executor(None, conn.recv)  # "stop"
-    lg.stopping = True
-    st = lg.stats
-    conn.send({"fixes_sent": st.fixes_sent, "errors": st.athlete_errors})
-    for a in lg.athletes:
-        a.close()
-    await asyncio.sleep(0.2)
+    uvloop.run(Loader(cfg, conn).run())
 
 
 class Athletes:
@@ -206,12 +180,17 @@ class Athletes:
     def __init__(self, port: int, race: dict[str, Any], course: list[list[float]], rate: float):
         from bench.live_client import LoaderConfig
 
-        athletes = [{"id": a["id"], "token": a["token"]} for a in race["athletes"]]
+        rate = max(1.0, rate)
+        athletes = [
+            {"id": a["id"], "token": a["token"], "at": i / rate}
+            for i, a in enumerate(race["athletes"])
+        ]
+        now = time.time()
         cfg = LoaderConfig(
             index=0, host=HOST, port=port, source="127.0.0.2", race_id=race["race_id"],
-            athletes=athletes, all_ids=[a["id"] for a in athletes], spectators=0, sample=0.0,
-            follows=0, course=course, connect_rate=rate, connect_concurrency=32,
-            ramp_s=len(athletes) / rate + 60.0, seed=1,
+            athletes=athletes, all_ids=[a["id"] for a in athletes], spectators_at=[],
+            sample=0.0, follows=0, course=course, start_at=now + 1.0,
+            connect_concurrency=32, ramp_end=now + len(athletes) / rate + 60.0, seed=1,
         )  # fmt: skip
         ctx = mp.get_context("spawn")  # Playwright's threads are running: no fork
         self.conn, child = ctx.Pipe()
@@ -221,15 +200,22 @@ class Athletes:
     def wait_connected(self, timeout: float) -> dict[str, Any]:
         if not self.conn.poll(timeout):
             raise RuntimeError(f"athletes not connected within {timeout:g} s")
-        ready: dict[str, Any] = self.conn.recv()
-        return ready
+        ready: dict[str, Any] = self.conn.recv()  # {"phase": "connected", "athletes": n, ...}
+        return {"connected": ready["athletes"], "refusals": ready.get("refusals", {})}
 
     def stop(self) -> dict[str, Any]:
         done: dict[str, Any] = {}
         with contextlib.suppress(OSError, EOFError):
-            self.conn.send("stop")
-            if self.conn.poll(10):
-                done = self.conn.recv()
+            now = time.time()  # no window of the live bench's own: stop now
+            self.conn.send({"measure_from": now, "end": now, "ack_grace": 2.0})
+            if self.conn.poll(30):
+                msg = self.conn.recv()
+                stats = msg.get("stats", {})
+                done = {
+                    "fixes_sent": stats.get("fixes_sent"),
+                    "errors": stats.get("athlete_errors"),
+                    "refusals": msg.get("refusals"),
+                }
         self.proc.join(10)
         if self.proc.is_alive():
             self.proc.terminate()

@@ -6,11 +6,16 @@ under the throttled profile and reads, from the page and from the DevTools proto
 - ``first_paint_ms``, ``first_contentful_paint_ms`` (``paint`` performance entries) and
   ``largest_contentful_paint_ms``, from the start of the navigation;
 - ``live_ms``: the ``pace:live`` mark ``static/tracking/live.js`` sets when it has rendered
-  its first snapshot on the board and the map; ``live_painted_ms``: the frame after it;
+  its first snapshot on the board (the leaders and those followed, from the snapshot's
+  state objects; a phone opens on the board, the map is a tab away); ``live_painted_ms``:
+  the frame after it; ``field_ms``: the ``pace:field`` mark, the whole field (field.json)
+  rendered too; ``map_ms``: ``pace:map``, the first athlete on the map (Leaflet loaded);
 - the bytes the load transferred (``Network.loadingFinished``'s ``encodedDataLength``:
   compressed body and headers) by resource type, and each resource's timing;
 - the WebSocket: when its first frame (the snapshot) arrived and how big it was, and the
-  bytes of every frame received afterwards (``Network.webSocketFrameReceived``).
+  bytes of every frame received afterwards (``Network.webSocketFrameReceived``); over the
+  same window, the bytes of the page's fetches (field.json refreshes, the athlete panel):
+  live traffic is both.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any
 # Collected in the page from its first script on: paint entries, LCP and the live mark.
 PROBE = """
 (() => {
-  const t = { paints: {}, lcp: null, live: null, livePainted: null };
+  const t = { paints: {}, lcp: null, live: null, livePainted: null, field: null, map: null };
   window.__paceBench = t;
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) { t.paints[e.name] = e.startTime; }
@@ -36,6 +41,8 @@ PROBE = """
         t.live = e.startTime;
         requestAnimationFrame(() => setTimeout(() => { t.livePainted = performance.now(); }, 0));
       }
+      if (e.name === "pace:field" && t.field === null) { t.field = e.startTime; }
+      if (e.name === "pace:map" && t.map === null) { t.map = e.startTime; }
     }
   }).observe({ type: "mark", buffered: true });
 })();
@@ -89,6 +96,7 @@ class NetLog:
     requests: dict[str, dict[str, Any]] = field(default_factory=dict)
     doc_ts: float | None = None  # CDP monotonic time of the document's request
     frames: list[tuple[float, int]] = field(default_factory=list)  # (ts, wire bytes)
+    fetches: list[tuple[float, int]] = field(default_factory=list)  # (ts, bytes) of fetches
     ws_extensions: str | None = None
     ws_opened_ts: float | None = None
 
@@ -127,6 +135,8 @@ class NetLog:
         req = self.requests.get(ev["requestId"])
         if req is not None:
             req["bytes"] = int(ev.get("encodedDataLength") or 0)
+            if req["type"] in ("Fetch", "XHR"):
+                self.fetches.append((ev["timestamp"], req["bytes"]))
 
     def _ws_open(self, ev: dict[str, Any]) -> None:
         headers = {k.lower(): v for k, v in ev["response"].get("headers", {}).items()}
@@ -252,6 +262,8 @@ def _timings(probe: dict[str, Any] | None, nav: dict[str, Any] | None) -> dict[s
         "largest_contentful_paint_ms": _ms(probe.get("lcp")),
         "live_ms": _ms(probe.get("live")),
         "live_painted_ms": _ms(probe.get("livePainted")),
+        "field_ms": _ms(probe.get("field")),
+        "map_ms": _ms(probe.get("map")),
         "dom_content_loaded_ms": _ms(nav.get("dcl")),
         "load_ms": _ms(nav.get("load")),
         "html_bytes": nav.get("html_bytes"),
@@ -270,12 +282,13 @@ def _ws_figures(net: NetLog, page: Any, seconds: float) -> dict[str, Any]:
     }
     if seconds <= 0:
         return out
-    start_index = len(net.frames)
+    start_index, fetch_index = len(net.frames), len(net.fetches)
     t0 = time.monotonic()
     page.wait_for_timeout(seconds * 1000)
     elapsed = time.monotonic() - t0
     window = net.frames[start_index:]
     received = sum(n for _, n in window)
+    fetched = sum(n for _, n in net.fetches[fetch_index:])
     out.update(
         window_s=round(elapsed, 1),
         frames=len(window),
@@ -283,6 +296,9 @@ def _ws_figures(net: NetLog, page: Any, seconds: float) -> dict[str, Any]:
         bytes_per_s=round(received / elapsed, 1) if elapsed else None,
         bytes_per_min=round(received / elapsed * 60) if elapsed else None,
         largest_frame=max((n for _, n in window), default=0),
+        http_fetches=len(net.fetches) - fetch_index,
+        http_bytes=fetched,
+        total_bytes_per_s=round((received + fetched) / elapsed, 1) if elapsed else None,
     )
     return out
 

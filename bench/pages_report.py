@@ -22,7 +22,9 @@ def verdicts(report: dict[str, Any]) -> dict[str, bool | None]:
         cold = run["live"]["cold"]
         fp = cold.get("first_paint_ms")
         live = _live_ms(cold)
-        bps = (cold.get("ws") or {}).get("bytes_per_s")
+        ws = cold.get("ws") or {}
+        # Live traffic: the socket's frames and the page's fetches (field.json) together.
+        bps = ws.get("total_bytes_per_s", ws.get("bytes_per_s"))
         out[f"{n}: first paint"] = None if fp is None else fp < TARGETS["first_paint_ms"]
         out[f"{n}: live"] = None if live is None else live < TARGETS["live_ms"]
         out[f"{n}: live traffic"] = None if bps is None else bps <= TARGETS["ws_bytes_per_s"]
@@ -60,15 +62,18 @@ def row(label: str, v: dict[str, Any]) -> str:
         f"{v.get('requests', 0)}/{v.get('from_cache', 0)}",
         _kb(ws.get("first_frame_bytes")),
         _f(ws.get("first_frame_ms")),
+        _f(v.get("field_ms")),
+        _f(v.get("map_ms")),
         _f(ws.get("bytes_per_s")),
+        _f(ws.get("total_bytes_per_s")),
     ]
     return "| " + " | ".join(cols) + " |"
 
 
 HEAD = (
     "| page | FP ms | FCP ms | live ms | KB | HTML KB | CSS KB | JS KB | req/cached "
-    "| snapshot KB | snapshot ms | WS B/s |\n"
-    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+    "| snapshot KB | snapshot ms | field ms | map ms | WS B/s | live B/s |\n"
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
 )
 
 
@@ -94,7 +99,10 @@ def print_table(report: dict[str, Any]) -> None:
         )
     else:
         what = "not throttled"
-    print(f"\nRace-day pages on a phone ({what}); KB transferred; WS B/s over the window\n")
+    print(
+        f"\nRace-day pages on a phone ({what}); KB transferred; WS B/s over the window, "
+        "live B/s with the page's fetches (field.json)\n"
+    )
     print(table(report))
     errors = [
         f"{run['athletes']} {page} {when}: {e}"

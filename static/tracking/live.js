@@ -132,7 +132,7 @@
   var byBib = new Map();
   var rosterLoaded = false, fieldLoaded = false;
   var raceInfo = {}; // the snapshot's race: athletes (count), field_interval, field_url
-  var fieldTimer = null, fieldFetch = null, fieldBytes = null, fieldFollowUp = false;
+  var fieldTimer = null, fieldFetch = null, fieldBytes = null, fieldSeq = null, fieldFollowUp = false;
   var follows = loadFollows();
   var seq = 0;
   var clockOffset = 0; // server time minus this device's time, in seconds
@@ -348,6 +348,7 @@
         loadField(); // back after a break: the field moved meanwhile
       }
       scheduleField();
+      followUpField();
       queueRender();
     },
     tick: function (f) {
@@ -396,19 +397,23 @@
       fieldFetch = null;
       measureField();
       doc.field.forEach(function (e) { compact(e, doc.seq); });
+      fieldSeq = doc.seq;
       if (!fieldLoaded) { fieldLoaded = true; render.fieldMark = true; }
-      // Older than the snapshot (the shared copy is up to two seconds old): an athlete
-      // that changed in between and not since would keep its older figures until the
-      // next refresh; with no refresh due, fetch it once more when a fresher one is there.
-      if (doc.seq < seq && !fieldPeriod() && !fieldFollowUp) {
-        fieldFollowUp = true;
-        setTimeout(loadField, 2500);
-      }
+      followUpField();
       queueRender();
     }).catch(function () {
       fieldFetch = null;
       if (!fieldLoaded) { setTimeout(loadField, 5000); } // the socket's field frames come too
     });
+  }
+  // A field.json older than the snapshot (the shared copy is up to two seconds old): an
+  // athlete that changed in between and not since (one who finished) would keep its older
+  // figures, as the socket's field frames bring only what changes after the snapshot. With
+  // no refresh due, it is fetched once more, when the shared copy is a fresher one.
+  function followUpField() {
+    if (fieldSeq == null || !seq || fieldSeq >= seq || fieldFollowUp || fieldPeriod()) { return; }
+    fieldFollowUp = true;
+    setTimeout(loadField, 2500);
   }
   function measureField() {
     // What the last field.json took on the wire (compressed), to space the refreshes.
