@@ -330,10 +330,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--client",
-        choices=("full", "skim"),
+        choices=("full", "page", "skim"),
         default="full",
-        help="full: every frame parsed and applied as the page does (default); skim: the "
-        "older generator, counting frames from their first bytes, big field frames unread",
+        help="full (default): every frame read and parsed (orjson), focus states applied; "
+        "page: also every field entry copied into the page's own arrays (a Python loop per "
+        "entry: about twice the parse's CPU); skim: the older generator, counting frames "
+        "from their first bytes, big field frames unread",
     )
     p.add_argument(
         "--batch-sched",

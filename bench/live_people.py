@@ -378,10 +378,12 @@ class Phone(Person):
 class Viewer(Person):
     """A spectator's live page as static/tracking/live.js drives it.
 
-    ``full`` (the default): every frame is parsed (orjson) and applied to the viewer's
-    own copy of the race: focus states by id, the field as three floats and a status
-    byte per athlete. Otherwise (``--client skim``, the old generator) frames are only
-    counted from their first bytes and big ``field`` frames are dropped unread. A follow
+    ``--client full`` (the default): every frame is parsed (orjson) and its focus states
+    applied to the viewer's own copy (by id); ``page`` also copies every field entry
+    into the viewer's arrays (three floats and a status byte per athlete: a dict per
+    viewer would not fit 20,000 viewers in memory), a Python loop per entry that costs
+    about twice the parse. ``skim`` (the old generator): frames counted from their first
+    bytes, big ``field`` frames dropped unread. A follow
     of 5 athletes is sent after the first snapshot (a visitor picking whom to follow)
     and on every later socket's open (the page keeps its follows); a tick gap asks for
     a new snapshot by sending the follow list again, as the page does.
@@ -468,6 +470,8 @@ class Viewer(Person):
                         self.seen_t[a["id"]] = a["t"]
 
     def apply_field(self, entries: list[list[Any]]) -> None:
+        if not self.lg.apply_field:
+            return  # parsed (the bytes were read and decoded), not copied
         index = self.lg.index
         if self.field is None:
             self.field = array.array("f", bytes(12 * len(index)))
