@@ -484,6 +484,18 @@ TRACKING_MAX_SOCKETS_PER_IP = (
 )
 if TRACKING_MAX_SOCKETS_PER_IP < 0:
     raise ImproperlyConfigured("TRACKING_MAX_SOCKETS_PER_IP must be 0 (no cap) or more")
+# Overload (pace/lib/opensockets.py, docs/live-tracking.md "Surges"): a web process
+# refuses a new live socket ("come back in S seconds": HTTP 503 + Retry-After, or close
+# 1013 retry=S) while its event loop lags more than this (smoothed, seconds) or more
+# sockets than this are between their connect and their first frame; athletes'
+# trackers have their own, higher thresholds (capacity kept for them). 0: not checked.
+TRACKING_ADMIT_LAG_SECONDS = env.float("TRACKING_ADMIT_LAG_SECONDS", default=0.5)
+TRACKING_ADMIT_OPENING = env.int("TRACKING_ADMIT_OPENING", default=300)
+TRACKING_ADMIT_ATHLETE_LAG_SECONDS = env.float("TRACKING_ADMIT_ATHLETE_LAG_SECONDS", default=2.0)
+TRACKING_ADMIT_ATHLETE_OPENING = env.int("TRACKING_ADMIT_ATHLETE_OPENING", default=1000)
+# The longest S a refused client is told to wait (each draws its own, 1 to a window
+# growing with the overload, so a reconnect storm spreads itself out).
+TRACKING_ADMIT_RETRY_MAX_SECONDS = env.int("TRACKING_ADMIT_RETRY_MAX_SECONDS", default=30)
 # A race's ticker holds a lease this long and renews it every tick (production topology).
 TRACKING_LEASE_SECONDS = env.float("TRACKING_LEASE_SECONDS", default=5.0)
 # Without Redis the web process runs the tickers itself (the embedded topology).

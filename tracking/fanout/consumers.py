@@ -9,7 +9,6 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from pace.lib.ratelimits import scope_ip
 from tracking import selectors
 from tracking.fanout import hub
 from tracking.fanout.hub import RaceHub
@@ -50,7 +49,6 @@ class LiveConsumer(JsonFrames):
             session_key=getattr(session, "session_key", None),
             spectator_id=spectator_id_from_cookies(self.scope.get("cookies") or {}),
         )
-        self.ip = scope_ip(self.scope)
         self.bucket = Bucket(settings.TRACKING_KUDOS_BURST, settings.TRACKING_KUDOS_REFILL_SECONDS)
         # Each follow is answered with a snapshot, the whole field (200 KB at 5,000
         # athletes) for a 40-byte frame: 10 at once, then one a second.

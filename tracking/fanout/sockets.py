@@ -18,9 +18,10 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from pace.daphne_patches.handshake import refuse_upgrade
 from pace.daphne_patches.outlet import Outlet
 from pace.lib.jsonfast import dumps, loads
-from pace.lib.opensockets import open_sockets
+from pace.lib.opensockets import admission, open_sockets
 from pace.lib.ratelimits import Limited, ahit, scope_ip
 from tracking.fanout.kudos import Bucket
 
@@ -64,7 +65,9 @@ class JsonFrames(AsyncWebsocketConsumer):  # type: ignore[misc]
     """JSON text frames in and out; a bad frame is answered, never fatal."""
 
     shut = False  # refused at connect: closing, every frame ignored
+    tracker = False  # an athlete's tracker: admitted past spectators' thresholds when overloaded
     counted_ip: str | None = None  # the IP this socket is counted under in open_sockets
+    ip = ""  # the client's address (``scope_ip``), once admitted
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """The server's messages straight to ``dispatch``, one at a time.
@@ -96,6 +99,16 @@ class JsonFrames(AsyncWebsocketConsumer):  # type: ignore[misc]
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        """The consumer's ``connect``, counted among this process's sockets opening until it
+        returns (its first frame, snapshot or welcome, is then out or queued)."""
+        gate = admission()
+        gate.opening += 1
+        try:
+            await super().websocket_connect(message)
+        finally:
+            gate.opening -= 1
+
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         """Channels' own then closes stale database connections, a hop to the one shared
         sync thread for every socket that closes (a restart's thousands at once); ours
@@ -117,6 +130,14 @@ class JsonFrames(AsyncWebsocketConsumer):  # type: ignore[misc]
         return Outlet(self.scope.get("server_send", self.base_send))
 
     async def send_frame(self, text: str) -> None:
+        """A frame, unless the client has gone (its close under way): autobahn would raise
+        "Attempt to send on a closed protocol" into this consumer, which is going away."""
+        protocol = self.outlet.protocol
+        if protocol is not None and protocol.state in (
+            protocol.STATE_CLOSING,
+            protocol.STATE_CLOSED,
+        ):
+            return
         await self.outlet.put(text)
 
     async def limited(self, limited: Limited) -> None:
@@ -136,11 +157,17 @@ class JsonFrames(AsyncWebsocketConsumer):  # type: ignore[misc]
         return False
 
     async def refused(self) -> bool:
-        """Whether this new socket is over its IP's limits: sockets open at once in this
-        process (``TRACKING_MAX_SOCKETS_PER_IP``, counted in memory, first) and new
-        sockets a minute (``ws.connect.ip``). If so it is told why and closed as an
-        overloaded server closes it (1013, ``retry=S``), so clients already back off."""
-        ip = scope_ip(self.scope)
+        """Whether this new socket is refused: this process is overloaded (``admission``:
+        its loop's lag and the sockets opening, with higher thresholds for trackers), or
+        the socket is over its IP's limits: sockets open at once in this process
+        (``TRACKING_MAX_SOCKETS_PER_IP``, counted in memory) and new sockets a minute
+        (``ws.connect.ip``). Over an IP's limit it is told why and closed as an overloaded
+        server closes it (1013, ``retry=S``), so clients already back off."""
+        retry = admission().retry_after(athlete=self.tracker)
+        if retry is not None:
+            await self.overloaded(retry)
+            return True
+        ip = self.ip = scope_ip(self.scope)
         limited = open_sockets().take(ip=ip, cap=settings.TRACKING_MAX_SOCKETS_PER_IP)
         if limited is None:
             self.counted_ip = ip  # counted before any await: concurrent opens see it
@@ -152,6 +179,19 @@ class JsonFrames(AsyncWebsocketConsumer):  # type: ignore[misc]
         await self.limited(limited)
         await self.outlet.close(1013, f"retry={limited.retry_after}")
         return True
+
+    async def overloaded(self, retry: int) -> None:
+        """Refuse this socket for ``retry`` seconds (PROTOCOL.md "Overload and reconnects"):
+        before the upgrade with 503 and ``Retry-After`` for clients that can read it (no
+        ``Origin``: phones' apps, media clients; it costs no 101 and no close handshake),
+        else (browsers, which see no HTTP status; other servers) accepted and closed
+        with 1013 ``retry=S``, which the live and tracker pages honour."""
+        self.shut = True
+        browser = any(name == b"origin" for name, _ in self.scope.get("headers", ()))
+        if not browser and refuse_upgrade(self.scope.get("server_send", self.base_send), retry):
+            return
+        await self.accept()
+        await self.outlet.close(1013, f"retry={retry}")
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.shut:

@@ -36,6 +36,14 @@ SOS_BURST, SOS_REFILL_SECONDS = 5, 12.0
 STATE_FIELDS = ("rank", "gap", "eta", "pace", "status")
 
 
+def athlete_and_last_seq(token: str, device: int) -> tuple[athletes.Athlete | None, int | None]:
+    """The token's athlete and the last ``seq`` stored from its ``device``, read together."""
+    athlete = athletes.athlete_for_token(token)
+    if athlete is None:
+        return None, None
+    return athlete, athletes.last_seq(athlete_id=athlete.id, device=device)
+
+
 class TrackerConsumer(JsonFrames):
     """``/ws/track/``: an athlete's phone sends fixes and posts, gets acks, kudos, state."""
 
@@ -47,6 +55,7 @@ class TrackerConsumer(JsonFrames):
     standing_due = 0.0  # monotonic time of the next state frame
     clock: Clock = SYSTEM  # what standing_due is on (tests move it)
     refusing = False  # a batch was not stored: this socket is closing, take nothing more
+    tracker = True  # overloaded, a process keeps capacity for trackers (JsonFrames.refused)
 
     async def connect(self) -> None:
         self.tasks: set[asyncio.Task[None]] = set()
@@ -65,7 +74,10 @@ class TrackerConsumer(JsonFrames):
             await hub.leave(self.athlete.race_id, self)
 
     async def authenticate(self, token: str, device: str) -> None:
-        athlete = await database_sync_to_async(athletes.athlete_for_token)(token)
+        # One hop to the database thread, not two: at a start gun a thousand phones a
+        # second each wait for it, on the one thread every process shares.
+        key = athletes.device_key(device)
+        athlete, last_seq = await database_sync_to_async(athlete_and_last_seq)(token, key)
         if athlete is None:
             await self.error("unauthorized", "unknown or revoked tracking token")
             await self.close(code=4401)
@@ -75,7 +87,7 @@ class TrackerConsumer(JsonFrames):
             await self.close(code=4403)
             return
         self.athlete, self.token = athlete, token
-        await self._learn_device(device)
+        self.device, self.last_seq = key, last_seq
         await hub.join(athlete.race_id, self, phone=True)
         await self.send_frame(dumps(athlete.welcome(self.last_seq)))
 

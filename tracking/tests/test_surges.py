@@ -3,21 +3,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 from typing import Any
 
 import pytest
+import websockets
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client
+from websockets.exceptions import ConnectionClosed
 
 from events.models import Event, Race
 from events.organizers import membership_add
 from events.tests.factories import make_user
 from pace.daphne_patches.outlet import text_frame
+from pace.lib import opensockets
+from pace.lib.opensockets import Admission, OpenSockets
+from pace.lib.testing import FakeClock
 from pace.lib.wsauth import SessionWhenCookie
 from tracking import selectors
 from tracking.fanout.mirror import RaceMirror
@@ -26,6 +33,7 @@ from tracking.live.ticker import RaceTicker
 from tracking.routing import websocket_urlpatterns
 from tracking.sim.testrace import load_test_race_create
 from tracking.tests.helpers import connect, frame, frames_until, run, send
+from tracking.tests.serving import daphne_server, migrated_db, sqlite_env
 from tracking.tests.test_live_protocol import Course, move
 
 
@@ -191,3 +199,117 @@ def test_a_draft_race_still_needs_its_organizers_session_or_a_family_link(race):
     assert run(lambda: _open(path))[0] == 4404  # remembered as a draft: read again, refused
     assert run(lambda: _open(path, cookie))[1]["type"] == "snapshot"
     assert run(lambda: _open(path, "sessionid=forged"))[0] == 4404
+
+
+# --- overload: refusing new sockets, never the served ones ------------------------------
+
+
+def test_the_loops_lag_is_smoothed_and_an_overdue_timer_counts_at_once():
+    clock = FakeClock()
+    gate = Admission(clock)
+    gate.note(0.4)  # one long tick
+    assert gate.lag() == pytest.approx(0.1)
+    for _ in range(4):
+        gate.note(0.0)
+    assert gate.lag() < 0.04  # it was one tick, not an overload
+    for _ in range(12):
+        gate.note(1.0)  # the loop runs a second behind, again and again
+    assert gate.lag() > 0.95
+    gate.late, gate.due = 0.0, clock.monotonic()
+    clock.elapsed += 3.0  # the timer is overdue: the loop is busy right now
+    assert gate.lag() == pytest.approx(0.75)
+
+
+def test_spectators_are_refused_before_athletes_with_a_retry_spread_with_the_overload(settings):
+    settings.TRACKING_ADMIT_LAG_SECONDS, settings.TRACKING_ADMIT_ATHLETE_LAG_SECONDS = 0.5, 2.0
+    settings.TRACKING_ADMIT_OPENING, settings.TRACKING_ADMIT_ATHLETE_OPENING = 100, 400
+    settings.TRACKING_ADMIT_RETRY_MAX_SECONDS = 30
+    gate = Admission(FakeClock())
+    rng = random.Random(15)
+    assert gate.retry_after(athlete=False) is None and gate.retry_after(athlete=True) is None
+    gate.late = 1.0  # twice the spectators' threshold, half the athletes'
+    spread = {gate.retry_after(athlete=False, rng=rng) for _ in range(200)}
+    assert spread == set(range(1, 9))  # 1 to 2 x 2 s x load 2
+    assert gate.retry_after(athlete=True) is None
+    gate.late, gate.opening = 0.0, 150
+    assert gate.retry_after(athlete=False, rng=rng) in range(1, 7)
+    assert gate.retry_after(athlete=True) is None
+    gate.late = 100.0  # far over: the window stops at the longest wait
+    assert max(gate.retry_after(athlete=True, rng=rng) for _ in range(200)) == 30
+    settings.TRACKING_ADMIT_LAG_SECONDS = settings.TRACKING_ADMIT_OPENING = 0  # not checked
+    assert gate.retry_after(athlete=False) is None
+
+
+@pytestmark_db
+def test_an_overloaded_process_refuses_new_spectators_not_athletes_nor_served_viewers(race):
+    race_id, token = race["race_id"], race["athletes"][0]["token"]
+
+    async def scenario():
+        gate = Admission(FakeClock())  # its lag moves only when the test says
+        opensockets._by_loop[asyncio.get_running_loop()] = (OpenSockets(), gate)
+        served = await connect(f"/ws/live/{race_id}/")
+        await frame(served)
+        gate.note(4.0)  # the loop ran 4 s late: smoothed, 1 s, over spectators' 0.5 s
+        refused = WebsocketCommunicator(APP, f"/ws/live/{race_id}/")
+        await refused.connect(timeout=5)
+        closed = await refused.receive_output(timeout=5)
+        phone = await connect(f"/ws/track/?token={token}")
+        welcome = await frame(phone)
+        await send(served, {"type": "follow", "athletes": [race["athletes"][1]["id"]]})
+        return closed, welcome, await frame(served), gate
+
+    closed, welcome, snapshot, gate = run(scenario)
+    assert closed["type"] == "websocket.close" and closed["code"] == 1013
+    assert 1 <= int(closed["reason"].removeprefix("retry=")) <= 8
+    assert welcome["type"] == "welcome" and snapshot["type"] == "snapshot"
+    assert gate.refused == 1 and gate.opening == 0
+
+
+async def _upgrade(url: str, path: str) -> bytes:
+    """The head of the server's answer to an upgrade request without an Origin (an app)."""
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    writer.close()
+    return head
+
+
+def test_a_real_daphne_refuses_apps_with_503_and_browsers_with_1013_and_serves_athletes(tmp_path):
+    """Spectators' threshold below any loop's lag, athletes' not checked: every new
+    spectator is refused, each the way it can read, while phones are served."""
+    env = sqlite_env(migrated_db(tmp_path / "db.sqlite3"))
+    env |= {"TRACKING_ADMIT_LAG_SECONDS": "0.0000001", "TRACKING_ADMIT_ATHLETE_LAG_SECONDS": "0"}
+    with daphne_server(tmp_path, env=env) as server:
+        race = server.test_race(2)
+        ws_url = server.url.replace("http", "ws")
+
+        async def scenario():
+            async with websockets.connect(
+                f"{ws_url}/ws/track/?token={race['athletes'][0]['token']}"
+            ) as ws:
+                await asyncio.sleep(0.5)  # the lag timer has fired: the loop is "late"
+                head = await _upgrade(server.url, f"/ws/live/{race['race_id']}/")
+                try:
+                    async with websockets.connect(
+                        f"{ws_url}/ws/live/{race['race_id']}/", origin=server.url
+                    ) as browser:
+                        await asyncio.wait_for(browser.recv(), 10)
+                    closed = None
+                except ConnectionClosed as error:
+                    closed = error.rcvd
+                return json.loads(await asyncio.wait_for(ws.recv(), 10)), head, closed
+
+        welcome, head, closed = run(scenario)
+        log = (tmp_path / "daphne.log").read_text()
+    assert welcome["type"] == "welcome"
+    assert head.startswith(b"HTTP/1.1 503 ")
+    retry = [line for line in head.split(b"\r\n") if line.lower().startswith(b"retry-after:")]
+    assert len(retry) == 1 and 1 <= int(retry[0].split(b":")[1]) <= 30
+    assert closed is not None and closed.code == 1013 and closed.reason.startswith("retry=")
+    for trouble in ("Traceback", "took too long", "closed protocol"):
+        assert trouble not in log
