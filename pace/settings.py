@@ -214,6 +214,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "tracking.tasks.thin_old_positions",
         "schedule": 3600.0,
     },
+    # A race's replay is built when its tracking closes, and again after late uploads.
+    "replays-prebuild": {
+        "task": "tracking.replays_prebuild",
+        "schedule": 60.0,
+    },
     # Strava's queue is drained when the quota allows: this picks it up after a window's
     # or a day's reset without any worker sleeping until then (docs/integrations.md).
     "strava-drain": {

@@ -31,6 +31,8 @@ class TrackingConfig(AppConfig):
         alert_raised.connect(on_alert_raised, dispatch_uid="tracking.control.alerts")
         sos_raised.connect(on_sos_raised, dispatch_uid="tracking.control.sos")
         race_pages.register_admin_link("tracking.control", control_admin_link)
+        import tracking.web.replaytasks  # noqa: F401  (registers the replay's tasks)
+
         # Race control's open screens check again who may watch (4403 when no longer).
         for signal in (post_save, post_delete):
             signal.connect(on_membership_changed, sender=Membership, dispatch_uid="control.member")

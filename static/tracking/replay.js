@@ -271,8 +271,24 @@
   });
 
   // --- load --------------------------------------------------------------------------
-  fetch(cfg.data, { credentials: "same-origin" })
-    .then(function (r) { if (!r.ok) { throw new Error("replay " + r.status); } return r.json(); })
+  // A big race's replay is built on the server off the request: until it is there the
+  // data answers 202 with how far the build is; the page says so and asks again.
+  function load() {
+    return fetch(cfg.data, { credentials: "same-origin" }).then(function (r) {
+      if (r.status === 202) {
+        return r.json().then(function (p) {
+          var pct = p.of ? Math.floor(100 * p.done / p.of) : 0;
+          setStatus("Preparing the replay… " + pct + " %", "preparing");
+          root.setAttribute("data-progress", String(pct));
+          var wait = Number(r.headers.get("Retry-After")) || 2;
+          return new Promise(function (ok) { setTimeout(ok, wait * 1000); }).then(load);
+        });
+      }
+      if (!r.ok) { throw new Error("replay " + r.status); }
+      return r.json();
+    });
+  }
+  load()
     .then(function (doc) {
       data = decode(doc);
       if (data.tracks.length > 1500) { renderer = L.canvas({ padding: 0.2 }); }

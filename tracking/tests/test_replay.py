@@ -161,3 +161,77 @@ def test_it_links_the_replay_from_the_event_page_once_the_race_is_over(client: A
 
     bump_public_version()
     assert replay.encode() not in client.get(race.event.get_absolute_url()).content
+
+
+# --- a big race: built off the request -----------------------------------------------------
+def _big(monkeypatch: Any, settings: Any) -> None:
+    """Races above 2 athletes count as big here (5,000 in production would take minutes
+    to seed); the embedded default's build thread, whatever the test's broker."""
+    from tracking.web import replaydata
+
+    monkeypatch.setattr(replaydata, "SYNC_MAX_ATHLETES", 2)
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_big_races_replay_is_prepared_off_the_request_and_the_page_polls(
+    client: Any, monkeypatch: Any, settings: Any
+) -> None:
+    from pace.lib.testing import eventually
+
+    _big(monkeypatch, settings)
+    race = past_race(6)
+    first = client.get(data_url(race), HTTP_ACCEPT_ENCODING="gzip")
+    assert first.status_code == 202 and first["Retry-After"] == "2"
+    assert first.json()["status"] == "preparing" and "no-store" in first["Cache-Control"]
+
+    def ready() -> Any:
+        got = client.get(data_url(race), HTTP_ACCEPT_ENCODING="gzip")
+        assert got.status_code == 200, got.status_code  # the page polls as long
+        return got
+
+    served = eventually(ready, timeout=60)
+    assert len(json.loads(gzip.decompress(served.content))["tracks"]) == 6
+    # Late uploads: the stored build is served at once while a new one is made.
+    latest = Position.objects.filter(race=race).order_by("-id").first()
+    assert latest is not None
+    Position.objects.create(
+        race=race, registration_id=latest.registration_id, seq=99_999, t=latest.t,
+        lat=latest.lat, lon=latest.lon, received_at=timezone.now(),
+    )  # fmt: skip
+    cache.delete(f"replay:{race.pk}:stamp")  # as it expires
+    again = client.get(data_url(race), HTTP_ACCEPT_ENCODING="gzip")
+    assert again.status_code == 200 and again["ETag"] == served["ETag"]
+
+    def rebuilt() -> None:
+        assert ready()["ETag"] != served["ETag"]
+
+    eventually(rebuilt, timeout=60)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_task_builds_a_replay_when_tracking_closes_and_after_late_uploads(
+    client: Any, monkeypatch: Any, settings: Any
+) -> None:
+    from tracking.web.replaydata import replays_prebuild
+
+    _big(monkeypatch, settings)
+    closed = past_race(6)
+    # An hour after its start it was running: nothing to build yet.
+    assert replays_prebuild(now=closed.start_time.timestamp() + 3600) == []
+    assert replays_prebuild() == [closed.pk]  # closed since
+    assert replays_prebuild() == []  # current: nothing to do
+    with CaptureQueriesContext(connection) as queries:
+        served = client.get(data_url(closed), HTTP_ACCEPT_ENCODING="gzip")
+    assert served.status_code == 200  # no wait: it was built before anyone asked
+    assert not any("GROUP BY" in q["sql"] for q in queries.captured_queries)
+    latest = Position.objects.filter(race=closed).order_by("-id").first()
+    assert latest is not None
+    Position.objects.create(
+        race=closed, registration_id=latest.registration_id, seq=99_999, t=latest.t,
+        lat=latest.lat, lon=latest.lon, received_at=timezone.now(),
+    )  # fmt: skip
+    cache.delete(f"replay:{closed.pk}:stamp")  # as it expires
+    assert replays_prebuild() == [closed.pk]
+    rebuilt = client.get(data_url(closed), HTTP_ACCEPT_ENCODING="gzip")
+    assert rebuilt.status_code == 200 and rebuilt["ETag"] != served["ETag"]

@@ -8,6 +8,16 @@ per athlete), then projected on the course and delta-encoded
 id) names the build: it is the ETag, and a new fix makes a new build. While the race
 runs its positions change every second, so a build is served for up to
 ``REBUILD_SECONDS`` before the next one.
+
+**Off the request.** A 5,000-athlete race takes tens of seconds to build, so a request
+never builds one: the task ``tracking.web.replaytasks.replays_prebuild`` (every minute, Celery beat
+or the embedded scheduler) builds the replay of every race whose tracking closed in the
+last ``PREBUILD_DAYS`` as soon as it closes, and again when its stored positions change
+(late uploads: seen within ``STAMP_SECONDS_CLOSED``). A request serves the stored build,
+even one a newer stamp has outdated (and asks for a new one, ``replay_build_soon``:
+a Celery task in production, a thread of the process in the embedded default); with
+none stored yet, it gets ``Preparing`` (how far the build is) and the page polls. Only a
+race of at most ``SYNC_MAX_ATHLETES`` is built in the request (well under a second).
 """
 
 from __future__ import annotations
@@ -15,17 +25,20 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import itertools
+import logging
 import math
+import threading
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import close_old_connections, connection
 
-from events.models import Race
+from events.models import Race, Registration
 from pace.lib.geo import haversine_m
 from pace.lib.jsonfast import dumps
 from tracking.live.projection import AHEAD_M, CourseLine
@@ -42,6 +55,11 @@ REBUILD_SECONDS = 60  # while the race runs
 STAMP_SECONDS_LIVE = 10
 STAMP_SECONDS_CLOSED = 600
 BLOB_SECONDS = 24 * 3600
+# Built in the request up to this many athletes (a few hundred ms); bigger ones off it.
+SYNC_MAX_ATHLETES = 300
+PREBUILD_DAYS = 2  # the task keeps the replays of races closed this recently current
+BUILD_LOCK_SECONDS = 900  # one build of a race at a time (longer than any build)
+PROGRESS_EVERY = 250  # athletes between two progress notes
 # How fast an athlete may move between samples (m/s), to look for them on the course
 # (a 10K world record runs 6.3 m/s), and how far behind (samples are averaged fixes,
 # and the distance kept never goes back).
@@ -61,6 +79,18 @@ class Stamp:
 
     def etag(self, race_id: int) -> str:
         return f'"replay-{FORMAT}-{race_id}-{self.count}-{self.last_id}"'
+
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Preparing:
+    """No build to serve yet: one is under way off the request, ``done`` of ``of``
+    athletes' tracks made so far (0 of 0 while it waits for its turn or its query)."""
+
+    done: int
+    of: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +223,22 @@ def _projector(race: Race, step: int) -> Projector:
     return lambda points: along_course(course, points, ahead)
 
 
+def _keys(race_id: int) -> dict[str, str]:
+    names = ("latest", "blob", "stamp", "building", "progress")
+    return {name: f"replay:{race_id}:{name}" for name in names}
+
+
+def _note_progress(race_id: int, done: int, of: int) -> None:
+    cache.set(_keys(race_id)["progress"], (done, of), BUILD_LOCK_SECONDS)
+
+
+def replay_progress(*, race_id: int) -> Preparing:
+    found = cache.get(_keys(race_id)["progress"])
+    if isinstance(found, tuple) and len(found) == 2:
+        return Preparing(done=int(found[0]), of=int(found[1]))
+    return Preparing(done=0, of=0)
+
+
 def replay_document(*, race: Race, stamp: Stamp) -> dict[str, Any]:
     """The replay as the page reads it (see ``trackcodec`` for a track row)."""
     t0 = race.start_time.timestamp()
@@ -203,13 +249,14 @@ def replay_document(*, race: Race, stamp: Stamp) -> dict[str, Any]:
     step = sample_step(duration=until - t0, athletes=len(athletes), budget=SAMPLE_BUDGET)
     project = _projector(race, step)
     known = {a.id for a in athletes}
-    tracks = [
-        encode_track(build_track(athlete, samples, project))
-        for athlete, samples in group_rows(
-            sample_rows(race_id=race.pk, t0=t0, step=step, until=until)
-        )
-        if athlete in known and samples
-    ]
+    tracks = []
+    _note_progress(race.pk, 0, len(athletes))
+    rows = sample_rows(race_id=race.pk, t0=t0, step=step, until=until)
+    for athlete, samples in group_rows(rows):
+        if athlete in known and samples:
+            tracks.append(encode_track(build_track(athlete, samples, project)))
+            if len(tracks) % PROGRESS_EVERY == 0:
+                _note_progress(race.pk, len(tracks), len(athletes))
     return {
         "v": FORMAT,
         "race": race_info(race),
@@ -229,39 +276,137 @@ def replay_build(*, race: Race, stamp: Stamp) -> Replay:
     took = time.perf_counter() - started
     built = Replay(etag=stamp.etag(race.pk), gz=gz, built_at=time.time(), build_seconds=took)
     # What it is apart from its bytes: a revalidation (304) never reads the bytes.
-    cache.set(f"replay:{race.pk}:latest", replace(built, gz=b""), BLOB_SECONDS)
+    # The bytes first: whoever sees the new "latest" finds them.
     cache.set(f"replay:{race.pk}:blob", (built.etag, gz), BLOB_SECONDS)
+    cache.set(f"replay:{race.pk}:latest", replace(built, gz=b""), BLOB_SECONDS)
     return built
 
 
-def race_replay(*, race: Race, now: float | None = None) -> Replay:
+def _small(race: Race) -> bool:
+    """Built in the request: a race of a few hundred athletes takes well under a second."""
+    confirmed = Registration.objects.filter(race_id=race.pk, status=Registration.Status.CONFIRMED)
+    return confirmed.count() <= SYNC_MAX_ATHLETES
+
+
+def race_replay(*, race: Race, now: float | None = None) -> Replay | Preparing:
     """The race's replay (its bytes may be left to ``replay_gz``): the cached build while
     it is current or, while the race runs, young enough (``REBUILD_SECONDS``, or five
-    times what building it took, whichever is longer), else a new build."""
+    times what building it took, whichever is longer). A small race's replay is (re)built
+    now when needed; a big one's never in the request: an outdated build is still served
+    while a new one is made off it, and with no build at all it is ``Preparing``."""
     moment = now if now is not None else time.time()
     stamp = race_stamp(race=race, now=moment)
-    latest = cache.get(f"replay:{race.pk}:latest")
+    latest = cache.get(_keys(race.pk)["latest"])
     if isinstance(latest, Replay):
         if latest.etag == stamp.etag(race.pk):
             return latest
         age = moment - latest.built_at
         if not _closed(race, moment) and age < max(REBUILD_SECONDS, 5 * latest.build_seconds):
             return latest
+        if not _small(race):
+            replay_build_soon(race_id=race.pk)
+            return latest
         # Someone else is building it: the previous build meanwhile.
-        if not cache.add(f"replay:{race.pk}:building", 1, 300):
+        if not cache.add(_keys(race.pk)["building"], 1, BUILD_LOCK_SECONDS):
             return latest
         try:
             return replay_build(race=race, stamp=stamp)
         finally:
-            cache.delete(f"replay:{race.pk}:building")
+            cache.delete(_keys(race.pk)["building"])
+    if _small(race):
+        return replay_build(race=race, stamp=stamp)
+    replay_build_soon(race_id=race.pk)
+    return replay_progress(race_id=race.pk)
+
+
+def replay_gz(*, race: Race, replay: Replay) -> Replay | Preparing:
+    """``replay`` with its gzipped bytes, read from the cache (if they went: built again,
+    now for a small race, else off the request)."""
+    if replay.gz:
+        return replay
+    found = cache.get(_keys(race.pk)["blob"])
+    if isinstance(found, tuple) and found[0] == replay.etag:
+        return replace(replay, gz=found[1])
+    if _small(race):
+        return replay_build(race=race, stamp=race_stamp(race=race))
+    cache.delete(_keys(race.pk)["latest"])  # what it names is gone: build it again
+    replay_build_soon(race_id=race.pk)
+    return replay_progress(race_id=race.pk)
+
+
+def replay_build_now(*, race_id: int) -> Replay | None:
+    """Build the race's replay from its positions as stored now (off a request: a task, a
+    thread), unless another build of it is under way. Returns the build, or None."""
+    keys = _keys(race_id)
+    if not cache.add(keys["building"], 1, BUILD_LOCK_SECONDS):
+        return None
+    try:
+        return _build_unlocked(race_id)
+    finally:
+        cache.delete_many([keys["building"], keys["progress"]])
+
+
+def _build_unlocked(race_id: int) -> Replay | None:
+    race = Race.objects.select_related("event", "course").filter(pk=race_id).first()
+    if race is None:
+        return None
+    stamp = positions_stamp(race_id=race_id)
+    closed = _closed(race, time.time())
+    cache.set(
+        _keys(race_id)["stamp"], stamp, STAMP_SECONDS_CLOSED if closed else STAMP_SECONDS_LIVE
+    )
     return replay_build(race=race, stamp=stamp)
 
 
-def replay_gz(*, race: Race, replay: Replay) -> Replay:
-    """``replay`` with its gzipped bytes, read from the cache (built again if they went)."""
-    if replay.gz:
-        return replay
-    found = cache.get(f"replay:{race.pk}:blob")
-    if isinstance(found, tuple) and found[0] == replay.etag:
-        return replace(replay, gz=found[1])
-    return replay_build(race=race, stamp=race_stamp(race=race))
+def replay_build_soon(*, race_id: int) -> None:
+    """Have the race's replay built off this request, once however many ask: a Celery
+    task in production; in the embedded default (tasks run eagerly, in the caller) a
+    thread of this process, so the request still answers at once."""
+    keys = _keys(race_id)
+    if cache.get(keys["building"]) is not None:
+        return
+    if not cache.add(keys["progress"], (0, 0), BUILD_LOCK_SECONDS):
+        return  # asked already: queued or under way
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        threading.Thread(
+            target=_build_in_thread, args=(race_id,), name=f"replay-{race_id}", daemon=True
+        ).start()
+        return
+    from tracking.web.replaytasks import replay_build as replay_build_task
+
+    replay_build_task.delay(race_id)
+
+
+def _build_in_thread(race_id: int) -> None:
+    try:
+        replay_build_now(race_id=race_id)
+    except Exception:
+        logger.exception("replay of race %s: the build failed", race_id)
+        cache.delete(_keys(race_id)["progress"])
+    finally:
+        close_old_connections()
+        connection.close()
+
+
+def replays_prebuild(*, now: float | None = None) -> list[int]:
+    """Build the replay of every race whose tracking closed in the last ``PREBUILD_DAYS``
+    and whose stored build is not of its positions as they are (none yet: it just closed;
+    an older one: late uploads). The ids of those built."""
+    moment = now if now is not None else time.time()
+    at = dt.datetime.fromtimestamp(moment, tz=dt.UTC)
+    # A race's window closes at most a day or so after its start (its time limit).
+    candidates = Race.objects.filter(
+        start_time__gte=at - dt.timedelta(days=PREBUILD_DAYS + 3), start_time__lte=at
+    ).select_related("event", "course")
+    built = []
+    for race in candidates:
+        closes = tracking_window(start=race.start_time, time_limit=race.time_limit)[1]
+        if not moment - PREBUILD_DAYS * 86400 <= closes < moment:
+            continue
+        stamp = race_stamp(race=race, now=moment)
+        latest = cache.get(_keys(race.pk)["latest"])
+        if stamp.count == 0 or (isinstance(latest, Replay) and latest.etag == stamp.etag(race.pk)):
+            continue
+        if replay_build_now(race_id=race.pk) is not None:
+            built.append(race.pk)
+    return built
