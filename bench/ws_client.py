@@ -152,7 +152,10 @@ class WsClient(asyncio.Protocol):
     def send_raw(self, frame: bytes) -> None:
         transport = self.transport
         if transport is not None and not self.closed and not transport.is_closing():
-            transport.write(frame)  # uvloop raises on a closed transport
+            # uvloop raises on a transport its loop closed after an error, which
+            # is_closing() does not always say yet.
+            with contextlib.suppress(RuntimeError):
+                transport.write(frame)
 
     def send_text(self, text: str) -> None:
         self.send_raw(encode_frame(text.encode()))
@@ -160,7 +163,8 @@ class WsClient(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None and not self.closed:
             self.send_raw(encode_frame(b"\x03\xe8", 8))
-            self.transport.close()
+            with contextlib.suppress(RuntimeError):
+                self.transport.close()
 
     def _refused(self, head: bytes) -> None:
         lines = head.split(b"\r\n")
