@@ -15,7 +15,7 @@ from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from pace.daphne_patches import handshake, twisted_tcp  # noqa: E402
-from pace.daphne_patches.fastpath import PageFastPath  # noqa: E402
+from pace.daphne_patches.fastpath import PageFastPath, favour_event_loop  # noqa: E402
 from pace.daphne_patches.gctune import tune_for_server  # noqa: E402
 from pace.lib.wsauth import SessionWhenCookie  # noqa: E402
 from pace.routing import websocket_urlpatterns  # noqa: E402
@@ -69,3 +69,4 @@ application = EmbeddedTickers(
 twisted_tcp.install()
 handshake.install()
 tune_for_server()
+favour_event_loop()

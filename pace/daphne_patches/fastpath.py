@@ -25,6 +25,7 @@ import asyncio
 import io
 import logging
 import re
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -76,6 +77,25 @@ SKIP = frozenset(
 # Pages whose guard the fast path remembers (about 100 bytes each).
 GUARD_HINTS = 50_000
 
+# How long a thread holding the GIL may keep it while another waits (CPython's default:
+# 5 ms). See ``favour_event_loop``.
+SWITCH_INTERVAL_S = 0.0005
+
+
+def favour_event_loop(interval: float = SWITCH_INTERVAL_S) -> None:
+    """Let the event loop take the GIL back within ``interval`` of wanting it.
+
+    A daphne process answers hits in its event loop and runs Django (a miss: a page
+    rendered, 10-25 ms of CPU) in a thread. The loop gives up the GIL at each socket
+    call (read a request, the Redis MGET, write the response) and, while a render
+    runs, gets it back only after the render's thread has held it a whole switch
+    interval: with the default 5 ms, every client of that process waited out the
+    render, a stall that 1 % of misses made the 95th percentile of
+    ``results-served`` (bench/README.md). At 0.5 ms the loop keeps answering during
+    a render, which takes a little longer itself.
+    """
+    sys.setswitchinterval(interval)
+
 
 class PageFastPath:
     """ASGI wrapper of Django's handler for the "http" scope type."""
@@ -106,13 +126,16 @@ class PageFastPath:
         if found is None or self.store is None:
             return None
         request, key = found
-        response = await self.hit(request, key)
-        if response is None:
-            return None
-        for middleware in reversed(self.middleware):
-            if hasattr(middleware, "process_response"):
-                response = middleware.process_response(request, response)
-        return response
+        try:
+            response = await self.hit(request, key)
+            if response is None:
+                return None
+            for middleware in reversed(self.middleware):
+                if hasattr(middleware, "process_response"):
+                    response = middleware.process_response(request, response)
+            return response
+        finally:
+            _forget(request)
 
     async def hit(self, request: HttpRequest, key: str) -> HttpResponse | None:
         """``hit_response`` for the entry under ``key``, its guard's value read with it when
@@ -137,6 +160,8 @@ class PageFastPath:
         None when Django must answer. Every parameter makes the key: a request with one
         its page does not use gets a key nothing was stored under.
         """
+        request: HttpRequest | None = None
+        key = None
         try:
             request = ASGIRequest(scope, io.BytesIO())
             if settings.SESSION_COOKIE_NAME in request.COOKIES:
@@ -147,11 +172,27 @@ class PageFastPath:
             key = page_key(request, frozenset(request.GET)) if cacheable(request) else None
         except (UnicodeDecodeError, SuspiciousOperation, PermissionDenied):
             return None  # a bad Host, query string or user agent: Django answers with its error
+        finally:
+            if key is None and request is not None:
+                _forget(request)  # Django answers with a request of its own
         return (request, key) if key is not None else None
 
     async def aclose(self) -> None:
         if self.store is not None:
             await self.store.aclose()
+
+
+def _forget(request: HttpRequest) -> None:
+    """Drop what the middleware hung on a request the fast path is done with.
+
+    The request refers to itself through them (the authentication middleware's lazy
+    user is a closure over the request; the session store, the query dict): ~16 objects
+    a request in a reference cycle, which only the cyclic collector frees. At thousands
+    of hits a second that filled the young generation (``gctune``: 50,000) every few
+    seconds, and each collection stopped the process for tens of milliseconds.
+    Emptied, the request and the rest are freed by reference counting as it goes.
+    """
+    request.__dict__.clear()
 
 
 def _no_view(request: HttpRequest) -> HttpResponse:
