@@ -155,9 +155,9 @@ class Loader:
         while time.monotonic() < grace and any(p.sent_at and p.synced for p in phones):
             await asyncio.sleep(0.2)
         unacked = sum(len(p.batches) for p in phones)
-        for p in self.people:
-            if p.conn is not None:
-                p.conn.close()
+        for person in self.people:
+            if person.conn is not None:
+                person.conn.close()
         for t in [*tasks, sweep, *([snap] if snap else [])]:
             t.cancel()
         await asyncio.sleep(0.5)

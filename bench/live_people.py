@@ -7,6 +7,7 @@ from __future__ import annotations
 import array
 import asyncio
 import bisect
+import functools
 import json
 import math
 import random
@@ -153,6 +154,10 @@ class Conn(WsClient):
         self.person.closed(self)
 
 
+def _same(conn: Conn) -> Conn:
+    return conn
+
+
 class Person:
     """Arrives at ``arrive_at`` (epoch), connects, and reconnects as the pages do until the
     loader stops; records when it was served, the refusals it met and each loss of service."""
@@ -225,8 +230,9 @@ class Person:
             try:
                 async with asyncio.timeout(CONNECT_TIMEOUT_S):
                     await loop.create_connection(
-                        lambda c=conn: c, lg.host, lg.port, local_addr=(lg.cfg.source, 0)
-                    )
+                        functools.partial(_same, conn), lg.host, lg.port,
+                        local_addr=(lg.cfg.source, 0),
+                    )  # fmt: skip
                     await conn.ready
             except TimeoutError:
                 self.refuse("timeout")

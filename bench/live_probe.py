@@ -74,7 +74,7 @@ def probe_connections(
     servers = {k: v for k, v in named.items() if k.startswith(SERVER_KEYS)}
     out: dict[str, Any] = {}
     tokens = [a["token"] for a in race["athletes"]][: max(1, n // 2)]
-    kinds = {
+    kinds: dict[str, list[tuple[str, str | None]]] = {
         "spectator": [(f"/ws/live/{race['race_id']}/", None)] * n,
         "athlete": [
             ("/ws/track/", json.dumps({"type": "hello", "token": tok, "device": "probe"}))
