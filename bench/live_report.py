@@ -162,7 +162,8 @@ def verdict(pace: dict[str, Any], ratio: dict[str, Any] | None, tick: float) -> 
         "all_served_within_30s": all(
             x["served_within_30s"] == x["arrived"] for x in pace["served"].values()
         ),
-        "ack_p99_1s_every_5s": all((w["p99_ms"] or 0) <= 1000 for w in pace.get("ack_windows", [])),
+        "ack_p99_1s_every_5s": bool(pace.get("ack_windows"))
+        and all(w["p99_ms"] is not None and w["p99_ms"] <= 1000 for w in pace["ack_windows"]),
     }
     if "restart" in pace:
         rs = pace["restart"]
