@@ -75,12 +75,14 @@ test-services: install
 
 ## make bench: benchmarks (PostgreSQL and Redis on 127.0.0.1); tables printed, JSON in bench/results/.
 ## BENCH=http, live, results, pages or strava runs one of them; BENCH_LIVE_ARGS="--athletes 1000 --spectators 2000" sizes the live one.
+## The live one runs BENCH_LIVE_SCENARIOS (steady surge restart), one JSON each.
 BENCH ?= http live results pages strava replay
 BENCH_LIVE_ARGS ?=
+BENCH_LIVE_SCENARIOS ?= steady surge restart
 BENCH_PAGES_ARGS ?=
 bench: install
 	$(if $(filter http,$(BENCH)),$(PY) -m bench.http)
-	$(if $(filter live,$(BENCH)),$(PY) -m bench.live $(BENCH_LIVE_ARGS))
+	$(if $(filter live,$(BENCH)),for s in $(BENCH_LIVE_SCENARIOS); do $(PY) -m bench.live --scenario $$s $(BENCH_LIVE_ARGS) || exit 1; done)
 	$(if $(filter results,$(BENCH)),$(PY) -m bench.results)
 	$(if $(filter pages,$(BENCH)),$(PY) -m bench.pages $(BENCH_PAGES_ARGS))
 	$(if $(filter strava,$(BENCH)),$(PY) -m bench.strava)
