@@ -16,8 +16,8 @@ second each), ten leaders and five followed athletes a viewer, the field interva
 of the race's size. Each tick is dispatched as the ticker's group message, and the
 process CPU of ``dispatch`` (every viewer's frames joined and written) is counted
 per frame written; the receivers are drained between ticks, outside it. Run under
-``valgrind --tool=callgrind`` (``--ticks 3``) for instruction counts, which a
-shared machine does not skew.
+``valgrind --tool=callgrind --collect-atstart=no`` with ``--callgrind`` for
+instruction counts of the dispatches alone, which a shared machine does not skew.
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import socket
+import subprocess
 import time
 from collections import deque
 from collections.abc import Callable
@@ -82,13 +84,29 @@ def _softirq_s() -> float:
     return int(fields[7]) / 100  # USER_HZ
 
 
-def _measure(rounds: int, one: Callable[[], int], drain: Callable[[], object]) -> dict[str, float]:
+def _callgrind(on: bool) -> None:
+    """Under ``valgrind --tool=callgrind --collect-atstart=no``: count instructions only
+    around what is measured (setup, message building and draining are left out)."""
+    subprocess.run(
+        ["callgrind_control", "-i", "on" if on else "off", str(os.getpid())],
+        check=False,
+        capture_output=True,
+    )
+
+
+def _measure(
+    rounds: int, one: Callable[[], int], drain: Callable[[], object], callgrind: bool = False
+) -> dict[str, float]:
     user = system = softirq = wall = 0.0
     frames = 0
     for _ in range(rounds):
+        if callgrind:
+            _callgrind(True)
         u0, s0 = _cpu()
         q0, w0 = _softirq_s(), time.perf_counter()
         frames += one()
+        if callgrind:
+            _callgrind(False)
         u1, s1 = _cpu()
         q1, w1 = _softirq_s(), time.perf_counter()
         user, system, softirq, wall = (
@@ -168,7 +186,7 @@ def _message(seq: int, athletes: int, interval: int) -> dict[str, Any]:
     }
 
 
-def hub(viewers: int, athletes: int, ticks: int) -> dict[str, Any]:
+def hub(viewers: int, athletes: int, ticks: int, callgrind: bool = False) -> dict[str, Any]:
     from pace.daphne_patches import twisted_tcp
 
     twisted_tcp.install()
@@ -222,20 +240,26 @@ def hub(viewers: int, athletes: int, ticks: int) -> dict[str, Any]:
             viewer.synced = True
             race.listeners.add(viewer)
         messages = [_message(seq, athletes, interval) for seq in range(2, ticks + 2)]
-        written = 0
+        written = fields = 0
 
         def one() -> int:
-            message = messages.pop(0)
-            race.dispatch(message)
-            # Frames written: a tick each, and a field frame to those it fell due to.
-            fields = sum(1 for v in race.listeners if v.field_seq == message["seq"])  # type: ignore[attr-defined]
-            return viewers + fields
+            race.dispatch(messages[0])
+            return viewers
 
         def drain() -> None:
-            nonlocal written
+            nonlocal written, fields
+            message = messages.pop(0)
+            # Frames written: a tick each, and a field frame to those it fell due to.
+            fields += sum(1 for v in race.listeners if v.field_seq == message["seq"])  # type: ignore[attr-defined]
             written += _drain(theirs)
 
-        result = _measure(ticks, one, drain)
+        result = _measure(ticks, one, drain, callgrind)
+        # Per frame written, the field frames counted (they fell due within the dispatch).
+        share = result["frames"] / (result["frames"] + fields)
+        for key in ("user_us", "system_us", "softirq_machine_us", "wall_us"):
+            result[key] = round(result[key] * share, 2)
+        result["frames"] += fields
+        result["field_frames"] = fields
         result["bytes_per_viewer_tick"] = round(written / viewers / ticks)
         return result
 
@@ -252,17 +276,18 @@ def main() -> None:
     parser.add_argument("--size", type=int, action="append")
     parser.add_argument("--rounds", "--ticks", dest="rounds", type=int, default=10)
     parser.add_argument("--athletes", type=int, default=5000)
+    parser.add_argument(
+        "--callgrind", action="store_true", help="run under callgrind --collect-atstart=no"
+    )
     args = parser.parse_args()
     if args.what == "floor":
         result = floor(args.sockets, args.size or [200, 1024, 4096], args.rounds)
     else:
-        import os
-
         import django
 
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pace.settings")
         django.setup()
-        result = hub(args.sockets, args.athletes, args.rounds)
+        result = hub(args.sockets, args.athletes, args.rounds, args.callgrind)
     print(json.dumps(result, indent=1))
 
 
