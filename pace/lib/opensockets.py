@@ -61,6 +61,7 @@ class OpenSockets:
 LAG_PERIOD_SECONDS = 0.1  # how often the loop's lag is measured
 LAG_SMOOTHING = 0.25  # weight of the newest measure: one long tick is not an overload
 RETRY_STEP_SECONDS = 2  # a refused client's window per unit of overload (load 1: 1-4 s)
+RECENT_SECONDS = 10.0  # sockets admitted and refused are counted over about this long
 
 
 class Admission:
@@ -73,6 +74,11 @@ class Admission:
         self.due: float | None = None  # when the lag timer should fire next
         self.task: asyncio.Task[None] | None = None
         self.refused = 0
+        # Sockets admitted and refused lately (counts decaying over RECENT_SECONDS): the
+        # refused should come back no faster than the process has been admitting.
+        self.recent_admitted = 0.0
+        self.recent_refused = 0.0
+        self.counted_at = clock.monotonic()
 
     def start(self) -> None:
         """Measure the loop's lag from now on (once per loop)."""
@@ -111,15 +117,23 @@ class Admission:
 
     def retry_after(self, *, athlete: bool, rng: random.Random | None = None) -> int | None:
         """None: serve the new socket. Else the seconds its client should wait, drawn at
-        random from 1 to a window proportional to the overload (at most
-        ``TRACKING_ADMIT_RETRY_MAX_SECONDS``), so refused clients come back spread out."""
+        random from 1 to a window that grows with the overload and with the clients
+        refused lately (at most ``TRACKING_ADMIT_RETRY_MAX_SECONDS``), so a storm's
+        refused clients come back spread out, about as fast as this process admits."""
         load = self.load(athlete=athlete)
+        now = self.clock.monotonic()
+        fade = math.exp(-(now - self.counted_at) / RECENT_SECONDS)
+        self.recent_admitted *= fade
+        self.recent_refused *= fade
+        self.counted_at = now
         if load < 1:
+            self.recent_admitted += 1
             return None
         self.refused += 1
-        window = min(
-            settings.TRACKING_ADMIT_RETRY_MAX_SECONDS, math.ceil(RETRY_STEP_SECONDS * 2 * load)
-        )
+        self.recent_refused += 1
+        admitting = max(1.0, self.recent_admitted / RECENT_SECONDS)  # sockets a second
+        window = max(RETRY_STEP_SECONDS * 2 * load, self.recent_refused / admitting)
+        window = min(settings.TRACKING_ADMIT_RETRY_MAX_SECONDS, math.ceil(window))
         return (rng or random).randint(1, max(1, window))
 
 
