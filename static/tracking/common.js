@@ -47,8 +47,8 @@
   // backoff from 1 s to 60 s with jitter, so a restart's reconnects spread out, or, on
   // 1013 "retry=S", the S seconds the server asks for (PROTOCOL.md) plus some jitter.
   function reconnectDelay(attempt, ev) {
-    var asked = ev.code === 1013 && /^retry=(\d+)$/.exec(ev.reason || "");
-    if (asked) { return Number(asked[1]) * (1 + Math.random() / 4); }
+    var asked = ev.code === 1013 && /^retry=(\d+(?:\.\d+)?)$/.exec(ev.reason || "");
+    if (asked) { return Math.max(1, Number(asked[1])) * (1 + Math.random() / 4); }
     return Math.min(60, Math.pow(2, attempt - 1)) * (0.5 + Math.random() / 2);
   }
 
