@@ -96,7 +96,7 @@ class ControlConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
 
     async def _still_allowed(self) -> bool:
         """Whether this user may still watch; if not, the screen is closed with 4403."""
-        allowed = await database_sync_to_async(may_still_control)(
+        allowed: bool = await database_sync_to_async(may_still_control)(
             race_id=self.race_id, user_id=self.user_id
         )
         if not allowed:

@@ -170,8 +170,9 @@ class RaceHub:
         """To spectators (``Viewer.hub_post_hidden``); phones show no posts."""
         for listener in list(self.listeners):
             hide = getattr(listener, "hub_post_hidden", None)
-            for frame in frames if hide is not None else ():
-                hide(frame, self)
+            if hide is not None:
+                for frame in frames:
+                    hide(frame, self)
 
     def _on_tick(self, tick: Tick) -> None:
         if not self.synced:

@@ -23,7 +23,7 @@ def _snapshot(race: Race, ids: list[int]) -> str:
     leader, second = ids
     # 61.4 s behind: +1:02 by the results' rule (a time between seconds rounds up);
     # rounding to the nearest second (the embed's old rule) wrote +1:01.
-    states = [
+    states: list[dict[str, Any]] = [
         {"id": leader, "rank": 1, "status": "racing", "distance": 5200.0, "lat": 45.0,
          "lon": 6.0, "gap": 0, "pace": 300, "eta": start + 3000.2},
         {"id": second, "rank": 2, "status": "racing", "distance": 5000.0, "lat": 45.0,
