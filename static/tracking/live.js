@@ -349,7 +349,9 @@
       }
       scheduleField();
       followUpField();
-      queueRender();
+      // The first snapshot is drawn now, not at the next animation frame: on a slow phone
+      // the fetches' answers (the roster, the field) may come first and push it back.
+      if (!render.live) { render(); } else { queueRender(); }
     },
     tick: function (f) {
       if (f.seq <= seq) { return; }
@@ -1011,9 +1013,10 @@
   }
 
   var sharedBib = new URLSearchParams(location.search).get("athlete");
-  connect();
+  // The fetches first: their requests leave before the snapshot already received is drawn.
   loadField();
   loadRoster();
+  connect();
   // Nothing live within a few seconds (no race yet, a socket refused): the map anyway.
   setTimeout(loadMap, 4000);
   queueRender();
