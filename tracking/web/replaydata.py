@@ -182,13 +182,24 @@ def along_course(
     cumulative, kx, ky, last = line.cumulative, line.kx, line.ky, len(line.xy) - 1
     out: list[float] = []
     covered: float | None = None
+    lo = hi = 0
     for lat, lon in points:
         x, y = lon * kx, lat * ky
         if covered is None:
             lo, hi = 0, last
         else:
-            lo = max(0, bisect_left(cumulative, covered - REPLAY_BEHIND_M) - 1)
-            hi = min(last, bisect_right(cumulative, covered + ahead) + 1)
+            # ``covered`` never decreases, so the window's ends only move forward: a step
+            # or two from where they were (bisect_left/right of the two bounds, less one
+            # and plus one) instead of two binary searches per sample.
+            behind, reach = covered - REPLAY_BEHIND_M, covered + ahead
+            if len(out) == 1:  # after the whole line's search: start the window
+                lo = max(0, bisect_left(cumulative, behind) - 1)
+                hi = min(last, bisect_right(cumulative, reach) + 1)
+            else:
+                while lo + 1 < last and cumulative[lo + 1] < behind:
+                    lo += 1
+                while hi < last and cumulative[hi - 1] <= reach:
+                    hi += 1
         best_d2, best_i, best_f = math.inf, lo, 0.0
         for i in range(lo, hi):
             ax, ay, dx, dy, seg2 = segments[i]

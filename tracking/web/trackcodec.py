@@ -14,6 +14,7 @@ deltas of its series (the first element absolute). Pure functions, no Django.
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -37,7 +38,10 @@ class Track:
 def deltas(values: Iterable[int]) -> list[int]:
     """The first value, then each value's difference from the one before."""
     whole = list(values)
-    return [b - a for a, b in zip([0, *whole], whole, strict=False)]
+    if not whole:
+        return []
+    # map over two lists: no tuple and no bytecode per item (a replay has millions)
+    return [whole[0], *map(operator.sub, whole[1:], whole)]
 
 
 def undeltas(values: Iterable[int]) -> list[int]:
@@ -45,14 +49,21 @@ def undeltas(values: Iterable[int]) -> list[int]:
     return list(itertools.accumulate(values))
 
 
+_SCALE = float(COORD_SCALE)
+
+
+def _scaled(values: list[float]) -> list[int]:
+    return list(map(round, map(_SCALE.__mul__, values)))
+
+
 def encode_track(track: Track) -> list[object]:
     """A track as its row of delta-encoded integers."""
     return [
         track.athlete,
         track.first,
-        deltas(round(d) for d in track.distances),
-        deltas(round(v * COORD_SCALE) for v in track.lats),
-        deltas(round(v * COORD_SCALE) for v in track.lons),
+        deltas(map(round, track.distances)),
+        deltas(_scaled(track.lats)),
+        deltas(_scaled(track.lons)),
     ]
 
 
@@ -73,6 +84,8 @@ def decode_track(row: Sequence[object]) -> Track:
 def fill_gaps(samples: Sequence[tuple[int, float, float]]) -> list[tuple[int, float, float]]:
     """``(sample, lat, lon)`` in sample order, with every missing sample between two known
     ones filled on the straight line between them (a tunnel, a phone without signal)."""
+    if not samples or samples[-1][0] - samples[0][0] == len(samples) - 1:
+        return list(samples)  # none missing (most athletes): nothing to fill
     out: list[tuple[int, float, float]] = []
     for (k0, lat0, lon0), (k1, lat1, lon1) in itertools.pairwise(samples):
         out.append((k0, lat0, lon0))
@@ -91,8 +104,8 @@ def build_track(
     and each sample's distance along the course, which never goes back (GPS noise around
     the finish must not move a finished athlete down the board)."""
     filled = fill_gaps(samples)
-    lats = [lat for _k, lat, _lon in filled]
-    lons = [lon for _k, _lat, lon in filled]
+    _ks, lat_tuple, lon_tuple = zip(*filled, strict=True)
+    lats, lons = list(lat_tuple), list(lon_tuple)
     distances = list(itertools.accumulate(project(list(zip(lats, lons, strict=True))), max))
     return Track(athlete=athlete, first=filled[0][0], distances=distances, lats=lats, lons=lons)
 
