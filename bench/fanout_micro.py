@@ -222,6 +222,7 @@ def hub(viewers: int, athletes: int, ticks: int, callgrind: bool = False) -> dic
             )
         )
         race.synced = True
+        viewers_: list[Viewer] = []
         for i, sock in enumerate(ours):
             protocol = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 40000 + i))
             transport = tcp.Connection(sock, protocol, reactor=reactor)  # type: ignore[arg-type]
@@ -239,6 +240,7 @@ def hub(viewers: int, athletes: int, ticks: int, callgrind: bool = False) -> dic
             viewer.seq, viewer.field_seq = 1, 1 - rng.randrange(interval)
             viewer.synced = True
             race.listeners.add(viewer)
+            viewers_.append(viewer)
         messages = [_message(seq, athletes, interval) for seq in range(2, ticks + 2)]
         written = fields = 0
 
@@ -250,7 +252,7 @@ def hub(viewers: int, athletes: int, ticks: int, callgrind: bool = False) -> dic
             nonlocal written, fields
             message = messages.pop(0)
             # Frames written: a tick each, and a field frame to those it fell due to.
-            fields += sum(1 for v in race.listeners if v.field_seq == message["seq"])  # type: ignore[attr-defined]
+            fields += sum(v.field_seq == message["seq"] for v in viewers_)
             written += _drain(theirs)
 
         result = _measure(ticks, one, drain, callgrind)

@@ -106,18 +106,18 @@ class Viewer:
             return
         else:
             self.seq, self.leaders = tick.seq, tick.leaders
-            frame = tick.frame(self.follows)
-            hub.post(self.outlet, frame[frame_header_size(frame) :].decode(), frame)
+            framed = tick.frame(self.follows)
+            hub.post(self.outlet, framed[frame_header_size(framed) :].decode(), framed)
         if self._field_due(tick):
             hub.post(self.outlet, *hub.field_frame(tick, self.field_seq))
             self.field_seq, self.field_lag = tick.seq, 0
         if tick.results:
             of_leaders, of_others = tick.result_frames()
-            for frame in of_leaders:
-                hub.post(self.outlet, frame)
+            for result in of_leaders:
+                hub.post(self.outlet, result)
             for athlete in self.follows:
-                for frame in of_others.get(athlete, ()):
-                    hub.post(self.outlet, frame)
+                for result in of_others.get(athlete, ()):
+                    hub.post(self.outlet, result)
 
     def _tick_checked(self, tick: Tick, hub: RaceHub) -> bool:
         """Whether ``tick`` goes to this viewer as a tick frame: not when its socket is too
