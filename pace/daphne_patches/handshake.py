@@ -15,7 +15,7 @@ trips on a socket it will not serve. :func:`refuse_upgrade` answers daphne's pen
 handshake itself with ``503 Service Unavailable`` and ``Retry-After: S``, as autobahn
 answers a handshake its application denies, and drops the connection.
 
-Written against daphne 4.2.3 / autobahn 26.11.1; checked by
+Written against daphne 4.2.3 / Twisted 26.10.0 / autobahn 26.11.1; checked by
 pace/tests/test_daphne_patches_upstream.py.
 """
 
@@ -69,7 +69,7 @@ def install() -> None:
         return
     from autobahn.websocket import protocol
 
-    protocol.pformat = _Formatted  # type: ignore[assignment]  # the patch itself
+    protocol.pformat = _Formatted  # type: ignore[attr-defined,assignment]  # the patch
     # The module's other user of pformat is a __str__, which must return a real str.
     protocol.Timings.__str__ = lambda self: pformat(self._timings)  # type: ignore[method-assign]
     _installed = True

@@ -186,6 +186,26 @@ RELIED_ON: dict[str, dict[str, str]] = {
             "6bd0b6187b78782f5ddd6b9130c734e82618cc83712f316db034e644a9e9909d"
         ),
     },
+    # Formats autobahn's per-connection options dump lazily (the module's pformat); answers
+    # daphne's pending handshake itself (failHandshake with headers) and removes daphne's
+    # deferred, which only serverReject and the handshake timeout read.
+    "handshake": {
+        "autobahn.websocket.protocol:WebSocketProtocol._connectionMade": (
+            "7ac58d8bb6c3c752dc6753e09d2358573a2a47da90275e962830af0600fdf077"
+        ),
+        "autobahn.websocket.protocol:WebSocketServerProtocol.failHandshake": (
+            "354c2c03cca517fbf0c2750a31134a2dc6a1932f5d5c17a08d0323fdefd7b11d"
+        ),
+        "autobahn.websocket.protocol:WebSocketServerProtocol.sendHttpErrorResponse": (
+            "cea44d9c8accd7df0ce4a01c9a1306cd6549aae3fb9659f76f9873ba812bd7e2"
+        ),
+        "daphne.ws_protocol:WebSocketProtocol.serverReject": (
+            "7166e95b99f2a316d5a1a1f07434e1af9714b7864c64f9c261a029a7beac5553"
+        ),
+        "daphne.ws_protocol:WebSocketProtocol.check_timeouts": (
+            "0e2ee6816a93a598d1fa50782417ae1126bf16ef86d8c718aac7e92c4f692e8e"
+        ),
+    },
     # Relies on Django adapting each middleware to the mode of the one inside it.
     "syncchain": {
         "django.core.handlers.base:BaseHandler.load_middleware": (
@@ -258,9 +278,24 @@ def test_it_finds_the_flags_and_states_the_patches_set_or_read() -> None:
     assert WebSocketProtocol.STATE_OPEN == 3  # outlet reads protocol.state
 
 
-@pytest.mark.parametrize("patch", ["twisted_tcp", "outlet", "fastpath", "syncchain", "gctune"])
+@pytest.mark.parametrize(
+    "patch", ["twisted_tcp", "outlet", "fastpath", "syncchain", "gctune", "handshake"]
+)
 def test_it_names_the_versions_in_every_patch(patch: str) -> None:
     """A reader of a patch sees what it was written against, the same as the test checks."""
     doc = " ".join((importlib.import_module(f"pace.daphne_patches.{patch}").__doc__ or "").split())
     versions = "daphne {daphne} / Twisted {twisted} / autobahn {autobahn}".format(**WRITTEN_AGAINST)
     assert f"Written against {versions}; checked by pace/tests/{Path(__file__).name}" in doc
+
+
+def test_the_handshake_patch_formats_autobahns_options_dump_as_before_only_when_read() -> None:
+    from pprint import pformat
+
+    from autobahn.websocket import protocol
+
+    from pace.daphne_patches import handshake
+
+    handshake.install()
+    options = [("openHandshakeTimeout", 5, "WebSocketServerFactory")] * 3
+    assert f"{protocol.pformat(options)}" == pformat(options)  # type: ignore[attr-defined]
+    assert str(protocol.Timings()) == pformat({})
