@@ -57,7 +57,8 @@ def _create(organizer: Organizer, now: dt.datetime) -> Race:
     )  # fmt: skip
 
 
-def _restart(race: Race, now: dt.datetime) -> None:
+def restart_live_race(race: Race, now: dt.datetime) -> None:
+    """A new gun time for the live demo race (what tracking stored of it is tracking's)."""
     race.start_time = now
     race.save(update_fields=["start_time"])
     Event.objects.filter(pk=race.event_id).update(start_date=now.date(), end_date=now.date())
@@ -81,7 +82,7 @@ def seed_live_demo(organizer: Organizer) -> LiveDemo:
     if race is None:
         race = _create(organizer, now)
     elif race.start_time < now - RESTART_AFTER:
-        _restart(race, now)
+        restart_live_race(race, now)
         restarted = True
     have = Registration.objects.filter(race=race, status=Registration.Status.CONFIRMED).count()
     entries: list[Registration] = []

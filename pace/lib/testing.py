@@ -7,7 +7,8 @@ import heapq
 import inspect
 import itertools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -152,3 +153,17 @@ def cache_clear_own() -> None:
             client.delete(*keys)
     else:
         cache.clear()
+
+
+@contextmanager
+def shared_rows(django_db_blocker: Any) -> Iterator[None]:
+    """For a module's or package's fixture whose rows are slow to make: they are made once,
+    kept for all its tests (each runs in its own savepoint on top) and rolled back after
+    the last."""
+    from django.db import transaction
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        try:
+            yield
+        finally:
+            transaction.set_rollback(True)

@@ -1,6 +1,15 @@
+"""seed_demo runs every app's part once; run again, it starts the live race over.
+
+The demo is seeded once for the module (it is the slow part) and rolled back after it;
+each test runs in its own savepoint on top.
+"""
+
 from __future__ import annotations
 
 import datetime as dt
+import io
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -9,15 +18,23 @@ from django.utils import timezone
 from events.demo import LIVE_EVENT_SLUG
 from events.demo.catalog import DEMO_EVENTS
 from events.models import Race, Registration
+from pace.lib.testing import shared_rows
 from payments.models import Payment
 from tracking.models import Kudos, Position
 
+pytestmark = pytest.mark.django_db
 
-@pytest.fixture
-def small_catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One event per demo organizer: the whole catalogue is the core's test's to check."""
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    """seed_demo's output, on a demo with one event per demo organizer (the whole
+    catalogue is the core's test's to check)."""
     catalogue = {slug: specs[:1] for slug, specs in DEMO_EVENTS.items()}
-    monkeypatch.setattr("events.demo.DEMO_EVENTS", catalogue)
+    with pytest.MonkeyPatch.context() as patch, shared_rows(django_db_blocker):
+        patch.setattr("events.demo.DEMO_EVENTS", catalogue)
+        out = io.StringIO()
+        call_command("seed_demo", stdout=out)
+        yield out.getvalue()
 
 
 def _fix(race: Race, registration: Registration) -> Position:
@@ -27,12 +44,8 @@ def _fix(race: Race, registration: Registration) -> Position:
     )
 
 
-@pytest.mark.django_db
-def test_it_seeds_every_apps_part_once(
-    small_catalogue: None, capsys: pytest.CaptureFixture[str]
-) -> None:
-    call_command("seed_demo")
-    out = capsys.readouterr().out
+def test_it_seeds_every_apps_part_once(seeded: str, capsys: pytest.CaptureFixture[str]) -> None:
+    out = seeded
     assert "Demo data ready (3 new events)." in out
     assert "alice@pace.local" in out and "admin@pace.local" in out
     assert "password pace-demo-2026" in out
@@ -52,9 +65,7 @@ def test_it_seeds_every_apps_part_once(
     assert (Registration.objects.count(), Payment.objects.count()) == (entries, entries)
 
 
-@pytest.mark.django_db
-def test_it_clears_tracking_of_the_live_race_it_starts_over_only(small_catalogue: None) -> None:
-    call_command("seed_demo")
+def test_it_clears_tracking_of_the_live_race_it_starts_over_only(seeded: str) -> None:
     live = Race.objects.get(event__slug=LIVE_EVENT_SLUG)
     other = Race.objects.exclude(pk=live.pk)[0]
     kept = _fix(other, other.registrations.all()[0])

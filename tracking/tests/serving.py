@@ -8,6 +8,7 @@ migrations and copied for each server.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -16,7 +17,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,19 +58,49 @@ def manage(env: dict[str, str], *args: str, timeout: float = 120) -> str:
     return done.stdout
 
 
-def migrated_db(path: Path) -> Path:
-    """A migrated SQLite file at ``path`` (copied from the cached template)."""
-    digest = hashlib.sha256()
-    for migration in sorted(ROOT.glob("*/migrations/*.py")):
-        digest.update(migration.name.encode() + migration.read_bytes())
-    template = TEMPLATES / f"{digest.hexdigest()[:16]}.sqlite3"
+def _from_template(path: Path, template: Path, build: Callable[[Path], object]) -> Path:
+    """Copy ``template`` to ``path``, made by ``build`` first if no test made it yet."""
     if not template.exists():
         TEMPLATES.mkdir(parents=True, exist_ok=True)
         building = template.with_suffix(f".{os.getpid()}.tmp")
-        manage(sqlite_env(building), "migrate", "--noinput", timeout=300)
+        build(building)
         os.replace(building, template)
     shutil.copyfile(template, path)
     return path
+
+
+def _digest(sources: Iterable[Path], *, also: str = "") -> str:
+    digest = hashlib.sha256()
+    for source in sorted(sources):
+        digest.update(source.name.encode() + source.read_bytes())
+    digest.update(also.encode())
+    return digest.hexdigest()[:16]
+
+
+def migrated_db(path: Path) -> Path:
+    """A migrated SQLite file at ``path`` (copied from the cached template)."""
+    template = TEMPLATES / f"{_digest(ROOT.glob('*/migrations/*.py'))}.sqlite3"
+    return _from_template(
+        path, template, lambda db: manage(sqlite_env(db), "migrate", "--noinput", timeout=300)
+    )
+
+
+def seeded_db(path: Path) -> Path:
+    """A SQLite file at ``path`` with the demo loaded (``seed_demo`` takes half a minute of
+    CPU), copied from a template kept per day (the demo's dates follow it), migrations and
+    demo code. Its live demo race started when the template was made: a test that runs it
+    restarts it first (``events.demo.live.restart_live_race``)."""
+    demo = [
+        *ROOT.glob("events/demo/*.py"), *ROOT.glob("*/demo*.py"), *ROOT.glob("*/sim/demo.py"),
+        ROOT / "pace/management/commands/seed_demo.py", ROOT / "pace/lib/gpxsynth.py",
+    ]  # fmt: skip
+    digest = _digest([*ROOT.glob("*/migrations/*.py"), *demo], also=dt.date.today().isoformat())
+
+    def build(db: Path) -> None:
+        migrated_db(db)
+        manage(sqlite_env(db), "seed_demo", timeout=600)
+
+    return _from_template(path, TEMPLATES / f"seeded-{digest}.sqlite3", build)
 
 
 @dataclass

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import transaction
 
+from pace.lib.testing import shared_rows
 from pace.tests.admin_roles.roles import TENANTS, build_world
 from payments import stripe as stripe_api
 from payments.tests.fake_stripe import FakeStripe
@@ -17,14 +17,8 @@ from payments.tests.fake_stripe import FakeStripe
 @pytest.fixture(scope="package")
 def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
     """Built once, rolled back after the package's tests; each test runs in its own savepoint."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            yield build_world()
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+    with shared_rows(django_db_blocker):
+        yield build_world()
 
 
 @pytest.fixture

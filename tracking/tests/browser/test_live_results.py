@@ -19,21 +19,25 @@ import pytest
 from playwright.sync_api import expect
 
 from pace.lib.testing import eventually
-from tracking.tests.serving import Server, daphne_server, manage, migrated_db, sqlite_env
+from tracking.tests.serving import Server, daphne_server, manage, seeded_db, sqlite_env
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(os.environ.get("PACE_LIVE_SCREENSHOT_DIR", "/tmp"))
-# The live demo race, its entries and a timing token of it, from the server's database.
+# The live demo race, started now, its entries and a timing token of it, from the server's
+# database (a copy of a demo seeded earlier).
 # A split at 1 km is added to its course (the demo's first is at 5 km), so that athletes
 # cross one soon at a speed the live engine still takes for running (its limit is 40 m/s).
 SETUP = """
 import json
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from events.demo import live_demo_race
+from events.demo.live import restart_live_race
 from events.models import SplitPoint
 from results.points import ensure_timing_points
 from results.timing_tokens import timing_token_create
 race = live_demo_race()
+restart_live_race(race, timezone.now().replace(microsecond=0))
 SplitPoint.objects.create(course=race.course, name="1 km", distance_m=1000)
 ensure_timing_points(race=race)
 admin = get_user_model().objects.get(email="admin@pace.local")
@@ -69,8 +73,7 @@ def test_it_shows_split_results_arriving_and_on_the_results_page(
     browser: Any, tmp_path: Path
 ) -> None:
     # Loaded before the server starts, so its ticker reads the course as the test left it.
-    env = sqlite_env(migrated_db(tmp_path / "db.sqlite3"))
-    manage(env, "seed_demo", timeout=300)
+    env = sqlite_env(seeded_db(tmp_path / "db.sqlite3"))
     race = json.loads(manage(env, "shell", "-v", "0", "-c", SETUP))
     with daphne_server(tmp_path, env=env) as server:
         sim = server.simulate(
