@@ -188,8 +188,11 @@ class Loader:
     @staticmethod
     def _record(p: Person) -> tuple[Any, ...]:
         """(kind, arrived, first served, losses [lost, served again], socket at kill,
-        missed ticks [(at, n)], connects)"""
-        return (p.kind, p.arrive_at, p.served_at, p.lost, p.sock_at_kill, p.missed, p.connects)
+        missed ticks [(at, n)], connects, sampled fix → screen [(at, ms)])"""
+        return (
+            p.kind, p.arrive_at, p.served_at, p.lost, p.sock_at_kill, p.missed, p.connects,
+            p.latency_at,
+        )  # fmt: skip
 
 
 def _yield_to_servers() -> None:

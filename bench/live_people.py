@@ -87,11 +87,8 @@ class Stats:
     seq_at_end: int = 0
     max_seq: int = 0
 
-    # Timed records (epoch seconds) the parent cuts into windows: acks as (sent, ms),
-    # sampled fix → screen latency as (received, ms), missed ticks as (seen, how many).
+    # Acks as (sent, ms): the parent cuts them into 5-s windows of sending time.
     acks: list[tuple[float, float]] = field(default_factory=list)
-    latency_at: list[tuple[float, float]] = field(default_factory=list)
-    missed_at: list[tuple[float, int]] = field(default_factory=list)
 
 
 # --- the clients' reconnect rules (static/tracking/common.js, track.js) -----------------------
@@ -176,6 +173,7 @@ class Person:
         self.last_frame = 0.0
         self.sock_at_kill: tuple[str, int] | None = None
         self.missed: list[tuple[float, int]] = []
+        self.latency_at: list[tuple[float, float]] = []  # a sampled viewer's (received, ms)
         self.connects = 0
 
     def path(self) -> str:
@@ -496,7 +494,7 @@ class Viewer(Person):
             self.seen_t[aid] = t
             ms = (now - t) * 1000
             self.lg.stats.latency_ms.append(ms)
-            self.lg.stats.latency_at.append((now, ms))
+            self.latency_at.append((now, ms))
 
     def on_tick(self, seq: int, t: float, now: float) -> None:
         st = self.lg.stats

@@ -249,7 +249,11 @@ def restart_summary(
     back: list[float] = []
     never = 0
     killed = other = other_lost = other_missed = unknown = 0
-    for _kind, _arr, _served, lost, sock, missed, _n in people:
+    # Fix → screen of the other process's sampled spectators, before the kill and in
+    # the 30 s after it.
+    lat_before: list[float] = []
+    lat_during: list[float] = []
+    for _kind, _arr, _served, lost, sock, missed, _n, latency in people:
         if sock is None:
             unknown += 1
             continue
@@ -264,16 +268,12 @@ def restart_summary(
             other += 1
             other_lost += sum(1 for x in lost if x[0] >= kill - 1.0)
             other_missed += sum(n for at, n in missed if at >= kill - 1.0)
+            for at, ms in latency:
+                if measure_from <= at < kill:
+                    lat_before.append(ms)
+                elif kill <= at < kill + SERVED_WITHIN_S:
+                    lat_during.append(ms)
     back.sort()
-    # Fix → screen of the sampled spectators, before the kill and in the 30 s after it.
-    lat_before: list[float] = []
-    lat_during: list[float] = []
-    for r in results:
-        for at, ms in r["stats"]["latency_at"]:
-            if measure_from <= at < kill:
-                lat_before.append(ms)
-            elif kill <= at < kill + SERVED_WITHIN_S:
-                lat_during.append(ms)
     lat_before.sort()
     lat_during.sort()
     return {
@@ -292,8 +292,7 @@ def restart_summary(
             "p50": _p(lat_during, 50, 1000),
             "p99": _p(lat_during, 99, 1000),
         },
-        "note": "latency: every sampled spectator (either process); disconnects and missed "
-        "ticks: the other process's clients only",
+        "note": "disconnects, missed ticks and fix → screen: the other process's clients",
     }
 
 
