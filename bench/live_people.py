@@ -213,6 +213,8 @@ class Person:
             self.refuse(f"closed_before_served_{conn.close_code or 1006}")
         if conn.served:
             self.lost.append([time.time(), None])
+            # Not a refusal: the close code of a socket that was serving.
+            self.refuse(f"lost_after_served_{conn.close_code or 1006}")
 
     async def live(self, sem: asyncio.Semaphore | None) -> None:
         lg = self.lg
