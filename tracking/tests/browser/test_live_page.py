@@ -45,7 +45,12 @@ def test_it_shows_athletes_moving_on_the_map_and_the_leaderboard(
             base = server.url.replace("127.0.0.1", "localhost")
             page.goto(f"{base}/live/{race['event_slug']}/{race['race_slug']}/")
             page.wait_for_selector("#live-status[data-state=live]")
-            page.wait_for_function("document.querySelectorAll('.athlete-marker').length >= 10")
+            # The page is live from the snapshot, before the simulator's phones (started just
+            # above, slow to connect on a busy machine) have sent their first fixes, and the
+            # map's script comes after the board: the markers may take a while longer.
+            page.wait_for_function(
+                "document.querySelectorAll('.athlete-marker').length >= 10", timeout=60_000
+            )
             page.wait_for_function(
                 "document.querySelectorAll('#board-body tr[data-id] td.rank').length >= 10"
                 " && [...document.querySelectorAll('#board-body td.rank')]"
