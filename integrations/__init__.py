@@ -14,7 +14,7 @@ The API other modules build on (helper notes for Spotify/Last.fm/uploads/retenti
   raises ``TokenRefusedError`` when the provider refuses for good (the connection is then
   marked broken and ``ConnectionBrokenError`` raised). ``tokens.mark_broken(connection,
   reason=)`` and ``tokens.store_tokens(connection, TokenSet)`` for other paths.
-- ``integrations.crypto``: ``encrypt(text, purpose=)`` / ``decrypt(sealed, purpose=)``
+- ``pace.lib.sealing``: ``encrypt(text, purpose=)`` / ``decrypt(sealed, purpose=)``
   (AES-256-GCM, key id in each ciphertext; ``TokenDecryptError`` on anything that does not
   open). Keys: ``settings.PACE_TOKEN_KEYS``; ``manage.py rotate_token_key`` re-seals.
 - ``integrations.models.Activity`` (user, source strava/upload, external_id, sport, name,

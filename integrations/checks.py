@@ -8,13 +8,13 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
-from integrations import crypto
+from pace.lib import sealing
 
 
 @checks.register(checks.Tags.security)
 def token_keys_parse(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
     try:
-        crypto.parse_keys(settings.PACE_TOKEN_KEYS)
+        sealing.parse_keys(settings.PACE_TOKEN_KEYS)
     except ImproperlyConfigured as exc:
         return [checks.Error(str(exc), id="integrations.E001")]
     return []

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from integrations import crypto
 from integrations.locking import shared_lock
 from integrations.models import Connection, ConnectionStatus
+from pace.lib import sealing
 from pace.lib.clock import SYSTEM, Clock
 
 logger = logging.getLogger(__name__)
@@ -106,6 +106,6 @@ def get_access_token(connection: Connection, *, clock: Clock = SYSTEM) -> str:
                 raise ConnectionBrokenError(str(exc)) from exc
             store_tokens(connection, tokens)
             return tokens.access_token
-    except crypto.TokenDecryptError as exc:
+    except sealing.TokenDecryptError as exc:
         mark_broken(connection, reason="stored tokens no longer open (token key missing)")
         raise ConnectionBrokenError(str(exc)) from exc

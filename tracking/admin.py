@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +20,15 @@ from tracking.control.actions import race_refresh
 from tracking.fanout.posts import posts_set_hidden
 from tracking.ingest.devices import devices_forget_on_commit
 from tracking.ingest.trackers import TrackerError, clean_device_id, trackers_revoke
-from tracking.models import Position, Post, RaceControl, RaceSafety, Tracker
+from tracking.models import (
+    DEVICE_ID_MAX,
+    Position,
+    Post,
+    RaceControl,
+    RaceSafety,
+    Tracker,
+    secret_digest,
+)
 
 
 @admin.register(Post)
@@ -50,11 +58,22 @@ class PostAdmin(OrganizerScopedAdmin):
 
 
 class TrackerForm(forms.ModelForm):
-    """An organizer may type an athlete's device id: the athlete's rules hold (no guessable id)."""
+    """An organizer may type an athlete's device id: the athlete's rules hold (no guessable id).
+
+    The linked id is a credential and is never shown here (only its hint): the box is empty,
+    an id typed replaces it, "unlink" removes it, and leaving both alone keeps it."""
+
+    device_id = forms.CharField(
+        required=False,
+        max_length=DEVICE_ID_MAX,
+        label="New device identifier",
+        help_text="Typed into OsmAnd or Traccar Client. Leave empty to keep the linked one.",
+    )
+    unlink_device = forms.BooleanField(required=False, label="Unlink the device")
 
     class Meta:
         model = Tracker
-        fields = ["device_id"]
+        fields: list[str] = []
 
     def clean_device_id(self) -> str | None:
         raw = self.cleaned_data.get("device_id")
@@ -65,13 +84,40 @@ class TrackerForm(forms.ModelForm):
         except TrackerError as exc:
             raise forms.ValidationError(str(exc)) from None
 
+    def save(self, commit: bool = True) -> Tracker:
+        typed = self.cleaned_data.get("device_id")
+        if typed:
+            self.instance.device_id = typed
+        elif self.cleaned_data.get("unlink_device"):
+            self.instance.device_id = None
+        return super().save(commit=commit)
+
 
 @admin.register(Tracker)
 class TrackerAdmin(OrganizerScopedAdmin):
     form = TrackerForm
-    list_display = ["registration", "device_id", "status", "last_fix", "kudos", "revoked_at"]
-    search_fields = ["registration__last_name", "registration__bib", "device_id"]
+    list_display = ["registration", "device", "status", "last_fix", "kudos", "revoked_at"]
+    search_fields = ["registration__last_name", "registration__bib"]
     list_select_related = ["registration"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Tracker], search_term: str
+    ) -> tuple[QuerySet[Tracker], bool]:
+        """Names and bibs as usual; a whole device id or token finds its tracker by digest."""
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            digest = secret_digest(term)
+            found |= queryset.filter(Q(device_digest=digest) | Q(token_digest=digest))
+        return found, duplicates
+
+    @admin.display(description="device")
+    def device(self, obj: Tracker) -> str:
+        return f"{obj.device_hint}…" if obj.device_hint else "-"
+
+    @admin.display(description="token")
+    def token(self, obj: Tracker) -> str:
+        return f"{obj.token_hint}…"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tracker]:
         last = Position.objects.filter(registration=OuterRef("registration")).order_by("-t")
@@ -89,7 +135,7 @@ class TrackerAdmin(OrganizerScopedAdmin):
             return "Revoked"
         at = getattr(obj, "last_fix_at", None)
         if at is None:
-            return "No fix yet" if obj.device_id else "No fix yet (no device linked)"
+            return "No fix yet" if obj.device_digest else "No fix yet (no device linked)"
         silent = timezone.now() - at
         if silent <= dt.timedelta(seconds=settings.TRACKING_LOST_SIGNAL_SECONDS):
             return "Live"
@@ -98,17 +144,27 @@ class TrackerAdmin(OrganizerScopedAdmin):
             return f"Silent for {minutes} min"
         return f"Silent for {minutes // 60} h"
 
-    readonly_fields = ["registration", "token", "kudos", "created_at", "revoked_at"]
-    fields = ["registration", "device_id", "token", "kudos", "created_at", "revoked_at"]
+    readonly_fields = ["registration", "device", "token", "kudos", "created_at", "revoked_at"]
+    fields = [
+        "registration",
+        "device",
+        "device_id",
+        "unlink_device",
+        "token",
+        "kudos",
+        "created_at",
+        "revoked_at",
+    ]
     actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def save_model(self, request: HttpRequest, obj: Tracker, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
         # Every process stops taking fixes from the id typed over at once, not in 30 s.
-        devices_forget_on_commit(device_ids=[form.initial.get("device_id"), obj.device_id])
+        previous = list(Tracker.objects.filter(pk=obj.pk).values_list("device_digest", flat=True))
+        super().save_model(request, obj, form, change)
+        devices_forget_on_commit(digests=[*previous, obj.device_digest])
 
     @admin.action(description="Revoke tracking tokens", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[Tracker]) -> None:

@@ -5,7 +5,9 @@ A registration's id is the athlete's id in every frame of PROTOCOL.md.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,6 +15,7 @@ from django.core.validators import MinValueValidator, validate_email
 from django.db import models
 
 from events.models import Race, Registration
+from pace.lib import sealing
 
 # The longest device id a tracker holds: the column's width, which the one rule of
 # device ids (``tracking.ingest.deviceids``) and ``/osmand/`` hold requests to.
@@ -32,30 +35,113 @@ def new_device_id() -> str:
     return secrets.token_urlsafe(12)
 
 
+def secret_digest(value: str) -> str:
+    """What a tracking token or device id is looked up by: its SHA-256 (both are random or
+    held to ``deviceids``' rule, so no slow hash is needed; family links do the same)."""
+    return hashlib.sha256(value.encode("utf-8", errors="replace")).hexdigest()
+
+
+HINT_CHARS = 4  # the first characters kept in clear, to tell trackers apart in the admin
+TOKEN_PURPOSE = "tracking:token"
+DEVICE_PURPOSE = "tracking:device"
+# The columns a change of token or of device id writes (``save(update_fields=...)``).
+TOKEN_FIELDS = ["token_digest", "token_sealed", "token_hint"]
+DEVICE_FIELDS = ["device_digest", "device_sealed", "device_hint"]
+
+
+def token_columns(token: str) -> dict[str, str]:
+    """The stored form of a tracking token: digest, sealed copy, hint (never the token)."""
+    return {
+        "token_digest": secret_digest(token),
+        "token_sealed": sealing.encrypt(token, purpose=TOKEN_PURPOSE),
+        "token_hint": token[:HINT_CHARS],
+    }
+
+
+def device_columns(device_id: str | None) -> dict[str, str | None]:
+    """The stored form of a device id (all empty when none is linked)."""
+    if not device_id:
+        return {"device_digest": None, "device_sealed": "", "device_hint": ""}
+    return {
+        "device_digest": secret_digest(device_id),
+        "device_sealed": sealing.encrypt(device_id, purpose=DEVICE_PURPOSE),
+        "device_hint": device_id[:HINT_CHARS],
+    }
+
+
 class Tracker(models.Model):
-    """A registration's revocable tracking token and the tracker app device linked to it."""
+    """A registration's revocable tracking token and the tracker app device linked to it.
+
+    Both are bearer credentials (PROTOCOL.md §1, ``/osmand/``), so neither is stored in
+    clear: each is looked up by its digest (``secret_digest``) and kept sealed
+    (``pace.lib.sealing``, AES-256-GCM, re-sealed by ``rotate_token_key``) only because the
+    athlete's tracker page shows them again. ``token`` and ``device_id`` read and write
+    them; a query names ``token_digest`` / ``device_digest``.
+    """
 
     ORGANIZER_PATH = "registration__race__event__organizer"
 
     registration = models.OneToOneField(
         Registration, on_delete=models.CASCADE, related_name="tracker"
     )
-    token = models.CharField(max_length=64, unique=True, default=new_token)
-    device_id = models.CharField(
-        max_length=DEVICE_ID_MAX,
-        unique=True,
-        null=True,
-        blank=True,
-        default=new_device_id,
-        help_text="The identifier typed into OsmAnd or Traccar Client (issued by Pace, or "
-        "one the athlete typed: see tracking.trackers.clean_device_id).",
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    token_sealed = models.TextField(editable=False)
+    token_hint = models.CharField(max_length=HINT_CHARS, editable=False)
+    device_digest = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
     )
+    device_sealed = models.TextField(blank=True, editable=False)
+    device_hint = models.CharField(max_length=HINT_CHARS, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
     kudos = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if args:  # a row read from the database (``from_db`` passes values by position)
+            return
+        # A new tracker gets a token and a device id from Pace unless given them.
+        if "token" not in kwargs and not self.token_digest:
+            self.token = new_token()
+        if "device_id" not in kwargs and "device_digest" not in kwargs:
+            self.device_id = new_device_id()
+
     def __str__(self) -> str:
         return f"Tracker of {self.registration}"
+
+    @property
+    def token(self) -> str:
+        return sealing.decrypt(self.token_sealed, purpose=TOKEN_PURPOSE)
+
+    @token.setter
+    def token(self, value: str) -> None:
+        for field, stored in token_columns(value).items():
+            setattr(self, field, stored)
+
+    @property
+    def device_id(self) -> str | None:
+        """The identifier typed into OsmAnd or Traccar Client (issued by Pace, or one the
+        athlete typed: see tracking.trackers.clean_device_id); None when none is linked."""
+        if not self.device_sealed:
+            return None
+        return sealing.decrypt(self.device_sealed, purpose=DEVICE_PURPOSE)
+
+    @device_id.setter
+    def device_id(self, value: str | None) -> None:
+        for field, stored in device_columns(value).items():
+            setattr(self, field, stored)
+
+    def reseal(self) -> bool:
+        """Seal both copies with the current key (``rotate_token_key``); True if changed."""
+        token = sealing.reencrypt(self.token_sealed, purpose=TOKEN_PURPOSE)
+        device = (
+            sealing.reencrypt(self.device_sealed, purpose=DEVICE_PURPOSE)
+            if self.device_sealed
+            else ""
+        )
+        changed = (token, device) != (self.token_sealed, self.device_sealed)
+        self.token_sealed, self.device_sealed = token, device
+        return changed
 
 
 class Position(models.Model):

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 
-from integrations import crypto
+from pace.lib import sealing
 
 
 class Provider(models.TextChoices):
@@ -22,7 +22,7 @@ class ConnectionStatus(models.TextChoices):
 
 
 class Connection(models.Model):
-    """One provider account of one athlete. Tokens are kept only sealed (integrations.crypto):
+    """One provider account of one athlete. Tokens are kept only sealed (pace.lib.sealing):
     read them with :meth:`access_token` / :meth:`refresh_token`, or better with
     ``integrations.tokens.get_access_token(connection)``, which refreshes when due. Last.fm
     has no tokens: ``external_id`` is the username."""
@@ -75,29 +75,31 @@ class Connection(models.Model):
         self, *, access_token: str, refresh_token: str, expires_at: datetime | None
     ) -> None:
         """Seal and set both tokens (not saved: the caller saves, with update_fields)."""
-        self.access_token_sealed = crypto.encrypt(access_token, purpose=self._purpose("access"))
+        self.access_token_sealed = sealing.encrypt(access_token, purpose=self._purpose("access"))
         self.refresh_token_sealed = (
-            crypto.encrypt(refresh_token, purpose=self._purpose("refresh")) if refresh_token else ""
+            sealing.encrypt(refresh_token, purpose=self._purpose("refresh"))
+            if refresh_token
+            else ""
         )
-        self.token_key_id = crypto.current_key_id()
+        self.token_key_id = sealing.current_key_id()
         self.expires_at = expires_at
 
     TOKEN_FIELDS = ("access_token_sealed", "refresh_token_sealed", "token_key_id", "expires_at")
 
     def access_token(self) -> str:
-        """The access token as stored (maybe expired); raises crypto.TokenDecryptError."""
+        """The access token as stored (maybe expired); raises sealing.TokenDecryptError."""
         if not self.access_token_sealed:
             return ""
-        return crypto.decrypt(self.access_token_sealed, purpose=self._purpose("access"))
+        return sealing.decrypt(self.access_token_sealed, purpose=self._purpose("access"))
 
     def refresh_token(self) -> str:
         if not self.refresh_token_sealed:
             return ""
-        return crypto.decrypt(self.refresh_token_sealed, purpose=self._purpose("refresh"))
+        return sealing.decrypt(self.refresh_token_sealed, purpose=self._purpose("refresh"))
 
     def reseal(self) -> bool:
         """Re-seal both tokens with the current key; True when anything changed."""
-        if self.token_key_id == crypto.current_key_id():
+        if self.token_key_id == sealing.current_key_id():
             return False
         for field, which in (
             ("access_token_sealed", "access"),
@@ -105,8 +107,8 @@ class Connection(models.Model):
         ):
             sealed = getattr(self, field)
             if sealed:
-                setattr(self, field, crypto.reencrypt(sealed, purpose=self._purpose(which)))
-        self.token_key_id = crypto.current_key_id()
+                setattr(self, field, sealing.reencrypt(sealed, purpose=self._purpose(which)))
+        self.token_key_id = sealing.current_key_id()
         return True
 
     @property

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from integrations import crypto
 from integrations.models import Connection, Provider
+from pace.lib import sealing
 
 K1 = "k1:" + base64.b64encode(b"1" * 32).decode()
 K2 = "k2:" + base64.b64encode(b"2" * 32).decode()
@@ -19,27 +19,27 @@ K2 = "k2:" + base64.b64encode(b"2" * 32).decode()
 
 def test_it_opens_what_it_sealed_and_names_the_key(settings: Any) -> None:
     settings.PACE_TOKEN_KEYS = [K1]
-    sealed = crypto.encrypt("secret-token", purpose="strava:access")
+    sealed = sealing.encrypt("secret-token", purpose="strava:access")
     assert sealed.startswith("k1$") and "secret-token" not in sealed
-    assert crypto.decrypt(sealed, purpose="strava:access") == "secret-token"
+    assert sealing.decrypt(sealed, purpose="strava:access") == "secret-token"
 
 
 def test_it_refuses_a_ciphertext_moved_to_another_purpose(settings: Any) -> None:
     settings.PACE_TOKEN_KEYS = [K1]
-    sealed = crypto.encrypt("secret-token", purpose="strava:refresh")
-    with pytest.raises(crypto.TokenDecryptError):
-        crypto.decrypt(sealed, purpose="strava:access")
+    sealed = sealing.encrypt("secret-token", purpose="strava:refresh")
+    with pytest.raises(sealing.TokenDecryptError):
+        sealing.decrypt(sealed, purpose="strava:access")
 
 
 def test_it_opens_old_keys_ciphertexts_after_a_new_key_is_put_first(settings: Any) -> None:
     settings.PACE_TOKEN_KEYS = [K1]
-    old = crypto.encrypt("t", purpose="p")
+    old = sealing.encrypt("t", purpose="p")
     settings.PACE_TOKEN_KEYS = [K2, K1]
-    assert crypto.decrypt(old, purpose="p") == "t"
-    assert crypto.encrypt("t", purpose="p").startswith("k2$")
+    assert sealing.decrypt(old, purpose="p") == "t"
+    assert sealing.encrypt("t", purpose="p").startswith("k2$")
     settings.PACE_TOKEN_KEYS = [K2]
-    with pytest.raises(crypto.TokenDecryptError):
-        crypto.decrypt(old, purpose="p")
+    with pytest.raises(sealing.TokenDecryptError):
+        sealing.decrypt(old, purpose="p")
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,7 @@ def test_it_stops_start_up_on_a_bad_key_list(spec: list[str]) -> None:
     from django.core.exceptions import ImproperlyConfigured
 
     with pytest.raises(ImproperlyConfigured):
-        crypto.parse_keys(spec)
+        sealing.parse_keys(spec)
 
 
 @hsettings(max_examples=200, deadline=None)
@@ -62,8 +62,8 @@ def test_it_stops_start_up_on_a_bad_key_list(spec: list[str]) -> None:
     )
 )
 def test_it_raises_only_its_own_error_on_garbage(garbage: str) -> None:
-    with pytest.raises(crypto.TokenDecryptError):
-        crypto.decrypt(garbage, purpose="strava:access")
+    with pytest.raises(sealing.TokenDecryptError):
+        sealing.decrypt(garbage, purpose="strava:access")
 
 
 @pytest.mark.django_db

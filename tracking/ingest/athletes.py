@@ -15,7 +15,7 @@ from django.db.models import Max
 
 from tracking.ingest.deviceids import is_valid_device_id
 from tracking.live.window import tracking_window
-from tracking.models import Position, Tracker
+from tracking.models import Position, Tracker, secret_digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ def athlete_for_token(token: str) -> Athlete | None:
     """The athlete a tracking token belongs to, or None if unknown or revoked."""
     if not is_plausible_key(token, max_length=64):
         return None
-    tracker = _active_trackers().filter(token=token).first()
+    tracker = _active_trackers().filter(token_digest=secret_digest(token)).first()
     return _athlete(tracker) if tracker else None
 
 
@@ -85,7 +85,7 @@ def athlete_for_device(device_id: str) -> Athlete | None:
     (``deviceids.device_id_problem``: one stored before them, or a guess) matches none."""
     if not is_valid_device_id(device_id):
         return None
-    tracker = _active_trackers().filter(device_id=device_id).first()
+    tracker = _active_trackers().filter(device_digest=secret_digest(device_id)).first()
     return _athlete(tracker) if tracker else None
 
 
@@ -94,6 +94,43 @@ def device_key(device: str) -> int:
     if not device:
         return 0
     return int.from_bytes(hashlib.blake2b(device.encode(), digest_size=8).digest()) >> 1 or 1
+
+
+def athletes_and_last_seqs(
+    keys: list[tuple[str, int]],
+) -> dict[tuple[str, int], tuple[Athlete | None, int | None]]:
+    """For each ``(token, device key)``: the token's athlete and the last ``seq`` stored from
+    that device, in two queries for all of them (``tracking.ingest.welcomes`` gathers the
+    phones that connect at once). Unknown or revoked tokens are ``(None, None)``."""
+    # Looked up by digest (``Tracker.token_digest``): no token is stored in clear.
+    tokens = {
+        secret_digest(token): token for token, _ in keys if is_plausible_key(token, max_length=64)
+    }
+    found: dict[str, Athlete] = {}
+    if tokens:
+        trackers = _active_trackers().filter(token_digest__in=tokens)
+        found = {tokens[t.token_digest]: _athlete(t) for t in trackers}
+    pairs = {(found[t].id, device) for t, device in keys if t in found}
+    highest: dict[tuple[int, int], int] = {}
+    if pairs:
+        rows = (
+            Position.objects.filter(
+                registration_id__in={a for a, _ in pairs},
+                device_key__in={d for _, d in pairs},
+                seq__gt=0,
+            )
+            .values_list("registration_id", "device_key")
+            .annotate(m=Max("seq"))
+            .order_by()
+        )
+        highest = {(a, d): m for a, d, m in rows}
+    out: dict[tuple[str, int], tuple[Athlete | None, int | None]] = {}
+    for token, device in keys:
+        athlete = found.get(token)
+        out[(token, device)] = (
+            (athlete, highest.get((athlete.id, device))) if athlete else (None, None)
+        )
+    return out
 
 
 def last_seq(*, athlete_id: int, device: int = 0) -> int | None:

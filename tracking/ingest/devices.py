@@ -4,7 +4,9 @@ OsmAnd sends one request per fix, so each process remembers looked-up ids for a
 while (``athlete_for_device_cached``); a change of a tracker's device (a new id, a
 relink, a revoked or new token, a transfer) is announced after commit to the
 channel-layer group every process serving ``/osmand/`` joins (``DEVICES_GROUP``), so
-no process goes on taking fixes from a replaced id.
+no process goes on taking fixes from a replaced id. Both know an id by its digest
+(``tracking.models.secret_digest``, what the database looks it up by): no id is kept in
+clear, in memory or on the channel layer.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_la
 from django.db import transaction
 
 from tracking.ingest.athletes import Athlete, athlete_for_device
+from tracking.models import secret_digest
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +46,12 @@ DEVICE_CACHE_SIZE = 50_000
 def remembered_device(device_id: str) -> tuple[bool, Athlete | None]:
     """(True, athlete or None) when this process looked ``device_id`` up in the last
     ``DEVICE_CACHE_SECONDS``; (False, None) when a lookup is needed."""
-    now = time.monotonic()
+    now, digest = time.monotonic(), secret_digest(device_id)
     with _devices_lock:
-        found = _devices.get(device_id)
+        found = _devices.get(digest)
         if found is None or now - found[0] >= DEVICE_CACHE_SECONDS:
             return False, None
-        _devices.move_to_end(device_id)
+        _devices.move_to_end(digest)
     return True, found[1]
 
 
@@ -59,25 +62,26 @@ def athlete_for_device_cached(device_id: str) -> Athlete | None:
     known, athlete = remembered_device(device_id)
     if known:
         return athlete
-    athlete = athlete_for_device(device_id)
+    athlete, digest = athlete_for_device(device_id), secret_digest(device_id)
     with _devices_lock:
-        _devices[device_id] = (time.monotonic(), athlete)
-        _devices.move_to_end(device_id)
+        _devices[digest] = (time.monotonic(), athlete)
+        _devices.move_to_end(digest)
         while len(_devices) > DEVICE_CACHE_SIZE:
             _devices.popitem(last=False)
     return athlete
 
 
-def forget_devices(device_ids: list[str]) -> None:
-    """Drop what this process remembers of these ids (their tracker changed)."""
+def forget_devices(digests: list[str]) -> None:
+    """Drop what this process remembers of these ids, named by digest (their tracker changed)."""
     with _devices_lock:
-        for device_id in device_ids:
-            _devices.pop(device_id, None)
+        for digest in digests:
+            _devices.pop(digest, None)
 
 
-def devices_forget_on_commit(*, device_ids: Iterable[str | None]) -> None:
-    """After commit, every process drops what it remembers of these ids (old and new)."""
-    ids = sorted({d for d in device_ids if d})
+def devices_forget_on_commit(*, digests: Iterable[str | None]) -> None:
+    """After commit, every process drops what it remembers of these ids (old and new),
+    named by their digests (``Tracker.device_digest``)."""
+    ids = sorted({d for d in digests if d})
     if not ids:
         return
 
@@ -85,7 +89,7 @@ def devices_forget_on_commit(*, device_ids: Iterable[str | None]) -> None:
         forget_devices(ids)  # this process at once, whatever the channel layer does
         try:
             async_to_sync(get_channel_layer().group_send)(
-                DEVICES_GROUP, {"type": "devices.forget", "device_ids": ids}
+                DEVICES_GROUP, {"type": "devices.forget", "digests": ids}
             )
         except Exception:  # the change is stored; other processes forget within 30 s
             logger.exception("could not tell other processes to forget %d device ids", len(ids))
@@ -144,7 +148,7 @@ async def _listen(layer: Any, channel: str) -> None:
                 await asyncio.sleep(1.0)
                 continue
             if message.get("type") == "devices.forget":
-                ids = message.get("device_ids") or []
+                ids = message.get("digests") or []
                 forget_devices([d for d in ids if isinstance(d, str)])
     finally:
         if layer is not get_channel_layer() and hasattr(layer, "close_pools"):

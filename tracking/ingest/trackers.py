@@ -23,7 +23,14 @@ from tracking.ingest.deviceids import device_id_problem
 from tracking.ingest.devices import devices_forget_on_commit
 from tracking.live.groups import race_group
 from tracking.live.window import tracking_window
-from tracking.models import Tracker, new_device_id, new_token
+from tracking.models import (
+    DEVICE_FIELDS,
+    TOKEN_FIELDS,
+    Tracker,
+    new_device_id,
+    new_token,
+    secret_digest,
+)
 
 
 class TrackerError(ValueError):
@@ -59,12 +66,13 @@ def clean_device_id(raw: str) -> str:
 def tracker_link_device(*, tracker: Tracker, device_id: str) -> Tracker:
     """Link a device id the athlete typed (empty unlinks); a taken or guessable id is refused."""
     if not (device_id or "").strip():
-        previous, tracker.device_id = tracker.device_id, None
-        tracker.save(update_fields=["device_id"])
-        devices_forget_on_commit(device_ids=[previous])
+        previous, tracker.device_id = tracker.device_digest, None
+        tracker.save(update_fields=DEVICE_FIELDS)
+        devices_forget_on_commit(digests=[previous])
         return tracker
     device_id = clean_device_id(device_id)
-    if Tracker.objects.filter(device_id=device_id).exclude(pk=tracker.pk).exists():
+    taken = Tracker.objects.filter(device_digest=secret_digest(device_id))
+    if taken.exclude(pk=tracker.pk).exists():
         raise TrackerError(TAKEN)
     return _save_device_id(tracker, device_id)
 
@@ -75,15 +83,16 @@ def tracker_issue_device_id(*, tracker: Tracker) -> Tracker:
 
 
 def _save_device_id(tracker: Tracker, device_id: str) -> Tracker:
-    previous = tracker.device_id
+    previous = {field: getattr(tracker, field) for field in DEVICE_FIELDS}
     tracker.device_id = device_id
     try:
         with transaction.atomic():
-            tracker.save(update_fields=["device_id"])
+            tracker.save(update_fields=DEVICE_FIELDS)
     except IntegrityError:  # linked elsewhere between the check and the save
-        tracker.device_id = previous
+        for field, value in previous.items():
+            setattr(tracker, field, value)
         raise TrackerError(TAKEN) from None
-    devices_forget_on_commit(device_ids=[previous, device_id])
+    devices_forget_on_commit(digests=[previous["device_digest"], tracker.device_digest])
     return tracker
 
 
@@ -91,7 +100,7 @@ def tracker_rotate_token(*, tracker: Tracker) -> Tracker:
     """Issue a new token; the old one stops working at once, open connections included."""
     tracker.token = new_token()
     tracker.revoked_at = None
-    tracker.save(update_fields=["token", "revoked_at"])
+    tracker.save(update_fields=[*TOKEN_FIELDS, "revoked_at"])
     _disconnect([tracker])
     return tracker
 
@@ -107,11 +116,11 @@ def tracker_hand_over(*, registration_id: int) -> Tracker | None:
     )
     if tracker is None:
         return None
-    previous = tracker.device_id
+    previous = tracker.device_digest
     tracker.token, tracker.device_id = new_token(), new_device_id()
-    tracker.save(update_fields=["token", "device_id"])
+    tracker.save(update_fields=[*TOKEN_FIELDS, *DEVICE_FIELDS])
     _disconnect([tracker])
-    devices_forget_on_commit(device_ids=[previous])
+    devices_forget_on_commit(digests=[previous])
     return tracker
 
 
@@ -131,7 +140,7 @@ def trackers_revoke(*, trackers: QuerySet[Tracker]) -> int:
 def _disconnect(trackers: list[Tracker]) -> None:
     """After commit, tell every process: trackers connected with an old token are closed,
     and what it remembers of their device ids (a revoked tracker's device stops too)."""
-    devices_forget_on_commit(device_ids=[tracker.device_id for tracker in trackers])
+    devices_forget_on_commit(digests=[tracker.device_digest for tracker in trackers])
     by_race: dict[int, list[int]] = {}
     for tracker in trackers:
         by_race.setdefault(tracker.registration.race_id, []).append(tracker.registration_id)
@@ -192,7 +201,9 @@ def entry_for_token(*, token: str) -> TrackedEntry | None:
         return None
     tracker = (
         Tracker.objects.filter(
-            token=token, revoked_at__isnull=True, registration__status=Registration.Status.CONFIRMED
+            token_digest=secret_digest(token),
+            revoked_at__isnull=True,
+            registration__status=Registration.Status.CONFIRMED,
         )
         .select_related("registration__race__event")
         .first()

@@ -38,8 +38,9 @@ from tracking.ingest.trackers import (
     tracker_rotate_token,
     trackers_revoke,
 )
-from tracking.models import Tracker
+from tracking.models import Tracker, device_columns, secret_digest
 from tracking.sim.testrace import load_test_race_create
+from tracking.tests.migrating import tracking_at
 
 pytestmark = pytest.mark.django_db(transaction=True)
 migration = importlib.import_module("tracking.migrations.0005_replace_weak_device_ids")
@@ -59,9 +60,11 @@ def _fix(client: Any, device_id: str, *, ip: str = "127.0.0.1") -> Any:
 
 def test_it_replaces_every_stored_id_that_breaks_the_rule(athletes):
     old = ["123456", "Pixel8.Anna_~x", "aaaaaaaa"]
-    for athlete, device_id in zip(athletes, old, strict=True):
-        Tracker.objects.filter(registration_id=athlete["id"]).update(device_id=device_id)
-    migration.replace_weak_ids(importlib.import_module("django.apps").apps, None)
+    with tracking_at("0005_replace_weak_device_ids") as apps:  # plaintext ids then
+        then = apps.get_model("tracking", "Tracker").objects
+        for athlete, device_id in zip(athletes, old, strict=True):
+            then.filter(registration_id=athlete["id"]).update(device_id=device_id)
+        migration.replace_weak_ids(apps, None)
     after = [Tracker.objects.get(registration_id=a["id"]).device_id for a in athletes]
     assert after[1] == "Pixel8.Anna_~x"
     for new in (after[0], after[2]):
@@ -70,7 +73,7 @@ def test_it_replaces_every_stored_id_that_breaks_the_rule(athletes):
 
 @pytest.mark.parametrize("weak", WEAK)
 def test_it_never_takes_a_fix_from_a_stored_id_that_breaks_the_rule(client, athletes, weak):
-    Tracker.objects.filter(registration_id=athletes[0]["id"]).update(device_id=weak)
+    Tracker.objects.filter(registration_id=athletes[0]["id"]).update(**device_columns(weak))
     assert athlete_for_device(weak) is None
     assert _fix(client, weak).content == b"unknown device\n"
 
@@ -89,7 +92,7 @@ def test_it_holds_device_ids_to_one_rule_everywhere(athletes, typed):
         assert request_device_id(typed) == typed  # parsing refuses no linkable id
         assert TrackerForm(data={"device_id": typed}).is_valid()
     if 0 < len(typed) <= 100 and typed.isprintable():  # what the column may hold
-        Tracker.objects.filter(registration_id=athletes[0]["id"]).update(device_id=typed)
+        Tracker.objects.filter(registration_id=athletes[0]["id"]).update(**device_columns(typed))
         assert (athlete_for_device(typed) is not None) == linkable
 
 
@@ -134,7 +137,7 @@ def test_it_tells_every_process_to_forget_a_replaced_id(athletes):
 
     async def other_process() -> bool:
         await devices.devices_listen()
-        message = {"type": "devices.forget", "device_ids": [device_id]}
+        message = {"type": "devices.forget", "digests": [secret_digest(device_id)]}
         await get_channel_layer().group_send(devices.DEVICES_GROUP, message)
         # The message's trip through the layer, not a clock.
         await wait_until(lambda: not devices.remembered_device(device_id)[0], timeout=5)

@@ -19,7 +19,7 @@ import time_machine
 
 from tracking.ingest import devices
 from tracking.ingest.trackers import clean_device_id
-from tracking.models import Position, Tracker
+from tracking.models import Position, Tracker, secret_digest
 from tracking.sim.testrace import load_test_race_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -233,7 +233,7 @@ def test_it_answers_a_bad_point_alike_whether_its_device_exists_or_not(
 
 
 def test_it_answers_every_unknown_device_alike(client, device):
-    other = Tracker.objects.exclude(device_id=device).get()
+    other = Tracker.objects.exclude(device_digest=secret_digest(device)).get()
     other.revoked_at = dt.datetime.now(dt.UTC)
     other.save()
     params = {"lat": 45.9, "lon": 6.13, "timestamp": int(time.time())}
@@ -303,7 +303,7 @@ def test_it_limits_each_device_and_each_address_with_429(
     client, device, settings, django_assert_num_queries
 ):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "osmand.device": "3/m", "osmand.ip": "8/m"}
-    other = Tracker.objects.exclude(device_id=device).get().device_id
+    other = Tracker.objects.exclude(device_digest=secret_digest(device)).get().device_id
     assert other is not None
     start = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
 

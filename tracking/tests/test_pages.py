@@ -17,7 +17,7 @@ from events.models import Event, Registration
 from events.tests.factories import make_course, make_event, make_race
 from tracking.ingest.athletes import athlete_for_device, athlete_for_token
 from tracking.ingest.trackers import clean_device_id, tracker_for
-from tracking.models import Tracker
+from tracking.models import Tracker, device_columns, secret_digest
 
 pytestmark = pytest.mark.django_db
 TRACK = "/track/"
@@ -137,7 +137,7 @@ def test_it_issues_a_device_id_and_shows_the_app_settings(client, race, entry, d
 
 def test_it_links_a_device_and_refuses_a_taken_or_guessable_one(client, race, entry, dave, charlie):
     other = register(race, charlie, bib="8")
-    Tracker.objects.create(registration=other, device_id="taken-phone-7")
+    Tracker.objects.create(registration=other, **device_columns("taken-phone-7"))
     login(client, dave)
     form = {"action": "device", "registration": entry.pk}
     response = client.post(TRACK, {**form, "device_id": "  my-phone-42  "})
@@ -228,7 +228,7 @@ def test_it_refuses_a_tracker_change_without_the_csrf_token(race, entry, dave):
     client = login(Client(enforce_csrf_checks=True), dave)
     data = {"action": "device", "registration": entry.pk, "device_id": "my-phone-42"}
     assert client.post(TRACK, data).status_code == 403
-    assert not Tracker.objects.filter(device_id="my-phone-42").exists()
+    assert not Tracker.objects.filter(device_digest=secret_digest("my-phone-42")).exists()
 
 
 def test_it_lets_a_token_holder_link_a_device_without_logging_in(client, race, entry):
@@ -258,7 +258,9 @@ def test_it_limits_failed_attempts_to_link_an_id_linked_elsewhere(
     """The "already linked" answer tells whether an id exists: each account (each entry's
     token for a holder without one) may be told so a few times an hour, not at will."""
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "tracker.link": "3/h"}
-    Tracker.objects.create(registration=register(race, charlie, bib="8"), device_id="taken-7x9q")
+    Tracker.objects.create(
+        registration=register(race, charlie, bib="8"), **device_columns("taken-7x9q")
+    )
     form = {"action": "device", "registration": entry.pk}
     login(client, dave)
     assert (

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from pace.lib.testing import FakeClock, wait_until
-from tracking.models import Position, Post, Tracker
+from tracking.models import Position, Post, Tracker, secret_digest
 from tracking.sim.testrace import load_test_race_create
 from tracking.tests.helpers import connect, frame, outbox_written, point, run, send
 
@@ -134,7 +134,8 @@ def test_it_refuses_an_unknown_token(race, token):
 
 def test_it_refuses_a_revoked_token(race):
     athlete = race["athletes"][0]
-    Tracker.objects.filter(token=athlete["token"]).update(revoked_at=timezone.now())
+    revoked = Tracker.objects.filter(token_digest=secret_digest(athlete["token"]))
+    revoked.update(revoked_at=timezone.now())
 
     async def scenario():
         client = await connect(f"/ws/track/?token={athlete['token']}")
@@ -294,7 +295,7 @@ def test_it_closes_a_connection_whose_token_was_replaced(race):
         await frame(client)
         await frame(bystander)
         tracker = await database_sync_to_async(Tracker.objects.select_related("registration").get)(
-            token=athlete["token"]
+            token_digest=secret_digest(athlete["token"])
         )
         await database_sync_to_async(tracker_rotate_token)(tracker=tracker)
         error = await frame(client)

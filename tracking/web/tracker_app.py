@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET
 
 from pace.lib.ratelimits import hit, request_ip, too_many_requests
 from tracking.ingest.athletes import device_key, is_plausible_key
-from tracking.models import Position, Tracker
+from tracking.models import Position, Tracker, secret_digest
 
 # What the tracker page needs to open offline, besides the page itself.
 ASSETS = [
@@ -144,7 +144,9 @@ def device(request: HttpRequest) -> HttpResponse:
     token = request.GET.get("token", "")
     tracker = None
     if is_plausible_key(token, max_length=64):
-        tracker = Tracker.objects.filter(token=token, revoked_at__isnull=True).first()
+        tracker = Tracker.objects.filter(
+            token_digest=secret_digest(token), revoked_at__isnull=True
+        ).first()
     if tracker is None:
         return JsonResponse({"error": "unknown or revoked tracking token"}, status=404)
     response = JsonResponse(device_status(tracker=tracker))
