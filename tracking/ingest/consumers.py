@@ -25,6 +25,7 @@ from tracking.fanout.kudos import Bucket
 from tracking.fanout.sockets import JsonFrames, is_int, query, token_value
 from tracking.fanout.tick import Tick
 from tracking.ingest import athletes, commit, fixes, race_messages, sos
+from tracking.ingest.welcomes import welcomes
 
 MAX_SEQ = 2**63 - 1  # Position.seq is a 64-bit column: one more fails the whole group commit
 # A hello naming another device costs a query (its last_seq): a phone sends one per
@@ -34,14 +35,6 @@ HELLO_BURST, HELLO_REFILL_SECONDS = 5, 10.0
 # call is stored for the first few, then one every 12 s.
 SOS_BURST, SOS_REFILL_SECONDS = 5, 12.0
 STATE_FIELDS = ("rank", "gap", "eta", "pace", "status")
-
-
-def athlete_and_last_seq(token: str, device: int) -> tuple[athletes.Athlete | None, int | None]:
-    """The token's athlete and the last ``seq`` stored from its ``device``, read together."""
-    athlete = athletes.athlete_for_token(token)
-    if athlete is None:
-        return None, None
-    return athlete, athletes.last_seq(athlete_id=athlete.id, device=device)
 
 
 class TrackerConsumer(JsonFrames):
@@ -74,10 +67,10 @@ class TrackerConsumer(JsonFrames):
             await hub.leave(self.athlete.race_id, self)
 
     async def authenticate(self, token: str, device: str) -> None:
-        # One hop to the database thread, not two: at a start gun a thousand phones a
-        # second each wait for it, on the one thread every process shares.
+        # Looked up with the phones connecting meanwhile: at a start gun a thousand a
+        # second would each wait for a hop of its own on the one database thread.
         key = athletes.device_key(device)
-        athlete, last_seq = await database_sync_to_async(athlete_and_last_seq)(token, key)
+        athlete, last_seq = await welcomes().lookup(token, key)
         if athlete is None:
             await self.error("unauthorized", "unknown or revoked tracking token")
             await self.close(code=4401)
