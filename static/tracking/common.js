@@ -43,17 +43,26 @@
     return feature.geometry.coordinates.map(function (c) { return [c[1], c[0]]; });
   }
 
-  // Seconds to wait before the `attempt`th reconnect of a live socket closed with `ev`:
-  // backoff from 1 s to 60 s with jitter, so a restart's reconnects spread out, or, on
-  // 1013 "retry=S", the S seconds the server asks for (PROTOCOL.md) plus some jitter.
-  function reconnectDelay(attempt, ev) {
-    var asked = ev.code === 1013 && /^retry=(\d+(?:\.\d+)?)$/.exec(ev.reason || "");
-    if (asked) { return Math.max(1, Number(asked[1])) * (1 + Math.random() / 4); }
-    return Math.min(60, Math.pow(2, attempt - 1)) * (0.5 + Math.random() / 2);
+  // The seconds a server asked a refused client to wait (PROTOCOL.md, "Overload and
+  // reconnects": a 1013 close whose reason holds "retry=S"), or null.
+  function retryHint(ev) {
+    var m = ev.code === 1013 && /(?:^|[\s;,])retry=(\d+(?:\.\d+)?)(?:$|[\s;,])/.exec(ev.reason || "");
+    return m ? Number(m[1]) : null;
+  }
+  // Seconds to wait before the `attempt`th reconnect (1, 2, …) of a live socket closed with
+  // `ev`, or told `hint` seconds by an error frame: the server's retry=S when it gave one,
+  // else exponential backoff from 1 s to 60 s; each plus up to half again of random jitter,
+  // so the thousands of clients of a restarted process come back spread out, never sooner
+  // than 1 s. The live page, the embed and the tracker all wait by this one rule.
+  function reconnectDelay(attempt, ev, hint) {
+    var asked = retryHint(ev || {});
+    if (asked == null && hint != null) { asked = Number(hint); }
+    var base = asked != null ? Math.max(1, asked) : Math.min(60, Math.pow(2, Math.max(0, attempt - 1)));
+    return Math.min(asked != null ? Infinity : 60, base * (1 + Math.random() / 2));
   }
 
   window.PaceCommon = {
     el: el, two: two, duration: duration, baseMap: baseMap, fetchCourse: fetchCourse, courseLatLngs: courseLatLngs,
-    reconnectDelay: reconnectDelay
+    reconnectDelay: reconnectDelay, retryHint: retryHint
   };
 })();

@@ -142,6 +142,8 @@
   var followTimer = null;
   var renderQueued = false;
   var lastFrame = 0;
+  var served = false; // this socket has brought a snapshot
+  var resyncing = false; // a follow went out for a fresh snapshot, which has not come yet
   var filters = { q: "", cat: "", sex: "", status: "" };
   var boardLimit = BOARD_STEP;
   var activeRow = null; // the board row in the Tab order (roving tabindex)
@@ -323,13 +325,17 @@
     return text;
   }
   function resync() {
-    // A lost tick: ask for a fresh snapshot (the server answers a follow with one).
-    if (ws && ws.readyState === WebSocket.OPEN) { sendFollow(); }
+    // A lost tick: ask for a fresh snapshot (the server answers a follow with one), once:
+    // the ticks that come before it would each ask again.
+    if (resyncing) { return; }
+    if (ws && ws.readyState === WebSocket.OPEN) { resyncing = true; sendFollow(); }
   }
   function sendFollow() { ws.send(JSON.stringify({ type: "follow", athletes: follows })); }
 
   var handlers = {
     snapshot: function (f) {
+      served = true;
+      resyncing = false;
       var again = seq > 0;
       seq = f.seq;
       raceInfo = f.race || {};
@@ -477,6 +483,8 @@
     window.paceEarlySocket = null;
     var socket = ws = early ? early.ws : new WebSocket(scheme + location.host + cfg.ws);
     lastFrame = Date.now();
+    served = false;
+    resyncing = false;
     setStatus("connecting", attempt ? "Reconnecting…" : "Connecting…");
     socket.onopen = function () { if (follows.length) { sendFollow(); } };
     socket.onmessage = function (ev) {
@@ -501,7 +509,10 @@
     }
   }
   // Stale data is shown; a socket silent for DEAD_MS is replaced (a fresh snapshot follows).
+  // A socket that brought no snapshot within DEAD_MS (a server that accepted it and could
+  // not serve it, or an upgrade that never finished) is replaced too.
   function checkStale() {
+    if (ws && !served && Date.now() - lastFrame > DEAD_MS) { ws.close(); return; }
     if (!ws || ws.readyState !== WebSocket.OPEN || !seq) { return; }
     var quiet = Date.now() - lastFrame;
     if (quiet > DEAD_MS) { ws.close(); return; }

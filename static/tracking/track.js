@@ -172,11 +172,6 @@
     var d = new Date(t * 1000);
     return two(d.getHours()) + ":" + two(d.getMinutes());
   }
-  function retryHint(reason) {
-    var m = /retry=(\d+(?:\.\d+)?)/.exec(reason || "");
-    return m ? parseFloat(m[1]) : null;
-  }
-
   // --- one entry's tracker -----------------------------------------------------------
   function Tracker(card, store, installId) {
     this.card = card;
@@ -380,7 +375,7 @@
       self.refreshStatus();
       if (ev.code === 4401) { self.stopAll("This token is not valid any more: reload the page."); return; }
       if (ev.code === 4403) { self.stopAll("Tracking for this race has closed."); return; }
-      self.reconnectLater(ev.code === 1013 ? retryHint(ev.reason) : null);
+      self.reconnectLater(ev);
     };
   };
 
@@ -390,19 +385,16 @@
     this.status("idle", why);
   };
 
-  // Exponential backoff from 1 s to 60 s, or the server's retry=S, each with jitter:
-  // after a restart, thousands of phones must not all come back in the same second.
-  Tracker.prototype.reconnectLater = function (hint) {
+  // PaceCommon.reconnectDelay's rule (the live page's): the server's retry=S (a 1013 close,
+  // or a rate_limited frame's retry_after), else backoff from 1 s to 60 s, with jitter.
+  // Every failed socket counts as an attempt, hinted or not.
+  Tracker.prototype.reconnectLater = function (ev) {
     var self = this;
-    hint = hint != null ? hint : this.hint;
+    var hint = this.hint;
     this.hint = null;
-    var delay;
-    if (hint != null) { delay = hint * (1 + Math.random() * 0.5); }
-    else {
-      this.attempt += 1;
-      delay = Math.min(60, Math.pow(2, this.attempt - 1)) * (0.5 + Math.random() / 2);
-    }
-    this.lastRetry = { hint: hint, delay: delay };
+    this.attempt += 1;
+    var delay = window.PaceCommon.reconnectDelay(this.attempt, ev, hint);
+    this.lastRetry = { hint: window.PaceCommon.retryHint(ev) != null ? window.PaceCommon.retryHint(ev) : hint, delay: delay };
     if (this.running) { this.log("No connection: positions are kept on the phone. Retrying in " + Math.ceil(delay) + " s."); }
     clearTimeout(this.retry);
     this.retry = setTimeout(function () { self.connect(); }, delay * 1000);

@@ -34,6 +34,7 @@ ASSETS = [
     "css/pace.css",
     "tracking/tracking.css",
     "tracking/track.css",
+    "tracking/common.js",
     "tracking/track.js",
     "img/favicon.svg",
     "tracking/icons/icon-192.png",
