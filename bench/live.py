@@ -69,6 +69,8 @@ def bench_env(args: argparse.Namespace) -> dict[str, str]:
         database_url=args.database_url, redis_url=args.redis_url, key_prefix=args.key_prefix,
         EMBEDDED_TICKERS="0", EMBEDDED_SCHEDULER="0", DB_POOL="1",
         RATE_LIMIT_WS_CONNECT_IP="", TRACKING_MAX_SOCKETS_PER_IP="",
+        # The page-like spectators' field.json / roster.json, all from a few addresses.
+        RATE_LIMIT_LIVE_FIELD_IP="",
     )  # fmt: skip
 
 
@@ -314,6 +316,22 @@ def run_baseline(
     return out
 
 
+SPECTATOR_MODES = ("page-lean", "protocol")
+
+
+class _SpectatorsAction(argparse.Action):
+    """``--spectators N`` (how many) or ``--spectators MODE`` (how they behave)."""
+
+    def __call__(self, parser: Any, namespace: Any, value: Any, option: Any = None) -> None:
+        if value in SPECTATOR_MODES:
+            namespace.spectators_mode = value
+            return
+        try:
+            namespace.spectators = int(value)
+        except ValueError:
+            parser.error(f"--spectators: a number or one of {', '.join(SPECTATOR_MODES)}")
+
+
 FIELD_BYTES_PER_SECOND = 5000  # TRACKING_FIELD_BYTES_PER_SECOND: the bench runs the default
 
 
@@ -363,7 +381,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="connections of the per-connection cost probe after the load (200; 0: none)",
     )
     p.add_argument("--athletes", type=int, default=200)
-    p.add_argument("--spectators", type=int, default=500)
+    p.add_argument(
+        "--spectators",
+        action=_SpectatorsAction,
+        metavar="N|MODE",
+        help="how many spectators (500), or, given a mode (may be given twice: "
+        "--spectators 20000 --spectators page-lean), how they behave: page-lean (default "
+        "for surge and restart) as static/tracking/live.js, a lean snapshot "
+        "(?field=later) plus field.json and roster.json over HTTP, field.json refreshed "
+        "while the race's field interval is over 60 s; protocol (default for steady): the "
+        "whole field in the snapshot",
+    )
+    p.add_argument(
+        "--spectator-mode", dest="spectators_mode", choices=SPECTATOR_MODES, default=None,
+        help="the same as --spectators MODE",
+    )  # fmt: skip
     p.add_argument("--web", type=int, default=2, help="daphne processes (2)")
     p.add_argument(
         "--duration",
@@ -420,7 +452,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=KEY_PREFIX,
         help=f"Redis key prefix (CACHE_KEY_PREFIX; {KEY_PREFIX}); its keys are deleted",
     )
+    p.set_defaults(spectators=500)
     args = p.parse_args(argv)
+    if args.spectators_mode is None:
+        args.spectators_mode = "protocol" if args.scenario == "steady" else "page-lean"
     if args.duration is None:
         if args.scenario == "steady":
             interval = default_field_interval(args.athletes, FIELD_BYTES_PER_SECOND)
@@ -492,6 +527,7 @@ def main(argv: list[str] | None = None) -> int:
             "points_per_batch": 1,
             "scenario": args.scenario,
             "client": args.client,
+            "spectators_mode": args.spectators_mode,
             "batch_sched": args.batch_sched,
             "honour_retry_after": args.honour_retry_after,
             "athletes_in_s": args.athletes_in if args.scenario == "surge" else None,

@@ -15,7 +15,9 @@ frames from their first bytes. Everything it measures is sent back to the parent
   whole acked set (the parent checks it against the database);
 - spectators: frames and bytes received in the measured window, tick ``seq`` gaps
   (missed ticks), resyncs; a sample of them the fix → screen latency of the
-  athletes they follow (receive time minus the fix time ``t``: same clock);
+  athletes they follow (receive time minus the fix time ``t``: same clock); as the
+  page (``page-lean``), the HTTP requests and bytes of field.json / roster.json and
+  each spectator's arrival → whole field (first field.json);
 - everyone: arrival, first served (``welcome`` / first ``snapshot``), refusals,
   each loss of service and when it was served again, and (restart scenario) which
   socket it held when a server process was killed.
@@ -60,6 +62,11 @@ class LoaderConfig:
     batch_sched: bool = False
     honour_retry_after: bool = False
     token_in_url: bool = False  # the baseline relay's way; Pace's page sends a hello
+    # protocol: spectators take the whole field in their snapshot; page-lean: as the live
+    # page, a lean snapshot (?field=later) and field.json / roster.json over HTTP.
+    spectators: str = "protocol"
+    event_slug: str = ""
+    race_slug: str = ""
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from bench import http_fetch
 from bench.ws_client import WsClient
 
 if TYPE_CHECKING:
@@ -83,6 +84,13 @@ class Stats:
     spectators_closed: int = 0
     latency_ms: list[float] = field(default_factory=list)
     tick_latency_ms: list[float] = field(default_factory=list)  # the tick's own t → screen
+    # The page's HTTP fetches (--spectators page-lean): field.json, roster.json.
+    http_requests: int = 0
+    http_bytes: int = 0
+    http_requests_window: int = 0
+    http_bytes_window: int = 0
+    http_status: dict[str, int] = field(default_factory=dict)
+    field_wait_s: list[float] = field(default_factory=list)  # arrival → first field.json
     seq_at_start: int = 0
     seq_at_end: int = 0
     max_seq: int = 0
@@ -91,30 +99,24 @@ class Stats:
     acks: list[tuple[float, float]] = field(default_factory=list)
 
 
-# --- the clients' reconnect rules (static/tracking/common.js, track.js) -----------------------
+# --- the clients' reconnect rule (static/tracking/common.js retryHint + reconnectDelay) ---------
 
-_LIVE_RETRY = re.compile(r"retry=(\d+)")  # common.js: /^retry=(\d+)$/ (the whole reason)
-_TRACK_RETRY = re.compile(r"retry=(\d+(?:\.\d+)?)")  # track.js: anywhere in the reason
-
-
-def backoff(attempt: int) -> float:
-    """Both pages without a hint: min(60, 2^(attempt-1)) s times a jitter of 0.5 to 1."""
-    return min(60.0, 2.0 ** (attempt - 1)) * (0.5 + random.random() / 2)
+# A 1013 close's reason holding "retry=S" as a token (common.js retryHint).
+_RETRY = re.compile(r"(?:^|[\s;,])retry=(\d+(?:\.\d+)?)(?:$|[\s;,])")
 
 
-def live_page_delay(attempt: int, code: int | None, reason: str) -> float:
-    """common.js ``reconnectDelay``: 1013 "retry=S" → S * (1 + rand/4), else backoff."""
-    if code == 1013 and (m := _LIVE_RETRY.fullmatch(reason)):
-        return int(m.group(1)) * (1 + random.random() / 4)
-    return backoff(attempt)
-
-
-def tracker_hint(code: int | None, reason: str) -> float | None:
-    """track.js ``retryHint`` on a 1013 close: retry=S anywhere in the reason."""
-    if code != 1013:
-        return None
-    m = _TRACK_RETRY.search(reason)
-    return float(m.group(1)) if m else None
+def reconnect_delay(attempt: int, code: int | None, reason: str, hint: float | None) -> float:
+    """Seconds before the ``attempt``th reconnect (1, 2, ...: every failed socket counts,
+    hinted or not) of a socket closed with ``code``/``reason``, or told ``hint`` s (the
+    tracker's rate_limited error frame): one rule for the live page, the embed and the
+    tracker. The server's retry=S when it gave one, never under 1 s, else backoff from 1 s
+    to 60 s; each times 1 to 1.5 of jitter (the backoff capped at 60 s)."""
+    m = _RETRY.search(reason) if code == 1013 else None
+    asked = float(m.group(1)) if m else hint
+    jitter = 1 + random.random() / 2
+    if asked is not None:
+        return max(1.0, asked) * jitter
+    return min(60.0, min(60.0, 2.0 ** max(0, attempt - 1)) * jitter)
 
 
 # --- people: one per simulated phone or page, over as many sockets as it takes ---------------
@@ -160,6 +162,8 @@ class Person:
     loader stops; records when it was served, the refusals it met and each loss of service."""
 
     kind = ""
+    connect_timeout = CONNECT_TIMEOUT_S  # to the upgrade's answer
+    timeout_label = "timeout"
 
     def __init__(self, lg: Loader, arrive_at: float) -> None:
         self.lg = lg
@@ -183,6 +187,9 @@ class Person:
         raise NotImplementedError
 
     def on_arrive(self) -> None: ...
+
+    def on_start(self, conn: Conn) -> None:
+        """A socket is being opened."""
 
     def on_open(self, conn: Conn) -> None: ...
 
@@ -225,17 +232,19 @@ class Person:
             conn = Conn(self, self.path())
             self.conn = conn
             self.connects += 1
+            self.last_frame = time.time()  # live.js connect(): lastFrame = now
             if sem is not None:
                 await sem.acquire()
+            self.on_start(conn)
             try:
-                async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                async with asyncio.timeout(self.connect_timeout):
                     await loop.create_connection(
                         functools.partial(_same, conn), lg.host, lg.port,
                         local_addr=(lg.cfg.source, 0),
                     )  # fmt: skip
                     await conn.ready
             except TimeoutError:
-                self.refuse("timeout")
+                self.refuse(self.timeout_label)
                 if conn.transport is not None:
                     conn.transport.abort()
                 elif not conn.done.done():
@@ -295,15 +304,11 @@ class Phone(Person):
         if code in (4401, 4403):
             self.gone = True
             return 0.0
-        hint = tracker_hint(code, conn.close_reason)
+        hint, self.hint = self.hint, None  # an error frame's retry_after, on this socket
         if hint is None and self.lg.cfg.honour_retry_after:
             hint = conn.retry_after
-        hint = hint if hint is not None else self.hint
-        self.hint = None
-        if hint is not None:
-            return hint * (1 + random.random() * 0.5)
         self.attempt += 1
-        return backoff(self.attempt)
+        return reconnect_delay(self.attempt, code, conn.close_reason, hint)
 
     def closed(self, conn: Conn) -> None:
         if conn is self.conn:
@@ -396,9 +401,14 @@ class Viewer(Person):
     """
 
     kind = "spectator"
+    # live.js DEAD_MS: a socket with no snapshot this long after it was opened is closed
+    # and another opened (the upgrade's answer included).
+    connect_timeout = DEAD_S
+    timeout_label = "no_snapshot_25s"
 
     def __init__(self, lg: Loader, follows: list[int], sampled: bool, at: float) -> None:
         super().__init__(lg, at)
+        self.page = PageFetches(self) if lg.cfg.spectators == "page-lean" else None
         self.follows = follows
         self.follow_set = set(follows)
         self.follow_text = json.dumps({"type": "follow", "athletes": follows})
@@ -413,7 +423,22 @@ class Viewer(Person):
         self.status: bytearray | None = None
 
     def path(self) -> str:
-        return f"/ws/live/{self.lg.race_id}/"
+        lean = "?field=later" if self.page is not None else ""
+        return f"/ws/live/{self.lg.race_id}/{lean}"
+
+    def on_arrive(self) -> None:
+        if self.page is not None:  # live.js as it starts: loadField(); loadRoster(); connect()
+            self.page.load_field()
+            self.page.load_roster()
+
+    def on_start(self, conn: Conn) -> None:
+        asyncio.get_running_loop().call_later(DEAD_S, self.no_snapshot, conn)
+
+    def no_snapshot(self, conn: Conn) -> None:
+        # Before the upgrade's answer the connect's own timeout (also DEAD_S) closes it.
+        if conn.opened and not conn.served and not conn.done.done() and not self.lg.stopping:
+            self.refuse(self.timeout_label)
+            conn.close()
 
     def on_open(self, conn: Conn) -> None:
         if self.has_follows:
@@ -424,9 +449,8 @@ class Viewer(Person):
             self.gone = True
             return 0.0
         self.attempt += 1
-        if self.lg.cfg.honour_retry_after and conn.retry_after is not None:
-            return conn.retry_after * (1 + random.random() / 4)
-        return live_page_delay(self.attempt, conn.close_code, conn.close_reason)
+        hint = conn.retry_after if self.lg.cfg.honour_retry_after else None
+        return reconnect_delay(self.attempt, conn.close_code, conn.close_reason, hint)
 
     def closed(self, conn: Conn) -> None:
         if conn.served and not self.lg.stopping:
@@ -467,13 +491,19 @@ class Viewer(Person):
         elif kind == "field":
             self.apply_field(f["field"])
         elif kind == "snapshot":
-            self.on_snapshot(conn, f["seq"], now)
-            self.states = {a["id"]: a for a in f["athletes"]}
-            self.apply_field(f["field"])
-            if self.sampled:
-                for a in f["athletes"]:
-                    if a["id"] in self.follow_set and a.get("t") is not None:
-                        self.seen_t[a["id"]] = a["t"]
+            self.apply_snapshot(conn, f, now)
+
+    def apply_snapshot(self, conn: Conn, f: dict[str, Any], now: float) -> None:
+        again = self.snapshots > 0
+        self.on_snapshot(conn, f["seq"], now)
+        self.states = {a["id"]: a for a in f["athletes"]}
+        self.apply_field(f["field"])
+        if self.page is not None:
+            self.page.on_snapshot(f.get("race") or {}, f["seq"], again)
+        if self.sampled:
+            for a in f["athletes"]:
+                if a["id"] in self.follow_set and a.get("t") is not None:
+                    self.seen_t[a["id"]] = a["t"]
 
     def apply_field(self, entries: list[list[Any]]) -> None:
         if not self.lg.apply_field:
@@ -549,7 +579,11 @@ class Viewer(Person):
                     self.measure(a, now)
         elif kind == b"snap":
             m = _SEQ.search(payload)
+            again = self.snapshots > 0
             self.on_snapshot(conn, int(m.group(1)) if m else 0, now)
+            if self.page is not None:
+                snap = orjson.loads(payload)
+                self.page.on_snapshot(snap.get("race") or {}, snap["seq"], again)
             if self.sampled:
                 for a in orjson.loads(payload)["athletes"]:
                     if a["id"] in self.follow_set and a.get("t") is not None:
@@ -559,3 +593,149 @@ class Viewer(Person):
 STATUS_CODES = {
     "not_started": 1, "racing": 2, "stopped": 3, "finished": 4, "dnf": 5, "lost_signal": 6,
 }  # fmt: skip
+
+
+# --- the live page's HTTP fetches (live.js loadField, loadRoster, fieldPeriod) ------------------
+
+FIELD_MAX_AGE_S = 60  # field.json refreshed while the socket's field frames are further apart
+FIELD_PERIOD_MAX_S = 55
+FIELD_HTTP_BYTES_PER_S = 2500
+FIELD_GUESS_BYTES = 30  # an athlete in field.json compressed, until one is measured
+FETCH_RETRY_S = 5.0  # a failed first field (or roster) fetch is tried again this much later
+FETCH_TIMEOUT_S = 60.0
+
+
+class PageFetches:
+    """What static/tracking/live.js fetches beside its lean socket (``?field=later``):
+    field.json and roster.json as it starts, field.json again after a reconnect's
+    snapshot, once more 2.5 s later when it was older than the snapshot, and every
+    clamp(compressed size / 2500, 10, 55) s (If-None-Match: a 304 when unchanged) while
+    the race's field interval is over 60 s. Bodies are read whole, decompressed and
+    parsed (orjson), their entries applied as the socket's field frames are."""
+
+    def __init__(self, viewer: Viewer) -> None:
+        self.viewer = viewer
+        lg = viewer.lg
+        base = f"/live/{lg.cfg.event_slug}/{lg.cfg.race_slug}/"  # the page's cfg.field_url
+        self.field_url, self.roster_url = base + "field.json", base + "roster.json"
+        self.race: dict[str, Any] = {}
+        self.fetching = False
+        self.field_loaded_at: float | None = None
+        self.field_seq: int | None = None
+        self.field_bytes: int | None = None
+        self.etag: str | None = None
+        self.follow_up = False
+        self.timer: asyncio.TimerHandle | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def _spawn(self, coro: Any) -> None:
+        if self.viewer.lg.stopping:
+            coro.close()
+            return
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def _later(self, delay: float, fn: Any) -> asyncio.TimerHandle:
+        return asyncio.get_running_loop().call_later(delay, fn)
+
+    async def _get(self, url: str, etag: str | None) -> http_fetch.Response | None:
+        lg = self.viewer.lg
+        st = lg.stats
+        headers = {"If-None-Match": etag} if etag else {}
+        try:
+            resp = await http_fetch.get(
+                lg.host, lg.port, url, headers, lg.cfg.source, FETCH_TIMEOUT_S
+            )
+        except (OSError, TimeoutError, ValueError, asyncio.IncompleteReadError):
+            self.viewer.refuse("http_fetch_failed")
+            return None
+        now = time.time()
+        st.http_requests += 1
+        st.http_bytes += resp.wire_bytes
+        if lg.window.inside(now):
+            st.http_requests_window += 1
+            st.http_bytes_window += resp.wire_bytes
+        key = str(resp.status)
+        st.http_status[key] = st.http_status.get(key, 0) + 1
+        return resp
+
+    # field.json
+    def load_field(self) -> None:
+        if self.fetching:
+            return
+        self.fetching = True
+        self._spawn(self._load_field())
+
+    async def _load_field(self) -> None:
+        resp = await self._get(self.field_url, self.etag)
+        self.fetching = False
+        ok = resp is not None and resp.status in (200, 304)
+        if resp is not None and resp.status == 200:
+            self.etag = resp.headers.get("etag")
+            self.field_bytes = resp.body_wire_bytes or self.field_bytes
+            doc = orjson.loads(resp.body)
+            self.viewer.apply_field(doc["field"])
+            self.field_seq = doc["seq"]
+        if ok and self.field_loaded_at is None:
+            now = time.time()
+            self.field_loaded_at = now
+            self.viewer.lg.stats.field_wait_s.append(now - self.viewer.arrive_at)
+        if ok:
+            self.follow_up_field()
+        elif self.field_loaded_at is None:
+            self.timer = self._later(FETCH_RETRY_S, self.load_field)
+
+    def follow_up_field(self) -> None:
+        seq = self.viewer.seq
+        if self.field_seq is None or not seq or self.field_seq >= seq or self.follow_up:
+            return
+        if self.period():
+            return
+        self.follow_up = True
+        self._later(2.5, self.load_field)
+
+    def period(self) -> float:
+        interval = self.race.get("field_interval") or 0
+        if not self.race.get("field_url") or interval <= FIELD_MAX_AGE_S:
+            return 0.0
+        size = self.field_bytes or (self.race.get("athletes") or 0) * FIELD_GUESS_BYTES
+        return max(10, min(FIELD_PERIOD_MAX_S, math.ceil(size / FIELD_HTTP_BYTES_PER_S)))
+
+    def schedule(self) -> None:
+        if self.timer is not None:
+            return
+        period = self.period()
+        if period:
+            self.timer = self._later(period, self._refresh)
+
+    def _refresh(self) -> None:
+        self.timer = None
+        if self.viewer.lg.stopping:
+            return
+        self.load_field()
+        self.schedule()
+
+    def on_snapshot(self, race: dict[str, Any], seq: int, again: bool) -> None:
+        self.race = race
+        if not race.get("field_url"):
+            # A server without ?field=later (the snapshot held the whole field).
+            if self.field_loaded_at is None:
+                self.field_loaded_at = now = time.time()
+                self.viewer.lg.stats.field_wait_s.append(now - self.viewer.arrive_at)
+            return
+        if again:
+            self.load_field()  # back after a break: the field moved meanwhile
+        self.schedule()
+        self.follow_up_field()
+
+    # roster.json
+    def load_roster(self) -> None:
+        self._spawn(self._load_roster())
+
+    async def _load_roster(self) -> None:
+        resp = await self._get(self.roster_url, None)
+        if resp is not None and resp.status == 200:
+            orjson.loads(resp.body)  # parsed: the page names the board from it
+        else:
+            self._later(FETCH_RETRY_S, self.load_roster)

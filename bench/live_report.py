@@ -29,19 +29,37 @@ def _wait(r: dict[str, Any], kind: str) -> str:
     return f"{w['p50']}/{w['p95']}/{w['p99']}/{w['max']}"
 
 
+def _field_wait(r: dict[str, Any]) -> str:
+    h = r.get("http")
+    if not h:
+        return "-"
+    w = h["field_wait_s"]
+    return f"{w['p50']}/{w['p99']} ({h['spectators_with_field']}; {h['requests']} GETs)"
+
+
+def _bytes(r: dict[str, Any]) -> str:
+    h = r.get("http")
+    total = r["bytes_per_spectator_per_s"]
+    if not h:
+        return str(total)
+    return f"{total} ({r['ws_bytes_per_spectator_per_s']} + {h['bytes_per_spectator_per_s']})"
+
+
 ROWS = [
     ("client (generator)", lambda r: r["client"] + (" batch" if r["batch_sched"] else "")),
+    ("spectators (generator)", lambda r: r.get("spectators_mode", "protocol")),
     ("athletes served", lambda r: _served(r, "athlete")),
     ("spectators served", lambda r: _served(r, "spectator")),
     ("ath arrival→served p50/95/99/max", lambda r: _wait(r, "athlete")),
     ("spec arrival→served p50/95/99/max", lambda r: _wait(r, "spectator")),
+    ("spec arrival→whole field p50/p99", _field_wait),
     ("connects per spectator", lambda r: r["served"]["spectator"]["connects_per_client"]),
     ("refusals", lambda r: ", ".join(f"{k} {v}" for k, v in r["refusals"].items()) or 0),
     ("fixes/s sent", lambda r: r["fixes_sent_per_s"]),
     ("fixes/s accepted (acked)", lambda r: r["fixes_accepted_per_s"]),
     ("ack ms p50/p99", lambda r: f"{r['ack_ms']['p50']}/{r['ack_ms']['p99']}"),
     ("frames/s delivered", lambda r: r["frames_per_s"]),
-    ("bytes/spectator/s", lambda r: r["bytes_per_spectator_per_s"]),
+    ("bytes/spectator/s (ws + http)", lambda r: _bytes(r)),
     ("latency s p50", lambda r: r["latency_s"]["p50"]),
     ("latency s p95", lambda r: r["latency_s"]["p95"]),
     ("latency s p99", lambda r: r["latency_s"]["p99"]),

@@ -105,6 +105,9 @@ def run_load(  # noqa: C901
             apply_field=args.client == "page",
             batch_sched=args.batch_sched, honour_retry_after=args.honour_retry_after,
             token_in_url=label == "baseline",
+            # The baseline relay serves no field.json: its spectators stay protocol clients.
+            spectators=args.spectators_mode if label != "baseline" else "protocol",
+            event_slug=race.get("event_slug", ""), race_slug=race.get("race_slug", ""),
             seed=args.seed,
         )  # fmt: skip
         parent, child = ctx.Pipe()
@@ -195,7 +198,7 @@ def run_load(  # noqa: C901
             if p.is_alive():
                 p.terminate()
     duration = end - measure_from
-    out = merge(args, results, duration, before, after, mem_fds, profiles, seq0, seq1)
+    out = merge(args, results, duration, before, after, mem_fds, profiles, seq0, seq1, label)
     people = [rec for r in results for rec in r["people"]]
     out["served"] = {k: served_summary(people, k) for k in ("athlete", "spectator")}
     out["ack_windows"] = ack_windows(results, measure_from, end)
@@ -306,6 +309,7 @@ def merge(
     profiles: dict[str, Any],
     seq0: int | None,
     seq1: int | None,
+    label: str = "pace",
 ) -> dict[str, Any]:
     st = [r["stats"] for r in results]
     s = lambda k: sum(x[k] for x in st)  # noqa: E731
@@ -331,8 +335,15 @@ def merge(
     server_cores = sum(v for k, v in cpu.items() if k.startswith(SERVER_KEYS))
     frames, acks = s("frames_window"), s("acks_window")
     gen_cores = round(sum(r["cpu_s"] for r in results) / d, 3)
+    ws_bytes, http_bytes = s("bytes_window"), s("http_bytes_window")
+    statuses: collections.Counter[str] = collections.Counter()
+    for x in st:
+        statuses.update(x["http_status"])
+    field_waits = sorted(1000 * v for x in st for v in x["field_wait_s"])
+    mode = args.spectators_mode if label != "baseline" else "protocol"
     return {
         "client": args.client,
+        "spectators_mode": mode,
         "batch_sched": args.batch_sched,
         "athletes_connected": sum(1 for p in people if p[0] == "athlete" and p[2] is not None),
         "spectators_connected": n_spec,
@@ -346,7 +357,23 @@ def merge(
         "athletes_disconnected": s("athletes_closed"),
         "frames_per_s": round(frames / d, 1),
         "frames_by_type_per_s": {k: round(v / d, 1) for k, v in frames_by_type.items()},
-        "bytes_per_spectator_per_s": round(s("bytes_window") / d / n_spec) if n_spec else None,
+        # The socket's frames and (page-lean) the page's field.json / roster.json fetches.
+        "bytes_per_spectator_per_s": round((ws_bytes + http_bytes) / d / n_spec)
+        if n_spec
+        else None,
+        "ws_bytes_per_spectator_per_s": round(ws_bytes / d / n_spec) if n_spec else None,
+        "http": {
+            "requests": s("http_requests"),
+            "bytes": s("http_bytes"),
+            "requests_per_s_in_window": round(s("http_requests_window") / d, 1),
+            "bytes_per_spectator_per_s": round(http_bytes / d / n_spec) if n_spec else None,
+            "status": dict(statuses),
+            # Arrival → the whole field (first field.json; protocol: the snapshot).
+            "spectators_with_field": len(field_waits),
+            "field_wait_s": {q: _p(field_waits, v, 1000) for q, v in QUANTILES},
+        }
+        if mode == "page-lean"
+        else None,
         "ticks_issued": (seq1 or 0) - (seq0 or 0),
         "ticks_received_per_spectator": round(s("ticks_window") / n_spec, 2) if n_spec else None,
         "missed_ticks": s("missed_ticks"),

@@ -42,6 +42,15 @@ def test_the_live_benchmark_runs_each_scenario_on_a_tiny_race(scenario, tmp_path
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     pace = json.loads(out.read_text())["runs"]["pace"]
     assert pace["client"] == "full"
+    # Surge and restart: spectators as the live page (lean snapshot, field.json and
+    # roster.json over HTTP, each body decompressed and parsed); steady: protocol clients.
+    assert pace["spectators_mode"] == ("protocol" if scenario == "steady" else "page-lean")
+    if scenario == "surge":
+        http = pace["http"]
+        assert http["spectators_with_field"] == 50 and http["field_wait_s"]["p99"] is not None
+        assert http["requests"] >= 100 and set(http["status"]) <= {"200", "304"}
+    elif scenario == "steady":
+        assert pace["http"] is None
     assert pace["served"]["athlete"]["served"] == 20
     assert pace["served"]["spectator"]["served"] == 50
     assert pace["durability"]["acked"] > 0 and pace["durability"]["acked_lost"] == 0
