@@ -369,9 +369,7 @@ def test_the_control_socket_checks_access_again_every_so_often(race, bob, bravo,
         await clock.advance(access.RECHECK_SECONDS)  # still a member: nothing happens
         kept = await staff.receive_nothing(0.3)
         await clock.sleeping()
-        await database_sync_to_async(Membership.objects.filter(user=bob).update)(
-            organizer=bravo
-        )
+        await database_sync_to_async(Membership.objects.filter(user=bob).update)(organizer=bravo)
         await clock.advance(access.RECHECK_SECONDS)
         return kept, await staff.receive_output(timeout=5)
 
