@@ -101,6 +101,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: under ASGI a request's connections go back to the pool even when its client
+    # left, and an empty pool is a 503 (see the class).
+    "pace.daphne_patches.syncchain.ReturnConnectionsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Gzips HTML for browsers that take it, public pages once per process (see the module);
