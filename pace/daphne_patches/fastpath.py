@@ -70,6 +70,9 @@ SKIP = frozenset(
         "django.contrib.messages.middleware.MessageMiddleware",
         "allauth.account.middleware.AccountMiddleware",  # changes only 404s under /accounts/
         "pace.daphne_patches.syncchain.SyncChainMiddleware",
+        # Gives back the connections of the request's thread: a hit runs in the event loop
+        # and opens none.
+        "pace.daphne_patches.syncchain.ReturnConnectionsMiddleware",
     }
 )
 

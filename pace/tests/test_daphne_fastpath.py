@@ -422,3 +422,14 @@ def test_a_hit_leaves_no_garbage_for_the_cyclic_collector(pages):
     cyclic = async_to_sync(cyclic_garbage_of_hits)(20)
     # Without _forget: ~16 objects a hit (the lazy user's closure over the request...).
     assert cyclic < 20
+
+
+def test_the_projects_own_middleware_keeps_the_fast_path_on():
+    """Every middleware in settings is one the fast path runs or knows leaves a hit alone:
+    a new one it does not know turns the fast path off (a warning at start, every hit
+    through Django), which only a benchmark would otherwise show."""
+    from django.conf import settings
+
+    from pace.daphne_patches.fastpath import _mirrored_middleware
+
+    assert _mirrored_middleware(settings.MIDDLEWARE) is not None
