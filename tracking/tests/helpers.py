@@ -90,3 +90,19 @@ class QuietListener:
     def hub_kudos(self, athlete: int, count: int, sender: str, hub: RaceHub) -> None: ...
     def hub_result(self, athlete: int, encoded: str, hub: RaceHub) -> None: ...
     def hub_revoked(self, athletes: list[int]) -> None: ...
+
+
+def confirmed_entry(event: Any) -> Any:
+    """A confirmed, free registration for ``event``'s one race (bib = the race's id)."""
+    from django.utils import timezone
+
+    from events.models import Registration
+    from events.tests.factories import ENTRY_FORM
+
+    race = event.races.get()
+    fields = {k: v for k, v in ENTRY_FORM.items() if k != "waiver"}
+    return Registration.objects.create(
+        race=race, event=event, status="confirmed", price=0, currency="EUR",
+        waiver_accepted_at=timezone.now(), manage_token=f"t{race.pk}", bib=f"{race.pk}",
+        **fields,
+    )  # fmt: skip

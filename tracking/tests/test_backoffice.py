@@ -9,31 +9,20 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.utils import timezone
 
-from events.models import Registration
-from events.tests.factories import ENTRY_FORM
 from pace.lib.testing import PASSWORD
 from tracking.fanout.posts import posts_set_hidden
 from tracking.ingest import devices
 from tracking.live.livestore import live_store
 from tracking.models import Position, Post, Tracker
 from tracking.retention import positions_thin
+from tracking.tests.helpers import confirmed_entry
 
 pytestmark = pytest.mark.django_db
 
 
-def _registration(event) -> Registration:
-    race = event.races.get()
-    fields = {k: v for k, v in ENTRY_FORM.items() if k != "waiver"}
-    return Registration.objects.create(
-        race=race, event=event, status="confirmed", price=0, currency="EUR",
-        waiver_accepted_at=timezone.now(), manage_token=f"t{race.pk}", bib=f"{race.pk}",
-        **fields,
-    )  # fmt: skip
-
-
 @pytest.fixture
 def posts(alpha_event, bravo_event):
-    mine, theirs = _registration(alpha_event), _registration(bravo_event)
+    mine, theirs = confirmed_entry(alpha_event), confirmed_entry(bravo_event)
     Tracker.objects.create(registration=mine)
     Tracker.objects.create(registration=theirs)
     return (

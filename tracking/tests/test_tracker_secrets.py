@@ -12,10 +12,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django.utils import timezone
 
-from events.models import Registration
-from events.tests.factories import ENTRY_FORM
 from pace.lib import sealing
 from pace.lib.testing import PASSWORD
 from tracking.ingest.athletes import athlete_for_device, athlete_for_token
@@ -27,6 +24,7 @@ from tracking.ingest.trackers import (
 )
 from tracking.models import Tracker, secret_digest
 from tracking.sim.testrace import load_test_race_create
+from tracking.tests.helpers import confirmed_entry
 from tracking.tests.migrating import migrate_tracking
 
 K1 = "k1:" + base64.b64encode(b"1" * 32).decode()
@@ -83,21 +81,11 @@ def test_a_revoked_or_rotated_token_stops_and_a_new_one_works():
     assert not _in_clear(tracker.token, _raw_rows())
 
 
-def _registration(event) -> Registration:
-    race = event.races.get()
-    fields = {k: v for k, v in ENTRY_FORM.items() if k != "waiver"}
-    return Registration.objects.create(
-        race=race, event=event, status="confirmed", price=0, currency="EUR",
-        waiver_accepted_at=timezone.now(), manage_token=f"t{race.pk}", bib=f"{race.pk}",
-        **fields,
-    )  # fmt: skip
-
-
 @pytest.mark.django_db
 def test_the_admin_shows_only_hints_and_finds_a_tracker_by_its_whole_device_id(
     client, alice, alpha_event
 ):
-    tracker = Tracker.objects.create(registration=_registration(alpha_event))
+    tracker = Tracker.objects.create(registration=confirmed_entry(alpha_event))
     token, device_id = tracker.token, tracker.device_id
     assert device_id is not None
     client.login(username="alice", password=PASSWORD)
