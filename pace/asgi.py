@@ -21,6 +21,7 @@ from pace.lib.wsauth import SessionWhenCookie  # noqa: E402
 from pace.routing import websocket_urlpatterns  # noqa: E402
 from pace.scheduler import start_embedded_scheduler  # noqa: E402
 from tracking.live.ticker import EmbeddedTickers  # noqa: E402
+from tracking.web.livefield import shared_document_answer  # noqa: E402
 
 if settings.EMBEDDED_SCHEDULER:
     start_embedded_scheduler()
@@ -52,7 +53,9 @@ class ServerSend:
 application = EmbeddedTickers(
     ProtocolTypeRouter(
         {
-            "http": PageFastPath(django_asgi_app),
+            # field.json and roster.json of public races: 20,000 pages fetch both at
+            # a start gun, answered from memory (tracking/web/livefield.py).
+            "http": PageFastPath(django_asgi_app, answers=[shared_document_answer]),
             "websocket": ServerSend(
                 BrowserOriginValidator(
                     # The session and user are looked up only for sockets with a session

@@ -6,9 +6,11 @@ hit needs none of it: ``PageFastPath`` builds Django's own request for an HTTP s
 runs the request and response halves of the middleware itself (they do no I/O for a
 visitor without a session), reads the cache without leaving the event loop and
 answers with ``pagecache.hit_response`` (a guarded entry, a results page, costs a
-second read: its guard's value). Anything else (a miss, a session cookie, a
-POST, a bad Host, a redirect the middleware asks for, a WebSocket) goes to Django
-unchanged, so a hit is the response Django would give, by construction.
+second read: its guard's value). Before the cache, the answers it was given (``answers``:
+an app's documents kept in the process's memory, such as the live page's shared field)
+may answer with no I/O at all. Anything else (a miss, a session cookie, a POST, a bad
+Host, a redirect the middleware asks for, a WebSocket) goes to Django unchanged, so a hit
+is the response Django would give, by construction.
 
 Both topologies: with Redis, one ``redis.asyncio`` pool per process; with the embedded
 locmem cache, the process's own memory, read in place (a dict behind a lock).
@@ -26,7 +28,7 @@ import io
 import logging
 import re
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -46,6 +48,9 @@ logger = logging.getLogger(__name__)
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[Mapping[str, Any]], Awaitable[None]]
+# An answer from the process's memory (no I/O, no wait) or None: Django's view answers.
+# It is given Django's request after the middleware's request half, as the view is.
+Answer = Callable[[HttpRequest], HttpResponse | None]
 
 # Middleware the fast path runs itself: their process_request/process_response do no
 # I/O when there is no session cookie, and they are what makes a hit's headers.
@@ -80,6 +85,12 @@ SKIP = frozenset(
 # Pages whose guard the fast path remembers (about 100 bytes each).
 GUARD_HINTS = 50_000
 
+# redis.asyncio connections per process for the MGETs. A start gun brings thousands of
+# hits at once: past this many under way, a hit waits up to REDIS_WAIT_S for a connection
+# (redis-py's default pool refused it: "Too many connections", and Django answered it).
+REDIS_CONNECTIONS = 32
+REDIS_WAIT_S = 5.0
+
 # How long a thread holding the GIL may keep it while another waits (CPython's default:
 # 5 ms). See ``favour_event_loop``.
 SWITCH_INTERVAL_S = 0.0005
@@ -103,11 +114,12 @@ def favour_event_loop(interval: float = SWITCH_INTERVAL_S) -> None:
 class PageFastPath:
     """ASGI wrapper of Django's handler for the "http" scope type."""
 
-    def __init__(self, handler: ASGIHandler) -> None:
+    def __init__(self, handler: ASGIHandler, answers: Sequence[Answer] = ()) -> None:
         self.handler = handler
         middleware = _mirrored_middleware(settings.MIDDLEWARE)
         self.store = _store(caches["default"])
-        self.enabled = middleware is not None and self.store is not None
+        self.answers = list(answers)
+        self.enabled = middleware is not None and (self.store is not None or bool(answers))
         self.middleware: list[Any] = middleware or []
         # The guard each guarded page's entry named last time (a results page's race
         # stamp key), read in the same MGET as the entry on the next request: one round
@@ -124,21 +136,32 @@ class PageFastPath:
             await self.handler.send_response(response, send)
 
     async def cached_response(self, scope: Scope) -> HttpResponse | None:
-        """The page Django would serve from its cache for ``scope``, or None."""
-        found = self.cacheable_request(scope)
-        if found is None or self.store is None:
+        """The response Django would give ``scope`` from memory or its cache, or None."""
+        request = self.prepared_request(scope)
+        if request is None:
             return None
-        request, key = found
         try:
-            response = await self.hit(request, key)
+            response = self.answered(request)
             if response is None:
-                return None
+                key = _page_key(request)
+                if key is None or self.store is None:
+                    return None
+                response = await self.hit(request, key)
+                if response is None:
+                    return None
             for middleware in reversed(self.middleware):
                 if hasattr(middleware, "process_response"):
                     response = middleware.process_response(request, response)
             return response
         finally:
             _forget(request)
+
+    def answered(self, request: HttpRequest) -> HttpResponse | None:
+        for answer in self.answers:
+            response = answer(request)
+            if response is not None:
+                return response
+        return None
 
     async def hit(self, request: HttpRequest, key: str) -> HttpResponse | None:
         """``hit_response`` for the entry under ``key``, its guard's value read with it when
@@ -157,14 +180,11 @@ class PageFastPath:
             read = await self.store.get_many([guard])
         return hit_response(version, entry, request, read[0])
 
-    def cacheable_request(self, scope: Scope) -> tuple[HttpRequest, str] | None:
-        """Django's request after the middleware's request half, and its page-cache key.
-
-        None when Django must answer. Every parameter makes the key: a request with one
-        its page does not use gets a key nothing was stored under.
-        """
+    def prepared_request(self, scope: Scope) -> HttpRequest | None:
+        """Django's request after the middleware's request half, or None when Django
+        must answer (a session to load, a redirect, a bad Host or query string)."""
         request: HttpRequest | None = None
-        key = None
+        prepared = False
         try:
             request = ASGIRequest(scope, io.BytesIO())
             if settings.SESSION_COOKIE_NAME in request.COOKIES:
@@ -172,13 +192,14 @@ class PageFastPath:
             for middleware in self.middleware:
                 if hasattr(middleware, "process_request") and middleware.process_request(request):
                     return None  # a redirect (SSL, www): Django gives it
-            key = page_key(request, frozenset(request.GET)) if cacheable(request) else None
+            request.GET  # noqa: B018 - parsed here: one that does not parse is Django's error
+            prepared = True
+            return request
         except (UnicodeDecodeError, SuspiciousOperation, PermissionDenied):
             return None  # a bad Host, query string or user agent: Django answers with its error
         finally:
-            if key is None and request is not None:
+            if not prepared and request is not None:
                 _forget(request)  # Django answers with a request of its own
-        return (request, key) if key is not None else None
 
     async def aclose(self) -> None:
         if self.store is not None:
@@ -196,6 +217,12 @@ def _forget(request: HttpRequest) -> None:
     Emptied, the request and the rest are freed by reference counting as it goes.
     """
     request.__dict__.clear()
+
+
+def _page_key(request: HttpRequest) -> str | None:
+    """The request's page-cache key, None when the cache may not answer it. Every
+    parameter makes the key: one its page does not use gives a key nothing was stored under."""
+    return page_key(request, frozenset(request.GET)) if cacheable(request) else None
 
 
 def _no_view(request: HttpRequest) -> HttpResponse:
@@ -228,7 +255,10 @@ class _RedisStore:
         if self.loop is not loop:  # redis.asyncio connections belong to one loop
             import redis.asyncio
 
-            self.client, self.loop = redis.asyncio.Redis.from_url(self.url), loop
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_S
+            )
+            self.client, self.loop = redis.asyncio.Redis.from_pool(pool), loop
         return self.client
 
     async def get_many(self, names: list[str]) -> list[Any]:

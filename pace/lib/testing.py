@@ -9,6 +9,7 @@ import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -167,3 +168,105 @@ def shared_rows(django_db_blocker: Any) -> Iterator[None]:
             yield
         finally:
             transaction.set_rollback(True)
+
+
+@dataclass
+class AsgiAnswer:
+    """What an ASGI application answered one HTTP request (``asgi_fetch``)."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    by_django: bool  # Django's handler took the request (not the page fast path)
+
+    @property
+    def header_names(self) -> set[str]:
+        return {name.decode().lower() for name, _ in self.headers}
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower().encode()
+        return next((v.decode() for k, v in self.headers if k.lower() == wanted), None)
+
+    def same_as(self, other: AsgiAnswer) -> bool:
+        mine = (self.status, sorted(self.headers), self.body)
+        return mine == (other.status, sorted(other.headers), other.body)
+
+
+async def asgi_request(
+    app: Any,
+    url: str,
+    *,
+    host: bytes,
+    method: str = "GET",
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+    scheme: str = "http",
+    raw_query: bytes | None = None,
+    started: list[object] | None = None,
+) -> AsgiAnswer:
+    """One request through ``app`` as daphne sends it; ``by_django`` is whether
+    ``started`` (appended to by ``request_started``) grew meanwhile."""
+    from asgiref import testing
+
+    path, _, query = url.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": scheme,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode() if raw_query is None else raw_query,
+        "root_path": "",
+        "headers": [(b"host", host), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    before = len(started) if started is not None else 0
+    communicator: Any = testing.ApplicationCommunicator(app, scope)  # type: ignore[no-untyped-call]
+    await communicator.send_input({"type": "http.request", "body": b""})
+    start = await communicator.receive_output(10)
+    body = b""
+    while True:
+        message = await communicator.receive_output(10)
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    await communicator.wait(10)
+    by_django = started is not None and len(started) > before
+    return AsgiAnswer(start["status"], start["headers"], body, by_django=by_django)
+
+
+def asgi_fetch_all(
+    app: Any, urls: list[str], started: list[object] | None = None, **options: Any
+) -> list[AsgiAnswer]:
+    """``asgi_request`` for each of ``urls``, all at once in one event loop (then the
+    app's own connections are closed: they belong to that loop). Django's handler
+    appends to ``started`` each request it takes (``by_django`` is exact for one URL)."""
+    from asgiref.sync import async_to_sync
+    from django.core.signals import request_started
+
+    started = [] if started is None else started
+
+    def count(**kwargs: Any) -> None:
+        started.append(kwargs)
+
+    async def run() -> list[AsgiAnswer]:
+        try:
+            if len(urls) == 1:  # by_django is then exact
+                return [await asgi_request(app, urls[0], started=started, **options)]
+            return list(await asyncio.gather(*(asgi_request(app, u, **options) for u in urls)))
+        finally:
+            if hasattr(app, "aclose"):
+                await app.aclose()
+
+    request_started.connect(count, weak=False)
+    try:
+        return async_to_sync(run)()
+    finally:
+        request_started.disconnect(count)
+
+
+def asgi_fetch(app: Any, url: str, **options: Any) -> AsgiAnswer:
+    """One request through ``app`` (``asgi_request``'s options), from sync code."""
+    return asgi_fetch_all(app, [url], **options)[0]

@@ -7,16 +7,15 @@ path around another one), as daphne would send it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from asgiref.testing import ApplicationCommunicator
 from django.core.handlers.asgi import ASGIHandler
-from django.core.signals import request_started
 
 from pace.daphne_patches.fastpath import PageFastPath
+from pace.lib.testing import AsgiAnswer as Answer
+from pace.lib.testing import asgi_fetch
 
 HOST = "pace.example"
 # What every page hit carries, whoever serves it.
@@ -32,20 +31,8 @@ HIT_HEADERS = {
 }
 
 
-@dataclass
-class Answer:
-    status: int
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
-    by_django: bool  # Django's handler took the request
-
-    @property
-    def header_names(self) -> set[str]:
-        return {name.decode().lower() for name, _ in self.headers}
-
-    def same_as(self, other: Answer) -> bool:
-        mine = (self.status, sorted(self.headers), self.body)
-        return mine == (other.status, sorted(other.headers), other.body)
+def _fetch(app: Any, url: str, **options: Any) -> Answer:
+    return asgi_fetch(app, url, **{"host": HOST.encode(), **options})
 
 
 # Django's handler runs views in a thread of its own, with a connection of its own: the
@@ -72,58 +59,6 @@ def pages(alpha_event: Any) -> dict[str, str]:
 def _apps() -> tuple[ASGIHandler, PageFastPath]:
     """Django's handler, and the fast path around another, built with the test's settings."""
     return ASGIHandler(), PageFastPath(ASGIHandler())
-
-
-def _fetch(
-    app: Any,
-    url: str,
-    *,
-    method: str = "GET",
-    headers: tuple[tuple[bytes, bytes], ...] = (),
-    host: bytes = HOST.encode(),
-    scheme: str = "http",
-    raw_query: bytes | None = None,
-) -> Answer:
-    path, _, query = url.partition("?")
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": scheme,
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode() if raw_query is None else raw_query,
-        "root_path": "",
-        "headers": [(b"host", host), *headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    started: list[object] = []
-
-    def count(**kwargs: Any) -> None:
-        started.append(kwargs)
-
-    async def run() -> Answer:
-        communicator = ApplicationCommunicator(app, scope)
-        await communicator.send_input({"type": "http.request", "body": b""})
-        start = await communicator.receive_output(10)
-        body = b""
-        while True:
-            message = await communicator.receive_output(10)
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        await communicator.wait(10)
-        if isinstance(app, PageFastPath):
-            await app.aclose()  # its Redis connections belong to this event loop
-        return Answer(start["status"], start["headers"], body, by_django=bool(started))
-
-    request_started.connect(count, weak=False)
-    try:
-        return async_to_sync(run)()
-    finally:
-        request_started.disconnect(count)
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
@@ -433,3 +368,22 @@ def test_the_projects_own_middleware_keeps_the_fast_path_on():
     from pace.daphne_patches.fastpath import _mirrored_middleware
 
     assert _mirrored_middleware(settings.MIDDLEWARE) is not None
+
+
+def test_a_burst_of_hits_waits_for_a_redis_connection_rather_than_failing(
+    pages, settings, monkeypatch
+):
+    """More hits at once than the pool's connections: each waits for one (redis-py's
+    default pool refused them, "Too many connections", and Django answered them all)."""
+    from pace.daphne_patches import fastpath
+    from pace.lib.testing import asgi_fetch_all
+
+    if not settings.REDIS_URL:
+        pytest.skip("the embedded default's cache is the process's memory: no connections")
+    monkeypatch.setattr(fastpath, "REDIS_CONNECTIONS", 3)
+    django, fast = _apps()
+    _fetch(django, pages["event"])  # a miss: rendered and stored
+    started: list[object] = []
+    answers = asgi_fetch_all(fast, [pages["event"]] * 60, started=started, host=HOST.encode())
+    assert [a.status for a in answers] == [200] * 60
+    assert started == []  # every one a hit of the fast path

@@ -84,3 +84,32 @@ def _is_ip(text):
     except ValueError:
         return False
     return True
+
+
+def test_a_local_window_counts_each_key_in_memory_and_starts_afresh(settings):
+    from pace.lib.ratelimits import LocalWindow
+    from pace.lib.testing import FakeClock
+
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "test.local": "3/m"}
+    clock = FakeClock()
+    window = LocalWindow("test.local", clock=clock)
+    assert [window.allow("a") for _ in range(4)] == [True, True, True, False]
+    assert window.allow("b"), "another key has its own count"
+    clock.elapsed += 60
+    assert window.allow("a"), "a new window starts afresh"
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "test.local": None}
+    assert all(window.allow("a") for _ in range(10)), "switched off: never refuses"
+
+
+@given(
+    count=st.integers(min_value=1, max_value=10**6),
+    multiple=st.one_of(st.just(""), st.integers(min_value=1, max_value=999).map(str)),
+    unit=st.sampled_from("smhd"),
+)
+def test_a_rate_reads_as_django_ratelimit_reads_it(count, multiple, unit):
+    from django_ratelimit.core import _split_rate
+
+    from pace.lib.ratelimits import rate_window
+
+    rate = f"{count}/{multiple}{unit}"
+    assert rate_window(rate) == _split_rate(rate)

@@ -248,3 +248,99 @@ def test_the_live_page_fetches_its_field_and_roster_beside_a_lean_socket(
     head = page.content.decode().split('id="live-config"')[0]
     assert "leaflet.js" not in head  # fetched once the board is live, not with the page
     assert f"/ws/live/{race.pk}/?field\\u003Dlater" in head  # the early socket, lean too
+
+
+# --- The page fast path answers a public race's documents from memory (pace/asgi.py) ---
+
+HOST = "pace.example"
+
+
+@pytest.fixture
+def fast(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from django.core.handlers.asgi import ASGIHandler
+
+    from pace.daphne_patches.fastpath import PageFastPath
+    from pace.lib.ratelimits import LocalWindow
+
+    settings.ALLOWED_HOSTS = [HOST]
+    monkeypatch.setattr(livefield, "fast_limit", LocalWindow("live.field.ip"))
+    return PageFastPath(ASGIHandler(), answers=[livefield.shared_document_answer])
+
+
+def fetch(app: Any, path: str, *headers: tuple[bytes, bytes]) -> Any:
+    from pace.lib.testing import asgi_fetch
+
+    return asgi_fetch(app, path, host=HOST.encode(), headers=headers)
+
+
+@pytest.mark.parametrize("name", ["field", "roster"])
+@pytest.mark.parametrize("accept", [b"gzip, deflate, br", b"gzip", b""])
+def test_a_public_races_documents_come_from_memory_as_the_view_gives_them(
+    race: Race, fast: Any, name: str, accept: bytes
+):
+    tick(race, 1, [entry(i, 100 * i) for i in ids(race)])
+    by_view = fetch(fast, url(race, name), (b"accept-encoding", accept))
+    assert by_view.by_django and by_view.status == 200  # built, and the race remembered
+    from_memory = fetch(fast, url(race, name), (b"accept-encoding", accept))
+    assert not from_memory.by_django
+    assert from_memory.same_as(by_view)
+    assert {"etag", "vary", "cache-control", "x-content-type-options"} <= from_memory.header_names
+    etag = (b"if-none-match", from_memory.header("ETag").encode())
+    held = fetch(fast, url(race, name), etag)
+    assert (held.status, held.body, held.by_django) == (304, b"", False)
+
+
+def test_a_field_older_than_its_seconds_is_rebuilt_by_the_view(
+    race: Race, fast: Any, clock: FakeClock
+):
+    a = ids(race)[0]
+    tick(race, 1, [entry(a, 10)])
+    assert fetch(fast, url(race, "field")).by_django
+    tick(race, 2, [entry(a, 20)])
+    assert json.loads(fetch(fast, url(race, "field")).body)["seq"] == 1  # the shared copy
+    clock.elapsed += livefield.FIELD_SECONDS
+    rebuilt = fetch(fast, url(race, "field"))
+    assert rebuilt.by_django and json.loads(rebuilt.body)["seq"] == 2
+    again = fetch(fast, url(race, "field"))
+    assert not again.by_django and json.loads(again.body)["seq"] == 2
+
+
+def test_while_one_rebuild_is_under_way_the_last_copy_is_served(race: Race, clock: FakeClock):
+    document = livefield.built(b"{}", '"x"')
+    assert livefield.fields.get(race.pk, lambda: document) is document
+    clock.elapsed += livefield.FIELD_SECONDS
+    assert livefield.fields.peek(race.pk) is None  # stale, and nobody rebuilding: the view
+    with livefield.fields.locks[race.pk]:  # a request is rebuilding it
+        assert livefield.fields.peek(race.pk) is document
+        clock.elapsed += livefield.FIELD_SECONDS
+        assert livefield.fields.peek(race.pk) is None  # too old even so: wait for the build
+
+
+def test_private_races_family_links_and_other_methods_go_to_the_views(
+    race: Race, fast: Any, clock: FakeClock
+):
+    from pace.lib.testing import asgi_fetch
+
+    assert fetch(fast, url(race, "field")).status == 200
+    _link, token = family_link_create(
+        registration=race.registrations.order_by("pk")[0], duration="24h"
+    )
+    held = fetch(fast, url(race, "field") + f"?family={token}")
+    assert held.by_django and held.status == 200
+    head = asgi_fetch(fast, url(race, "field"), host=HOST.encode(), method="HEAD")
+    assert head.by_django and head.status == 405
+    Event.objects.filter(pk=race.event_id).update(status=Event.Status.DRAFT)
+    clock.elapsed += livefield.PUBLISHED_SECONDS
+    hidden = fetch(fast, url(race, "field"))
+    assert hidden.by_django and hidden.status == 404
+    assert fetch(fast, url(race, "field")).by_django  # a private race is never remembered
+
+
+def test_past_the_ip_limit_in_memory_the_view_counts_and_refuses(
+    race: Race, fast: Any, settings: Any
+):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "live.field.ip": "3/m"}
+    answers = [fetch(fast, url(race, "field")) for _ in range(8)]
+    # The view's first answer, three from memory, then the view for each: it counted 1..5.
+    assert [a.by_django for a in answers] == [True, False, False, False, True, True, True, True]
+    assert [a.status for a in answers] == [200] * 6 + [429, 429]

@@ -14,23 +14,31 @@ Each is built once per race per process for everyone (``FIELD_SECONDS``,
 ``ROSTER_SECONDS``), compressed once (Brotli and gzip) at that build, and answered with
 an ETag, so 20,000 spectators arriving within seconds cost one build per process every
 two seconds and a browser asking again for an unchanged field gets a 304.
+
+A public race's documents, once built, are answered by the page fast path
+(``shared_document_answer``, in the event loop: no thread, query or cache read): at a
+start gun 20,000 pages fetch both, and through Django each fetch cost a thread, a
+database and a Redis connection. A build, a private race or a family link goes to Django.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import brotli
 from asgiref.sync import async_to_sync
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from events.models import Event
 from pace.lib.clock import SYSTEM, Clock
 from pace.lib.jsonfast import dumps
+from pace.lib.ratelimits import LocalWindow, request_ip
 from tracking.live.livestore import live_store
 from tracking.web.athletedata import spectator_roster
 from tracking.web.family import watched_race_or_404
@@ -103,6 +111,20 @@ class Shelf:
                     self.items.clear()
                 self.items[race_id] = (self.clock.monotonic(), document)
             return document
+
+    def peek(self, race_id: int) -> Built | None:
+        """The document without waiting or building: while fresh, or while the one
+        rebuild under way replaces it (it is then at most ``2 * seconds`` old)."""
+        found = self.items.get(race_id)
+        if found is None:
+            return None
+        age = self.clock.monotonic() - found[0]
+        if age < self.seconds:
+            return found[1]
+        lock = self.locks.get(race_id)
+        if age < 2 * self.seconds and lock is not None and lock.locked():
+            return found[1]
+        return None
 
     def clear(self) -> None:
         with self.guard:
@@ -177,3 +199,54 @@ def watched_race_id(request: HttpRequest, event_slug: str, race_slug: str) -> tu
     if public:
         published.put(key, race.pk)
     return race.pk, public
+
+
+def document_response(
+    request: HttpRequest, document: Built, *, public: bool, seconds: float
+) -> HttpResponse:
+    """A document built once for everyone: compressed as the client accepts, 304 when the
+    client holds it, cacheable by the browser (and a shared cache for a public race)."""
+    if document.etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponse(status=304)
+    else:
+        body, encoding = document.body(request.headers.get("Accept-Encoding", ""))
+        response = HttpResponse(body, content_type="application/json")
+        if encoding:
+            response["Content-Encoding"] = encoding
+    response["ETag"] = document.etag
+    patch_vary_headers(response, ["Accept-Encoding"])
+    if public:
+        patch_cache_control(response, public=True, max_age=int(seconds))
+    else:
+        patch_cache_control(response, private=True, max_age=int(seconds))
+    return response
+
+
+# tracking:live_field and tracking:live_roster (Django's slug converter).
+DOCUMENT_PATH = re.compile(r"/live/([-a-zA-Z0-9_]+)/([-a-zA-Z0-9_]+)/(field|roster)\.json")
+# The per-IP limit of the two views, counted in memory for the answers below.
+fast_limit = LocalWindow("live.field.ip")
+
+
+def shared_document_answer(request: HttpRequest) -> HttpResponse | None:
+    """The page fast path's answer to ``field.json`` or ``roster.json`` of a public race:
+    the document this process built last, when it needs no build (``Shelf.peek``) and the
+    race is remembered public (``published``); None sends the request to the views.
+
+    Only a plain GET with no query string (a family link's ``?family=`` goes to Django);
+    its response is the view's (``document_response``), so both answer alike.
+    """
+    if request.method != "GET" or request.META.get("QUERY_STRING"):
+        return None
+    match = DOCUMENT_PATH.fullmatch(request.path_info)
+    if match is None:
+        return None
+    event_slug, race_slug, name = match.groups()
+    race_id = published.get((event_slug, race_slug))
+    if race_id is None:
+        return None
+    shelf, seconds = (fields, FIELD_SECONDS) if name == "field" else (rosters, ROSTER_SECONDS)
+    document = shelf.peek(race_id)
+    if document is None or not fast_limit.allow(request_ip(request)):
+        return None  # built, or counted and refused, by the view
+    return document_response(request, document, public=True, seconds=seconds)

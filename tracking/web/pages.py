@@ -17,7 +17,6 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
 from events.models import Registration
@@ -40,7 +39,7 @@ from tracking.web.family import watch_course_url, watched_race_or_404
 from tracking.web.livefield import (
     FIELD_SECONDS,
     ROSTER_SECONDS,
-    Built,
+    document_response,
     field_document,
     roster_document,
     watched_race_id,
@@ -111,27 +110,6 @@ def live_athlete(
     return response
 
 
-def _shared_document(
-    request: HttpRequest, document: Built, public: bool, seconds: float
-) -> HttpResponse:
-    """A document built once for everyone: compressed as the client accepts, 304 when the
-    client holds it, cacheable by the browser (and a shared cache for a public race)."""
-    if document.etag in request.headers.get("If-None-Match", ""):
-        response = HttpResponse(status=304)
-    else:
-        body, encoding = document.body(request.headers.get("Accept-Encoding", ""))
-        response = HttpResponse(body, content_type="application/json")
-        if encoding:
-            response["Content-Encoding"] = encoding
-    response["ETag"] = document.etag
-    patch_vary_headers(response, ["Accept-Encoding"])
-    if public:
-        patch_cache_control(response, public=True, max_age=int(seconds))
-    else:
-        patch_cache_control(response, private=True, max_age=int(seconds))
-    return response
-
-
 @require_GET
 def live_field(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
     """``/live/EVENT/RACE/field.json``: every athlete's compact entry at the latest tick
@@ -140,7 +118,8 @@ def live_field(request: HttpRequest, event_slug: str, race_slug: str) -> HttpRes
     if limited:
         return too_many_requests(limited)
     race_id, public = watched_race_id(request, event_slug, race_slug)
-    return _shared_document(request, field_document(race_id=race_id), public, FIELD_SECONDS)
+    document = field_document(race_id=race_id)
+    return document_response(request, document, public=public, seconds=FIELD_SECONDS)
 
 
 @require_GET
@@ -151,7 +130,8 @@ def live_roster(request: HttpRequest, event_slug: str, race_slug: str) -> HttpRe
     if limited:
         return too_many_requests(limited)
     race_id, public = watched_race_id(request, event_slug, race_slug)
-    return _shared_document(request, roster_document(race_id=race_id), public, ROSTER_SECONDS)
+    document = roster_document(race_id=race_id)
+    return document_response(request, document, public=public, seconds=ROSTER_SECONDS)
 
 
 def _entries(request: HttpRequest, token: str) -> list[TrackedEntry] | None:
