@@ -29,7 +29,7 @@ import logging
 import re
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Final, Literal
 
 from django.conf import settings
 from django.core.cache import caches
@@ -48,9 +48,11 @@ logger = logging.getLogger(__name__)
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[Mapping[str, Any]], Awaitable[None]]
-# An answer from the process's memory (no I/O, no wait) or None: Django's view answers.
-# It is given Django's request after the middleware's request half, as the view is.
-Answer = Callable[[HttpRequest], HttpResponse | None]
+# An answer from the process's memory (no I/O, no wait); None: not this answer's request;
+# DJANGO: this answer's request, which Django's view must answer (no page-cache read: the
+# page cache never holds it). Given Django's request after the middleware's request half.
+DJANGO: Final = "django"
+Answer = Callable[[HttpRequest], HttpResponse | Literal["django"] | None]
 
 # Middleware the fast path runs itself: their process_request/process_response do no
 # I/O when there is no session cookie, and they are what makes a hit's headers.
@@ -142,6 +144,8 @@ class PageFastPath:
             return None
         try:
             response = self.answered(request)
+            if response == DJANGO:
+                return None
             if response is None:
                 key = _page_key(request)
                 if key is None or self.store is None:
@@ -156,7 +160,7 @@ class PageFastPath:
         finally:
             _forget(request)
 
-    def answered(self, request: HttpRequest) -> HttpResponse | None:
+    def answered(self, request: HttpRequest) -> HttpResponse | Literal["django"] | None:
         for answer in self.answers:
             response = answer(request)
             if response is not None:

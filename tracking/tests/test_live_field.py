@@ -344,3 +344,30 @@ def test_past_the_ip_limit_in_memory_the_view_counts_and_refuses(
     # The view's first answer, three from memory, then the view for each: it counted 1..5.
     assert [a.by_django for a in answers] == [True, False, False, False, True, True, True, True]
     assert [a.status for a in answers] == [200] * 6 + [429, 429]
+
+
+def test_the_views_answers_cost_no_page_cache_read(race: Race, fast: Any, clock: FakeClock):
+    """The page cache never holds these documents: a request the fast path cannot answer
+    from memory goes straight to the view (at a start gun, thousands waited on the
+    page-cache read's connections first)."""
+
+    class Reads:
+        def __init__(self) -> None:
+            self.names: list[str] = []
+
+        async def get_many(self, names: list[str]) -> list[Any]:
+            self.names += names
+            return [None] * len(names)
+
+        async def aclose(self) -> None:
+            return None
+
+    fast.store = reads = Reads()
+    for query in ("", f"?family={'x' * 20}"):
+        fetch(fast, url(race, "field") + query)
+        fetch(fast, url(race, "roster") + query)
+    clock.elapsed += livefield.ROSTER_SECONDS  # both stale
+    fetch(fast, url(race, "field"))
+    assert reads.names == []
+    fetch(fast, f"/live/{race.event.slug}/{race.slug}/")  # a page: the cache is read
+    assert reads.names

@@ -29,6 +29,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import brotli
 from asgiref.sync import async_to_sync
@@ -36,6 +37,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from events.models import Event
+from pace.daphne_patches.fastpath import DJANGO
 from pace.lib.clock import SYSTEM, Clock
 from pace.lib.jsonfast import dumps
 from pace.lib.ratelimits import LocalWindow, request_ip
@@ -228,25 +230,26 @@ DOCUMENT_PATH = re.compile(r"/live/([-a-zA-Z0-9_]+)/([-a-zA-Z0-9_]+)/(field|rost
 fast_limit = LocalWindow("live.field.ip")
 
 
-def shared_document_answer(request: HttpRequest) -> HttpResponse | None:
+def shared_document_answer(request: HttpRequest) -> HttpResponse | Literal["django"] | None:
     """The page fast path's answer to ``field.json`` or ``roster.json`` of a public race:
     the document this process built last, when it needs no build (``Shelf.peek``) and the
-    race is remembered public (``published``); None sends the request to the views.
+    race is remembered public (``published``); ``DJANGO`` sends the request to the views
+    (never the page cache: it holds no such document); None: not such a request.
 
     Only a plain GET with no query string (a family link's ``?family=`` goes to Django);
     its response is the view's (``document_response``), so both answer alike.
     """
-    if request.method != "GET" or request.META.get("QUERY_STRING"):
-        return None
     match = DOCUMENT_PATH.fullmatch(request.path_info)
     if match is None:
         return None
+    if request.method != "GET" or request.META.get("QUERY_STRING"):
+        return DJANGO
     event_slug, race_slug, name = match.groups()
     race_id = published.get((event_slug, race_slug))
     if race_id is None:
-        return None
+        return DJANGO
     shelf, seconds = (fields, FIELD_SECONDS) if name == "field" else (rosters, ROSTER_SECONDS)
     document = shelf.peek(race_id)
     if document is None or not fast_limit.allow(request_ip(request)):
-        return None  # built, or counted and refused, by the view
+        return DJANGO  # built, or counted and refused, by the view
     return document_response(request, document, public=True, seconds=seconds)
