@@ -299,21 +299,38 @@ def test_a_field_older_than_its_seconds_is_rebuilt_by_the_view(
     tick(race, 2, [entry(a, 20)])
     assert json.loads(fetch(fast, url(race, "field")).body)["seq"] == 1  # the shared copy
     clock.elapsed += livefield.FIELD_SECONDS
-    rebuilt = fetch(fast, url(race, "field"))
+    rebuilt = fetch(fast, url(race, "field"))  # the one request sent to rebuild it
     assert rebuilt.by_django and json.loads(rebuilt.body)["seq"] == 2
     again = fetch(fast, url(race, "field"))
     assert not again.by_django and json.loads(again.body)["seq"] == 2
 
 
-def test_while_one_rebuild_is_under_way_the_last_copy_is_served(race: Race, clock: FakeClock):
+def test_a_stale_document_is_served_while_one_request_rebuilds_it(race: Race, clock: FakeClock):
     document = livefield.built(b"{}", '"x"')
     assert livefield.fields.get(race.pk, lambda: document) is document
+    assert livefield.fields.peek(race.pk) == (document, False)
     clock.elapsed += livefield.FIELD_SECONDS
-    assert livefield.fields.peek(race.pk) is None  # stale, and nobody rebuilding: the view
-    with livefield.fields.locks[race.pk]:  # a request is rebuilding it
-        assert livefield.fields.peek(race.pk) is document
-        clock.elapsed += livefield.FIELD_SECONDS
-        assert livefield.fields.peek(race.pk) is None  # too old even so: wait for the build
+    assert livefield.fields.peek(race.pk) == (document, True)  # this one goes to the view
+    assert livefield.fields.peek(race.pk) == (document, False)  # the rest: the last copy
+    clock.elapsed += livefield.FIELD_SECONDS
+    assert livefield.fields.peek(race.pk) == (document, True)  # no rebuild came: again
+    clock.elapsed += livefield.FIELD_SECONDS * livefield.STALE_LIMIT
+    assert livefield.fields.peek(race.pk) == (None, False)  # too old: everyone to the view
+
+
+def test_a_race_unpublished_leaves_the_fast_path_at_its_recheck(
+    race: Race, fast: Any, clock: FakeClock
+):
+    assert fetch(fast, url(race, "field")).by_django
+    assert not fetch(fast, url(race, "field")).by_django
+    Event.objects.filter(pk=race.event_id).update(status=Event.Status.DRAFT)
+    clock.elapsed += livefield.PUBLISHED_SECONDS - 0.5
+    assert fetch(fast, url(race, "field")).status == 200  # still remembered
+    clock.elapsed += 0.5
+    recheck = fetch(fast, url(race, "field"))
+    assert recheck.by_django and recheck.status == 404
+    after = fetch(fast, url(race, "field"))
+    assert after.by_django and after.status == 404
 
 
 def test_private_races_family_links_and_other_methods_go_to_the_views(

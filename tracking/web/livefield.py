@@ -33,7 +33,7 @@ from typing import Literal
 
 import brotli
 from asgiref.sync import async_to_sync
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from events.models import Event
@@ -54,6 +54,9 @@ MAX_RACES = 200  # races remembered per process (a process serves a handful at o
 # A published race's address is resolved without a query for this long: everyone may
 # watch it, so the answer is the same for every request (unpublishing shows within it).
 PUBLISHED_SECONDS = 10.0
+# The page fast path serves a document (or a race's publication) up to this many times
+# its seconds old while the one request it sent to the view refreshes it.
+STALE_LIMIT = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,7 @@ class Shelf:
         self.seconds = seconds
         self.clock = clock
         self.items: dict[int, tuple[float, Built]] = {}
+        self.refreshing: dict[int, float] = {}  # when a refresh was handed out (``peek``)
         self.locks: dict[int, threading.Lock] = {}
         self.guard = threading.Lock()
 
@@ -111,26 +115,38 @@ class Shelf:
             with self.guard:
                 if len(self.items) >= MAX_RACES:
                     self.items.clear()
+                    self.refreshing.clear()
                 self.items[race_id] = (self.clock.monotonic(), document)
             return document
 
-    def peek(self, race_id: int) -> Built | None:
-        """The document without waiting or building: while fresh, or while the one
-        rebuild under way replaces it (it is then at most ``2 * seconds`` old)."""
+    def peek(self, race_id: int) -> tuple[Built | None, bool]:
+        """``(document, refresh)`` without waiting or building, for the page fast path.
+
+        The document while fresh; once stale, still the document (up to ``STALE_LIMIT``
+        times ``seconds`` old) with ``refresh`` True for one caller every ``seconds``,
+        who sends its request to the view to rebuild it. Everyone else keeps the last
+        copy meanwhile: at a start gun, thousands of requests a second would otherwise
+        queue on the view's thread each time the document expires.
+        """
         found = self.items.get(race_id)
         if found is None:
-            return None
-        age = self.clock.monotonic() - found[0]
+            return None, False
+        now = self.clock.monotonic()
+        age = now - found[0]
         if age < self.seconds:
-            return found[1]
-        lock = self.locks.get(race_id)
-        if age < 2 * self.seconds and lock is not None and lock.locked():
-            return found[1]
-        return None
+            return found[1], False
+        if age >= STALE_LIMIT * self.seconds:
+            return None, False  # the refresh did not come back: the views answer
+        handed = self.refreshing.get(race_id)
+        if handed is not None and now - handed < self.seconds:
+            return found[1], False
+        self.refreshing[race_id] = now
+        return found[1], True
 
     def clear(self) -> None:
         with self.guard:
             self.items.clear()
+            self.refreshing.clear()
 
 
 fields = Shelf(FIELD_SECONDS)
@@ -172,6 +188,7 @@ class PublishedRaces:
     def __init__(self, clock: Clock = SYSTEM) -> None:
         self.clock = clock
         self.items: dict[tuple[str, str], tuple[float, int]] = {}
+        self.refreshing: dict[tuple[str, str], float] = {}
 
     def get(self, key: tuple[str, str]) -> int | None:
         found = self.items.get(key)
@@ -179,10 +196,33 @@ class PublishedRaces:
             return found[1]
         return None
 
+    def peek(self, key: tuple[str, str]) -> tuple[int | None, bool]:
+        """``Shelf.peek``'s rule for the page fast path: the race's id a little longer,
+        while one request (``refresh`` True) goes to the view to check it again; the view
+        forgets a race that is no longer public (``forget``)."""
+        found = self.items.get(key)
+        if found is None:
+            return None, False
+        now = self.clock.monotonic()
+        age = now - found[0]
+        if age < PUBLISHED_SECONDS:
+            return found[1], False
+        if age >= STALE_LIMIT * PUBLISHED_SECONDS:
+            return None, False
+        handed = self.refreshing.get(key)
+        if handed is not None and now - handed < PUBLISHED_SECONDS:
+            return found[1], False
+        self.refreshing[key] = now
+        return found[1], True
+
     def put(self, key: tuple[str, str], race_id: int) -> None:
         if len(self.items) >= MAX_RACES:
             self.items.clear()
+            self.refreshing.clear()
         self.items[key] = (self.clock.monotonic(), race_id)
+
+    def forget(self, key: tuple[str, str]) -> None:
+        self.items.pop(key, None)
 
 
 published = PublishedRaces()
@@ -196,10 +236,16 @@ def watched_race_id(request: HttpRequest, event_slug: str, race_slug: str) -> tu
     found = published.get(key)
     if found is not None:
         return found, True
-    race = watched_race_or_404(request, event_slug, race_slug)
+    try:
+        race = watched_race_or_404(request, event_slug, race_slug)
+    except Http404:
+        published.forget(key)  # unpublished, or gone: the fast path stops serving it
+        raise
     public = race.event.status == Event.Status.PUBLISHED
     if public:
         published.put(key, race.pk)
+    else:
+        published.forget(key)
     return race.pk, public
 
 
@@ -245,11 +291,11 @@ def shared_document_answer(request: HttpRequest) -> HttpResponse | Literal["djan
     if request.method != "GET" or request.META.get("QUERY_STRING"):
         return DJANGO
     event_slug, race_slug, name = match.groups()
-    race_id = published.get((event_slug, race_slug))
-    if race_id is None:
+    race_id, recheck = published.peek((event_slug, race_slug))
+    if race_id is None or recheck:
         return DJANGO
     shelf, seconds = (fields, FIELD_SECONDS) if name == "field" else (rosters, ROSTER_SECONDS)
-    document = shelf.peek(race_id)
-    if document is None or not fast_limit.allow(request_ip(request)):
+    document, rebuild = shelf.peek(race_id)
+    if document is None or rebuild or not fast_limit.allow(request_ip(request)):
         return DJANGO  # built, or counted and refused, by the view
     return document_response(request, document, public=True, seconds=seconds)
