@@ -38,3 +38,29 @@ def test_a_style_element_cannot_be_closed_from_inside(tmp_path, settings):
 def test_a_missing_file_is_an_error_not_an_empty_page():
     with pytest.raises(TemplateSyntaxError):
         _render("css/nothing-here.css")
+
+
+def test_it_puts_a_script_in_the_page():
+    source = "{% load inline_static %}<script>{% inline_js 'tracking/common.js' %}</script>"
+    html = Template(source).render(Context())
+    assert "window.PaceCommon" in html and "&quot;" not in html
+
+
+@pytest.mark.parametrize("text", ['var s = "</script><b>";', "var s = '<!--';"])
+def test_a_script_that_could_close_its_element_is_refused(tmp_path, settings, text):
+    from pace.templatetags.inline_static import js_text
+
+    (tmp_path / "x.js").write_text(text)
+    settings.STATICFILES_DIRS = [tmp_path, *settings.STATICFILES_DIRS]
+    with pytest.raises(TemplateSyntaxError):
+        js_text("x.js")
+
+
+@pytest.mark.django_db
+def test_the_live_page_carries_common_js_and_fetches_live_js(client):
+    from tracking.sim.testrace import load_test_race_create
+
+    race = load_test_race_create(athletes=2)
+    html = client.get(f"/live/{race['event_slug']}/{race['race_slug']}/").content.decode()
+    assert "window.PaceCommon" in html and "tracking/common" not in html
+    assert html.index("window.PaceCommon") < html.rindex("tracking/live")  # runs first
