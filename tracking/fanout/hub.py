@@ -31,6 +31,10 @@ from tracking.live.livestore import live_store
 logger = logging.getLogger(__name__)
 
 RELOAD_RETRY_SECONDS = 1.0
+# A race's hub is kept this long after its last listener left: a phone reconnecting over
+# a bad network, or the next spectator, finds it up instead of subscribing and reading
+# the race's whole state again (about 10 ms of CPU at 5,000 athletes, each time).
+IDLE_SECONDS = 30.0
 SHARED_FRAME_CHARS = 4096  # texts this long are looked up to be framed once per outbox batch
 
 
@@ -68,6 +72,7 @@ class RaceHub:
         self.early: list[Tick] = []  # ticks received while (re)loading the mirror
         self.loading: asyncio.Task[None] | None = None
         self.loads = 0
+        self.idle: asyncio.Task[None] | None = None  # stops it once idle (``leave``)
 
     def everyone(self) -> list[Listener]:
         """Every listener, spectators first (a copy: one may leave meanwhile)."""
@@ -304,6 +309,17 @@ async def leave(race_id: int, listener: Listener) -> None:
             return
         hub.listeners.discard(listener)
         hub.phones.discard(listener)
-        if not hub.listeners and not hub.phones:
+        if not hub.listeners and not hub.phones and hub.idle is None:
+            hub.idle = asyncio.ensure_future(_stop_when_idle(race_id, hub))
+
+
+async def _stop_when_idle(race_id: int, hub: RaceHub) -> None:
+    """Stop ``hub`` if it has had no listener for IDLE_SECONDS (counted from the leave
+    that found it empty: a listener coming and going meanwhile does not extend it)."""
+    await hub.clock.sleep(IDLE_SECONDS)
+    hubs, lock = _hubs()
+    async with lock:
+        hub.idle = None
+        if hubs.get(race_id) is hub and not hub.listeners and not hub.phones:
             del hubs[race_id]
             await hub.stop()

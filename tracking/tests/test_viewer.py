@@ -543,3 +543,29 @@ def test_viewers_due_on_one_tick_share_a_field_frame_when_it_holds_the_same_athl
     assert fields == {0: [1, 2, 3], 1: [1, 2, 3], 2: [1, 2, 3], 3: [1, 2], 4: [], 5: []}
     assert frames[0] is frames[1] is frames[2] and frames[4] is frames[5]  # built once each
     assert len(tick.field_cache) == 3
+
+
+def test_a_hub_outlives_its_last_listener_for_a_while():
+    """A phone reconnecting to a process where it was the race's only listener finds the
+    hub up: no new subscription, no new read of the race's whole state."""
+    from tracking.fanout import hub as hubs
+    from tracking.tests.helpers import QuietListener
+
+    clock = FakeClock()
+
+    async def scenario():
+        phone, again = QuietListener(), QuietListener()
+        first = await hubs.join(RACE, phone, phone=True)
+        first.clock = clock  # what its waits go by
+        await hubs.leave(RACE, phone)
+        await clock.advance(hubs.IDLE_SECONDS - 1)
+        assert hubs._hubs()[0].get(RACE) is first  # kept
+        assert await hubs.join(RACE, again, phone=True) is first  # reconnected: the same hub
+        await clock.advance(5)
+        assert hubs._hubs()[0].get(RACE) is first  # a listener again: not stopped
+        await hubs.leave(RACE, again)
+        await clock.advance(hubs.IDLE_SECONDS)
+        assert RACE not in hubs._hubs()[0]  # idle long enough: stopped
+        return first.loads
+
+    assert run(scenario) == 1
