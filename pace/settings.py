@@ -179,7 +179,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # Reads wait longer than a receive's 5 s block (BZPOPMIN): with redis-py's
+                # default (5 s too) a reply arriving as the block ends timed out.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "capacity": env.int("CHANNEL_CAPACITY", default=1000),
                 "expiry": 30,
                 "prefix": f"{REDIS_KEY_PREFIX}:asgi",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import logging
 import weakref
 from typing import Any, Protocol
@@ -85,12 +86,16 @@ class RaceHub:
         topology; one Redis round trip in production, retried while Redis is away)."""
         layer = get_channel_layer()
         self.channel = await layer.new_channel()
+        await self._subscribe(layer)
+        self.task = asyncio.ensure_future(self._receive(layer))
+        self.loading = asyncio.ensure_future(self._load())
+
+    async def _subscribe(self, layer: Any) -> None:
+        """Join the race's groups (again after a failure: a restarted Redis forgot them)."""
         await layer.group_add(race_group(self.race_id), self.channel)
         # Race control's messages to athletes come on a group of their own: spectators'
         # processes with no tracker still hear them, and drop them in one comparison.
         await layer.group_add(race_athletes_group(self.race_id), self.channel)
-        self.task = asyncio.ensure_future(self._receive(layer))
-        self.loading = asyncio.ensure_future(self._load())
 
     async def stop(self) -> None:
         for task in (self.task, self.loading):
@@ -130,7 +135,21 @@ class RaceHub:
 
     async def _receive(self, layer: Any) -> None:
         while True:
-            message = await layer.receive(self.channel)
+            try:
+                message = await layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Redis restarted, or answered a busy process late ("Timeout reading"):
+                # this task ending would leave every viewer of the race without ticks.
+                # Keep listening (a tick missed meanwhile is a gap: the race is re-read).
+                logger.warning(
+                    "race %s: channel layer receive failed; retrying", self.race_id, exc_info=True
+                )
+                await self.clock.sleep(RELOAD_RETRY_SECONDS)
+                with contextlib.suppress(Exception):  # still failing: the next receive says
+                    await self._subscribe(layer)
+                continue
             try:
                 self.dispatch(message)
             except Exception:

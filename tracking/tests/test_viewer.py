@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from itertools import pairwise
+from typing import Any
 
 import pytest
 
@@ -569,3 +570,43 @@ def test_a_hub_outlives_its_last_listener_for_a_while():
         return first.loads
 
     assert run(scenario) == 1
+
+
+def test_a_hub_keeps_listening_when_the_channel_layer_fails():
+    """A receive that fails (Redis restarting, a late reply: "Timeout reading") once
+    ended the hub's task: its viewers got no tick again. It retries, and subscribes again."""
+    from tracking.fanout import hub as hubs
+
+    clock = FakeClock()
+    got: list[dict] = []
+
+    class Layer:
+        def __init__(self) -> None:
+            self.answers: list[Any] = [TimeoutError("Timeout reading"), {"type": "race.x"}]
+            self.groups: list[str] = []
+
+        async def receive(self, channel: str) -> dict:
+            if not self.answers:
+                await asyncio.Event().wait()  # nothing more
+            answer = self.answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+        async def group_add(self, group: str, channel: str) -> None:
+            self.groups.append(group)
+
+    async def scenario():
+        hub = hubs.RaceHub(RACE, clock=clock)
+        hub.dispatch = got.append  # type: ignore[method-assign,assignment]
+        layer = Layer()
+        task = asyncio.ensure_future(hub._receive(layer))
+        await clock.sleeping()
+        await clock.advance(RELOAD_RETRY_SECONDS)
+        assert not task.done()
+        task.cancel()
+        return layer.groups
+
+    groups = run(scenario)
+    assert got == [{"type": "race.x"}]
+    assert len(groups) == 2  # both of the race's groups joined again
