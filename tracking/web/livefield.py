@@ -29,7 +29,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import brotli
 from asgiref.sync import async_to_sync
@@ -57,6 +57,40 @@ PUBLISHED_SECONDS = 10.0
 # The page fast path serves a document (or a race's publication) up to this many times
 # its seconds old while the one request it sent to the view refreshes it.
 STALE_LIMIT = 3
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def served_while_refreshed(
+    found: tuple[float, V] | None,
+    refreshing: dict[K, float],
+    key: K,
+    seconds: float,
+    clock: Clock,
+) -> tuple[V | None, bool]:
+    """``(value, refresh)`` of a value remembered at ``found[0]``, for the page fast path.
+
+    The value while fresh (``seconds``); once stale, still the value (up to
+    ``STALE_LIMIT`` times ``seconds`` old) with ``refresh`` True for one caller every
+    ``seconds``, who sends its request to the view to refresh it. Everyone else keeps
+    the last copy meanwhile: at a start gun, thousands of requests a second would
+    otherwise queue on the view's thread each time it expires.
+    """
+    if found is None:
+        return None, False
+    now = clock.monotonic()
+    age = now - found[0]
+    if age < seconds:
+        return found[1], False
+    if age >= STALE_LIMIT * seconds:
+        return None, False  # the refresh did not come back: the views answer
+    handed = refreshing.get(key)
+    if handed is not None and now - handed < seconds:
+        return found[1], False
+    refreshing[key] = now
+    return found[1], True
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,28 +154,11 @@ class Shelf:
             return document
 
     def peek(self, race_id: int) -> tuple[Built | None, bool]:
-        """``(document, refresh)`` without waiting or building, for the page fast path.
-
-        The document while fresh; once stale, still the document (up to ``STALE_LIMIT``
-        times ``seconds`` old) with ``refresh`` True for one caller every ``seconds``,
-        who sends its request to the view to rebuild it. Everyone else keeps the last
-        copy meanwhile: at a start gun, thousands of requests a second would otherwise
-        queue on the view's thread each time the document expires.
-        """
-        found = self.items.get(race_id)
-        if found is None:
-            return None, False
-        now = self.clock.monotonic()
-        age = now - found[0]
-        if age < self.seconds:
-            return found[1], False
-        if age >= STALE_LIMIT * self.seconds:
-            return None, False  # the refresh did not come back: the views answer
-        handed = self.refreshing.get(race_id)
-        if handed is not None and now - handed < self.seconds:
-            return found[1], False
-        self.refreshing[race_id] = now
-        return found[1], True
+        """``(document, refresh)`` without waiting or building, for the page fast path
+        (``served_while_refreshed``)."""
+        return served_while_refreshed(
+            self.items.get(race_id), self.refreshing, race_id, self.seconds, self.clock
+        )
 
     def clear(self) -> None:
         with self.guard:
@@ -197,23 +214,11 @@ class PublishedRaces:
         return None
 
     def peek(self, key: tuple[str, str]) -> tuple[int | None, bool]:
-        """``Shelf.peek``'s rule for the page fast path: the race's id a little longer,
-        while one request (``refresh`` True) goes to the view to check it again; the view
-        forgets a race that is no longer public (``forget``)."""
-        found = self.items.get(key)
-        if found is None:
-            return None, False
-        now = self.clock.monotonic()
-        age = now - found[0]
-        if age < PUBLISHED_SECONDS:
-            return found[1], False
-        if age >= STALE_LIMIT * PUBLISHED_SECONDS:
-            return None, False
-        handed = self.refreshing.get(key)
-        if handed is not None and now - handed < PUBLISHED_SECONDS:
-            return found[1], False
-        self.refreshing[key] = now
-        return found[1], True
+        """The race's id for the page fast path (``served_while_refreshed``): the view
+        that checks it again forgets a race that is no longer public (``forget``)."""
+        return served_while_refreshed(
+            self.items.get(key), self.refreshing, key, PUBLISHED_SECONDS, self.clock
+        )
 
     def put(self, key: tuple[str, str], race_id: int) -> None:
         if len(self.items) >= MAX_RACES:
