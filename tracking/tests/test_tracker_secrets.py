@@ -152,3 +152,27 @@ def test_migration_0010_seals_the_rows_stored_in_clear_and_back():
         None,
         None,
     )
+
+
+@pytest.mark.django_db
+def test_a_removed_key_leaves_the_tracker_page_up_and_saying_so(settings, client):
+    """Trackers sealed under a key removed before ``rotate_token_key`` ran: the page said
+    so with a 500. It shows what it can, and how to get new ones; lookups still work."""
+    settings.PACE_TOKEN_KEYS = [K1]
+    athlete = load_test_race_create(athletes=1)["athletes"][0]
+    settings.PACE_TOKEN_KEYS = [K2]  # K1 dropped without re-sealing
+    page = client.get("/track/", {"token": athlete["token"]})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert athlete["token"] in html  # a token link's holder: the one in the address
+    assert "Your device identifier cannot be shown here" in html
+    assert athlete["device_id"] not in html
+    assert athlete_for_token(athlete["token"]).id == athlete["id"]  # still tracks
+    assert athlete_for_device(athlete["device_id"]) is not None
+    # A new identifier shows again.
+    client.post(
+        "/track/", {"action": "issue", "registration": athlete["id"], "token": athlete["token"]}
+    )
+    html = client.get("/track/", {"token": athlete["token"]}).content.decode()
+    assert "cannot be shown" not in html
+    assert Tracker.objects.get(registration_id=athlete["id"]).device_id in html

@@ -44,7 +44,7 @@ from tracking.web.livefield import (
     roster_document,
     watched_race_id,
 )
-from tracking.web.tracker_app import device_status, qr_svg
+from tracking.web.tracker_app import device_status, qr_svg, shown_secrets
 
 
 @cached_public_page(per_visitor="tracking.fanout.spectators.spectator_cookie_give")
@@ -221,23 +221,31 @@ def track(request: HttpRequest) -> HttpResponse:
         errors[entry.registration.pk] = outcome
     posted = request.POST.get("device_id", "")
     osmand_url = settings.SITE_URL + reverse("tracking:osmand")
-    rows = [
-        {
-            "entry": e,
-            "error": errors.get(e.registration.pk),
-            "device_value": posted if e.registration.pk in errors else e.tracker.device_id,
-            "device_status": device_status(tracker=e.tracker),
-            "qr_device": qr_svg(e.tracker.device_id) if e.tracker.device_id else "",
-        }
-        for e in entries
-    ]
+    rows = []
+    for e in entries:
+        shown = shown_secrets(tracker=e.tracker)
+        device_id = shown.device_id
+        rows.append(
+            {
+                "entry": e,
+                # A token-link holder's token is the one in the address (found by it).
+                "token": token or shown.token or "",
+                "device_id": device_id,
+                "token_lost": shown.token_lost and not token,
+                "device_lost": shown.device_lost,
+                "error": errors.get(e.registration.pk),
+                "device_value": posted if e.registration.pk in errors else device_id,
+                "device_status": device_status(tracker=e.tracker),
+                "qr_device": qr_svg(device_id) if device_id else "",
+            }
+        )
     context = {
         "rows": rows,
         "token": token,
         "osmand_url": osmand_url,
         "qr_url": qr_svg(osmand_url),
         # The installed app opens on this page: with the token it was installed from.
-        "manifest_token": token or (entries[0].tracker.token if len(entries) == 1 else ""),
+        "manifest_token": rows[0]["token"] if len(rows) == 1 else token,
     }
     response = render(request, "tracking/track.html", context, status=429 if limited else 200)
     if limited:

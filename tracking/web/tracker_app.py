@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from pace.lib import sealing
 from pace.lib.ratelimits import hit, request_ip, too_many_requests
 from tracking.ingest.athletes import device_key, is_plausible_key
 from tracking.models import Position, Tracker, secret_digest
@@ -121,15 +123,46 @@ def qr_svg(text: str) -> str:
     return svg
 
 
+@dataclass(frozen=True)
+class Shown:
+    """What the tracker page shows of a tracker's token and linked device id."""
+
+    token: str | None
+    device_id: str | None
+    token_lost: bool = False
+    device_lost: bool = False
+
+
+def shown_secrets(*, tracker: Tracker) -> Shown:
+    """The tracker's token and device id, opened. A copy sealed under a key no longer in
+    ``PACE_TOKEN_KEYS`` (removed before ``rotate_token_key`` re-sealed it) cannot be
+    opened: None, and marked lost. Lookups go by digest, so the token and the device
+    still work where they are set up; only the page cannot show them until new ones are
+    issued (it said so with a 500 before)."""
+    token: str | None = None
+    device: str | None = None
+    token_lost = device_lost = False
+    try:
+        token = tracker.token
+    except sealing.TokenDecryptError:
+        token_lost = True
+    try:
+        device = tracker.device_id
+    except sealing.TokenDecryptError:
+        device_lost = True
+    return Shown(token, device, token_lost, device_lost)
+
+
 def device_status(*, tracker: Tracker) -> dict[str, Any]:
     """When the tracker app's first and last fixes arrived (from its linked device id)."""
-    if not tracker.device_id:
+    device_id = shown_secrets(tracker=tracker).device_id
+    if not device_id:
         return {"device_id": None, "first": None, "last": None, "fixes": 0}
     found = Position.objects.filter(
-        registration_id=tracker.registration_id, seq=0, device_key=device_key(tracker.device_id)
+        registration_id=tracker.registration_id, seq=0, device_key=device_key(device_id)
     ).aggregate(first=Min("received_at"), last=Max("received_at"), fixes=Count("id"))
     return {
-        "device_id": tracker.device_id,
+        "device_id": device_id,
         "first": found["first"].timestamp() if found["first"] else None,
         "last": found["last"].timestamp() if found["last"] else None,
         "fixes": found["fixes"],
