@@ -29,15 +29,15 @@ class Welcomes:
 
     def __init__(self) -> None:
         self.pending: dict[tuple[str, int], list[asyncio.Future[Found]]] = {}
-        self.running: asyncio.Task[None] | None = None
+        self.draining: asyncio.Task[None] | None = None  # the task answering the pending lookups
         self.hops = 0  # lookups made (each answering a batch)
 
     async def lookup(self, token: str, device: int) -> Found:
         """The token's athlete and the last ``seq`` stored from ``device``."""
         future: asyncio.Future[Found] = asyncio.get_running_loop().create_future()
         self.pending.setdefault((token, device), []).append(future)
-        if self.running is None:
-            self.running = asyncio.ensure_future(self._drain())
+        if self.draining is None:
+            self.draining = asyncio.ensure_future(self._drain())
         return await future
 
     async def _drain(self) -> None:
@@ -59,7 +59,7 @@ class Welcomes:
                         if not future.done():  # its socket may have gone meanwhile
                             future.set_result(found[key])
         finally:
-            self.running = None
+            self.draining = None
 
 
 _loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Welcomes] = weakref.WeakKeyDictionary()
