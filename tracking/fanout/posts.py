@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Protocol
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from pace.lib.jsonfast import dumps
@@ -61,12 +63,19 @@ def post_hidden_frame(post_id: int) -> str:
     return dumps({"type": "post_hidden", "id": post_id})
 
 
+def posts_version_key(race_id: int) -> str:
+    """A cache key whose value changes whenever some of the race's posts are hidden or
+    shown again: what caches the race's posts (the athlete panel) keys on its value."""
+    return f"live-posts-version:{race_id}"
+
+
 def posts_set_hidden(*, posts: QuerySet[Post], hidden: bool) -> int:
     """Hide or show posts; new snapshots (every process's hub) show only the visible ones,
     and spectators watching now are told to remove a hidden one from their screens."""
     chosen = list(posts.values_list("pk", "race_id"))  # before the update: a filter on
     count = posts.update(hidden=hidden)  # ``hidden`` would match nothing after it
     for race_id in {race for _pk, race in chosen}:
+        cache.set(posts_version_key(race_id), secrets.token_hex(4), timeout=None)
         visible = (
             Post.objects.filter(race_id=race_id, hidden=False)
             .select_related("registration")

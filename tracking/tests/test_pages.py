@@ -333,6 +333,19 @@ def test_the_athlete_json_gives_pace_hr_and_elevation_along_the_course_and_split
     assert [p["text"] for p in data["posts"]] == ["<b>Hot</b> out here"]
 
 
+def test_a_post_an_organizer_hides_leaves_the_cached_athlete_json_at_once(client, race, entry):
+    from tracking.fanout.posts import posts_set_hidden
+    from tracking.models import Post
+
+    post = Post.objects.create(race=race, registration=entry, text="rude")
+    url = _athlete_url(race, entry.pk)
+    assert [p["text"] for p in client.get(url).json()["posts"]] == ["rude"]  # now cached
+    posts_set_hidden(posts=Post.objects.filter(pk=post.pk), hidden=True)
+    assert client.get(url).json()["posts"] == []
+    posts_set_hidden(posts=Post.objects.filter(pk=post.pk), hidden=False)
+    assert [p["text"] for p in client.get(url).json()["posts"]] == ["rude"]
+
+
 def test_the_athlete_json_is_cached_limited_and_refuses_other_races_athletes(
     client, race, entry, alpha, settings, django_assert_max_num_queries
 ):

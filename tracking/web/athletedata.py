@@ -17,6 +17,7 @@ from django.core.cache import cache
 
 from events.models import Race, Registration
 from pace.lib.geo import cumulative_distances
+from tracking.fanout.posts import posts_version_key
 from tracking.live.projection import CourseLine
 from tracking.models import Position, Post, SplitCrossing
 
@@ -110,8 +111,10 @@ def _downsampled(
 
 
 def athlete_race(*, race: Race, registration: Registration) -> dict[str, Any]:
-    """The athlete panel's data (cached CACHE_SECONDS for everyone)."""
-    key = f"live-athlete:{race.pk}:{registration.pk}"
+    """The athlete panel's data (cached CACHE_SECONDS for everyone, and at once afresh
+    when an organizer hides or shows one of the race's posts: ``posts_version_key``)."""
+    version = cache.get(posts_version_key(race.pk), "")
+    key = f"live-athlete:{race.pk}:{registration.pk}:{version}"
     cached = cache.get(key)
     if cached is not None:
         return dict(cached)
