@@ -8,6 +8,7 @@ read filters by the requesting user, so another athlete's activity is a 404.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -183,6 +184,7 @@ class StravaProgress:
     queued: int
     finished: bool
     next_batch_at: datetime | None  # None: working now (or nothing left)
+    next_batch_in_s: float | None = None  # from when it was read
 
     @property
     def text(self) -> str:
@@ -194,8 +196,10 @@ class StravaProgress:
         head = f"{self.imported:,}{about} activities"
         if self.finished and not self.queued:
             return f"{head}, all imported"
-        if self.next_batch_at is not None:
-            return f"{head}, next batch at {self.next_batch_at:%H:%M} UTC"
+        if self.next_batch_in_s is not None:
+            # In minutes from now: a clock time would need the athlete's time zone.
+            minutes = max(1, math.ceil(self.next_batch_in_s / 60))
+            return f"{head}, next batch in {minutes} min"
         return f"{head}, importing"
 
 
@@ -214,6 +218,7 @@ def strava_progress(connection: Connection, *, clock: Clock = SYSTEM) -> StravaP
         queued=queued,
         finished=sync.finished_at is not None,
         next_batch_at=datetime.fromtimestamp(blocked, tz=UTC) if blocked else None,
+        next_batch_in_s=max(0.0, blocked - clock.time()) if blocked else None,
     )
 
 
