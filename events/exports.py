@@ -13,7 +13,6 @@ import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, cast
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import QuerySet
 from django_countries.fields import Country
@@ -22,6 +21,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from events.access import scope_to_user
+from events.localtime import zone_named
 from events.models import Race, RaceQuestion, Registration
 
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
@@ -39,10 +39,7 @@ def _local(value: dt.datetime | None, tzname: str) -> dt.datetime | None:
     """A naive local time in the event's zone: what the organizer reads, and what XLSX holds."""
     if value is None:
         return None
-    try:
-        zone: dt.tzinfo = ZoneInfo(tzname)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = dt.UTC
+    zone: dt.tzinfo = zone_named(tzname) or dt.UTC
     return value.astimezone(zone).replace(tzinfo=None, microsecond=0)
 
 

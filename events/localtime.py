@@ -26,11 +26,13 @@ class NonexistentLocalTimeError(ValueError):
 
 
 def zone_named(name: str | None) -> zoneinfo.ZoneInfo | None:
+    """The time zone of this IANA name, None for anything else (an unknown name, a path,
+    a directory of the zone database such as "America")."""
     if not name:
         return None
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         return None
 
 

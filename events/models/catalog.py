@@ -243,10 +243,9 @@ class Event(models.Model):
     @property
     def local_tz(self) -> zoneinfo.ZoneInfo:
         """The venue's time zone (UTC if the stored name is unknown to this system)."""
-        try:
-            return zoneinfo.ZoneInfo(self.timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            return zoneinfo.ZoneInfo("UTC")
+        from events.localtime import zone_named
+
+        return zone_named(self.timezone) or zoneinfo.ZoneInfo("UTC")
 
     @property
     def is_public(self) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from events.localtime import zone_named
+
 
 class ActivitySource(models.TextChoices):
     STRAVA = "strava", "Strava"
@@ -46,6 +48,13 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name or self.sport} {self.start:%Y-%m-%d}"
+
+    @property
+    def zone(self) -> str:
+        """The time zone it was recorded in, for showing its times: Strava's ``timezone``
+        ("(GMT+01:00) Europe/Paris"), else UTC (an uploaded file says none)."""
+        name = str(self.summary.get("timezone") or "").rpartition(") ")[2].strip()
+        return name if zone_named(name) is not None else "UTC"
 
 
 class ActivityStream(models.Model):

@@ -7,8 +7,11 @@ import datetime as dt
 import json
 from typing import Any
 
+import hypothesis
 import pytest
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 
 from integrations.models import Activity, Play
 from integrations.selectors import PALETTE, SILENCE
@@ -113,3 +116,27 @@ def test_it_ranks_the_tracks_run_fastest_to_across_activities(
     assert "4:10 /km" in html and "5:34 /km" in html
     assert "Short" not in html  # 10 seconds: under the minimum distance
     assert "Charlie" not in html
+
+
+def test_its_times_are_shown_where_it_was_recorded(client, dave) -> None:
+    activity = _run(dave)  # 07:30 UTC, an uploaded file: no zone
+    client.force_login(dave)
+    page = client.get(reverse("integrations:activity", args=[activity.pk])).content.decode()
+    assert "Sunday 10 May 2026, 07:30 UTC" in page
+    activity.summary = {**activity.summary, "timezone": "(GMT+01:00) Europe/Paris"}
+    activity.save()  # as Strava gives it: Paris is at +02:00 in May
+    page = client.get(reverse("integrations:activity", args=[activity.pk])).content.decode()
+    assert "Sunday 10 May 2026, 09:30 CEST" in page
+    listed = client.get(reverse("integrations:activities")).content.decode()
+    assert "Sun 10 May 2026, 09:30 CEST" in listed
+
+
+@given(text=st.text(max_size=60))
+@hypothesis.example(text="(GMT-05:00) America")  # a directory of the zone database
+@hypothesis.example(text="(GMT+00:00) ../../etc/passwd")
+@hypothesis.settings(max_examples=60)
+def test_any_timezone_strava_sends_shows_in_a_real_zone_or_utc(text: str) -> None:
+    import zoneinfo
+
+    zone = Activity(summary={"timezone": text}).zone
+    assert zone == "UTC" or zoneinfo.ZoneInfo(zone) is not None
