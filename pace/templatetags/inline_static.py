@@ -62,6 +62,9 @@ def inline_css(path: str) -> SafeString:
     return mark_safe(text)  # our own stylesheet, escaped for <style> above
 
 
+_SOURCE_MAP_JS = re.compile(r"^//# sourceMappingURL=.*$", re.MULTILINE)
+
+
 def js_text(path: str) -> str:
     text = _file(path).read_text(encoding="utf-8")
     if "</" in text or "<!--" in text:
@@ -70,7 +73,6 @@ def js_text(path: str) -> str:
     return _SOURCE_MAP_JS.sub("", text).strip()
 
 
-_SOURCE_MAP_JS = re.compile(r"^//# sourceMappingURL=.*$", re.MULTILINE)
 _cached_js_text = functools.lru_cache(maxsize=8)(js_text)
 
 

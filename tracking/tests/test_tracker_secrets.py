@@ -176,3 +176,22 @@ def test_a_removed_key_leaves_the_tracker_page_up_and_saying_so(settings, client
     html = client.get("/track/", {"token": athlete["token"]}).content.decode()
     assert "cannot be shown" not in html
     assert Tracker.objects.get(registration_id=athlete["id"]).device_id in html
+
+
+@pytest.mark.django_db
+def test_a_signed_in_athlete_whose_token_cannot_be_opened_is_told_and_not_tracked(
+    settings, client, dave
+):
+    from events.models import Registration
+
+    settings.PACE_TOKEN_KEYS = [K1]
+    athlete = load_test_race_create(athletes=1)["athletes"][0]
+    Registration.objects.filter(pk=athlete["id"]).update(user=dave)
+    settings.PACE_TOKEN_KEYS = [K2]
+    client.force_login(dave)
+    page = client.get("/track/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Your tracking token and device identifier cannot be shown here" in html
+    assert "data-token" not in html  # the page's tracker does not start without one
+    assert athlete["token"] not in html
