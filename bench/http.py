@@ -299,6 +299,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "of 60, are 19 misses a second, under 1 %% of what 50 clients request)",
     )
     p.add_argument("--reuse-db", action="store_true", help="keep the database and its data")
+    p.add_argument(
+        "--identity",
+        action="store_true",
+        help="clients send no Accept-Encoding (before 2026-12-03 they did not; browsers do)",
+    )
     p.add_argument("--output", type=Path, default=RESULTS)
     p.add_argument(
         "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)

@@ -120,7 +120,8 @@ def build_report(
             "servers": args.servers,
             "clients": args.clients,
             "load_generator": f"{args.loaders} processes of asyncio HTTP/1.1 keep-alive "
-            "clients, closed loop, no think time",
+            "clients, closed loop, no think time, "
+            + ("no Accept-Encoding" if args.identity else "Accept-Encoding: gzip, bodies inflated"),
             "warmup_s": args.warmup,
             "duration_s": args.duration,
             "mix": args.mix,

@@ -193,6 +193,7 @@ def run_scenario(
             unique_share=unique,
             worker_id=i,
             seed=int(start_at),
+            accept_gzip=not args.identity,
         )
         for i, n in enumerate(split)
     ]

@@ -2,10 +2,11 @@
 
 Each worker process runs ``clients`` connections; every connection sends a request,
 reads the whole response, and sends the next one at once (no think time). Only
-requests *started* inside the measured window are counted. The client does
-little per request (no header objects, no body decoding) so that, on a small
+requests *started* inside the measured window are counted. Like a browser, a client
+asks for gzip (``accept_gzip``) and decompresses what comes gzipped; otherwise it
+does little per request (no header objects, no HTML parsing) so that, on a small
 machine, its CPU use stays a small share next to the server's (it is measured
-and reported).
+and reported). Bytes are counted as they cross the wire.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import itertools
 import random
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +39,8 @@ class WorkerConfig:
     unique_share: float = 1.0
     worker_id: int = 0
     seed: int = 0
+    # Send "Accept-Encoding: gzip" (every browser does) and decompress gzipped bodies.
+    accept_gzip: bool = True
 
 
 @dataclass
@@ -59,44 +63,70 @@ CLIENT_ERRORS = (
     TimeoutError,
     ResponseError,
     ValueError,
+    zlib.error,
 )
 
 
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, int, bool]:
-    """Read one response; return (status, body bytes, server closes the connection)."""
-    head = await reader.readuntil(b"\r\n\r\n")
+@dataclass
+class _Head:
+    status: int
+    length: int | None = None
+    chunked: bool = False
+    close: bool = False
+    gzipped: bool = False
+
+
+def _parse_head(head: bytes) -> _Head:
     lines = head.split(b"\r\n")
     parts = lines[0].split(b" ", 2)
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
         raise ResponseError(f"bad status line {lines[0][:80]!r}")
-    status = int(parts[1])
-    length: int | None = None
-    chunked = close = False
+    out = _Head(status=int(parts[1]))
     for line in lines[1:]:
         name, _, value = line.partition(b":")
         name = name.strip().lower()
         if name == b"content-length":
-            length = int(value)
+            out.length = int(value)
         elif name == b"transfer-encoding":
-            chunked = b"chunked" in value.lower()
+            out.chunked = b"chunked" in value.lower()
         elif name == b"connection":
-            close = b"close" in value.lower()
-    if status in (204, 304) or 100 <= status < 200:
-        return status, 0, close
-    if chunked:
-        total = 0
-        while True:
-            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-            if size == 0:
-                await reader.readuntil(b"\r\n")  # no trailers expected
-                return status, total, close
-            await reader.readexactly(size + 2)
-            total += size
-    if length is not None:
-        await reader.readexactly(length)
-        return status, length, close
-    body = await reader.read()  # until the server closes
-    return status, len(body), True
+            out.close = b"close" in value.lower()
+        elif name == b"content-encoding":
+            out.gzipped = b"gzip" in value.lower()
+    return out
+
+
+async def _body_pieces(reader: asyncio.StreamReader, head: _Head) -> list[bytes]:
+    """The body as it came: its chunks, or one piece (up to the server's close when
+    there is neither a length nor chunks)."""
+    if head.length is not None and not head.chunked:
+        return [await reader.readexactly(head.length)]
+    if not head.chunked:
+        head.close = True
+        return [await reader.read()]
+    pieces: list[bytes] = []
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        if size == 0:
+            await reader.readuntil(b"\r\n")  # no trailers expected
+            return pieces
+        pieces.append((await reader.readexactly(size + 2))[:-2])
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, int, bool]:
+    """Read one response; return (status, body bytes on the wire, server closes the
+    connection). A gzipped body is decompressed, as a browser would (a bad one raises)."""
+    head = _parse_head(await reader.readuntil(b"\r\n\r\n"))
+    if head.status in (204, 304) or 100 <= head.status < 200:
+        return head.status, 0, head.close
+    pieces = await _body_pieces(reader, head)
+    if head.gzipped:
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        for piece in pieces:
+            inflate.decompress(piece)
+        if not inflate.eof:
+            raise ResponseError("gzipped body cut short")
+    return head.status, sum(map(len, pieces)), head.close
 
 
 class _Loader:
@@ -104,6 +134,7 @@ class _Loader:
 
     def __init__(self, cfg: WorkerConfig) -> None:
         self.cfg = cfg
+        self.accept = b"Accept: */*\r\nAccept-Encoding: gzip" if cfg.accept_gzip else b"Accept: */*"
         self.loop = asyncio.get_running_loop()
         self.rng = random.Random(cfg.seed * 1000 + cfg.worker_id)
         self.kinds = list(cfg.mix)
@@ -126,7 +157,7 @@ class _Loader:
             path = f"{path}{sep}_bench={self.cfg.seed}.{self.cfg.worker_id}.{self.counter}"
         request = (
             b"GET " + path.encode() + b" HTTP/1.1\r\nHost: " + self.host_header
-            + b"\r\nUser-Agent: pace-bench\r\nAccept: */*\r\n\r\n"
+            + b"\r\nUser-Agent: pace-bench\r\n" + self.accept + b"\r\n\r\n"
         )  # fmt: skip
         return kind, request
 

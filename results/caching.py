@@ -9,8 +9,10 @@ other page is touched. The site-wide version still retires results pages too (a 
 renamed). An entry is stored under the marketplace's key for its URL, guarded by the
 race's stamp key and the stamp it was rendered at (``pagecache.guarded_entry``), so the
 ASGI fast path answers a hit before Django's handler, as it does the marketplace's
-pages (about a sixth of the CPU: issue 13, bench/README.md); when the stamp has expired
-it finds no value for the guard and Django answers, reading the stamp afresh.
+pages (about a sixth of the CPU: issue 13, bench/README.md). The stamp is kept with the
+time to read it again (``pagecache.guard_reading``): past that time the fast path sends
+one request a process to Django, which reads the stamp afresh, and serves the others at
+the stamp it has; the stamp itself expires only ``STALE_LIMIT`` times later.
 """
 
 from __future__ import annotations
@@ -25,17 +27,22 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
 
+from pace.lib.clock import SYSTEM, Clock
 from pace.lib.pagecache import (
     VERSION_KEY,
     cacheable,
+    guard_reading,
     guarded_entry,
     hit_response,
     page_key,
     public_version,
+    read_guard,
 )
 from results.selectors import race_stamp
 
 STAMP_SECONDS = 5
+# A stamp not read again by then (no visitor came, Django's thread was stuck) is dropped.
+STALE_LIMIT = 3
 
 
 def stamp_key(event_slug: str, race_slug: str) -> str:
@@ -44,13 +51,19 @@ def stamp_key(event_slug: str, race_slug: str) -> str:
     return f"results-stamp:{digest}"
 
 
-def _stamp(event_slug: str, race_slug: str) -> str | None:
+def _stamp(event_slug: str, race_slug: str, clock: Clock = SYSTEM) -> str | None:
+    """The race's results stamp, read from the database when the cached one is due (or
+    None: no such public race, and the cached one is dropped)."""
     key = stamp_key(event_slug, race_slug)
-    stamp = cache.get(key)
-    if stamp is None:
+    stamp, recheck_at = read_guard(cache.get(key))
+    now = clock.time()
+    if stamp is None or recheck_at is None or now >= recheck_at:
         stamp = race_stamp(event_slug=event_slug, race_slug=race_slug)
-        if stamp is not None:
-            cache.set(key, stamp, STAMP_SECONDS)
+        if stamp is None:
+            cache.delete(key)
+        else:
+            reading = guard_reading(stamp, recheck_at=now + STAMP_SECONDS)
+            cache.set(key, reading, STALE_LIMIT * STAMP_SECONDS)
     return stamp if isinstance(stamp, str) else None
 
 

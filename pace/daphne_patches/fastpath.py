@@ -41,7 +41,15 @@ from django.core.handlers.asgi import ASGIHandler, ASGIRequest
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
-from pace.lib.pagecache import VERSION_KEY, cacheable, entry_guard, hit_response, page_key
+from pace.lib.clock import SYSTEM, Clock
+from pace.lib.pagecache import (
+    VERSION_KEY,
+    cacheable,
+    entry_guard,
+    hit_response,
+    page_key,
+    read_guard,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +94,9 @@ SKIP = frozenset(
 
 # Pages whose guard the fast path remembers (about 100 bytes each).
 GUARD_HINTS = 50_000
+# A guard past its recheck time sends one request a process to Django this often, while
+# the process serves the rest at the value it has (``pagecache.guard_reading``).
+RECHECK_HAND_S = 1.0
 
 # redis.asyncio connections per process for the MGETs. A start gun brings thousands of
 # hits at once: past this many under way, a hit waits up to REDIS_WAIT_S for a connection
@@ -116,8 +127,11 @@ def favour_event_loop(interval: float = SWITCH_INTERVAL_S) -> None:
 class PageFastPath:
     """ASGI wrapper of Django's handler for the "http" scope type."""
 
-    def __init__(self, handler: ASGIHandler, answers: Sequence[Answer] = ()) -> None:
+    def __init__(
+        self, handler: ASGIHandler, answers: Sequence[Answer] = (), clock: Clock = SYSTEM
+    ) -> None:
         self.handler = handler
+        self.clock = clock
         middleware = _mirrored_middleware(settings.MIDDLEWARE)
         self.store = _store(caches["default"])
         self.answers = list(answers)
@@ -127,6 +141,8 @@ class PageFastPath:
         # stamp key), read in the same MGET as the entry on the next request: one round
         # trip per hit instead of two. Only a hint: the entry's own guard decides.
         self.guards: dict[str, str] = {}
+        # When this process last sent a request to Django to read a guard afresh.
+        self.rechecks: dict[str, float] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = None
@@ -182,7 +198,24 @@ class PageFastPath:
                 self.guards.clear()  # a crawler's walk must not grow it without bound
             self.guards[key] = guard
             read = await self.store.get_many([guard])
+        if self.rechecked(guard, read[0]):
+            return None
         return hit_response(version, entry, request, read[0])
+
+    def rechecked(self, guard: str, read: Any) -> bool:
+        """Whether this request goes to Django to read ``guard`` afresh: the guard is past
+        its recheck time and no request of this process went within ``RECHECK_HAND_S``."""
+        recheck_at = read_guard(read)[1]
+        if recheck_at is None or self.clock.time() < recheck_at:
+            return False
+        now = self.clock.monotonic()
+        handed = self.rechecks.get(guard)
+        if handed is not None and now - handed < RECHECK_HAND_S:
+            return False
+        if len(self.rechecks) >= GUARD_HINTS:
+            self.rechecks.clear()
+        self.rechecks[guard] = now
+        return True
 
     def prepared_request(self, scope: Scope) -> HttpRequest | None:
         """Django's request after the middleware's request half, or None when Django

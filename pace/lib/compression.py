@@ -7,11 +7,12 @@ them before this middleware, from the ``.gz`` files ``collectstatic`` wrote.
 
 ``PublicGZipMiddleware`` is Django's ``GZipMiddleware`` (BREACH: Django masks CSRF tokens
 per response and pads every gzip stream with random bytes, "Heal the BREACH") that
-compresses a *public* page (``pace.lib.pagecache.is_public``: what the page cache
-serves every anonymous visitor, with no secret in it) once per process: a cache hit of a big
+compresses a *public* page (``is_public``: what the page cache serves every
+anonymous visitor, with no secret in it) once per process: a cache hit of a big
 live page would otherwise cost ~3 ms of CPU to compress, per spectator, at the start
 gun. Its ``process_response`` does no I/O: ``pace.daphne_patches.fastpath`` runs it on
-its hits too.
+its hits too. The page cache stores pages already compressed (``public_gzip``), so a
+hit is gzipped before this middleware sees it.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.gzip import GZipMiddleware, re_accepts_gzip
 from django.utils.cache import patch_vary_headers
 from django.utils.text import compress_string
-
-from pace.lib.pagecache import is_public
 
 MEMO_BYTES = 16 * 1024 * 1024  # compressed public pages kept per process, at most
 
@@ -60,6 +59,42 @@ class _Memo:
 _memo = _Memo(MEMO_BYTES)
 
 
+def mark_public(response: HttpResponse) -> None:
+    """Say that ``response`` is the page every anonymous visitor gets (no secret in it):
+    its body is compressed once per process."""
+    response.pace_public_page = True  # type: ignore[attr-defined]
+
+
+def is_public(response: object) -> bool:
+    return getattr(response, "pace_public_page", False) is True
+
+
+def accepts_gzip(request: HttpRequest) -> bool:
+    return re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", "")) is not None
+
+
+def public_gzip(content: bytes) -> bytes:
+    """A public page's body gzipped, the same bytes for everyone: compressed once per
+    process (with Django's BREACH padding, as its middleware does)."""
+    key = hashlib.blake2b(content, digest_size=20).digest()
+    compressed = _memo.get(key)
+    if compressed is None:
+        compressed = compress_string(content, max_random_bytes=GZipMiddleware.max_random_bytes)
+        _memo.put(key, compressed)
+    return compressed
+
+
+def gzipped(response: HttpResponse, compressed: bytes) -> None:
+    """Make ``response`` carry ``compressed``, its body gzipped."""
+    patch_vary_headers(response, ("Accept-Encoding",))
+    response.content = compressed
+    response.headers["Content-Length"] = str(len(compressed))
+    etag = response.get("ETag")
+    if etag and etag.startswith('"'):
+        response.headers["ETag"] = "W/" + etag
+    response.headers["Content-Encoding"] = "gzip"
+
+
 class PublicGZipMiddleware(GZipMiddleware):
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase
@@ -70,22 +105,12 @@ class PublicGZipMiddleware(GZipMiddleware):
             or not is_public(response)
             or len(response.content) < 200
             or response.has_header("Content-Encoding")
-            or not re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", ""))
+            or not accepts_gzip(request)
         ):
             return super().process_response(request, response)
-        patch_vary_headers(response, ("Accept-Encoding",))
-        content = response.content
-        key = hashlib.blake2b(content, digest_size=20).digest()
-        compressed = _memo.get(key)
-        if compressed is None:
-            compressed = compress_string(content, max_random_bytes=self.max_random_bytes)
-            _memo.put(key, compressed)
-        if len(compressed) >= len(content):
+        compressed = public_gzip(response.content)
+        if len(compressed) >= len(response.content):
+            patch_vary_headers(response, ("Accept-Encoding",))
             return response
-        response.content = compressed
-        response.headers["Content-Length"] = str(len(compressed))
-        etag = response.get("ETag")
-        if etag and etag.startswith('"'):
-            response.headers["ETag"] = "W/" + etag
-        response.headers["Content-Encoding"] = "gzip"
+        gzipped(response, compressed)
         return response

@@ -7,8 +7,7 @@ import gzip
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from pace.lib.compression import PublicGZipMiddleware
-from pace.lib.pagecache import mark_public
+from pace.lib.compression import PublicGZipMiddleware, mark_public
 
 BODY = b"<!doctype html><title>x</title>" + b"<p>Athlete 1234 #1234</p>" * 200
 

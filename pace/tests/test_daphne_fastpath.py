@@ -315,6 +315,46 @@ def test_it_answers_a_results_page_while_its_race_stamp_holds(alpha, alice):
     assert not _fetch(fast, computed.url()).by_django
 
 
+def test_a_results_stamp_past_its_recheck_sends_one_request_a_second_to_django(alpha, alice):
+    """Past the stamp's recheck time one request goes to Django, which reads the stamp
+    afresh; the others are served meanwhile (before, every request of the race's pages
+    went to Django's one thread until the stamp was stored again). A changed stamp is
+    still never served from the old page, and a race that is gone is not served."""
+    from django.core.cache import cache
+
+    from events.models import Race
+    from pace.lib.pagecache import guard_reading, read_guard
+    from pace.lib.testing import FakeClock
+    from results.caching import STAMP_SECONDS, stamp_key
+    from results.tests.pages import make_computed
+
+    computed = make_computed(alpha, publish_by=alice)
+    url = computed.url()
+    clock = FakeClock()
+    past = clock.start - 1  # past on the fake clock and on Django's (the real one)
+    django, fast = ASGIHandler(), PageFastPath(ASGIHandler(), clock=clock)
+    _fetch(django, url)  # a miss: rendered and stored, the stamp with it
+    key = stamp_key(computed.race.event.slug, computed.race.slug)
+    stamp, recheck_at = read_guard(cache.get(key))
+    assert recheck_at is not None and recheck_at > clock.time()
+    assert not _fetch(fast, url).by_django
+    cache.set(key, guard_reading(stamp, recheck_at=past), 15)
+    assert _fetch(fast, url).by_django  # the one that reads the stamp again...
+    assert (read_guard(cache.get(key))[1] or 0) > clock.time()  # ...and stores it afresh
+    cache.set(key, guard_reading(stamp, recheck_at=past), 15)
+    assert [_fetch(fast, url).by_django for _ in range(3)] == [False] * 3  # served meanwhile
+    clock.elapsed += 1.0
+    assert _fetch(fast, url).by_django  # the next second's one
+    cache.set(key, guard_reading("changed", recheck_at=clock.time() + STAMP_SECONDS), 15)
+    assert _fetch(fast, url).by_django  # never the old page for another stamp
+    Race.objects.filter(pk=computed.race.pk).update(slug="renamed")  # behind Django's back
+    cache.set(key, guard_reading(stamp, recheck_at=past), 15)
+    clock.elapsed += 1.0
+    assert _fetch(fast, url).status == 404  # Django found no such race: the stamp is dropped
+    assert cache.get(key) is None
+    assert _fetch(fast, url).by_django
+
+
 def test_a_server_hands_the_gil_to_its_event_loop_within_half_a_millisecond():
     import sys
 

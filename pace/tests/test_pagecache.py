@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pace.lib.pagecache import VERSION_KEY
 
@@ -50,3 +52,53 @@ def test_it_serves_a_guarded_entry_only_at_its_guards_value(rf):
     assert hit_response(7, entry, request, "b2") is None  # the race's results changed
     assert hit_response(7, entry, request) is None  # the stamp expired: read it afresh
     assert hit_response(8, entry, request, "a1") is None  # the site-wide version moved
+
+
+def test_it_keeps_a_page_gzipped_and_gives_each_client_what_it_takes(client, alpha_event):
+    """The entry holds the body compressed once; a browser gets those bytes, a client
+    that does not take gzip the page itself, and both are told it varies by encoding."""
+    import gzip
+
+    from pace.lib.pagecache import page_key
+
+    url = alpha_event.get_absolute_url()
+    plain = client.get(url)
+    assert plain.status_code == 200 and not plain.has_header("Content-Encoding")
+    stored = cache.get(page_key(plain.wsgi_request, frozenset()))
+    assert stored[7] == "gzip" and gzip.decompress(stored[1]) == plain.content
+    gz = client.get(url, headers={"accept-encoding": "gzip, deflate, br"})
+    assert gz["Content-Encoding"] == "gzip" and gz.content == stored[1]
+    again = client.get(url)
+    assert again.content == plain.content and not again.has_header("Content-Encoding")
+    assert all("Accept-Encoding" in r["Vary"] for r in (plain, gz, again))
+    assert int(gz["Content-Length"]) == len(gz.content) < len(plain.content) / 3
+
+
+def test_an_entry_stored_before_pages_were_kept_gzipped_is_still_served(rf):
+    from django.http import HttpResponse
+
+    from pace.lib.pagecache import hit_response
+
+    request = rf.get("/", HTTP_ACCEPT_ENCODING="gzip")
+    hit = hit_response(7, (7, b"<p>old</p>" * 50, "text/html", None), request)
+    assert hit is not None and hit.content == b"<p>old</p>" * 50
+    assert isinstance(hit, HttpResponse) and not hit.has_header("Content-Encoding")
+
+
+@given(body=st.binary(max_size=5000), accepts=st.sampled_from(["gzip", "br", "", "GZIP;q=1"]))
+@settings(max_examples=60, deadline=None)
+def test_any_page_comes_back_as_it_was_stored(body, accepts):
+    import gzip
+
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from pace.lib.pagecache import hit_response, page_entry
+
+    entry = page_entry(3, HttpResponse(body, content_type="text/html"), max_age=5)
+    request = RequestFactory().get("/", HTTP_ACCEPT_ENCODING=accepts)
+    hit = hit_response(3, entry, request)
+    assert hit is not None
+    gzipped = hit.get("Content-Encoding") == "gzip"
+    assert (gzip.decompress(hit.content) if gzipped else hit.content) == body
+    assert not gzipped or "gzip" in accepts.lower()
