@@ -6,8 +6,11 @@ Pure functions over models already loaded by ``results.selectors``: no query her
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 from urllib.parse import quote
+
+from django.utils.safestring import SafeString, mark_safe
 
 from results import formatting
 from results.models import Result, TimingPoint
@@ -90,6 +93,41 @@ def table_rows(
             }
         )
     return out
+
+
+ESCAPED = ("status", "bib", "rank", "title", "status_short", "url", "name", "sub", "club",
+           "category", "rank_category", "sex", "rank_sex", "chip", "gun", "pace")  # fmt: skip
+ADJUSTED_MARK = '<span class="adjusted" title="Time adjusted: penalty or bonus">*</span>'
+
+
+def table_html(rows: list[dict[str, Any]]) -> SafeString:
+    """The results table's body rows (``table_rows``'s) as HTML, every value escaped.
+
+    Written here rather than in the template: 100 rows of 9 cells through Django's
+    template engine were 40 % of a results page's CPU on a miss (1,500 variable and tag
+    nodes a page); the same markup joined from escaped strings costs a tenth of that.
+    """
+    out = []
+    for r in rows:
+        e = {key: escape(r[key]) for key in ESCAPED}
+        if r["rank"]:
+            rank = e["rank"]
+        else:
+            rank = f'<span class="status-tag" title="{e["title"]}">{e["status_short"]}</span>'
+        name = f'<a href="{e["url"]}">{e["name"]}</a>' if r["url"] else e["name"]
+        cat = f' <span class="muted">({e["rank_category"]})</span>' if r["rank_category"] else ""
+        sex = f' <span class="muted">({e["rank_sex"]})</span>' if r["rank_sex"] else ""
+        out.append(
+            f'<tr class="status-{e["status"]}" data-bib="{e["bib"]}">'
+            f'<td class="num rank">{rank}</td><td class="num">{e["bib"]}</td>'
+            f'<td class="name">{name}<span class="sub">{e["sub"]}</span></td>'
+            f'<td class="col-club">{e["club"]}</td><td class="col-cat">{e["category"]}{cat}</td>'
+            f'<td class="col-sex">{e["sex"]}{sex}</td>'
+            f'<td class="num time">{e["chip"]}{ADJUSTED_MARK if r["adjusted"] else ""}</td>'
+            f'<td class="num col-gun">{e["gun"]}</td><td class="num col-pace">{e["pace"]}</td>'
+            "</tr>\n"
+        )
+    return mark_safe("".join(out))  # every value above is escaped
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet, When
 from django.db.models.functions import Length
 from django.http import Http404
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from events.access import EDIT_ROLES, has_role_for
 from events.models import Event, Race, RaceCategory
@@ -157,23 +160,58 @@ def results_rows(
     """The listed results of a race, searched, filtered and sorted (``-key`` reverses);
     with ``values``, as tuples of those columns rather than model instances."""
     rows = (
-        Result.objects.filter(race=race, status__in=LISTED)
+        _listed(race=race, q=q, category=category, sex=sex)
         .select_related("registration", "category")
         .only(*ROW_FIELDS)
         .annotate(status_order=STATUS_ORDER)
     )
-    if q.strip():
-        rows = rows.filter(search_condition(q))
-    if category:
-        rows = rows.filter(category__code=category)
-    if sex:
-        rows = rows.filter(sex=sex)
     key = sort.removeprefix("-")
     order = SORTS.get(key, SORTS["rank"])
     if sort.startswith("-") and key in SORTS:
         order = tuple(_reverse(o) for o in order)
     rows = rows.order_by(*order)
     return rows.values_list(*values) if values else rows
+
+
+def _listed(*, race: Race, q: str, category: str, sex: str) -> QuerySet[Result]:
+    rows = Result.objects.filter(race=race, status__in=LISTED)
+    if q.strip():
+        rows = rows.filter(search_condition(q))
+    if category:
+        rows = rows.filter(category__code=category)
+    if sex:
+        rows = rows.filter(sex=sex)
+    return rows
+
+
+class _CountedPaginator(Paginator):  # type: ignore[type-arg]
+    """A paginator told its count: counting the sorted, joined rows joins every entry of
+    the race (7 ms of a 3,000-athlete race's page); counting results alone does not."""
+
+    def __init__(self, rows: Any, per_page: int, *, count: Callable[[], int]) -> None:
+        super().__init__(rows, per_page)
+        self._count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._count()
+
+
+def results_listing(
+    *,
+    race: Race,
+    page: str | int | None,
+    per_page: int,
+    q: str = "",
+    category: str = "",
+    sex: str = "",
+    sort: str = "rank",
+    values: tuple[str, ...] = (),
+) -> Page:  # type: ignore[type-arg]
+    """One page of ``results_rows`` (an out-of-range or bad number: the nearest page)."""
+    rows = results_rows(race=race, q=q, category=category, sex=sex, sort=sort, values=values)
+    listed = _listed(race=race, q=q, category=category, sex=sex)
+    return _CountedPaginator(rows, per_page, count=listed.count).get_page(page)
 
 
 def _reverse(term: Any) -> Any:

@@ -11,7 +11,6 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -57,8 +56,10 @@ def _page(request: HttpRequest, event_slug: str, race_slug: str) -> selectors.Ra
 def race_results(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
     page = _page(request, event_slug, race_slug)
     filters = _filters(request)
-    rows = selectors.results_rows(race=page.race, **filters, values=presenting.TABLE_FIELDS)
-    listing = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    listing = selectors.results_listing(
+        race=page.race, page=request.GET.get("page"), per_page=PAGE_SIZE, **filters,
+        values=presenting.TABLE_FIELDS,
+    )  # fmt: skip
     athlete_url = reverse("results:athlete", args=[page.event.slug, page.race.slug, "0"])
     table = presenting.table_rows(
         cast(list[tuple[Any, ...]], list(listing)),
@@ -75,6 +76,7 @@ def race_results(request: HttpRequest, event_slug: str, race_slug: str) -> HttpR
         "page": page,
         "listing": listing,
         "rows": table,
+        "rows_html": presenting.table_html(table),
         "filters": filters,
         "filtered": filtered,
         "categories": selectors.categories_of(page.race),
