@@ -28,7 +28,7 @@ STATUS_SHORT: dict[str, str] = {
 
 STATUS_LABELS: dict[str, str] = {str(value): str(label) for value, label in Result.Status.choices}
 DASH = "\u2013"
-# The columns ``table_rows`` reads, in this order (``selectors.results_rows(values=True)``).
+# The columns ``table_rows`` reads, in this order (``selectors.results_listing(values=...)``).
 TABLE_FIELDS = (
     "status",
     "sex",

@@ -148,20 +148,11 @@ def categories_of(race: Race) -> list[RaceCategory]:
     return list(RaceCategory.objects.filter(race=race).only("id", "code", "name", "race_id"))
 
 
-def results_rows(
-    *,
-    race: Race,
-    q: str = "",
-    category: str = "",
-    sex: str = "",
-    sort: str = "rank",
-    values: tuple[str, ...] = (),
-) -> QuerySet[Result]:
-    """The listed results of a race, searched, filtered and sorted (``-key`` reverses);
-    with ``values``, as tuples of those columns rather than model instances."""
+def _sorted(listed: QuerySet[Result], *, sort: str, values: tuple[str, ...]) -> QuerySet[Result]:
+    """``listed`` with what a row shows, sorted (``-key`` reverses); with ``values``, as
+    tuples of those columns rather than model instances."""
     rows = (
-        _listed(race=race, q=q, category=category, sex=sex)
-        .select_related("registration", "category")
+        listed.select_related("registration", "category")
         .only(*ROW_FIELDS)
         .annotate(status_order=STATUS_ORDER)
     )
@@ -208,9 +199,10 @@ def results_listing(
     sort: str = "rank",
     values: tuple[str, ...] = (),
 ) -> Page:  # type: ignore[type-arg]
-    """One page of ``results_rows`` (an out-of-range or bad number: the nearest page)."""
-    rows = results_rows(race=race, q=q, category=category, sex=sex, sort=sort, values=values)
+    """One page of a race's listed results, searched, filtered and sorted (an out-of-range
+    or bad number: the nearest page)."""
     listed = _listed(race=race, q=q, category=category, sex=sex)
+    rows = _sorted(listed, sort=sort, values=values)
     return _CountedPaginator(rows, per_page, count=listed.count).get_page(page)
 
 
