@@ -16,7 +16,9 @@
    one fix a second each, over ``/ws/track/``), then a phone: Chromium at 390 x 844,
    400 kbps down and up, 400 ms latency, CPU 4x slower (CDP), opens ``/live/EVENT/RACE/``
    with an empty cache, waits until it is live, counts the WebSocket's bytes for
-   ``--live-seconds`` (60), then opens it again in a new tab (warm cache);
+   ``--live-seconds`` (60, rounded up to whole field intervals: a field frame comes once
+   an interval, so shorter windows held one more or one fewer by chance), then opens it
+   again in a new tab (warm cache);
 4. the tracker page ``/track/?token=…`` and, when it answers, the embed
    ``/embed/EVENT/RACE/``, cold and warm, on the last race;
 5. prints a table and writes ``bench/results/pages.json``.
@@ -308,7 +310,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default={"live", "track", "embed"},
         help="live,track,embed (all three; track and embed on the last race)",
     )
-    p.add_argument("--live-seconds", type=float, default=60.0, help="WebSocket bytes window (60)")
+    p.add_argument(
+        "--live-seconds", type=float, default=60.0,
+        help="WebSocket bytes window (60; rounded up to whole field intervals of the race)",
+    )  # fmt: skip
     p.add_argument("--live-timeout", type=float, default=60.0, help="wait for live at most (60)")
     p.add_argument("--settle", type=float, default=5.0, help="seconds of fixes before the page")
     p.add_argument("--connect-rate", type=float, default=250.0, help="athletes connecting a second")

@@ -20,6 +20,8 @@ under the throttled profile and reads, from the page and from the DevTools proto
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,6 +101,7 @@ class NetLog:
     fetches: list[tuple[float, int]] = field(default_factory=list)  # (ts, bytes) of fetches
     ws_extensions: str | None = None
     ws_opened_ts: float | None = None
+    field_interval: float | None = None  # the snapshot's race.field_interval (s)
 
     def attach(self, cdp: Any) -> None:
         cdp.on("Network.requestWillBeSent", self._sent)
@@ -145,7 +148,11 @@ class NetLog:
 
     def _frame(self, ev: dict[str, Any]) -> None:
         data = ev["response"].get("payloadData", "")
-        n = len(data) * 3 // 4 if ev["response"].get("opcode") == 2 else len(data.encode())
+        text = ev["response"].get("opcode") != 2
+        n = len(data.encode()) if text else len(data) * 3 // 4
+        if text and not self.frames and data.startswith('{"type":"snapshot"'):
+            race = json.loads(data).get("race") or {}
+            self.field_interval = race.get("field_interval")
         self.frames.append((ev["timestamp"], ws_frame_bytes(n)))
 
     def since_doc_ms(self, ts: float | None) -> float | None:
@@ -272,7 +279,10 @@ def _timings(probe: dict[str, Any] | None, nav: dict[str, Any] | None) -> dict[s
 
 
 def _ws_figures(net: NetLog, page: Any, seconds: float) -> dict[str, Any]:
-    """The snapshot (first frame) and the bytes received over ``seconds`` after it."""
+    """The snapshot (first frame) and the bytes received over ``seconds`` after it, rounded
+    up to whole field intervals: a viewer's field frame (the whole field, 54 KB at 1,000
+    athletes) comes once an interval (26 s there), so a 60 s window held two or three of
+    them by chance, and the rate it gave moved by a fifth between runs of the same code."""
     first = net.frames[0] if net.frames else None
     out: dict[str, Any] = {
         "extensions": net.ws_extensions,
@@ -282,6 +292,9 @@ def _ws_figures(net: NetLog, page: Any, seconds: float) -> dict[str, Any]:
     }
     if seconds <= 0:
         return out
+    if net.field_interval:
+        seconds = math.ceil(seconds / net.field_interval) * net.field_interval
+    out["field_interval_s"] = net.field_interval
     start_index, fetch_index = len(net.frames), len(net.fetches)
     t0 = time.monotonic()
     page.wait_for_timeout(seconds * 1000)
