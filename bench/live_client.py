@@ -38,6 +38,7 @@ from typing import Any
 import uvloop
 
 from bench.live_people import DEAD_S, Course, Person, Phone, Stats, Viewer, Window
+from pace.daphne_patches.gctune import tune_for_server
 
 
 @dataclass
@@ -224,6 +225,12 @@ def run_loader(cfg: LoaderConfig, conn: Any) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if cfg.batch_sched:
         _yield_to_servers()
+    # A loader holds thousands of clients' state and parses a frame per client a second:
+    # the churn a daphne process has, and with CPython's default thresholds the same
+    # full collections walking the whole heap (pace/daphne_patches/gctune.py). Real
+    # clients parse on their own machines; on this one the generator's CPU is taken
+    # from the servers measured.
+    tune_for_server()
     try:
         # libuv's loop: the load generator shares the machine with Pace, so the less CPU
         # it spends per socket event the more is left to what is measured.
