@@ -109,19 +109,22 @@ def push_reads(*, token: TimingToken, body: Any) -> PushAnswer:
     venue, seen = race_venue(race), set[str]()
     results: list[dict[str, Any]] = []
     valid: list[NewRead] = []
+    sent: list[tuple[dict[str, Any], NewRead]] = []
     for index, read in enumerate(reads):
         given = read.get("id") if isinstance(read, dict) else None
         entry: dict[str, Any] = {"index": index, "id": given if isinstance(given, str) else None}
         try:
-            valid.append(_read(read, points=points, venue=venue, seen=seen))
+            new = _read(read, points=points, venue=venue, seen=seen)
         except LineError as exc:
             entry.update(status="rejected", field=exc.column, reason=exc.reason)
+        else:
+            valid.append(new)
+            sent.append((entry, new))
         results.append(entry)
     outcome = reads_store(race=race, source=SOURCE, reads=valid, token=token)
-    for entry in results:
-        if "status" not in entry:
-            duplicate = entry["id"] in outcome.duplicates
-            entry["status"] = "duplicate" if duplicate else "stored"
+    # By the id as stored: an integer id (7) is the read "7", a duplicate when resent.
+    for entry, new in sent:
+        entry["status"] = "duplicate" if new.read_id in outcome.duplicates else "stored"
     counts = {
         s: sum(1 for e in results if e["status"] == s) for s in ("stored", "duplicate", "rejected")
     }

@@ -108,6 +108,19 @@ def test_the_same_read_id_again_is_a_duplicate_not_a_new_read(
     assert TimingRead.objects.count() == 2
 
 
+def test_an_integer_read_id_resent_is_a_duplicate(
+    client: Client, timed: Timed, secret: str
+) -> None:
+    """A decoder sending ``"id": 7`` stores the read "7"; the resend is told it is a
+    duplicate, not "stored" (found by the hypothesis test below)."""
+    read = {**a_read(timed, "x"), "id": 7}
+    assert push(client, secret, {"reads": [read]}).json()["stored"] == 1
+    again = push(client, secret, {"reads": [read]}).json()
+    assert (again["stored"], again["duplicate"]) == (0, 1)
+    assert again["results"][0]["status"] == "duplicate"
+    assert TimingRead.objects.count() == 1
+
+
 def test_bad_reads_are_refused_one_by_one_with_a_reason(
     client: Client, timed: Timed, secret: str
 ) -> None:
