@@ -25,6 +25,7 @@ from typing import Any, overload
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import urlencode
@@ -93,11 +94,18 @@ def cacheable(request: HttpRequest) -> bool:
     )
 
 
-# Query parameters only a page's script reads (``/live/E/R/?athlete=BIB``, a share link,
-# is the live page focused by live.js): never part of a cache key, so every such link is
-# the one cached page. A cached page's view must not read them (``cached_public_page``
-# refuses them as ``params``); the fast path drops them too, through ``page_key``.
-CLIENT_ONLY_PARAMS = frozenset({"athlete"})
+# Query parameters only a page's script reads, and the path under which they are
+# (``/live/E/R/?athlete=BIB``, a share link, is the live page focused by live.js): never
+# part of a cache key there, so every such link is the one cached page. A cached page's
+# view under that path must not read them; the fast path drops them too, through
+# ``page_key``. Elsewhere the name is a page's own parameter (the embed widget's
+# ``?athlete=BIB`` is rendered by its view) and makes the key like any other.
+CLIENT_ONLY_PARAMS: dict[str, str] = {"athlete": "/live/"}
+
+
+def client_only_params(path: str) -> frozenset[str]:
+    """The parameters under ``path`` that only its page's script reads."""
+    return frozenset(name for name, prefix in CLIENT_ONLY_PARAMS.items() if path.startswith(prefix))
 
 
 def page_key(request: HttpRequest, params: frozenset[str]) -> str | None:
@@ -105,9 +113,9 @@ def page_key(request: HttpRequest, params: frozenset[str]) -> str | None:
 
     Unknown parameters (``?x=1``, ``?x=2``...) would each make a new entry: anyone could
     fill the cache. Known ones are put in a canonical order, so equal pages share one.
-    ``CLIENT_ONLY_PARAMS`` are left out of the key.
+    ``client_only_params`` are left out of the key.
     """
-    names = set(request.GET) - CLIENT_ONLY_PARAMS
+    names = set(request.GET) - client_only_params(request.path)
     if not names <= params:
         return None
     query = urlencode(sorted((k, v) for k in names for v in request.GET.getlist(k)))
@@ -251,13 +259,13 @@ def cached_public_page(
     page gives each visitor (a cookie) cannot be in the entry all visitors share. The
     entry names it, so the fast path, which runs no view, runs it too.
     """
-    if params & CLIENT_ONLY_PARAMS:
-        raise ValueError(f"{sorted(params & CLIENT_ONLY_PARAMS)} are read by pages' scripts only")
     if view is None:
         return lambda v: cached_public_page(v, params=params, per_visitor=per_visitor)
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if params & client_only_params(request.path):
+            raise ImproperlyConfigured(f"{request.path}: {sorted(params)} include script-only ones")
         key = page_key(request, params) if cacheable(request) else None
         if key is None:
             response = view(request, *args, **kwargs)

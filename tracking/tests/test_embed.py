@@ -38,6 +38,50 @@ def test_it_lets_any_site_frame_the_widget_and_no_other_page(client: Client, rac
             assert "frame-ancestors" not in other.get("Content-Security-Policy", "")
 
 
+@pytest.mark.django_db(transaction=True)  # Django's handler answers in a thread of its own
+def test_a_cached_widget_stays_frameable_and_one_athlete_keeps_their_own_page(
+    settings: Any,
+) -> None:
+    """Hits come from the page fast path, which runs the site's middleware (DENY for
+    every other page): the entry carries the exemption. ``?athlete=`` is the widget's
+    own parameter, not a script-only one as on the live page: each bib its own entry."""
+    from django.core.handlers.asgi import ASGIHandler
+
+    from pace.daphne_patches.fastpath import PageFastPath
+    from pace.lib.testing import asgi_fetch
+
+    settings.ALLOWED_HOSTS = ["pace.example"]
+    data = load_test_race_create(athletes=3)
+    race = Race.objects.select_related("event").get(pk=data["race_id"])
+    first, second = race.registrations.order_by("pk")[:2]
+    django, fast = ASGIHandler(), PageFastPath(ASGIHandler())
+
+    def fetch(app: Any, url: str) -> Any:
+        return asgi_fetch(app, url, host=b"pace.example")
+
+    urls = [embed(race), *(f"{embed(race)}?athlete={r.bib}" for r in (first, second))]
+    for url in urls:
+        assert fetch(django, url).status == 200  # a miss: rendered and stored
+    answers = [fetch(fast, url) for url in urls]
+    for answer in answers:
+        assert not answer.by_django and answer.status == 200
+        assert answer.header("X-Frame-Options") is None
+        assert answer.header("Content-Security-Policy") == "frame-ancestors *"
+    bodies = [gzip_or_plain(a.body) for a in answers]
+    one = [f'class="embed-bib">#{bib}</span>'.encode() for bib in (first.bib, second.bib)]
+    assert b"Leaders" in bodies[0] and b'class="embed embed-one"' not in bodies[0]
+    assert one[0] in bodies[1] and one[1] in bodies[2] and one[0] not in bodies[2]
+    assert fetch(fast, f"{embed(race)}?athlete=no-such-bib").by_django
+    live = fetch(fast, f"/live/{race.event.slug}/{race.slug}/")  # the live page: still DENY
+    assert live.header("X-Frame-Options") == "DENY"
+
+
+def gzip_or_plain(body: bytes) -> bytes:
+    import gzip
+
+    return gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
+
+
 def test_it_embeds_one_athlete_by_bib(client: Client, race: Race) -> None:
     registration = race.registrations.order_by("pk").first()
     assert registration is not None

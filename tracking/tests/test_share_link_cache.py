@@ -55,6 +55,15 @@ def test_the_fast_path_reads_a_share_link_under_the_pages_key(live_path) -> None
     assert page_key(with_other, frozenset()) is None
 
 
-def test_a_cached_page_may_not_vary_by_a_client_only_parameter() -> None:
-    with pytest.raises(ValueError, match="athlete"):
-        cached_public_page(params=frozenset({"athlete"}))
+def test_a_live_page_may_not_vary_by_a_script_only_parameter(rf, live_path) -> None:
+    """Under ``/live/`` ``athlete`` is live.js's alone; elsewhere (the embed widget) a
+    page's own parameter, keyed like any other."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.http import HttpResponse
+
+    view = cached_public_page(lambda request: HttpResponse("x"), params=frozenset({"athlete"}))
+    with pytest.raises(ImproperlyConfigured, match="athlete"):
+        view(rf.get(live_path, {"athlete": "17"}))
+    embed = live_path.replace("/live/", "/embed/")
+    keys = {page_key(rf.get(embed, {"athlete": bib}), frozenset({"athlete"})) for bib in "12"}
+    assert len(keys) == 2 and page_key(rf.get(embed), frozenset()) not in keys

@@ -1,8 +1,11 @@
 """``/embed/EVENT/RACE/``: the live race as a small widget organizers put on their own site.
 
 The only page any site may frame: it answers with ``Content-Security-Policy:
-frame-ancestors *`` and without ``X-Frame-Options`` (every other page keeps DENY). It
-is never stored in the page cache, whose hits get the site's DENY from the fast path.
+frame-ancestors *`` and without ``X-Frame-Options`` (every other page keeps DENY). It is
+page-cached like the live page (an organizer's home page may bring many visitors at
+once); the cache entry names ``frameable``, which every answer runs, hit or miss,
+whoever serves it (the fast path answers hits with the site's middleware, DENY
+included, unless the response is exempt).
 Only public races embed: a frame on another site carries no cookie of ours
 (``SameSite=Lax``), so nobody's session could open a private race there anyway, and
 the widget's socket is the public one, ``/ws/live/RACE_ID/``.
@@ -17,11 +20,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.cache import patch_cache_control
-from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
 from events.models import Race, Registration
+from pace.lib.pagecache import cached_public_page
 from tracking.selectors import live_page_race, race_info
 
 TOP = 5  # athletes on the widget's board
@@ -38,8 +40,15 @@ def embed_snippet(race: Race) -> tuple[str, str]:
     return "Live tracking widget (add ?athlete=BIB to the address for one athlete)", code
 
 
-@xframe_options_exempt
+def frameable(request: HttpRequest, response: HttpResponse) -> None:
+    """Any site may frame the widget: no X-Frame-Options (the middleware skips an exempt
+    response), and the CSP that says so. The page's ``per_visitor``."""
+    response.xframe_options_exempt = True
+    response["Content-Security-Policy"] = "frame-ancestors *"
+
+
 @require_GET
+@cached_public_page(params=frozenset({"athlete"}), per_visitor="tracking.web.embed.frameable")
 def embed(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
     """The widget: the map and the top of the board, or one athlete (``?athlete=BIB``)."""
     race = live_page_race(event_slug=event_slug, race_slug=race_slug, user=AnonymousUser())
@@ -72,7 +81,4 @@ def embed(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse
         + live
         + (f"?{urlencode({'athlete': athlete['bib']})}" if athlete else ""),
     }
-    response = render(request, "tracking/embed.html", context)
-    response["Content-Security-Policy"] = "frame-ancestors *"
-    patch_cache_control(response, public=True, max_age=60)
-    return response
+    return render(request, "tracking/embed.html", context)
