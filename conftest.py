@@ -85,8 +85,12 @@ def _tasks_in_process() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(settings: Any) -> None:
-    """Each test starts with an empty cache; on Redis only this worker's keys go."""
+    """Each test starts with an empty cache (on Redis only this worker's keys go), and no
+    race's results kept in the process's memory (ids and stamps repeat across tests)."""
+    from results.tables import forget_tables
+
     cache_clear_own()
+    forget_tables()
 
 
 @pytest.fixture

@@ -39,6 +39,7 @@ from pace.lib.pagecache import (
     read_guard,
 )
 from results.selectors import race_stamp
+from results.tables import RaceTable, race_table, read_race_table
 
 STAMP_SECONDS = 5
 # A stamp not read again by then (no visitor came, Django's thread was stuck) is dropped.
@@ -65,6 +66,18 @@ def _stamp(event_slug: str, race_slug: str, clock: Clock = SYSTEM) -> str | None
             reading = guard_reading(stamp, recheck_at=now + STAMP_SECONDS)
             cache.set(key, reading, STALE_LIMIT * STAMP_SECONDS)
     return stamp if isinstance(stamp, str) else None
+
+
+def race_table_for(
+    request: HttpRequest, *, race_id: int, event_slug: str, race_slug: str
+) -> RaceTable:
+    """The race's table a visitor's page is built from: kept per stamp for the anonymous
+    visitors the page cache serves (at the stamp their page is cached under), read afresh
+    for anyone else (``results.tables``)."""
+    stamp = _stamp(event_slug, race_slug) if cacheable(request) else None
+    if stamp is None:
+        return read_race_table(race_id)
+    return race_table(race_id=race_id, stamp=stamp)
 
 
 def cached_results_page(

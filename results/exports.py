@@ -18,25 +18,13 @@ from events.exports import Table, table_csv, table_xlsx
 from events.models import Race
 from results import formatting
 from results.models import Result, TimingPoint
+from results.tables import STATUS_ORDER
 
 HEADER = [
     "Rank", "Bib", "Last name", "First name", "Sex", "Rank (sex)", "Category",
     "Rank (category)", "Club", "Nationality", "Status", "Time", "Chip time", "Gun time",
     "Penalty", "Bonus", "Reason",
 ]  # fmt: skip
-STATUS_ORDER: dict[str, int] = {
-    s: i
-    for i, s in enumerate(
-        (
-            Result.Status.FINISHED,
-            Result.Status.RACING,
-            Result.Status.DNF,
-            Result.Status.DSQ,
-            Result.Status.DNS,
-            Result.Status.NOT_STARTED,
-        )
-    )
-}
 
 
 def exportable_race(*, user: Any, race_id: int) -> Race:

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.paginator import Page, Paginator
-from django.db.models import Case, Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet, When
-from django.db.models.functions import Length
+from django.db.models import Count, Exists, Max, OuterRef, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from django.utils.functional import cached_property
 
 from events.access import EDIT_ROLES, has_role_for
 from events.models import Event, Race, RaceCategory
@@ -31,47 +27,6 @@ LIVE_WINDOW = dt.timedelta(hours=24)
 TIMED = (Status.RACING, Status.FINISHED, Status.DNF, Status.DSQ)
 # Who is listed: anyone with a result, not entries nobody has read yet.
 LISTED = (*TIMED, Status.DNS)
-STATUS_ORDER = Case(
-    *(
-        When(status=s, then=i)
-        for i, s in enumerate((Status.FINISHED, Status.RACING, Status.DNF, Status.DSQ, Status.DNS))
-    ),
-    default=9,
-    output_field=IntegerField(),
-)
-_BIB_ORDER = (Length("registration__bib"), "registration__bib")
-SORTS: dict[str, tuple[Any, ...]] = {
-    "rank": ("status_order", "time_ms", "registration__last_name", "pk"),
-    "name": ("registration__last_name", "registration__first_name", "pk"),
-    "bib": (*_BIB_ORDER, "pk"),
-    "chip": ("status_order", "chip_time_ms", "pk"),
-    "gun": ("status_order", "gun_time_ms", "pk"),
-}
-ROW_FIELDS = (
-    "id",
-    "race_id",
-    "status",
-    "sex",
-    "category_id",
-    "gun_time_ms",
-    "chip_time_ms",
-    "time_ms",
-    "rank_overall",
-    "rank_sex",
-    "rank_category",
-    "dsq_reason",
-    "penalty_ms",
-    "bonus_ms",
-    "registration__id",
-    "registration__bib",
-    "registration__first_name",
-    "registration__last_name",
-    "registration__club",
-    "registration__nationality",
-    "registration__user_id",
-    "category__code",
-    "category__name",
-)
 
 
 @dataclass
@@ -148,83 +103,6 @@ def categories_of(race: Race) -> list[RaceCategory]:
     return list(RaceCategory.objects.filter(race=race).only("id", "code", "name", "race_id"))
 
 
-def _sorted(listed: QuerySet[Result], *, sort: str, values: tuple[str, ...]) -> QuerySet[Result]:
-    """``listed`` with what a row shows, sorted (``-key`` reverses); with ``values``, as
-    tuples of those columns rather than model instances."""
-    rows = (
-        listed.select_related("registration", "category")
-        .only(*ROW_FIELDS)
-        .annotate(status_order=STATUS_ORDER)
-    )
-    key = sort.removeprefix("-")
-    order = SORTS.get(key, SORTS["rank"])
-    if sort.startswith("-") and key in SORTS:
-        order = tuple(_reverse(o) for o in order)
-    rows = rows.order_by(*order)
-    return rows.values_list(*values) if values else rows
-
-
-def _listed(*, race: Race, q: str, category: str, sex: str) -> QuerySet[Result]:
-    rows = Result.objects.filter(race=race, status__in=LISTED)
-    if q.strip():
-        rows = rows.filter(search_condition(q))
-    if category:
-        rows = rows.filter(category__code=category)
-    if sex:
-        rows = rows.filter(sex=sex)
-    return rows
-
-
-class _CountedPaginator(Paginator):  # type: ignore[type-arg]
-    """A paginator told its count: counting the sorted, joined rows joins every entry of
-    the race (7 ms of a 3,000-athlete race's page); counting results alone does not."""
-
-    def __init__(self, rows: Any, per_page: int, *, count: Callable[[], int]) -> None:
-        super().__init__(rows, per_page)
-        self._count = count
-
-    @cached_property
-    def count(self) -> int:
-        return self._count()
-
-
-def results_listing(
-    *,
-    race: Race,
-    page: str | int | None,
-    per_page: int,
-    q: str = "",
-    category: str = "",
-    sex: str = "",
-    sort: str = "rank",
-    values: tuple[str, ...] = (),
-) -> Page:  # type: ignore[type-arg]
-    """One page of a race's listed results, searched, filtered and sorted (an out-of-range
-    or bad number: the nearest page)."""
-    listed = _listed(race=race, q=q, category=category, sex=sex)
-    rows = _sorted(listed, sort=sort, values=values)
-    return _CountedPaginator(rows, per_page, count=listed.count).get_page(page)
-
-
-def _reverse(term: Any) -> Any:
-    if isinstance(term, str):
-        return term[1:] if term.startswith("-") else f"-{term}"
-    return term.desc()
-
-
-def search_condition(q: str) -> Q:
-    """Every word in the name or club, or the whole text as the bib."""
-    text = q.strip()[:100]
-    words = Q()
-    for word in text.split()[:5]:
-        words &= (
-            Q(registration__first_name__icontains=word)
-            | Q(registration__last_name__icontains=word)
-            | Q(registration__club__icontains=word)
-        )
-    return words | Q(registration__bib=text)
-
-
 def athlete_result(*, page: RacePage, bib: str) -> Result:
     """One athlete's result by bib, with their entry and category; 404 if none."""
     result = (
@@ -239,20 +117,6 @@ def athlete_result(*, page: RacePage, bib: str) -> Result:
 
 def timing_points(race: Race) -> list[TimingPoint]:
     return list(TimingPoint.objects.filter(race=race).order_by("order", "distance_m"))
-
-
-def ranks_at_points(*, result: Result, points: list[TimingPoint]) -> dict[int, int]:
-    """The athlete's place at each point they passed, by time from their start (one query)."""
-    mine = {p.pk: result.splits.get(f"p{p.pk}") for p in points}
-    counts = {
-        f"r{pk}": Count("pk", filter=Q(**{f"splits__p{pk}__lt": ms}))
-        for pk, ms in mine.items()
-        if ms is not None
-    }
-    if not counts:
-        return {}
-    found = Result.objects.filter(race_id=result.race_id).aggregate(**counts)
-    return {int(key[1:]): value + 1 for key, value in found.items()}
 
 
 def race_stamp(*, event_slug: str, race_slug: str) -> str | None:

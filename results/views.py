@@ -19,8 +19,8 @@ from django_countries.fields import Country
 
 from events.models import Registration
 from pace.lib.auth import AuthenticatedHttpRequest
-from results import formatting, presenting, selectors, seo
-from results.caching import cached_results_page
+from results import formatting, presenting, selectors, seo, tables
+from results.caching import cached_results_page, race_table_for
 from results.certificate import Certificate, certificate_pdf
 from results.editions import year_on_year
 from results.models import Result
@@ -31,7 +31,7 @@ from tracking.models import Position
 PAGE_SIZE = 100
 PARAMS = frozenset({"q", "category", "sex", "sort", "page"})
 SEXES = [(value, label) for value, label in Registration.Sex.choices]
-SORT_KEYS = frozenset(selectors.SORTS) | frozenset(f"-{key}" for key in selectors.SORTS)
+SORT_KEYS = frozenset(tables.SORTS) | frozenset(f"-{key}" for key in tables.SORTS)
 TRACE_POINTS = 2000
 
 
@@ -56,10 +56,12 @@ def _page(request: HttpRequest, event_slug: str, race_slug: str) -> selectors.Ra
 def race_results(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
     page = _page(request, event_slug, race_slug)
     filters = _filters(request)
-    listing = selectors.results_listing(
-        race=page.race, page=request.GET.get("page"), per_page=PAGE_SIZE, **filters,
-        values=presenting.TABLE_FIELDS,
-    )  # fmt: skip
+    race_table = race_table_for(
+        request, race_id=page.race.pk, event_slug=event_slug, race_slug=race_slug
+    )
+    listing = tables.results_listing(
+        race_table, page=request.GET.get("page"), per_page=PAGE_SIZE, **filters
+    )
     athlete_url = reverse("results:athlete", args=[page.event.slug, page.race.slug, "0"])
     table = presenting.table_rows(
         cast(list[tuple[Any, ...]], list(listing)),
@@ -95,7 +97,10 @@ def athlete(request: HttpRequest, event_slug: str, race_slug: str, bib: str) -> 
     page = _page(request, event_slug, race_slug)
     result = selectors.athlete_result(page=page, bib=bib)
     points = selectors.timing_points(page.race)
-    ranks = selectors.ranks_at_points(result=result, points=points)
+    race_table = race_table_for(
+        request, race_id=page.race.pk, event_slug=event_slug, race_slug=race_slug
+    )
+    ranks = tables.ranks_at_points(race_table, result=result, points=points)
     sport = page.event.sport
     splits = presenting.split_rows(result=result, points=points, ranks=ranks, sport=sport)
     has_trace = Position.objects.filter(race=page.race, registration=result.registration).exists()

@@ -143,7 +143,7 @@ def test_it_lists_my_results_across_races(
 def test_it_reads_an_athletes_page_and_statistics_in_a_few_queries(
     client: Client, computed: Computed, django_assert_max_num_queries: Any
 ) -> None:
-    # race, result, points, places at points, trace?, and the page cache's stamp
+    # race, result, points, the race's results (results.tables), trace?, the stamp
     with django_assert_max_num_queries(6):
         assert client.get(computed.url("101")).status_code == 200
     # race, counts, finishers, points, stamp
