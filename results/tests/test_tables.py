@@ -37,7 +37,7 @@ def test_the_pages_of_a_kept_race_read_none_of_its_results(
         first = client.get(computed.url())
     # Another page, a search, a sort, an athlete: none reads the race's results again.
     with django_assert_max_num_queries(3):  # the race, categories, series
-        second = client.get(computed.url(), {"page": 2, "sort": "-bib"})
+        second = client.get(computed.url(), {"page": "2", "sort": "-bib"})
     with django_assert_max_num_queries(3):
         found = client.get(computed.url(), {"q": "anna annecy"})
     with django_assert_max_num_queries(4):  # the race, the result, points, the trace
@@ -118,7 +118,7 @@ def test_it_ranks_an_athlete_at_each_point_among_everyone_there(computed: Comput
 
 
 # Property tests over tables built in memory: any query string, page, sort and filter.
-names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+names = st.text(st.characters(codec="utf-8"), max_size=12)
 rows = st.lists(
     st.builds(
         lambda i, status, t, first, last, club, sex, cat, bib: Row(
