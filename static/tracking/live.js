@@ -120,9 +120,14 @@
   // further apart than this: every athlete at most a minute old.
   var FIELD_MAX_AGE_S = 60;
   var FIELD_PERIOD_MAX_S = 55; // + the shared copy's 2 s + the fetch: within the minute
-  // What the field's refreshes may take of a spectator's 5 KB/s: what the focus's ticks
-  // leave (docs/live-tracking.md, "The page on a slow phone").
+  // What the field's refreshes may take of a spectator's 5 KB/s: what the socket leaves
+  // of LIVE_BYTES_PER_S, as measured once it has run SOCKET_RATE_AFTER_S (the focus's
+  // ticks are meant to take 2.5 KB/s, but a busy board takes more), FIELD_HTTP_BYTES_PER_S
+  // until then (docs/live-tracking.md, "Keeping the whole field fresh within 5 KB/s").
+  var LIVE_BYTES_PER_S = 4750;
   var FIELD_HTTP_BYTES_PER_S = 2500;
+  var FIELD_HTTP_MIN_BYTES_PER_S = 500;
+  var SOCKET_RATE_AFTER_S = 15;
   var FIELD_GUESS_BYTES = 30; // an athlete in field.json compressed, until one is measured
 
   // Athletes by id. The roster (names, bibs, categories) and the whole field arrive over
@@ -133,6 +138,7 @@
   var rosterLoaded = false, fieldLoaded = false;
   var raceInfo = {}; // the snapshot's race: athletes (count), field_interval, field_url
   var fieldTimer = null, fieldFetch = null, fieldBytes = null, fieldSeq = null, fieldFollowUp = false;
+  var socketBytes = 0, socketSince = 0; // received since the last snapshot
   var follows = loadFollows();
   var seq = 0;
   var clockOffset = 0; // server time minus this device's time, in seconds
@@ -335,6 +341,8 @@
   var handlers = {
     snapshot: function (f) {
       served = true;
+      socketBytes = 0;
+      socketSince = Date.now();
       resyncing = false;
       var again = seq > 0;
       seq = f.seq;
@@ -437,7 +445,14 @@
     var interval = raceInfo.field_interval || 0;
     if (!raceInfo.field_url || interval <= FIELD_MAX_AGE_S) { return 0; }
     var bytes = fieldBytes || (raceInfo.athletes || athletes.size) * FIELD_GUESS_BYTES;
-    return Math.max(10, Math.min(FIELD_PERIOD_MAX_S, Math.ceil(bytes / FIELD_HTTP_BYTES_PER_S)));
+    return Math.max(10, Math.min(FIELD_PERIOD_MAX_S, Math.ceil(bytes / fieldBudget())));
+  }
+  // Bytes a second field.json may take: what the socket leaves of LIVE_BYTES_PER_S.
+  function fieldBudget() {
+    var seconds = (Date.now() - socketSince) / 1000;
+    if (!socketSince || seconds < SOCKET_RATE_AFTER_S) { return FIELD_HTTP_BYTES_PER_S; }
+    var rest = LIVE_BYTES_PER_S - socketBytes / seconds;
+    return Math.max(FIELD_HTTP_MIN_BYTES_PER_S, rest);
   }
   function scheduleField() {
     if (fieldTimer) { return; }
@@ -489,6 +504,7 @@
     socket.onopen = function () { if (follows.length) { sendFollow(); } };
     socket.onmessage = function (ev) {
       lastFrame = Date.now();
+      socketBytes += typeof ev.data === "string" ? ev.data.length : 0;
       var f;
       try { f = JSON.parse(ev.data); } catch (e) { return; }
       var handler = handlers[f.type];
