@@ -27,6 +27,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
 
+from events.access import EDIT_ROLES, has_role_for
 from pace.lib.clock import SYSTEM, Clock
 from pace.lib.pagecache import (
     VERSION_KEY,
@@ -38,7 +39,7 @@ from pace.lib.pagecache import (
     public_version,
     read_guard,
 )
-from results.selectors import race_stamp
+from results.selectors import RacePage, race_stamp
 from results.tables import RaceTable, race_table, read_race_table
 
 STAMP_SECONDS = 5
@@ -68,16 +69,15 @@ def _stamp(event_slug: str, race_slug: str, clock: Clock = SYSTEM) -> str | None
     return stamp if isinstance(stamp, str) else None
 
 
-def race_table_for(
-    request: HttpRequest, *, race_id: int, event_slug: str, race_slug: str
-) -> RaceTable:
-    """The race's table a visitor's page is built from: kept per stamp for the anonymous
-    visitors the page cache serves (at the stamp their page is cached under), read afresh
-    for anyone else (``results.tables``)."""
-    stamp = _stamp(event_slug, race_slug) if cacheable(request) else None
-    if stamp is None:
-        return read_race_table(race_id)
-    return race_table(race_id=race_id, stamp=stamp)
+def race_table_for(request: HttpRequest, page: RacePage) -> RaceTable:
+    """The race's table a visitor's page is built from: kept per stamp and page version
+    (``results.tables``) for everyone but the race's organizers, who read it afresh."""
+    race, event = page.race, page.event
+    if not has_role_for(request.user, event, EDIT_ROLES):
+        stamp = _stamp(event.slug, race.slug)
+        if stamp is not None:
+            return race_table(race_id=race.pk, stamp=stamp, version=cache.get(VERSION_KEY))
+    return read_race_table(race.pk)
 
 
 def cached_results_page(

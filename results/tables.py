@@ -8,17 +8,21 @@ seconds), so a popular race paid that for each of its pages. Instead a process r
 the race once per stamp (``selectors.race_stamp``: any change to any of its results
 moves it), then pages, searches, filters, sorts and ranks at a point in memory.
 
-Only anonymous visitors' pages are built from kept tables, at the page cache's stamp
-(``results.caching``: at most ``STAMP_SECONDS`` old, like the cached page itself);
-anyone else's page reads the race afresh (an organizer sees their change at once). A
-change the stamp does not see (an entry renamed) reaches kept tables within
-``MAX_AGE_S``, as it reaches cached pages within their lifetime. A process keeps
-``KEPT`` races, the most recently used; a race of 10,000 athletes takes a few megabytes.
+Visitors' pages are built from kept tables, at the page cache's stamp (``results.caching``:
+at most ``STAMP_SECONDS`` old, as the cached page itself) and the site-wide page version
+(a category renamed retires kept tables with the cached pages); the race's organizers
+read it afresh (they see their change at once). A change neither sees (an entry
+renamed) reaches kept tables within ``MAX_AGE_S``, then cached pages within their own
+lifetime. A process keeps ``KEPT`` races, the most recently used: a race of 10,000
+athletes with 10 points takes about 10 MB (a row is ~1 KB of Python objects; the
+times at the points are packed arrays).
 """
 
 from __future__ import annotations
 
 import threading
+import unicodedata
+from array import array
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable
@@ -34,7 +38,7 @@ from results.selectors import LISTED
 
 Status = Result.Status
 KEPT = 8  # races per process
-MAX_AGE_S = 60.0  # production's PAGE_CACHE_SECONDS
+MAX_AGE_S = 30.0  # half production's PAGE_CACHE_SECONDS: both together within 90 s
 # The order of statuses in a list: finishers first, then those still racing...
 STATUS_ORDER: dict[str, int] = {
     str(s): i
@@ -61,9 +65,22 @@ class Row:
     sex: str
     category: str  # the category's code
     bib: str
-    last: str  # casefolded, for sorting
+    last: str  # as names are collated (``collation_key``), for sorting
     first: str
     words: str  # first name, last name and club, casefolded, for searching
+
+
+# Latin letters Unicode does not decompose into a base letter and a mark.
+_UNDECOMPOSED = str.maketrans(
+    {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "\u0131": "i"}
+)
+
+
+def collation_key(name: str) -> str:
+    """A name as a sort key close to a database's ``en_US`` collation: accents, case,
+    spaces and punctuation ignored ("Ávila" with the A's, "De Vries" after "Dean")."""
+    plain = unicodedata.normalize("NFKD", name.casefold()).translate(_UNDECOMPOSED)
+    return "".join(c for c in plain if c.isalnum())
 
 
 def _late(value: int | None) -> tuple[bool, int]:
@@ -75,7 +92,7 @@ def _late(value: int | None) -> tuple[bool, int]:
 # every term would give.
 SORTS: dict[str, Callable[[Row], Any]] = {
     "rank": lambda r: (r.status_order, _late(r.time_ms), r.last, r.pk),
-    "name": lambda r: (r.last, r.first, r.pk),
+    "name": lambda r: (r.last, r.first, r.pk),  # pk: homonyms in a fixed order
     "bib": lambda r: (len(r.bib), r.bib, r.pk),  # bibs as numbers: 99 before 101
     "chip": lambda r: (r.status_order, _late(r.chip_ms), r.pk),
     "gun": lambda r: (r.status_order, _late(r.gun_ms), r.pk),
@@ -87,8 +104,9 @@ class RaceTable:
     """A race's listed results and every athlete's times at the points, at one stamp."""
 
     rows: list[Row]
-    # Per splits key (``outcome.split_key``), every result's time there, ascending.
-    times: dict[str, list[float]]
+    # Per point (splits key ``p<id>``), every result's time there from their start,
+    # ascending; packed (8 bytes a time, not a 32-byte float and a pointer).
+    times: dict[str, array[float]]
     read_at: float = 0.0  # monotonic clock
     _sorted: dict[str, list[Row]] = field(default_factory=dict)
 
@@ -118,8 +136,8 @@ def _row(values: tuple[Any, ...]) -> Row:
         sex=sex,
         category=code or "",
         bib=bib,
-        last=last.casefold(),
-        first=first.casefold(),
+        last=collation_key(last),
+        first=collation_key(first),
         words=f"{first}\0{last}\0{club}".casefold(),
     )
 
@@ -133,22 +151,25 @@ def read_race_table(race_id: int, clock: Clock = SYSTEM) -> RaceTable:
         splits = values[-1]
         if isinstance(splits, dict):
             for key, ms in splits.items():
-                if isinstance(ms, int | float):
+                # A lap's later passes ("p5.2") are not ranked on a page.
+                if "." not in key and isinstance(ms, int | float):
                     times.setdefault(key, []).append(ms)
         if values[0] in LISTED:
             rows.append(_row(values))
-    for found in times.values():
-        found.sort()
-    return RaceTable(rows=rows, times=times, read_at=clock.monotonic())
+    packed = {key: array("d", sorted(found)) for key, found in times.items()}
+    return RaceTable(rows=rows, times=packed, read_at=clock.monotonic())
 
 
-_tables: OrderedDict[tuple[int, str], RaceTable] = OrderedDict()
+_tables: OrderedDict[tuple[int, str, Any], RaceTable] = OrderedDict()
 _lock = threading.Lock()
 
 
-def race_table(*, race_id: int, stamp: str, clock: Clock = SYSTEM) -> RaceTable:
-    """The race's table at ``stamp``, from this process's memory or read once."""
-    key = (race_id, stamp)
+def race_table(
+    *, race_id: int, stamp: str, version: Any = None, clock: Clock = SYSTEM
+) -> RaceTable:
+    """The race's table at ``stamp`` and the site's page ``version``, from this process's
+    memory or read once."""
+    key = (race_id, stamp, version)
     with _lock:
         table = _tables.get(key)
         if table is not None and clock.monotonic() - table.read_at < MAX_AGE_S:
@@ -157,7 +178,7 @@ def race_table(*, race_id: int, stamp: str, clock: Clock = SYSTEM) -> RaceTable:
     table = read_race_table(race_id, clock)
     with _lock:
         for old in [k for k in _tables if k[0] == race_id]:
-            del _tables[old]  # the race at an older stamp: never asked for again
+            del _tables[old]  # the race at an older stamp or version: not asked for again
         _tables[key] = table
         while len(_tables) > KEPT:
             _tables.popitem(last=False)

@@ -56,12 +56,10 @@ def _page(request: HttpRequest, event_slug: str, race_slug: str) -> selectors.Ra
 def race_results(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
     page = _page(request, event_slug, race_slug)
     filters = _filters(request)
-    race_table = race_table_for(
-        request, race_id=page.race.pk, event_slug=event_slug, race_slug=race_slug
-    )
     listing = tables.results_listing(
-        race_table, page=request.GET.get("page"), per_page=PAGE_SIZE, **filters
-    )
+        race_table_for(request, page), page=request.GET.get("page"), per_page=PAGE_SIZE,
+        **filters,
+    )  # fmt: skip
     athlete_url = reverse("results:athlete", args=[page.event.slug, page.race.slug, "0"])
     table = presenting.table_rows(
         cast(list[tuple[Any, ...]], list(listing)),
@@ -97,10 +95,9 @@ def athlete(request: HttpRequest, event_slug: str, race_slug: str, bib: str) -> 
     page = _page(request, event_slug, race_slug)
     result = selectors.athlete_result(page=page, bib=bib)
     points = selectors.timing_points(page.race)
-    race_table = race_table_for(
-        request, race_id=page.race.pk, event_slug=event_slug, race_slug=race_slug
-    )
-    ranks = tables.ranks_at_points(race_table, result=result, points=points)
+    ranks = {}
+    if points:
+        ranks = tables.ranks_at_points(race_table_for(request, page), result=result, points=points)
     sport = page.event.sport
     splits = presenting.split_rows(result=result, points=points, ranks=ranks, sport=sport)
     has_trace = Position.objects.filter(race=page.race, registration=result.registration).exists()

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events.models import Registration
+from events.tests.factories import make_user
 from pace.lib.testing import FakeClock
 from results import tables
 from results.models import Result
@@ -52,8 +53,11 @@ def test_a_kept_race_follows_its_results_and_an_organizer_sees_them_at_once(
     assert bibs(client.get(computed.url()))[:1] == ["102"]
     Registration.objects.filter(pk=computed.entries["Ben"].pk).update(first_name="Benedict")
     organizer = Client()
-    organizer.force_login(alice)  # not served from the cache: reads the race afresh
+    organizer.force_login(alice)  # the race's organizer: reads the race afresh
     assert "Benedict Birch" in organizer.get(computed.url()).text
+    athlete = Client()
+    athlete.force_login(make_user("someone"))  # signed in, not cached, the kept table
+    assert "Benedict Birch" not in athlete.get(computed.url()).text
     # A new read moves the stamp: anonymous visitors get it once the stamp is read again.
     read = make_read(computed.points["Finish"], computed.entries["Eve"], 2000)
     from results.live import apply_reads
@@ -77,6 +81,18 @@ def test_a_change_the_stamp_does_not_see_reaches_a_kept_table_within_its_age(
     again = race_table(race_id=race_id, stamp="s1", clock=clock)
     assert again is not kept and "Renamed" in {r.shown[12] for r in again.rows}
     assert race_table(race_id=race_id, stamp="s2", clock=clock) is not again  # a new stamp
+    # The site-wide page version moved (a category renamed): cached pages and kept
+    # tables go together.
+    at_1 = race_table(race_id=race_id, stamp="s2", version=1, clock=clock)
+    assert race_table(race_id=race_id, stamp="s2", version=1, clock=clock) is at_1
+    assert race_table(race_id=race_id, stamp="s2", version=2, clock=clock) is not at_1
+
+
+def test_names_sort_as_a_database_collates_them() -> None:
+    names = ["Zola", "dupont", "Ávila", "De Vries", "Dean", "Østergaard", "O'Brien", "Abel"]
+    order = sorted(names, key=tables.collation_key)
+    assert order == ["Abel", "Ávila", "Dean", "De Vries", "dupont", "O'Brien", "Østergaard",
+                     "Zola"]  # fmt: skip
 
 
 def test_a_process_keeps_only_the_races_used_last(monkeypatch: Any) -> None:

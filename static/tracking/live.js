@@ -121,12 +121,14 @@
   var FIELD_MAX_AGE_S = 60;
   var FIELD_PERIOD_MAX_S = 55; // + the shared copy's 2 s + the fetch: within the minute
   // What the field's refreshes may take of a spectator's 5 KB/s: what the socket leaves
-  // of LIVE_BYTES_PER_S, as measured once it has run SOCKET_RATE_AFTER_S (the focus's
-  // ticks are meant to take 2.5 KB/s, but a busy board takes more), FIELD_HTTP_BYTES_PER_S
-  // until then (docs/live-tracking.md, "Keeping the whole field fresh within 5 KB/s").
+  // of LIVE_BYTES_PER_S, its rate averaged over about SOCKET_RATE_S (the focus's ticks
+  // are meant to take 2.5 KB/s, but a busy board takes more), FIELD_HTTP_BYTES_PER_S for
+  // the first SOCKET_RATE_AFTER_S (docs/live-tracking.md, "Keeping the whole field fresh
+  // within 5 KB/s").
   var LIVE_BYTES_PER_S = 4750;
   var FIELD_HTTP_BYTES_PER_S = 2500;
   var FIELD_HTTP_MIN_BYTES_PER_S = 500;
+  var SOCKET_RATE_S = 20;
   var SOCKET_RATE_AFTER_S = 15;
   var FIELD_GUESS_BYTES = 30; // an athlete in field.json compressed, until one is measured
 
@@ -138,7 +140,8 @@
   var rosterLoaded = false, fieldLoaded = false;
   var raceInfo = {}; // the snapshot's race: athletes (count), field_interval, field_url
   var fieldTimer = null, fieldFetch = null, fieldBytes = null, fieldSeq = null, fieldFollowUp = false;
-  var socketBytes = 0, socketSince = 0; // received since the last snapshot
+  // The socket's bytes (snapshots aside), decayed by SOCKET_RATE_S, since socketSince.
+  var socketBytes = 0, socketAt = 0, socketSince = 0;
   var follows = loadFollows();
   var seq = 0;
   var clockOffset = 0; // server time minus this device's time, in seconds
@@ -341,8 +344,6 @@
   var handlers = {
     snapshot: function (f) {
       served = true;
-      socketBytes = 0;
-      socketSince = Date.now();
       resyncing = false;
       var again = seq > 0;
       seq = f.seq;
@@ -447,12 +448,27 @@
     var bytes = fieldBytes || (raceInfo.athletes || athletes.size) * FIELD_GUESS_BYTES;
     return Math.max(10, Math.min(FIELD_PERIOD_MAX_S, Math.ceil(bytes / fieldBudget())));
   }
+  // An exponentially weighted count: a quiet hour before the start does not hide the
+  // ticks of the race once it runs, and a new snapshot (a follow) does not reset it.
+  function countSocket(bytes) {
+    var now = Date.now();
+    if (!socketSince) { socketSince = socketAt = now; }
+    socketBytes = socketBytes * Math.exp((socketAt - now) / 1000 / SOCKET_RATE_S) + bytes;
+    socketAt = now;
+  }
+  // The socket's bytes a second, over about the last SOCKET_RATE_S (corrected for a
+  // count younger than that); null in its first SOCKET_RATE_AFTER_S.
+  function socketRate() {
+    var seconds = (Date.now() - socketSince) / 1000;
+    if (!socketSince || seconds < SOCKET_RATE_AFTER_S) { return null; }
+    var decayed = socketBytes * Math.exp((socketAt - Date.now()) / 1000 / SOCKET_RATE_S);
+    return decayed / (SOCKET_RATE_S * (1 - Math.exp(-seconds / SOCKET_RATE_S)));
+  }
   // Bytes a second field.json may take: what the socket leaves of LIVE_BYTES_PER_S.
   function fieldBudget() {
-    var seconds = (Date.now() - socketSince) / 1000;
-    if (!socketSince || seconds < SOCKET_RATE_AFTER_S) { return FIELD_HTTP_BYTES_PER_S; }
-    var rest = LIVE_BYTES_PER_S - socketBytes / seconds;
-    return Math.max(FIELD_HTTP_MIN_BYTES_PER_S, rest);
+    var rate = socketRate();
+    if (rate === null) { return FIELD_HTTP_BYTES_PER_S; }
+    return Math.max(FIELD_HTTP_MIN_BYTES_PER_S, LIVE_BYTES_PER_S - rate);
   }
   function scheduleField() {
     if (fieldTimer) { return; }
@@ -504,9 +520,10 @@
     socket.onopen = function () { if (follows.length) { sendFollow(); } };
     socket.onmessage = function (ev) {
       lastFrame = Date.now();
-      socketBytes += typeof ev.data === "string" ? ev.data.length : 0;
       var f;
       try { f = JSON.parse(ev.data); } catch (e) { return; }
+      // A snapshot is not what the socket takes over time (PROTOCOL.md: once a connection).
+      if (f.type !== "snapshot" && typeof ev.data === "string") { countSocket(ev.data.length); }
       var handler = handlers[f.type];
       if (handler) { handler(f); }
     };
