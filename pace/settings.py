@@ -503,9 +503,6 @@ TRACKING_ADMIT_LAG_SECONDS = env.float("TRACKING_ADMIT_LAG_SECONDS", default=0.5
 TRACKING_ADMIT_OPENING = env.int("TRACKING_ADMIT_OPENING", default=300)
 TRACKING_ADMIT_ATHLETE_LAG_SECONDS = env.float("TRACKING_ADMIT_ATHLETE_LAG_SECONDS", default=2.0)
 TRACKING_ADMIT_ATHLETE_OPENING = env.int("TRACKING_ADMIT_ATHLETE_OPENING", default=1000)
-# Spectators are refused too while the process's phones wait longer than this for their
-# acks (smoothed, seconds; the protocol's ack is due within a second). 0: not checked.
-TRACKING_ADMIT_ACK_SECONDS = env.float("TRACKING_ADMIT_ACK_SECONDS", default=0.5)
 # The longest S a refused client is told to wait (each draws its own, 1 to a window
 # growing with the overload, so a reconnect storm spreads itself out).
 TRACKING_ADMIT_RETRY_MAX_SECONDS = env.int("TRACKING_ADMIT_RETRY_MAX_SECONDS", default=30)

@@ -62,7 +62,6 @@ LAG_PERIOD_SECONDS = 0.1  # how often the loop's lag is measured
 LAG_SMOOTHING = 0.25  # weight of the newest measure: one long tick is not an overload
 RETRY_STEP_SECONDS = 2  # a refused client's window per unit of overload (load 1: 1-4 s)
 RECENT_SECONDS = 10.0  # sockets admitted and refused are counted over about this long
-ACK_STALE_SECONDS = 2.0  # no ack this long (no phone sending): their delay says nothing
 
 
 class Admission:
@@ -80,10 +79,6 @@ class Admission:
         self.recent_admitted = 0.0
         self.recent_refused = 0.0
         self.counted_at = clock.monotonic()
-        # How long this process's phones waited for their acks lately (smoothed), and
-        # when the last commit answered them.
-        self.ack_late = 0.0
-        self.ack_at: float | None = None
 
     def start(self) -> None:
         """Measure the loop's lag from now on (once per loop)."""
@@ -99,18 +94,6 @@ class Admission:
     def note(self, late: float) -> None:
         """The lag timer fired ``late`` seconds after it was due."""
         self.late += LAG_SMOOTHING * (max(0.0, late) - self.late)
-
-    def note_ack(self, delay: float) -> None:
-        """A commit acked fixes that had waited up to ``delay`` seconds since they came
-        (``tracking.ingest.commit``)."""
-        self.ack_late += LAG_SMOOTHING * (max(0.0, delay) - self.ack_late)
-        self.ack_at = self.clock.monotonic()
-
-    def ack_delay(self) -> float:
-        """How long phones wait for their acks now: 0 when none was acked lately."""
-        if self.ack_at is None or self.clock.monotonic() - self.ack_at > ACK_STALE_SECONDS:
-            return 0.0
-        return self.ack_late
 
     def lag(self) -> float:
         """How far behind the loop runs: the smoothed lag, or more when the timer is
@@ -130,11 +113,7 @@ class Admission:
             opening_cap = settings.TRACKING_ADMIT_OPENING
         by_lag = self.lag() / lag_cap if lag_cap else 0.0
         by_opening = self.opening / opening_cap if opening_cap else 0.0
-        # Phones come first: while their acks are late, spectators wait (PROTOCOL.md:
-        # an ack within a second), athletes do not (refusing them delays their fixes).
-        ack_cap = 0.0 if athlete else settings.TRACKING_ADMIT_ACK_SECONDS
-        by_ack = self.ack_delay() / ack_cap if ack_cap else 0.0
-        return max(by_lag, by_opening, by_ack)
+        return max(by_lag, by_opening)
 
     def retry_after(self, *, athlete: bool, rng: random.Random | None = None) -> int | None:
         """None: serve the new socket. Else the seconds its client should wait, drawn at

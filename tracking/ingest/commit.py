@@ -23,7 +23,6 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from pace.lib.clock import SYSTEM, Clock
-from pace.lib.opensockets import admission
 from tracking.ingest.fixes import COLUMNS
 from tracking.live.engine import Fix
 from tracking.live.livestore import live_store
@@ -101,24 +100,13 @@ class GroupCommit:
     windows do not.
     """
 
-    def __init__(
-        self,
-        window: float,
-        publish_window: float,
-        *,
-        clock: Clock = SYSTEM,
-        on_ack: Callable[[float], None] | None = None,
-    ) -> None:
+    def __init__(self, window: float, publish_window: float, *, clock: Clock = SYSTEM) -> None:
         self.window = window
         self.publish_window = min(publish_window, window)
         self.clock = clock  # both windows go by it (tests move it)
-        # Told after each commit how long its oldest fixes waited for their acks.
-        self.on_ack = on_ack
         self.pending: list[tuple[list[tuple[Any, ...]], Done]] = []
-        self.pending_since = 0.0  # when the first of ``pending`` came
         self.wakeup = asyncio.Event()
-        # Gathered groups: rows, their batches' answers, when the group's first came.
-        self.to_store: list[tuple[list[tuple[Any, ...]], list[Done], float]] = []
+        self.to_store: list[tuple[list[tuple[Any, ...]], list[Done]]] = []
         self.store_wakeup = asyncio.Event()
         self.executor = _writer
         self.tasks: list[asyncio.Task[None]] = []
@@ -127,8 +115,6 @@ class GroupCommit:
 
     def enqueue(self, rows: list[tuple[Any, ...]], done: Done) -> None:
         """Store ``rows`` with the next commit, then await ``done(None)`` (or the error)."""
-        if not self.pending:
-            self.pending_since = self.clock.monotonic()
         self.pending.append((rows, done))
         self.wakeup.set()
         if not self.tasks or any(task.done() for task in self.tasks):
@@ -156,7 +142,7 @@ class GroupCommit:
         while True:
             await self.wakeup.wait()
             await self.clock.sleep(self.publish_window)
-            batches, self.pending, since = self.pending, [], self.pending_since
+            batches, self.pending = self.pending, []
             self.wakeup.clear()
             failures = self.failures
             rows = [row for batch, _ in batches for row in batch]
@@ -168,7 +154,7 @@ class GroupCommit:
             if self.failures != failures:  # a commit failed while these were in hand
                 await _answer(dones, self.failure)
                 continue
-            self.to_store.append((rows, dones, since))
+            self.to_store.append((rows, dones))
             self.store_wakeup.set()
 
     async def _write(self) -> None:
@@ -181,7 +167,7 @@ class GroupCommit:
             started = clock.monotonic()
             groups, self.to_store = self.to_store, []
             self.store_wakeup.clear()
-            rows = [row for group, _, _ in groups for row in group]
+            rows = [row for group, _ in groups for row in group]
             error = None
             try:
                 await loop.run_in_executor(self.executor, _store_in_thread, rows)
@@ -193,14 +179,11 @@ class GroupCommit:
                 # each reconnects, learns the last stored seq and resends from there.
                 self.failures, self.failure = self.failures + 1, exc
                 groups += self.to_store
-                groups.append(([], [done for _, done in self.pending], self.pending_since))
+                groups.append(([], [done for _, done in self.pending]))
                 self.to_store, self.pending = [], []
                 self.store_wakeup.clear()
-            for _, dones, _ in groups:
+            for _, dones in groups:
                 await _answer(dones, error)
-            waited = [since for _, dones, since in groups if dones]
-            if self.on_ack is not None and waited:
-                self.on_ack(clock.monotonic() - min(waited))
 
 
 async def _answer(dones: list[Done], error: BaseException | None) -> None:
@@ -245,9 +228,7 @@ def group_commit() -> GroupCommit:
         commit = _commits.get(loop)
         if commit is None:
             commit = GroupCommit(
-                settings.TRACKING_COMMIT_WINDOW_SECONDS,
-                settings.TRACKING_PUBLISH_WINDOW_SECONDS,
-                on_ack=admission().note_ack,  # late acks: spectators wait (opensockets)
+                settings.TRACKING_COMMIT_WINDOW_SECONDS, settings.TRACKING_PUBLISH_WINDOW_SECONDS
             )
             _commits[loop] = commit
     return commit

@@ -249,58 +249,6 @@ def test_spectators_are_refused_before_athletes_with_a_retry_spread_with_the_ove
     assert gate.retry_after(athlete=False) is None
 
 
-def test_spectators_wait_while_the_phones_acks_are_late_and_athletes_do_not(settings):
-    settings.TRACKING_ADMIT_ACK_SECONDS = 0.5
-    clock = FakeClock()
-    gate = Admission(clock)
-    gate.note_ack(0.1)
-    assert gate.retry_after(athlete=False) is None
-    for _ in range(12):
-        gate.note_ack(1.2)  # commits answer phones a second and more after their fixes
-    assert gate.ack_delay() > 1.0
-    assert gate.retry_after(athlete=False) is not None
-    assert gate.retry_after(athlete=True) is None  # refusing phones would delay their fixes
-    clock.elapsed += opensockets.ACK_STALE_SECONDS + 0.1  # no ack since: no phone sending
-    assert gate.ack_delay() == 0.0 and gate.retry_after(athlete=False) is None
-    settings.TRACKING_ADMIT_ACK_SECONDS = 0  # not checked
-    gate.note_ack(5.0)
-    assert gate.retry_after(athlete=False) is None
-
-
-def test_a_commit_tells_how_long_its_oldest_fixes_waited(monkeypatch):
-    from tracking.ingest import commit
-
-    monkeypatch.setattr(commit, "_publish", lambda rows: asyncio.sleep(0))
-    monkeypatch.setattr(commit, "_store_in_thread", lambda rows: None)
-    clock = FakeClock()
-    waits: list[float] = []
-
-    async def scenario() -> list[str]:
-        group = commit.GroupCommit(0.2, 0.05, clock=clock, on_ack=waits.append)
-        answered: list[str] = []
-
-        def done(name: str) -> Any:
-            async def answer(error: BaseException | None) -> None:
-                answered.append(name)
-
-            return answer
-
-        group.enqueue([("a",)], done("a"))
-        await clock.sleeping()
-        await clock.advance(0.03)
-        group.enqueue([("b",)], done("b"))  # the same gathering, 30 ms younger
-        await clock.advance(0.02)  # the publish window: handed to the writer
-        for _ in range(200):  # the writer's thread stores, then it answers
-            if len(answered) == 2:
-                break
-            await clock.advance(0)
-            await asyncio.sleep(0.01)
-        return answered
-
-    assert run(scenario) == ["a", "b"]
-    assert waits == [pytest.approx(0.05)]  # from the first fix's arrival to its ack
-
-
 def test_a_storms_refused_clients_are_spread_over_what_the_process_admits(settings):
     """A process admitting 20 sockets a second that refused 300 lately spreads the next
     refused over 15 s, though its overload alone would say 1-4 s."""

@@ -362,9 +362,9 @@ def test_it_sends_the_athlete_its_standing_now_and_then_and_at_once_on_a_new_sta
                          "status": "racing"}  # fmt: skip
 
 
-def _seqs(batches: list[tuple[Any, ...]]) -> set[int]:
-    """The seqs of a group commit's batches (``pending``, ``to_store``: rows first)."""
-    return {row[2] for rows, *_ in batches for row in rows}
+def _seqs(batches: list[tuple[list[tuple[Any, ...]], Any]]) -> set[int]:
+    """The seqs of a group commit's batches (``pending``, ``to_store``)."""
+    return {row[2] for rows, _ in batches for row in rows}
 
 
 @pytest.mark.parametrize("behind", ["queued for writing", "being handed to the ticker"])
