@@ -34,6 +34,8 @@ DEVICES_GROUP = "tracking.devices"
 # channels_redis forgets a group's members after a day (its group_expiry): join again
 # well before that, for a process that serves /osmand/ for weeks.
 REJOIN_SECONDS = 3600.0
+# What closing a listener's own layer may take when its loop ends (``_listen``).
+CLOSE_POOLS_SECONDS = 2.0
 
 # Oldest first: a flood of unknown ids pushes out only the oldest entries, not every
 # real phone's (each of those is looked up again within its 30 s anyway).
@@ -152,4 +154,11 @@ async def _listen(layer: Any, channel: str) -> None:
                 forget_devices([d for d in ids if isinstance(d, str)])
     finally:
         if layer is not get_channel_layer() and hasattr(layer, "close_pools"):
-            await layer.close_pools()
+            # Bounded: when the loop ends (a request's own loop under the test client),
+            # the layer's cleanup waits for its receive cleaners and its pools' lock, and
+            # a wait that never ends there held the loop's close, and its request, for
+            # good (once in CI, the PostgreSQL + Redis pass).
+            try:
+                await asyncio.wait_for(layer.close_pools(), CLOSE_POOLS_SECONDS)
+            except Exception:
+                logger.warning("device changes: the layer did not close in time", exc_info=True)

@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import importlib
 import logging
+import threading
 import time
 from typing import Any
 
@@ -204,3 +205,39 @@ def test_it_counts_a_fix_against_both_limits_in_one_trip_off_the_event_loop(
     monkeypatch.setattr(SyncToAsync, "__call__", counted)
     assert _fix(client, device_id).status_code == 200
     assert len(hops) == 1
+
+
+def test_a_listeners_loop_ends_even_when_its_layer_never_finishes_closing(monkeypatch):
+    """A request's own loop (the test client's, an ``async_to_sync`` call's) cancels its
+    listener when it ends; the listener closes its own layer, bounded in time, so the
+    loop's end, and the request, never wait on it for good."""
+    monkeypatch.setattr(devices, "CLOSE_POOLS_SECONDS", 0.05)
+    closing = []
+
+    class StuckLayer:
+        async def receive(self, channel: str) -> dict[str, Any]:
+            await asyncio.Event().wait()  # nothing ever comes
+            return {}
+
+        async def group_add(self, group: str, channel: str) -> None:
+            return None
+
+        async def close_pools(self) -> None:
+            closing.append(True)
+            await asyncio.Event().wait()  # a cleanup that never ends
+
+    listeners = []
+
+    async def request() -> None:
+        listeners.append(asyncio.ensure_future(devices._listen(StuckLayer(), "specific.x")))
+        await asyncio.sleep(0)
+
+    done = threading.Event()
+
+    def run_loop() -> None:
+        asyncio.run(request())  # cancels the listener as it ends
+        done.set()
+
+    threading.Thread(target=run_loop, daemon=True).start()
+    assert done.wait(timeout=10), "the loop's end waited on the layer's close"
+    assert closing == [True] and listeners[0].cancelled()
