@@ -106,8 +106,10 @@ _listeners = weakref.WeakKeyDictionary()
 async def devices_listen() -> None:
     """Have this process hear ``devices.forget`` (once per event loop and channel layer).
 
-    Awaited before a device is first remembered, so that no id is remembered unheard.
-    A channel layer that fails is logged and left: lookups then hold for their 30 s.
+    Awaited by the server's long-lived loop before a device is first remembered, so that
+    no id is remembered unheard (a request on a loop of its own does not listen:
+    ``views.osmand_point``). A channel layer that fails is logged and left: lookups then
+    hold for their 30 s.
     """
     loop = asyncio.get_running_loop()
     shared = get_channel_layer()
@@ -154,10 +156,8 @@ async def _listen(layer: Any, channel: str) -> None:
                 forget_devices([d for d in ids if isinstance(d, str)])
     finally:
         if layer is not get_channel_layer() and hasattr(layer, "close_pools"):
-            # Bounded: when the loop ends (a request's own loop under the test client),
-            # the layer's cleanup waits for its receive cleaners and its pools' lock, and
-            # a wait that never ends there held the loop's close, and its request, for
-            # good (once in CI, the PostgreSQL + Redis pass).
+            # Bounded: when the loop ends, the layer's cleanup waits for its receive
+            # cleaners and its pools' lock; the loop's close must not wait on them.
             try:
                 await asyncio.wait_for(layer.close_pools(), CLOSE_POOLS_SECONDS)
             except Exception:

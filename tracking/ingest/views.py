@@ -7,6 +7,7 @@ import time
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
@@ -84,7 +85,14 @@ async def osmand_point(request: HttpRequest) -> HttpResponse:
     if not known:
         if unknown_limited:
             return _quiet(too_many_requests(unknown_limited), device_id)
-        await devices.devices_listen()
+        if isinstance(request, ASGIRequest):
+            # From the ASGI server: its loop lives as long as the process and hears device
+            # changes from now on. A request on a loop of its own (a WSGI server's or the
+            # test client's ``async_to_sync``) would leave a listener its loop cancels as
+            # it ends, and channels_redis's receive does not always end when cancelled: it
+            # held the loop's close, and the request, for good (twice in CI). There
+            # remembered ids hold their 30 s, as when the channel layer fails.
+            await devices.devices_listen()
         athlete = await sync_to_async(devices.athlete_for_device_cached)(device_id)
     if athlete is None:
         limited = await ahit(name="osmand.unknown.ip", key=ip)

@@ -241,3 +241,11 @@ def test_a_listeners_loop_ends_even_when_its_layer_never_finishes_closing(monkey
     threading.Thread(target=run_loop, daemon=True).start()
     assert done.wait(timeout=10), "the loop's end waited on the layer's close"
     assert closing == [True] and listeners[0].cancelled()
+
+
+def test_a_request_on_a_loop_of_its_own_leaves_no_listener_behind(client, athletes):
+    """The test client runs the async view on a loop that ends with the request (as a
+    WSGI server would): no device listener is started there, for its loop to cancel."""
+    devices._listeners.clear()
+    assert _fix(client, athletes[0]["device_id"]).status_code == 200
+    assert not devices._listeners
