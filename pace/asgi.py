@@ -17,6 +17,7 @@ from django.conf import settings  # noqa: E402
 from pace.daphne_patches import handshake, twisted_tcp  # noqa: E402
 from pace.daphne_patches.fastpath import PageFastPath, favour_event_loop  # noqa: E402
 from pace.daphne_patches.gctune import tune_for_server  # noqa: E402
+from pace.lib.templatewarm import compile_templates  # noqa: E402
 from pace.lib.wsauth import SessionWhenCookie  # noqa: E402
 from pace.routing import websocket_urlpatterns  # noqa: E402
 from pace.scheduler import start_embedded_scheduler  # noqa: E402
@@ -71,5 +72,6 @@ application = EmbeddedTickers(
 
 twisted_tcp.install()
 handshake.install()
+compile_templates()  # before gc.freeze(): they live as long as the process
 tune_for_server()
 favour_event_loop()
