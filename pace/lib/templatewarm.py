@@ -1,13 +1,11 @@
 """Compile the project's templates as a server process starts.
 
 Django's cached template loader compiles a template the first time a request renders
-it. That first time costs the request ~110-160 ms for the first page of a process (the
-tag libraries, the base layout) and a few milliseconds for each page after, and on a
-busy server it is far more: with 5,000 phones sending fixes, a tracker page's HTML came
-0.9 s after the request in a process that had not rendered it yet (bench/pages.py).
-After every restart, the first visitor of each page of each process paid it. A server
-process now pays it once, before it serves anyone (``pace/asgi.py``): ~0.3 s for the
-project's 78 templates.
+it: ~110-160 ms for the first page a process renders (the tag libraries, the base
+layout), a few milliseconds for each page after, and several times that on a busy
+server. After every restart the first visitor of each page of each process paid it. A
+server process now pays it once, before it serves anyone (``pace/asgi.py``): ~0.3 s for
+the project's 78 templates.
 """
 
 from __future__ import annotations
