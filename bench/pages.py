@@ -41,6 +41,7 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -244,15 +245,54 @@ def measure_live(
     return {"url": url, "cold": cold, "warm": warm}
 
 
-def measure_other(browser: Any, profile: Profile, base: str, path: str) -> dict[str, Any]:
-    """First paint and bytes of a page (no ``pace:live`` mark), cold then warm."""
+def server_times(port: int, path: str, stop: threading.Event, least: int = 10) -> dict[str, Any]:
+    """The server's own time for ``path`` under the load, without the phone's network:
+    GETs (unthrottled, a new connection each, 0.5 s apart: few enough to add little load)
+    until ``stop`` is set and at least ``least`` are done, each timed to its response's
+    first byte (ms). Run while the phone visits the page: tells a slow server from a slow
+    network when a first paint is late."""
+    times: list[float] = []
+    while len(times) < least or not stop.is_set():
+        conn = http.client.HTTPConnection(HOST, port, timeout=30)
+        try:
+            t = time.perf_counter()
+            conn.request("GET", path, headers={"Accept-Encoding": "gzip, br"})
+            resp = conn.getresponse()
+            times.append((time.perf_counter() - t) * 1000)
+            resp.read()
+        finally:
+            conn.close()
+        time.sleep(0.5)
+    times.sort()
+    n = len(times)
+    return {
+        "n": n,
+        "p50": round(times[n // 2], 1),
+        "p90": round(times[int(n * 0.9)], 1),
+        "max": round(times[-1], 1),
+    }
+
+
+def measure_other(
+    browser: Any, profile: Profile, base: str, path: str, port: int
+) -> dict[str, Any]:
+    """First paint and bytes of a page (no ``pace:live`` mark), cold then warm, and the
+    server's own time for it meanwhile (``server_times``)."""
+    stop = threading.Event()
+    probe: dict[str, Any] = {}
+    thread = threading.Thread(
+        target=lambda: probe.update(server_times(port, path, stop)), daemon=True
+    )
+    thread.start()
     context = open_phone(browser, profile)
     try:
         cold = visit(context, base + path, profile, live=False)
         warm = visit(context, base + path, profile, live=False)
     finally:
         context.close()
-    return {"url": base + path, "cold": cold, "warm": warm}
+        stop.set()
+        thread.join(60)
+    return {"url": base + path, "cold": cold, "warm": warm, "server_ms": probe or None}
 
 
 def run_size(
@@ -282,12 +322,12 @@ def run_size(
         if last and "track" in args.pages:
             token = race["athletes"][0]["token"]
             log("the tracker page")
-            out["track"] = measure_other(browser, profile, base, f"/track/?token={token}")
+            out["track"] = measure_other(browser, profile, base, f"/track/?token={token}", port)
         embed = f"/embed/{race['event_slug']}/{race['race_slug']}/"
         if last and "embed" in args.pages and get_status(port, embed) == 200:
             log("the embed page")
             get_status(port, embed)  # cached, as for the live page
-            out["embed"] = measure_other(browser, profile, base, embed)
+            out["embed"] = measure_other(browser, profile, base, embed, port)
     finally:
         out["athletes_run"] = athletes.stop()
     return out

@@ -114,6 +114,14 @@ def print_table(report: dict[str, Any]) -> None:
     ]
     for e in errors:
         print("  error:", e)
+    for run in report["runs"]:
+        for page in ("track", "embed"):
+            if (run.get(page) or {}).get("server_ms"):
+                s = run[page]["server_ms"]
+                print(
+                    f"  {page}: the server's time to first byte (unthrottled, n={s['n']}): "
+                    f"p50 {s['p50']:g} ms, p90 {s['p90']:g} ms, max {s['max']:g} ms"
+                )
     print(
         "\ntargets: first paint < {:g} ms, live < {:g} ms, live traffic <= {:g} B/s".format(
             TARGETS["first_paint_ms"], TARGETS["live_ms"], TARGETS["ws_bytes_per_s"]

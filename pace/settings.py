@@ -116,9 +116,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    # Last, so that under ASGI the chain runs in one thread (see the class).
-    "pace.daphne_patches.syncchain.SyncChainMiddleware",
-]
+]  # Under ASGI all of it runs in the request's thread, in one call (pace.asgi's handler).
 
 ROOT_URLCONF = "pace.urls"
 ASGI_APPLICATION = "pace.asgi.application"

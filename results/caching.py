@@ -35,6 +35,7 @@ from pace.lib.pagecache import (
     guard_reading,
     guarded_entry,
     hit_response,
+    mark_cached_page,
     page_key,
     public_version,
     read_guard,
@@ -109,6 +110,6 @@ def cached_results_page(
                 patch_cache_control(response, public=True, max_age=STAMP_SECONDS)
             return response
 
-        return wrapper
+        return mark_cached_page(wrapper)
 
     return decorate

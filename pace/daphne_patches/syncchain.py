@@ -1,8 +1,8 @@
 """Run Django's middleware chain in one thread under ASGI, and give that thread's database
 connections back when it ends.
 
-It relies on Django 5.2.19's adapting of middleware modes, whose source the same
-test pins.
+It relies on Django 5.2.19's middleware loading and ASGI handler, whose source the
+same test pins.
 Written against daphne 4.2.3 / Twisted 26.10.0 / autobahn 26.11.1; checked by
 pace/tests/test_daphne_patches_upstream.py.
 """
@@ -11,29 +11,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.core.handlers.asgi import ASGIRequest
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIHandler, ASGIRequest
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
 
 
-class SyncChainMiddleware:
-    """Last in ``MIDDLEWARE``: a sync-only middleware, so the whole chain runs sync.
+class OneThreadASGIHandler(ASGIHandler):
+    """Django's ASGI handler with the whole request (every middleware, the URL resolver,
+    the view, its template) run in one call in the request's thread.
 
-    Under ASGI Django adapts each middleware to the mode of the one inside it. The
-    innermost being sync-only, every middleware outside it runs in the request's thread
-    one after the other, instead of hopping between the event loop and a thread around
-    each ``process_request``/``process_response`` (WhiteNoise, sync-only, already forces
-    one such switch). Measured under daphne: about a third less CPU per request.
+    Django's own builds an async chain under ASGI: each middleware adapted to the mode
+    of the one inside it, and innermost ``_get_response_async``, which resolves the URL
+    and awaits a sync view through ``sync_to_async``. Pace's middleware are all sync
+    (WhiteNoise is sync-only), so a request went from the event loop to its thread for
+    the middleware, back to the loop (``async_to_sync``) to resolve the view, to the
+    thread again for the view, and back through the loop on the way out. Each return to
+    a loop busy with thousands of phones waits for the loop's turn (a profile of the
+    tracker page under 5,000 phones: its thread waiting in ``AsyncToSync`` for as long
+    as the view ran). Built sync, the chain is one ``sync_to_async``: the loop hands the
+    request over once and gets the response back once. An async view (``/osmand/``) is
+    run by Django's sync ``_get_response`` through ``async_to_sync``, on the server's
+    loop, with as many hops as before.
     """
 
-    sync_capable = True
-    async_capable = False
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+    def load_middleware(self, is_async: bool = False) -> None:
+        super().load_middleware(is_async=False)
+        chain: Callable[[HttpRequest], HttpResponse] = self._middleware_chain  # type: ignore[has-type]
+        # The request's own thread (ASGIHandler gives each request a ThreadSensitiveContext).
+        self._middleware_chain = sync_to_async(chain, thread_sensitive=True)
 
 
 def _pool_exhausted(exc: BaseException) -> bool:
@@ -62,7 +68,7 @@ class ReturnConnectionsMiddleware:
     process's pool was held by a retired thread and each process answered every query
     with "couldn't get a connection" until restarted. This middleware's ``finally``
     runs in the request's thread after the whole chain (the view, its template, every
-    middleware: ``SyncChainMiddleware`` keeps them in that one thread) whether or not
+    middleware: ``OneThreadASGIHandler`` keeps them in that one thread) whether or not
     anyone still awaits it.
     """
 

@@ -108,6 +108,22 @@ def client_only_params(path: str) -> frozenset[str]:
     return frozenset(name for name, prefix in CLIENT_ONLY_PARAMS.items() if path.startswith(prefix))
 
 
+CACHED_PAGE = "pace_cached_page"
+
+
+def mark_cached_page(view: View) -> View:
+    """Mark a view whose anonymous GETs may be in the page cache. The fast path reads the
+    cache only for those: any other page (the tracker, a form) goes straight to Django
+    instead of paying a Redis round trip first for an entry that cannot exist."""
+    setattr(view, CACHED_PAGE, True)
+    return view
+
+
+def is_cached_page(view: Callable[..., Any]) -> bool:
+    """Whether ``view`` (or the view it wraps: ``functools.wraps`` copies the mark) is one."""
+    return bool(getattr(view, CACHED_PAGE, False))
+
+
 def page_key(request: HttpRequest, params: frozenset[str]) -> str | None:
     """The cache key of a request, or None when it has a parameter the page does not use.
 
@@ -290,4 +306,4 @@ def cached_public_page(
         visitor_finish(request, response, per_visitor)
         return response
 
-    return wrapper
+    return mark_cached_page(wrapper)

@@ -206,13 +206,27 @@ RELIED_ON: dict[str, dict[str, str]] = {
             "0e2ee6816a93a598d1fa50782417ae1126bf16ef86d8c718aac7e92c4f692e8e"
         ),
     },
-    # Relies on Django adapting each middleware to the mode of the one inside it.
+    # Builds Django's chain in sync mode under ASGI (load_middleware, adapting each
+    # middleware; _get_response innermost) and hands it to ASGIHandler, which awaits
+    # it from get_response_async in a ThreadSensitiveContext per request.
     "syncchain": {
         "django.core.handlers.base:BaseHandler.load_middleware": (
             "a1fb7ee5f8586195da2174d1bbc2bbfc7ca19b9d26ea66412cb434f45bf6d467"
         ),
         "django.core.handlers.base:BaseHandler.adapt_method_mode": (
             "1f6383b647ac29590cd04274e8e5e2b356397ee26f8ea81d9a83ac905277283f"
+        ),
+        "django.core.handlers.base:BaseHandler.get_response_async": (
+            "ad82c920df0cebbb52b1ebafe6ab8b5541f200c39fa954a148b01f60725b715b"
+        ),
+        "django.core.handlers.base:BaseHandler._get_response": (
+            "ec767cf1bf0296fa9ae612d72489ac67023aaafb9a4d3a9f22ec76bf98b15047"
+        ),
+        "django.core.handlers.asgi:ASGIHandler.__init__": (
+            "41379d4f4b69f900b62a201a442d0721c965e26906a6a64f11c8b846bf3b3a38"
+        ),
+        "django.core.handlers.asgi:ASGIHandler.handle": (
+            "98faeb5bef800331e6a8002fbc96b30e4122a23438ae45a047190a531ea11323"
         ),
     },
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import secrets
 
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from events.models import Event, Registration
 from events.tests.factories import make_course, make_event, make_race
 from tracking.ingest.athletes import athlete_for_device, athlete_for_token
-from tracking.ingest.trackers import clean_device_id, tracker_for
+from tracking.ingest.trackers import clean_device_id, tracker_for, tracker_issue_device_id
 from tracking.models import Tracker, device_columns, secret_digest
 
 pytestmark = pytest.mark.django_db
@@ -222,6 +223,20 @@ def test_it_serves_the_tracker_page_to_a_token_without_login(client, race, entry
     tracker.refresh_from_db()
     assert response["Location"] == f"{TRACK}?token={tracker.token}"
     assert Client().get(TRACK, {"token": "not-a-token"}).status_code == 404
+
+
+def test_the_tracker_page_carries_only_its_own_css_and_stays_small_gzipped(client, race, entry):
+    """A phone on 3G paints the tracker once its HTML is in (the CSS is inline): every KB
+    gzipped is 20 ms at 400 kbps. The live page's stylesheet (board, map, panels) is not
+    the tracker's; bench/pages.py measures the first paint this keeps under a second."""
+    tracker = Tracker.objects.create(registration=entry)
+    tracker_issue_device_id(tracker=tracker)  # both QR codes drawn
+    response = client.get(TRACK, {"token": tracker.token}, HTTP_ACCEPT_ENCODING="gzip")
+    assert response.status_code == 200 and response["Content-Encoding"] == "gzip"
+    html = gzip.decompress(response.content).decode()
+    assert ".live-body" not in html and ".board " not in html  # tracking.css is not inlined
+    assert ".track-card" in html and ".t-status" in html  # track.css is
+    assert len(response.content) < 10_000, len(response.content)
 
 
 def test_it_refuses_a_tracker_change_without_the_csrf_token(race, entry, dave):
