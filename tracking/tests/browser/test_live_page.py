@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from pace.browser_testing import assert_endless_animations_composited
 from tracking.fanout.spectators import COOKIE
 from tracking.tests.serving import daphne_server, migrated_db, sqlite_env
 
@@ -45,6 +46,7 @@ def test_it_shows_athletes_moving_on_the_map_and_the_leaderboard(
             base = server.url.replace("127.0.0.1", "localhost")
             page.goto(f"{base}/live/{race['event_slug']}/{race['race_slug']}/")
             page.wait_for_selector("#live-status[data-state=live]")
+            assert_endless_animations_composited(page)  # the badge pulses while live
             # The page is live from the snapshot, before the simulator's phones (started just
             # above, slow to connect on a busy machine) have sent their first fixes, and the
             # map's script comes after the board: the markers may take a while longer.

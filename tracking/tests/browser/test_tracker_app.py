@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from pace.browser_testing import assert_endless_animations_composited
 from tracking.tests.serving import daphne_server, migrated_db, sqlite_env
 
 pytestmark = pytest.mark.browser
@@ -90,6 +91,7 @@ def test_the_tracker_buffers_offline_reopens_offline_and_stores_each_fix_once(
 
             card.locator(".start-tracking").click()
             expect(card.locator(".t-status")).to_have_attribute("data-state", "live")
+            assert_endless_animations_composited(page)  # the dot pulses for the whole race
             page.wait_for_function("() => window.paceTrackers[0].meta.lastFix")
             sent.append(
                 tuple(
