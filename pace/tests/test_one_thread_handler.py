@@ -45,6 +45,11 @@ async def async_view(request: HttpRequest) -> HttpResponse:
 
 
 urlpatterns = [path("s/", sync_view), path("a/", async_view)]
+THIS_MODULES_VIEWS = override_settings(
+    MIDDLEWARE=["pace.tests.test_one_thread_handler.Recorder"],
+    ROOT_URLCONF="pace.tests.test_one_thread_handler",
+    ALLOWED_HOSTS=["testserver"],
+)
 
 
 async def _get(handler: OneThreadASGIHandler, url: str) -> tuple[int, bytes]:
@@ -62,11 +67,7 @@ async def _get(handler: OneThreadASGIHandler, url: str) -> tuple[int, bytes]:
     return start["status"], body["body"]
 
 
-@override_settings(
-    MIDDLEWARE=["pace.tests.test_one_thread_handler.Recorder"],
-    ROOT_URLCONF="pace.tests.test_one_thread_handler",
-    ALLOWED_HOSTS=["testserver"],
-)
+@THIS_MODULES_VIEWS
 def test_the_middleware_and_a_sync_view_run_in_one_call_in_one_thread() -> None:
     seen.clear()
     handler = OneThreadASGIHandler()
@@ -84,11 +85,7 @@ def test_the_middleware_and_a_sync_view_run_in_one_call_in_one_thread() -> None:
     assert "_get_response_async" not in seen["callers"]
 
 
-@override_settings(
-    MIDDLEWARE=["pace.tests.test_one_thread_handler.Recorder"],
-    ROOT_URLCONF="pace.tests.test_one_thread_handler",
-    ALLOWED_HOSTS=["testserver"],
-)
+@THIS_MODULES_VIEWS
 def test_an_async_view_still_runs_on_the_servers_loop() -> None:
     seen.clear()
     handler = OneThreadASGIHandler()
