@@ -23,24 +23,6 @@ from pace.lib.testing import PASSWORD, WAIT_SECONDS
 # Every host name but the live server's fails to resolve: nothing leaves the machine.
 CHROMIUM_ARGS = chromium_args("localhost")
 TIMEOUT_MS = int(WAIT_SECONDS * 1000)
-# The CSS properties the page's endless animations move (a pulse shown for hours must be
-# composited, transform and opacity: anything else repaints the page every frame).
-ENDLESS_ANIMATED_PROPERTIES = """() => [...new Set(document.getAnimations()
-  .filter(a => a.effect && a.effect.getTiming().iterations === Infinity)
-  .flatMap(a => a.effect.getKeyframes().flatMap(k => Object.keys(k)))
-  .filter(p => !['offset', 'computedOffset', 'easing', 'composite'].includes(p)))].sort()"""
-
-
-def assert_endless_animations_composited(page: Any) -> None:
-    """The page pulses (its endless animations move only transform and opacity) and stops
-    for a visitor who asks for reduced motion."""
-    moved = page.evaluate(ENDLESS_ANIMATED_PROPERTIES)
-    assert moved and set(moved) <= {"transform", "opacity"}, moved
-    page.emulate_media(reduced_motion="reduce")
-    try:
-        assert page.evaluate(ENDLESS_ANIMATED_PROPERTIES) == []
-    finally:
-        page.emulate_media(reduced_motion="no-preference")
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -270,3 +270,23 @@ def asgi_fetch_all(
 def asgi_fetch(app: Any, url: str, **options: Any) -> AsgiAnswer:
     """One request through ``app`` (``asgi_request``'s options), from sync code."""
     return asgi_fetch_all(app, [url], **options)[0]
+
+
+# The CSS properties the page's endless animations move (a pulse shown for hours must be
+# composited, transform and opacity: anything else repaints the page every frame).
+ENDLESS_ANIMATED_PROPERTIES = """() => [...new Set(document.getAnimations()
+  .filter(a => a.effect && a.effect.getTiming().iterations === Infinity)
+  .flatMap(a => a.effect.getKeyframes().flatMap(k => Object.keys(k)))
+  .filter(p => !['offset', 'computedOffset', 'easing', 'composite'].includes(p)))].sort()"""
+
+
+def assert_endless_animations_composited(page: Any) -> None:
+    """The page pulses (its endless animations move only transform and opacity) and stops
+    for a visitor who asks for reduced motion."""
+    moved = page.evaluate(ENDLESS_ANIMATED_PROPERTIES)
+    assert moved and set(moved) <= {"transform", "opacity"}, moved
+    page.emulate_media(reduced_motion="reduce")
+    try:
+        assert page.evaluate(ENDLESS_ANIMATED_PROPERTIES) == []
+    finally:
+        page.emulate_media(reduced_motion="no-preference")

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from pace.browser_testing import assert_endless_animations_composited
+from pace.lib.testing import assert_endless_animations_composited
 from tracking.tests.serving import daphne_server, migrated_db, sqlite_env
 
 pytestmark = pytest.mark.browser
