@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 from websockets.sync.client import connect as ws_connect
 
-from pace.lib.testing import PASSWORD
+from pace.lib.testing import PASSWORD, assert_endless_animations_composited
 from tracking.tests.serving import daphne_server, migrated_db, sqlite_env
 
 pytestmark = pytest.mark.browser
@@ -91,6 +91,7 @@ def test_race_control_shows_off_course_and_sos_and_marks_dnf(browser: Any, tmp_p
             expect(sos).to_be_visible(timeout=5_000)
             expect(sos).to_contain_text("“Fell <b>hard</b> at the bridge”")
             expect(page.locator("#count-sos")).to_have_text("1")
+            assert_endless_animations_composited(page)  # the alarm, for as long as it is open
             page.screenshot(path=str(SCREENSHOT))
             page.set_viewport_size({"width": 390, "height": 844})
             page.evaluate(
