@@ -454,10 +454,8 @@ def test_it_reads_the_cache_only_for_pages_that_can_be_in_it(pages, race_with_en
 
 
 @pytest.fixture
-def race_with_entry_token(alpha_event: Any, dave: Any) -> str:
+def race_with_entry_token(alpha_event: Any) -> str:
     from tracking.ingest.trackers import tracker_for
-    from tracking.tests.test_pages import register
+    from tracking.tests.helpers import confirmed_entry
 
-    race = alpha_event.races.get()
-    tracker = tracker_for(register(race, dave))
-    return str(tracker.token)
+    return str(tracker_for(confirmed_entry(alpha_event)).token)

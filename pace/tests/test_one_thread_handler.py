@@ -9,13 +9,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-from asgiref.testing import ApplicationCommunicator
 from django.http import HttpRequest, HttpResponse
 from django.test import override_settings
 from django.urls import path
 
 from pace.daphne_patches.syncchain import OneThreadASGIHandler
+from pace.lib.testing import AsgiAnswer, asgi_request
 
 seen: dict[str, Any] = {}
 
@@ -52,32 +51,21 @@ THIS_MODULES_VIEWS = override_settings(
 )
 
 
-async def _get(handler: OneThreadASGIHandler, url: str) -> tuple[int, bytes]:
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "path": url, "raw_path": url.encode(), "query_string": b"", "root_path": "",
-        "scheme": "http", "headers": [(b"host", b"testserver")],
-        "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
-    }  # fmt: skip
-    app = ApplicationCommunicator(handler, scope)
-    await app.send_input({"type": "http.request", "body": b"", "more_body": False})
-    start = await app.receive_output(5)
-    body = await app.receive_output(5)
-    await app.wait(5)
-    return start["status"], body["body"]
+def _serve(url: str) -> tuple[AsgiAnswer, asyncio.AbstractEventLoop, int]:
+    """``url`` through a new handler on a loop of its own: the answer, that loop, its thread."""
+
+    async def run() -> tuple[AsgiAnswer, asyncio.AbstractEventLoop, int]:
+        answer = await asgi_request(OneThreadASGIHandler(), url, host=b"testserver")
+        return answer, asyncio.get_running_loop(), threading.get_ident()
+
+    seen.clear()
+    return asyncio.run(run())
 
 
 @THIS_MODULES_VIEWS
 def test_the_middleware_and_a_sync_view_run_in_one_call_in_one_thread() -> None:
-    seen.clear()
-    handler = OneThreadASGIHandler()
-
-    async def run() -> tuple[int, bytes, int]:
-        status, body = await _get(handler, "/s/")
-        return status, body, threading.get_ident()
-
-    status, body, loop_thread = asyncio.run(run())
-    assert (status, body) == (200, b"sync")
+    answer, _, loop_thread = _serve("/s/")
+    assert (answer.status, answer.body) == (200, b"sync")
     assert seen["middleware"] == seen["view"] == seen["middleware_after"] != loop_thread
     # Resolved and called by Django's sync path, not by the async one through async_to_sync
     # (each such return to the loop waited for its turn on a busy server).
@@ -87,15 +75,8 @@ def test_the_middleware_and_a_sync_view_run_in_one_call_in_one_thread() -> None:
 
 @THIS_MODULES_VIEWS
 def test_an_async_view_still_runs_on_the_servers_loop() -> None:
-    seen.clear()
-    handler = OneThreadASGIHandler()
-
-    async def run() -> tuple[int, bytes, asyncio.AbstractEventLoop]:
-        status, body = await _get(handler, "/a/")
-        return status, body, asyncio.get_running_loop()
-
-    status, body, loop = asyncio.run(run())
-    assert (status, body) == (200, b"async")
+    answer, loop, _ = _serve("/a/")
+    assert (answer.status, answer.body) == (200, b"async")
     assert seen["async_loop"] is loop
 
 
@@ -103,6 +84,3 @@ def test_the_server_uses_it() -> None:
     from pace import asgi
 
     assert isinstance(asgi.django_asgi_app, OneThreadASGIHandler)
-
-
-pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")

@@ -121,8 +121,8 @@ def manifest(request: HttpRequest) -> HttpResponse:
 def qr_svg(text: str) -> str:
     """``text`` as an inline SVG QR code (our own URL or device id: no user markup).
 
-    Kept per process: segno encodes in pure Python (3 ms a code, two a tracker page, of
-    its 14 ms), and the same few codes are drawn again each time an athlete opens the
+    Kept per process: segno encodes in pure Python (3-5 ms a code, two a tracker page
+    of 14-20 ms), and the same few codes are drawn again each time an athlete opens the
     page; under a race's load those milliseconds are shared with the event loop."""
     code = segno.make(text, error="m", micro=False)
     svg: str = code.svg_inline(scale=4, border=2, dark="#14213d", light="#ffffff", omitsize=True)
