@@ -599,7 +599,13 @@ STATUS_CODES = {
 
 FIELD_MAX_AGE_S = 60  # field.json refreshed while the socket's field frames are further apart
 FIELD_PERIOD_MAX_S = 55
-FIELD_HTTP_BYTES_PER_S = 2500
+# The page's budget for field.json (live.js fieldBudget): 4,750 B/s less one refresh
+# spread over two minutes, less what the socket takes. The page measures its socket's rate;
+# these viewers take the rate the focus's ticks are meant to take.
+LIVE_BYTES_PER_S = 4750
+LIVE_WINDOW_S = 120
+SOCKET_GUESS_BYTES_PER_S = 2500
+FIELD_HTTP_MIN_BYTES_PER_S = 500
 FIELD_GUESS_BYTES = 30  # an athlete in field.json compressed, until one is measured
 FETCH_RETRY_S = 5.0  # a failed first field (or roster) fetch is tried again this much later
 FETCH_TIMEOUT_S = 60.0
@@ -609,7 +615,8 @@ class PageFetches:
     """What static/tracking/live.js fetches beside its lean socket (``?field=later``):
     field.json and roster.json as it starts, field.json again after a reconnect's
     snapshot, once more 2.5 s later when it was older than the snapshot, and every
-    clamp(compressed size / 2500, 10, 55) s (If-None-Match: a 304 when unchanged) while
+    clamp(G / (4750 - G / 120 - 2500), 10, 55) s, G its compressed size (If-None-Match:
+    a 304 when unchanged), while
     the race's field interval is over 60 s. Bodies are read whole, decompressed and
     parsed (orjson), their entries applied as the socket's field frames are."""
 
@@ -700,7 +707,9 @@ class PageFetches:
         if not self.race.get("field_url") or interval <= FIELD_MAX_AGE_S:
             return 0.0
         size = self.field_bytes or (self.race.get("athletes") or 0) * FIELD_GUESS_BYTES
-        return max(10, min(FIELD_PERIOD_MAX_S, math.ceil(size / FIELD_HTTP_BYTES_PER_S)))
+        budget = LIVE_BYTES_PER_S - size / LIVE_WINDOW_S - SOCKET_GUESS_BYTES_PER_S
+        budget = max(FIELD_HTTP_MIN_BYTES_PER_S, budget)
+        return max(10, min(FIELD_PERIOD_MAX_S, math.ceil(size / budget)))
 
     def schedule(self) -> None:
         if self.timer is not None:

@@ -98,11 +98,31 @@
       eta: finished ? duration(a.finish) : (a.finish != null ? clockTime(start + a.finish) : "–")
     };
   }
+  // Seconds between two field.json refreshes of `bytes` (compressed) while the socket
+  // takes `socketRate` B/s (null: not measured yet). What the field's refreshes may take of
+  // a spectator's 5 KB/s is what the socket leaves of LIVE_BYTES_PER_S (the focus's ticks
+  // are meant to take SOCKET_GUESS_BYTES_PER_S, but a busy board takes more), less one
+  // field.json spread over LIVE_WINDOW_S: refreshes P s apart put up to W / P + 1 of them
+  // in a window of W s, so the budget holds over any window of two minutes or more, not
+  // only on average; every 10 to FIELD_PERIOD_MAX_S s (docs/live-tracking.md, "Keeping
+  // the whole field fresh within 5 KB/s").
+  var LIVE_BYTES_PER_S = 4750;
+  var LIVE_WINDOW_S = 120;
+  var SOCKET_GUESS_BYTES_PER_S = 2500;
+  var FIELD_HTTP_MIN_BYTES_PER_S = 500;
+  var FIELD_PERIOD_MAX_S = 55; // + the shared copy's 2 s + the fetch: within the minute
+  function fieldRefreshSeconds(bytes, socketRate) {
+    var socket = socketRate == null ? SOCKET_GUESS_BYTES_PER_S : socketRate;
+    var budget = Math.max(FIELD_HTTP_MIN_BYTES_PER_S, LIVE_BYTES_PER_S - bytes / LIVE_WINDOW_S - socket);
+    return Math.max(10, Math.min(FIELD_PERIOD_MAX_S, Math.ceil(bytes / budget)));
+  }
+
   var Live = window.PaceLive = window.PaceLive || {};
   Object.assign(Live, {
     STATUS: STATUS, el: el, append: append, duration: duration, pace: pace, km: km,
     ordinal: ordinal, blank: blank, applyCompact: applyCompact, applyState: applyState,
-    shownStatus: shownStatus, byStanding: byStanding, badge: badge, label: label, rowCells: rowCells
+    shownStatus: shownStatus, byStanding: byStanding, badge: badge, label: label, rowCells: rowCells,
+    fieldRefreshSeconds: fieldRefreshSeconds
   });
 
   var config = document.getElementById("live-config");
@@ -119,15 +139,8 @@
   // The whole field over HTTP (field.json) while the socket's field frames would be
   // further apart than this: every athlete at most a minute old.
   var FIELD_MAX_AGE_S = 60;
-  var FIELD_PERIOD_MAX_S = 55; // + the shared copy's 2 s + the fetch: within the minute
-  // What the field's refreshes may take of a spectator's 5 KB/s: what the socket leaves
-  // of LIVE_BYTES_PER_S, its rate averaged over about SOCKET_RATE_S (the focus's ticks
-  // are meant to take 2.5 KB/s, but a busy board takes more), FIELD_HTTP_BYTES_PER_S for
-  // the first SOCKET_RATE_AFTER_S (docs/live-tracking.md, "Keeping the whole field fresh
-  // within 5 KB/s").
-  var LIVE_BYTES_PER_S = 4750;
-  var FIELD_HTTP_BYTES_PER_S = 2500;
-  var FIELD_HTTP_MIN_BYTES_PER_S = 500;
+  // The socket's rate, for fieldRefreshSeconds: averaged over about SOCKET_RATE_S, not
+  // known for its first SOCKET_RATE_AFTER_S.
   var SOCKET_RATE_S = 20;
   var SOCKET_RATE_AFTER_S = 15;
   var FIELD_GUESS_BYTES = 30; // an athlete in field.json compressed, until one is measured
@@ -446,7 +459,7 @@
     var interval = raceInfo.field_interval || 0;
     if (!raceInfo.field_url || interval <= FIELD_MAX_AGE_S) { return 0; }
     var bytes = fieldBytes || (raceInfo.athletes || athletes.size) * FIELD_GUESS_BYTES;
-    return Math.max(10, Math.min(FIELD_PERIOD_MAX_S, Math.ceil(bytes / fieldBudget())));
+    return fieldRefreshSeconds(bytes, socketRate());
   }
   // An exponentially weighted count: a quiet hour before the start does not hide the
   // ticks of the race once it runs, and a new snapshot (a follow) does not reset it.
@@ -463,12 +476,6 @@
     if (!socketSince || seconds < SOCKET_RATE_AFTER_S) { return null; }
     var decayed = socketBytes * Math.exp((socketAt - Date.now()) / 1000 / SOCKET_RATE_S);
     return decayed / (SOCKET_RATE_S * (1 - Math.exp(-seconds / SOCKET_RATE_S)));
-  }
-  // Bytes a second field.json may take: what the socket leaves of LIVE_BYTES_PER_S.
-  function fieldBudget() {
-    var rate = socketRate();
-    if (rate === null) { return FIELD_HTTP_BYTES_PER_S; }
-    return Math.max(FIELD_HTTP_MIN_BYTES_PER_S, LIVE_BYTES_PER_S - rate);
   }
   function scheduleField() {
     if (fieldTimer) { return; }
