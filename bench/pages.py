@@ -9,7 +9,10 @@
    Without PostgreSQL or Redis (``--services no``, or ``auto`` when either does not
    answer) it runs the embedded default instead: SQLite in a temporary directory, one
    daphne process with its tickers inside, in-memory channel layer;
-2. starts Pace as in production: ``--web`` daphne processes on one listening socket,
+2. starts Pace as in production: ``--web`` daphne processes for the pages on one
+   listening socket and ``--live`` for WebSockets and OsmAnd on another, the phone under
+   test reaching them through a proxy that routes by path as production's does
+   (``bench/pathproxy.py``; the simulated athletes connect to the live processes),
    ``DEBUG=0``, and one ``manage.py run_tickers``;
 3. per race size (``--sizes``, 60, 1,000 and 5,000 athletes): a fresh test race
    (``create_test_race``, PROTOCOL.md §4) driven by simulated athletes (``bench.live``'s,
@@ -43,6 +46,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -52,6 +56,7 @@ from bench.live import Procs, fetch_course, wait_http
 from bench.live_report import _git_head
 from bench.pages_browser import Profile, launch, open_phone, visit
 from bench.pages_report import TARGETS, print_table, verdicts
+from bench.pathproxy import PathProxy
 from bench.procstat import machine_busy
 from bench.servers import DAPHNE, HOST, PY, ROOT, log, run_until_stopped
 from pace.lib.chromium import CHROMIUM, chromium_args
@@ -121,17 +126,27 @@ def prepare(args: argparse.Namespace, env: dict[str, str], services: bool) -> li
 
 def start_pace(
     args: argparse.Namespace, env: dict[str, str], services: bool, logdir: Path
-) -> Procs:
-    procs = Procs(logdir)
-    fd = procs.sock.fileno()
-    daphne = [DAPHNE, "--fd", str(fd), "-v", "0", "pace.asgi:application"]
+) -> tuple[Procs, Procs | None]:
+    """The web processes (pages, one listening socket) and, with ``--live``, the live
+    processes (sockets and OsmAnd, a listening socket of their own), as production's proxy
+    routes them (``deploy/Caddyfile``); the tickers beside them."""
+    web = Procs(logdir)
     for i in range(args.web if services else 1):  # embedded: the tickers live in the one
-        procs.start(f"daphne{i}", daphne, env)
+        web.start(f"daphne{i}", _daphne(web), env)
+    live = Procs(logdir) if services and args.live else None
+    if live is not None:
+        for i in range(args.live):
+            live.start(f"live{i}", _daphne(live), env)
     if services:
-        procs.start("ticker", [PY, "manage.py", "run_tickers"], env)
-    wait_http(procs.port, "/readyz", procs)
+        web.start("ticker", [PY, "manage.py", "run_tickers"], env)
+    for procs in filter(None, (web, live)):
+        wait_http(procs.port, "/readyz", procs)
     time.sleep(2.0)  # every daphne process imports Django before it accepts
-    return procs
+    return web, live
+
+
+def _daphne(procs: Procs) -> list[str]:
+    return [DAPHNE, "--fd", str(procs.sock.fileno()), "-v", "0", "pace.asgi:application"]
 
 
 def new_race(env: dict[str, str], athletes: int) -> dict[str, Any]:
@@ -229,6 +244,17 @@ class Athletes:
 # --- one race size ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Ports:
+    """Where each client goes: ``web`` the web processes (pages; the bench's own
+    requests), ``live`` the simulated phones' sockets, ``phone`` the phone under test
+    (production's proxy, or the one pool)."""
+
+    web: int
+    live: int
+    phone: int
+
+
 def measure_live(
     args: argparse.Namespace, browser: Any, profile: Profile, base: str, race: dict[str, Any]
 ) -> dict[str, Any]:
@@ -298,24 +324,25 @@ def measure_other(
 def run_size(
     args: argparse.Namespace,
     env: dict[str, str],
-    port: int,
+    ports: Ports,
     browser: Any,
     profile: Profile,
     n: int,
     last: bool,
 ) -> dict[str, Any]:
     t = time.monotonic()
+    port = ports.web
     race = new_race(env, n)
     course = fetch_course(port, race["course_url"])
     log(f"race of {n} athletes ({time.monotonic() - t:.1f} s): connecting them")
-    athletes = Athletes(port, race, course, args.connect_rate)
+    athletes = Athletes(ports.live, race, course, args.connect_rate)
     out: dict[str, Any] = {"athletes": n, "race_id": race["race_id"]}
     try:
         ready = athletes.wait_connected(n / args.connect_rate + 120)
         out["athletes_connected"] = ready["connected"]
         time.sleep(args.settle)  # every athlete has sent fixes and been in a tick
         log(f"{ready['connected']} athletes sending; the phone opens the live page")
-        base = f"http://{HOST}:{port}"
+        base = f"http://{HOST}:{ports.phone}"
         # Race day: thousands open the page, so it is in the page cache: prime it.
         get_status(port, f"/live/{race['event_slug']}/{race['race_slug']}/")
         out["live"] = measure_live(args, browser, profile, base, race)
@@ -357,7 +384,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--live-timeout", type=float, default=60.0, help="wait for live at most (60)")
     p.add_argument("--settle", type=float, default=5.0, help="seconds of fixes before the page")
     p.add_argument("--connect-rate", type=float, default=250.0, help="athletes connecting a second")
-    p.add_argument("--web", type=int, default=2, help="daphne processes (2)")
+    p.add_argument("--web", type=int, default=1, help="daphne processes for pages (1)")
+    p.add_argument(
+        "--live", type=int, default=2,
+        help="daphne processes for WebSockets and OsmAnd (2), behind a proxy routing by path "
+        "as production's; 0: one pool of --web processes for everything",
+    )  # fmt: skip
     p.add_argument("--latency", type=float, default=400.0, help="ms added per request (400)")
     p.add_argument("--kbps", type=float, default=400.0, help="down and up, kbit/s (400)")
     p.add_argument("--cpu", type=float, default=4.0, help="CPU slowdown (4)")
@@ -393,11 +425,17 @@ def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
     if not services:
         warnings.append("embedded default (SQLite, in-process tickers), not production's services")
     logdir = Path(tempfile.mkdtemp(prefix="pace-pages-logs-"))
-    procs = start_pace(args, env, services, logdir)
+    procs, live = start_pace(args, env, services, logdir)
     stack.callback(procs.stop)
+    ports = Ports(web=procs.port, live=procs.port, phone=procs.port)
+    if live is not None:
+        stack.callback(live.stop)
+        proxy = PathProxy(HOST, procs.port, live.port)
+        ports = Ports(web=procs.port, live=live.port, phone=proxy.start())
+        stack.callback(proxy.stop)
     if services:
         stack.callback(clear_redis, args.redis_url, KEY_PREFIX)
-    log(f"Pace up on port {procs.port} ({'services' if services else 'embedded'}); logs {logdir}")
+    log(f"Pace up on port {ports.phone} ({'services' if services else 'embedded'}); logs {logdir}")
     profile = Profile(args.latency, args.kbps, args.cpu, not args.no_throttle)
     playwright = stack.enter_context(sync_playwright())
     browser = launch(playwright, args.chromium, CHROMIUM_ARGS)
@@ -405,16 +443,16 @@ def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
     runs = []
     for i, n in enumerate(args.sizes):
         try:
-            runs.append(
-                run_size(args, env, procs.port, browser, profile, n, i == len(args.sizes) - 1)
-            )
+            runs.append(run_size(args, env, ports, browser, profile, n, i == len(args.sizes) - 1))
         except Exception as exc:  # the other sizes' figures still count
             log(f"race of {n} failed: {exc!r}")
             warnings.append(f"race of {n} failed: {str(exc)[:300]}")
-        if bad := procs.check():
-            warnings.append(f"{bad} during the race of {n}")
+        for pool in filter(None, (procs, live)):
+            if bad := pool.check():
+                warnings.append(f"{bad} during the race of {n}")
     busy_after = machine_busy()
-    for name in procs.procs:
+    names = [*procs.procs, *(live.procs if live else ())]
+    for name in names:
         text = (logdir / f"{name}.log").read_text(errors="replace")
         if n_tb := text.count("Traceback"):
             warnings.append(f"{name}: {n_tb} tracebacks in {logdir / name}.log")
@@ -427,7 +465,13 @@ def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
         "config": {
             "sizes": args.sizes,
             "live_seconds": args.live_seconds,
-            "topology": f"{args.web} x daphne --fd + run_tickers, PostgreSQL, Redis"
+            "topology": (
+                f"{args.web} x daphne for pages + {args.live} x daphne for WebSockets and "
+                "OsmAnd (a proxy routing by path, as production's) + run_tickers, PostgreSQL, "
+                "Redis"
+                if args.live
+                else f"{args.web} x daphne --fd + run_tickers, PostgreSQL, Redis"
+            )
             if services
             else "1 x daphne with embedded tickers, SQLite, in-memory layers",
             "static": "collectstatic into a temporary STATIC_ROOT, WhiteNoise "

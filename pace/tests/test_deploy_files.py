@@ -18,14 +18,15 @@ def _compose() -> dict:
 
 def test_it_describes_the_production_topology():
     services = _compose()["services"]
-    assert {"postgres", "redis", "web", "tickers", "worker", "beat"} <= set(services)
+    assert {"postgres", "redis", "web", "live", "tickers", "worker", "beat"} <= set(services)
     assert "healthcheck" in services["postgres"]
     assert any(v.startswith("pgdata:") for v in services["postgres"]["volumes"])
     assert services["web"]["command"][0] == "daphne"
     assert services["worker"]["command"][:3] == ["celery", "-A", "pace"]
     assert "DatabaseScheduler" in " ".join(services["beat"]["command"])
     assert services["tickers"]["command"] == ["python", "manage.py", "run_tickers"]
-    for name in ("web", "tickers", "worker", "beat"):
+    assert services["live"]["command"] == services["web"]["command"]
+    for name in ("web", "live", "tickers", "worker", "beat"):
         assert services[name]["networks"] == ["pace"]
         env = services[name]["environment"]
         assert env["DATABASE_URL"].startswith("postgres://")
@@ -86,8 +87,11 @@ def _compose_app_environment() -> dict[str, str]:
 def test_it_serves_production_over_https_only_behind_its_proxy():
     compose = _compose()
     services = compose["services"]
-    assert "ports" not in services["web"], "only the TLS proxy may reach daphne"
-    assert services["proxy"]["command"][-1] == "web:8000"
+    for name in ("web", "live"):
+        assert "ports" not in services[name], "only the TLS proxy may reach daphne"
+    assert services["proxy"]["configs"] == [
+        {"source": "caddyfile", "target": "/etc/caddy/Caddyfile"}
+    ]
     env = _compose_app_environment()
     assert env["DEBUG"] == "0"
     assert env["SECURE_COOKIES"] == env["BEHIND_PROXY"] == env["SECURE_SSL_REDIRECT"] == "1"
@@ -124,3 +128,41 @@ def test_it_answers_https_requests_with_hsts_and_secure_cookies(client, settings
     served = client.get("/", HTTP_X_FORWARDED_PROTO="https")
     assert served.status_code == 200
     assert served["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def _caddy_routes() -> tuple[list[str], str, str]:
+    """The proxy's Caddyfile: the live matcher's paths, the live and the other upstreams."""
+    caddyfile = _compose()["configs"]["caddyfile"]["content"]
+    lines = [line.strip() for line in caddyfile.splitlines()]
+    assert lines[0] == "${SITE_HOST:-localhost} {", "compose puts the site's name in"
+    (matcher,) = [line for line in lines if line.startswith("@live path ")]
+    live = lines[lines.index("dynamic a {") + 1]
+    (fallback,) = [line for line in lines if line.startswith("reverse_proxy ") and ":" in line]
+    return matcher.split()[2:], live, fallback
+
+
+def _caddy_matches(pattern: str, path: str) -> bool:
+    # Caddy's path matcher: exact, or a prefix with a trailing *.
+    return path.startswith(pattern[:-1]) if pattern.endswith("*") else path == pattern
+
+
+def test_its_proxy_sends_every_socket_and_osmand_to_live_and_the_rest_to_web():
+    """The pages never wait behind the phones (docs/live-tracking.md, "Pages apart from the
+    live load"): every WebSocket route and OsmAnd's fixes go to ``live``, nothing else."""
+    from django.urls import reverse
+
+    from pace.routing import websocket_urlpatterns
+
+    patterns, live, fallback = _caddy_routes()
+    assert live == "name live" and fallback == "reverse_proxy web:8000"
+    sockets = [
+        "/" + str(route.pattern).replace("<int:race_id>", "7") for route in websocket_urlpatterns
+    ]
+    assert len(sockets) >= 3
+    osmand = reverse("tracking:osmand")
+    for path in (*sockets, osmand, osmand + "?id=abc&lat=1", osmand.rstrip("/")):
+        assert any(_caddy_matches(p, path.split("?")[0]) for p in patterns), path
+    pages = ["/", "/track/", "/live/e/r/", "/live/e/r/field.json", "/admin/", "/healthz",
+             "/control/e/r/", "/static/tracking/live.js", "/embed/e/r/", "/osmandx/"]  # fmt: skip
+    for page in pages:
+        assert not any(_caddy_matches(p, page) for p in patterns), page
