@@ -68,9 +68,11 @@ def _elevation_at(profile: list[list[float]], distance: float) -> float | None:
 def _track(
     fixes: list[tuple[float, float, float, float | None]], course: CourseLine | None, start: float
 ) -> list[tuple[float, float, float | None]]:
-    """``(t, distance, hr)`` of each fix after the start, distance never decreasing."""
+    """``(t, distance, hr)`` of each fix after the start, distance never decreasing: each
+    projected ahead of the last, the first ahead of the start line, as the live engine
+    does (on a loop the start is also the finish: a first fix there is at 0, not 10 km)."""
     out: list[tuple[float, float, float | None]] = []
-    previous: float | None = None
+    previous = 0.0
     last_t = start
     for t, lat, lon, hr in fixes:
         if t < start:
@@ -78,7 +80,7 @@ def _track(
         if course is not None:
             reach = MAX_SPEED_MS * max(1.0, t - last_t)
             along = course.project(lat, lon, previous, ahead=reach).distance
-            distance = along if previous is None else max(previous, min(along, previous + reach))
+            distance = max(previous, min(along, previous + reach))
         else:
             distance = 0.0
         out.append((t, distance, hr))

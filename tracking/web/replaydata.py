@@ -41,7 +41,7 @@ from django.db import close_old_connections, connection
 from events.models import Race, Registration
 from pace.lib.geo import haversine_m
 from pace.lib.jsonfast import dumps
-from tracking.live.projection import AHEAD_M, CourseLine
+from tracking.live.projection import AHEAD_M, NEAR_M, CourseLine
 from tracking.live.window import tracking_window
 from tracking.models import Position
 from tracking.selectors import race_for_ticker, race_info, roster
@@ -171,28 +171,30 @@ def sample_rows(
 def along_course(
     line: CourseLine, points: Sequence[tuple[float, float]], ahead: float
 ) -> list[float]:
-    """Each of one athlete's samples, in time order, projected on the course: the first on
-    the whole line, each next one within the stretch from a little behind the last to
-    ``ahead`` metres past it (a loop or an out-and-back passes the same places twice).
+    """Each of one athlete's samples, in time order, projected on the course: the first
+    within ``ahead`` metres of the start (a loop's start is also its finish: searched on
+    the whole line, a first fix at the start could land at the finish), or on the whole
+    line when it is not near that stretch (tracking began further on); each next one
+    within the stretch from a little behind the last to ``ahead`` metres past it (a loop
+    or an out-and-back passes the same places twice), as the live engine projects fixes.
 
     The replay's hot loop (every sample of every athlete): ``CourseLine.project``'s
     search inlined, with no call and no object per sample."""
     pairs = zip(line.xy, line.seg, strict=False)  # one segment fewer than points
     segments = [(ax, ay, dx, dy, seg2) for (ax, ay), (dx, dy, seg2) in pairs]
     cumulative, kx, ky, last = line.cumulative, line.kx, line.ky, len(line.xy) - 1
+    near2 = NEAR_M * NEAR_M
     out: list[float] = []
     covered: float | None = None
-    lo = hi = 0
+    lo, hi = 0, min(last, bisect_right(cumulative, ahead) + 1)
     for lat, lon in points:
         x, y = lon * kx, lat * ky
-        if covered is None:
-            lo, hi = 0, last
-        else:
+        if covered is not None:
             # ``covered`` never decreases, so the window's ends only move forward: a step
             # or two from where they were (bisect_left/right of the two bounds, less one
             # and plus one) instead of two binary searches per sample.
             behind, reach = covered - REPLAY_BEHIND_M, covered + ahead
-            if len(out) == 1:  # after the whole line's search: start the window
+            if len(out) == 1:  # after the first sample's search: start the window
                 lo = max(0, bisect_left(cumulative, behind) - 1)
                 hi = min(last, bisect_right(cumulative, reach) + 1)
             else:
@@ -201,14 +203,19 @@ def along_course(
                 while hi < last and cumulative[hi - 1] <= reach:
                     hi += 1
         best_d2, best_i, best_f = math.inf, lo, 0.0
-        for i in range(lo, hi):
-            ax, ay, dx, dy, seg2 = segments[i]
-            f = 0.0 if seg2 == 0 else ((x - ax) * dx + (y - ay) * dy) / seg2
-            f = 0.0 if f < 0 else 1.0 if f > 1 else f
-            px, py = ax + f * dx - x, ay + f * dy - y
-            d2 = px * px + py * py
-            if d2 < best_d2:
-                best_d2, best_i, best_f = d2, i, f
+        first, end = lo, hi
+        while True:
+            for i in range(first, end):
+                ax, ay, dx, dy, seg2 = segments[i]
+                f = 0.0 if seg2 == 0 else ((x - ax) * dx + (y - ay) * dy) / seg2
+                f = 0.0 if f < 0 else 1.0 if f > 1 else f
+                px, py = ax + f * dx - x, ay + f * dy - y
+                d2 = px * px + py * py
+                if d2 < best_d2:
+                    best_d2, best_i, best_f = d2, i, f
+            if out or best_d2 <= near2 or (first, end) == (0, last):
+                break
+            first, end = 0, last  # the first sample, far from the start: the whole line
         along = cumulative[best_i] + best_f * (cumulative[best_i + 1] - cumulative[best_i])
         covered = along if covered is None else max(covered, along)
         out.append(along)
