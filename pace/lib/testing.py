@@ -290,3 +290,38 @@ def assert_endless_animations_composited(page: Any) -> None:
         assert page.evaluate(ENDLESS_ANIMATED_PROPERTIES) == []
     finally:
         page.emulate_media(reduced_motion="no-preference")
+
+
+def tab_stops(page: Any, presses: int, until: str = "") -> list[str]:
+    """What the Tab key reaches from the top of the page: each focused element as
+    ``tag.class`` (SVG included), pressing at most ``presses`` times or until the focused
+    element matches the CSS selector ``until``."""
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    stops: list[str] = []
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        stop, done = page.evaluate(
+            """until => { const e = document.activeElement;
+            const cls = (e.getAttribute('class') || '').trim().split(/\\s+/).join('.');
+            const name = e.tagName.toLowerCase() + (cls ? '.' + cls : '');
+            return [name, !!until && e.matches(until)]; }""",
+            until,
+        )
+        stops.append(stop)
+        if done:
+            break
+    return stops
+
+
+# The map's markers that the Tab key would stop on (Leaflet's tooltips listen for focus,
+# which puts an SVG path in Chromium's Tab order unless its tabindex is -1).
+MARKERS_IN_TAB_ORDER = """document.querySelectorAll(
+  '.leaflet-overlay-pane path.leaflet-interactive:not([tabindex="-1"])').length"""
+
+
+def assert_markers_out_of_tab_order(page: Any, presses: int, until: str) -> None:
+    """The keyboard reaches ``until`` within ``presses`` Tabs from the top, never stopping
+    on one of the map's markers (SVG paths)."""
+    stops = tab_stops(page, presses, until)
+    assert not [s for s in stops if s.startswith("path")], stops
+    assert page.evaluate("s => document.activeElement.matches(s)", until), stops

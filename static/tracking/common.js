@@ -43,6 +43,16 @@
     return feature.geometry.coordinates.map(function (c) { return [c[1], c[0]]; });
   }
 
+  // Leaflet's tooltips listen for focus on a marker's SVG path (to open on focus), and
+  // Chromium puts SVG elements with focus listeners in the Tab order: a race's hundreds of
+  // markers would sit between the map and the board. The keyboard reaches athletes through
+  // the board's rows instead. Call once the layer is on the map (its element exists).
+  function outOfTabOrder(layer) {
+    var node = layer.getElement && layer.getElement();
+    if (node) { node.setAttribute("tabindex", "-1"); }
+    return layer;
+  }
+
   // The seconds a server asked a refused client to wait (PROTOCOL.md, "Overload and
   // reconnects": a 1013 close whose reason holds "retry=S"), or null.
   function retryHint(ev) {
@@ -63,6 +73,6 @@
 
   window.PaceCommon = {
     el: el, two: two, duration: duration, baseMap: baseMap, fetchCourse: fetchCourse, courseLatLngs: courseLatLngs,
-    reconnectDelay: reconnectDelay, retryHint: retryHint
+    reconnectDelay: reconnectDelay, retryHint: retryHint, outOfTabOrder: outOfTabOrder
   };
 })();

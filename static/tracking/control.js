@@ -110,9 +110,9 @@
     var line = L.polyline(latlngs, { color: "#e4572e", weight: 3.5, className: "course-line", interactive: false }).addTo(map);
     splits = (feature.properties.split_points || []).filter(function (sp) { return sp.distance > 0; });
     splits.forEach(function (sp) {
-      L.circleMarker([sp.lat, sp.lon], { radius: 4, color: "#1d3557", weight: 2, fillColor: "#fff", fillOpacity: 1 })
+      C.outOfTabOrder(L.circleMarker([sp.lat, sp.lon], { radius: 4, color: "#1d3557", weight: 2, fillColor: "#fff", fillOpacity: 1 })
         .bindTooltip(el("span", null, sp.name + " · " + (sp.distance / 1000).toFixed(1) + " km"))
-        .addTo(map);
+        .addTo(map));
     });
     // As the engine: the finish is the race's official distance, splits are those before it.
     var finish = cfg.distance || feature.properties.distance;
@@ -153,7 +153,7 @@
       m = L.circleMarker([a.lat, a.lon], Object.assign({ className: "athlete-marker" }, markerStyle(a)));
       m.bindTooltip(el("span", null, who(a)));
       m.on("click", function () { chooseCrew(a.id); });
-      m.addTo(map);
+      C.outOfTabOrder(m.addTo(map));
       markers.set(a.id, m);
     } else {
       m.setLatLng([a.lat, a.lon]);

@@ -252,9 +252,9 @@
     L.polyline(latlngs, { color: "#1d3557", weight: 7, opacity: 0.25, className: "course-casing", interactive: false }).addTo(map);
     var line = L.polyline(latlngs, { color: "#e4572e", weight: 3.5, className: "course-line", interactive: false }).addTo(map);
     (feature.properties.split_points || []).forEach(function (sp) {
-      L.circleMarker([sp.lat, sp.lon], { radius: 4, color: "#1d3557", weight: 2, fillColor: "#fff", fillOpacity: 1, className: "split-marker" })
+      C.outOfTabOrder(L.circleMarker([sp.lat, sp.lon], { radius: 4, color: "#1d3557", weight: 2, fillColor: "#fff", fillOpacity: 1, className: "split-marker" })
         .bindTooltip(el("span", null, sp.name + " · " + (sp.distance / 1000).toFixed(1) + " km"))
-        .addTo(map);
+        .addTo(map));
     });
     courseBounds = line.getBounds();
     fitted = false;
@@ -285,13 +285,12 @@
     var key = a.lat + "," + a.lon + "," + shownStatus(a) + "," + (a.rank === 1) + "," + followed + "," + a.name + "," + (centerOn === a.id);
     if (m && m.key === key && centerOn !== a.id) { return; }
     if (!m) {
-      // Circle markers are SVG paths with no tabindex: the keyboard goes through the
-      // board's rows, never through hundreds of markers.
+      // The keyboard goes through the board's rows, never through hundreds of markers.
       m = L.circleMarker([a.lat, a.lon], Object.assign({ className: "athlete-marker" }, markerStyle(a)));
       m.on("click", function () { openPanel(a.id); });
       m.label = el("span", null, "");
       m.bindTooltip(m.label, { direction: "top", offset: [0, -6] });
-      m.addTo(map);
+      C.outOfTabOrder(m.addTo(map));
       markers.set(a.id, m);
     } else {
       m.setLatLng([a.lat, a.lon]);

@@ -116,7 +116,7 @@
         m = L.circleMarker([at.lat, at.lon], options);
         m.on("click", function () { select(track.id, false); });
         m.bindTooltip(el("span", null, (track.bib ? "#" + track.bib + " " : "") + track.name), { direction: "top", offset: [0, -6] });
-        m.addTo(map);
+        C.outOfTabOrder(m.addTo(map));
         markers.set(track.id, m);
       } else {
         m.setLatLng([at.lat, at.lon]);

@@ -15,7 +15,11 @@ import pytest
 from playwright.sync_api import expect
 from websockets.sync.client import connect as ws_connect
 
-from pace.lib.testing import PASSWORD, assert_endless_animations_composited
+from pace.lib.testing import (
+    MARKERS_IN_TAB_ORDER,
+    PASSWORD,
+    assert_endless_animations_composited,
+)
 from tracking.tests.serving import daphne_server, migrated_db, sqlite_env
 
 pytestmark = pytest.mark.browser
@@ -74,6 +78,7 @@ def test_race_control_shows_off_course_and_sos_and_marks_dnf(browser: Any, tmp_p
             page.wait_for_selector("#rc-live[data-state=live]")
             page.wait_for_selector("#rc-control[data-state=live]")
             page.wait_for_function("document.querySelectorAll('.athlete-marker').length >= 6")
+            assert page.evaluate(MARKERS_IN_TAB_ORDER) == 0
             # The simulator sends its first athlete 800 m off the course after 300 m.
             row = page.locator("#list-off_course li.rc-alert").first
             row.wait_for(timeout=60_000)

@@ -22,6 +22,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from events.models import Event, Race
+from pace.lib.testing import MARKERS_IN_TAB_ORDER
 from tracking.sim.pastrace import past_race_positions_create
 from tracking.sim.testrace import load_test_race_create
 from tracking.tests.serving import daphne_server, migrated_db, sqlite_env
@@ -61,6 +62,7 @@ def test_it_replays_a_race_with_the_slider_and_the_board_follows(
     # A few minutes in: everyone has started, the field is spread along the course.
     slider.fill("600")
     page.wait_for_function("document.querySelectorAll('.athlete-marker').length === 12")
+    assert page.evaluate(MARKERS_IN_TAB_ORDER) == 0
     page.wait_for_function("document.querySelectorAll('#replay-body tr[data-id]').length === 12")
     early_markers, early_leader = page.evaluate(MARKERS), page.evaluate(LEADER)
     km_early = float(page.locator("#replay-body tr[data-id] td").nth(2).inner_text())
