@@ -43,6 +43,15 @@
     return feature.geometry.coordinates.map(function (c) { return [c[1], c[0]]; });
   }
 
+  // Text as a search compares it: lower case, accents off (NFKD, then the combining marks
+  // dropped), and the letters that do not decompose spelt as people type them without the
+  // key (ø, ł, ß, æ…): "lopez" finds López, "lodz" Łódź, "strasse" Straße.
+  var SPELT = { "ß": "ss", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "æ": "ae", "œ": "oe", "ı": "i", "þ": "th" };
+  function folded(text) {
+    return String(text == null ? "" : text).toLowerCase().normalize("NFKD")
+      .replace(/[\u0300-\u036f]/g, "").replace(/[ßøłđðæœıþ]/g, function (c) { return SPELT[c]; });
+  }
+
   // Leaflet's tooltips listen for focus on a marker's SVG path (to open on focus), and
   // Chromium puts SVG elements with focus listeners in the Tab order: a race's hundreds of
   // markers would sit between the map and the board. The keyboard reaches athletes through
@@ -73,6 +82,7 @@
 
   window.PaceCommon = {
     el: el, two: two, duration: duration, baseMap: baseMap, fetchCourse: fetchCourse, courseLatLngs: courseLatLngs,
-    reconnectDelay: reconnectDelay, retryHint: retryHint, outOfTabOrder: outOfTabOrder
+    reconnectDelay: reconnectDelay, retryHint: retryHint, outOfTabOrder: outOfTabOrder,
+    folded: folded
   };
 })();

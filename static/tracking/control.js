@@ -416,14 +416,14 @@
     toSelect.append(s);
   });
   $("crew-search").addEventListener("change", function () {
-    var typed = this.value.trim().toLowerCase();
+    var typed = C.folded(this.value.trim());
     var found = null;
     athletes.forEach(function (a) {
       if (found) { return; }
-      if (who(a).toLowerCase() === typed || (a.bib && a.bib.toLowerCase() === typed)) { found = a; }
+      if (C.folded(who(a)) === typed || (a.bib && C.folded(a.bib) === typed)) { found = a; }
     });
     if (!found) {
-      athletes.forEach(function (a) { if (!found && a.name.toLowerCase().indexOf(typed) >= 0) { found = a; } });
+      athletes.forEach(function (a) { if (!found && C.folded(a.name).indexOf(typed) >= 0) { found = a; } });
     }
     if (found) { chooseCrew(found.id); } else { toast("No athlete matches “" + this.value + "”."); }
   });

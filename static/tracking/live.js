@@ -37,7 +37,8 @@
     return n + (s[(v - 20) % 10] || s[v] || s[0]);
   }
   function blank(id, roster) {
-    return { id: id, bib: roster ? roster[1] : "", name: roster ? roster[2] : "Athlete " + id,
+    // `named`: the name is the athlete's (roster or a post), not the placeholder.
+    return { id: id, bib: roster ? roster[1] : "", name: roster ? roster[2] : "Athlete " + id, named: !!roster,
       cat: roster ? roster[3] || "" : "", sex: roster ? roster[4] || "" : "",
       lat: null, lon: null, distance: 0, status: "not_started", rank: null, pace: null,
       gap: null, finish: null, flags: 0, hr: null, state: null, kudos: null };
@@ -53,7 +54,7 @@
   function applyState(a, s, start) {
     a.state = s;
     if (s.bib) { a.bib = s.bib; }
-    if (s.name) { a.name = s.name; }
+    if (s.name) { a.name = s.name; a.named = true; }
     if (s.category) { a.cat = s.category; }
     a.lat = s.lat; a.lon = s.lon; a.distance = s.distance; a.status = s.status;
     a.rank = s.rank == null ? null : s.rank;
@@ -490,10 +491,11 @@
   function applyRoster(doc) {
     doc.roster.forEach(function (r) {
       var a = athlete(r[0]);
-      a.bib = r[1]; a.name = r[2]; a.cat = r[3] || ""; a.sex = r[4] || "";
+      a.bib = r[1]; a.name = r[2]; a.named = true; a.cat = r[3] || ""; a.sex = r[4] || "";
       if (a.bib) { byBib.set(String(a.bib), a); }
     });
     rosterLoaded = true;
+    relabelFeed();
     // Followed athletes no longer in the race (a cancelled entry) are dropped.
     var kept = follows.filter(function (id) { return doc.roster.some(function (r) { return r[0] === id; }); });
     if (kept.length !== follows.length) {
@@ -621,8 +623,10 @@
     if (filters.cat && a.cat !== filters.cat) { return false; }
     if (filters.sex && a.sex !== filters.sex) { return false; }
     if (filters.q) {
-      var q = filters.q.toLowerCase();
-      if (String(a.bib).toLowerCase() !== q && (a.bib + " " + a.name).toLowerCase().indexOf(q) < 0) { return false; }
+      var q = C.folded(filters.q), text = a.bib + " " + a.name;
+      // Folded once per name, not per render: a board of 5,000 filters on every keystroke.
+      if (a.foldedOf !== text) { a.foldedOf = text; a.foldedText = C.folded(text); }
+      if (C.folded(a.bib) !== q && a.foldedText.indexOf(q) < 0) { return false; }
     }
     return true;
   }
@@ -936,6 +940,7 @@
       append(el("div", "feed-meta"), [el("strong", null, label(a)), el("time", null, clockTime(t))]),
       el("p", null, text)
     ]);
+    li.dataset.athlete = a.id;
     feed.insertBefore(li, feed.firstChild);
     while (feed.children.length > 100) { feed.removeChild(feed.lastChild); }
     if (kind === "post") {
@@ -945,9 +950,17 @@
     }
     return li;
   }
+  // Feed entries written before the roster came (the snapshot's posts) named their
+  // athletes "Athlete N": their names, once known.
+  function relabelFeed() {
+    document.querySelectorAll("#feed li[data-athlete] .feed-meta strong").forEach(function (strong) {
+      var a = athletes.get(Number(strong.closest("li").dataset.athlete));
+      if (a) { strong.textContent = label(a); }
+    });
+  }
   function addPost(p) {
     var a = athlete(p.athlete);
-    if (p.name) { a.name = a.name || p.name; }
+    if (p.name && !a.named) { a.name = p.name; a.named = true; }
     var li = addFeed("post", a, p.text, p.t);
     if (p.id != null) { li.dataset.post = p.id; }
   }

@@ -141,7 +141,7 @@
   function matches(track) {
     if (!state.search) { return true; }
     var q = state.search;
-    return String(track.bib).toLowerCase() === q || track.name.toLowerCase().indexOf(q) >= 0;
+    return C.folded(track.bib) === q || C.folded(track.name).indexOf(q) >= 0;
   }
   function row(track, rank, t) {
     var tr = el("tr");
@@ -249,7 +249,7 @@
   slider.addEventListener("input", function () { seek(Number(slider.value)); });
   speedSelect.addEventListener("change", function () { state.speed = Number(speedSelect.value); });
   $("replay-search").addEventListener("input", function (e) {
-    state.search = e.target.value.trim().toLowerCase();
+    state.search = C.folded(e.target.value.trim());
     if (data) { render(true); }
   });
   var body = $("replay-body");
