@@ -22,6 +22,8 @@
     return Math.floor(s / 60) + ":" + two(s % 60) + " /km";
   }
   function setStatus(state, text) {
+    // As the live page: past its tracking window the race is over, whatever still comes.
+    if (cfg.closes != null && Date.now() / 1000 > cfg.closes) { state = "over"; text = "Race over"; }
     var badge = $("embed-status");
     badge.dataset.state = state;
     badge.textContent = text;

@@ -508,7 +508,24 @@
   }
 
   // --- connection --------------------------------------------------------------------------
+  // Past its tracking window the race is over, whatever the socket still brings: the
+  // badge says so, the clock stops and the page points to the results and the replay.
+  function over() { return cfg.closes != null && now() > cfg.closes; }
+  function showOver() {
+    var box = $("live-over");
+    if (!box.hidden) { return; }
+    var links = $("live-over-links");
+    (cfg.after || []).forEach(function (link, i) {
+      var a = el("a", null, link.label);
+      a.href = link.url;
+      if (i) { links.appendChild(document.createTextNode(" · ")); }
+      links.appendChild(a);
+    });
+    box.hidden = false;
+    setStatus("over", "Race over");
+  }
   function setStatus(name, text) {
+    if (name !== "over" && over()) { name = "over"; text = "Race over"; }
     var badgeEl = $("live-status");
     if (badgeEl.dataset.state === name && badgeEl.textContent === text) { return; }
     badgeEl.dataset.state = name;
@@ -1049,11 +1066,14 @@
       if (next) { ev.preventDefault(); showView(next.dataset.tab, true); }
     });
   });
-  setInterval(function () {
+  function tickClock() {
     var elapsed = now() - cfg.start;
-    $("live-clock").textContent = elapsed < 0 ? "starts in " + duration(-elapsed) : duration(elapsed);
+    if (over()) { showOver(); }
+    $("live-clock").textContent = over() ? "Over" : elapsed < 0 ? "starts in " + duration(-elapsed) : duration(elapsed);
     checkStale();
-  }, 1000);
+  }
+  tickClock();
+  setInterval(tickClock, 1000);
 
   // ?athlete=BIB: the page opens on that athlete (followed, panel open, map centred), as
   // soon as it is known: a leader is in the snapshot, anyone else in the roster.

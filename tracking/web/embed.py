@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET
 
 from events.models import Race, Registration
 from pace.lib.pagecache import cached_public_page
+from tracking.live.window import tracking_window
 from tracking.selectors import live_page_race, race_info
 
 TOP = 5  # athletes on the widget's board
@@ -71,6 +72,8 @@ def embed(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse
         "top": TOP,
         "athlete": athlete["pk"] if athlete else None,
         "tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION},
+        # As the live page: past this the widget says the race is over, not "Live".
+        "closes": tracking_window(start=race.start_time, time_limit=race.time_limit)[1],
     }
     context = {
         "race": race,

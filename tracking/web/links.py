@@ -1,5 +1,5 @@
 """The event page's links to a race's live page, while the race is live, and to its
-replay once it is over."""
+replay once it is over; the live page's links once the race is over."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events.models import Race
-from events.race_pages import RaceLink
+from events.race_pages import RaceLink, race_links
 from tracking.live.window import tracking_window
 from tracking.models import Position
 
@@ -40,3 +40,14 @@ def replay_links(races: Sequence[Race], *, now: dt.datetime | None = None) -> di
             url = reverse("tracking:replay", args=[race.event.slug, race.slug])
             links[race.pk] = RaceLink(label="Replay", url=url, order=5)
     return links
+
+
+def after_race_links(*, race: Race) -> list[dict[str, str]]:
+    """What a race's live page points to once it is over: its results and replay pages,
+    as the event page links them (every app's ``race_links`` but the live page's own)."""
+    live = reverse("tracking:live", args=[race.event.slug, race.slug])
+    return [
+        {"label": link.label, "url": link.url}
+        for link in race_links([race])[race.pk]
+        if link.url != live
+    ]

@@ -32,10 +32,12 @@ from tracking.ingest.trackers import (
     tracker_link_device,
     tracker_rotate_token,
 )
+from tracking.live.window import tracking_window
 from tracking.models import Tracker
 from tracking.selectors import race_info
 from tracking.web.athletedata import athlete_race, race_categories
 from tracking.web.family import watch_course_url, watched_race_or_404
+from tracking.web.links import after_race_links
 from tracking.web.livefield import (
     FIELD_SECONDS,
     ROSTER_SECONDS,
@@ -81,6 +83,10 @@ def live(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
         # The map's script, fetched once the board is live (not on the page's critical path).
         "leaflet": [static("vendor/leaflet/leaflet.js"), static("vendor/leaflet/leaflet.css")],
         "tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION},
+        # Past this the race is over (its tracking window closed): the page says so and
+        # points to what there is after it (results, the replay), its clock stopped.
+        "closes": tracking_window(start=race.start_time, time_limit=race.time_limit)[1],
+        "after": after_race_links(race=race),
     }
     if family:
         config["course_url"] = watch_course_url(race=race, family=family)
