@@ -1,6 +1,7 @@
-"""A race's live page (and its embed) once the race is over (its tracking window closed): it says so, its
-clock stops, and it points to what comes after (the replay, the results), even while the
-socket still brings a snapshot, instead of a "LIVE" badge over a clock counting on."""
+"""A race's live page (and its embed) once the race is over (its tracking window closed):
+it says so, its clock stops, and it points to what comes after (the replay, the results),
+even while the socket still brings a snapshot, instead of a "LIVE" badge over a clock
+counting on."""
 
 from __future__ import annotations
 
