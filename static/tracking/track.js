@@ -278,7 +278,7 @@
     this.button.classList.add("btn-stop");
     this.watch = navigator.geolocation.watchPosition(
       function (pos) { self.fix(pos); },
-      function (err) { self.log("Location: " + err.message); },
+      function (err) { self.locationProblem(err); },
       { enableHighAccuracy: true, maximumAge: 0, timeout: 30000 }
     );
     this.timer = setInterval(function () { self.flush(); }, BATCH_EVERY_MS);
@@ -312,7 +312,19 @@
     }).catch(function () { /* not allowed now (battery saver): tracking goes on */ });
   };
 
+  // What the phone's location error means for the athlete, by its code (browsers' messages
+  // are often empty or technical); the next good fix clears it.
+  var LOCATION_PROBLEMS = {
+    1: "Location is blocked for this site: allow it in the browser's settings to track.",
+    2: "No GPS position for now (indoors, or no signal): tracking goes on and sends once there is one.",
+    3: "Still waiting for a GPS position: keep the phone under the open sky."
+  };
+  Tracker.prototype.locationProblem = function (err) {
+    this.locationTrouble = true;
+    this.log(LOCATION_PROBLEMS[err && err.code] || "Location: " + ((err && err.message) || "not available"));
+  };
   Tracker.prototype.fix = function (pos) {
+    if (this.locationTrouble) { this.locationTrouble = false; this.log(""); }
     var c = pos.coords, p = { t: pos.timestamp / 1000, lat: c.latitude, lon: c.longitude };
     var last = this.meta.lastFix;
     // A restarted watch first hands back the fix it last had: the same one, not a new one.
