@@ -118,12 +118,22 @@
     return Math.max(10, Math.min(FIELD_PERIOD_MAX_S, Math.ceil(bytes / budget)));
   }
 
+  // The y axis as wide as its longest label ("2500 m" in the mountains, "12:30" of pace),
+  // measured in the chart's own font, as uPlot's docs size an axis to its values.
+  function axisWidth(u, values, i, cycle) {
+    var axis = u.axes[i];
+    if (cycle > 1) { return axis._size; }
+    var longest = (values || []).reduce(function (a, v) { return String(v).length > a.length ? String(v) : a; }, "");
+    u.ctx.font = axis.font[0];
+    return Math.ceil(axis.ticks.size + axis.gap + u.ctx.measureText(longest).width / (window.devicePixelRatio || 1)) + 2;
+  }
+
   var Live = window.PaceLive = window.PaceLive || {};
   Object.assign(Live, {
     STATUS: STATUS, el: el, append: append, duration: duration, pace: pace, km: km,
     ordinal: ordinal, blank: blank, applyCompact: applyCompact, applyState: applyState,
     shownStatus: shownStatus, byStanding: byStanding, badge: badge, label: label, rowCells: rowCells,
-    fieldRefreshSeconds: fieldRefreshSeconds
+    fieldRefreshSeconds: fieldRefreshSeconds, axisWidth: axisWidth
   });
 
   var config = document.getElementById("live-config");
@@ -922,7 +932,7 @@
           scales: { x: { time: false, range: [0, maxKm] }, y: invert ? { dir: -1 } : {} },
           axes: [
             { values: function (u, vals) { return vals.map(function (v) { return v + " km"; }); }, size: 28 },
-            { values: function (u, vals) { return vals.map(fmt); }, size: 46 }
+            { values: function (u, vals) { return vals.map(fmt); }, size: axisWidth }
           ],
           series: [{}, { stroke: color, width: 2, fill: fill || null, spanGaps: true }]
         }, [x, y], node));

@@ -1,6 +1,7 @@
-"""Athletes' names on the live page: the feed names the athletes of the posts it opens
-with, whether the roster (names and bibs, fetched beside the socket) comes before the
-snapshot or after it; the board's search finds names as people type them, accents or not.
+"""What the live page writes: the feed names the athletes of the posts it opens with,
+whether the roster (names and bibs, fetched beside the socket) comes before the snapshot
+or after it; the board's search finds names as people type them, accents or not; the
+athlete panel's charts show their axis labels whole.
 
 The socket is played by the test (Playwright's WebSocket routing)."""
 
@@ -77,3 +78,26 @@ def test_the_boards_search_finds_names_without_their_accents(page: Any, live_ser
     cases = {"Łódź": "lodz", "Ærø": "aero", "Ñandú": "nandu", "İstanbul": "istanbul"}
     for text, want in cases.items():
         assert page.evaluate("t => PaceCommon.folded(t)", text) == want, text
+
+
+def test_a_charts_axis_is_as_wide_as_its_longest_label(page: Any, live_server: Any) -> None:
+    """The athlete panel's charts: a mountain race's "2500 m" is not cut to "00 m"."""
+    data = load_test_race_create(athletes=1)
+    race = Race.objects.select_related("event").get(pk=data["race_id"])
+    page.goto(f"{live_server.url}/live/{race.event.slug}/{race.slug}/")
+    page.wait_for_function("() => !!(window.PaceLive && window.PaceLive.axisWidth)")
+    widths = page.evaluate(
+        """labels => {
+          const ctx = document.createElement('canvas').getContext('2d');
+          const axis = { font: ['12px system-ui'], ticks: { size: 10 }, gap: 5, _size: 0 };
+          const u = { ctx, axes: [{}, axis] };
+          return labels.map(l => {
+            ctx.font = axis.font[0];
+            return [PaceLive.axisWidth(u, ['0 m', l], 1, 1), ctx.measureText(l).width];
+          });
+        }""",
+        ["100 m", "2500 m", "12:30", "180"],
+    )
+    for given, text in widths:
+        assert given >= 10 + 5 + text, (given, text)
+    assert widths[1][0] > 46  # the old fixed width cut "2500 m"
