@@ -274,6 +274,23 @@ def test_on_a_phone_board_and_map_are_one_tap_away_with_pace_and_eta(browser, li
     expect(page.locator("#live-map")).to_be_visible()
     expect(page.locator("#board")).to_be_hidden()
     page.wait_for_function("document.querySelectorAll('.athlete-marker').length >= 10")
+    # Followed athletes show in a card over the map: beside its zoom buttons, not over them.
+    followed = [a["id"] for a in race["athletes"][:3]]
+    page.evaluate(
+        "([key, ids]) => localStorage.setItem(key, JSON.stringify(ids))",
+        [f"pace-follow-{race['race_id']}", followed],
+    )
+    page.reload()
+    page.click("#tab-map")
+    expect(page.locator("#live-follow")).to_be_visible()
+    for button in (".leaflet-control-zoom-in", ".leaflet-control-zoom-out"):
+        page.wait_for_selector(button)
+        assert page.evaluate(
+            """sel => { const b = document.querySelector(sel).getBoundingClientRect();
+            return document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2)
+              .closest(sel) !== null; }""",
+            button,
+        ), f"{button} is covered"
     _settle(page)
     page.screenshot(path=str(SHOTS / "pace-live-phone-map.png"))
     page.click("#tab-board")
