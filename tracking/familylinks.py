@@ -78,7 +78,9 @@ def family_link_create(
 
 
 def family_link_revoke(*, link: FamilyLink, now: dt.datetime | None = None) -> None:
-    """The link stops working (pages and sockets opened with it afterwards are refused)."""
+    """The link stops working: pages and sockets opened with it afterwards are refused,
+    and the sockets it opened are closed at their next check (``LiveConsumer``, within
+    ``FAMILY_RECHECK_SECONDS``)."""
     if link.revoked_at is None:
         link.revoked_at = now or timezone.now()
         link.save(update_fields=["revoked_at"])

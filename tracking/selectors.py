@@ -18,7 +18,7 @@ from tracking.live.alerts import Thresholds
 from tracking.live.engine import Athlete, Split, default_field_interval
 from tracking.live.projection import CourseLine
 from tracking.live.window import tracking_window
-from tracking.models import RaceSafety, Withdrawal
+from tracking.models import FamilyLink, RaceSafety, Withdrawal
 
 
 def race_info(race: Race) -> dict[str, Any]:
@@ -185,6 +185,21 @@ def watchable_race(*, race_id: int, user: Any, family: str = "") -> Watchable | 
     if family and family_link_for(token=family, race_id=found.race.pk) is not None:
         return found
     return None
+
+
+def family_watch(
+    *, race_id: int, user: Any, family: str, now: dt.datetime | None = None
+) -> tuple[bool, FamilyLink | None]:
+    """Whether this user may watch race ``race_id`` (read afresh: a socket's re-check must
+    see a revoke or a publish at once), and the working family link (``family``, its
+    token) through which alone they may, or None when the race is theirs to watch anyway."""
+    race = Race.objects.select_related("event").filter(pk=race_id).first()
+    if race is None:
+        return False, None
+    if can_watch(race=race, user=user):
+        return True, None
+    link = family_link_for(token=family, race_id=race.pk, now=now)
+    return link is not None, link
 
 
 def live_page_race(*, event_slug: str, race_slug: str, user: Any, family: str = "") -> Race | None:

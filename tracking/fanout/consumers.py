@@ -4,11 +4,14 @@ race's hub, its viewer and ``kudos``; no rule lives here.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from pace.lib.clock import SYSTEM, Clock
 from tracking import selectors
 from tracking.fanout import hub
 from tracking.fanout.hub import RaceHub
@@ -17,12 +20,17 @@ from tracking.fanout.sockets import JsonFrames, is_int, query, token_value
 from tracking.fanout.spectators import spectator_id_from_cookies
 from tracking.fanout.viewer import MAX_FOLLOWS, Viewer
 
+# A socket let in by a family link is closed this long at most after the link is revoked.
+FAMILY_RECHECK_SECONDS = 15.0
+
 
 class LiveConsumer(JsonFrames):
     """``/ws/live/RACE_ID/``: a spectator's snapshot, ticks, field, kudos, posts, results."""
 
     viewer: Viewer | None = None
     hub: RaceHub
+    family_watch: asyncio.Task[None] | None = None
+    clock: Clock = SYSTEM  # what the family link's re-check waits by (tests move it)
 
     async def connect(self) -> None:
         if await self.refused():
@@ -32,12 +40,16 @@ class LiveConsumer(JsonFrames):
         # gun's thousands of spectators all watch it). Else it is read, and who may watch
         # it checked; ``?token=``: a family link's token opens a race that is not public.
         allowed = selectors.public_race_remembered(race_id=race_id)
+        family = token_value(query(self.scope, "token"))
+        link = None
         if allowed is None:
             allowed = await database_sync_to_async(selectors.watchable_race)(
-                race_id=race_id,
-                user=self.scope.get("user"),
-                family=token_value(query(self.scope, "token")),
+                race_id=race_id, user=self.scope.get("user"), family=family
             )
+            if allowed is not None and family:
+                _ok, link = await database_sync_to_async(selectors.family_watch)(
+                    race_id=race_id, user=self.scope.get("user"), family=family
+                )
         if allowed is None:
             await self.close(code=4404)
             return
@@ -69,10 +81,34 @@ class LiveConsumer(JsonFrames):
         )
         self.hub = await hub.join(self.race_id, self.viewer)
         self.viewer.resync(self.hub)  # the snapshot, from the hub's copy of the race
+        if link is not None:
+            self.family_watch = asyncio.ensure_future(
+                self._watch_family(family, link.expires_at.timestamp())
+            )
 
     async def disconnect(self, code: int) -> None:
+        if self.family_watch is not None:
+            self.family_watch.cancel()
         if self.viewer is not None:
             await hub.leave(self.race_id, self.viewer)
+
+    async def _watch_family(self, token: str, expires: float) -> None:
+        """A socket let in by a family link alone lasts as long as the link: checked again
+        every FAMILY_RECHECK_SECONDS (a revoke) and at its expiry, then closed with 4404,
+        as a new socket with that token would be refused."""
+        while True:
+            wait = min(FAMILY_RECHECK_SECONDS, max(0.0, expires - self.clock.time()))
+            await self.clock.sleep(wait)
+            now = dt.datetime.fromtimestamp(self.clock.time(), dt.UTC)
+            may, link = await database_sync_to_async(selectors.family_watch)(
+                race_id=self.race_id, user=self.user, family=token, now=now
+            )
+            if not may:
+                await self.close(code=4404)
+                return
+            if link is None:
+                return  # the race is theirs to watch now (published): the link no longer counts
+            expires = link.expires_at.timestamp()
 
     async def on_follow(self, frame: dict[str, Any]) -> None:
         assert self.viewer is not None

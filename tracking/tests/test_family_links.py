@@ -227,3 +227,93 @@ def test_a_private_races_family_link_gets_ticks_while_its_tracking_is_open(
     assert any(s["id"] == entry.pk for s in ticks[-1]["athletes"])
     Event.objects.filter(pk=race.event_id).update(status=Event.Status.CANCELLED)
     assert race.pk not in live_race_ids()
+
+
+def _family_socket_scenario(
+    race: Race, token: str, clock: Any, change: Any, seconds: float
+) -> tuple[bool, Any]:
+    """A socket opened with the link; ``change`` (sync, in the database thread) then the
+    clock moved ``seconds``: (nothing came before the change, what came after: None)."""
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+
+    from tracking.fanout.consumers import FAMILY_RECHECK_SECONDS
+    from tracking.tests.helpers import APP
+
+    async def scenario() -> tuple[bool, Any]:
+        client = WebsocketCommunicator(APP, f"/ws/live/{race.pk}/?token={token}")
+        connected, _ = await client.connect(timeout=5)
+        assert connected
+        assert (await frame(client, timeout=5))["type"] == "snapshot"
+        await clock.sleeping()
+        await clock.advance(FAMILY_RECHECK_SECONDS)  # the link still works: nothing
+        kept = await client.receive_nothing(0.3)
+        await clock.sleeping()
+        await database_sync_to_async(change)()
+        await clock.advance(seconds)
+        quiet = await client.receive_nothing(1.0)
+        closed = None if quiet else await client.receive_output(timeout=2)
+        await client.disconnect()
+        return kept, closed
+
+    return run(scenario)
+
+
+def test_revoking_a_link_closes_the_sockets_it_opened(
+    race: Race, entry: Registration, monkeypatch: Any
+) -> None:
+    """Sent to the wrong person: revoking cuts their live view within seconds, not only
+    their next page (a socket left open went on getting the athlete's positions)."""
+    from pace.lib.testing import FakeClock
+    from tracking.familylinks import family_link_revoke
+    from tracking.fanout.consumers import FAMILY_RECHECK_SECONDS, LiveConsumer
+
+    clock = FakeClock(timezone.now().timestamp())
+    monkeypatch.setattr(LiveConsumer, "clock", clock)
+    link, token = family_link_create(registration=entry, duration="24h")
+    kept, closed = _family_socket_scenario(
+        race, token, clock, lambda: family_link_revoke(link=link), FAMILY_RECHECK_SECONDS
+    )
+    assert kept
+    assert closed == {"type": "websocket.close", "code": 4404}
+
+
+def test_a_link_expiring_closes_its_sockets_and_publishing_keeps_them(
+    race: Race, entry: Registration, monkeypatch: Any
+) -> None:
+    from pace.lib.testing import FakeClock
+    from tracking.fanout.consumers import LiveConsumer
+
+    clock = FakeClock(timezone.now().timestamp())
+    monkeypatch.setattr(LiveConsumer, "clock", clock)
+    _link, token = family_link_create(registration=entry, duration="24h")
+    kept, closed = _family_socket_scenario(race, token, clock, lambda: None, 24 * 3600)
+    assert kept
+    assert closed == {"type": "websocket.close", "code": 4404}
+
+    # The race published meanwhile: anyone may watch it, the link no longer matters.
+    link2, token2 = family_link_create(registration=entry, duration="24h")
+
+    def publish_and_revoke() -> None:
+        Event.objects.filter(pk=race.event_id).update(status=Event.Status.PUBLISHED)
+        FamilyLink.objects.filter(pk=link2.pk).update(revoked_at=timezone.now())
+
+    clock2 = FakeClock(timezone.now().timestamp())
+    monkeypatch.setattr(LiveConsumer, "clock", clock2)
+    kept, after = _family_socket_scenario(race, token2, clock2, publish_and_revoke, 20.0)
+    assert kept
+    assert after is None  # not closed
+
+
+@pytest.mark.parametrize("value", ["²", "٢", "1²", "9" * 30, "-1", " 1", "1.0"])
+def test_it_answers_ids_that_are_not_plain_digits_with_a_404(
+    client: Any, entry: Registration, value: str
+) -> None:
+    """'²' passed ``isdigit`` and then failed ``int``: a 500."""
+    client.force_login(entry.user)
+    form = {"action": "create", "registration": value, "duration": "24h"}
+    assert client.post(LINKS, form).status_code == 404
+    form = {"action": "create", "registration": value, "duration": "24h"}
+    assert client.post(LINKS, form | {"token": entry.tracker.token}).status_code == 404
+    revoke = {"action": "revoke", "registration": entry.pk, "link": value}
+    assert client.post(LINKS, revoke).status_code == 404

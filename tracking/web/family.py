@@ -36,12 +36,18 @@ from tracking.ingest.trackers import entry_for_token
 from tracking.selectors import live_page_race
 
 
+def _pk(value: str) -> int | None:
+    """A primary key typed in a form: ASCII digits that fit a bigint (``isdigit`` also
+    takes '²', which ``int`` and the database refuse), else None."""
+    return int(value) if value.isascii() and value.isdecimal() and len(value) <= 18 else None
+
+
 def _registration(request: HttpRequest) -> Registration | None:
     """The entry named in the POST, if the sender proves it is theirs."""
-    wanted = request.POST.get("registration", "")
+    wanted = _pk(request.POST.get("registration", ""))
     token = request.POST.get("token", "")
     manage = request.POST.get("manage", "")
-    if not wanted.isdigit():
+    if wanted is None:
         return None
     if token:
         entry = entry_for_token(token=token)
@@ -52,7 +58,7 @@ def _registration(request: HttpRequest) -> Registration | None:
         found = Registration.objects.filter(pk=wanted, user=request.user).first()
     else:
         found = None
-    return found if found is not None and found.pk == int(wanted) else None
+    return found if found is not None and found.pk == wanted else None
 
 
 def _back(request: HttpRequest) -> str:
@@ -76,8 +82,8 @@ def family_links(request: HttpRequest) -> HttpResponse:
         raise Http404("No such entry")
     back = _back(request)
     if request.POST.get("action") == "revoke":
-        wanted = request.POST.get("link", "")
-        link = registration.family_links.filter(pk=wanted).first() if wanted.isdigit() else None
+        wanted_link = _pk(request.POST.get("link", ""))
+        link = registration.family_links.filter(pk=wanted_link).first() if wanted_link else None
         if link is None:
             raise Http404("No such link")
         family_link_revoke(link=link)
