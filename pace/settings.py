@@ -361,6 +361,10 @@ RATE_LIMITS: dict[str, str | None] = {
         "live.field.ip": "3000/m",
         # Mid-race posts of one athlete: typed while running, a few an hour.
         "post.athlete": "10/10m",
+        # SOS calls stored for one athlete, over all their sockets (each alarms race
+        # control and e-mails the safety contacts; a socket repeats a call it has made
+        # without storing it again).
+        "sos.athlete": "10/10m",
         # Activity files one athlete uploads: a season's workouts one by one in an
         # evening is a few dozen; each is parsed, so not thousands.
         "activity.upload.account": "120/h",
@@ -492,6 +496,17 @@ TRACKING_MAX_SOCKETS_PER_IP = (
 )
 if TRACKING_MAX_SOCKETS_PER_IP < 0:
     raise ImproperlyConfigured("TRACKING_MAX_SOCKETS_PER_IP must be 0 (no cap) or more")
+# Points one tracker socket may send (counted in memory, no cache call): a burst of
+# 20,000 (5.5 hours of a fix a second, buffered without signal) and 20 more a second,
+# twenty times a phone's pace. Past it the socket is closed with a retry hint and the
+# phone resends the rest after it reconnects; a script cannot fill the database with
+# one athlete's token (100,000 rows in 6 s before).
+TRACKING_POINTS_BURST = env.int("TRACKING_POINTS_BURST", default=20_000)
+TRACKING_POINTS_PER_SECOND = env.float("TRACKING_POINTS_PER_SECOND", default=20.0)
+if TRACKING_POINTS_BURST < 500 or TRACKING_POINTS_PER_SECOND <= 0:
+    raise ImproperlyConfigured(
+        "TRACKING_POINTS_BURST must be at least a batch (500) and the rate above 0"
+    )
 # Overload (pace/lib/opensockets.py, docs/live-tracking.md "Surges"): a web process
 # refuses a new live socket ("come back in S seconds": HTTP 503 + Retry-After, or close
 # 1013 retry=S) while its event loop lags more than this (smoothed, seconds) or more

@@ -16,6 +16,7 @@ import secrets
 from django.utils import timezone
 
 from events.models import Registration
+from pace.lib.plaintext import plain_text_problem
 from tracking.models import FamilyLink
 
 TOKEN_PREFIX = "pf_"
@@ -60,6 +61,8 @@ def family_link_create(
         raise FamilyLinkError("Choose how long the link works: 24 hours, 3 days or 7 days.")
     if registration.status != Registration.Status.CONFIRMED:
         raise FamilyLinkError("Only a confirmed entry can share its live tracking.")
+    if problem := plain_text_problem(label):
+        raise FamilyLinkError(f"The name {problem}.")
     moment = now or timezone.now()
     if len(active_family_links(registration=registration, now=moment)) >= MAX_ACTIVE:
         raise FamilyLinkError(

@@ -47,18 +47,19 @@ class Bucket:
     def __post_init__(self) -> None:
         self.tokens = float(self.burst)
 
-    def take(self, now: float | None = None) -> bool:
+    def take(self, now: float | None = None, count: int = 1) -> bool:
+        """Take ``count`` tokens if there are as many (none taken otherwise)."""
         now = time.monotonic() if now is None else now
         self.tokens = min(self.burst, self.tokens + (now - self.at) / self.refill)
         self.at = now
-        if self.tokens < 1:
+        if self.tokens < count:
             return False
-        self.tokens -= 1
+        self.tokens -= count
         return True
 
-    def wait(self) -> int:
-        """Whole seconds until ``take`` may succeed again (after a refusal)."""
-        return max(1, math.ceil((1 - self.tokens) * self.refill))
+    def wait(self, count: int = 1) -> int:
+        """Whole seconds until ``take`` of ``count`` may succeed again (after a refusal)."""
+        return max(1, math.ceil((min(count, self.burst) - self.tokens) * self.refill))
 
 
 def spectator_key(*, user: Any, session_key: str | None, spectator_id: str | None) -> str | None:

@@ -18,6 +18,7 @@ from django.conf import settings
 
 from pace.lib.clock import SYSTEM, Clock
 from pace.lib.jsonfast import dumps, loads
+from pace.lib.plaintext import plain_text_problem
 from pace.lib.ratelimits import ahit
 from tracking.fanout import hub, posts
 from tracking.fanout.hub import RaceHub
@@ -54,6 +55,9 @@ class TrackerConsumer(JsonFrames):
         self.tasks: set[asyncio.Task[None]] = set()
         self.hello_bucket = Bucket(HELLO_BURST, HELLO_REFILL_SECONDS)
         self.sos_bucket = Bucket(SOS_BURST, SOS_REFILL_SECONDS)
+        self.points_bucket = Bucket(
+            settings.TRACKING_POINTS_BURST, 1.0 / settings.TRACKING_POINTS_PER_SECOND
+        )
         self.last_sos_t: float | None = None
         if await self.refused():
             return
@@ -134,6 +138,14 @@ class TrackerConsumer(JsonFrames):
             detail = f"points must be a list of 1 to {fixes.MAX_BATCH} points"
             await self.error("bad_batch", detail, seq=seq)
             return
+        if not self.points_bucket.take(count=len(points)):
+            # Far more points than a phone has, even back from hours without signal: this
+            # batch and the rest wait for a new socket (a close with a retry hint: the
+            # phone resends every unacked batch after the next welcome).
+            self.refusing = True
+            wait = self.points_bucket.wait(len(points))
+            await self.close(code=1013, reason=f"retry={wait} too many points")
+            return
         valid, errors = fixes.parse_points(points, athlete=self.athlete, now=time.time())
         if errors:
             detail = f"{len(errors)} of {len(points)} points dropped: " + "; ".join(errors[:5])
@@ -165,8 +177,8 @@ class TrackerConsumer(JsonFrames):
         if not isinstance(text, str) or not text.strip() or len(text) > posts.MAX_LENGTH:
             await self.error("bad_post", f"text must be 1 to {posts.MAX_LENGTH} characters")
             return
-        if any((ord(c) < 32 and c not in "\n\t") or 127 <= ord(c) < 160 for c in text):
-            await self.error("bad_post", "text must be plain text (no control characters)")
+        if problem := plain_text_problem(text):
+            await self.error("bad_post", f"text {problem}")
             return
         limited = await ahit(name="post.athlete", key=str(self.athlete.id))
         if limited is not None:
@@ -189,6 +201,12 @@ class TrackerConsumer(JsonFrames):
         if not self.sos_bucket.take() and self.last_sos_t is not None:
             # Pressed again within seconds: race control has the call already.
             await self.send_frame(dumps({"type": "sos_received", "t": self.last_sos_t}))
+            return
+        # The same athlete's calls over all their sockets (a phone and a watch, or a
+        # script opening many): each call alarms race control and e-mails the contacts.
+        limited = await ahit(name="sos.athlete", key=str(self.athlete.id))
+        if limited is not None:
+            await self.limited(limited)
             return
         call = await database_sync_to_async(sos.raise_sos)(
             registration_id=self.athlete.id,

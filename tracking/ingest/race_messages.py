@@ -19,6 +19,7 @@ from channels.layers import get_channel_layer
 from django.db.models import Q
 
 from pace.lib.jsonfast import dumps
+from pace.lib.plaintext import plain_text_problem
 from tracking.live.groups import race_athletes_group
 from tracking.models import RaceMessage
 
@@ -51,8 +52,10 @@ def send_message_to_athletes(
     """Send ``text`` from ``sender`` (a name shown on the tracker: "Race control") to
     every athlete of the race, or to one (``registration_id``). Stored, then sent live."""
     text = text.strip()
-    if not text or len(text) > MAX_TEXT or "\x00" in text:
+    if not text or len(text) > MAX_TEXT:
         raise ValueError(f"a message is 1 to {MAX_TEXT} characters of text")
+    if problem := plain_text_problem(text):
+        raise ValueError(f"a message {problem}")
     message = RaceMessage.objects.create(
         race_id=race_id,
         registration_id=registration_id,

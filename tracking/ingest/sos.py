@@ -26,6 +26,7 @@ from channels.layers import get_channel_layer
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from pace.lib.plaintext import plain_text_problem
 from tracking.live.groups import control_group
 from tracking.models import Position, SosCall
 from tracking.signals import sos_raised
@@ -45,8 +46,10 @@ def clean_sos(frame: dict[str, Any]) -> tuple[str, float | None, float | None]:
     text = frame.get("text", "")
     if text is None:
         text = ""
-    if not isinstance(text, str) or len(text) > MAX_TEXT or "\x00" in text:
+    if not isinstance(text, str) or len(text) > MAX_TEXT:
         raise SosError(f"text must be at most {MAX_TEXT} characters of text")
+    if problem := plain_text_problem(text):
+        raise SosError(f"text {problem}")
     lat, lon = frame.get("lat"), frame.get("lon")
     if lat is None and lon is None:
         return text.strip(), None, None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
+import re
 import threading
 import time
 from typing import Any
@@ -494,3 +496,81 @@ def test_the_ticker_has_a_fix_before_its_commit_and_commits_stay_grouped(
     assert acks == [{"type": "ack", "seq": s} for s in range(3, 23)]
     assert len(commits) - 2 <= took / window + 1  # twenty batches, a few commits
     assert Position.objects.filter(registration_id=athlete["id"]).count() == 22
+
+
+def test_a_socket_sending_far_more_points_than_a_phone_is_closed_with_a_retry_hint(race, settings):
+    """One token, 200 full batches in a second stored 100,000 rows: past the burst the
+    socket is closed with 1013 and retry=S, nothing more is stored from it, and what was
+    acked is kept (the phone resends the rest after it reconnects)."""
+    from tracking.ingest.commit import group_commit
+
+    settings.TRACKING_POINTS_BURST, settings.TRACKING_POINTS_PER_SECOND = 1_000, 1.0
+    athlete = race["athletes"][0]
+    now = time.time()
+
+    async def scenario():
+        client = await connect(f"/ws/track/?token={athlete['token']}")
+        await frame(client)
+        answers = []
+        for seq in range(1, 4):  # 400 points each: the third is over the 1,000
+            batch = [point(now - 400 * seq + k) for k in range(400)]
+            await send(client, {"type": "pos", "seq": seq, "points": batch})
+        while (answer := await client.receive_output(timeout=5))["type"] != "websocket.close":
+            answers.append(answer)
+        # Commits go in order: once this one is in, the batches before the close are too.
+        await group_commit().submit([])
+        return answers, answer
+
+    answers, closed = run(scenario)
+    assert closed["code"] == 1013 and re.search(r"(^|\s)retry=\d+(\s|$)", closed["reason"])
+    acked = [json.loads(a["text"])["seq"] for a in answers if '"ack"' in a.get("text", "")]
+    assert 3 not in acked  # the first two are stored (their acks may not beat the close)
+    assert Position.objects.count() == 800
+
+
+def test_an_athletes_sos_calls_are_limited_over_all_their_sockets(race, settings):
+    """Each socket repeated a call without storing it again, but ten sockets stored fifty
+    calls in 15 s, each alarming race control and e-mailing the safety contacts."""
+    from tracking.models import SosCall
+
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sos.athlete": "3/10m"}
+    athlete = race["athletes"][0]
+
+    async def scenario():
+        answers = []
+        for _ in range(5):  # a new socket each time: its own per-socket bucket is full
+            client = await connect(f"/ws/track/?token={athlete['token']}")
+            await frame(client)
+            await send(client, {"type": "sos", "text": "help"})
+            answers.append(await frame(client))
+            await client.disconnect()
+        return answers
+
+    answers = run(scenario)
+    assert [a["type"] for a in answers] == ["sos_received"] * 3 + ["error"] * 2
+    assert answers[-1]["code"] == "rate_limited"
+    assert SosCall.objects.count() == 3
+
+
+@pytest.mark.parametrize(
+    "text", ["\u202etxt.exe", "a\u2066b", "esc \x1b[2J", "cr\r\nSubject: spoof", "bell\x07"]
+)
+def test_posts_and_sos_texts_are_plain_text(race, text):
+    """A direction override turned "txt.exe" into "exe.txt" on screens; a carriage return
+    forged a line in the safety e-mail."""
+    from tracking.models import SosCall
+
+    athlete = race["athletes"][0]
+
+    async def scenario():
+        client = await connect(f"/ws/track/?token={athlete['token']}")
+        await frame(client)
+        await send(client, {"type": "post", "text": text})
+        post = await frame(client)
+        await send(client, {"type": "sos", "text": text})
+        return post, await frame(client)
+
+    post, sos = run(scenario)
+    assert (post["code"], sos["code"]) == ("bad_post", "bad_sos")
+    assert "plain text" in post["detail"] and "plain text" in sos["detail"]
+    assert not Post.objects.exists() and not SosCall.objects.exists()
