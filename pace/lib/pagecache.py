@@ -128,13 +128,15 @@ def page_key(request: HttpRequest, params: frozenset[str]) -> str | None:
     """The cache key of a request, or None when it has a parameter the page does not use.
 
     Unknown parameters (``?x=1``, ``?x=2``...) would each make a new entry: anyone could
-    fill the cache. Known ones are put in a canonical order, so equal pages share one.
-    ``client_only_params`` are left out of the key.
+    fill the cache. So would a known one given twice (``?athlete=x&athlete=12``): the page
+    reads one value, and junk beside a real one made an entry each; such a request is
+    answered by the view, uncached. Known ones are put in a canonical order, so equal
+    pages share one. ``client_only_params`` are left out of the key.
     """
     names = set(request.GET) - client_only_params(request.path)
-    if not names <= params:
+    if not names <= params or any(len(request.GET.getlist(k)) > 1 for k in names):
         return None
-    query = urlencode(sorted((k, v) for k in names for v in request.GET.getlist(k)))
+    query = urlencode(sorted((k, request.GET[k]) for k in names))
     digest = hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()
     return f"public-page:{digest}"
 

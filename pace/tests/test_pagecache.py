@@ -27,6 +27,15 @@ def test_it_does_not_store_pages_for_parameters_the_page_ignores(client, alpha_e
     assert _queries(client, f"{alpha_event.get_absolute_url()}?utm_source=x") > 0
 
 
+def test_it_does_not_store_pages_for_a_parameter_given_twice(client, alpha_event):
+    """The page reads one value: junk beside a real one made a new entry each time."""
+    for other in ("cycling", "trail", "triathlon"):
+        assert _queries(client, f"/events/?sport=running&sport={other}") > 0
+    assert _queries(client, "/events/?sport=running&sport=cycling") > 0
+    assert _queries(client, "/events/?sport=running") > 0
+    assert _queries(client, "/events/?sport=running") == 0  # once: cached as before
+
+
 def test_it_never_serves_old_pages_after_losing_its_version(client, alpha_event):
     url = alpha_event.get_absolute_url()
     _queries(client, url)

@@ -317,3 +317,15 @@ def test_it_answers_ids_that_are_not_plain_digits_with_a_404(
     assert client.post(LINKS, form | {"token": entry.tracker.token}).status_code == 404
     revoke = {"action": "revoke", "registration": entry.pk, "link": value}
     assert client.post(LINKS, revoke).status_code == 404
+
+
+def test_guessing_tokens_is_refused_with_a_429_past_the_limit(
+    client: Any, entry: Registration, settings: Any
+) -> None:
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "family.badtoken.ip": "3/m"}
+    _link, token = family_link_create(registration=entry, duration="24h")
+    for n in range(4):  # the limit counts answers given; past 3 the next is refused
+        assert client.get(f"/f/pf_guess{n}/").status_code == 404
+    refused = client.get("/f/pf_guess9/")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert client.get(f"/f/{token}/").status_code == 429  # not even looked up

@@ -126,7 +126,14 @@ def family_open(request: HttpRequest, token: str) -> HttpResponse:
         if not limited:
             hit(name="family.badtoken.ip", key=ip)
         context = {"limited": limited}
-        return render(request, "tracking/family_link_gone.html", context, status=404)
+        # Past the limit the token is not even looked up: 429 with when to try again
+        # (a mistyped link's holder reads the page; a script reads the status).
+        response = render(
+            request, "tracking/family_link_gone.html", context, status=429 if limited else 404
+        )
+        if limited:
+            response["Retry-After"] = str(limited.retry_after)
+        return response
     race = link.registration.race
     live = reverse("tracking:live", args=[race.event.slug, race.slug])
     query = {"athlete": link.registration.bib, "family": token} if link.registration.bib else {}
