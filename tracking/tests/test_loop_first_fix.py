@@ -69,6 +69,8 @@ def test_the_replay_follows_any_run_round_the_loop_from_the_start(
 def test_the_athlete_panel_puts_a_first_fix_at_the_start_line_at_0_km() -> None:
     line = CourseLine(LOOP)
     start = 1_000.0
-    fixes = [(start + 10.0 * k, *_on_loop(30.0 * k - 10.0), None) for k in range(5)]
+    fixes: list[tuple[float, float, float, float | None]] = [
+        (start + 10.0 * k, *_on_loop(30.0 * k - 10.0), None) for k in range(5)
+    ]
     track = _track(fixes, line, start)
     assert [round(d) for _t, d, _hr in track] == [0, 20, 50, 80, 110]
