@@ -204,9 +204,16 @@ class TrackerConsumer(JsonFrames):
             return
         # The same athlete's calls over all their sockets (a phone and a watch, or a
         # script opening many): each call alarms race control and e-mails the contacts.
+        # Past it race control has this athlete's calls (ten within minutes, or this one
+        # resent after reconnects): the phone is told so, with the latest, as a socket
+        # answers a repeated press; never an error on an SOS screen.
         limited = await ahit(name="sos.athlete", key=str(self.athlete.id))
         if limited is not None:
-            await self.limited(limited)
+            last = await database_sync_to_async(sos.last_call_t)(registration_id=self.athlete.id)
+            if last is None:
+                await self.limited(limited)
+            else:
+                await self.send_frame(dumps({"type": "sos_received", "t": last}))
             return
         call = await database_sync_to_async(sos.raise_sos)(
             registration_id=self.athlete.id,

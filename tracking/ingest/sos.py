@@ -152,6 +152,12 @@ def raise_sos(
     return sos
 
 
+def last_call_t(*, registration_id: int) -> float | None:
+    """When this athlete's latest SOS call was taken (a Unix time), or None."""
+    call = SosCall.objects.filter(registration_id=registration_id).order_by("-t").first()
+    return round(call.t.timestamp(), 3) if call is not None else None
+
+
 def _call_of_client(registration_id: int, client_id: str) -> SosCall | None:
     return (
         SosCall.objects.select_related("registration", "race")
