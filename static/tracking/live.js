@@ -650,10 +650,11 @@
     if (filters.cat && a.cat !== filters.cat) { return false; }
     if (filters.sex && a.sex !== filters.sex) { return false; }
     if (filters.q) {
-      var q = C.folded(filters.q), text = a.bib + " " + a.name;
-      // Folded once per name, not per render: a board of 5,000 filters on every keystroke.
-      if (a.foldedOf !== text) { a.foldedOf = text; a.foldedText = C.folded(text); }
-      if (C.folded(a.bib) !== q && a.foldedText.indexOf(q) < 0) { return false; }
+      // Folded once per name and per keystroke, not per row and render: a board of
+      // 5,000 filters on every keystroke and redraws every tick.
+      var q = filters.q, text = a.bib + " " + a.name;
+      if (a.foldedOf !== text) { a.foldedOf = text; a.foldedBib = C.folded(a.bib); a.foldedText = C.folded(text); }
+      if (a.foldedBib !== q && a.foldedText.indexOf(q) < 0) { return false; }
     }
     return true;
   }
@@ -1036,7 +1037,7 @@
     var b = ev.target.closest("button[data-status]");
     if (b) { filters.status = filters.status === b.dataset.status ? "" : b.dataset.status; boardLimit = BOARD_STEP; queueRender(); }
   });
-  $("board-search").addEventListener("input", function (ev) { filters.q = ev.target.value.trim(); boardLimit = BOARD_STEP; queueRender(); });
+  $("board-search").addEventListener("input", function (ev) { filters.q = C.folded(ev.target.value.trim()); boardLimit = BOARD_STEP; queueRender(); });
   $("board-category").addEventListener("change", function (ev) { filters.cat = ev.target.value; queueRender(); });
   $("board-sex").addEventListener("change", function (ev) { filters.sex = ev.target.value; queueRender(); });
   $("follow-list").addEventListener("click", function (ev) {
@@ -1078,8 +1079,9 @@
   });
   function tickClock() {
     var elapsed = now() - cfg.start;
-    if (over()) { showOver(); }
-    $("live-clock").textContent = over() ? "Over" : elapsed < 0 ? "starts in " + duration(-elapsed) : duration(elapsed);
+    var done = over();
+    if (done) { showOver(); }
+    $("live-clock").textContent = done ? "Over" : elapsed < 0 ? "starts in " + duration(-elapsed) : duration(elapsed);
     checkStale();
   }
   tickClock();

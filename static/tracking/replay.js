@@ -140,8 +140,10 @@
   }
   function matches(track) {
     if (!state.search) { return true; }
+    // Folded once per track: the board is drawn every frame while the replay plays.
+    if (track.foldedName == null) { track.foldedBib = C.folded(track.bib); track.foldedName = C.folded(track.name); }
     var q = state.search;
-    return C.folded(track.bib) === q || C.folded(track.name).indexOf(q) >= 0;
+    return track.foldedBib === q || track.foldedName.indexOf(q) >= 0;
   }
   function row(track, rank, t) {
     var tr = el("tr");

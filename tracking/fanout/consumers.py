@@ -29,7 +29,7 @@ class LiveConsumer(JsonFrames):
 
     viewer: Viewer | None = None
     hub: RaceHub
-    family_watch: asyncio.Task[None] | None = None
+    family_check: asyncio.Task[None] | None = None
     clock: Clock = SYSTEM  # what the family link's re-check waits by (tests move it)
 
     async def connect(self) -> None:
@@ -82,13 +82,13 @@ class LiveConsumer(JsonFrames):
         self.hub = await hub.join(self.race_id, self.viewer)
         self.viewer.resync(self.hub)  # the snapshot, from the hub's copy of the race
         if link is not None:
-            self.family_watch = asyncio.ensure_future(
+            self.family_check = asyncio.ensure_future(
                 self._watch_family(family, link.expires_at.timestamp())
             )
 
     async def disconnect(self, code: int) -> None:
-        if self.family_watch is not None:
-            self.family_watch.cancel()
+        if self.family_check is not None:
+            self.family_check.cancel()
         if self.viewer is not None:
             await hub.leave(self.race_id, self.viewer)
 
