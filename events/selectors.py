@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from events.access import EDIT_ROLES, has_role_for
 from events.models import Course, Event, Organizer, Race
+from pace.lib.textfold import folded
 
 LISTING_RACE_FIELDS = ["id", "event_id", "name", "slug", "distance_m", "entry_fee", "start_time"]
 
@@ -51,16 +52,18 @@ def event_search(*, filters: dict[str, Any]) -> QuerySet[Event]:
         qs = qs.filter(sport=filters["sport"])
     if filters.get("country"):
         qs = qs.filter(country=filters["country"])
+    # Case and accents ignored, both sides folded by the database's own rule: "zurich"
+    # finds Zürich (pace.lib.textfold).
     if filters.get("place"):
-        place = filters["place"]
-        qs = qs.filter(Q(place__icontains=place) | Q(region__icontains=place))
+        place = folded(filters["place"])
+        qs = qs.filter(Q(place__fold__contains=place) | Q(region__fold__contains=place))
     if filters.get("q"):
-        text = filters["q"]
+        text = folded(filters["q"])
         qs = qs.filter(
-            Q(name__icontains=text)
-            | Q(place__icontains=text)
-            | Q(organizer__name__icontains=text)
-            | Q(summary__icontains=text)
+            Q(name__fold__contains=text)
+            | Q(place__fold__contains=text)
+            | Q(organizer__name__fold__contains=text)
+            | Q(summary__fold__contains=text)
         )
     lo, hi = filters.get("distance_min"), filters.get("distance_max")
     if lo is not None or hi is not None:

@@ -13,8 +13,10 @@ class PaceConfig(AppConfig):
         from django.apps import apps
         from django.db.models.signals import post_migrate
 
+        from pace.lib.textfold import install_folded_lookup
         from pace.sites import site_sync
 
+        install_folded_lookup()
         # After the sites app's own receiver, which creates example.com on a new database.
         post_migrate.connect(
             site_sync, sender=apps.get_app_config("sites"), dispatch_uid="pace.site_sync"

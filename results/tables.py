@@ -21,7 +21,6 @@ times at the points are packed arrays).
 from __future__ import annotations
 
 import threading
-import unicodedata
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
@@ -32,6 +31,7 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 
 from pace.lib.clock import SYSTEM, Clock
+from pace.lib.textfold import fold
 from results.models import Result, TimingPoint
 from results.presenting import TABLE_FIELDS
 from results.selectors import LISTED
@@ -67,20 +67,13 @@ class Row:
     bib: str
     last: str  # as names are collated (``collation_key``), for sorting
     first: str
-    words: str  # first name, last name and club, casefolded, for searching
-
-
-# Latin letters Unicode does not decompose into a base letter and a mark.
-_UNDECOMPOSED = str.maketrans(
-    {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "\u0131": "i"}
-)
+    words: str  # first name, last name and club, folded (``fold``), for searching
 
 
 def collation_key(name: str) -> str:
     """A name as a sort key close to a database's ``en_US`` collation: accents, case,
     spaces and punctuation ignored ("Ávila" with the A's, "De Vries" after "Dean")."""
-    plain = unicodedata.normalize("NFKD", name.casefold()).translate(_UNDECOMPOSED)
-    return "".join(c for c in plain if c.isalnum())
+    return "".join(c for c in fold(name) if c.isalnum())
 
 
 def _late(value: int | None) -> tuple[bool, int]:
@@ -138,7 +131,7 @@ def _row(values: tuple[Any, ...]) -> Row:
         bib=bib,
         last=collation_key(last),
         first=collation_key(first),
-        words=f"{first}\0{last}\0{club}".casefold(),
+        words=fold(f"{first}\0{last}\0{club}"),
     )
 
 
@@ -197,7 +190,7 @@ def _matches(q: str) -> Callable[[Row], bool] | None:
     text = q.strip()[:SEARCH_CHARS]
     if not text:
         return None
-    words = [w.replace("\0", "") for w in text.casefold().split()[:SEARCH_WORDS]]
+    words = [w.replace("\0", "") for w in fold(text).split()[:SEARCH_WORDS]]
     return lambda r: r.bib == text or all(w in r.words for w in words)
 
 

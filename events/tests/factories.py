@@ -12,6 +12,7 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.text import slugify
 
 from events.courses import course_create
 from events.models import Course, Event, Membership, Organizer, Race, RaceCategory
@@ -82,7 +83,7 @@ def make_event(
 ) -> Event:
     start = timezone.localdate() + dt.timedelta(days=days_ahead)
     return Event.objects.create(
-        organizer=organizer, name=name, slug=name.lower().replace(" ", "-"), sport=sport,
+        organizer=organizer, name=name, slug=slugify(name), sport=sport,
         start_date=start, end_date=start, place=place, country=country, latitude=45.9,
         longitude=6.1, status=status, timezone=zone,
     )  # fmt: skip

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import string
+import unicodedata
 from typing import Any
 
 import gpxpy
@@ -14,6 +16,8 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from events.models import Event
 from events.tests.catalogue import listed, make_catalogue
@@ -72,6 +76,55 @@ def test_it_lists_upcoming_published_and_cancelled_events_by_date(client: Client
 )
 def test_it_filters_the_list(client: Client, catalogue, params, expected):
     assert set(listed(client, **params)) == expected
+
+
+def test_it_finds_events_whatever_the_accents_and_case(client: Client, alpha: Any) -> None:
+    make_event(alpha, "Course de Noël", place="Zürich")
+    make_event(alpha, "Łódź Półmaraton", place="Łódź")
+    make_event(alpha, "STRASSENLAUF", place="Köln")
+    for params, expected in [
+        ({"q": "noel"}, {"Course de Noël"}),
+        ({"q": "NOËL"}, {"Course de Noël"}),
+        ({"q": "zurich"}, {"Course de Noël"}),  # the place, in the text search
+        ({"place": "ZURICH"}, {"Course de Noël"}),
+        ({"place": "zür"}, {"Course de Noël"}),
+        ({"q": "lodz polmaraton"}, {"Łódź Półmaraton"}),
+        ({"q": "straßen"}, {"STRASSENLAUF"}),
+        ({"place": "koln"}, {"STRASSENLAUF"}),
+        ({"q": "100%"}, set()),  # a LIKE wildcard is a character like any other
+        ({"q": "_"}, set()),
+    ]:
+        assert set(listed(client, **params)) == expected, params
+
+
+# Names as people write them: letters with or without an accent (composed, as typed).
+ACCENTS = ["", "\u0301", "\u0300", "\u0302", "\u0308", "\u030a", "\u030c", "\u0327", "\u0303"]
+LETTERS = st.builds(
+    lambda base, accent: unicodedata.normalize("NFC", base + accent),
+    st.sampled_from(string.ascii_letters),
+    st.sampled_from(ACCENTS),
+)
+
+
+# The client and organizer are shared by the examples: each deletes its event.
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(letters=st.lists(LETTERS, min_size=3, max_size=14), data=st.data())
+def test_an_event_is_found_by_any_part_of_its_name_typed_without_accents(
+    client: Client, alpha: Any, letters: list[str], data: Any
+) -> None:
+    cache_clear_own()  # a page cached by an earlier example
+    name = "".join(letters)
+    event = make_event(alpha, name)
+    start = data.draw(st.integers(0, len(letters) - 1))
+    end = data.draw(st.integers(start + 1, len(letters)))
+    # What a phone keyboard types: the base letters, in any case.
+    typed = "".join(unicodedata.normalize("NFKD", c)[0] for c in letters[start:end]).swapcase()
+    assert name in listed(client, q=typed), (name, typed)
+    event.delete()
 
 
 def test_it_says_so_when_nothing_matches(client: Client, catalogue):

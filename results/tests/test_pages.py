@@ -74,6 +74,9 @@ def test_it_searches_by_name_bib_and_club(client: Client, computed: Computed) ->
     assert bibs(client.get(computed.url(), {"q": "104"})) == ["104"]
     assert bibs(client.get(computed.url(), {"q": "lyon tri"})) == ["102", "106"]
     assert bibs(client.get(computed.url(), {"q": "Chloé"})) == ["103"]
+    # As typed on a phone: without the accent, in capitals, with the accent misplaced.
+    for typed in ("chloe", "CHLOÉ", "chlöe"):
+        assert bibs(client.get(computed.url(), {"q": typed})) == ["103"], typed
     nobody = client.get(computed.url(), {"q": "zebra"})
     assert bibs(nobody) == [] and "No athlete matches" in nobody.text
 

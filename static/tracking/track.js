@@ -296,6 +296,7 @@
     if (this.watch != null) { navigator.geolocation.clearWatch(this.watch); this.watch = null; }
     clearInterval(this.timer);
     if (this.lock) { this.lock.release().catch(function () {}); this.lock = null; }
+    this.showLocation("");  // no longer asked for
     this.flush();
     this.refreshStatus();
     this.log(why);
@@ -319,12 +320,18 @@
     2: "No GPS position for now (indoors, or no signal): tracking goes on and sends once there is one.",
     3: "Still waiting for a GPS position: keep the phone under the open sky."
   };
+  // It has a line of its own: the connection's news ("No connection… Retrying") and the
+  // GPS's trouble are both true at once in a valley, and neither may hide the other.
   Tracker.prototype.locationProblem = function (err) {
-    this.locationTrouble = true;
-    this.log(LOCATION_PROBLEMS[err && err.code] || "Location: " + ((err && err.message) || "not available"));
+    this.showLocation(LOCATION_PROBLEMS[err && err.code] || "Location: " + ((err && err.message) || "not available"));
+  };
+  Tracker.prototype.showLocation = function (text) {
+    var line = this.q(".t-location");
+    line.textContent = text;
+    line.hidden = !text;
   };
   Tracker.prototype.fix = function (pos) {
-    if (this.locationTrouble) { this.locationTrouble = false; this.log(""); }
+    this.showLocation("");
     var c = pos.coords, p = { t: pos.timestamp / 1000, lat: c.latitude, lon: c.longitude };
     var last = this.meta.lastFix;
     // A restarted watch first hands back the fix it last had: the same one, not a new one.

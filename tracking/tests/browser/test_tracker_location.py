@@ -1,5 +1,6 @@
 """The tracker tells the athlete what a location error means (browsers' messages are
-often empty), and the next good fix clears it."""
+often empty), on a line of its own that the connection's news does not take, and the
+next good fix clears it."""
 
 from __future__ import annotations
 
@@ -25,20 +26,47 @@ paceGps.fix = (lat, lon) => paceGps.ok({ timestamp: Date.now(),
 """
 
 
-def test_it_explains_location_errors_and_clears_them_on_a_fix(page: Any, live_server: Any) -> None:
+def start_tracking(page: Any, url: str, socket: Any) -> Any:
     data = load_test_race_create(athletes=1)
     page.add_init_script(FAKE_GPS)
-    # The socket, played by the test, stays open and says nothing: the tracker's one line
-    # of news then holds the location's, not "No connection" (this server has no sockets).
-    page.route_web_socket("**/ws/track/**", lambda ws: None)
+    page.route_web_socket("**/ws/track/**", socket)
     page.set_default_timeout(20_000)
-    page.goto(f"{live_server.url}/track/?token={data['athletes'][0]['token']}")
+    page.goto(f"{url}/track/?token={data['athletes'][0]['token']}")
     card = page.locator(".track-card")
     card.locator(".start-tracking").click()
     page.wait_for_function("() => !!window.paceGps.bad")
-    log = card.locator(".tracker-log")
+    return card
+
+
+def test_it_explains_location_errors_and_clears_them_on_a_fix(page: Any, live_server: Any) -> None:
+    # The socket, played by the test, stays open and says nothing.
+    card = start_tracking(page, live_server.url, lambda ws: None)
+    line = card.locator(".t-location")
+    expect(line).to_be_hidden()
     for code, says in ((1, "blocked"), (2, "No GPS position"), (3, "waiting")):
         page.evaluate("code => paceGps.fail(code)", code)
-        expect(log).to_contain_text(says)
+        expect(line).to_be_visible()
+        expect(line).to_contain_text(says)
     page.evaluate("() => paceGps.fix(45.9, 6.1)")
-    expect(log).to_have_text("")
+    expect(line).to_be_hidden()
+    expect(line).to_have_text("")
+    page.evaluate("() => paceGps.fail(2)")
+    card.locator(".start-tracking").click()  # stop: the GPS is no longer asked
+    expect(line).to_be_hidden()
+
+
+def test_no_connection_and_no_gps_are_both_in_view(page: Any, live_server: Any) -> None:
+    # In a valley both are true: the server cannot be reached (its socket closes at once)
+    # and there is no GPS position. Neither line takes the other's place.
+    sockets: list[Any] = []
+    card = start_tracking(page, live_server.url, lambda ws: (sockets.append(ws), ws.close()))
+    page.evaluate("() => paceGps.fail(2)")
+    expect(card.locator(".tracker-log")).to_contain_text("Retrying in")
+    expect(card.locator(".t-location")).to_contain_text("No GPS position")
+    for _ in range(100):  # until the tracker has retried (Playwright runs the route meanwhile)
+        if len(sockets) >= 2:
+            break
+        page.wait_for_timeout(100)
+    assert len(sockets) >= 2
+    expect(card.locator(".t-location")).to_contain_text("No GPS position")
+    expect(card.locator(".tracker-log")).to_contain_text("No connection")
