@@ -21,8 +21,8 @@ _UNDECOMPOSED = str.maketrans(
 
 def fold(text: str) -> str:
     """``text`` casefolded (ß: ss), its accents and other combining marks dropped."""
-    # Decomposed before casefolding too: compatibility forms (𝓐, Ａ) decompose to letters
-    # that still have a case.
+    # Decomposed before casefolding too: compatibility forms (mathematical and full-width
+    # letters) decompose to letters that still have a case.
     plain = unicodedata.normalize("NFKD", text).casefold()
     decomposed = unicodedata.normalize("NFKD", plain).translate(_UNDECOMPOSED)
     return "".join(c for c in decomposed if not unicodedata.combining(c))

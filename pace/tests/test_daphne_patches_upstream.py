@@ -206,6 +206,45 @@ RELIED_ON: dict[str, dict[str, str]] = {
             "0e2ee6816a93a598d1fa50782417ae1126bf16ef86d8c718aac7e92c4f692e8e"
         ),
     },
+    # Reads whole text frames in autobahn's place while its reader holds nothing, and hands
+    # it the rest: its reader's entry points and state (the buffer, the frame and message in
+    # progress), the frame and message checks it must match, the auto-ping rule on incoming
+    # traffic, and daphne's onMessage, whose queueing it repeats.
+    "inbound": {
+        "autobahn.twisted.websocket:WebSocketAdapterProtocol.dataReceived": (
+            "7997f762de21843361fe9d6bc8df40f6517cafe310d76eb61b292aa8cecf9661"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol._dataReceived": (
+            "b6616694f9d65410088d19b4bdbdb0bcdda244bf7b9728182b73327fea577129"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol.processData": (
+            "25b9c1387a46ab258a5ead2b4837253bb3582c51883ee3d70497e4eaa89e00f2"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol.onFrameBegin": (
+            "9537027007767ae495d07103c89090c7ec80abe69f904b0c57bc7ee5dafbd8a3"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol.onFrameData": (
+            "b39b40e3d17022738f71777d79f18c6eabb8cafdc061bff5354fa974a6423a38"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol.onFrameEnd": (
+            "c45a45b9bf3334175aaa329ca90a6c6e3c2e12b8a040076d800f80d2a4f59d88"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol.onMessageBegin": (
+            "1c5cb3b3e3eb227b6fa33a417b4871a402efbfe6d44feee2a3f6b7b4606d8acf"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol.onMessageFrameBegin": (
+            "68c4eae4de95e1fbf9a932f8e5bc8b7262120f1a37c104c7ebbd18c3a5d731e7"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol.onMessageEnd": (
+            "efff2a43ca8540d0dabcd5755f67d209532b8c8a2ec3dd4429ac2fb8257b63d1"
+        ),
+        "autobahn.websocket.protocol:WebSocketProtocol._cancelAutoPingTimeoutCall": (
+            "4e4db79d874d8c061b73337ef48c28effcf07cf86660541fff29f6d326d102aa"
+        ),
+        "daphne.ws_protocol:WebSocketProtocol.onMessage": (
+            "826cc86d0e2aeef037a1cf6448a02cc79565e485f39dbff3cbfc019141fee0a8"
+        ),
+    },
     # Builds Django's chain in sync mode under ASGI (load_middleware, adapting each
     # middleware; _get_response innermost) and hands it to ASGIHandler, which awaits
     # it from get_response_async in a ThreadSensitiveContext per request.
@@ -293,7 +332,7 @@ def test_it_finds_the_flags_and_states_the_patches_set_or_read() -> None:
 
 
 @pytest.mark.parametrize(
-    "patch", ["twisted_tcp", "outlet", "fastpath", "syncchain", "gctune", "handshake"]
+    "patch", ["twisted_tcp", "outlet", "fastpath", "syncchain", "gctune", "handshake", "inbound"]
 )
 def test_it_names_the_versions_in_every_patch(patch: str) -> None:
     """A reader of a patch sees what it was written against, the same as the test checks."""

@@ -48,7 +48,7 @@
   // key (ø, ł, ß, æ…): "lopez" finds López, "lodz" Łódź, "strasse" Straße.
   var SPELT = { "ß": "ss", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "æ": "ae", "œ": "oe", "ı": "i", "þ": "th" };
   function folded(text) {
-    return String(text == null ? "" : text).toLowerCase().normalize("NFKD")
+    return String(text == null ? "" : text).normalize("NFKD").toLowerCase().normalize("NFKD")
       .replace(/[\u0300-\u036f]/g, "").replace(/[ßøłđðæœıþ]/g, function (c) { return SPELT[c]; });
   }
 

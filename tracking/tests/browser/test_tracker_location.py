@@ -59,7 +59,12 @@ def test_no_connection_and_no_gps_are_both_in_view(page: Any, live_server: Any) 
     # In a valley both are true: the server cannot be reached (its socket closes at once)
     # and there is no GPS position. Neither line takes the other's place.
     sockets: list[Any] = []
-    card = start_tracking(page, live_server.url, lambda ws: (sockets.append(ws), ws.close()))
+
+    def refuse(ws: Any) -> None:
+        sockets.append(ws)
+        ws.close()
+
+    card = start_tracking(page, live_server.url, refuse)
     page.evaluate("() => paceGps.fail(2)")
     expect(card.locator(".tracker-log")).to_contain_text("Retrying in")
     expect(card.locator(".t-location")).to_contain_text("No GPS position")
