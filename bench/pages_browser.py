@@ -101,6 +101,11 @@ class NetLog:
     fetches: list[tuple[float, int]] = field(default_factory=list)  # (ts, bytes) of fetches
     ws_extensions: str | None = None
     ws_opened_ts: float | None = None
+    # Every socket the page opened, and how those that failed failed (a refusal, a
+    # timeout): a late snapshot is a slow server or a retry, and these tell which.
+    ws_created: int = 0
+    ws_requested_ts: float | None = None  # the last socket's upgrade request sent
+    ws_failures: list[tuple[float, str]] = field(default_factory=list)
     field_interval: float | None = None  # the snapshot's race.field_interval (s)
 
     def attach(self, cdp: Any) -> None:
@@ -110,6 +115,10 @@ class NetLog:
         cdp.on("Network.requestServedFromCache", self._from_cache)
         cdp.on("Network.webSocketHandshakeResponseReceived", self._ws_open)
         cdp.on("Network.webSocketFrameReceived", self._frame)
+        cdp.on("Network.webSocketCreated", self._ws_created)
+        cdp.on("Network.webSocketWillSendHandshakeRequest", self._ws_requested)
+        cdp.on("Network.webSocketFrameError", self._ws_failed)
+        cdp.on("Network.webSocketClosed", lambda ev: self._ws_failed(ev, "closed"))
 
     def _sent(self, ev: dict[str, Any]) -> None:
         kind = ev.get("type") or "Other"
@@ -145,6 +154,15 @@ class NetLog:
         headers = {k.lower(): v for k, v in ev["response"].get("headers", {}).items()}
         self.ws_extensions = headers.get("sec-websocket-extensions")
         self.ws_opened_ts = ev["timestamp"]
+
+    def _ws_created(self, ev: dict[str, Any]) -> None:
+        self.ws_created += 1
+
+    def _ws_requested(self, ev: dict[str, Any]) -> None:
+        self.ws_requested_ts = ev["timestamp"]
+
+    def _ws_failed(self, ev: dict[str, Any], why: str = "") -> None:
+        self.ws_failures.append((ev["timestamp"], why or ev.get("errorMessage", "error")))
 
     def _frame(self, ev: dict[str, Any]) -> None:
         data = ev["response"].get("payloadData", "")
@@ -286,7 +304,12 @@ def _ws_figures(net: NetLog, page: Any, seconds: float) -> dict[str, Any]:
     first = net.frames[0] if net.frames else None
     out: dict[str, Any] = {
         "extensions": net.ws_extensions,
+        "requested_ms": net.since_doc_ms(net.ws_requested_ts),
         "opened_ms": net.since_doc_ms(net.ws_opened_ts),
+        "sockets_opened": net.ws_created,
+        "socket_failures": [
+            [net.since_doc_ms(ts), why] for ts, why in net.ws_failures if ts <= (first or [ts])[0]
+        ],
         "first_frame_ms": net.since_doc_ms(first[0]) if first else None,
         "first_frame_bytes": first[1] if first else None,
     }

@@ -516,6 +516,9 @@ TRACKING_ADMIT_LAG_SECONDS = env.float("TRACKING_ADMIT_LAG_SECONDS", default=0.5
 TRACKING_ADMIT_OPENING = env.int("TRACKING_ADMIT_OPENING", default=300)
 TRACKING_ADMIT_ATHLETE_LAG_SECONDS = env.float("TRACKING_ADMIT_ATHLETE_LAG_SECONDS", default=2.0)
 TRACKING_ADMIT_ATHLETE_OPENING = env.int("TRACKING_ADMIT_ATHLETE_OPENING", default=1000)
+# The lag thresholds apply only while new sockets arrive at least this fast (a second,
+# decaying over ~10 s, admitted and refused): a surge, not the steady load. 0: always.
+TRACKING_ADMIT_LAG_ARRIVALS = env.float("TRACKING_ADMIT_LAG_ARRIVALS", default=5.0)
 # The longest S a refused client is told to wait (each draws its own, 1 to a window
 # growing with the overload, so a reconnect storm spreads itself out).
 TRACKING_ADMIT_RETRY_MAX_SECONDS = env.int("TRACKING_ADMIT_RETRY_MAX_SECONDS", default=30)

@@ -9,8 +9,9 @@ reconnect storm brings more new sockets a second than a process can serve. Accep
 anyway, each waits behind the others for its snapshot, the clients give up and come
 back, and the sockets already served get their ticks late. So each process measures,
 cheaply, how far behind its event loop runs (:class:`Admission`: a timer every 0.1 s
-notes how late it fires, smoothed) and how many sockets are between their ``connect``
-and their first frame; over ``TRACKING_ADMIT_*`` thresholds it refuses new sockets with
+notes how late it fires, smoothed), while sockets are arriving, and how many sockets are
+between their ``connect`` and their first frame; over ``TRACKING_ADMIT_*`` thresholds it
+refuses new sockets with
 "come back in S seconds", S drawn at random over a window that grows with the overload
 (so a storm spreads itself out). Sockets already served are never refused, and athletes'
 trackers, whose acks a phone waits on, have higher thresholds than spectators: capacity
@@ -111,7 +112,13 @@ class Admission:
         else:
             lag_cap = settings.TRACKING_ADMIT_LAG_SECONDS
             opening_cap = settings.TRACKING_ADMIT_OPENING
-        by_lag = self.lag() / lag_cap if lag_cap else 0.0
+        # The lag counts only while sockets arrive (a start gun, a reconnect storm): a loop
+        # lagging under its phones' fixes or a tick is not relieved by turning away the odd
+        # spectator, whose handshake and snapshot cost under a millisecond, and the refused
+        # would wait seconds for nothing (bench/README.md "A lone spectator refused").
+        arriving = (self.recent_admitted + self.recent_refused) / RECENT_SECONDS
+        floor = settings.TRACKING_ADMIT_LAG_ARRIVALS
+        by_lag = self.lag() / lag_cap if lag_cap and arriving >= floor else 0.0
         by_opening = self.opening / opening_cap if opening_cap else 0.0
         return max(by_lag, by_opening)
 
@@ -120,12 +127,12 @@ class Admission:
         random from 1 to a window that grows with the overload and with the clients
         refused lately (at most ``TRACKING_ADMIT_RETRY_MAX_SECONDS``), so a storm's
         refused clients come back spread out, about as fast as this process admits."""
-        load = self.load(athlete=athlete)
         now = self.clock.monotonic()
         fade = math.exp(-(now - self.counted_at) / RECENT_SECONDS)
         self.recent_admitted *= fade
         self.recent_refused *= fade
         self.counted_at = now
+        load = self.load(athlete=athlete)
         if load < 1:
             self.recent_admitted += 1
             return None

@@ -235,11 +235,13 @@ def test_spectators_are_refused_before_athletes_with_a_retry_spread_with_the_ove
     gate = Admission(FakeClock())
     rng = random.Random(15)
     assert gate.retry_after(athlete=False) is None and gate.retry_after(athlete=True) is None
+    gate.recent_admitted = 100.0  # sockets arriving at 10 a second: a surge
     gate.late = 1.0  # twice the spectators' threshold, half the athletes'
     waits = _waits(gate, 8, rng)
     assert all(1 <= wait <= 8 for wait in waits) and len(set(waits)) > 2  # 2 x 2 s x load 2
     assert gate.retry_after(athlete=True) is None
     gate = Admission(FakeClock())
+    gate.recent_admitted = 100.0
     gate.opening = 150
     assert gate.retry_after(athlete=False, rng=rng) in range(1, 7)
     assert gate.retry_after(athlete=True) is None
@@ -262,8 +264,35 @@ def test_a_storms_refused_clients_are_spread_over_what_the_process_admits(settin
     waits = _waits(gate, 300, rng)
     assert max(waits[:5]) <= 4 and max(waits[-50:]) > 12
     assert 14 <= max(waits) <= 25
-    clock.elapsed += 60  # a minute later the storm is forgotten
-    assert max(_waits(gate, 3, rng)) <= 4
+    clock.elapsed += 60  # a minute later the storm is forgotten: the next one's first
+    waits = []  # refused wait what the overload alone says
+    for _ in range(100):  # 50 a second for 2 s
+        clock.elapsed += 0.02
+        if (wait := gate.retry_after(athlete=False, rng=rng)) is not None:
+            waits.append(wait)
+    assert waits and max(waits[:3]) <= 4
+
+
+def test_the_lag_turns_sockets_away_only_while_they_arrive(settings):
+    """A loop lagging under its phones' fixes is not relieved by refusing the odd
+    spectator: the lag counts once sockets arrive at TRACKING_ADMIT_LAG_ARRIVALS a second
+    (a start gun, a reconnect storm), and no longer once they stop."""
+    settings.TRACKING_ADMIT_LAG_SECONDS, settings.TRACKING_ADMIT_LAG_ARRIVALS = 0.5, 5.0
+    clock = FakeClock()
+    gate = Admission(clock)
+    gate.late = 2.0  # four times the threshold, the whole time
+    for _ in range(20):  # a spectator every 3 s: every one served
+        clock.elapsed += 3.0
+        assert gate.retry_after(athlete=False) is None
+    refused = []
+    for _ in range(100):  # a surge: 50 a second; refusals begin within the first second
+        clock.elapsed += 0.02
+        refused.append(gate.retry_after(athlete=False) is not None)
+    assert not any(refused[:3]) and all(refused[50:])
+    clock.elapsed += 60  # long after the surge, the odd one is served again
+    assert gate.retry_after(athlete=False) is None
+    settings.TRACKING_ADMIT_LAG_ARRIVALS = 0  # 0: the lag counts whatever the arrivals
+    assert gate.retry_after(athlete=False) is not None
 
 
 @pytestmark_db
@@ -275,6 +304,7 @@ def test_an_overloaded_process_refuses_new_spectators_not_athletes_nor_served_vi
         opensockets._by_loop[asyncio.get_running_loop()] = (OpenSockets(), gate)
         served = await connect(f"/ws/live/{race_id}/")
         await frame(served)
+        gate.recent_admitted = 100.0  # sockets arriving at 10 a second: a surge
         gate.note(4.0)  # the loop ran 4 s late: smoothed, 1 s, over spectators' 0.5 s
         refused = WebsocketCommunicator(APP, f"/ws/live/{race_id}/")
         await refused.connect(timeout=5)
@@ -310,6 +340,7 @@ def test_a_real_daphne_refuses_apps_with_503_and_browsers_with_1013_and_serves_a
     spectator is refused, each the way it can read, while phones are served."""
     env = sqlite_env(migrated_db(tmp_path / "db.sqlite3"))
     env |= {"TRACKING_ADMIT_LAG_SECONDS": "0.0000001", "TRACKING_ADMIT_ATHLETE_LAG_SECONDS": "0"}
+    env |= {"TRACKING_ADMIT_LAG_ARRIVALS": "0"}  # the lag counts for the first arrival
     with daphne_server(tmp_path, env=env) as server:
         race = server.test_race(2)
         ws_url = server.url.replace("http", "ws")
