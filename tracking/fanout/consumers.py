@@ -22,6 +22,7 @@ from tracking.fanout.viewer import MAX_FOLLOWS, Viewer
 
 # A socket let in by a family link is closed this long at most after the link is revoked.
 FAMILY_RECHECK_SECONDS = 15.0
+_rereads: set[asyncio.Future[None]] = set()  # remembered races being read again
 
 
 class LiveConsumer(JsonFrames):
@@ -40,6 +41,13 @@ class LiveConsumer(JsonFrames):
         # gun's thousands of spectators all watch it). Else it is read, and who may watch
         # it checked; ``?token=``: a family link's token opens a race that is not public.
         allowed = selectors.public_race_remembered(race_id=race_id)
+        if allowed is not None and selectors.claim_reread(race_id=race_id):
+            # Past its seconds: served as remembered, read again beside (one at a time).
+            reread = asyncio.ensure_future(
+                database_sync_to_async(selectors.reread_watchable)(race_id=race_id)
+            )
+            _rereads.add(reread)  # the loop keeps only a weak reference to a task
+            reread.add_done_callback(_rereads.discard)
         family = token_value(query(self.scope, "token"))
         link = None
         if allowed is None:

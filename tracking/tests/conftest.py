@@ -38,6 +38,7 @@ def _fresh_live_store(settings: Any) -> Iterator[None]:
     channel_layers.backends.clear()
     livestore._store = None
     selectors._watchable.clear()
+    selectors._rereading.clear()
     devices._devices.clear()
     if settings.REDIS_URL:
         client = redis.Redis.from_url(settings.REDIS_URL)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from pace.lib.opensockets import Admission, OpenSockets
 from pace.lib.testing import FakeClock
 from pace.lib.wsauth import SessionWhenCookie
 from tracking import selectors
+from tracking.fanout import consumers
 from tracking.fanout.mirror import RaceMirror
 from tracking.live.livestore import RaceState
 from tracking.live.ticker import RaceTicker
@@ -182,6 +184,48 @@ def test_spectators_of_a_public_race_open_sockets_with_no_database_hop(race, mon
     first, later = run(scenario)
     assert first[1]["type"] == "snapshot" and all(f["type"] == "snapshot" for _, f in later)
     assert hops == []
+
+
+@pytestmark_db
+def test_a_race_read_a_while_ago_opens_sockets_at_once_and_is_read_again_beside(race, monkeypatch):
+    """Past its seconds, a remembered public race still opens a spectator's socket with no
+    hop on the socket's way, while one re-read runs beside; a race made a draft meanwhile
+    refuses the sockets opened after that re-read."""
+    race_id = race["race_id"]
+    hops: list[str] = []
+    real = database_sync_to_async.__call__
+
+    def counted(self, *args, **kwargs):
+        hops.append(getattr(self.func, "__name__", repr(self.func)))
+        return real(self, *args, **kwargs)
+
+    def age(seconds: float) -> None:
+        read_at, found = selectors._watchable[race_id]
+        selectors._watchable[race_id] = (read_at - seconds, found)
+
+    async def scenario():
+        await _open(f"/ws/live/{race_id}/")  # read, remembered
+        age(selectors.WATCHABLE_CACHE_SECONDS + 1)
+        await database_sync_to_async(Event.objects.filter(races__pk=race_id).update)(
+            status=Event.Status.DRAFT
+        )
+        monkeypatch.setattr(database_sync_to_async, "__call__", counted)
+        stale = await _open(f"/ws/live/{race_id}/")
+        on_the_way = list(hops)
+        await asyncio.gather(*consumers._rereads)
+        return stale, on_the_way, await _open(f"/ws/live/{race_id}/")
+
+    stale, on_the_way, after = run(scenario)
+    assert stale[1]["type"] == "snapshot"  # served as remembered, published
+    assert on_the_way == ["reread_watchable"]  # the re-read, beside the socket
+    assert after == (4404, None)  # read again as a draft: refused
+    assert hops.count("reread_watchable") == 1
+
+
+def test_a_race_remembered_too_long_ago_is_not_served_as_it_was():
+    selectors._watchable[7] = (time.monotonic() - selectors.WATCHABLE_STALE_SECONDS, None)
+    assert selectors.public_race_remembered(race_id=7) is None
+    assert selectors.claim_reread(race_id=7) and not selectors.claim_reread(race_id=7)
 
 
 @pytestmark_db
