@@ -428,6 +428,7 @@ def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
     procs, live = start_pace(args, env, services, logdir)
     stack.callback(procs.stop)
     ports = Ports(web=procs.port, live=procs.port, phone=procs.port)
+    proxy = None
     if live is not None:
         stack.callback(live.stop)
         proxy = PathProxy(HOST, procs.port, live.port)
@@ -485,6 +486,8 @@ def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
             "load_average_after": busy_after[1],
         },
         "runs": runs,
+        # The phone's live connections through the proxy, in order (see PathProxy).
+        "proxy_live_connections": proxy.live_timings if proxy is not None else None,
         "warnings": warnings,
         "elapsed_s": round(time.monotonic() - started, 1),
     }

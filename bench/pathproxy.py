@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
+from typing import Any
 
 LIVE_PREFIXES = (b"/ws/", b"/osmand/", b"/osmand?", b"/osmand ")
 
@@ -32,6 +34,10 @@ class PathProxy:
         self.host, self.web_port, self.live_port = host, web_port, live_port
         self.port = 0
         self.routed = {"web": 0, "live": 0}
+        # Each live connection's steps, in ms from its accept: its request line read, the
+        # live process connected, the live process's first bytes (the 101 or a refusal):
+        # where a WebSocket's slow opening was spent, the proxy's side or the server's.
+        self.live_timings: list[dict[str, float | None]] = []
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pathproxy", daemon=True)
@@ -58,8 +64,10 @@ class PathProxy:
             self._loop.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted = time.monotonic()
         try:
             line = await reader.readline()
+            read_at = time.monotonic()
             live = routes_to_live(line)
             self.routed["live" if live else "web"] += 1
             up_reader, up_writer = await asyncio.open_connection(
@@ -69,12 +77,32 @@ class PathProxy:
             writer.close()
             return
         up_writer.write(line)
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        timing = None
+        if live:
+            timing = {
+                "request_ms": ms(accepted, read_at),
+                "connected_ms": ms(accepted),
+                "reply_ms": None,
+            }
+            self.live_timings.append(timing)
+        await asyncio.gather(
+            _pipe(reader, up_writer),
+            _pipe(up_reader, writer, first=lambda: timing and timing.update(reply_ms=ms(accepted))),
+        )
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+def ms(since: float, until: float | None = None) -> float:
+    return round(((until or time.monotonic()) - since) * 1000, 1)
+
+
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, first: Any = None
+) -> None:
     try:
         while data := await reader.read(65536):
+            if first is not None:
+                first()
+                first = None
             writer.write(data)
             await writer.drain()
     except OSError:
