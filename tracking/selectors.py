@@ -134,8 +134,9 @@ WATCHABLE_CACHE_SECONDS = 10.0
 # A public race read this long ago still opens spectators' sockets while one re-read runs
 # (``claim_reread``): a lone spectator of a race read 10 s ago would otherwise wait for the
 # database thread of a process busy with thousands of phones (0.4-1.1 s in bench.pages).
-# What a socket may see stale is bounded by that re-read, not by this window: it only
-# caps how long a re-read that keeps failing leaves the race as it was.
+# The price: a race made a draft after its last read still opens the sockets that come
+# before the re-read ends (before, those within 10 s of the read); every later one is
+# refused, and sockets already open keep theirs either way.
 WATCHABLE_STALE_SECONDS = 900.0
 _rereading: set[int] = set()
 

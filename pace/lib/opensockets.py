@@ -11,11 +11,10 @@ back, and the sockets already served get their ticks late. So each process measu
 cheaply, how far behind its event loop runs (:class:`Admission`: a timer every 0.1 s
 notes how late it fires, smoothed), while sockets are arriving, and how many sockets are
 between their ``connect`` and their first frame; over ``TRACKING_ADMIT_*`` thresholds it
-refuses new sockets with
-"come back in S seconds", S drawn at random over a window that grows with the overload
-(so a storm spreads itself out). Sockets already served are never refused, and athletes'
-trackers, whose acks a phone waits on, have higher thresholds than spectators: capacity
-kept for them.
+refuses new sockets with "come back in S seconds", S drawn at random over a window that
+grows with the overload (so a storm spreads itself out). Sockets already served are never
+refused, and athletes' trackers, whose acks a phone waits on, have higher thresholds than
+spectators: capacity kept for them.
 """
 
 from __future__ import annotations
