@@ -164,6 +164,13 @@ def _watchable_race(race_id: int) -> Watchable | None:
     return found
 
 
+def remember_races(race_ids: set[int]) -> None:
+    """Read these races for spectators' sockets, unless read in the last
+    ``WATCHABLE_CACHE_SECONDS`` (``tracking.ingest.welcomes``: their phones connected)."""
+    for race_id in race_ids:
+        _watchable_race(race_id)
+
+
 def can_watch(*, race: Race, user: Any) -> bool:
     """Published events' races are public; a draft's only for its organizer's members."""
     if race.event.status == Event.Status.PUBLISHED:

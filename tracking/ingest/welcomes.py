@@ -8,6 +8,10 @@ process shares, and phones waited tens of seconds for a welcome. So a process ga
 the lookups asked for while one is under way and answers them all with the next hop:
 two queries for the batch (``athletes.athletes_and_last_seqs``), the way the group
 commit gathers fixes. No timer: a lone phone is looked up at once.
+
+The same hop reads the phones' races for spectators' sockets (``selectors.remember_races``):
+phones connect first, and a process's first spectator would otherwise wait for the race's
+lookup behind the database thread of a loop busy with its thousands of phones.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import weakref
 
 from channels.db import database_sync_to_async
 
+from tracking import selectors
 from tracking.ingest.athletes import Athlete, athletes_and_last_seqs
 
 MAX_BATCH = 500  # keys a query names at most (an IN list PostgreSQL and SQLite take well)
@@ -47,7 +52,7 @@ class Welcomes:
                 batch = {key: self.pending.pop(key) for key in keys}
                 self.hops += 1
                 try:
-                    found = await database_sync_to_async(athletes_and_last_seqs)(keys)
+                    found = await database_sync_to_async(_look_up)(keys)
                 except Exception as exc:  # the database is away: every waiter hears it
                     for futures in batch.values():
                         for future in futures:
@@ -60,6 +65,14 @@ class Welcomes:
                             future.set_result(found[key])
         finally:
             self.draining = None
+
+
+def _look_up(keys: list[tuple[str, int]]) -> dict[tuple[str, int], Found]:
+    """The batch's athletes and last seqs; their races, read for spectators (at most once
+    every ``selectors.WATCHABLE_CACHE_SECONDS`` each)."""
+    found = athletes_and_last_seqs(keys)
+    selectors.remember_races({athlete.race_id for athlete, _ in found.values() if athlete})
+    return found
 
 
 _loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Welcomes] = weakref.WeakKeyDictionary()

@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from tracking import selectors
 from tracking.ingest import athletes
 from tracking.ingest.welcomes import welcomes
 from tracking.models import Position, Tracker
@@ -92,3 +93,30 @@ def test_a_batch_answers_every_key_even_unknown_ones():
     assert found[(a["token"], 0)][0].id == a["id"]
     assert found[(a["token"], 5)] == (found[(a["token"], 0)][0], None)
     assert found[("nope", 0)] == (None, None) == found[("", 0)]
+
+
+def test_a_phones_welcome_reads_its_race_so_the_first_spectator_waits_for_no_lookup(
+    monkeypatch,
+):
+    """Phones connect first; the process's first spectator then finds the race read by
+    their welcomes' hop, not queued behind the database thread of a loop busy with them."""
+    race = load_test_race_create(athletes=2)
+    race_id = race["race_id"]
+    selectors._watchable.pop(race_id, None)
+    assert selectors.public_race_remembered(race_id=race_id) is None
+
+    async def scenario():
+        phone = await connect("/ws/track/")
+        await send(phone, {"type": "hello", "token": race["athletes"][0]["token"]})
+        assert (await frame(phone))["type"] == "welcome"
+        assert selectors.public_race_remembered(race_id=race_id) is not None
+
+        def no_lookup(**kwargs):
+            raise AssertionError("the first spectator waited for the race's lookup")
+
+        monkeypatch.setattr(selectors, "watchable_race", no_lookup)
+        spectator = await connect(f"/ws/live/{race_id}/")
+        return await frame(spectator)
+
+    snapshot = run(scenario)
+    assert snapshot["type"] == "snapshot" and snapshot["race"]["id"] == race_id
