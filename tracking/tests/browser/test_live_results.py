@@ -25,8 +25,9 @@ pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(os.environ.get("PACE_LIVE_SCREENSHOT_DIR", "/tmp"))
 # The live demo race, started now, its entries and a timing token of it, from the server's
 # database (a copy of a demo seeded earlier).
-# A split at 1 km is added to its course (the demo's first is at 5 km), so that athletes
-# cross one soon at a speed the live engine still takes for running (its limit is 40 m/s).
+# A split at 400 m is added to its course (the demo's first is at 5 km), so that athletes
+# cross one soon (about 20 s at 8x) at a speed the live engine still takes for running
+# (its limit is 40 m/s).
 SETUP = """
 import json
 from django.contrib.auth import get_user_model
@@ -38,7 +39,7 @@ from results.points import ensure_timing_points
 from results.timing_tokens import timing_token_create
 race = live_demo_race()
 restart_live_race(race, timezone.now().replace(microsecond=0))
-SplitPoint.objects.create(course=race.course, name="1 km", distance_m=1000)
+SplitPoint.objects.create(course=race.course, name="400 m", distance_m=400)
 ensure_timing_points(race=race)
 admin = get_user_model().objects.get(email="admin@pace.local")
 _, secret = timing_token_create(race=race, name="5 km mat", actor=admin)
@@ -115,9 +116,9 @@ def test_it_shows_split_results_arriving_and_on_the_results_page(
             expect(split).to_contain_text(f"#{bib} ")
             finish = page.locator("#feed li.feed-result", has_text="finished in 49:02 (1st)")
             expect(finish).to_have_count(1)
-            # Athletes' phones take them over the 1 km split: GPS crossings, framed by the
+            # Athletes' phones take them over the 400 m split: GPS crossings, framed by the
             # tick, and stored by results as reads of the same point.
-            gps = page.locator("#feed li.feed-result", has_text="passed 1 km in").first
+            gps = page.locator("#feed li.feed-result", has_text="passed 400 m in").first
             expect(gps).to_be_visible(timeout=90_000)
             page.screenshot(path=str(SCREENSHOTS / "pace-live-results-feed.png"), full_page=True)
 
