@@ -268,6 +268,26 @@ RELIED_ON: dict[str, dict[str, str]] = {
             "98faeb5bef800331e6a8002fbc96b30e4122a23438ae45a047190a531ea11323"
         ),
     },
+    # Replaces HTTPChannel's answers to a request head it will not read (a line over
+    # MAX_LENGTH: LineReceiver's lineLengthExceeded; a bad or oversized head:
+    # _respondToBadRequestAndDisconnect), called from the readers below.
+    "httphead": {
+        "twisted.protocols.basic:LineReceiver.dataReceived": (
+            "6f773dd6b423a27928fee3716933b12a479add901cee3d494acb9e0d7abcd0d8"
+        ),
+        "twisted.web.http:HTTPChannel.lineLengthExceeded": (
+            "0cb67c8ef953bcb8d412ad1eba052e6ee6f486deae691ab5fcbe27776423d5e8"
+        ),
+        "twisted.web.http:HTTPChannel.lineReceived": (
+            "b77ec6f21116e82766439c07df79063430a8e963b4d1cfe8460ceb1ddc7b2c37"
+        ),
+        "twisted.web.http:HTTPChannel._respondToBadRequestAndDisconnect": (
+            "c7ccc0f4450a7d6b1fc41cf79bc17092c2331c2ef812b94403e805258ba7ff48"
+        ),
+        "twisted.web.http:HTTPChannel.headerReceived": (
+            "c5cb8e0dd2fe0b44868a7108763f627e84cb4410ed6143283842ec12ddd27b19"
+        ),
+    },
 }
 # gctune.py calls only CPython's gc: nothing upstream to pin beyond the versions.
 
@@ -329,10 +349,26 @@ def test_it_finds_the_flags_and_states_the_patches_set_or_read() -> None:
 
     assert isinstance(autobahn.util._HAS_CLICK, bool)  # twisted_tcp turns it off
     assert WebSocketProtocol.STATE_OPEN == 3  # outlet reads protocol.state
+    from twisted.web.http import HTTPChannel
+
+    # httphead reads these: the request line not yet read, the head's size and count.
+    assert HTTPChannel._HTTPChannel__first_line == 1  # type: ignore[attr-defined]
+    assert HTTPChannel._receivedHeaderSize == 0 == HTTPChannel._receivedHeaderCount
+    assert (HTTPChannel.MAX_LENGTH, HTTPChannel.totalHeadersSize) == (16384, 16384)
 
 
 @pytest.mark.parametrize(
-    "patch", ["twisted_tcp", "outlet", "fastpath", "syncchain", "gctune", "handshake", "inbound"]
+    "patch",
+    [
+        "twisted_tcp",
+        "outlet",
+        "fastpath",
+        "syncchain",
+        "gctune",
+        "handshake",
+        "inbound",
+        "httphead",
+    ],
 )
 def test_it_names_the_versions_in_every_patch(patch: str) -> None:
     """A reader of a patch sees what it was written against, the same as the test checks."""

@@ -330,6 +330,7 @@ def test_a_silent_socket_shows_stale_then_reconnects_and_resyncs(browser, live) 
 
     context.route_web_socket(re.compile(r".*/ws/live/.*"), relay)
     page = context.new_page()
+    page.clock.install()  # the page's own time runs, and the test moves it past its limits
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     base = server.url.replace("127.0.0.1", "localhost")
@@ -337,9 +338,13 @@ def test_a_silent_socket_shows_stale_then_reconnects_and_resyncs(browser, live) 
     page.wait_for_selector("#live-status[data-state=live]")
     page.wait_for_function(ALL_ROWS)
     muted["on"] = True
+    page.clock.fast_forward(6_000)  # more than 5 s without a frame: stale
     expect(page.locator("#live-status")).to_have_attribute("data-state", "stale")
     expect(page.locator("#live-status")).to_contain_text("Stale")
-    # Silent too long: the page drops that socket, reconnects and takes a fresh snapshot.
+    assert len(sockets) == 1
+    # Silent too long (25 s): the page drops that socket, reconnects after its backoff (a
+    # second or so, in the page's time running on) and takes a fresh snapshot.
+    page.clock.fast_forward(20_000)
     page.wait_for_function("() => document.querySelector('#live-status').dataset.state === 'live'")
     assert len(sockets) == 2
     before = page.locator("#board-body").inner_text()
