@@ -18,7 +18,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from pace.daphne_patches import handshake, httphead, inbound, twisted_tcp  # noqa: E402
+from pace.daphne_patches import accesslog, handshake, httphead, inbound, twisted_tcp  # noqa: E402
 from pace.daphne_patches.fastpath import PageFastPath, favour_event_loop  # noqa: E402
 from pace.daphne_patches.gctune import tune_for_server  # noqa: E402
 from pace.lib.templatewarm import compile_templates  # noqa: E402
@@ -78,6 +78,7 @@ twisted_tcp.install()
 handshake.install()
 inbound.install()
 httphead.install()
+accesslog.install()
 compile_templates()  # before gc.freeze(): they live as long as the process
 tune_for_server()
 favour_event_loop()

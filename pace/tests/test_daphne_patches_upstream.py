@@ -271,6 +271,26 @@ RELIED_ON: dict[str, dict[str, str]] = {
     # Replaces HTTPChannel's answers to a request head it will not read (a line over
     # MAX_LENGTH: LineReceiver's lineLengthExceeded; a bad or oversized head:
     # _respondToBadRequestAndDisconnect), called from the readers below.
+    # Makes daphne's HTTPFactory.log (Twisted's, called from Request.finish) write no
+    # line: daphne's logging set-up (Server.run) never shows it, and its own access log
+    # (set up in CommandLineInterface.run) has the request.
+    "accesslog": {
+        "daphne.http_protocol:HTTPFactory.log": (
+            "e9acff05b9a51cb7969f31f53a741a220573acf4ff1c19b8e8ceaaa1974ab93e"
+        ),
+        "twisted.web.http:HTTPFactory.startFactory": (
+            "7e8ca54bce4af67901766fc9bcef9780874e0813b20e9e318775d2cfd50ac92c"
+        ),
+        "twisted.web.http:Request.finish": (
+            "4590c5f7e2207ef0e035118592a49d0e94da0dd941a1530d34f0c49db1dd1926"
+        ),
+        "daphne.server:Server.run": (
+            "447c6bd42c62e98cda21fbd603a045ff72abbccabd2b234d8b40c18d366cb7db"
+        ),
+        "daphne.cli:CommandLineInterface.run": (
+            "039cb21244f402acc5b5030e7133ac2b4a11c1e399b72269bc494dcdcf1d2677"
+        ),
+    },
     "httphead": {
         "twisted.protocols.basic:LineReceiver.dataReceived": (
             "6f773dd6b423a27928fee3716933b12a479add901cee3d494acb9e0d7abcd0d8"
@@ -368,6 +388,7 @@ def test_it_finds_the_flags_and_states_the_patches_set_or_read() -> None:
         "handshake",
         "inbound",
         "httphead",
+        "accesslog",
     ],
 )
 def test_it_names_the_versions_in_every_patch(patch: str) -> None:
