@@ -9,12 +9,16 @@ pace/tests/test_daphne_patches_upstream.py.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIHandler, ASGIRequest
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 
 
 class OneThreadASGIHandler(ASGIHandler):
@@ -40,6 +44,46 @@ class OneThreadASGIHandler(ASGIHandler):
         chain: Callable[[HttpRequest], HttpResponse] = self._middleware_chain  # type: ignore[has-type]
         # The request's own thread (ASGIHandler gives each request a ThreadSensitiveContext).
         self._middleware_chain = sync_to_async(chain, thread_sensitive=True)
+
+    async def handle(self, scope: Any, receive: Any, send: Any) -> None:
+        """Django's, and when the server cancels it, the two tasks it started go with it.
+
+        daphne cancels a request's application when its client left more than 10 s ago
+        and it has not ended (an overloaded process at a start gun: thousands of them).
+        Django's ``handle`` is then waiting on two tasks of its own, the response's and
+        the disconnect listener's, and leaves both running: the view goes on for nobody,
+        and the listener's ``RequestAborted`` is logged as "Task exception was never
+        retrieved", a traceback a request, when the load is already too much."""
+        started: list[asyncio.Task[Any]] = []
+        token = _request_tasks.set(started)
+        try:
+            await super().handle(scope, receive, send)
+        except asyncio.CancelledError:
+            for task in started:
+                task.cancel()
+            raise
+        finally:
+            _request_tasks.reset(token)
+
+    async def listen_for_disconnect(self, receive: Any) -> None:
+        _started_by_handle()
+        await super().listen_for_disconnect(receive)
+
+    async def run_get_response(self, request: HttpRequest) -> HttpResponseBase:
+        _started_by_handle()
+        return await super().run_get_response(request)
+
+
+# The tasks ``handle`` started for the request (each copies its context, so the list).
+_request_tasks: ContextVar[list[asyncio.Task[Any]] | None] = ContextVar(
+    "pace_request_tasks", default=None
+)
+
+
+def _started_by_handle() -> None:
+    started, task = _request_tasks.get(), asyncio.current_task()
+    if started is not None and task is not None:
+        started.append(task)
 
 
 def _pool_exhausted(exc: BaseException) -> bool:

@@ -27,6 +27,14 @@ was 8 % of its CPU at 3,000 athletes and 10,000 spectators; every five seconds a
 crashed consumer's socket closes at most five seconds later, and pings (every 20 s)
 go out at most five seconds late. Only the sweeps' own re-arming is stretched.
 
+**A killed application is logged once.** After ``application_close_timeout`` (10 s)
+without its client, daphne's ``application_checker`` cancels an application that has
+not ended and logs "took too long to shut down and was killed", with the reprs of the
+task and the connection; a cancelled task ends only when the loop next runs it, so on a
+loaded process the next sweeps log it again. Under a 5,000 / 20,000 surge that was
+31,811 lines (2.3 a killed request), each formatting two reprs, on processes already
+short of CPU. :class:`KilledOnce` lets the first through for each application.
+
 **A refused frame is closed, not reset.** Autobahn fails a connection by dropping
 its TCP connection (``failByDrop``) unless told otherwise: a frame over daphne's
 ``--websocket_max_message_size`` (1 MB) or text that is not UTF-8 reset the phone's
@@ -41,6 +49,8 @@ pace/tests/test_daphne_patches_upstream.py.
 
 from __future__ import annotations
 
+import logging
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -112,6 +122,30 @@ def every_sweep(check: Callable[[Any], None]) -> Callable[[Any], None]:
     return sweep
 
 
+# daphne.server.Server.application_checker's warning (its source is pinned).
+KILLED = "Application instance %r for connection %s took too long to shut down and was killed."
+
+
+class KilledOnce(logging.Filter):
+    """Passes daphne's "took too long to shut down" once for each application instance."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.logged: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != KILLED or not isinstance(record.args, tuple) or not record.args:
+            return True
+        instance = record.args[0]
+        try:
+            if instance in self.logged:
+                return False
+            self.logged.add(instance)
+        except TypeError:  # not weakly referenceable: not daphne's task
+            return True
+        return True
+
+
 def closing_failures(init: Callable[..., None]) -> Callable[..., None]:
     """daphne's ``WebSocketFactory.__init__``, then failures closed with a code and a reason."""
 
@@ -125,8 +159,8 @@ def closing_failures(init: Callable[..., None]) -> Callable[..., None]:
 
 def install() -> None:
     """Make every Twisted TCP connection of this process use ``write_now``, autobahn's
-    messages plain, failed WebSockets closed with a reason and daphne's sweeps sparser
-    (idempotent)."""
+    messages plain, failed WebSockets closed with a reason, daphne's sweeps sparser and
+    its killed applications logged once (idempotent)."""
     global _installed
     if _installed:
         return
@@ -139,5 +173,6 @@ def install() -> None:
     WebSocketFactory.__init__ = closing_failures(WebSocketFactory.__init__)
     Server.application_checker = every_sweep(Server.application_checker)
     Server.timeout_checker = every_sweep(Server.timeout_checker)
+    logging.getLogger("daphne.server").addFilter(KilledOnce())
     autobahn.util._HAS_CLICK = False
     _installed = True

@@ -267,10 +267,14 @@ RELIED_ON: dict[str, dict[str, str]] = {
         "django.core.handlers.asgi:ASGIHandler.handle": (
             "98faeb5bef800331e6a8002fbc96b30e4122a23438ae45a047190a531ea11323"
         ),
+        # Wrapped to note their tasks, which handle() cancels when it is cancelled.
+        "django.core.handlers.asgi:ASGIHandler.listen_for_disconnect": (
+            "c729aa315c734f98cc8a6460d75adcae548e97549b6600388666fbbf6fcba2a9"
+        ),
+        "django.core.handlers.asgi:ASGIHandler.run_get_response": (
+            "0234ea5fe09a577785a5f895752910cbb439f5e28ebb53bdd27247251c00e6ef"
+        ),
     },
-    # Replaces HTTPChannel's answers to a request head it will not read (a line over
-    # MAX_LENGTH: LineReceiver's lineLengthExceeded; a bad or oversized head:
-    # _respondToBadRequestAndDisconnect), called from the readers below.
     # Makes daphne's HTTPFactory.log (Twisted's, called from Request.finish) write no
     # line: daphne's logging set-up (Server.run) never shows it, and its own access log
     # (set up in CommandLineInterface.run) has the request.
@@ -291,6 +295,9 @@ RELIED_ON: dict[str, dict[str, str]] = {
             "039cb21244f402acc5b5030e7133ac2b4a11c1e399b72269bc494dcdcf1d2677"
         ),
     },
+    # Replaces HTTPChannel's answers to a request head it will not read (a line over
+    # MAX_LENGTH: LineReceiver's lineLengthExceeded; a bad or oversized head:
+    # _respondToBadRequestAndDisconnect), called from the readers below.
     "httphead": {
         "twisted.protocols.basic:LineReceiver.dataReceived": (
             "6f773dd6b423a27928fee3716933b12a479add901cee3d494acb9e0d7abcd0d8"

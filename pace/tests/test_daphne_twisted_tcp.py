@@ -124,3 +124,42 @@ def test_daphnes_sweeps_rearm_every_few_seconds_and_nothing_else_is_delayed():
     finally:
         for call in calls.values():
             call.cancel()
+
+
+def test_a_killed_application_is_logged_once_however_many_sweeps_find_it() -> None:
+    """daphne's sweep says "took too long to shut down" on every pass until the cancelled
+    task ends; KilledOnce lets the first through for each application instance."""
+    import asyncio
+    import inspect
+    import logging
+
+    from daphne.server import Server
+
+    from pace.daphne_patches.twisted_tcp import KILLED, KilledOnce
+
+    # The message daphne logs is the one the filter knows.
+    assert KILLED in inspect.getsource(inspect.unwrap(Server.application_checker))
+
+    async def tasks() -> tuple[asyncio.Task[None], asyncio.Task[None]]:
+        return (
+            asyncio.ensure_future(asyncio.sleep(0)),
+            asyncio.ensure_future(asyncio.sleep(0)),
+        )
+
+    loop = asyncio.new_event_loop()
+    try:
+        first, second = loop.run_until_complete(tasks())
+        killed = KilledOnce()
+
+        def passes(*args: object, msg: str = KILLED) -> bool:
+            record = logging.LogRecord("daphne.server", logging.WARNING, "", 0, msg, args, None)
+            return killed.filter(record)
+
+        assert passes(first, "<WebRequest a>")
+        assert not passes(first, "<WebRequest a>")  # the next sweeps
+        assert not passes(first, "<WebRequest a>")
+        assert passes(second, "<WebRequest b>")
+        assert passes(msg="Listening on TCP address 127.0.0.1:8000")  # anything else
+        assert passes("not a task", "x")  # a str cannot be weakly referenced: passed
+    finally:
+        loop.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -84,3 +84,48 @@ def test_the_server_uses_it() -> None:
     from pace import asgi
 
     assert isinstance(asgi.django_asgi_app, OneThreadASGIHandler)
+
+
+@THIS_MODULES_VIEWS
+def test_a_cancelled_request_takes_its_view_and_disconnect_listener_with_it() -> None:
+    """daphne cancels a request whose client left and which has not ended; its two tasks
+    end with it: no response task left waiting, and no disconnect listener ending in
+    ``RequestAborted`` that nobody retrieves (logged as "exception never retrieved")."""
+
+    async def run() -> list[tuple[bool, str]]:
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        await inbox.put({"type": "http.request", "body": b""})
+        never = asyncio.Event()
+
+        async def send(message: Mapping[str, Any]) -> None:
+            await never.wait()  # a client that reads nothing: the response never goes out
+
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": "GET", "scheme": "http", "path": "/s/", "raw_path": b"/s/",
+            "query_string": b"", "root_path": "", "headers": [(b"host", b"testserver")],
+            "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+        }  # fmt: skip
+        before = asyncio.all_tasks()
+        request = asyncio.ensure_future(OneThreadASGIHandler()(scope, inbox.get, send))
+        while "view" not in seen:  # the view ran; its response waits on send
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        children = [t for t in asyncio.all_tasks() - before if t is not request]
+        request.cancel()  # daphne's "took too long to shut down": its client went
+        await inbox.put({"type": "http.disconnect"})
+        await asyncio.gather(request, return_exceptions=True)
+        await asyncio.sleep(0.05)
+        # Read here, before asyncio.run cancels what is left at its end.
+        return [(t.done(), _raised(t)) for t in children]
+
+    seen.clear()
+    ends = asyncio.run(run())
+    assert ends == [(True, "")] * 2, ends
+
+
+def _raised(task: asyncio.Task[Any]) -> str:
+    """What a task ended with, if it raised (a cancelled one has nothing to read)."""
+    if not task.done() or task.cancelled() or task.exception() is None:
+        return ""
+    return repr(task.exception())
