@@ -98,7 +98,6 @@ class NetLog:
     requests: dict[str, dict[str, Any]] = field(default_factory=dict)
     doc_ts: float | None = None  # CDP monotonic time of the document's request
     frames: list[tuple[float, int]] = field(default_factory=list)  # (ts, wire bytes)
-    field_frames: list[int] = field(default_factory=list)  # indices in frames of `field`s
     fetches: list[tuple[float, int]] = field(default_factory=list)  # (ts, bytes) of fetches
     ws_extensions: str | None = None
     ws_opened_ts: float | None = None
@@ -172,8 +171,6 @@ class NetLog:
         if text and not self.frames and data.startswith('{"type":"snapshot"'):
             race = json.loads(data).get("race") or {}
             self.field_interval = race.get("field_interval")
-        if text and data.startswith('{"type":"field"'):
-            self.field_frames.append(len(self.frames))
         self.frames.append((ev["timestamp"], ws_frame_bytes(n)))
 
     def since_doc_ms(self, ts: float | None) -> float | None:
@@ -339,21 +336,6 @@ def _ws_figures(net: NetLog, page: Any, seconds: float) -> dict[str, Any]:
         http_bytes=fetched,
         total_bytes_per_s=round((received + fetched) / elapsed, 1) if elapsed else None,
     )
-    # The same, from the window's first field frame to its last (exclusive, inclusive):
-    # whole intervals whatever the window's phase. A window of k intervals started just
-    # before a field frame holds k + 1 of them when ticks come a little faster than one a
-    # second (80 or 81 frames in 78 s at 1,000 athletes: 4.3 or 5.0 KB/s, one extra 54 KB
-    # frame). The budget is a rate over time; this is it.
-    fields = [i for i in net.field_frames if i >= start_index]
-    if len(fields) >= 2:
-        first_field, last_field = fields[0], fields[-1]
-        span = net.frames[last_field][0] - net.frames[first_field][0]
-        steady = sum(n for _, n in net.frames[first_field + 1 : last_field + 1])
-        if span > 0:
-            out["steady_field_frames"] = len(fields) - 1
-            out["steady_s"] = round(span, 1)
-            out["steady_bytes_per_s"] = round(steady / span, 1)
-            out["steady_total_bytes_per_s"] = round(steady / span + fetched / elapsed, 1)
     return out
 
 

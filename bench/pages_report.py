@@ -24,8 +24,7 @@ def verdicts(report: dict[str, Any]) -> dict[str, bool | None]:
         live = _live_ms(cold)
         ws = cold.get("ws") or {}
         # Live traffic: the socket's frames and the page's fetches (field.json) together.
-        # Field frame to field frame where the race has them (``steady_*``), else the window.
-        bps = ws.get("steady_total_bytes_per_s", ws.get("total_bytes_per_s", ws.get("bytes_per_s")))
+        bps = ws.get("total_bytes_per_s", ws.get("bytes_per_s"))
         out[f"{n}: first paint"] = None if fp is None else fp < TARGETS["first_paint_ms"]
         out[f"{n}: live"] = None if live is None else live < TARGETS["live_ms"]
         out[f"{n}: live traffic"] = None if bps is None else bps <= TARGETS["ws_bytes_per_s"]
@@ -65,8 +64,8 @@ def row(label: str, v: dict[str, Any]) -> str:
         _f(ws.get("first_frame_ms")),
         _f(v.get("field_ms")),
         _f(v.get("map_ms")),
-        _f(ws.get("steady_bytes_per_s", ws.get("bytes_per_s"))),
-        _f(ws.get("steady_total_bytes_per_s", ws.get("total_bytes_per_s"))),
+        _f(ws.get("bytes_per_s")),
+        _f(ws.get("total_bytes_per_s")),
     ]
     return "| " + " | ".join(cols) + " |"
 
@@ -101,9 +100,8 @@ def print_table(report: dict[str, Any]) -> None:
     else:
         what = "not throttled"
     print(
-        f"\nRace-day pages on a phone ({what}); KB transferred; WS B/s over the window "
-        "(from its first field frame to its last, where the race has them), live B/s with "
-        "the page's fetches (field.json)\n"
+        f"\nRace-day pages on a phone ({what}); KB transferred; WS B/s over the window, "
+        "live B/s with the page's fetches (field.json)\n"
     )
     print(table(report))
     errors = [
