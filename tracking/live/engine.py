@@ -28,8 +28,10 @@ MISSED_M = 200.0
 # entry of a field frame with its comma (measured: tests/test_field_budget.py).
 COMPACT_ENTRY_BYTES = 64
 # What a default viewer's focus (the leaders' states, every tick they move) and the
-# frames around it take of the viewer's budget; the field gets the rest.
-FOCUS_BYTES_PER_S = 2500
+# frames around it take of the viewer's budget; the field gets the rest. Measured: 2.9
+# KB/s of ticks at 60, 1,000 and 5,000 athletes (bench.pages); at 2,500 the 1,000-athlete
+# race's 54 KB field every 26 s put a viewer at 5.0 KB/s on the socket alone.
+FOCUS_BYTES_PER_S = 3000
 MAX_DEFAULT_FIELD_INTERVAL = 180  # a viewer may ask for 1-60 s; the race's default may be longer
 OFF_COURSE = 1  # flags: further from the course than the race's threshold
 

@@ -88,10 +88,11 @@ def test_it_ignores_late_fixes_and_jumps_no_athlete_could_make(engine):
 def test_it_encodes_only_athletes_that_changed():
     # The whole field within what a viewer's focus leaves of its 5 KB/s
     # (tests/test_field_budget.py measures the frames).
-    assert default_field_interval(30, 5000) == 1
+    assert default_field_interval(31, 5000) == 1
+    assert default_field_interval(32, 5000) == 2
     assert default_field_interval(60, 5000) == 2
-    assert default_field_interval(1000, 5000) == 26
-    assert default_field_interval(5000, 5000) == 128
+    assert default_field_interval(1000, 5000) == 32
+    assert default_field_interval(5000, 5000) == 160
     assert default_field_interval(20_000, 5000) == 180  # the longest default
 
 
