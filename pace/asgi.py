@@ -18,7 +18,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from pace.daphne_patches import accesslog, handshake, httphead, inbound, twisted_tcp  # noqa: E402
+from pace.daphne_patches import (  # noqa: E402
+    accesslog,
+    handshake,
+    httphead,
+    inbound,
+    sweeps,
+    twisted_tcp,
+)
 from pace.daphne_patches.fastpath import PageFastPath, favour_event_loop  # noqa: E402
 from pace.daphne_patches.gctune import tune_for_server  # noqa: E402
 from pace.lib.templatewarm import compile_templates  # noqa: E402
@@ -75,6 +82,7 @@ application = EmbeddedTickers(
 )
 
 twisted_tcp.install()
+sweeps.install()
 handshake.install()
 inbound.install()
 httphead.install()

@@ -20,20 +20,14 @@ debug log calls on every frame sent and received, debug logging on or not, and w
 7 % of a daphne process's CPU at 5,000 athletes and 20,000 spectators. Without
 colours the same messages are plain text.
 
-**daphne's sweeps every five seconds.** daphne walks every connection every second
-(``application_checker``: reap finished applications) and every two
-(``timeout_checker``: handshake timeouts, pings). With 12,000 sockets a process that
-was 8 % of its CPU at 3,000 athletes and 10,000 spectators; every five seconds a
-crashed consumer's socket closes at most five seconds later, and pings (every 20 s)
-go out at most five seconds late. Only the sweeps' own re-arming is stretched.
-
 **A killed application is logged once.** After ``application_close_timeout`` (10 s)
-without its client, daphne's ``application_checker`` cancels an application that has
-not ended and logs "took too long to shut down and was killed", with the reprs of the
-task and the connection; a cancelled task ends only when the loop next runs it, so on a
-loaded process the next sweeps log it again. Under a 5,000 / 20,000 surge that was
-31,811 lines (2.3 a killed request), each formatting two reprs, on processes already
-short of CPU. :class:`KilledOnce` lets the first through for each application.
+without its client, daphne's application sweep (``sweeps.application_checker`` now)
+cancels an application that has not ended and logs "took too long to shut down and was
+killed", with the reprs of the task and the connection; a cancelled task ends only when
+the loop next runs it, so on a loaded process the next sweeps log it again. Under a
+5,000 / 20,000 surge that was 31,811 lines (2.3 a killed request), each formatting two
+reprs, on processes already short of CPU. :class:`KilledOnce` lets the first through
+for each application.
 
 **A refused frame is closed, not reset.** Autobahn fails a connection by dropping
 its TCP connection (``failByDrop``) unless told otherwise: a frame over daphne's
@@ -53,8 +47,6 @@ import logging
 import weakref
 from collections.abc import Callable
 from typing import Any
-
-SWEEP_SECONDS = 5.0
 
 _installed = False
 
@@ -96,32 +88,6 @@ def _buffered_write(self: Any, data: bytes) -> None:
     _newtls.ConnectionMixin.write(self, data)
 
 
-def every_sweep(check: Callable[[Any], None]) -> Callable[[Any], None]:
-    """daphne's ``check``, re-arming itself every ``SWEEP_SECONDS`` (it calls
-    ``reactor.callLater(1 or 2, self.<check>)`` at its end); other calls keep their delay."""
-
-    def sweep(server: Any) -> None:
-        from twisted.internet import reactor
-
-        # Typed loosely: mypy reads zope interface methods (IReactorTime) as taking self.
-        call_later: Callable[..., Any] = reactor.callLater
-        own = getattr(server, check.__name__)
-
-        def later(delay: float, fn: Any, *args: Any, **kwargs: Any) -> Any:
-            return call_later(SWEEP_SECONDS if fn == own else delay, fn, *args, **kwargs)
-
-        # An instance attribute over the reactor's method, for the length of check().
-        reactor.callLater = later  # type: ignore[method-assign,assignment]
-        try:
-            check(server)
-        finally:
-            del reactor.callLater
-
-    sweep.__name__ = check.__name__
-    sweep.__wrapped__ = check  # type: ignore[attr-defined]  # daphne's own, for tests
-    return sweep
-
-
 # daphne.server.Server.application_checker's warning (its source is pinned).
 KILLED = "Application instance %r for connection %s took too long to shut down and was killed."
 
@@ -159,20 +125,17 @@ def closing_failures(init: Callable[..., None]) -> Callable[..., None]:
 
 def install() -> None:
     """Make every Twisted TCP connection of this process use ``write_now``, autobahn's
-    messages plain, failed WebSockets closed with a reason, daphne's sweeps sparser and
-    its killed applications logged once (idempotent)."""
+    messages plain, failed WebSockets closed with a reason and daphne's killed applications
+    logged once (idempotent)."""
     global _installed
     if _installed:
         return
     import autobahn.util
-    from daphne.server import Server
     from daphne.ws_protocol import WebSocketFactory
     from twisted.internet import tcp
 
     tcp.Connection.write = write_now  # type: ignore[method-assign]  # the patch itself
     WebSocketFactory.__init__ = closing_failures(WebSocketFactory.__init__)
-    Server.application_checker = every_sweep(Server.application_checker)
-    Server.timeout_checker = every_sweep(Server.timeout_checker)
     logging.getLogger("daphne.server").addFilter(KilledOnce())
     autobahn.util._HAS_CLICK = False
     _installed = True

@@ -30,7 +30,7 @@ from pace.daphne_patches import WRITTEN_AGAINST
 RELIED_ON: dict[str, dict[str, str]] = {
     # Replaces tcp.Connection.write (Twisted's is ConnectionMixin.write, below), hands what
     # the socket did not take to it, and reads the buffers FileDescriptor keeps; wraps
-    # daphne's two sweeps and its factory's __init__; turns autobahn's colours off.
+    # daphne's factory's __init__; turns autobahn's colours off.
     "twisted_tcp": {
         "twisted.internet._newtls:ConnectionMixin.write": (
             "ea311df0946d3f997a11838e59692e33a6734dcd42a0f29b3331e7ad3ca8117a"
@@ -46,12 +46,6 @@ RELIED_ON: dict[str, dict[str, str]] = {
         ),
         "twisted.internet.tcp:Connection.writeSomeData": (
             "2dd0d4209260b94e2c6c4e8a16e014346cb432e7d0bfa294f8fe9e1b8b008d26"
-        ),
-        "daphne.server:Server.application_checker": (
-            "ccb688341a7d0bc13647a7d86815adb6a88af08299e4b0460379ea4d55ade79d"
-        ),
-        "daphne.server:Server.timeout_checker": (
-            "6b70373a3a77cb2b1c580905af57d9c1c7ae09e7608c0677b8209e7bffe5b4cb"
         ),
         "daphne.ws_protocol:WebSocketFactory.__init__": (
             "59c33925b848db0eae3f466d7e2c1abe2fe7dbeb742cc777cc92fb6a027752cd"
@@ -275,6 +269,44 @@ RELIED_ON: dict[str, dict[str, str]] = {
             "0234ea5fe09a577785a5f895752910cbb439f5e28ebb53bdd27247251c00e6ef"
         ),
     },
+    # Replaces daphne's two sweeps (application_checker's rules and warning repeated for the
+    # connections recorded as they change; timeout_checker's walk by a heap of the
+    # deadlines WebSocketProtocol.check_timeouts compares with, which onConnect sets after
+    # protocol_connected); wraps protocol_connected, protocol_disconnected (serverReject
+    # calls it) and create_application; Server.run arms the sweeps; WebRequest's check
+    # does nothing without http_timeout.
+    "sweeps": {
+        "daphne.server:Server.protocol_connected": (
+            "3fe5af10e11e8ad79cc2a02bcd398ee99d141fe66442d56c9c9fddba2c9d6225"
+        ),
+        "daphne.server:Server.protocol_disconnected": (
+            "c1f5fe8cdedc09dce1531ec21751083fd33ec723d856a491752667d3ae3811b5"
+        ),
+        "daphne.server:Server.create_application": (
+            "f1e300b4ecf636c85e1a66250e32af2ebb67728f01919678d43e80c794a79a87"
+        ),
+        "daphne.server:Server.application_checker": (
+            "ccb688341a7d0bc13647a7d86815adb6a88af08299e4b0460379ea4d55ade79d"
+        ),
+        "daphne.server:Server.timeout_checker": (
+            "6b70373a3a77cb2b1c580905af57d9c1c7ae09e7608c0677b8209e7bffe5b4cb"
+        ),
+        "daphne.server:Server.run": (
+            "447c6bd42c62e98cda21fbd603a045ff72abbccabd2b234d8b40c18d366cb7db"
+        ),
+        "daphne.ws_protocol:WebSocketProtocol.check_timeouts": (
+            "0e2ee6816a93a598d1fa50782417ae1126bf16ef86d8c718aac7e92c4f692e8e"
+        ),
+        "daphne.ws_protocol:WebSocketProtocol.onConnect": (
+            "b1ce2efc1874b9b5835b9e5741fa0aab39740e98ef0f0aaa80c5c3e2f50a8bc7"
+        ),
+        "daphne.ws_protocol:WebSocketProtocol.serverReject": (
+            "7166e95b99f2a316d5a1a1f07434e1af9714b7864c64f9c261a029a7beac5553"
+        ),
+        "daphne.http_protocol:WebRequest.check_timeouts": (
+            "7b4cb58efcf70e8d48f344401f5f8560d2a3071a0cc37e99f5c4ee230eb73f6f"
+        ),
+    },
     # Makes daphne's HTTPFactory.log (Twisted's, called from Request.finish) write no
     # line: daphne's logging set-up (Server.run) never shows it, and its own access log
     # (set up in CommandLineInterface.run) has the request.
@@ -396,6 +428,7 @@ def test_it_finds_the_flags_and_states_the_patches_set_or_read() -> None:
         "inbound",
         "httphead",
         "accesslog",
+        "sweeps",
     ],
 )
 def test_it_names_the_versions_in_every_patch(patch: str) -> None:

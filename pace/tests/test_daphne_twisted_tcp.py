@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
@@ -87,43 +86,6 @@ def test_install_replaces_tcp_write_and_drops_autobahns_colours():
     twisted_tcp.install()
     assert tcp.Connection.write is twisted_tcp.write_now
     assert "\x1b" not in hltype(test_install_replaces_tcp_write_and_drops_autobahns_colours)
-
-
-def test_daphnes_sweeps_rearm_every_few_seconds_and_nothing_else_is_delayed():
-    from daphne.server import Server
-    from twisted.internet import reactor as the_reactor
-
-    # Untyped here: mypy reads the reactor's zope interface methods as taking self.
-    reactor: Any = the_reactor
-    marks: list[str] = []
-
-    class Protocol:
-        def check_timeouts(self) -> None:  # a connection's own timer, set during the sweep
-            reactor.callLater(0.5, marks.append, "own")
-
-    server = Server(application=None, endpoints=["tcp:port=0"])  # never run
-    server.connections = {Protocol(): {}}
-    daphne_own = getattr(Server.timeout_checker, "__wrapped__", Server.timeout_checker)
-    sweep = twisted_tcp.every_sweep(daphne_own)
-    before = set(reactor.getDelayedCalls())
-    start = reactor.seconds()
-    sweep(server)
-    calls = {c.func: c for c in set(reactor.getDelayedCalls()) - before}
-    try:
-        assert reactor.callLater.__func__ is type(reactor).callLater  # put back
-        assert len(calls) == 2
-        (own,) = [c for f, c in calls.items() if f == marks.append]
-        (again,) = [c for f, c in calls.items() if f != marks.append]
-        assert again.func.__name__ == "timeout_checker"
-        assert 0.4 < own.getTime() - start < 0.6
-        assert (
-            twisted_tcp.SWEEP_SECONDS - 0.1
-            < again.getTime() - start
-            < twisted_tcp.SWEEP_SECONDS + 0.1
-        )
-    finally:
-        for call in calls.values():
-            call.cancel()
 
 
 def test_a_killed_application_is_logged_once_however_many_sweeps_find_it() -> None:

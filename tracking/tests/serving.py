@@ -125,16 +125,19 @@ class Server:
 
 
 @contextmanager
-def daphne_server(tmp: Path, *, env: dict[str, str] | None = None) -> Iterator[Server]:
+def daphne_server(
+    tmp: Path, *, env: dict[str, str] | None = None, options: tuple[str, ...] = ()
+) -> Iterator[Server]:
     """Serve Pace with daphne on a free port until the block ends: on a fresh SQLite file,
-    or in the environment given (a migrated database of its own)."""
+    or in the environment given (a migrated database of its own); ``options``: more of
+    daphne's command line."""
     db = None
     if env is None:
         db = migrated_db(tmp / "db.sqlite3")
         env = sqlite_env(db)
     port = _free_port()
     log = (tmp / "daphne.log").open("wb")
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), *options]
     process = subprocess.Popen(
         [*command, "pace.asgi:application"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
