@@ -44,8 +44,20 @@ class Viewer:
     # Ten thousand viewers a process, each read on every tick: slots keep a viewer's
     # fields in one small block of memory instead of a dict's.
     __slots__ = (
-        "race", "lean", "outlet", "max_backlog", "lagging", "skipped", "follows", "interval",
-        "seq", "field_seq", "field_lag", "leaders", "synced", "snapshots",
+        "field_lag",
+        "field_seq",
+        "follows",
+        "interval",
+        "lagging",
+        "leaders",
+        "lean",
+        "max_backlog",
+        "outlet",
+        "race",
+        "seq",
+        "skipped",
+        "snapshots",
+        "synced",
     )  # fmt: skip
 
     def __init__(
