@@ -58,7 +58,7 @@ class Viewer:
         "skipped",
         "snapshots",
         "synced",
-    )  # fmt: skip
+    )
 
     def __init__(
         self, *, race: dict[str, Any], outlet: Outlet, max_backlog: int, lean: bool = False
