@@ -104,15 +104,7 @@ class Loader:
                     p.refuse("dead_socket_closed")
                     c.close()
 
-    async def _snap_socks(self, at: float) -> None:
-        """Which socket each person holds just before a server process is killed."""
-        await asyncio.sleep(max(0.0, at - time.time()))
-        for p in self.people:
-            c = p.conn
-            if c is not None and c.open and c.transport is not None:
-                p.sock_at_kill = c.transport.get_extra_info("sockname")[:2]
-
-    async def run(self) -> None:  # noqa: C901
+    async def run(self) -> None:
         cfg = self.cfg
         rng = random.Random(cfg.seed * 7919 + cfg.index)
         for info in cfg.athletes:
@@ -143,9 +135,6 @@ class Loader:
         else:
             cmd = cfg.window
         self.window.measure_from, self.window.end = cmd["measure_from"], cmd["end"]
-        snap = None
-        if cmd.get("kill_at"):
-            snap = asyncio.ensure_future(self._snap_socks(cmd["kill_at"] - 0.5))
         await asyncio.sleep(max(0.0, self.window.measure_from - time.time()))
         cpu0 = time.process_time()
         self.stats.seq_at_start = self.stats.max_seq
@@ -166,7 +155,7 @@ class Loader:
         for person in self.people:
             if person.conn is not None:
                 person.conn.close()
-        for t in [*tasks, sweep, *([snap] if snap else [])]:
+        for t in [*tasks, sweep]:
             t.cancel()
         await asyncio.sleep(0.5)
         st = self.stats
@@ -195,10 +184,10 @@ class Loader:
 
     @staticmethod
     def _record(p: Person) -> tuple[Any, ...]:
-        """(kind, arrived, first served, losses [lost, served again], socket at kill,
-        missed ticks [(at, n)], connects, sampled fix → screen [(at, ms)])"""
+        """(kind, arrived, first served, losses [lost, served again], sockets [host, port,
+        connected, closed], missed ticks [(at, n)], connects, sampled fix → screen [(at, ms)])"""
         return (
-            p.kind, p.arrive_at, p.served_at, p.lost, p.sock_at_kill, p.missed, p.connects,
+            p.kind, p.arrive_at, p.served_at, p.lost, p.sockets, p.missed, p.connects,
             p.latency_at,
         )  # fmt: skip
 

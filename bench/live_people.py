@@ -135,6 +135,13 @@ class Conn(WsClient):
         self.served = False  # welcome (athlete) or first snapshot (spectator) on this socket
         self.opened = False  # the upgrade succeeded
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.record: list[Any] | None = None  # [host, port, connected at, closed at]
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        host, port = transport.get_extra_info("sockname")[:2]
+        self.record = [host, port, time.time(), None]
+        self.person.sockets.append(self.record)
 
     def on_open(self) -> None:
         self.opened = True
@@ -148,6 +155,8 @@ class Conn(WsClient):
         return not self.person.lg.full and head.startswith(b'{"type":"field"')
 
     def on_close(self) -> None:
+        if self.record is not None:
+            self.record[3] = time.time()
         if not self.done.done():
             self.done.set_result(None)
         self.person.closed(self)
@@ -175,7 +184,9 @@ class Person:
         self.refusals: dict[str, int] = {}
         self.lost: list[list[float | None]] = []  # [lost at, served again at]
         self.last_frame = 0.0
-        self.sock_at_kill: tuple[str, int] | None = None
+        # Every TCP connection it made: [its host, its port, connected at, closed at]; the
+        # restart scenario finds in it the socket each held when a process was killed.
+        self.sockets: list[list[Any]] = []
         self.missed: list[tuple[float, int]] = []
         self.latency_at: list[tuple[float, float]] = []  # a sampled viewer's (received, ms)
         self.connects = 0

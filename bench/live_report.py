@@ -185,7 +185,11 @@ def verdict(pace: dict[str, Any], ratio: dict[str, Any] | None, tick: float) -> 
     }
     if "restart" in pace:
         rs = pace["restart"]
-        v["restart_served_again_30s"] = rs["killed_served_again_within_30s"] == rs["killed_clients"]
+        # Nobody found on the killed process is a failed measurement, not a pass.
+        v["restart_served_again_30s"] = (
+            rs["killed_clients"] > 0
+            and rs["killed_served_again_within_30s"] == rs["killed_clients"]
+        )
         v["restart_others_untouched"] = not rs["other_disconnects"] and not rs["other_missed_ticks"]
     if ratio:
         v["throughput_vs_baseline"] = min(ratio["fixes"], ratio["frames"]) >= 0.5

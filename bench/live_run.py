@@ -27,6 +27,9 @@ from bench.servers import HOST
 
 PER_LOADER = 9000  # connections per load generator process (files: 20,000 at most)
 RAMP_SLACK_S = 60.0  # the ramp: the connection schedule plus this
+# The killed process's sockets are read from /proc just before the SIGKILL; a socket
+# closed this long before it (or later) was still held when they were read.
+KILL_SLACK_S = 1.0
 
 
 # --- one run ----------------------------------------------------------------------------------
@@ -239,6 +242,13 @@ def ack_windows(results: list[dict[str, Any]], t0: float, end: float, step: floa
     return rows
 
 
+def held_at(sockets: list[list[Any]], at: float) -> tuple[str, int] | None:
+    """The (host, port) of the socket a client held at ``at``: connected before it and not
+    closed before it (the one closed by the kill itself closes just after); the latest."""
+    held = [s for s in sockets if s[2] <= at and (s[3] is None or s[3] >= at - KILL_SLACK_S)]
+    return (held[-1][0], held[-1][1]) if held else None
+
+
 def restart_summary(
     results: list[dict[str, Any]],
     people: list[tuple[Any, ...]],
@@ -256,11 +266,12 @@ def restart_summary(
     # the 30 s after it.
     lat_before: list[float] = []
     lat_during: list[float] = []
-    for _kind, _arr, _served, lost, sock, missed, _n, latency in people:
+    for _kind, _arr, _served, lost, sockets, missed, _n, latency in people:
+        sock = held_at(sockets, kill)
         if sock is None:
             unknown += 1
             continue
-        if tuple(sock) in peers:
+        if sock in peers:
             killed += 1
             losses = [x for x in lost if x[0] >= kill - 1.0]
             if losses and losses[0][1] is not None:

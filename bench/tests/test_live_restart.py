@@ -1,0 +1,30 @@
+"""Which socket a client held when the restart scenario killed a process."""
+
+from __future__ import annotations
+
+from bench.live_run import held_at
+
+KILL = 1000.0
+
+
+def test_the_socket_open_at_the_kill_is_the_one_held() -> None:
+    sockets = [
+        ["127.0.0.2", 40001, 900.0, 950.0],  # closed long before
+        ["127.0.0.2", 40002, 951.0, 1000.05],  # closed by the kill itself
+        ["127.0.0.2", 40003, 1003.0, None],  # its reconnect
+    ]
+    assert held_at(sockets, KILL) == ("127.0.0.2", 40002)
+
+
+def test_a_socket_still_open_is_held_and_one_opened_after_is_not() -> None:
+    assert held_at([["127.0.0.3", 5, 10.0, None]], KILL) == ("127.0.0.3", 5)
+    assert held_at([["127.0.0.3", 5, 1001.0, None]], KILL) is None
+
+
+def test_a_socket_closed_just_before_the_kill_was_still_held_when_proc_was_read() -> None:
+    assert held_at([["127.0.0.4", 7, 10.0, KILL - 0.5]], KILL) == ("127.0.0.4", 7)
+    assert held_at([["127.0.0.4", 7, 10.0, KILL - 5.0]], KILL) is None
+
+
+def test_a_client_with_no_socket_held_nothing() -> None:
+    assert held_at([], KILL) is None
