@@ -40,6 +40,8 @@ import uvloop
 from bench.live_people import DEAD_S, Course, Person, Phone, Stats, Viewer, Window
 from pace.daphne_patches.gctune import tune_for_server
 
+LAG_PERIOD_S = 0.1
+
 
 @dataclass
 class LoaderConfig:
@@ -87,10 +89,22 @@ class Loader:
         self.t0 = time.time()
         self.ready = {"athlete": 0, "spectator": 0}
         self.people: list[Person] = []
+        self.lags: list[tuple[float, float]] = []  # (at, ms late) from the window on
 
     async def _wait_parent(self) -> Any:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, self.conn.recv)
+
+    async def _watch_lag(self) -> None:
+        """How late this loader's loop runs: a 0.1 s timer's lateness, from the window on.
+        A late loader reads its frames late (latencies, acks) and sees its sockets as
+        silent (the page's 25 s rule): the server is not the only suspect."""
+        while not self.stopping:
+            due = time.monotonic() + LAG_PERIOD_S
+            await asyncio.sleep(LAG_PERIOD_S)
+            now = time.time()
+            if now >= self.window.measure_from:
+                self.lags.append((now, round((time.monotonic() - due) * 1000, 1)))
 
     async def _sweep(self) -> None:
         """live.js checkStale: a page's socket silent for 25 s is closed (and reconnected)."""
@@ -119,6 +133,7 @@ class Loader:
         cpu_start = time.process_time()
         tasks = [asyncio.ensure_future(p.live(sem)) for p in self.people]
         sweep = asyncio.ensure_future(self._sweep())
+        lag = asyncio.ensure_future(self._watch_lag())
         if cfg.window is None:
             want = {"athlete": len(cfg.athletes), "spectator": n}
             while self.ready != want and time.time() < cfg.ramp_end:
@@ -155,7 +170,7 @@ class Loader:
         for person in self.people:
             if person.conn is not None:
                 person.conn.close()
-        for t in [*tasks, sweep]:
+        for t in [*tasks, sweep, lag]:
             t.cancel()
         await asyncio.sleep(0.5)
         st = self.stats
@@ -171,6 +186,7 @@ class Loader:
                 "acked": {p.id: p.acked for p in phones},
                 "people": [self._record(p) for p in self.people],
                 "refusals": self._refusals(),
+                "loop_lags": self.lags,
                 "stats": st.__dict__,
             }
         )

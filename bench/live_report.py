@@ -96,6 +96,12 @@ ROWS = [
         ),
     ),
     ("load generator cores", lambda r: r["load_generator_cpu_s_per_s"]),
+    (
+        "generator loop late ms p50/p99/max",
+        lambda r: "/".join(
+            str(r.get("load_generator_loop_lag_ms", {}).get(k)) for k in ("p50", "p99", "max")
+        ),
+    ),
     ("machine busy %", lambda r: r["cpu_cores"]["machine_busy_pct"]),
     ("other processes cores", lambda r: r["cpu_cores"]["other_processes"]),
     (

@@ -205,6 +205,7 @@ def run_load(  # noqa: C901
     people = [rec for r in results for rec in r["people"]]
     out["served"] = {k: served_summary(people, k) for k in ("athlete", "spectator")}
     out["ack_windows"] = ack_windows(results, measure_from, end)
+    out["load_generator_loop_lag_ms"] = loop_lag(results, measure_from, end)
     if surge:
         out["surge"] = {"start": start_at, "athletes_in_s": args.athletes_in,
                         "spectators_in_s": args.spectators_in}  # fmt: skip
@@ -240,6 +241,13 @@ def ack_windows(results: list[dict[str, Any]], t0: float, end: float, step: floa
         v = sorted(buckets[k])
         rows.append({"from_s": k * step, "acks": len(v), "p50_ms": _p(v, 50), "p99_ms": _p(v, 99)})
     return rows
+
+
+def loop_lag(results: list[dict[str, Any]], start: float, end: float) -> dict[str, Any]:
+    """How late the loaders' loops ran between ``start`` and ``end`` (their 0.1 s timer's
+    lateness, every loader's samples together): p50 / p99 / max in ms."""
+    lags = sorted(ms for r in results for at, ms in r.get("loop_lags", ()) if start <= at < end)
+    return {"p50": _p(lags, 50), "p99": _p(lags, 99), "max": _p(lags, 100), "samples": len(lags)}
 
 
 def held_at(sockets: list[list[Any]], at: float) -> tuple[str, int] | None:
@@ -302,6 +310,7 @@ def restart_summary(
         "other_missed_ticks": other_missed,
         "clients_without_socket_at_kill": unknown,
         "latency_s_before": {"p50": _p(lat_before, 50, 1000), "p99": _p(lat_before, 99, 1000)},
+        "loader_loop_lag_ms_30s_after_kill": loop_lag(results, kill, kill + SERVED_WITHIN_S),
         "latency_s_30s_after_kill": {
             "p50": _p(lat_during, 50, 1000),
             "p99": _p(lat_during, 99, 1000),

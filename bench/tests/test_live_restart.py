@@ -28,3 +28,15 @@ def test_a_socket_closed_just_before_the_kill_was_still_held_when_proc_was_read(
 
 def test_a_client_with_no_socket_held_nothing() -> None:
     assert held_at([], KILL) is None
+
+
+def test_the_loaders_loop_lag_is_read_over_the_window_from_every_loader() -> None:
+    from bench.live_run import loop_lag
+
+    results = [
+        {"loop_lags": [(5.0, 900.0), (10.0, 1.0), (11.0, 3.0)]},
+        {"loop_lags": [(12.0, 2.0), (30.0, 800.0)]},
+        {},  # an older loader's report
+    ]
+    assert loop_lag(results, 10.0, 20.0) == {"p50": 2.0, "p99": 3.0, "max": 3.0, "samples": 3}
+    assert loop_lag([], 0.0, 1.0)["samples"] == 0
