@@ -27,8 +27,9 @@ from bench.servers import HOST
 
 PER_LOADER = 9000  # connections per load generator process (files: 20,000 at most)
 RAMP_SLACK_S = 60.0  # the ramp: the connection schedule plus this
-# The killed process's sockets are read from /proc just before the SIGKILL; a socket
-# closed this long before it (or later) was still held when they were read.
+# The killed process's sockets are read from /proc just before the SIGKILL: a socket
+# closed this long before it (or later) was still held when they were read, and a loss
+# of service from this long before it on counts as the kill's.
 KILL_SLACK_S = 1.0
 
 
@@ -281,15 +282,15 @@ def restart_summary(
             continue
         if sock in peers:
             killed += 1
-            losses = [x for x in lost if x[0] >= kill - 1.0]
+            losses = [x for x in lost if x[0] >= kill - KILL_SLACK_S]
             if losses and losses[0][1] is not None:
                 back.append(losses[0][1] - kill)
             else:
                 never += 1
         else:
             other += 1
-            other_lost += sum(1 for x in lost if x[0] >= kill - 1.0)
-            other_missed += sum(n for at, n in missed if at >= kill - 1.0)
+            other_lost += sum(1 for x in lost if x[0] >= kill - KILL_SLACK_S)
+            other_missed += sum(n for at, n in missed if at >= kill - KILL_SLACK_S)
             for at, ms in latency:
                 if measure_from <= at < kill:
                     lat_before.append(ms)

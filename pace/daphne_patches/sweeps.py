@@ -203,8 +203,11 @@ def timeout_checker(server: Any) -> None:
     due, connections, now = due_of(server), server.connections, time.time()
     deadlines = due.deadlines
     while deadlines and deadlines[0][0] <= now:
-        protocol = heapq.heappop(deadlines)[2]()
-        if protocol is not None and "disconnected" not in connections.get(protocol, "disconnected"):
+        protocol: Any = heapq.heappop(deadlines)[2]()
+        if protocol is None:  # gone and collected
+            continue
+        details = connections.get(protocol)
+        if details is not None and "disconnected" not in details:  # gone: left off the heap
             protocol.check_timeouts()
             due.at(next_deadline(server, protocol, now), protocol)
     for protocol in list(due.http):
