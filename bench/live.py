@@ -350,9 +350,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--client",
         choices=("full", "page", "skim"),
         default="full",
-        help="full (default): every frame read and parsed (orjson), focus states applied; "
-        "page: also every field entry copied into the page's own arrays (a Python loop per "
-        "entry: about twice the parse's CPU); skim: the older generator, counting frames "
+        help="full (default): every frame read and parsed (orjson), seq checked, followed "
+        "athletes' times measured; page: also the page's copies kept, focus states by id and "
+        "every field entry in the page's own arrays (a Python loop per entry: about twice "
+        "the parse's CPU); skim: the older generator, counting frames "
         "from their first bytes, big field frames unread",
     )
     p.add_argument(

@@ -61,7 +61,7 @@ class LoaderConfig:
     ramp_end: float = 0.0  # epoch: report "connected" once everyone is served, or then
     window: dict[str, float] | None = None  # given up front (surge): no "connected" phase
     full: bool = True
-    apply_field: bool = False
+    page_copies: bool = False
     batch_sched: bool = False
     honour_retry_after: bool = False
     token_in_url: bool = False  # the baseline relay's way; Pace's page sends a hello
@@ -80,7 +80,7 @@ class Loader:
         self.conn = conn
         self.host, self.port, self.race_id = cfg.host, cfg.port, cfg.race_id
         self.full = cfg.full
-        self.apply_field = cfg.apply_field
+        self.page_copies = cfg.page_copies
         self.course = Course(cfg.course)
         self.index = {aid: i for i, aid in enumerate(cfg.all_ids)}
         self.stats = Stats()

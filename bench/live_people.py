@@ -400,15 +400,15 @@ class Phone(Person):
 class Viewer(Person):
     """A spectator's live page as static/tracking/live.js drives it.
 
-    ``--client full`` (the default): every frame is parsed (orjson) and its focus states
-    applied to the viewer's own copy (by id); ``page`` also copies every field entry
-    into the viewer's arrays (three floats and a status byte per athlete: a dict per
-    viewer would not fit 20,000 viewers in memory), a Python loop per entry that costs
-    about twice the parse. ``skim`` (the old generator): frames counted from their first
-    bytes, big ``field`` frames dropped unread. A follow
-    of 5 athletes is sent after the first snapshot (a visitor picking whom to follow)
-    and on every later socket's open (the page keeps its follows); a tick gap asks for
-    a new snapshot by sending the follow list again, as the page does.
+    ``--client full`` (the default): every frame is read whole and parsed (orjson), its
+    seq checked and the followed athletes' times measured; ``page`` also keeps the page's
+    copies: the focus states by id, and every field entry in the viewer's arrays (three
+    floats and a status byte per athlete: a dict per viewer would not fit 20,000 viewers
+    in memory), a Python loop per entry that costs about twice the parse. ``skim`` (the
+    old generator): frames counted from their first bytes, big ``field`` frames dropped
+    unread. A follow of 5 athletes is sent after the first snapshot (a visitor picking
+    whom to follow) and on every later socket's open (the page keeps its follows); a tick
+    gap asks for a new snapshot by sending the follow list again, as the page does.
     """
 
     kind = "spectator"
@@ -493,11 +493,12 @@ class Viewer(Person):
                 self.on_gap(conn, seq, now)
                 return
             self.on_tick(seq, f["t"], now)
-            states = self.states
-            measure = self.sampled and self.lg.window.inside(now)
-            for a in f["athletes"]:
-                states[a["id"]] = a
-                if measure:
+            if self.lg.page_copies:
+                states = self.states
+                for a in f["athletes"]:
+                    states[a["id"]] = a
+            if self.sampled and self.lg.window.inside(now):
+                for a in f["athletes"]:
                     self.measure(a, now)
         elif kind == "field":
             self.apply_field(f["field"])
@@ -507,7 +508,8 @@ class Viewer(Person):
     def apply_snapshot(self, conn: Conn, f: dict[str, Any], now: float) -> None:
         again = self.snapshots > 0
         self.on_snapshot(conn, f["seq"], now)
-        self.states = {a["id"]: a for a in f["athletes"]}
+        if self.lg.page_copies:
+            self.states = {a["id"]: a for a in f["athletes"]}
         self.apply_field(f["field"])
         if self.page is not None:
             self.page.on_snapshot(f.get("race") or {}, f["seq"], again)
@@ -517,7 +519,7 @@ class Viewer(Person):
                     self.seen_t[a["id"]] = a["t"]
 
     def apply_field(self, entries: list[list[Any]]) -> None:
-        if not self.lg.apply_field:
+        if not self.lg.page_copies:
             return  # parsed (the bytes were read and decoded), not copied
         index = self.lg.index
         if self.field is None:

@@ -106,7 +106,7 @@ def run_load(  # noqa: C901
             sample=args.sample, follows=5, course=course, start_at=start_at,
             connect_concurrency=0 if surge else max(1, args.connect_concurrency // n_loaders),
             ramp_end=ramp_end, window=window, full=args.client != "skim",
-            apply_field=args.client == "page",
+            page_copies=args.client == "page",
             batch_sched=args.batch_sched, honour_retry_after=args.honour_retry_after,
             token_in_url=label == "baseline",
             # The baseline relay serves no field.json: its spectators stay protocol clients.

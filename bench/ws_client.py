@@ -88,6 +88,12 @@ class WsClient(asyncio.Protocol):
             self.skimmed = None
             self.on_message(head, nbytes)
         buf = self.buf
+        if self.open and not buf:
+            # The common case: a read that starts with a frame (a tick, whole). Frames are
+            # sliced from it as they are; only a frame's unfinished tail is kept in buf.
+            data = self._frames_from(data)
+            if not data:
+                return
         buf += data
         if not self.open:
             end = buf.find(b"\r\n\r\n")
@@ -148,6 +154,29 @@ class WsClient(asyncio.Protocol):
                 self.send_raw(encode_frame(payload[:2], 8))
                 self.transport.close()  # type: ignore[union-attr]
                 return
+
+    def _frames_from(self, data: bytes) -> bytes:
+        """Whole, final, unmasked data frames at the start of ``data`` go to ``on_message``
+        without a copy into the buffer; returns what is left from the first frame that is
+        anything else (a part, a control frame, an unfinished one) for the general path."""
+        pos, n = 0, len(data)
+        while n - pos >= 2:
+            b0, b1 = data[pos], data[pos + 1]
+            if b0 not in (0x81, 0x82) or self.closed:
+                break
+            if b1 < 126:
+                start, size = pos + 2, b1
+            elif b1 == 126:
+                if n - pos < 4:
+                    break
+                start, size = pos + 4, int.from_bytes(data[pos + 2 : pos + 4], "big")
+            else:
+                break  # 64 KB or more: rare, and may be skimmed
+            if n < start + size:
+                break
+            self.on_message(data[start : start + size], start + size - pos)
+            pos = start + size
+        return data[pos:] if pos else data
 
     def send_raw(self, frame: bytes) -> None:
         transport = self.transport
