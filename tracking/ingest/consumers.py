@@ -45,7 +45,7 @@ class TrackerConsumer(JsonFrames):
     device = 0  # athletes.device_key of the hello's device
     last_seq: int | None = None
     standing: str | None = None  # the athlete's latest state (encoded), not sent yet
-    standing_status: str | None = None  # the status last sent
+    standing_status: str | None = None  # the status last sent, quoted as in a field entry
     standing_due = 0.0  # monotonic time of the next state frame
     clock: Clock = SYSTEM  # what standing_due is on (tests move it)
     refusing = False  # a batch was not stored: this socket is closing, take nothing more
@@ -245,19 +245,20 @@ class TrackerConsumer(JsonFrames):
             self.standing = encoded
         if self.standing is None:
             return
-        now = self.clock.monotonic()
         entry = tick.field_changes.get(athlete)
-        # The status is the entry's fifth item (PROTOCOL.md §3; more are appended after it).
-        new_status = (
-            entry is not None and entry.split(",", 5)[4].rstrip("]") != f'"{self.standing_status}"'
-        )
+        # The status is the entry's only string (PROTOCOL.md §3: the fifth item; the items
+        # appended after it are numbers): the one last sent, quoted, is in the entry or the
+        # status changed. Thousands of phones a tick: no split of every entry.
+        sent = self.standing_status
+        new_status = entry is not None and (sent is None or sent not in entry)
+        now = self.clock.monotonic()
         if now < self.standing_due and not new_status:
             return
         state = loads(self.standing)
         frame = {"type": "state", "distance": state["distance"], "progress": state["progress"]}
         frame |= {key: state[key] for key in STATE_FIELDS if state.get(key) is not None}
         race_hub.post(self.outlet, dumps(frame))
-        self.standing, self.standing_status = None, state["status"]
+        self.standing, self.standing_status = None, dumps(state["status"])
         self.standing_due = now + settings.TRACKING_STATE_SECONDS
 
     def hub_message(self, message: dict[str, Any], race_hub: RaceHub) -> None:
