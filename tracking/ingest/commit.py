@@ -48,22 +48,39 @@ def store_rows(rows: list[tuple[Any, ...]]) -> None:
             )
 
 
+# The staging table's column types, in ``COLUMNS`` order: the binary COPY sends each
+# value in its type's own wire format.
+STAGING_TYPES = (
+    "int8", "int8", "int8", "timestamptz", "float8", "float8", "float8", "float8",
+    "float8", "float8", "float8", "float8", "timestamptz", "int8",
+)  # fmt: skip
+
+
 def _copy_rows(rows: list[tuple[Any, ...]]) -> None:
-    """COPY into a session-local staging table, then insert what is new in one statement."""
+    """COPY into a session-local staging table, then insert what is new in one statement.
+
+    Binary COPY: the text format formatted every float and time as text in this thread
+    (holding the GIL the event loop needs) for PostgreSQL to parse back, 4-6 us of this
+    process's CPU a row against 0.5 (thousands of rows a second at a big race)."""
     columns = ", ".join(COLUMNS)
+    typed = ", ".join(f"{c} {t}" for c, t in zip(COLUMNS, STAGING_TYPES, strict=True))
     with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS tracking_position_in ("
-            "race_id bigint, registration_id bigint, seq bigint, t timestamptz, lat float8, "
-            "lon float8, alt float8, acc float8, spd float8, hr float8, cad float8, "
-            "bat float8, received_at timestamptz, device_key bigint) ON COMMIT DELETE ROWS"
+            f"CREATE TEMP TABLE IF NOT EXISTS tracking_position_in ({typed}) ON COMMIT DELETE ROWS"
         )
-        with cursor.copy(f"COPY tracking_position_in ({columns}) FROM STDIN") as copy:
+        with cursor.copy(
+            f"COPY tracking_position_in ({columns}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(list(STAGING_TYPES))
             for row in rows:
                 copy.write_row(row)
+        # Moved, not copied: ON COMMIT empties the staging table only when the outermost
+        # transaction commits, so inside a caller's own transaction a second call would
+        # otherwise insert the first one's rows again.
         cursor.execute(
-            f"INSERT INTO tracking_position ({columns}) SELECT {columns} "
-            "FROM tracking_position_in ON CONFLICT DO NOTHING"
+            f"WITH moved AS (DELETE FROM tracking_position_in RETURNING {columns}) "
+            f"INSERT INTO tracking_position ({columns}) SELECT {columns} FROM moved "
+            "ON CONFLICT DO NOTHING"
         )
 
 

@@ -1,0 +1,76 @@
+"""The group commit stores every column of a fix as it was checked, once (PostgreSQL's
+binary COPY and SQLite's bulk insert alike)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tracking.ingest.commit import store_rows
+from tracking.ingest.fixes import COLUMNS, OPTIONAL
+from tracking.models import Position
+from tracking.sim.testrace import load_test_race_create
+
+pytestmark = pytest.mark.django_db
+
+OPTIONAL_RANGES = {
+    "alt": (-1000.0, 10000.0), "acc": (0.0, 100_000.0), "spd": (0.0, 200.0),
+    "hr": (0.0, 300.0), "cad": (0.0, 400.0), "bat": (0.0, 100.0),
+}  # fmt: skip
+
+times = st.datetimes(
+    min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=st.just(dt.UTC)
+)
+
+
+def _optional(key: str) -> st.SearchStrategy[float | None]:
+    low, high = OPTIONAL_RANGES[key]
+    return st.none() | st.floats(low, high, allow_nan=False)
+
+
+fixes = st.fixed_dictionaries(
+    {
+        "seq": st.integers(0, 2**63 - 1),
+        "t": times,
+        "lat": st.floats(-90, 90, allow_nan=False),
+        "lon": st.floats(-180, 180, allow_nan=False),
+        **{key: _optional(key) for key in OPTIONAL},
+        "received_at": times,
+        "device_key": st.integers(-(2**63), 2**63 - 1),
+    }
+)
+
+
+@pytest.fixture
+def race() -> dict[str, Any]:
+    return load_test_race_create(athletes=2)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batch=st.lists(fixes, min_size=1, max_size=20))
+def test_every_value_is_stored_as_it_was_checked_and_a_resend_adds_nothing(
+    race: dict[str, Any], batch: list[dict[str, Any]]
+) -> None:
+    athlete = race["athletes"][0]["id"]
+    Position.objects.filter(registration_id=athlete).delete()
+    # One row per (seq, t): what the uniqueness keeps of a batch.
+    unique = list({(f["seq"], f["t"]): f for f in batch}.values())
+    rows = [(race["race_id"], athlete, *(f[c] for c in COLUMNS[2:])) for f in unique]
+    store_rows(rows)
+    store_rows(rows)  # a resent batch
+    stored = {
+        (p["seq"], p["t"]): p
+        for p in Position.objects.filter(registration_id=athlete).values(*COLUMNS)
+    }
+    assert len(stored) == len(unique)
+    for f in unique:
+        got = stored[(f["seq"], f["t"])]
+        assert got["race_id"] == race["race_id"] and got["registration_id"] == athlete
+        for column in COLUMNS[2:]:
+            assert got[column] == f[column], column
