@@ -612,3 +612,80 @@ def test_a_hub_keeps_listening_when_the_channel_layer_fails():
     groups = run(scenario)
     assert got == [{"type": "race.x"}]
     assert len(groups) == 2  # both of the race's groups joined again
+
+
+def test_a_big_ticks_fan_out_lets_the_loop_run_between_slices_and_keeps_ticks_in_order():
+    """Ten thousand sockets a tick: a slice of listeners a turn of the loop, so that the
+    phones' frames are read and acked meanwhile; the next message waits for the rest."""
+    from tracking.fanout import hub as hubs
+
+    heard: list[tuple[int, int]] = []  # (seq, listener)
+    between: list[int] = []  # how many listeners had the tick when other work ran
+
+    class Counted(QuietListener):
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def hub_tick(self, tick, hub):
+            heard.append((tick.seq, self.n))
+
+    class Layer:
+        def __init__(self) -> None:
+            self.messages = [_message(2, {1: 200}), _message(3, {1: 300})]
+
+        async def receive(self, channel: str) -> dict:
+            if not self.messages:
+                await asyncio.Event().wait()
+            return self.messages.pop(0)
+
+    count = 2 * hubs.FANOUT_SLICE + 10
+
+    async def scenario():
+        await _store_tick(1, {1: 100, 2: 90, 3: 80})
+        hub = await _hub([])
+        listeners = [Counted(n) for n in range(count)]
+        hub.listeners.update(listeners)
+        order = hub.everyone()
+
+        async def other_work():  # a phone's frame, read while the fan-out is under way
+            while len(heard) < 2 * count:
+                between.append(len(heard))
+                await asyncio.sleep(0)
+
+        work = asyncio.ensure_future(other_work())
+        task = asyncio.ensure_future(hub._receive(Layer()))
+        await asyncio.wait_for(work, 5)
+        task.cancel()
+        return [listener.n for listener in order]  # type: ignore[attr-defined]
+
+    order = run(scenario)
+    # Every listener heard tick 2, in the hub's order, before any heard tick 3.
+    assert heard == [(2, n) for n in order] + [(3, n) for n in order]
+    # The loop ran between slices: other work saw a tick's fan-out part done.
+    assert {hubs.FANOUT_SLICE, 2 * hubs.FANOUT_SLICE} <= set(between)
+
+
+def test_a_tick_dispatched_during_a_fan_out_follows_its_frames():
+    """Whoever dispatches a message while a tick's fan-out is under way (tests,
+    benchmarks) has the rest of it done first."""
+    from tracking.fanout import hub as hubs
+
+    heard: list[int] = []
+
+    class Counted(QuietListener):
+        def hub_tick(self, tick, hub):
+            heard.append(tick.seq)
+
+    async def scenario():
+        await _store_tick(1, {1: 100, 2: 90, 3: 80})
+        hub = await _hub([])
+        hub.listeners.update(Counted() for _ in range(hubs.FANOUT_SLICE + 1))
+        hub.dispatch(_message(2, {1: 200}))
+        assert heard == [2] * hubs.FANOUT_SLICE  # one slice, the rest in the next turn
+        hub.dispatch(_message(3, {1: 300}))
+        await asyncio.sleep(0.01)
+        return hub
+
+    hub = run(scenario)
+    assert heard == [2] * (hubs.FANOUT_SLICE + 1) + [3] * (hubs.FANOUT_SLICE + 1)
+    assert hub.fanning is None and hub.fanned is not None and hub.fanned.done()
