@@ -11,16 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tracking.ingest.commit import store_rows
-from tracking.ingest.fixes import COLUMNS, OPTIONAL
+from tracking.ingest.fixes import _RANGES, COLUMNS, OPTIONAL
 from tracking.models import Position
 from tracking.sim.testrace import load_test_race_create
 
 pytestmark = pytest.mark.django_db
-
-OPTIONAL_RANGES = {
-    "alt": (-1000.0, 10000.0), "acc": (0.0, 100_000.0), "spd": (0.0, 200.0),
-    "hr": (0.0, 300.0), "cad": (0.0, 400.0), "bat": (0.0, 100.0),
-}  # fmt: skip
 
 times = st.datetimes(
     min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=st.just(dt.UTC)
@@ -28,7 +23,7 @@ times = st.datetimes(
 
 
 def _optional(key: str) -> st.SearchStrategy[float | None]:
-    low, high = OPTIONAL_RANGES[key]
+    low, high = _RANGES[key]  # what a checked point may hold
     return st.none() | st.floats(low, high, allow_nan=False)
 
 
