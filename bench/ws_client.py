@@ -186,8 +186,9 @@ class WsClient(asyncio.Protocol):
             with contextlib.suppress(RuntimeError):
                 transport.write(frame)
 
-    def send_text(self, text: str) -> None:
-        self.send_raw(encode_frame(text.encode()))
+    def send_text(self, text: str | bytes) -> None:
+        """A text frame of ``text`` (bytes: already UTF-8, as ``orjson.dumps`` makes it)."""
+        self.send_raw(encode_frame(text if isinstance(text, bytes) else text.encode()))
 
     def close(self) -> None:
         if self.transport is not None and not self.closed:

@@ -52,6 +52,7 @@ from pace.lib.pagecache import (
     page_key,
     read_guard,
 )
+from pace.lib.redispack import hiredis_packed
 
 logger = logging.getLogger(__name__)
 
@@ -313,8 +314,10 @@ class _RedisStore:
         if self.loop is not loop:  # redis.asyncio connections belong to one loop
             import redis.asyncio
 
-            pool = redis.asyncio.BlockingConnectionPool.from_url(
-                self.url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_S
+            pool = hiredis_packed(
+                redis.asyncio.BlockingConnectionPool.from_url(
+                    self.url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_S
+                )
             )
             self.client, self.loop = redis.asyncio.Redis.from_pool(pool), loop
         return self.client

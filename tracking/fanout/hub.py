@@ -258,12 +258,11 @@ class RaceHub:
         if self.last_seq and seq > self.last_seq + 1:
             self.dropped += seq - self.last_seq - 1
         self.last_seq = seq
-        field = {a: e for a, e in message["field"]}
         return Tick(
             seq=seq,
             t=message["t"],
-            states={a: e for a, e in message["athletes"]},
-            field_changes=field,
+            states=dict(message["athletes"]),  # [[athlete, encoded], ...]: 5,000 a tick
+            field_changes=dict(message["field"]),
             leaders=message["leaders"],
             results=message["results"],
             field_interval=message["field_interval"],

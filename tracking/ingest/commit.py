@@ -37,43 +37,62 @@ def store_rows(rows: list[tuple[Any, ...]]) -> None:
     """Store fixes in one transaction; a fix already stored (a resend) is skipped."""
     if not rows:
         return
+    if connection.vendor == "postgresql":
+        _copy_rows(rows)
+        return
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            _copy_rows(rows)
-        else:
-            Position.objects.bulk_create(
-                [Position(**dict(zip(COLUMNS, row, strict=True))) for row in rows],
-                batch_size=500,
-                ignore_conflicts=True,
-            )
+        Position.objects.bulk_create(
+            [Position(**dict(zip(COLUMNS, row, strict=True))) for row in rows],
+            batch_size=500,
+            ignore_conflicts=True,
+        )
 
 
-# The staging table's column types, in ``COLUMNS`` order: the binary COPY sends each
+# The columns' types, in ``COLUMNS`` order: the binary COPY sends each
 # value in its type's own wire format.
-STAGING_TYPES = (
+COPY_TYPES = (
     "int8", "int8", "int8", "timestamptz", "float8", "float8", "float8", "float8",
     "float8", "float8", "float8", "float8", "timestamptz", "int8",
 )  # fmt: skip
 
 
 def _copy_rows(rows: list[tuple[Any, ...]]) -> None:
-    """COPY into a session-local staging table, then insert what is new in one statement.
+    """COPY straight into the table; when a fix in it is already stored (a phone resent a
+    batch whose ack it missed), COPY through a staging table instead, keeping what is new.
 
-    Binary COPY: the text format formatted every float and time as text in this thread
-    (holding the GIL the event loop needs) for PostgreSQL to parse back, 4-6 us of this
-    process's CPU a row against 0.5 (thousands of rows a second at a big race)."""
+    Straight in, PostgreSQL spends half the CPU a row (6 us against 12.5, 5,000 rows a
+    second at a big race: bench/README, "PostgreSQL's share"); a resend costs the failed
+    COPY too, and is rare. Binary COPY: the text format formatted every float and time as
+    text in this thread (holding the GIL the event loop needs) for PostgreSQL to parse
+    back, 4-6 us of this process's CPU a row against 0.5."""
+    import psycopg
+
+    try:
+        # A transaction of its own (a savepoint in a caller's): the failed COPY is undone
+        # alone.
+        with transaction.atomic(), connection.cursor() as cursor:
+            _copy(cursor, "tracking_position", rows)
+    except psycopg.errors.UniqueViolation:
+        with transaction.atomic():
+            _copy_new_rows(rows)
+
+
+def _copy(cursor: Any, table: str, rows: list[tuple[Any, ...]]) -> None:
+    with cursor.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(list(COPY_TYPES))
+        for row in rows:
+            copy.write_row(row)
+
+
+def _copy_new_rows(rows: list[tuple[Any, ...]]) -> None:
+    """COPY into a session-local staging table, then insert what is new in one statement."""
     columns = ", ".join(COLUMNS)
-    typed = ", ".join(f"{c} {t}" for c, t in zip(COLUMNS, STAGING_TYPES, strict=True))
+    typed = ", ".join(f"{c} {t}" for c, t in zip(COLUMNS, COPY_TYPES, strict=True))
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS tracking_position_in ({typed}) ON COMMIT DELETE ROWS"
         )
-        with cursor.copy(
-            f"COPY tracking_position_in ({columns}) FROM STDIN (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(list(STAGING_TYPES))
-            for row in rows:
-                copy.write_row(row)
+        _copy(cursor, "tracking_position_in", rows)
         # Moved, not copied: ON COMMIT empties the staging table only when the outermost
         # transaction commits, so inside a caller's own transaction a second call would
         # otherwise insert the first one's rows again.

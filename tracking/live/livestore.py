@@ -19,6 +19,7 @@ from django.conf import settings
 
 from pace.lib.clock import SYSTEM, Clock
 from pace.lib.jsonfast import dumps
+from pace.lib.redispack import hiredis_packed
 from tracking.live.engine import Fix
 
 KEY_TTL_SECONDS = 2 * 86400
@@ -173,8 +174,10 @@ class RedisLiveStore:
         client = self._clients.get(loop)
         if client is None:
             # Wait for a free connection rather than fail when every one is busy.
-            pool = redis.asyncio.BlockingConnectionPool.from_url(
-                self.url, decode_responses=True, max_connections=MAX_CONNECTIONS, timeout=10
+            pool = hiredis_packed(
+                redis.asyncio.BlockingConnectionPool.from_url(
+                    self.url, decode_responses=True, max_connections=MAX_CONNECTIONS, timeout=10
+                )
             )
             client = redis.asyncio.Redis(connection_pool=pool)
             self._clients[loop] = client

@@ -45,26 +45,50 @@ def race() -> dict[str, Any]:
     return load_test_race_create(athletes=2)
 
 
+def _rows(race: dict[str, Any], batch: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    athlete = race["athletes"][0]["id"]
+    return [(race["race_id"], athlete, *(f[c] for c in COLUMNS[2:])) for f in batch]
+
+
+def _unique(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One fix per (seq, t), the first: what the uniqueness keeps."""
+    return list({(f["seq"], f["t"]): f for f in reversed(batch)}.values())
+
+
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(batch=st.lists(fixes, min_size=1, max_size=20))
+@given(
+    first=st.lists(fixes, min_size=1, max_size=20),
+    later=st.lists(fixes, max_size=20),
+    resent=st.integers(0, 20),
+    twice=st.integers(0, 20),
+)
 def test_every_value_is_stored_as_it_was_checked_and_a_resend_adds_nothing(
-    race: dict[str, Any], batch: list[dict[str, Any]]
+    race: dict[str, Any],
+    first: list[dict[str, Any]],
+    later: list[dict[str, Any]],
+    resent: int,
+    twice: int,
 ) -> None:
+    """A batch, then the same batch again (a phone that missed its ack), then a group
+    holding part of it, new fixes and a fix twice (two sockets of one phone resending):
+    every fix stored once, each column as it was checked."""
     athlete = race["athletes"][0]["id"]
     Position.objects.filter(registration_id=athlete).delete()
-    # One row per (seq, t): what the uniqueness keeps of a batch.
-    unique = list({(f["seq"], f["t"]): f for f in batch}.values())
-    rows = [(race["race_id"], athlete, *(f[c] for c in COLUMNS[2:])) for f in unique]
-    store_rows(rows)
-    store_rows(rows)  # a resent batch
+    first = _unique(first)
+    new = [
+        f for f in _unique(later) if (f["seq"], f["t"]) not in {(g["seq"], g["t"]) for g in first}
+    ]
+    store_rows(_rows(race, first))
+    store_rows(_rows(race, first))
+    store_rows(_rows(race, first[:resent] + new + new[:twice]))
     stored = {
         (p["seq"], p["t"]): p
         for p in Position.objects.filter(registration_id=athlete).values(*COLUMNS)
     }
-    assert len(stored) == len(unique)
-    for f in unique:
+    assert len(stored) == len(first) + len(new)
+    for f in first + new:
         got = stored[(f["seq"], f["t"])]
         assert got["race_id"] == race["race_id"] and got["registration_id"] == athlete
         for column in COLUMNS[2:]:
