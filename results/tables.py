@@ -48,6 +48,21 @@ STATUS_ORDER: dict[str, int] = {
 }
 # Read with what is shown: what the list is filtered and sorted by, and every split.
 _READ = (*TABLE_FIELDS, "pk", "time_ms", "category__code", "splits")
+# Where each of what a row is sorted and found by is in the shown fields (by name: a field
+# added to or moved in TABLE_FIELDS moves these with it).
+_STATUS, _SEX, _CHIP, _GUN, _BIB, _FIRST, _LAST, _CLUB = map(
+    TABLE_FIELDS.index,
+    (
+        "status",
+        "sex",
+        "chip_time_ms",
+        "gun_time_ms",
+        "registration__bib",
+        "registration__first_name",
+        "registration__last_name",
+        "registration__club",
+    ),
+)
 SEARCH_WORDS = 5  # words of a search that count
 SEARCH_CHARS = 100
 
@@ -116,8 +131,8 @@ class RaceTable:
 
 def _row(values: tuple[Any, ...]) -> Row:
     shown = values[: len(TABLE_FIELDS)]
-    status, sex, chip, gun = shown[0], shown[1], shown[2], shown[3]
-    bib, first, last, club = shown[10], shown[11], shown[12], shown[13]
+    status, sex, chip, gun = shown[_STATUS], shown[_SEX], shown[_CHIP], shown[_GUN]
+    bib, first, last, club = shown[_BIB], shown[_FIRST], shown[_LAST], shown[_CLUB]
     pk, time_ms, code = values[len(TABLE_FIELDS) : len(TABLE_FIELDS) + 3]
     return Row(
         shown=shown,
@@ -147,7 +162,7 @@ def read_race_table(race_id: int, clock: Clock = SYSTEM) -> RaceTable:
                 # A lap's later passes ("p5.2") are not ranked on a page.
                 if "." not in key and isinstance(ms, int | float):
                     times.setdefault(key, []).append(ms)
-        if values[0] in LISTED:
+        if values[_STATUS] in LISTED:
             rows.append(_row(values))
     packed = {key: array("d", sorted(found)) for key, found in times.items()}
     return RaceTable(rows=rows, times=packed, read_at=clock.monotonic())
