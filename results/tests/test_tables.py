@@ -80,13 +80,30 @@ def test_a_change_the_stamp_does_not_see_reaches_a_kept_table_within_its_age(
     assert race_table(race_id=race_id, stamp="s1", clock=clock) is kept
     clock.elapsed += 2
     again = race_table(race_id=race_id, stamp="s1", clock=clock)
-    assert again is not kept and "Renamed" in {r.shown[12] for r in again.rows}
+    last = TABLE_FIELDS.index("registration__last_name")
+    assert again is not kept and "Renamed" in {r.shown[last] for r in again.rows}
     assert race_table(race_id=race_id, stamp="s2", clock=clock) is not again  # a new stamp
     # The site-wide page version moved (a category renamed): cached pages and kept
     # tables go together.
     at_1 = race_table(race_id=race_id, stamp="s2", version=1, clock=clock)
     assert race_table(race_id=race_id, stamp="s2", version=1, clock=clock) is at_1
     assert race_table(race_id=race_id, stamp="s2", version=2, clock=clock) is not at_1
+
+
+def test_a_row_is_sorted_and_found_by_the_fields_of_those_names() -> None:
+    """Every shown field distinct: each of what a row is sorted and found by comes from the
+    field of its name (two times or two names swapped would sort a list by the wrong one)."""
+    shown: dict[str, Any] = {name: f"{name}!" for name in TABLE_FIELDS}
+    shown |= {"status": "finished", "chip_time_ms": 3_600_000, "gun_time_ms": 3_605_000}
+    row = tables._row((*shown.values(), 7, 3_599_000, "M40", {}))
+    assert row.shown == tuple(shown.values()) and row.pk == 7 and row.time_ms == 3_599_000
+    assert (row.chip_ms, row.gun_ms, row.status_order) == (3_600_000, 3_605_000, 0)
+    assert (row.sex, row.bib, row.category) == ("sex!", "registration__bib!", "M40")
+    assert row.first == tables.collation_key("registration__first_name!")
+    assert row.last == tables.collation_key("registration__last_name!")
+    assert row.words == fold(
+        "registration__first_name!\0registration__last_name!\0registration__club!"
+    )
 
 
 def test_names_sort_as_a_database_collates_them() -> None:
@@ -205,7 +222,10 @@ def test_any_listing_is_a_sorted_page_of_what_matches(
     words = [w.replace("\0", "") for w in fold(text).split()[:5]]
 
     def found(row: Row) -> bool:
-        fields = [fold(str(row.shown[i])) for i in (11, 12, 13)]  # first, last, club
+        fields = [
+            fold(str(row.shown[TABLE_FIELDS.index(f"registration__{name}")]))
+            for name in ("first_name", "last_name", "club")
+        ]
         return row.bib == text or all(any(w in f for f in fields) for w in words)
 
     if text:
