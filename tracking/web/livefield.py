@@ -29,7 +29,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import brotli
 from asgiref.sync import async_to_sync
@@ -177,15 +177,20 @@ def field_document(*, race_id: int) -> Built:
 
     def build() -> Built:
         meta, field = async_to_sync(live_store().field_state)(race_id)
-        seq = meta["seq"] if meta else 0
-        t = meta["t"] if meta else None
-        entries = ",".join(field[a] for a in sorted(field))
-        raw = f'{{"seq":{seq},"t":{dumps(t)},"field":[{entries}]}}'.encode()
+        raw = field_json(meta, field)
         # seq alone names a field of this race's ticker; the length tells a restored
         # store's seq apart from the old one's.
-        return built(raw, f'"f{race_id}-{seq}-{len(raw)}"')
+        return built(raw, f'"f{race_id}-{meta["seq"] if meta else 0}-{len(raw)}"')
 
     return fields.get(race_id, build)
+
+
+def field_json(meta: dict[str, Any] | None, field: dict[int, str]) -> bytes:
+    """``field.json``'s body from the live store's meta and encoded compact entries."""
+    seq = meta["seq"] if meta else 0
+    t = meta["t"] if meta else None
+    entries = ",".join(field[a] for a in sorted(field))
+    return f'{{"seq":{seq},"t":{dumps(t)},"field":[{entries}]}}'.encode()
 
 
 def roster_document(*, race_id: int) -> Built:
