@@ -38,7 +38,10 @@ async def get(
             writer.write((head + "\r\n").encode())
             raw_head = await reader.readuntil(b"\r\n\r\n")
             lines = raw_head.decode("latin-1").split("\r\n")
-            status = int(lines[0].split()[1])
+            status_line = lines[0].split()
+            if len(status_line) < 2 or not status_line[0].startswith("HTTP/"):
+                raise ValueError(f"not an HTTP response: {lines[0][:40]!r}")
+            status = int(status_line[1])
             hdrs = {}
             for line in lines[1:]:
                 name, sep, value = line.partition(":")

@@ -625,6 +625,17 @@ FETCH_RETRY_S = 5.0  # a failed first field (or roster) fetch is tried again thi
 FETCH_TIMEOUT_S = 60.0
 
 
+def fetch_failure(error: BaseException) -> str:
+    """How a page's fetch failed, as its refusal is counted: no answer within
+    FETCH_TIMEOUT_S (a busy server, or a loader too late to read it), the connection
+    refused, reset or cut short, or an answer that is not HTTP."""
+    if isinstance(error, TimeoutError):  # an OSError too: asked first
+        return "http_fetch_timeout"
+    if isinstance(error, ValueError):
+        return "http_fetch_malformed"
+    return "http_fetch_connection"
+
+
 class PageFetches:
     """What static/tracking/live.js fetches beside its lean socket (``?field=later``):
     field.json and roster.json as it starts, field.json again after a reconnect's
@@ -668,8 +679,8 @@ class PageFetches:
             resp = await http_fetch.get(
                 lg.host, lg.port, url, headers, lg.cfg.source, FETCH_TIMEOUT_S
             )
-        except (OSError, TimeoutError, ValueError, asyncio.IncompleteReadError):
-            self.viewer.refuse("http_fetch_failed")
+        except (OSError, TimeoutError, ValueError, asyncio.IncompleteReadError) as exc:
+            self.viewer.refuse(fetch_failure(exc))
             return None
         now = time.time()
         st.http_requests += 1
