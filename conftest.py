@@ -58,6 +58,19 @@ def _no_background_threads(django_test_environment: None) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _executor_connections_closed() -> Iterator[None]:
+    """Async code under test (the ORM's ``a`` methods, ``sync_to_async``) opens database
+    connections in asgiref's one shared thread, and nothing there closes them: at the end
+    of a run PostgreSQL would not drop the test database ("being accessed by other
+    users"). Closed after each test."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings: Any) -> None:
     """PBKDF2 is slow by design; tests don't need it to be."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
