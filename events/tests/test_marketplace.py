@@ -13,6 +13,7 @@ import gpxpy
 import icalendar
 import pytest
 import time_machine
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -106,7 +107,7 @@ LETTERS = st.builds(
 )
 
 
-# The client and organizer are shared by the examples: each deletes its event.
+# The client and organizer are shared by the examples: each rolls its event back.
 @settings(
     max_examples=40,
     deadline=None,
@@ -118,13 +119,17 @@ def test_an_event_is_found_by_any_part_of_its_name_typed_without_accents(
 ) -> None:
     cache_clear_own()  # a page cached by an earlier example
     name = "".join(letters)
-    event = make_event(alpha, name)
     start = data.draw(st.integers(0, len(letters) - 1))
     end = data.draw(st.integers(start + 1, len(letters)))
     # What a phone keyboard types: the base letters, in any case.
     typed = "".join(unicodedata.normalize("NFKD", c)[0] for c in letters[start:end]).swapcase()
-    assert name in listed(client, q=typed), (name, typed)
-    event.delete()
+    # Each example in a savepoint rolled back, whatever happens: a failing example leaves
+    # nothing behind for its replay to trip on (its event's slug, taken, hid the failure).
+    with transaction.atomic():
+        make_event(alpha, name)
+        found = listed(client, q=typed)
+        transaction.set_rollback(True)
+    assert name in found, (name, typed)
 
 
 def test_it_says_so_when_nothing_matches(client: Client, catalogue):
