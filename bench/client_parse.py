@@ -6,11 +6,12 @@ A race of ``--athletes`` on a synthetic 10 km loop, moved by Pace's own engine f
 few ticks (everyone racing, ranked, with split ETAs), then the first reads of a client
 built by Pace's own code: the protocol snapshot with the whole field
 (``RaceMirror.snapshot``, what a ``/ws/live/`` socket sends first), ``field.json``
-(``livefield.field_json``) and ``roster.json`` (``spectator_roster``'s rows, names of the
-size the test races use), and one tick of the leaders' states. Each is parsed with
-orjson, every object built, as bench/live.py's clients do, with their garbage collector's
-settings (``tune_for_server``: with CPython's defaults a 5,000-athlete read costs three
-times as much, in collections its 50,000 new lists set off).
+(``livefield.field_json``) and ``roster.json`` (``livefield.roster_json`` of rows shaped as
+``spectator_roster``'s, names of the size the test races use), and one tick of the
+leaders' states. Each is parsed with orjson, every object built, as bench/live.py's
+clients do, with their garbage collector's settings (``tune_for_server``: with CPython's
+defaults a 5,000-athlete read costs three times as much, in collections its 50,000 new
+lists set off).
 
 It bounds what a surge or a restart can ask of a machine that carries its own clients:
 20,000 page-like arrivals each parse ``field.json`` and ``roster.json``; a protocol
@@ -36,12 +37,11 @@ def race_reads(athletes: int) -> dict[str, bytes]:
     from events.courses import parse_gpx
     from pace.lib.geo import cumulative_distances, point_at_distance
     from pace.lib.gpxsynth import synth_course_gpx
-    from pace.lib.jsonfast import dumps
     from tracking.fanout.mirror import RaceMirror
     from tracking.live.engine import Athlete, Fix, RaceEngine, Split
     from tracking.live.livestore import RaceState
     from tracking.live.projection import CourseLine
-    from tracking.web.livefield import field_json
+    from tracking.web.livefield import field_json, roster_json
 
     gpx = synth_course_gpx(
         name="c", lat=45.0, lon=6.0, distance_m=10_000, shape="loop", climb_m=80, seed=3
@@ -85,7 +85,7 @@ def race_reads(athletes: int) -> dict[str, bytes]:
     return {
         "protocol snapshot (whole field)": snapshot.encode(),
         "field.json": field_json(meta, field),
-        "roster.json": dumps({"roster": roster}).encode(),
+        "roster.json": roster_json(roster),
         "tick (the leaders' states)": tick.encode(),
     }
 

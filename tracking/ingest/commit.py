@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -65,8 +66,6 @@ def _copy_rows(rows: list[tuple[Any, ...]]) -> None:
     COPY too, and is rare. Binary COPY: the text format formatted every float and time as
     text in this thread (holding the GIL the event loop needs) for PostgreSQL to parse
     back, 4-6 us of this process's CPU a row against 0.5."""
-    import psycopg
-
     try:
         # A transaction of its own (a savepoint in a caller's): the failed COPY is undone
         # alone.

@@ -77,9 +77,8 @@ def test_every_value_is_stored_as_it_was_checked_and_a_resend_adds_nothing(
     athlete = race["athletes"][0]["id"]
     Position.objects.filter(registration_id=athlete).delete()
     first = _unique(first)
-    new = [
-        f for f in _unique(later) if (f["seq"], f["t"]) not in {(g["seq"], g["t"]) for g in first}
-    ]
+    stored_first = {(f["seq"], f["t"]) for f in first}
+    new = [f for f in _unique(later) if (f["seq"], f["t"]) not in stored_first]
     store_rows(_rows(race, first))
     store_rows(_rows(race, first))
     store_rows(_rows(race, first[:resent] + new + new[:twice]))

@@ -185,6 +185,11 @@ def field_document(*, race_id: int) -> Built:
     return fields.get(race_id, build)
 
 
+def roster_json(rows: list[list[Any]]) -> bytes:
+    """``roster.json``'s body from ``spectator_roster``'s rows."""
+    return dumps({"roster": rows}).encode()
+
+
 def field_json(meta: dict[str, Any] | None, field: dict[int, str]) -> bytes:
     """``field.json``'s body from the live store's meta and encoded compact entries."""
     seq = meta["seq"] if meta else 0
@@ -197,7 +202,7 @@ def roster_document(*, race_id: int) -> Built:
     """``roster.json`` of a race: who its confirmed athletes are (``spectator_roster``)."""
 
     def build() -> Built:
-        raw = dumps({"roster": spectator_roster(race_id=race_id)}).encode()
+        raw = roster_json(spectator_roster(race_id=race_id))
         digest = hashlib.blake2b(raw, digest_size=12).hexdigest()
         return built(raw, f'"r{race_id}-{digest}"')
 
