@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import random
 import resource
@@ -41,6 +42,27 @@ from bench.live_people import DEAD_S, Course, Person, Phone, Stats, Viewer, Wind
 from pace.daphne_patches.gctune import tune_for_server
 
 LAG_PERIOD_S = 0.1
+
+
+class GcPauses:
+    """The loader's garbage collections that took long enough to make it late: (at, the
+    generation collected, ms). Its loop's lateness is the generator's to explain before it
+    is blamed on the server: a full collection walks every client's state it holds."""
+
+    THRESHOLD_MS = 5.0
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[float, int, float]] = []
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        ms = (time.perf_counter() - self._started) * 1000
+        if ms >= self.THRESHOLD_MS:
+            self.pauses.append((time.time(), info["generation"], round(ms, 1)))
 
 
 @dataclass
@@ -90,6 +112,7 @@ class Loader:
         self.ready = {"athlete": 0, "spectator": 0}
         self.people: list[Person] = []
         self.lags: list[tuple[float, float]] = []  # (at, ms late) from the window on
+        self.collections = GcPauses()  # its garbage collector's pauses (one cause of lateness)
 
     async def _wait_parent(self) -> Any:
         loop = asyncio.get_running_loop()
@@ -187,6 +210,7 @@ class Loader:
                 "people": [self._record(p) for p in self.people],
                 "refusals": self._refusals(),
                 "loop_lags": self.lags,
+                "gc_pauses": self.collections.pauses,
                 "stats": st.__dict__,
             }
         )

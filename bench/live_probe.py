@@ -98,7 +98,9 @@ def probe_connections(
         took = time.monotonic() - t
         c = cpu_snapshot(servers, dbname)
         ok = [g for g in got if g[0] >= 0]
-        cpu = _server_cpu(b, c) - rest * took
+        # /proc counts CPU in 10 ms ticks: on a tiny probe the resting rate subtracted can
+        # exceed what was counted, which is noise, not a negative cost.
+        cpu = max(0.0, _server_cpu(b, c) - rest * took)
         ms = sorted(g[3] for g in ok)
         out[kind] = {
             "connections": len(paths),

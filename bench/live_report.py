@@ -102,6 +102,10 @@ ROWS = [
             str(r.get("load_generator_loop_lag_ms", {}).get(k)) for k in ("p50", "p99", "max")
         ),
     ),
+    (
+        "generator GC pauses ≥5 ms (full) / longest / sum ms",
+        lambda r: _gc_pauses(r.get("load_generator_gc_pauses")),
+    ),
     ("machine busy %", lambda r: r["cpu_cores"]["machine_busy_pct"]),
     ("other processes cores", lambda r: r["cpu_cores"]["other_processes"]),
     (
@@ -200,3 +204,9 @@ def verdict(pace: dict[str, Any], ratio: dict[str, Any] | None, tick: float) -> 
     if ratio:
         v["throughput_vs_baseline"] = min(ratio["fixes"], ratio["frames"]) >= 0.5
     return v
+
+
+def _gc_pauses(g: dict[str, Any] | None) -> str:
+    if not g:
+        return "-"
+    return f"{g['count']} ({g['full']}) / {g['max_ms']} / {g['total_ms']}"

@@ -207,6 +207,7 @@ def run_load(  # noqa: C901
     out["served"] = {k: served_summary(people, k) for k in ("athlete", "spectator")}
     out["ack_windows"] = ack_windows(results, measure_from, end)
     out["load_generator_loop_lag_ms"] = loop_lag(results, measure_from, end)
+    out["load_generator_gc_pauses"] = gc_pauses(results, measure_from, end)
     if surge:
         out["surge"] = {"start": start_at, "athletes_in_s": args.athletes_in,
                         "spectators_in_s": args.spectators_in}  # fmt: skip
@@ -249,6 +250,20 @@ def loop_lag(results: list[dict[str, Any]], start: float, end: float) -> dict[st
     lateness, every loader's samples together): p50 / p99 / max in ms."""
     lags = sorted(ms for r in results for at, ms in r.get("loop_lags", ()) if start <= at < end)
     return {"p50": _p(lags, 50), "p99": _p(lags, 99), "max": _p(lags, 100), "samples": len(lags)}
+
+
+def gc_pauses(results: list[dict[str, Any]], start: float, end: float) -> dict[str, Any]:
+    """The loaders' garbage-collection pauses of 5 ms or more between ``start`` and ``end``:
+    how many, of the full (oldest) generation how many, the longest and their sum in ms."""
+    pauses = [
+        (gen, ms) for r in results for at, gen, ms in r.get("gc_pauses", ()) if start <= at < end
+    ]
+    return {
+        "count": len(pauses),
+        "full": sum(1 for gen, _ in pauses if gen == 2),
+        "max_ms": max((ms for _, ms in pauses), default=None),
+        "total_ms": round(sum(ms for _, ms in pauses), 1),
+    }
 
 
 def held_at(sockets: list[list[Any]], at: float) -> tuple[str, int] | None:

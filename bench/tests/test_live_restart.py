@@ -40,3 +40,34 @@ def test_the_loaders_loop_lag_is_read_over_the_window_from_every_loader() -> Non
     ]
     assert loop_lag(results, 10.0, 20.0) == {"p50": 2.0, "p99": 3.0, "max": 3.0, "samples": 3}
     assert loop_lag([], 0.0, 1.0)["samples"] == 0
+
+
+def test_the_loaders_gc_pauses_are_counted_over_the_window_from_every_loader() -> None:
+    from bench.live_run import gc_pauses
+
+    results = [
+        {"gc_pauses": [(5.0, 2, 400.0), (10.0, 0, 6.0), (11.0, 2, 120.5)]},
+        {"gc_pauses": [(12.0, 1, 9.0), (30.0, 2, 700.0)]},
+        {},  # a loader from before the pauses were recorded
+    ]
+    assert gc_pauses(results, 10.0, 20.0) == {
+        "count": 3, "full": 1, "max_ms": 120.5, "total_ms": 135.5
+    }  # fmt: skip
+    assert gc_pauses([], 0.0, 1.0) == {"count": 0, "full": 0, "max_ms": None, "total_ms": 0}
+
+
+def test_a_loader_records_its_long_collections_with_their_generation() -> None:
+    import gc
+
+    from bench.live_client import GcPauses
+
+    pauses = GcPauses()
+    pauses.THRESHOLD_MS = 0.0  # every collection, however short
+    try:
+        gc.collect(2)
+        gc.collect(0)
+    finally:
+        gc.callbacks.remove(pauses._callback)
+    generations = [gen for _, gen, _ in pauses.pauses]
+    assert generations[-2:] == [2, 0]
+    assert all(ms >= 0 for _, _, ms in pauses.pauses)
