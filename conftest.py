@@ -20,15 +20,14 @@ from events.tests.factories import (
     make_race,
     make_user,
 )
-from pace.lib.testing import cache_clear_own
+from pace.lib.testing import cache_clear_own, in_run_order
 
 # Browser fixtures (browser, page, log_in) for every app's tests/browser/.
 pytest_plugins = ["pace.browser_testing"]
 
 
-# The longest test files (a minute or more each on CI), run first: with ``-n`` workers pick
-# tests in collection order, so one of these met last keeps one worker busy while the others
-# have nothing left to do. Within a file the order is kept (module fixtures are built once).
+# The longest test files (a minute or more each on CI), run first among their kind (browser
+# tests run after the others: ``in_run_order`` says why).
 SLOW_FIRST = (
     "tracking/tests/browser/test_live_results.py",
     "tracking/tests/test_field_budget.py",
@@ -40,11 +39,7 @@ SLOW_FIRST = (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        path = item.nodeid.split("::")[0]
-        return SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
-
-    items.sort(key=rank)  # stable: the rest keeps its order
+    in_run_order(items, SLOW_FIRST)
 
 
 @pytest.fixture(autouse=True, scope="session")

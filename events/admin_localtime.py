@@ -35,7 +35,7 @@ from events.localtime import (
     zone_named,
 )
 
-LIST_FORMAT = "j M Y, H:i T"
+LIST_FORMAT = "j M Y, H:i T"  # Pace's DATETIME_FORMAT too (pace/formats/en/formats.py)
 
 
 def zone_help(zone: zoneinfo.ZoneInfo | None, help_text: str = "") -> str:

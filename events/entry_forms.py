@@ -7,9 +7,11 @@ from typing import Any
 from django import forms
 
 from events.models import Race, RaceQuestion, Registration, WaitlistEntry
+from events.models.entries import EARLIEST_BIRTH_DATE
 from events.registration import ENTRY_FIELDS
 
 QUESTION_PREFIX = "q_"
+BIRTH_DATE_INPUT = forms.DateInput(attrs={"type": "date", "min": EARLIEST_BIRTH_DATE.isoformat()})
 
 
 class EntryForm(forms.ModelForm):
@@ -20,7 +22,7 @@ class EntryForm(forms.ModelForm):
     class Meta:
         model = Registration
         fields = list(ENTRY_FIELDS)
-        widgets = {"birth_date": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"birth_date": BIRTH_DATE_INPUT}
 
     def __init__(self, *args: Any, race: Race, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -58,7 +60,7 @@ class TeammateForm(forms.ModelForm):
     class Meta:
         model = Registration
         fields = ["first_name", "last_name", "birth_date", "sex", "email"]
-        widgets = {"birth_date": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"birth_date": BIRTH_DATE_INPUT}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -265,6 +265,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- I18n, time ----------------------------------------------------------------
 LANGUAGE_CODE = "en"
+# What people type in dates is read as ISO 8601 only (pace/formats/en/formats.py says why).
+FORMAT_MODULE_PATH = ["pace.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

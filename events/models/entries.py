@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -9,6 +11,19 @@ from django.db import models
 from django_countries.fields import CountryField
 
 from events.models.catalog import Event, Race, RaceCategory
+
+# No one alive was born before it: an earlier date is a typo (1800 for 1980), and would put
+# the athlete in a category of 120-year-olds.
+EARLIEST_BIRTH_DATE = dt.date(1900, 1, 1)
+
+
+def validate_birth_date(value: dt.date) -> None:
+    if value < EARLIEST_BIRTH_DATE:
+        raise ValidationError(
+            "Enter a birth date in %(year)s or later.",
+            code="implausible",
+            params={"year": EARLIEST_BIRTH_DATE.year},
+        )
 
 
 class RaceQuestion(models.Model):
@@ -81,7 +96,7 @@ class Registration(models.Model):
     email = models.EmailField()
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
-    birth_date = models.DateField()
+    birth_date = models.DateField(validators=[validate_birth_date])
     sex = models.CharField(max_length=1, choices=Sex.choices)
     nationality = CountryField()
     club = models.CharField(max_length=200, blank=True)

@@ -157,6 +157,8 @@ INVALID = [
     ({"distance_min": "1e999"}, "Enter a number."),
     ({"distance_min": "50", "distance_max": "10"}, "The maximum distance is below the minimum."),
     ({"date_from": "notadate"}, "Enter a valid date."),
+    # Not guessed as 12 May (the page's date field, which shows only ISO dates, was blank).
+    ({"date_from": "05/12/2026"}, "Enter a valid date."),
     (
         {"date_from": "2030-05-02", "date_to": "2030-05-01"},
         "The end date is before the start date.",

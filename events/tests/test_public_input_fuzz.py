@@ -7,7 +7,6 @@ reaching PostgreSQL is an error there, not on SQLite).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
@@ -139,11 +138,13 @@ def test_it_answers_any_entry_link_with_a_page_or_not_found(client, race, token,
         assert client.get(path).status_code in (200, 302, 404)
 
 
-def test_it_keeps_an_entry_dated_on_the_first_day_of_year_one(client, race):
+def test_it_refuses_an_entry_dated_on_the_first_day_of_year_one_with_a_reason(client, race):
+    # The edge of what a date can hold: refused as implausible, not a 500 on its arithmetic.
     url = reverse("events:enter", args=[race.event.slug, race.slug])
     response = client.post(url, {**ENTRY_FORM, "birth_date": "0001-01-01"})
-    assert response.status_code == 302
-    assert Registration.objects.get().birth_date == dt.date(1, 1, 1)
+    assert response.status_code == 400
+    assert b"Enter a birth date in 1900 or later" in response.content
+    assert not Registration.objects.exists()
 
 
 @FUZZ

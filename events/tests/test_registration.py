@@ -47,6 +47,10 @@ def test_it_never_takes_the_price_from_the_form(client, race):
         ({"nationality": "ZZ"}, b"Select a valid choice"),
         ({"first_name": ""}, b"This field is required"),
         ({"birth_date": "2090-01-01"}, b"birth date is after the race"),
+        ({"birth_date": "1800-01-01"}, b"Enter a birth date in 1900 or later"),
+        ({"birth_date": "1899-12-31"}, b"Enter a birth date in 1900 or later"),
+        # Day and month are not guessed: 3 April in Spain, 4 March in the US.
+        ({"birth_date": "03/04/1990"}, b"Enter a valid date"),
     ],
 )
 def test_it_answers_bad_entries_with_form_errors(client, race, change, error):

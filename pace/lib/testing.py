@@ -7,7 +7,7 @@ import heapq
 import inspect
 import itertools
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -325,3 +325,24 @@ def assert_markers_out_of_tab_order(page: Any, presses: int, until: str) -> None
     stops = tab_stops(page, presses, until)
     assert not [s for s in stops if s.startswith("path")], stops
     assert page.evaluate("s => document.activeElement.matches(s)", until), stops
+
+
+def in_run_order(items: list[Any], slow_first: Sequence[str]) -> None:
+    """Sort a run's collected tests in place: browser tests after every other test, and
+    within each kind the files of ``slow_first`` first, in that order; the rest keep
+    theirs (a stable sort: a file's tests stay together, its module fixtures built once).
+
+    Browser tests last: the browser is shared by the session, and Playwright's sync API
+    keeps its event loop running in the test process's thread until the session ends, so
+    a test after it that reaches ``async_to_sync`` (a channel-layer send on commit, say)
+    fails with "cannot use AsyncToSync in the same thread as an async event loop".
+    ``make test`` runs the two kinds in passes of their own; a run selecting both (``-k``,
+    a list of files) is ordered so. Slow files first: with ``-n`` workers take tests in
+    this order, and a long file met last keeps one worker busy while the others idle."""
+
+    def key(item: Any) -> tuple[bool, int]:
+        path = item.nodeid.split("::")[0]
+        rank = slow_first.index(path) if path in slow_first else len(slow_first)
+        return item.get_closest_marker("browser") is not None, rank
+
+    items.sort(key=key)
