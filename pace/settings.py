@@ -116,6 +116,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "pace.lib.errorpages.MethodNotAllowedPage",
 ]  # Under ASGI all of it runs in the request's thread, in one call (pace.asgi's handler).
 
 ROOT_URLCONF = "pace.urls"

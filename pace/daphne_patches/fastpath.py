@@ -87,6 +87,7 @@ SKIP = frozenset(
         # cache refuses a request with a messages cookie.
         "django.contrib.messages.middleware.MessageMiddleware",
         "allauth.account.middleware.AccountMiddleware",  # changes only 404s under /accounts/
+        "pace.lib.errorpages.MethodNotAllowedPage",  # changes only empty 405s
         # Gives back the connections of the request's thread: a hit runs in the event loop
         # and opens none.
         "pace.daphne_patches.syncchain.ReturnConnectionsMiddleware",
