@@ -8,6 +8,10 @@ from django import template
 register = template.Library()
 
 WIDTH, HEIGHT = 600.0, 120.0
+# The least height a profile's box stands for: 150 m, or 4 m a kilometre of course. A flat
+# city marathon rising 30 m over 42 km would otherwise fill the box and look like hills.
+MIN_SPAN_M = 150.0
+MIN_SPAN_M_PER_KM = 4.0
 
 
 @register.simple_tag
@@ -18,7 +22,7 @@ def profile_path(profile: list[list[float]]) -> dict[str, Any]:
     total = profile[-1][0] or 1.0
     eles = [p[1] for p in profile]
     low, high = min(eles), max(eles)
-    span = max(high - low, 20.0)
+    span = max(high - low, MIN_SPAN_M, total / 1000 * MIN_SPAN_M_PER_KM)
     pts = [
         (p[0] / total * WIDTH, HEIGHT - 8 - (p[1] - low) / span * (HEIGHT - 16)) for p in profile
     ]
