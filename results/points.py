@@ -19,24 +19,26 @@ def default_timing_points(*, race: Race) -> list[TimingPoint]:
     course, still gets a start and a finish: reads need somewhere to land.
     """
     length = float(race.course.distance_m if race.course else race.distance_m or 0)
+    # The finish is at the race's official distance, not the course's measured length: a
+    # GPX of a 10K often measures 10.4 km, and a finish split there told a 10K's athletes
+    # "Finish 10.4 km" and segment paces faster than the headline pace (over 10 km).
+    official = float(race.distance_m or length)
     splits = list(race.course.split_points.all()) if race.course else []
     points: list[TimingPoint] = []
     for split in splits:
-        kind = Kind.SPLIT
+        kind, distance = Kind.SPLIT, split.distance_m
         if split.distance_m <= 0:
             kind = Kind.START
         elif length and split.distance_m >= length:
-            kind = Kind.FINISH
-        points.append(
-            TimingPoint(race=race, name=split.name, kind=kind, distance_m=split.distance_m)
-        )
+            kind, distance = Kind.FINISH, official
+        points.append(TimingPoint(race=race, name=split.name, kind=kind, distance_m=distance))
     names = {p.name for p in points}
     if not any(p.kind == Kind.START for p in points):
         name = "Start" if "Start" not in names else "Start line"
         points.insert(0, TimingPoint(race=race, name=name, kind=Kind.START, distance_m=0.0))
     if not any(p.kind == Kind.FINISH for p in points):
         name = "Finish" if "Finish" not in names else "Finish line"
-        points.append(TimingPoint(race=race, name=name, kind=Kind.FINISH, distance_m=length))
+        points.append(TimingPoint(race=race, name=name, kind=Kind.FINISH, distance_m=official))
     for order, point in enumerate(points):
         point.order = order
     return points

@@ -17,7 +17,9 @@ def test_it_makes_a_point_per_split_point_with_the_ends_as_start_and_finish(alph
     race = make_race(make_event(alpha, "Alpha Course"), course=course)
     splits = list(course.split_points.values_list("name", "distance_m"))
     points = ensure_timing_points(race=race)
-    assert [(p.name, p.distance_m) for p in points] == splits
+    # The course's last split point is its end; the finish is at the race's distance.
+    assert [(p.name, p.distance_m) for p in points] == [*splits[:-1], ("Finish", 10_000.0)]
+    assert splits[-1] == ("Finish", course.distance_m)
     assert [p.kind for p in points] == [K.START, *[K.SPLIT] * (len(splits) - 2), K.FINISH]
     assert [p.order for p in points] == list(range(len(splits)))
     assert ensure_timing_points(race=race) == points  # made once
@@ -34,7 +36,7 @@ def test_it_adds_a_start_and_finish_to_a_course_without_them(alpha: Any) -> None
         ("Start", K.SPLIT),
         ("Finish", K.FINISH),
     ]
-    assert points[-1].distance_m == course.distance_m
+    assert points[-1].distance_m == race.distance_m
 
 
 def test_it_gives_a_race_without_a_course_a_start_and_a_finish(race: Any) -> None:
@@ -53,3 +55,16 @@ def test_it_tells_live_reads_the_points_changed(race: Any) -> None:
     TimingPoint.objects.filter(race=race).first().save()
     publication.refresh_from_db()
     assert publication.setup_version == 2
+
+
+def test_the_finish_is_at_the_races_official_distance_not_the_courses_length(
+    alpha: Any,
+) -> None:
+    course = make_course(alpha, distance_m=10_412)  # a 10K's GPX, measured a little long
+    assert course.distance_m > 10_100
+    race = make_race(make_event(alpha, "Alpha Long GPX"), course=course, distance_m=10_000)
+    points = default_timing_points(race=race)
+    assert points[-1].kind == K.FINISH and points[-1].distance_m == 10_000
+    splits = {p.name: p.distance_m for p in points if p.kind == K.SPLIT}
+    inside = course.split_points.filter(distance_m__gt=0, distance_m__lt=course.distance_m)
+    assert splits == {s.name: s.distance_m for s in inside} and splits
