@@ -77,8 +77,9 @@ def race_table_for(request: HttpRequest, page: RacePage) -> RaceTable:
     if not has_role_for(request.user, event, EDIT_ROLES):
         stamp = _stamp(event.slug, race.slug)
         if stamp is not None:
-            return race_table(race_id=race.pk, stamp=stamp, version=cache.get(VERSION_KEY))
-    return read_race_table(race.pk)
+            version = cache.get(VERSION_KEY)
+            return race_table(race_id=race.pk, stamp=stamp, version=version, live=page.live)
+    return read_race_table(race.pk, live=page.live)
 
 
 def cached_results_page(

@@ -48,6 +48,18 @@ TABLE_FIELDS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where an athlete still racing got to: what their row shows instead of a finish."""
+
+    point: str  # the furthest timing point passed
+    distance_m: float
+    time_ms: int  # from their start
+    rank: int | None  # places there, by time from each one's start
+    rank_sex: int | None
+    rank_category: int | None
+
+
 def _athlete(prefix: str, bib: str, suffix: str) -> str:
     if bib in RESERVED_BIBS:  # the page of that name has the address: the other one
         return f"{prefix}bib/{quote(bib, safe='')}{suffix}"
@@ -60,15 +72,30 @@ def table_rows(
     """The results table's rows, every cell a ready string (no filter, tag or number
     formatting left for the template, which is most of a page's CPU otherwise).
 
-    ``rows``: tuples of ``TABLE_FIELDS``; ``athlete_url``: an athlete's address with
+    ``rows``: tuples of ``TABLE_FIELDS``, maybe followed by the athlete's ``Progress``
+    (still racing: their row shows the furthest point they passed, their time and
+    places there); ``athlete_url``: an athlete's address with
     ``{bib}`` where the bib goes (``reverse`` once, not once a row)."""
     prefix, _, suffix = athlete_url.partition("{bib}")
     pace_or_speed, duration = formatting.pace_or_speed, formatting.duration
     out = []
-    for (
-        status, sex, chip_ms, gun_ms, rank, rank_sex, rank_cat, dsq_reason, penalty, bonus,
-        bib, first, last, club, category,
-    ) in rows:  # fmt: skip
+    width = len(TABLE_FIELDS)
+    for values in rows:
+        (
+            status, sex, chip_ms, gun_ms, rank, rank_sex, rank_cat, dsq_reason, penalty, bonus,
+            bib, first, last, club, category,
+        ) = values[:width]  # fmt: skip
+        progress: Progress | None = values[width] if len(values) > width else None
+        at = ""
+        chip, gun, pace = duration(chip_ms), duration(gun_ms), ""
+        if progress is not None:
+            # Racing: the places and time at the furthest point passed, marked with it.
+            at = progress.point
+            rank_sex, rank_cat = progress.rank_sex, progress.rank_category
+            chip = duration(progress.time_ms)
+            pace = pace_or_speed(progress.time_ms, progress.distance_m, sport=sport)
+        elif chip_ms is not None:
+            pace = pace_or_speed(chip_ms, distance_m, sport=sport)
         name = f"{first} {last}"
         title = STATUS_LABELS.get(status, status)
         out.append(
@@ -76,6 +103,8 @@ def table_rows(
                 "status": status,
                 "bib": bib,
                 "rank": str(rank) if rank else "",
+                "at": at,
+                "at_rank": str(progress.rank) if progress and progress.rank else "",
                 "status_short": STATUS_SHORT.get(status, status),
                 "title": f"{title}: {dsq_reason}" if dsq_reason else title,
                 "url": _athlete(prefix, bib, suffix) if bib else "",
@@ -86,17 +115,18 @@ def table_rows(
                 "rank_category": str(rank_cat) if rank_cat and category else "",
                 "sex": sex,
                 "rank_sex": str(rank_sex) if rank_sex else "",
-                "chip": duration(chip_ms) or DASH,
+                "chip": chip or DASH,
                 "adjusted": bool(penalty or bonus),
-                "gun": duration(gun_ms) or DASH,
-                "pace": pace_or_speed(chip_ms, distance_m, sport=sport) or DASH,
+                "gun": gun or DASH,
+                "pace": pace or DASH,
             }
         )
     return out
 
 
 ESCAPED = ("status", "bib", "rank", "title", "status_short", "url", "name", "sub", "club",
-           "category", "rank_category", "sex", "rank_sex", "chip", "gun", "pace")  # fmt: skip
+           "category", "rank_category", "sex", "rank_sex", "chip", "gun", "pace", "at",
+           "at_rank")  # fmt: skip
 ADJUSTED_MARK = '<span class="adjusted" title="Time adjusted: penalty or bonus">*</span>'
 
 
@@ -114,6 +144,9 @@ def table_html(rows: list[dict[str, Any]]) -> SafeString:
             rank = e["rank"]
         else:
             rank = f'<span class="status-tag" title="{e["title"]}">{e["status_short"]}</span>'
+            if r["at_rank"]:  # still racing: their place at the last point they passed
+                rank += f' <span class="muted" title="Place at {e["at"]}">{e["at_rank"]}</span>'
+        at = f'<span class="split-at muted">{e["at"]}</span> ' if r["at"] else ""
         name = f'<a href="{e["url"]}">{e["name"]}</a>' if r["url"] else e["name"]
         cat = f' <span class="muted">({e["rank_category"]})</span>' if r["rank_category"] else ""
         sex = f' <span class="muted">({e["rank_sex"]})</span>' if r["rank_sex"] else ""
@@ -123,7 +156,7 @@ def table_html(rows: list[dict[str, Any]]) -> SafeString:
             f'<td class="name">{name}<span class="sub">{e["sub"]}</span></td>'
             f'<td class="col-club">{e["club"]}</td><td class="col-cat">{e["category"]}{cat}</td>'
             f'<td class="col-sex">{e["sex"]}{sex}</td>'
-            f'<td class="num time">{e["chip"]}{ADJUSTED_MARK if r["adjusted"] else ""}</td>'
+            f'<td class="num time">{at}{e["chip"]}{ADJUSTED_MARK if r["adjusted"] else ""}</td>'
             f'<td class="num col-gun">{e["gun"]}</td><td class="num col-pace">{e["pace"]}</td>'
             "</tr>\n"
         )

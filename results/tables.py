@@ -29,12 +29,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.paginator import Page, Paginator
+from django.db.models import Exists, OuterRef
 
+from events.models import Registration
 from pace.lib.clock import SYSTEM, Clock
 from pace.lib.textfold import fold
 from results.models import Result, TimingPoint
-from results.presenting import TABLE_FIELDS
+from results.presenting import TABLE_FIELDS, Progress
 from results.selectors import LISTED
+from tracking.models import Position
 
 Status = Result.Status
 KEPT = 8  # races per process
@@ -83,6 +86,11 @@ class Row:
     last: str  # as names are collated (``collation_key``), for sorting
     first: str
     words: str  # first name, last name and club, folded (``fold``), for searching
+    # Still racing: the furthest point passed (splits key) and the time there, else "".
+    reached: str = ""
+    reached_ms: int | None = None
+    # Sorts those still racing by how far they got, then their time there.
+    progress: tuple[int, int, float] = (0, 0, 0.0)
 
 
 def collation_key(name: str) -> str:
@@ -99,7 +107,7 @@ def _late(value: int | None) -> tuple[bool, int]:
 # Each sort's key; ``-key`` is the same order reversed, as ``ORDER BY ... DESC`` on
 # every term would give.
 SORTS: dict[str, Callable[[Row], Any]] = {
-    "rank": lambda r: (r.status_order, _late(r.time_ms), r.last, r.pk),
+    "rank": lambda r: (r.status_order, _late(r.time_ms), r.progress, r.last, r.pk),
     "name": lambda r: (r.last, r.first, r.pk),  # pk: homonyms in a fixed order
     "bib": lambda r: (len(r.bib), r.bib, r.pk),  # bibs as numbers: 99 before 101
     "chip": lambda r: (r.status_order, _late(r.chip_ms), r.pk),
@@ -115,6 +123,11 @@ class RaceTable:
     # Per point (splits key ``p<id>``), every result's time there from their start,
     # ascending; packed (8 bytes a time, not a 32-byte float and a pointer).
     times: dict[str, array[float]]
+    # The same per point and sex ``(key, sex)`` and per point and category ``(key, code)``:
+    # the places at a split of those still racing.
+    times_by: dict[tuple[str, str], array[float]] = field(default_factory=dict)
+    # The points those still racing reached: splits key -> (name, distance in metres).
+    points: dict[str, tuple[str, float]] = field(default_factory=dict)
     read_at: float = 0.0  # monotonic clock
     _sorted: dict[str, list[Row]] = field(default_factory=dict)
 
@@ -150,22 +163,129 @@ def _row(values: tuple[Any, ...]) -> Row:
     )
 
 
-def read_race_table(race_id: int, clock: Clock = SYSTEM) -> RaceTable:
-    """Read a race's table from the database (one query)."""
+def _pass_key(key: str) -> tuple[int, int]:
+    """A splits key as ``(point id, pass)``: "p5" is (5, 1), a lap's "p5.2" (5, 2)."""
+    point, _, n = key[1:].partition(".")
+    return int(point), int(n or 1)
+
+
+def _reach(row: Row, splits: dict[str, Any], order: dict[int, int]) -> None:
+    """Note on a row still racing the furthest point it passed: the latest pass, then
+    the point furthest along the course (the start is no progress)."""
+    best: tuple[int, int] | None = None
+    for key, ms in splits.items():
+        pid, n = _pass_key(key)
+        if pid not in order or not isinstance(ms, int | float):
+            continue
+        if best is None or (n, order[pid]) > best:
+            best, row.reached, row.reached_ms = (n, order[pid]), key, int(ms)
+    if best is not None and row.reached_ms is not None:
+        row.progress = (-best[0], -best[1], float(row.reached_ms))
+
+
+def _starters(race_id: int) -> list[tuple[Any, ...]]:
+    """Entries whose tracker was heard since the gun but who passed no timing point yet:
+    they started (tracking counts them racing), so a live table lists them as racing."""
+    tracked = Position.objects.filter(
+        registration=OuterRef("pk"), race_id=race_id, t__gte=OuterRef("race__start_time")
+    )
+    listed = Result.objects.filter(registration=OuterRef("pk"), status__in=LISTED)
+    entries = (
+        Registration.objects.filter(race_id=race_id, status=Registration.Status.CONFIRMED)
+        .filter(Exists(tracked))
+        .exclude(Exists(listed))
+        .order_by()
+    )
+    found = entries.values_list(
+        "pk", "sex", "bib", "first_name", "last_name", "club", "category__name", "category__code"
+    )
+    out: list[tuple[Any, ...]] = []
+    for pk, sex, bib, first, last, club, category, code in found:
+        shown = dict.fromkeys(TABLE_FIELDS)
+        shown.update(
+            {
+                "status": Status.RACING, "sex": sex, "dsq_reason": "", "penalty_ms": 0,
+                "bonus_ms": 0, "registration__bib": bib, "registration__first_name": first,
+                "registration__last_name": last, "registration__club": club,
+                "category__name": category,
+            }
+        )  # fmt: skip
+        # A negative pk: an entry's, never a result's.
+        out.append((*shown.values(), -pk, None, code, {}))
+    return out
+
+
+def read_race_table(race_id: int, clock: Clock = SYSTEM, *, live: bool = False) -> RaceTable:
+    """Read a race's table from the database: one query for a finished race; a live one
+    also reads its points when someone is out on the course, and who started but has
+    passed no point yet (``_starters``)."""
     rows: list[Row] = []
     times: dict[str, list[float]] = {}
+    times_by: dict[tuple[str, str], list[float]] = {}
+    racing: list[tuple[Row, dict[str, Any]]] = []
     query = Result.objects.filter(race_id=race_id).order_by()
-    for values in query.values_list(*_READ):
+    found = list(query.values_list(*_READ))
+    if live:
+        found += _starters(race_id)
+    for values in found:
         splits = values[-1]
+        status, sex, code = values[_STATUS], values[_SEX], values[len(TABLE_FIELDS) + 2]
         if isinstance(splits, dict):
             for key, ms in splits.items():
                 # A lap's later passes ("p5.2") are not ranked on a page.
                 if "." not in key and isinstance(ms, int | float):
                     times.setdefault(key, []).append(ms)
-        if values[_STATUS] in LISTED:
-            rows.append(_row(values))
-    packed = {key: array("d", sorted(found)) for key, found in times.items()}
-    return RaceTable(rows=rows, times=packed, read_at=clock.monotonic())
+                    times_by.setdefault((key, sex), []).append(ms)
+                    if code:
+                        times_by.setdefault((key, code), []).append(ms)
+        if status in LISTED:
+            rows.append(row := _row(values))
+            if status == Status.RACING and splits:
+                racing.append((row, splits))
+    points: dict[str, tuple[str, float]] = {}
+    if racing:
+        rows_of_points = TimingPoint.objects.filter(race_id=race_id).exclude(
+            kind=TimingPoint.Kind.START
+        )
+        found_points = rows_of_points.values_list("pk", "name", "distance_m", "order")
+        order = {pk: (n, distance) for pk, name, distance, n in found_points}
+        points = {f"p{pk}": (name, distance) for pk, name, distance, _ in found_points}
+        # Ordered along the course: by the point's order, then its distance.
+        ranked = {pk: i for i, pk in enumerate(sorted(order, key=lambda pk: order[pk]))}
+        for row, splits in racing:
+            _reach(row, splits, ranked)
+    return RaceTable(
+        rows=rows,
+        times=_packed(times),
+        times_by=_packed(times_by),
+        points=points,
+        read_at=clock.monotonic(),
+    )
+
+
+def _packed(times: dict[Any, list[float]]) -> dict[Any, array[float]]:
+    return {key: array("d", sorted(found)) for key, found in times.items()}
+
+
+def progress_of(table: RaceTable, row: Row) -> Progress | None:
+    """Where an athlete still racing got to: the furthest point passed, the time there
+    from their start, and their places there overall, by sex and in their category."""
+    if not row.reached or row.reached_ms is None or row.reached not in table.points:
+        return None
+    key, ms = row.reached, row.reached_ms
+    name, distance = table.points[key]
+
+    def place(times: array[float] | None) -> int | None:
+        return None if times is None or "." in key else bisect_left(times, ms) + 1
+
+    return Progress(
+        point=name,
+        distance_m=distance,
+        time_ms=ms,
+        rank=place(table.times.get(key)),
+        rank_sex=place(table.times_by.get((key, row.sex))),
+        rank_category=place(table.times_by.get((key, row.category))) if row.category else None,
+    )
 
 
 _tables: OrderedDict[tuple[int, str, Any], RaceTable] = OrderedDict()
@@ -173,7 +293,7 @@ _lock = threading.Lock()
 
 
 def race_table(
-    *, race_id: int, stamp: str, version: Any = None, clock: Clock = SYSTEM
+    *, race_id: int, stamp: str, version: Any = None, clock: Clock = SYSTEM, live: bool = False
 ) -> RaceTable:
     """The race's table at ``stamp`` and the site's page ``version``, from this process's
     memory or read once."""
@@ -183,7 +303,7 @@ def race_table(
         if table is not None and clock.monotonic() - table.read_at < MAX_AGE_S:
             _tables.move_to_end(key)
             return table
-    table = read_race_table(race_id, clock)
+    table = read_race_table(race_id, clock, live=live)
     with _lock:
         for old in [k for k in _tables if k[0] == race_id]:
             del _tables[old]  # the race at an older stamp or version: not asked for again
@@ -220,7 +340,8 @@ def results_listing(
     sort: str = "rank",
 ) -> Page:  # type: ignore[type-arg]
     """One page of a race's listed results, searched, filtered and sorted, as tuples of
-    ``TABLE_FIELDS`` (an out-of-range or bad page number: the nearest page)."""
+    ``TABLE_FIELDS`` and the athlete's ``Progress`` when still racing (an out-of-range
+    or bad page number: the nearest page)."""
     rows = table.sorted_by(sort)
     found = _matches(q)
     if found or category or sex:
@@ -232,7 +353,8 @@ def results_listing(
             and (found is None or found(r))
         ]
     listing = Paginator(rows, per_page).get_page(page)
-    listing.object_list = [r.shown for r in listing.object_list]  # type: ignore[misc]
+    shown: list[Any] = [(*r.shown, progress_of(table, r)) for r in listing.object_list]
+    listing.object_list = shown
     return listing
 
 

@@ -22,7 +22,7 @@ from django.utils.text import slugify
 
 from events.courses import course_create
 from events.demo.catalog import DEMO_EVENTS, DEMO_ORGANIZERS, SUMMARIES, DemoEvent
-from events.demo.entries import demo_entries
+from events.demo.entries import demo_categories, demo_entries
 from events.demo.live import LIVE_EVENT_SLUG, annecy_loop_race, live_demo_race, seed_live_demo
 from events.models import (
     DiscountCode,
@@ -31,7 +31,6 @@ from events.models import (
     Organizer,
     PriceTier,
     Race,
-    RaceCategory,
     Registration,
     Sport,
 )
@@ -82,21 +81,6 @@ def _user(email: str, *, staff: bool = False) -> object:
     return user
 
 
-def _categories(race: Race) -> None:
-    groups = [
-        ("SEN", "Senior", 18, 39),
-        ("M40", "Master 40", 40, 49),
-        ("M50", "Master 50+", 50, None),
-    ]
-    for sex, label in (("F", "Women"), ("M", "Men")):
-        for code, name, lo, hi in groups:
-            RaceCategory.objects.get_or_create(
-                race=race,
-                code=f"{sex}-{code}",
-                defaults={"name": f"{label} {name}", "sex": sex, "min_age": lo, "max_age": hi},
-            )
-
-
 def _event(
     organizer: Organizer, spec: DemoEvent, index: int, today: dt.date
 ) -> list[Registration] | None:
@@ -134,7 +118,7 @@ def _event(
             capacity=[3000, 1500, 800][k % 3], entry_fee=fee, course=course,
             bib_from=1 + 5000 * k, bib_to=5000 * (k + 1),
         )  # fmt: skip
-        _categories(race)
+        demo_categories(race)
         early_until = start_time - dt.timedelta(days=21)
         if index % 3 == 0 and early_until > timezone.now():
             PriceTier.objects.create(

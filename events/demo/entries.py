@@ -9,7 +9,7 @@ import secrets
 
 from django.utils import timezone
 
-from events.models import Race, Registration
+from events.models import Race, RaceCategory, Registration
 from events.registration import category_for
 
 FIRST = {
@@ -23,6 +23,22 @@ LAST = ["Müller", "García", "Rossi", "Martin", "Jansen", "Nielsen", "Novák", 
         "Moreau", "Weber", "López", "Ricci", "Andersson", "Bauer", "Costa", "Horvat"]  # fmt: skip
 COUNTRIES = ["DE", "FR", "ES", "IT", "NL", "GB", "DK", "SE", "PL", "PT", "CH", "AT", "BE", "IE"]
 CLUBS = ["", "", "", "Running Club", "Athletics", "Trail Team", "Tri Club", "Harriers"]
+
+
+def demo_categories(race: Race) -> None:
+    """Age groups by sex, as a timing company sets them up: senior, 40s, 50 and over."""
+    groups = [
+        ("SEN", "Senior", 18, 39),
+        ("M40", "Master 40", 40, 49),
+        ("M50", "Master 50+", 50, None),
+    ]
+    for sex, label in (("F", "Women"), ("M", "Men")):
+        for code, name, lo, hi in groups:
+            RaceCategory.objects.get_or_create(
+                race=race,
+                code=f"{sex}-{code}",
+                defaults={"name": f"{label} {name}", "sex": sex, "min_age": lo, "max_age": hi},
+            )
 
 
 def demo_entries(*, race: Race, count: int, seed: int) -> list[Registration]:

@@ -14,8 +14,9 @@ from typing import NamedTuple
 from django.utils import timezone
 
 from events.courses import course_create
-from events.demo.entries import demo_entries
+from events.demo.entries import demo_categories, demo_entries
 from events.models import Event, Organizer, Race, Registration
+from events.registration import category_for
 from pace.lib.gpxsynth import synth_course_gpx
 
 LIVE_EVENT_SLUG = "pace-live-demo-10k"
@@ -84,6 +85,13 @@ def seed_live_demo(organizer: Organizer) -> LiveDemo:
     elif race.start_time < now - RESTART_AFTER:
         restart_live_race(race, now)
         restarted = True
+    # Age groups, as the other demo races have: the provisional results rank by them
+    # (a live race made before it had them gets them, and its entries theirs, now).
+    demo_categories(race)
+    uncategorised = Registration.objects.filter(race=race, category__isnull=True)
+    for entry in uncategorised.only("birth_date", "sex"):
+        entry.category = category_for(race=race, birth_date=entry.birth_date, sex=entry.sex)
+        entry.save(update_fields=["category"])
     have = Registration.objects.filter(race=race, status=Registration.Status.CONFIRMED).count()
     entries: list[Registration] = []
     if have < LIVE_ATHLETES:

@@ -117,7 +117,7 @@ def test_a_process_keeps_only_the_races_used_last(monkeypatch: Any) -> None:
     read: list[int] = []
     clock = FakeClock()
 
-    def reading(race_id: int, clock: Any = clock) -> RaceTable:
+    def reading(race_id: int, clock: Any = clock, live: bool = False) -> RaceTable:
         read.append(race_id)
         return RaceTable(rows=[], times={}, read_at=clock.monotonic())
 
@@ -202,7 +202,7 @@ def test_any_listing_is_a_sorted_page_of_what_matches(
         table, page=page, per_page=per_page, q=q, category=category, sex=sex, sort=sort
     )
     shown = list(listing)
-    assert all(len(r) == len(TABLE_FIELDS) for r in shown)
+    assert all(len(r) == len(TABLE_FIELDS) + 1 for r in shown)  # and the progress
     every = []
     for number in listing.paginator.page_range:
         part = results_listing(
@@ -230,5 +230,5 @@ def test_any_listing_is_a_sorted_page_of_what_matches(
 
     if text:
         matching = [r for r in matching if found(r)]
-    assert every == [r.shown for r in matching]
+    assert every == [(*r.shown, None) for r in matching]  # no one reached a point
     assert shown == every[(listing.number - 1) * per_page : listing.number * per_page]
