@@ -23,6 +23,7 @@ from results import formatting, presenting, selectors, seo, tables
 from results.caching import cached_results_page, race_table_for
 from results.certificate import Certificate, certificate_pdf
 from results.editions import year_on_year
+from results.filters import ResultsFilters
 from results.models import Result
 from results.statistics import race_statistics
 from results.templatetags.results_tags import ordinal
@@ -31,21 +32,7 @@ from tracking.models import Position
 PAGE_SIZE = 100
 PARAMS = frozenset({"q", "category", "sex", "sort", "page"})
 SEXES = [(value, label) for value, label in Registration.Sex.choices]
-SORT_KEYS = frozenset(tables.SORTS) | frozenset(f"-{key}" for key in tables.SORTS)
 TRACE_POINTS = 2000
-
-
-def _filters(request: HttpRequest) -> dict[str, str]:
-    """The page's query, each value checked: an unknown one counts as not given."""
-    get = request.GET
-    sort = get.get("sort", "rank")
-    sex = get.get("sex", "")
-    return {
-        "q": get.get("q", "").strip()[:100],
-        "category": get.get("category", "")[:20],
-        "sex": sex if sex in Registration.Sex.values else "",
-        "sort": sort if sort in SORT_KEYS else "rank",
-    }
 
 
 def _page(request: HttpRequest, event_slug: str, race_slug: str) -> selectors.RacePage:
@@ -55,9 +42,24 @@ def _page(request: HttpRequest, event_slug: str, race_slug: str) -> selectors.Ra
 @cached_results_page(params=PARAMS)
 def race_results(request: HttpRequest, event_slug: str, race_slug: str) -> HttpResponse:
     page = _page(request, event_slug, race_slug)
-    filters = _filters(request)
+    categories = selectors.categories_of(page.race)
+    form = ResultsFilters(request.GET, categories=categories)
+    context: dict[str, Any] = {
+        "page": page,
+        "categories": categories,
+        "sexes": SEXES,
+        "speed": formatting.uses_speed(page.event.sport),
+        "series": selectors.race_series(page.race),
+    }
+    if not form.is_valid():
+        # Said, not ignored: a filter that is dropped silently shows everyone under a
+        # heading that claims a filter (as the marketplace's do).
+        context |= {"filters": form.shown(), "invalid": form.reasons(), "filtered": True}
+        context["json_ld"] = seo.results_json_ld(page, [])
+        return render(request, "results/race.html", context, status=400)
+    filters = form.filters()
     listing = tables.results_listing(
-        race_table_for(request, page), page=request.GET.get("page"), per_page=PAGE_SIZE,
+        race_table_for(request, page), page=form.cleaned_data["page"], per_page=PAGE_SIZE,
         **filters,
     )  # fmt: skip
     athlete_url = reverse("results:athlete", args=[page.event.slug, page.race.slug, "0"])
@@ -72,20 +74,15 @@ def race_results(request: HttpRequest, event_slug: str, race_slug: str) -> HttpR
     without_sort.pop("sort", None)
     filtered = any(filters[k] for k in ("q", "category", "sex")) or filters["sort"] != "rank"
     leaders = [] if filtered or listing.number > 1 else [r for r in table if r["rank"]][:10]
-    context = {
-        "page": page,
+    context |= {
         "listing": listing,
         "rows": table,
         "rows_html": presenting.table_html(table),
         "filters": filters,
         "filtered": filtered,
-        "categories": selectors.categories_of(page.race),
-        "sexes": SEXES,
         "query": query.urlencode(),
         "sort_query": without_sort.urlencode(),
-        "speed": formatting.uses_speed(page.event.sport),
         "json_ld": seo.results_json_ld(page, leaders),
-        "series": selectors.race_series(page.race),
     }
     return render(request, "results/race.html", context)
 
