@@ -71,11 +71,37 @@
     return (a.flags & OFF_COURSE) && (a.status === "racing" || a.status === "stopped") ? "off_course" : a.status;
   }
   var GROUP = { finished: 0, racing: 0, stopped: 0, lost_signal: 0, not_started: 1, dnf: 2 };
+  // Ranks come from frames of different seqs: the focus's states every tick (the leaders
+  // and those followed, and only while they are), everyone's compact entries every field
+  // interval, field.json up to two seconds old. A rank is one athlete's at any one seq, so
+  // an athlete whose rank another holds from a later frame has lost it (a leader passed
+  // drops out of the focus: no state tells the page so until the next field frame). Such a
+  // rank is stale: not shown, and its row stays just behind the one that took it.
+  // It stays stale until a frame brings the athlete's figures again, even once nobody
+  // holds that rank any more (the one who took it moved on): it is no truer then.
+  // `rankAt` is the seq a rank is from (null: no seq known, never stale).
+  function freshRanks(list) {
+    var holder = new Map();
+    list.forEach(function (a) {
+      a.rankStale = a.rank != null && a.staleAt != null && a.staleAt === a.rankAt;
+      if (a.rank == null || a.rankAt == null || a.rankStale) { return; }
+      var b = holder.get(a.rank);
+      if (!b || b.rankAt < a.rankAt) { holder.set(a.rank, a); }
+    });
+    list.forEach(function (a) {
+      if (a.rank == null || a.rankAt == null || a.rankStale) { return; }
+      var b = holder.get(a.rank);
+      if (b !== a && b.rankAt > a.rankAt) { a.rankStale = true; a.staleAt = a.rankAt; }
+    });
+    return list;
+  }
+  function rankOf(a) { return a.rankStale ? null : a.rank; }
   function byStanding(a, b) {
     var ga = GROUP[a.status] || 0, gb = GROUP[b.status] || 0;
     if (ga !== gb) { return ga - gb; }
     if (a.rank != null && b.rank != null && a.rank !== b.rank) { return a.rank - b.rank; }
     if ((a.rank == null) !== (b.rank == null)) { return a.rank == null ? 1 : -1; }
+    if (a.rank != null && !a.rankStale !== !b.rankStale) { return a.rankStale ? 1 : -1; }
     if (b.distance !== a.distance) { return b.distance - a.distance; }
     return a.id - b.id;
   }
@@ -88,14 +114,14 @@
     var shown = shownStatus(a);
     var finished = a.status === "finished";
     return {
-      rank: a.rank != null && GROUP[a.status] === 0 ? String(a.rank) : "–",
+      rank: rankOf(a) != null && GROUP[a.status] === 0 ? String(a.rank) : "–",
       bib: a.bib || "",
       name: a.name == null ? "" : String(a.name),
       meta: [a.bib ? "#" + a.bib : "", a.cat].filter(Boolean).join(" · "),
       status: shown === "racing" ? "" : shown,
       km: a.lat == null && !a.distance ? "–" : km(a.distance),
       pace: finished ? "–" : pace(a.pace),
-      gap: a.rank === 1 && GROUP[a.status] === 0 ? "Leader" : (a.gap != null ? "+" + duration(a.gap) : "–"),
+      gap: rankOf(a) === 1 && GROUP[a.status] === 0 ? "Leader" : (a.gap != null ? "+" + duration(a.gap) : "–"),
       eta: finished ? duration(a.finish) : (a.finish != null ? clockTime(start + a.finish) : "–")
     };
   }
@@ -128,12 +154,56 @@
     return Math.ceil(axis.ticks.size + axis.gap + u.ctx.measureText(longest).width / (window.devicePixelRatio || 1)) + 2;
   }
 
+  // The pace chart's y axis, in s/km: scaled to what the athlete actually ran. The median
+  // and the spread around it (MAD) set it, not the extremes: the first seconds after the gun,
+  // a stop at a drinks table or a GPS jump would otherwise stretch it to many minutes a
+  // kilometre and flatten the race itself into one line. The axis is padded, its ticks a
+  // round step (5 s … 10 min) inside it, clear of its edges (a label there is cut off), and
+  // values beyond it are drawn at its edge. The chart's scale runs faster = higher.
+  // `distances` (m, one a value): the paces of the first PACE_WINDOW_M after the athlete
+  // started moving set no scale either. Each is an average since the first fix, standing at
+  // the start line included (a wave start, a late start), and falls from an hour a
+  // kilometre to the race's pace over those 200 m: at the start of a race, a third of the
+  // chart. They are left out unless they are nearly all there is.
+  var PACE_STEPS = [5, 10, 15, 20, 30, 60, 120, 300, 600];
+  var PACE_WINDOW_M = 200; // the panel's pace: over the last 200 m (tracking/web/athletedata.py)
+  function paceAxis(values, distances) {
+    function usable(x) { return x != null && isFinite(x) && x > 0 && x <= 3600; }
+    var v = (values || []).filter(usable);
+    if (distances) {
+      var from = null;
+      values.forEach(function (x, i) { if (from == null && usable(x)) { from = distances[i]; } });
+      var settled = values.filter(function (x, i) { return usable(x) && distances[i] >= from + PACE_WINDOW_M; });
+      if (settled.length >= 5) { v = settled; }
+    }
+    v.sort(function (a, b) { return a - b; });
+    if (!v.length) { return null; }
+    function q(p) { return v[Math.min(v.length - 1, Math.max(0, Math.round(p * (v.length - 1))))]; }
+    var med = q(0.5);
+    var mad = v.map(function (x) { return Math.abs(x - med); }).sort(function (a, b) { return a - b; });
+    var spread = Math.max(20, 5 * 1.4826 * mad[Math.floor((mad.length - 1) / 2)]);
+    var lo = Math.max(q(0.05), med - spread), hi = Math.min(q(0.95), med + spread);
+    var pad = Math.max(8, (hi - lo) * 0.25);
+    var min = Math.max(0, lo - pad), max = hi + pad;
+    var margin = (max - min) * 0.08, step = PACE_STEPS[PACE_STEPS.length - 1], splits = [];
+    for (var i = 0; i < PACE_STEPS.length; i++) {
+      var s = PACE_STEPS[i], first = Math.ceil((min + margin) / s) * s, n = Math.floor((max - margin - first) / s) + 1;
+      if (n <= 3) { step = s; break; }
+    }
+    for (var t = Math.ceil((min + margin) / step) * step; t <= max - margin; t += step) { splits.push(t); }
+    if (!splits.length) { splits.push(Math.round((min + max) / 2)); }
+    return {
+      min: min, max: max, splits: splits,
+      clamp: function (x) { return x == null || !isFinite(x) || x <= 0 ? null : Math.min(max, Math.max(min, x)); }
+    };
+  }
+
   var Live = window.PaceLive = window.PaceLive || {};
   Object.assign(Live, {
     STATUS: STATUS, el: el, append: append, duration: duration, pace: pace, km: km,
     ordinal: ordinal, blank: blank, applyCompact: applyCompact, applyState: applyState,
-    shownStatus: shownStatus, byStanding: byStanding, badge: badge, label: label, rowCells: rowCells,
-    fieldRefreshSeconds: fieldRefreshSeconds, axisWidth: axisWidth
+    shownStatus: shownStatus, freshRanks: freshRanks, rankOf: rankOf, byStanding: byStanding, badge: badge, label: label, rowCells: rowCells,
+    fieldRefreshSeconds: fieldRefreshSeconds, axisWidth: axisWidth, paceAxis: paceAxis
   });
 
   var config = document.getElementById("live-config");
@@ -281,7 +351,7 @@
   function markerStyle(a) {
     var followed = isFollowed(a.id), shown = shownStatus(a);
     var color = COLORS[shown] || "#e4572e";
-    if (a.rank === 1 && shown === "racing") { color = "#f2b705"; }
+    if (rankOf(a) === 1 && shown === "racing") { color = "#f2b705"; }
     return {
       radius: followed ? 9 : 6, color: followed ? "#14213d" : "#fff", weight: followed ? 3 : 1.5,
       fillColor: color, fillOpacity: 0.95
@@ -293,7 +363,7 @@
     var m = markers.get(a.id);
     var followed = isFollowed(a.id);
     // A big race's markers are redrawn only when they moved or changed their look.
-    var key = a.lat + "," + a.lon + "," + shownStatus(a) + "," + (a.rank === 1) + "," + followed + "," + a.name + "," + (centerOn === a.id);
+    var key = a.lat + "," + a.lon + "," + shownStatus(a) + "," + (rankOf(a) === 1) + "," + followed + "," + a.name + "," + (centerOn === a.id);
     if (m && m.key === key && centerOn !== a.id) { return; }
     if (!m) {
       // The keyboard goes through the board's rows, never through hundreds of markers.
@@ -328,12 +398,14 @@
     var before = a.status;
     applyCompact(a, e);
     a.at = at;
+    if (e.length > 5) { a.rankAt = at; }
     watch(a, before);
   }
   function state(s, at) {
     var a = athlete(s.id);
     var before = a.status;
     applyState(a, s, cfg.start);
+    a.rankAt = at;
     if (a.at == null || a.at < at) { a.at = at; }
     watch(a, before);
     if (a.bib) { byBib.set(String(a.bib), a); }
@@ -748,7 +820,7 @@
     var wanted = follows.map(function (id) {
       var a = athlete(id), s = a.state || {}, item = followItem(id);
       var facts = [km(a.distance) + " km"];
-      if (a.rank && GROUP[a.status] === 0) { facts.push(ordinal(a.rank)); }
+      if (rankOf(a) && GROUP[a.status] === 0) { facts.push(ordinal(a.rank)); }
       if (a.pace && a.status !== "finished") { facts.push(pace(a.pace) + "/km"); }
       if (s.hr) { facts.push(s.hr + " bpm"); }
       if (a.status === "finished" && a.finish != null) { facts.push("finished " + duration(a.finish)); }
@@ -771,7 +843,7 @@
   }
   function render() {
     renderQueued = false;
-    var list = Array.from(athletes.values()).sort(byStanding);
+    var list = freshRanks(Array.from(athletes.values())).sort(byStanding);
     var counts = {}, racing = 0, finished = 0;
     list.forEach(function (a) {
       placeMarker(a);
@@ -808,6 +880,7 @@
 
   // --- the athlete panel ---------------------------------------------------------------------
   var panelOpener = null, panelTimer = null, uplot = null, charts = [];
+  Live.panelCharts = function () { return charts.slice(); }; // the panel's uPlots: pace, hr, elevation
   function openPanel(id, opts) {
     var a = athlete(id);
     panelId = id;
@@ -859,9 +932,9 @@
     var dl = el("dl", "ap-facts");
     dl.id = "ap-facts";
     fact(dl, "Distance", a.lat == null && !a.distance ? "–" : km(a.distance) + " km");
-    fact(dl, "Rank", a.rank && GROUP[a.status] === 0 ? ordinal(a.rank) : "–");
+    fact(dl, "Rank", rankOf(a) && GROUP[a.status] === 0 ? ordinal(a.rank) : "–");
     fact(dl, "Pace", a.status === "finished" ? "–" : pace(a.pace) + (a.pace ? " /km" : ""));
-    fact(dl, "Gap", a.rank === 1 ? "Leader" : (a.gap != null ? "+" + duration(a.gap) : "–"));
+    fact(dl, "Gap", rankOf(a) === 1 ? "Leader" : (a.gap != null ? "+" + duration(a.gap) : "–"));
     fact(dl, "Heart rate", s.hr ? s.hr + " bpm" : (a.hr ? a.hr + " bpm" : "–"));
     if (a.status === "finished") { fact(dl, "Finish time", duration(a.finish)); }
     else { fact(dl, "Projected finish", a.finish != null ? clockTime(cfg.start + a.finish) + " (" + duration(a.finish) + ")" : "–"); }
@@ -924,21 +997,33 @@
       var xs = data.points.map(function (p) { return p[1] / 1000; });
       // Every chart on the same axis: the whole course, so the three line up.
       var maxKm = data.distance ? data.distance / 1000 : Math.max.apply(null, xs.concat([1]));
-      function chart(target, x, y, color, fmt, fill, invert) {
+      // `scale`: a fixed y axis (paceAxis), its values drawn within it; else uPlot's own.
+      function chart(target, x, y, color, fmt, fill, scale) {
         var node = $(target);
         node.textContent = "";
         if (!y.some(function (v) { return v != null; })) { node.appendChild(el("p", "muted", "No data yet.")); return; }
+        var yAxis = { values: function (u, vals) { return vals.map(fmt); }, size: axisWidth };
+        var yScale = {};
+        if (scale) {
+          // Faster (fewer s/km) higher up, as runners read a pace chart.
+          yScale = { auto: false, dir: -1, range: function () { return [scale.min, scale.max]; } };
+          yAxis.splits = function () { return scale.splits; };
+          y = y.map(scale.clamp);
+        }
         charts.push(new UPlot({
           width: width, height: 110, legend: { show: false }, cursor: { show: true, drag: { x: false, y: false } },
-          scales: { x: { time: false, range: [0, maxKm] }, y: invert ? { dir: -1 } : {} },
+          padding: [10, null, null, null], // the top tick's label whole, inside the canvas
+          scales: { x: { time: false, range: [0, maxKm] }, y: yScale },
           axes: [
             { values: function (u, vals) { return vals.map(function (v) { return v + " km"; }); }, size: 28 },
-            { values: function (u, vals) { return vals.map(fmt); }, size: axisWidth }
+            yAxis
           ],
           series: [{}, { stroke: color, width: 2, fill: fill || null, spanGaps: true }]
         }, [x, y], node));
       }
-      chart("ap-chart-pace", xs, data.points.map(function (p) { return p[2]; }), "#e4572e", function (v) { return pace(v); }, null, true);
+      var paces = data.points.map(function (p) { return p[2]; });
+      var scale = paceAxis(paces, data.points.map(function (p) { return p[1]; }));
+      chart("ap-chart-pace", xs, paces, "#e4572e", function (v) { return pace(v); }, null, scale);
       chart("ap-chart-hr", xs, data.points.map(function (p) { return p[3]; }), "#b3261e", function (v) { return Math.round(v); });
       var profile = data.profile.length ? data.profile : data.points.map(function (p) { return [p[1], p[4]]; });
       chart("ap-chart-ele", profile.map(function (p) { return p[0] / 1000; }), profile.map(function (p) { return p[1]; }), "#1d3557", function (v) { return Math.round(v) + " m"; }, "rgba(29,53,87,.12)");
