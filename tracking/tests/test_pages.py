@@ -376,3 +376,24 @@ def test_the_athlete_json_is_cached_limited_and_refuses_other_races_athletes(
     assert [client.get(url).status_code for _ in range(2)] == [200, 200]
     limited = client.get(url)
     assert limited.status_code == 429 and int(limited["Retry-After"]) > 0
+
+
+def test_the_athletes_pace_leaves_out_standing_at_the_start() -> None:
+    from tracking.web.athletedata import _downsampled
+
+    start = 1_800_000_000.0
+    # Two minutes on the start line (the gun, then a wave's start; GPS jitter of a metre
+    # or two), then 2.5 m/s: 6:40 a kilometre from the first metres on.
+    track: list[tuple[float, float, float | None]]
+    track = [(start + s, (s % 3) * 0.7, None) for s in range(120)]
+    track += [(start + 120 + s, 2.5 * s, None) for s in range(1, 400)]
+    points = _downsampled(track, start, [])
+    running = [pace for _, d, pace, _, _ in points if d >= 20]
+    assert running and all(pace == pytest.approx(400, rel=0.06) for pace in running), running
+    # A stop on the course still counts where it is inside the window.
+    stopped: list[tuple[float, float, float | None]]
+    stopped = [(start + s, 2.5 * s, None) for s in range(200)]
+    stopped += [(start + 200 + s, 500.0, None) for s in range(1, 61)]
+    stopped += [(start + 260 + s, 500.0 + 2.5 * s, None) for s in range(1, 40)]
+    after = _downsampled(stopped, start, [])
+    assert max(p[2] for p in after if p[1] > 500) > 500  # the minute stopped shows

@@ -26,6 +26,7 @@ MAX_POINTS = 300  # chart points of an athlete's race
 PROFILE_POINTS = 200  # points of the course's elevation profile
 MAX_FIXES = 20_000  # read at most this many fixes of one athlete (hours at 1 a second)
 PACE_WINDOW_M = 200.0  # pace over the last this many metres: GPS noise averaged out
+STANDING_M = 5.0  # fixes this close along the course: standing (GPS jitter), not running
 MAX_SPEED_MS = 40.0
 
 
@@ -102,7 +103,15 @@ def _downsampled(
         t, d, _ = track[i]
         while back < i and d - track[back + 1][1] >= PACE_WINDOW_M:
             back += 1
-        t0, d0, _ = track[back] if back < i else track[max(0, i - 1)]
+        j = back if back < i else max(0, i - 1)
+        # Standing where the window starts (on the start line before the gun or a wave's
+        # start, at a drinks table) is not time spent on these metres: the window starts
+        # as the athlete left, at the last fix within STANDING_M of where it starts. Else
+        # the first 200 m read as an hour a kilometre and flattened the pace chart.
+        here = track[j][1]
+        while j + 1 < i and track[j + 1][1] - here < STANDING_M:
+            j += 1
+        t0, d0, _ = track[j]
         pace = round((t - t0) / ((d - d0) / 1000)) if d - d0 >= 10 and t > t0 else None
         if pace is not None and pace > 3600:
             pace = None  # slower than an hour a kilometre: standing
